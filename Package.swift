@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Layout: thin system-library targets wrap the C libraries (module map + shim header); Imaging holds the one
+// image type and the file formats; the mission modules build on it; rigctl is the command line.
+let package = Package(
+    name: "rigctl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rigctl", targets: ["rigctl"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // C libraries, one thin target each.
+        .systemLibrary(name: "CGPhoto2", pkgConfig: "libgphoto2", providers: [.apt(["libgphoto2-dev"])]),
+        .systemLibrary(name: "CLibRaw", providers: [.apt(["libraw-dev"])]),
+        .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // setjmp/longjmp error handling for libpng and libjpeg, which Swift cannot do.
+        .target(
+            name: "CodecShims",
+            dependencies: ["CPNG", "CJPEG"],
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
+        ),
+
+        .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
+        .executableTarget(
+            name: "rigctl",
+            dependencies: [
+                "Imaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+    ]
+)

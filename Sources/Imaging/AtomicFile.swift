@@ -1,0 +1,86 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes files so that a crash, a kill or a full disk never leaves a half-written file under the final name:
+/// the bytes go to a temporary sibling, are fsynced, and the temporary is renamed over the target.
+public enum AtomicFile {
+    /// The marker in temporary names, so that a later run can find and remove leftovers of a killed one.
+    public static let temporaryMarker = ".rigctl-tmp-"
+
+    public static func write(_ data: Data, to url: URL) throws {
+        try data.withUnsafeBytes { raw in
+            try write(UnsafeRawBufferPointer(raw), to: url)
+        }
+    }
+
+    public static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
+        let path = url.path
+        let directory = url.deletingLastPathComponent().path
+        let temporary = directory + "/" + temporaryMarker + UUID().uuidString + "-" + url.lastPathComponent
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ImagingError.writeFailed(path: path, reason: errnoString()) }
+        var ok = false
+        defer {
+            if !ok { unlink(temporary) }
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                let reason = errnoString()
+                close(fd)
+                throw ImagingError.writeFailed(path: path, reason: reason)
+            }
+            offset += n
+        }
+        if fsync(fd) != 0 {
+            let reason = errnoString()
+            close(fd)
+            throw ImagingError.writeFailed(path: path, reason: reason)
+        }
+        if close(fd) != 0 { throw ImagingError.writeFailed(path: path, reason: errnoString()) }
+        if rename(temporary, path) != 0 { throw ImagingError.writeFailed(path: path, reason: errnoString()) }
+        ok = true
+        syncDirectory(directory)
+    }
+
+    /// Makes a rename durable: the directory entry itself is fsynced.
+    public static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    /// Removes temporary files that a killed writer left in `directory` (not recursive). Returns their names.
+    @discardableResult
+    public static func removeLeftovers(in directory: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        var removed: [String] = []
+        for name in names where name.hasPrefix(temporaryMarker) {
+            if unlink(directory.appendingPathComponent(name).path) == 0 { removed.append(name) }
+        }
+        return removed
+    }
+
+    static func errnoString() -> String { String(cString: strerror(errno)) }
+}
+
+/// Reads a whole file, turning failures into an `ImagingError` that names it.
+func readFile(_ url: URL) throws -> Data {
+    do {
+        return try Data(contentsOf: url, options: .mappedIfSafe)
+    } catch {
+        let reason: String
+        if !FileManager.default.fileExists(atPath: url.path) {
+            reason = "no such file"
+        } else {
+            reason = (error as NSError).localizedDescription
+        }
+        throw ImagingError.unreadable(path: url.path, reason: reason)
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// The file formats rigctl reads, told apart by their first bytes rather than their names.
+public enum ImageFormat: String, Sendable, Codable {
+    case png, jpeg, raw
+
+    /// PNG and JPEG by signature; anything else is handed to libraw, which knows the RAW formats.
+    public static func sniff(_ data: Data) -> ImageFormat {
+        let head = [UInt8](data.prefix(8))
+        if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
+        if head.starts(with: [0xFF, 0xD8, 0xFF]) { return .jpeg }
+        return .raw
+    }
+}
+
+/// Reads any supported image into an `RGBImage`: PNG (display values), JPEG (display values), RAW (linear).
+public enum ImageFile {
+    public static func read(_ url: URL, demosaic: Demosaic = .ahd) throws -> RGBImage {
+        let data = try readFile(url)
+        switch ImageFormat.sniff(data) {
+        case .png: return try PNGFile.decode(data, path: url.path).rgbImage()
+        case .jpeg: return RGBImage(raster: try JPEGFile.decode(data, path: url.path))
+        case .raw:
+            if data.isEmpty { throw ImagingError.corrupt(path: url.path, format: "image", detail: "the file is empty") }
+            return try RawDecoder(demosaic: demosaic).decode(data, path: url.path).image
+        }
+    }
+}

@@ -1,0 +1,10 @@
+import Imaging
+
+extension ImagingError: ClassifiedError {
+    var isBadInput: Bool {
+        switch self {
+        case .unreadable, .corrupt, .unsupported: true
+        case .writeFailed: false
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+import Imaging
+
+@Suite struct AtomicFileTests {
+    @Test func writesAndLeavesNoTemporary() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("a.bin")
+        try AtomicFile.write(Data([1, 2, 3]), to: url)
+        try AtomicFile.write(Data([4, 5]), to: url)  // replaces
+        #expect(try Data(contentsOf: url) == Data([4, 5]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["a.bin"])
+    }
+
+    @Test func failureNamesTheFileAndLeavesNothing() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("no/such/dir/x.png")
+        do {
+            try AtomicFile.write(Data([1]), to: url)
+            Issue.record("write into a missing folder succeeded")
+        } catch let ImagingError.writeFailed(path, _) {
+            #expect(path == url.path)
+        }
+    }
+
+    @Test func fullDiskIsAClearError() throws {
+        // /dev/full answers every write with ENOSPC; writing "into" it fails at the temporary file, so use a
+        // directory we cannot write to instead when /dev/full is not usable.
+        let url = URL(fileURLWithPath: "/proc/rigctl-cannot-write-here.bin")
+        #expect(throws: ImagingError.self) { try AtomicFile.write(Data([1]), to: url) }
+    }
+
+    @Test func leftoversOfAKilledWriterAreRemoved() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let leftover = dir.appendingPathComponent(AtomicFile.temporaryMarker + "123-a.png")
+        try Data([0]).write(to: leftover)
+        try Data([0]).write(to: dir.appendingPathComponent("keep.png"))
+        #expect(AtomicFile.removeLeftovers(in: dir).count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["keep.png"])
+    }
+}

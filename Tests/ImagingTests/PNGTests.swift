@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+import Imaging
+
+@Suite struct PNGTests {
+    func randomRaster<S: FixedWidthInteger & UnsignedInteger & Sendable>(_: S.Type, width: Int, height: Int,
+                                                                         channels: Int, seed: UInt64) -> Raster<S> {
+        var rng = SplitMix64(seed: seed)
+        let samples = (0..<(width * height * channels)).map { _ in S(truncatingIfNeeded: rng.next()) }
+        return Raster(width: width, height: height, channels: channels, samples: samples)
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func eightBitRoundTripIsBitExact(channels: Int) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let raster = randomRaster(UInt8.self, width: 37, height: 23, channels: channels, seed: UInt64(channels))
+        let url = dir.appendingPathComponent("r.png")
+        try PNGFile.write(raster, to: url)
+        #expect(try PNGFile.read(url) == .eight(raster))
+    }
+
+    @Test(arguments: [1, 2, 3, 4])
+    func sixteenBitRoundTripIsBitExact(channels: Int) throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let raster = randomRaster(UInt16.self, width: 41, height: 19, channels: channels, seed: 100 + UInt64(channels))
+        let url = dir.appendingPathComponent("r.png")
+        try PNGFile.write(raster, to: url, compressionLevel: 1)
+        #expect(try PNGFile.read(url) == .sixteen(raster))
+    }
+
+    @Test func rgbImageThroughEightAndSixteenBitsIsExact() throws {
+        let r8 = randomRaster(UInt8.self, width: 16, height: 9, channels: 3, seed: 7)
+        #expect(RGBImage(raster: r8).raster8() == r8)
+        let r16 = randomRaster(UInt16.self, width: 16, height: 9, channels: 3, seed: 8)
+        #expect(RGBImage(raster: r16).raster16() == r16)
+    }
+
+    @Test func planarLayoutAndGreyExpansion() throws {
+        let grey = Raster8(width: 2, height: 1, channels: 1, samples: [0, 255])
+        let image = AnyRaster.eight(grey).rgbImage()
+        #expect(image.pixels == [0, 1, 0, 1, 0, 1])
+        let rgba = Raster16(width: 1, height: 1, channels: 4, samples: [65535, 0, 32768, 7])
+        let fromRGBA = RGBImage(raster: rgba)
+        #expect(fromRGBA[0, 0, 0] == 1)
+        #expect(fromRGBA[1, 0, 0] == 0)
+        #expect(abs(fromRGBA[2, 0, 0] - 32768 / 65535) < 1e-7)
+    }
+
+    @Test func writesRGBImageAtBothDepths() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let image = RGBImage(width: 3, height: 2, pixels: (0..<18).map { Float($0) / 17 })
+        for depth in [8, 16] {
+            let url = dir.appendingPathComponent("d\(depth).png")
+            try PNGFile.write(image, to: url, bitDepth: depth)
+            let back = try PNGFile.read(url)
+            #expect(back.bitDepth == depth)
+            let tolerance: Float = depth == 8 ? 0.5 / 255 + 1e-6 : 0.5 / 65535 + 1e-7
+            let decoded = back.rgbImage()
+            for i in image.pixels.indices { #expect(abs(decoded.pixels[i] - image.pixels[i]) <= tolerance) }
+        }
+        #expect(throws: ImagingError.self) { try PNGFile.write(image, to: dir.appendingPathComponent("x.png"), bitDepth: 12) }
+    }
+}
