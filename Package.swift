@@ -30,6 +30,8 @@ let package = Package(
         ),
 
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
+        // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
+        .target(name: "NeuralCore", dependencies: ["CBLAS"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -40,5 +42,6 @@ let package = Package(
         ),
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
     ]
 )
