@@ -32,10 +32,16 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
+        .target(name: "VirtualCamera", dependencies: ["Imaging"]),
+        // Dual-camera capture through libgphoto2.
+        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "Rig",
+                "VirtualCamera",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,5 +49,9 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "VirtualCameraTests", dependencies: ["VirtualCamera", "Imaging"]),
+        .testTarget(name: "RigTests", dependencies: ["Rig", "VirtualCamera", "Imaging"]),
+
+        .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
     ]
 )
