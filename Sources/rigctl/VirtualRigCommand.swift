@@ -91,13 +91,6 @@ struct VirtualRigCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            // Block the signals before any thread starts, so that every thread inherits the mask and only sigwait
-            // below sees them.
-            var signals = sigset_t()
-            sigemptyset(&signals)
-            for s in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&signals, s) }
-            pthread_sigmask(SIG_BLOCK, &signals, nil)
-
             let theScene: Scene
             if let sceneImage, let sceneDepth {
                 theScene = try Scene.load(image: URL(fileURLWithPath: sceneImage), depth: URL(fileURLWithPath: sceneDepth), near: near, far: far)
@@ -121,15 +114,22 @@ struct VirtualRigCommand: ParsableCommand {
             }
             print("rig file: \(rigFile)  scene: \(theScene.name) \(width)x\(height)  (SIGUSR1 fires both; Ctrl-C stops)")
             fflush(nil)
-            while true {
-                var received: Int32 = 0
-                guard sigwait(&signals, &received) == 0 else { continue }
-                if received == SIGUSR1 {
-                    rig.externalRelease()
-                    continue
+            // Ignore the default actions and take the signals through dispatch sources: the command may run on any
+            // thread, so a per-thread signal mask would not cover them all.
+            let stop = DispatchSemaphore(value: 0)
+            let queue = DispatchQueue(label: "virtual-rig-signals")
+            var sources: [DispatchSourceSignal] = []
+            for number in [SIGINT, SIGTERM, SIGUSR1] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    if number == SIGUSR1 { rig.externalRelease() } else { stop.signal() }
                 }
-                break
+                source.resume()
+                sources.append(source)
             }
+            stop.wait()
+            for source in sources { source.cancel() }
             print("virtual rig stopped")
         }
     }
