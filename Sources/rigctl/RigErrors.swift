@@ -13,3 +13,11 @@ extension VirtualCameraError: ClassifiedError {
         }
     }
 }
+
+extension RigError: ClassifiedError {
+    var isBadInput: Bool { false }
+}
+
+extension GPhotoError: ClassifiedError {
+    var isBadInput: Bool { false }
+}

@@ -9,6 +9,8 @@ struct Rigctl: AsyncParsableCommand {
         subcommands: [
             Convert.self,
             VirtualRigCommand.self,
+            RigCommand.self,
+            CaptureCommand.self,
         ]
     )
 }
