@@ -37,6 +37,29 @@ enum GPhotoGlobalLock {
         defer { lock.unlock() }
         return try body()
     }
+
+    /// Runs a call that may end a PTP/IP connection, then gives descriptor 0 back a harmless owner.
+    ///
+    /// libgphoto2 2.5.30 closes `params->jpgfd` when it disconnects a PTP/IP camera, and for every non-Fuji
+    /// camera that field is 0: each `gp_camera_exit` closes descriptor 0. In a long-running process the next
+    /// socket or file would then get number 0 and be closed by the following exit (seen as random I/O errors on
+    /// other cameras). Keeping /dev/null on 0 makes that close harmless.
+    static func runGuardingDescriptorZero<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock()
+        defer {
+            occupyDescriptorZero()
+            lock.unlock()
+        }
+        occupyDescriptorZero()
+        return try body()
+    }
+
+    static func occupyDescriptorZero() {
+        guard fcntl(0, F_GETFD) == -1 else { return }
+        let fd = open("/dev/null", O_RDONLY)
+        // Another thread took 0 first: it owns it now, leave it be.
+        if fd > 0 { close(fd) }
+    }
 }
 
 /// A libgphoto2 context that keeps the last error message instead of printing it.
@@ -205,11 +228,11 @@ public final class GPhotoCamera: @unchecked Sendable {
         guard let camera else { throw GPhotoError(code: GP_ERROR_NO_MEMORY, operation: "creating a camera") }
         do {
             try library.configure(camera, port: port, model: model, context: context)
-            try GPhotoGlobalLock.run {
+            try GPhotoGlobalLock.runGuardingDescriptorZero {
                 _ = try context.check("connecting to the camera on \(port)", gp_camera_init(camera, context.pointer))
             }
         } catch {
-            gp_camera_unref(camera)
+            GPhotoGlobalLock.runGuardingDescriptorZero { _ = gp_camera_unref(camera) }
             throw error
         }
         self.camera = camera
@@ -222,10 +245,10 @@ public final class GPhotoCamera: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard let camera else { return }
-        GPhotoGlobalLock.run {
+        GPhotoGlobalLock.runGuardingDescriptorZero {
             _ = gp_camera_exit(camera, context.pointer)
+            _ = gp_camera_unref(camera)
         }
-        gp_camera_unref(camera)
         self.camera = nil
     }
 

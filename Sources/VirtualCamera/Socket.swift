@@ -14,6 +14,16 @@ public struct SocketError: Error, CustomStringConvertible {
     }
 }
 
+/// Moves a descriptor to 3 or above. libgphoto2 2.5.30 closes descriptor 0 whenever it disconnects a PTP/IP
+/// camera, so a camera emulated in the same process as a libgphoto2 host must never hold 0, 1 or 2.
+func movedAboveStandardDescriptors(_ fd: Int32) -> Int32 {
+    guard fd >= 0, fd < 3 else { return fd }
+    let moved = fcntl(fd, F_DUPFD_CLOEXEC, 3)
+    guard moved >= 0 else { return fd }
+    _ = Glibc.close(fd)
+    return moved
+}
+
 /// A listening TCP socket on the loopback interface.
 final class TCPListener: @unchecked Sendable {
     let fd: Int32
@@ -21,7 +31,7 @@ final class TCPListener: @unchecked Sendable {
 
     /// Binds 127.0.0.1:`port`; port 0 picks a free one (read `port` afterwards).
     init(port: UInt16) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = movedAboveStandardDescriptors(socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0))
         guard fd >= 0 else { throw SocketError.errno("socket") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -60,7 +70,7 @@ final class TCPListener: @unchecked Sendable {
             throw SocketError.errno("poll")
         }
         if ready == 0 { return nil }
-        let client = Glibc.accept(fd, nil, nil)
+        let client = movedAboveStandardDescriptors(Glibc.accept(fd, nil, nil))
         guard client >= 0 else {
             if Glibc.errno == EINTR || Glibc.errno == EAGAIN { return nil }
             throw SocketError.errno("accept")
@@ -70,35 +80,48 @@ final class TCPListener: @unchecked Sendable {
         return TCPConnection(fd: client)
     }
 
-    func close() { _ = Glibc.close(fd) }
+    private let closeLock = NSLock()
+    private var isClosed = false
+
+    /// Closes once: a second close could hit a descriptor number the process has since reused.
+    func close() {
+        closeLock.lock()
+        defer { closeLock.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        _ = Glibc.close(fd)
+    }
 }
 
-/// One accepted connection. Reads poll so that a stopping camera is never stuck in a blocking read.
+/// One accepted connection, owned by the thread that reads it: only that thread closes it. Other threads may
+/// write (serialised) or `shutdown()` it, which wakes the reader with end of stream without freeing the
+/// descriptor, so a number the process reuses is never read or closed by mistake.
 final class TCPConnection: @unchecked Sendable {
     private let lock = NSLock()
-    private var fd: Int32
+    private let fd: Int32
     private var isClosed = false
+    private var isShutDown = false
 
     init(fd: Int32) { self.fd = fd }
 
-    /// Reads exactly `count` bytes. Returns nil at end of stream or when `shouldStop` says so.
+    /// Reads exactly `count` bytes. Returns nil at end of stream or when `shouldStop` says so. Owner thread only.
     func read(count: Int, shouldStop: () -> Bool) throws -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: count)
         var got = 0
         while got < count {
             if shouldStop() { return nil }
-            var pfd = pollfd(fd: currentFD, events: Int16(POLLIN), revents: 0)
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let ready = poll(&pfd, 1, 100)
             if ready < 0 {
                 if Glibc.errno == EINTR { continue }
                 throw SocketError.errno("poll")
             }
             if ready == 0 { continue }
-            let n = buffer.withUnsafeMutableBytes { recv(currentFD, $0.baseAddress! + got, count - got, 0) }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
             if n == 0 { return nil }
             if n < 0 {
                 if Glibc.errno == EINTR || Glibc.errno == EAGAIN { continue }
-                if Glibc.errno == ECONNRESET || Glibc.errno == EBADF { return nil }
+                if Glibc.errno == ECONNRESET { return nil }
                 throw SocketError.errno("recv")
             }
             got += n
@@ -110,7 +133,7 @@ final class TCPConnection: @unchecked Sendable {
     func write(_ bytes: [UInt8]) throws {
         lock.lock()
         defer { lock.unlock() }
-        guard !isClosed else { throw SocketError(operation: "send", reason: "connection closed") }
+        guard !isClosed, !isShutDown else { throw SocketError(operation: "send", reason: "connection closed") }
         var sent = 0
         while sent < bytes.count {
             let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
@@ -122,20 +145,22 @@ final class TCPConnection: @unchecked Sendable {
         }
     }
 
-    private var currentFD: Int32 {
+    /// Ends the connection for both sides without releasing the descriptor (any thread).
+    func shutdown() {
         lock.lock()
         defer { lock.unlock() }
-        return fd
+        guard !isClosed, !isShutDown else { return }
+        isShutDown = true
+        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
     }
 
-    /// Closes the connection (idempotent); a blocked reader sees end of stream.
+    /// Releases the descriptor (owner thread only, idempotent).
     func close() {
         lock.lock()
         defer { lock.unlock() }
         guard !isClosed else { return }
         isClosed = true
-        shutdown(fd, Int32(SHUT_RDWR))
+        if !isShutDown { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
         _ = Glibc.close(fd)
-        fd = -1
     }
 }

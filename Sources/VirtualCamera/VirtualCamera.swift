@@ -107,7 +107,8 @@ public final class VirtualCamera: @unchecked Sendable {
         stopped = true
         let connections = [commandConnection, eventConnection]
         lock.unlock()
-        for c in connections { c?.close() }
+        // Wake the session thread; it closes the connections itself.
+        for c in connections { c?.shutdown() }
         if wasRunning { serverDone.wait() }
         captureIdle.lock()
         while captureThreads > 0 { captureIdle.wait() }
