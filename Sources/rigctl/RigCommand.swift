@@ -23,8 +23,8 @@ struct RigCheck: ParsableCommand {
     @Flag(help: "Apply the rig file's settings before reading them back.")
     var apply = false
 
-    @Flag(help: "Print libgphoto2's full summary of each camera.")
-    var full = false
+    @Flag(help: "Print only the settings, not libgphoto2's summary of each camera.")
+    var brief = false
 
     func run() throws {
         try reportingErrors {
@@ -47,7 +47,7 @@ struct RigCheck: ParsableCommand {
                 if let i = wanted.iso { planned.append("ISO \(i)") }
                 if let f = wanted.focusDistance { planned.append("focus \(String(format: "%g", f)) m") }
                 if !planned.isEmpty { print("  rig file asks for: \(planned.joined(separator: ", "))") }
-                if full {
+                if !brief {
                     print(try camera.summary().split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
                 }
             }
