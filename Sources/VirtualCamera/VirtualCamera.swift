@@ -578,7 +578,6 @@ public final class VirtualCamera: @unchecked Sendable {
     private func expose(settings shot: ExposureSettings, number: Int, triggered: Date, external: Bool) {
         // The shutter is open for the exposure time (capped, so a long exposure does not stall tests).
         Thread.sleep(forTimeInterval: min(shot.exposureTime, 1))
-        let frame = renderer.renderBayer(scene, settings: shot, shot: UInt64(number))
         lock.lock()
         let captureDate = Date().addingTimeInterval(dateOffset)
         lock.unlock()
@@ -590,6 +589,7 @@ public final class VirtualCamera: @unchecked Sendable {
         let name: String
         switch configuration.format {
         case .dng:
+            let frame = renderer.renderBayer(scene, settings: shot, shot: UInt64(number))
             bytes = [UInt8](DNGWriter.encode(frame, metadata: metadata))
             name = String(format: "IMG_%04d.DNG", number % 10000)
         case .jpeg:
@@ -603,7 +603,7 @@ public final class VirtualCamera: @unchecked Sendable {
         objects[handle] = StoredObject(handle: handle, parent: Self.folderHandle,
                                        format: configuration.format == .dng ? PTPFormat.dng : PTPFormat.jpeg,
                                        name: name, data: bytes, captureDate: captureDate,
-                                       width: frame.width, height: frame.height)
+                                       width: configuration.width, height: configuration.height)
         let quiet = suppressObjectAdded
         log.append(VirtualCaptureRecord(triggered: triggered, stored: Date(), fileName: name, settings: shot, external: external))
         capturing = false

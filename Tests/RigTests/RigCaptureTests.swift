@@ -95,6 +95,17 @@ import VirtualCamera
         #expect(Rig.nextIndex(in: fixture.output) == 4)
     }
 
+    @Test func capturesJPEGPairsWhenTheCamerasRecordJPEG() throws {
+        let fixture = try VirtualRigFixture(format: .jpeg)
+        defer { fixture.tearDown() }
+        let rig = try Rig(file: fixture.file, library: try GPhotoLibrary())
+        defer { rig.close() }
+        let pair = try rig.capturePair(index: 7, into: fixture.output)
+        #expect(fixture.outputFiles == ["0007.json", "0007_deep.jpg", "0007_shallow.jpg"])
+        let image = try ImageFile.read(pair.url(.deep))
+        #expect(image.width == 480 && image.height == 320)
+    }
+
     @Test func busyRepliesAreRetriedWithBackOff() throws {
         let fixture = try VirtualRigFixture()
         defer { fixture.tearDown() }

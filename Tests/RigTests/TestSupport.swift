@@ -52,11 +52,12 @@ final class VirtualRigFixture {
     let output: URL
     let root: URL
 
-    init(width: Int = 480, height: Int = 320, trigger: TriggerMode = .software, fileTimeout: Double = 10, busyRetries: Int = 6) throws {
+    init(width: Int = 480, height: Int = 320, format: CaptureFormat = .dng, trigger: TriggerMode = .software, fileTimeout: Double = 10,
+         busyRetries: Int = 6) throws {
         root = try makeTemporaryDirectory()
         output = root.appendingPathComponent("pairs")
         let scene = Scene.builtIn(.planes, width: width, height: height)
-        rig = try VirtualRig(scene: scene, width: width, height: height)
+        rig = try VirtualRig(scene: scene, width: width, height: height, format: format)
         rig.start()
         func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
             let s = camera.configuration.settings
