@@ -22,8 +22,8 @@ public final class VirtualCamera: @unchecked Sendable {
     private var stopped = false
     private var serverThread: Thread?
     private let serverDone = DispatchSemaphore(value: 0)
-    private var captureThreads = 0
-    private let captureIdle = NSCondition()
+    private var workerThreads = 0
+    private let workersIdle = NSCondition()
 
     // State below is guarded by `lock`.
     private var settings: ExposureSettings
@@ -110,9 +110,9 @@ public final class VirtualCamera: @unchecked Sendable {
         // Wake the session thread; it closes the connections itself.
         for c in connections { c?.shutdown() }
         if wasRunning { serverDone.wait() }
-        captureIdle.lock()
-        while captureThreads > 0 { captureIdle.wait() }
-        captureIdle.unlock()
+        workersIdle.lock()
+        while workerThreads > 0 { workersIdle.wait() }
+        workersIdle.unlock()
         commandListener.close()
         eventListener.close()
     }
@@ -179,12 +179,64 @@ public final class VirtualCamera: @unchecked Sendable {
 
     // MARK: - Connections
 
+    /// Accepts hosts: the first gets a session on its own thread. A host arriving during a session waits up to a
+    /// second for it to end (a host that disconnects and reconnects at once races its own old session), then is
+    /// refused with Init Fail (libgphoto2 reports an error) instead of being left to time out.
     private func serve() {
         while !isStopped {
             guard let connection = try? commandListener.accept(timeoutMs: 100) else { continue }
-            runSession(connection)
-            endSession()
+            lock.lock()
+            let busy = commandConnection != nil
+            if !busy { commandConnection = connection }
+            lock.unlock()
+            if busy {
+                spawnWorker("waiting-host") { [self] in
+                    let deadline = Date().addingTimeInterval(1)
+                    while Date() < deadline && !isStopped {
+                        lock.lock()
+                        let free = commandConnection == nil
+                        if free { commandConnection = connection }
+                        lock.unlock()
+                        if free {
+                            runSession(connection)
+                            endSession()
+                            return
+                        }
+                        Thread.sleep(forTimeInterval: 0.01)
+                    }
+                    refuse(connection)
+                }
+            } else {
+                spawnWorker("session") { [self] in
+                    runSession(connection)
+                    endSession()
+                }
+            }
         }
+    }
+
+    private func spawnWorker(_ role: String, _ body: @escaping @Sendable () -> Void) {
+        workersIdle.lock()
+        workerThreads += 1
+        workersIdle.unlock()
+        let thread = Thread { [self] in
+            body()
+            workersIdle.lock()
+            workerThreads -= 1
+            workersIdle.broadcast()
+            workersIdle.unlock()
+        }
+        thread.name = "virtual-camera-\(configuration.name)-\(role)"
+        thread.start()
+    }
+
+    private func refuse(_ connection: TCPConnection) {
+        let deadline = Date().addingTimeInterval(2)
+        _ = try? connection.read(count: 8, shouldStop: { [self] in isStopped || Date() > deadline })
+        var w = PTPWriter()
+        w.u32(0x2019)  // reason: the camera is busy with another host
+        try? connection.write(Self.packet(.initFail, w.bytes))
+        connection.close()
     }
 
     private func endSession() {
@@ -217,9 +269,6 @@ public final class VirtualCamera: @unchecked Sendable {
     }
 
     private func runSession(_ command: TCPConnection) {
-        lock.lock()
-        commandConnection = command
-        lock.unlock()
         do {
             guard let request = try readPacket(command), request.type == PTPIPPacket.initCommandRequest.rawValue else { return }
             var ack = PTPWriter()
@@ -560,18 +609,9 @@ public final class VirtualCamera: @unchecked Sendable {
         fileCounter += 1
         let number = fileCounter
         lock.unlock()
-        captureIdle.lock()
-        captureThreads += 1
-        captureIdle.unlock()
-        let thread = Thread { [self] in
+        spawnWorker("capture") { [self] in
             expose(settings: shotSettings, number: number, triggered: triggered, external: external)
-            captureIdle.lock()
-            captureThreads -= 1
-            captureIdle.broadcast()
-            captureIdle.unlock()
         }
-        thread.name = "virtual-camera-\(configuration.name)-capture"
-        thread.start()
         return true
     }
 

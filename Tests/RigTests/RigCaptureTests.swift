@@ -45,6 +45,23 @@ import VirtualCamera
         #expect(applied == ExposureSettings(fNumber: 2.8, exposureTime: 1.0 / 250, iso: 200, focusDistance: 3))
     }
 
+    @Test func aSecondHostIsRefusedWhileOneIsConnected() throws {
+        let fixture = try VirtualRigFixture()
+        defer { fixture.tearDown() }
+        let library = try GPhotoLibrary()
+        let first = try library.openCamera(port: fixture.rig.deep.portPath)
+        defer { first.close() }
+        let started = Date()
+        let error = try #require(throws: GPhotoError.self) { try library.openCamera(port: fixture.rig.deep.portPath) }
+        #expect(Date().timeIntervalSince(started) < 2, "refused at once, not after libgphoto2's 2.5 s timeout")
+        #expect(error.operation.contains("connecting"), "\(error)")
+        // The first host is unaffected, and once it leaves another may connect.
+        #expect(try first.setting("f-number").value == "f/16")
+        first.close()
+        let second = try library.openCamera(port: fixture.rig.deep.portPath)
+        second.close()
+    }
+
     @Test func serialNumberMismatchIsReported() throws {
         let fixture = try VirtualRigFixture()
         defer { fixture.tearDown() }
