@@ -61,7 +61,7 @@ import Glibc
         let server = Process()
         server.executableURL = URL(fileURLWithPath: rigctl)
         server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path, "--width", "320", "--height", "240",
-                            "--scene", "cards"]
+                            "--scene", "cards", "--fault", "deep:busy=1"]
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         server.environment = environment
@@ -99,6 +99,9 @@ import Glibc
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
         #expect(try RawDecoder().decode(out.appendingPathComponent("0002_deep.dng")).image.width == 320)
+        // The injected busy reply was retried once in the first pair.
+        let first = try CapturedPair.load(sidecar: out.appendingPathComponent("0001.json"))
+        #expect(first.deep.busyRetries == 1 && first.shallow.busyRetries == 0)
 
         let missing = try runTool(rigctl, ["capture", "--rig", dir.appendingPathComponent("nope.json").path, "--out", out.path], home: home)
         #expect(missing.status == 2, "a missing rig file is bad input: \(missing.output)")
