@@ -43,5 +43,7 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        // Drives the built rigctl binary end to end.
+        .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
     ]
 )
