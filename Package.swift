@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
+        .target(name: "Evaluation", dependencies: ["Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -43,6 +45,7 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
     ]
