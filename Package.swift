@@ -32,10 +32,14 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
+        .target(name: "Metrics", dependencies: ["NeuralCore"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "NeuralCore",
+                "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,5 +47,8 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralCore", "Imaging"]),
+
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
     ]
 )

@@ -8,6 +8,8 @@ struct Rigctl: AsyncParsableCommand {
         version: RigctlVersion.string,
         subcommands: [
             Convert.self,
+            MetricsCommand.self,
+            LPIPSCommand.self,
         ]
     )
 }
