@@ -59,8 +59,9 @@ func time(_ name: String, runs: Int = 3, _ body: () throws -> Double) rethrows {
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
     times.sort()
-    print(String(format: "%-16@ median %.3f s  (min %.3f, max %.3f)  value %.6f", name as NSString, times[runs / 2],
-                 times[0], times[runs - 1], value))
+    let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
+    print(label + String(format: " median %.3f s  (min %.3f, max %.3f)  value %.6f", times[runs / 2], times[0],
+                         times[runs - 1], value))
 }
 
 print("metrics on a \(width)x\(height) pair, \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -69,6 +70,7 @@ try time("MAE") { try PixelMetrics.mae(output, target) }
 try time("SSIM") { try PixelMetrics.ssim(output, target) }
 try time("SSIM (Gaussian)") { try PixelMetrics.ssimGaussian(output, target) }
 try time("LPIPS") { try network.distance(output, target) }
+try time("LPIPS features") { Double(try network.features(output).count) }
 try time("all (report)") {
     let r = try MetricReport(output: output, target: target, lpips: network)
     return r.lpips ?? 0

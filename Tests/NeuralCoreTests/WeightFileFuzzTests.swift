@@ -93,6 +93,18 @@ func mutations(of base: [UInt8], count: Int, seed: UInt64, focus: Range<Int>? = 
     #expect(failures.isEmpty, "\(failures)")
 }
 
+@Test func fuzzNumpyPickleReader() throws {
+    let base = flaxStylePickle()
+    _ = try NumpyPickle.decode(Data(base), path: "base")
+    var failures: [String] = []
+    for (i, m) in mutations(of: base, count: 300, seed: 9).enumerated() {
+        if let f = expectOnlyWeightFileErrors("mutation \(i)", { _ = try NumpyPickle.decode(Data(m), path: "fuzz") }) {
+            failures.append(f)
+        }
+    }
+    #expect(failures.isEmpty, "\(failures)")
+}
+
 @Test func fuzzRealZipCheckpointHeaders() throws {
     let base = [UInt8](try Data(contentsOf: fixture("metrics/alexnet_random_features.pth")))
     var failures: [String] = []

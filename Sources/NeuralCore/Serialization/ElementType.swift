@@ -91,7 +91,7 @@ func materialize(storage raw: UnsafeRawBufferPointer, type: ElementType, storage
         if contiguous {
             if type == .float32 {
                 out.withMemoryRebound(to: UInt8.self) { dst in
-                    _ = UnsafeMutableRawBufferPointer(dst).copyMemory(
+                    UnsafeMutableRawBufferPointer(dst).copyMemory(
                         from: UnsafeRawBufferPointer(rebasing: raw[(offset * 4)..<((offset + count) * 4)]))
                 }
                 #if _endian(big)

@@ -36,7 +36,7 @@ struct ZipArchive {
         // A zip64 locator just before the record points at the zip64 record, which holds the 64-bit values.
         if eocd >= 20, loadLE(bytes, eocd - 20, 4) == 0x0706_4b50 {
             let recordOffset = loadLE(bytes, eocd - 12, 8)
-            guard recordOffset <= UInt64(count - 56), loadLE(bytes, Int(recordOffset), 4) == 0x0606_4b50 else {
+            guard count >= 56, recordOffset <= UInt64(count - 56), loadLE(bytes, Int(recordOffset), 4) == 0x0606_4b50 else {
                 throw WeightFileError.corrupt(path: path, field: "zip64 end of central directory", detail: "bad record offset")
             }
             let r = Int(recordOffset)
