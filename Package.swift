@@ -34,10 +34,14 @@ let package = Package(
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["Imaging"]),
+        // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
+        .target(name: "Metrics", dependencies: ["NeuralCore"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "NeuralCore",
+                "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -48,5 +52,8 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralCore", "Imaging"]),
+
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
     ]
 )
