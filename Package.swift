@@ -33,7 +33,7 @@ let package = Package(
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
-        .target(name: "Evaluation", dependencies: ["Imaging"]),
+        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore"]),
         .executableTarget(

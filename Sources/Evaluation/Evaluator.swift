@@ -1,11 +1,12 @@
 import Foundation
 import Imaging
+import Metrics
 
 /// One method's scores on one pair.
 public struct PairResult: Sendable, Equatable, Codable {
     public var pair: String
     public var method: String
-    public var scores: PairScores
+    public var scores: MetricReport
     /// Wall-clock seconds the method took for this pair (reading a results file counts for folders).
     public var seconds: Double
 }
@@ -57,7 +58,7 @@ public struct ScoredPair {
     public var pair: ImagePair
     public var input: RGBImage
     public var target: RGBImage
-    public var outputs: [(method: String, image: RGBImage, scores: PairScores)]
+    public var outputs: [(method: String, image: RGBImage, scores: MetricReport)]
 }
 
 public enum EvaluationError: Error, CustomStringConvertible {
@@ -80,13 +81,21 @@ public enum EvaluationError: Error, CustomStringConvertible {
 /// bottom/right to multiples of 8, per-image scores averaged over the set.
 public struct Evaluator: Sendable {
     public var methods: [any RestorationMethod]
-    public var scorer: any PairScorer
+    /// LPIPS network; nil leaves LPIPS out (weights not installed).
+    public var lpips: LPIPS?
     public var cropToMultipleOf8: Bool
 
-    public init(methods: [any RestorationMethod], scorer: any PairScorer, cropToMultipleOf8: Bool = true) {
+    public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool = true) {
         self.methods = methods
-        self.scorer = scorer
+        self.lpips = lpips
         self.cropToMultipleOf8 = cropToMultipleOf8
+    }
+
+    /// All metrics of one output against its target, on display-encoded values as the papers score them.
+    public func score(output: RGBImage, target: RGBImage) throws -> MetricReport {
+        let a = output.displayEncoded(), b = target.displayEncoded()
+        return try MetricReport(output: MetricImage(width: a.width, height: a.height, planar: a.pixels),
+                                target: MetricImage(width: b.width, height: b.height, planar: b.pixels), lpips: lpips)
     }
 
     public func run(pairs: [ImagePair], progress: (Int, Int, String) -> Void = { _, _, _ in },
@@ -106,7 +115,7 @@ public struct Evaluator: Sendable {
                 input = Self.cropToMultipleOf8(input)
                 target = Self.cropToMultipleOf8(target)
             }
-            var outputs: [(method: String, image: RGBImage, scores: PairScores)] = []
+            var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
             for method in methods {
                 let start = DispatchTime.now().uptimeNanoseconds
                 let output = try method.restore(input, pair: pair)
@@ -116,7 +125,7 @@ public struct Evaluator: Sendable {
                                                        output: "\(output.width)x\(output.height)",
                                                        target: "\(target.width)x\(target.height)")
                 }
-                let scores = try scorer.score(output: output, target: target)
+                let scores = try score(output: output, target: target)
                 results.append(PairResult(pair: pair.name, method: method.name, scores: scores, seconds: seconds))
                 outputs.append((method.name, output, scores))
             }
@@ -138,7 +147,7 @@ public struct Evaluator: Sendable {
 
     static func summarize(method: any RestorationMethod, results: [PairResult]) -> MethodSummary {
         let n = Double(results.count)
-        func mean(_ f: (PairScores) -> Double) -> Double { results.reduce(0) { $0 + f($1.scores) } / n }
+        func mean(_ f: (MetricReport) -> Double) -> Double { results.reduce(0) { $0 + f($1.scores) } / n }
         let lpips: Double? = results.allSatisfy { $0.scores.lpips != nil } ? mean { $0.lpips! } : nil
         return MethodSummary(name: method.name, pairs: results.count, psnr: mean(\.psnr), ssim: mean(\.ssim),
                              ssimGaussian: mean(\.ssimGaussian), mae: mean(\.mae), lpips: lpips,

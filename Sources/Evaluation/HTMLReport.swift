@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Metrics
 
 /// A static HTML report in one folder that opens from disk: the results table, per-pair scores sortable by any
 /// column, and for each pair the input, each method's output and the ground truth side by side with error
@@ -73,7 +74,7 @@ public final class HTMLReportWriter {
         pairRows.append((id, scored.pair.name, scored.outputs.map(\.scores)))
     }
 
-    private var pairRows: [(id: String, name: String, scores: [PairScores])] = []
+    private var pairRows: [(id: String, name: String, scores: [MetricReport])] = []
 
     public func finish(_ report: EvaluationReport) throws {
         let encoder = JSONEncoder()

@@ -9,20 +9,6 @@ func makeTemporaryDirectory() throws -> URL {
     return url
 }
 
-/// A plain scorer for plumbing tests: PSNR and MAE from their definitions, SSIM fields set to fixed markers.
-struct PlainScorer: PairScorer {
-    func score(output: RGBImage, target: RGBImage) throws -> PairScores {
-        var se = 0.0, ae = 0.0
-        for i in output.pixels.indices {
-            let d = Double(output.pixels[i]) - Double(target.pixels[i])
-            se += d * d
-            ae += abs(d)
-        }
-        let n = Double(output.pixels.count)
-        return PairScores(psnr: 10 * log10(1 / max(se / n, 1e-10)), ssim: 0.5, ssimGaussian: 0.25, mae: ae / n, lpips: nil)
-    }
-}
-
 func grey(_ v: Float, width: Int, height: Int) -> RGBImage {
     RGBImage(width: width, height: height, pixels: [Float](repeating: v, count: 3 * width * height))
 }
@@ -65,13 +51,13 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
 }
 
 @Suite struct EvaluatorTests {
-    /// A 21x13 pair: the paper's protocol crops it to 16x8.
+    /// A 29x21 pair: the paper's protocol crops it to 24x16.
     func makeSet() throws -> URL {
         let root = try makeTemporaryDirectory()
-        try writePNG(grey(0.2, width: 21, height: 13), root.appendingPathComponent("source/p1.png"))
-        try writePNG(grey(0.4, width: 21, height: 13), root.appendingPathComponent("target/p1.png"))
-        try writePNG(grey(0.6, width: 21, height: 13), root.appendingPathComponent("source/p2.png"))
-        try writePNG(grey(0.6, width: 21, height: 13), root.appendingPathComponent("target/p2.png"))
+        try writePNG(grey(0.2, width: 29, height: 21), root.appendingPathComponent("source/p1.png"))
+        try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("target/p1.png"))
+        try writePNG(grey(0.6, width: 29, height: 21), root.appendingPathComponent("source/p2.png"))
+        try writePNG(grey(0.6, width: 29, height: 21), root.appendingPathComponent("target/p2.png"))
         return root
     }
 
@@ -79,12 +65,12 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         let root = try makeSet()
         defer { try? FileManager.default.removeItem(at: root) }
         // A results folder with full-size outputs: they are cropped like the pair.
-        try writePNG(grey(0.4, width: 21, height: 13), root.appendingPathComponent("results/p1.png"))
-        try writePNG(grey(0.5, width: 21, height: 13), root.appendingPathComponent("results/p2.png"))
+        try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("results/p1.png"))
+        try writePNG(grey(0.5, width: 29, height: 21), root.appendingPathComponent("results/p2.png"))
         let methods: [any RestorationMethod] = [InputMethod(), ResultsFolderMethod(name: "Other", folder: root.appendingPathComponent("results"))]
         var seen: [String] = []
-        let report = try Evaluator(methods: methods, scorer: PlainScorer()).run(pairs: try PairFolder.pairs(in: root), observe: { scored in
-            #expect(scored.input.width == 16 && scored.input.height == 8)
+        let report = try Evaluator(methods: methods, lpips: nil).run(pairs: try PairFolder.pairs(in: root), observe: { scored in
+            #expect(scored.input.width == 24 && scored.input.height == 16)
             seen.append(scored.pair.name)
         })
         #expect(seen == ["p1", "p2"])
@@ -101,16 +87,16 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
     @Test func missingOrSmallOutputsAreErrors() throws {
         let root = try makeSet()
         defer { try? FileManager.default.removeItem(at: root) }
-        try writePNG(grey(0.4, width: 21, height: 13), root.appendingPathComponent("results/p1.png"))
+        try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("results/p1.png"))
         let method = ResultsFolderMethod(name: "Partial", folder: root.appendingPathComponent("results"))
         #expect(throws: ResultsFolderError.missingOutput(method: "Partial", folder: root.appendingPathComponent("results").path, pair: "p2")) {
-            try Evaluator(methods: [method], scorer: PlainScorer()).run(pairs: try PairFolder.pairs(in: root))
+            try Evaluator(methods: [method], lpips: nil).run(pairs: try PairFolder.pairs(in: root))
         }
         try writePNG(grey(0.4, width: 9, height: 9), root.appendingPathComponent("small/p1.png"))
         try writePNG(grey(0.4, width: 9, height: 9), root.appendingPathComponent("small/p2.png"))
         #expect(throws: ResultsFolderError.self) {
             try Evaluator(methods: [ResultsFolderMethod(name: "S", folder: root.appendingPathComponent("small"))],
-                          scorer: PlainScorer()).run(pairs: try PairFolder.pairs(in: root))
+                          lpips: nil).run(pairs: try PairFolder.pairs(in: root))
         }
     }
 }
@@ -149,7 +135,7 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         try writePNG(img, root.appendingPathComponent("set/source/<odd & name>.png"))
         try writePNG(grey(0.5, width: 96, height: 80), root.appendingPathComponent("set/target/<odd & name>.png"))
         let writer = try HTMLReportWriter(folder: root.appendingPathComponent("report"))
-        let report = try Evaluator(methods: [InputMethod()], scorer: PlainScorer())
+        let report = try Evaluator(methods: [InputMethod()], lpips: nil)
             .run(pairs: try PairFolder.pairs(in: root.appendingPathComponent("set")), observe: writer.add)
         try writer.finish(report)
         let html = try String(contentsOf: root.appendingPathComponent("report/index.html"), encoding: .utf8)
