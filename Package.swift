@@ -42,6 +42,7 @@ let package = Package(
                 "Imaging",
                 "NeuralCore",
                 "Metrics",
+                "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -11,6 +11,7 @@ struct Rigctl: AsyncParsableCommand {
             Convert.self,
             TestChartCommand.self,
             MetricsCommand.self,
+            EvaluateCommand.self,
             LPIPSCommand.self,
         ]
     )
