@@ -32,6 +32,9 @@ struct MetricsCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let a = try Self.load(output), b = try Self.load(target)
+            guard a.width == b.width, a.height == b.height else {
+                throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
+            }
             let network = try LPIPSLoader.load(path: lpipsWeights)
             let report = try MetricReport(output: a, target: b, lpips: network)
             if json {
