@@ -32,6 +32,10 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
+        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
+        // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
+        .target(name: "Metrics", dependencies: ["NeuralCore"]),
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
         .target(name: "VirtualCamera", dependencies: ["Imaging"]),
         // Dual-camera capture through libgphoto2.
@@ -40,6 +44,9 @@ let package = Package(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "NeuralCore",
+                "Metrics",
+                "Evaluation",
                 "Rig",
                 "VirtualCamera",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -49,9 +56,15 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging"]),
+        // Drives the built rigctl binary end to end.
+        .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralCore", "Imaging"]),
+
         .testTarget(name: "VirtualCameraTests", dependencies: ["VirtualCamera", "Imaging"]),
         .testTarget(name: "RigTests", dependencies: ["Rig", "VirtualCamera", "Imaging"]),
 
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
     ]
 )

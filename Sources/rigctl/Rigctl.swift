@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 
 @main
 struct Rigctl: AsyncParsableCommand {
@@ -8,6 +9,10 @@ struct Rigctl: AsyncParsableCommand {
         version: RigctlVersion.string,
         subcommands: [
             Convert.self,
+            TestChartCommand.self,
+            MetricsCommand.self,
+            EvaluateCommand.self,
+            LPIPSCommand.self,
             VirtualRigCommand.self,
             RigCommand.self,
             CaptureCommand.self,
@@ -16,5 +21,11 @@ struct Rigctl: AsyncParsableCommand {
 }
 
 enum RigctlVersion {
-    static let string = "0.1.0"
+    static let number = "0.1.0"
+
+    /// The version with the C libraries underneath, since decoding results depend on them.
+    static var string: String {
+        let libraries = ImagingLibraries.versions.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
+        return "rigctl \(number) (\(libraries))"
+    }
 }
