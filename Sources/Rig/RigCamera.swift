@@ -38,11 +38,13 @@ public final class RigCamera: @unchecked Sendable {
                 throw RigError.camera(Self.failure(spec.role, spec.label, .connecting, error))
             }
             if let expected = spec.serial {
-                let found = try? camera.setting("serialnumber").value
-                if let found, found != expected {
+                let found = (try? camera.setting("serialnumber").value) ?? ""
+                if found != expected {
                     camera.close()
-                    throw RigError.camera(CameraFailure(role: spec.role, camera: spec.label, stage: .connecting,
-                                                        reason: "the camera on this port has serial number \(found), the rig file expects \(expected)"))
+                    let reason = found.isEmpty
+                        ? "the camera on this port reports no serial number to check against \(expected); leave serial out of the rig file"
+                        : "the camera on this port has serial number \(found), the rig file expects \(expected)"
+                    throw RigError.camera(CameraFailure(role: spec.role, camera: spec.label, stage: .connecting, reason: reason))
                 }
             }
         } else {
