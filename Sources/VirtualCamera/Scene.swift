@@ -131,10 +131,16 @@ private struct SceneBuilder {
         return sum / 0.97
     }
 
-    func sample(_ t: Texture, u: Float, v: Float) -> (Float, Float, Float) {
+    /// The texture at (u, v). `footprint` is the size of one pixel in texture units: detail finer than a pixel
+    /// fades to its mean instead of aliasing into moire (a camera's lens and sensor average it the same way).
+    func sample(_ t: Texture, u: Float, v: Float, footprint: Float = 1) -> (Float, Float, Float) {
         let n = Self.fbm(u / t.scale, v / t.scale, t.seed)
         let fine = Self.valueNoise(u / (t.scale * 0.08), v / (t.scale * 0.08), t.seed &+ 99)
-        var m: Float = 0.55 + 0.7 * (n - 0.5) + 0.25 * (fine - 0.5)
+        let fineWeight = min(max(1 - footprint / (t.scale * 0.16), 0), 1)
+        var m: Float = 0.55 + 0.7 * (n - 0.5) + 0.25 * (fine - 0.5) * fineWeight
+        let patternWeight = min(max(1 - footprint / (t.scale * 0.5), 0), 1)
+        var factor: Float = 1
+        var mean: Float = 1
         switch t.pattern {
         case .none: break
         case .bricks:
@@ -142,16 +148,21 @@ private struct SceneBuilder {
             let row = floorf(v / bh)
             let shifted = u + (Int(row) % 2 == 0 ? 0 : bw / 2)
             let mortarU = shifted - floorf(shifted / bw) * bw, mortarV = v - row * bh
-            if mortarU < t.scale * 0.12 || mortarV < t.scale * 0.12 { m *= 0.35 }
+            if mortarU < t.scale * 0.12 || mortarV < t.scale * 0.12 { factor = 0.35 }
+            mean = 0.85
         case .stripes:
-            m *= 0.6 + 0.4 * (sinf(u / t.scale * 6.3 + 3 * n) > 0 ? 1 : 0)
+            factor = 0.6 + 0.4 * (sinf(u / t.scale * 6.3 + 3 * n) > 0 ? 1 : 0)
+            mean = 0.8
         case .checker:
             let cu = Int(floorf(u / t.scale)), cv = Int(floorf(v / t.scale))
-            m *= (cu + cv) % 2 == 0 ? 1 : 0.45
+            factor = (cu + cv) % 2 == 0 ? 1 : 0.45
+            mean = 0.725
         case .dots:
             let cu = u / t.scale - floorf(u / t.scale) - 0.5, cv = v / t.scale - floorf(v / t.scale) - 0.5
-            if cu * cu + cv * cv < 0.09 { m *= 0.3 }
+            if cu * cu + cv * cv < 0.09 { factor = 0.3 }
+            mean = 0.8
         }
+        m *= mean + (factor - mean) * patternWeight
         m = min(max(m, 0.02), 1.4)
         let mix = Self.valueNoise(u / (t.scale * 3), v / (t.scale * 3), t.seed &+ 7)
         let r = (t.base.0 * (1 - mix) + t.tint.0 * mix) * m
@@ -206,9 +217,11 @@ private struct SceneBuilder {
         for y in horizon..<height {
             let below = Float(y - horizon + 1) / Float(height - horizon)
             let d = min(30, 1.0 / below)
+            // One pixel spans 4d/width across and 4 d^2 / (rows below the horizon) along the floor.
+            let footprint = max(4 * d / Float(width), 4 * d * d / Float(height - horizon))
             for x in 0..<width {
                 let lateral = (Float(x) - Float(width) / 2) / Float(width) * d
-                put(x, y, sample(floor, u: lateral * 4, v: d * 4), d)
+                put(x, y, sample(floor, u: lateral * 4, v: d * 4, footprint: footprint), d)
             }
         }
     }
