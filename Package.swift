@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C libraries, one thin target each.
@@ -32,10 +33,20 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
+        .target(
+            name: "DatasetBuilder",
+            dependencies: [
+                "Imaging",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "DatasetBuilder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,5 +54,9 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "DatasetBuilderTests", dependencies: ["DatasetBuilder", "Imaging"]),
+        // A child process the crash tests kill at random moments while it ingests and exports.
+        .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
+        .executableTarget(name: "DatasetBenchmark", dependencies: ["DatasetBuilder", "Imaging"], path: "Benchmarks/DatasetBenchmark"),
     ]
 )
