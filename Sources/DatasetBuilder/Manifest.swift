@@ -180,10 +180,17 @@ extension Exporter {
 
         s += "## Alignment\n\n"
         s += "Each pair is a shallow depth-of-field `source` (the blurred input) and a deep depth-of-field `target` "
-        s += "(the sharp ground truth) shot at the same instant through a beam splitter. The target was warped onto the "
-        s += "source by a 3x3 homography, its colours mapped onto the source's by a colour model, and both were cropped to "
-        s += "the area valid in both. The per-pair homography, colour model and parameters, crop and quality figures are "
-        s += "in `manifest.json` and `manifest.csv`.\n\n"
+        s += "(the sharp ground truth) of the same instant. "
+        if imported < pairs.count {
+            s += "Pairs from the rig were shot through a beam splitter; the target was warped onto the source by a 3x3 "
+            s += "homography, its colours mapped onto the source's by a colour model, and both were cropped to the area "
+            s += "valid in both. The per-pair homography, colour model and parameters, crop and quality figures are in "
+            s += "`manifest.json` and `manifest.csv`. "
+        }
+        if imported > 0 {
+            s += "Imported pairs keep the alignment of the set they came from; rigctl did not re-align them."
+        }
+        s += "\n\n"
         let withHomography = pairs.filter { $0.alignment.homography != nil }.count
         s += "- pairs with a homography: \(withHomography) of \(pairs.count)\n"
         let models = Dictionary(grouping: pairs.compactMap(\.alignment.colourModel), by: { $0 }).mapValues(\.count)

@@ -8,6 +8,9 @@ struct Rigctl: AsyncParsableCommand {
         version: RigctlVersion.string,
         subcommands: [
             Convert.self,
+            DatasetCommand.self,
+            ImportCommand.self,
+            ExportCommand.self,
         ]
     )
 }
