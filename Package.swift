@@ -54,7 +54,10 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
-        .testTarget(name: "DatasetBuilderTests", dependencies: ["DatasetBuilder", "Imaging"]),
+        .testTarget(
+            name: "DatasetBuilderTests",
+            dependencies: ["DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         // A child process the crash tests kill at random moments while it ingests and exports.
         .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
         .executableTarget(name: "DatasetBenchmark", dependencies: ["DatasetBuilder", "Imaging"], path: "Benchmarks/DatasetBenchmark"),
