@@ -60,6 +60,10 @@ let package = Package(
         ),
         // A child process the crash tests kill at random moments while it ingests and exports.
         .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
-        .executableTarget(name: "DatasetBenchmark", dependencies: ["DatasetBuilder", "Imaging"], path: "Benchmarks/DatasetBenchmark"),
+        .executableTarget(
+            name: "DatasetBenchmark",
+            dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/DatasetBenchmark"
+        ),
     ]
 )

@@ -199,21 +199,19 @@ public final class Dataset: Sendable {
             }
         }
         do {
+            var newFolders = Set<String>()
             for file in toWrite {
-                let target = url(file.relativePath)
-                do {
-                    try FileManager.default.createDirectory(at: target.deletingLastPathComponent(),
-                                                            withIntermediateDirectories: true)
-                } catch {
-                    throw DatasetError.writeFailed(path: target.path, reason: error.localizedDescription)
+                let folder = url(file.relativePath).deletingLastPathComponent()
+                if !FileManager.default.fileExists(atPath: folder.path) {
+                    do {
+                        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                    } catch {
+                        throw DatasetError.writeFailed(path: folder.path, reason: error.localizedDescription)
+                    }
+                    newFolders.insert(folder.path)
                 }
-                do {
-                    try AtomicFile.write(file.data, to: target)
-                } catch let error as ImagingError {
-                    throw DatasetError.writeFailed(path: target.path, reason: error.description)
-                }
-                AtomicFile.syncDirectory(target.deletingLastPathComponent().deletingLastPathComponent().path)
             }
+            try Durable.write(toWrite.map { (url($0.relativePath), $0.data) }, newFolders: newFolders)
             let now = Date()
             return try write { db in
                 var ids: [String: Int64] = [:]

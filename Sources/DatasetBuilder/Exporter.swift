@@ -65,7 +65,7 @@ public struct Exporter: Sendable {
     static let stagingPrefix = AtomicFile.temporaryMarker + "export-"
     static let retiredPrefix = AtomicFile.temporaryMarker + "retired-"
 
-    public func run(from dataset: Dataset, to out: URL, progress: ((Int, Int) -> Void)? = nil) throws -> ExportReport {
+    public func run(from dataset: Dataset, to out: URL) throws -> ExportReport {
         guard options.depth == 8 || options.depth == 16 else {
             throw DatasetError.invalidInput("--depth must be 8 or 16, not \(options.depth)")
         }
@@ -92,26 +92,38 @@ public struct Exporter: Sendable {
             try Self.makeDirectory(staging.appendingPathComponent(dir))
         }
         let digits = max(4, String(details.count).count)
-        var entries: [ManifestPair] = []
-        var exportedHashes: [String: String] = [:]
-        for (index, detail) in details.enumerated() {
+        // Pairs are independent: read, check, convert and write them on all cores; the order of the manifest comes
+        // from the index, so the result does not depend on which finishes first.
+        let results = ResultSlots<[String: WrittenImage]>(count: details.count)
+        DispatchQueue.concurrentPerform(iterations: details.count) { index in
+            let detail = details[index]
             let number = String(repeating: "0", count: max(0, digits - String(index + 1).count)) + String(index + 1)
             let name = "\(number)_\(SafeName.component(detail.scene, fallback: "scene"))"
-            var written: [String: (path: String, sha: String, width: Int, height: Int)] = [:]
             var sides: [(String, FileInfo)] = [("source", detail.source), ("target", detail.target)]
             if layout.sides, let left = detail.left, let right = detail.right {
                 sides += [("left", left), ("right", right)]
             }
-            for (role, file) in sides {
-                let relative = "\(layout.folder(for: role))/\(name).png"
-                let (data, width, height) = try image(file, in: dataset)
-                try Self.writeFile(data, to: staging.appendingPathComponent(relative))
-                let sha = SHA256Hex.of(data)
-                written[role] = (relative, sha, width, height)
-                exportedHashes[relative] = sha
+            do {
+                var written: [String: WrittenImage] = [:]
+                for (role, file) in sides {
+                    let relative = "\(layout.folder(for: role))/\(name).png"
+                    let (data, width, height) = try image(file, in: dataset)
+                    try Durable.writePlain(data, to: staging.appendingPathComponent(relative).path)
+                    written[role] = WrittenImage(path: relative, sha: SHA256Hex.of(data), width: width, height: height,
+                                                 name: name)
+                }
+                results.set(index, written)
+            } catch {
+                results.fail(error)
             }
-            entries.append(ManifestPair(name: name, detail: detail, written: written))
-            progress?(index + 1, details.count)
+        }
+        if let error = results.error { throw error }
+        var entries: [ManifestPair] = []
+        var exportedHashes: [String: String] = [:]
+        for (index, detail) in details.enumerated() {
+            let written = results.value(index) ?? [:]
+            for image in written.values { exportedHashes[image.path] = image.sha }
+            entries.append(ManifestPair(name: written["source"]?.name ?? "", detail: detail, written: written))
         }
         let manifest = Manifest(format: options.format.rawValue, split: options.split.rawValue, depth: options.depth,
                                 maxSize: options.maxSize, pairCount: entries.count, pairs: entries)
@@ -123,13 +135,15 @@ public struct Exporter: Sendable {
             ("README.md", Data(datasheet(entries, details: details, layout: layout).utf8)),
         ]
         for (name, data) in extra {
-            try Self.writeFile(data, to: staging.appendingPathComponent(name))
+            try Durable.writePlain(data, to: staging.appendingPathComponent(name).path)
             exportedHashes[name] = SHA256Hex.of(data)
         }
         let sums = exportedHashes.keys.sorted().map { "\(exportedHashes[$0] ?? "")  \($0)\n" }.joined()
-        try Self.writeFile(Data(sums.utf8), to: staging.appendingPathComponent("SHA256SUMS"))
-        for dir in layout.folders { AtomicFile.syncDirectory(staging.appendingPathComponent(dir).path) }
-        AtomicFile.syncDirectory(staging.path)
+        try Durable.writePlain(Data(sums.utf8), to: staging.appendingPathComponent("SHA256SUMS").path)
+        // Everything is flushed before the folder is renamed into place: files, then their folders.
+        try Durable.fsyncAll((exportedHashes.keys.sorted() + ["SHA256SUMS"]).map { staging.appendingPathComponent($0).path })
+        try Durable.fsyncAll(Set(layout.folders.flatMap { [$0, ($0 as NSString).deletingLastPathComponent] })
+            .filter { !$0.isEmpty }.sorted().map { staging.appendingPathComponent($0).path } + [staging.path])
 
         // Swap the finished folder into place; an earlier export is moved aside first and removed after.
         var retired: URL?
@@ -194,14 +208,6 @@ public struct Exporter: Sendable {
         }
     }
 
-    static func writeFile(_ data: Data, to url: URL) throws {
-        do {
-            try AtomicFile.write(data, to: url)
-        } catch let error as ImagingError {
-            throw DatasetError.writeFailed(path: url.path, reason: error.description)
-        }
-    }
-
     static func makeDirectory(_ url: URL) throws {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -250,6 +256,48 @@ public struct Exporter: Sendable {
         var folders: [String] {
             (["source", "target"] + (sides ? ["left", "right"] : [])).map(folder(for:))
         }
+    }
+}
+
+/// One exported image.
+struct WrittenImage: Sendable {
+    let path: String
+    let sha: String
+    let width: Int
+    let height: Int
+    let name: String
+}
+
+/// Results of parallel work by index, and the first error.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [T?]
+    private var firstError: Error?
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: T) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    func fail(_ error: Error) {
+        lock.lock()
+        if firstError == nil { firstError = error }
+        lock.unlock()
+    }
+
+    func value(_ index: Int) -> T? {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[index]
+    }
+
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstError
     }
 }
 

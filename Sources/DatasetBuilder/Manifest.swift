@@ -54,7 +54,7 @@ struct ManifestPair: Codable {
     let sourceFiles: [String: String]
     let origin: String
 
-    init(name: String, detail: PairDetail, written: [String: (path: String, sha: String, width: Int, height: Int)]) {
+    init(name: String, detail: PairDetail, written: [String: WrittenImage]) {
         self.name = name
         files = written.mapValues(\.path)
         sha256 = written.mapValues(\.sha)

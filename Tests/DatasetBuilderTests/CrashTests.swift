@@ -66,10 +66,15 @@ import Glibc
             #expect(status.pairs <= status.captures)
         }
         let status = try Dataset.open(at: root, readOnly: true).status()
-        #expect(status.captures > 12, "the helper made too little progress to test anything")
+        #expect(status.captures >= 4, "the helper made too little progress to test anything")
         #expect(status.evaluations > 0)
 
+        // An earlier export exists, so every killed export must leave either it or a complete new one in place.
         let out = dir.appendingPathComponent("exports/test-set")
+        do {
+            let dataset = try Dataset.open(at: root, readOnly: true)
+            _ = try Exporter(options: ExportOptions(split: .all)).run(from: dataset, to: out)
+        }
         var completeSeen = 0
         for round in 0..<8 {
             let delay = UInt32(30 + rng.next() % 300)
@@ -89,12 +94,13 @@ import Glibc
             }
             #expect(try Dataset.open(at: root).verify().isConsistent)
         }
+        #expect(completeSeen >= 6, "killed exports left no export in place \(8 - completeSeen) times")
         // A clean export afterwards removes whatever the killed ones left beside the folder.
         let dataset = try Dataset.open(at: root, readOnly: true)
         let report = try Exporter(options: ExportOptions(split: .all)).run(from: dataset, to: out)
         #expect(report.pairs > 0)
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path) == ["test-set"])
         print("crash test: \(status.captures) captures, \(recovered) interrupted files removed, "
-              + "\(completeSeen) of 8 killed exports had left a complete earlier export")
+              + "\(completeSeen) of 8 killed exports left a complete export in place")
     }
 }
