@@ -144,31 +144,29 @@ extension Dataset {
             s.files = try Int.fetchOne(db, sql: "SELECT count(*) FROM file") ?? 0
             s.models = try Int.fetchOne(db, sql: "SELECT count(*) FROM model") ?? 0
             s.evaluations = try Int.fetchOne(db, sql: "SELECT count(*) FROM evaluation") ?? 0
-            func counts(_ column: String) throws -> [String: Int] {
-                var out: [String: Int] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT \(column) AS k, count(*) AS n FROM pair GROUP BY \(column)") {
-                    out[row["k"]] = row["n"]
-                }
-                return out
+            // One pass over a covering index gives every count; scene names are joined in afterwards.
+            var scenes: [Int64: (pairs: Int, accepted: Int, split: [String: Int])] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT sceneId, split, verdict, reviewState, count(*) FROM pair INDEXED BY pair_status
+                GROUP BY sceneId, split, verdict, reviewState
+                """)
+            while let row = try rows.next() {
+                let sceneID: Int64 = row[0], split: String = row[1], verdict: String = row[2], review: String = row[3]
+                let n: Int = row[4]
+                s.bySplit[split, default: 0] += n
+                s.byVerdict[verdict, default: 0] += n
+                s.byReview[review, default: 0] += n
+                var entry = scenes[sceneID] ?? (0, 0, [:])
+                entry.pairs += n
+                if verdict == Verdict.accepted.rawValue { entry.accepted += n }
+                entry.split[split, default: 0] += n
+                scenes[sceneID] = entry
             }
-            s.byVerdict = try counts("verdict")
-            s.bySplit = try counts("split")
-            s.byReview = try counts("reviewState")
-            var scenes: [String: (pairs: Int, accepted: Int, split: [String: Int])] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT s.name AS name, p.split AS split, count(*) AS n, sum(p.verdict = 'accepted') AS accepted
-                FROM pair p JOIN scene s ON s.id = p.sceneId GROUP BY p.sceneId, p.split
-                """) {
-                let name: String = row["name"]
-                var entry = scenes[name] ?? (0, 0, [:])
-                entry.pairs += row["n"] as Int
-                entry.accepted += row["accepted"] as Int
-                entry.split[row["split"] as String] = row["n"] as Int
-                scenes[name] = entry
-            }
-            s.byScene = scenes.sorted { $0.key < $1.key }.map { name, e in
-                DatasetStatus.SceneCount(scene: name, pairs: e.pairs, accepted: e.accepted, split: e.split)
-            }
+            var names: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM scene") { names[row[0]] = row[1] }
+            s.byScene = scenes.map { id, e in
+                DatasetStatus.SceneCount(scene: names[id] ?? "#\(id)", pairs: e.pairs, accepted: e.accepted, split: e.split)
+            }.sorted { $0.scene < $1.scene }
             return s
         }
     }
@@ -182,7 +180,7 @@ extension Dataset {
             _ = arguments.append(contentsOf: [scene])
         }
         if let tag = filter.tag {
-            clauses.append("EXISTS (SELECT 1 FROM sceneTag t WHERE t.sceneId = p.sceneId AND t.tag = ?)")
+            clauses.append("p.sceneId IN (SELECT sceneId FROM sceneTag WHERE tag = ?)")
             _ = arguments.append(contentsOf: [tag])
         }
         if let verdict = filter.verdict {
@@ -329,17 +327,34 @@ extension Dataset {
             throw DatasetError.invalidInput("the test fraction must be between 0 and 1, not \(testFraction)")
         }
         return try write { db in
-            try db.execute(sql: "UPDATE pair SET split = 'unused' WHERE verdict != 'accepted' OR reviewState = 'rejected'")
+            try db.execute(sql: """
+                UPDATE pair SET split = 'unused' WHERE (verdict != 'accepted' OR reviewState = 'rejected') AND split != 'unused'
+                """)
+            // Scenes with a usable pair, each to one side; then one UPDATE that touches only pairs that change.
             var test: [String] = []
             var train: [String] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM scene ORDER BY name") {
-                let name: String = row["name"]
-                let isTest = Self.isTestScene(name, testFraction: testFraction, seed: seed)
-                try db.execute(sql: """
-                    UPDATE pair SET split = ? WHERE sceneId = ? AND verdict = 'accepted' AND reviewState != 'rejected'
-                    """, arguments: [isTest ? "test" : "train", row["id"] as Int64])
-                if db.changesCount > 0 { isTest ? test.append(name) : train.append(name) }
+            try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS testScene (id INTEGER PRIMARY KEY)")
+            try db.execute(sql: "DELETE FROM temp.testScene")
+            let insert = try db.makeStatement(sql: "INSERT INTO temp.testScene (id) VALUES (?)")
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, name FROM scene WHERE id IN
+                    (SELECT sceneId FROM pair WHERE verdict = 'accepted' AND reviewState != 'rejected')
+                ORDER BY name
+                """) {
+                let name: String = row[1]
+                if Self.isTestScene(name, testFraction: testFraction, seed: seed) {
+                    test.append(name)
+                    try insert.execute(arguments: [row[0] as Int64])
+                } else {
+                    train.append(name)
+                }
             }
+            try db.execute(sql: """
+                UPDATE pair SET split = CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN 'test' ELSE 'train' END
+                WHERE verdict = 'accepted' AND reviewState != 'rejected'
+                  AND split != CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN 'test' ELSE 'train' END
+                """)
+            try db.execute(sql: "DROP TABLE temp.testScene")
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT split, count(*) AS n FROM pair GROUP BY split") {
                 counts[row["split"]] = row["n"]

@@ -137,6 +137,10 @@ enum Schema {
                 CREATE INDEX evaluation_model ON evaluation(modelId);
                 """)
         }
+        migrator.registerMigration("v2-status-index") { db in
+            // Covers `status`: one index scan yields the counts by scene, split, verdict and review state.
+            try db.execute(sql: "CREATE INDEX pair_status ON pair(sceneId, split, verdict, reviewState)")
+        }
         return migrator
     }
 }

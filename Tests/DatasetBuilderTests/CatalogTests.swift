@@ -204,7 +204,7 @@ import Testing
                       "file", "pendingFile"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(migrations == ["v1"])
+        #expect(migrations == ["v1", "v2-status-index"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))
