@@ -9,20 +9,7 @@ import Glibc
 /// dataset is consistent and that an export folder is either absent or complete.
 @Suite(.serialized) struct CrashTests {
     /// The crash helper is built next to the test bundle (`swift build --build-tests` builds every product).
-    static func locateHelper() -> URL? {
-        let name = "DatasetCrashHelper"
-        var candidates: [URL] = []
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        for _ in 0..<4 {
-            url = url.deletingLastPathComponent()
-            candidates.append(url)
-        }
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        let root = packageRoot()
-        candidates += [".build/release", ".build/debug"].map { root.appendingPathComponent($0) }
-        return candidates.map { $0.appendingPathComponent(name) }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }
+    static func locateHelper() -> URL? { locateProduct("DatasetCrashHelper") }
 
     /// Starts the helper, lets it run for `milliseconds`, kills it, and says whether it was still running (a helper
     /// that stopped on its own hit an error, which is a failure).

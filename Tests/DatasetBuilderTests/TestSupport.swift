@@ -57,3 +57,19 @@ func packageRoot() -> URL {
     }
     return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }
+
+/// An executable product of this package, built next to the test bundle (`swift build --build-tests` builds every
+/// product), or under the package's `.build` folder.
+func locateProduct(_ name: String) -> URL? {
+    var candidates: [URL] = []
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    for _ in 0..<4 {
+        url = url.deletingLastPathComponent()
+        candidates.append(url)
+    }
+    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+    let root = packageRoot()
+    candidates += [".build/release", ".build/debug"].map { root.appendingPathComponent($0) }
+    return candidates.map { $0.appendingPathComponent(name) }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
