@@ -82,8 +82,15 @@ public final class Dataset: Sendable {
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 }
                 try Schema.migrator.migrate(db)
-            } else if try db.read({ db in try !db.tableExists("pair") }) {
-                throw DatasetError.notADataset(path: root.path)
+            } else {
+                let (isCatalogue, upToDate) = try db.read { db in
+                    (try db.tableExists("pair"), try Schema.migrator.hasCompletedMigrations(db))
+                }
+                if !isCatalogue { throw DatasetError.notADataset(path: root.path) }
+                if !upToDate {
+                    throw DatasetError.database("\(catalog.path) has an older schema; open it for writing once "
+                                                + "(e.g. `rigctl dataset verify`) to upgrade it")
+                }
             }
         } catch let error as DatasetError {
             if lockDescriptor >= 0 { close(lockDescriptor) }

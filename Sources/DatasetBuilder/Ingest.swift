@@ -180,7 +180,7 @@ extension Dataset {
         try requireWritable()
         for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimMatlab", input.ssimMatlab),
                               ("mae", input.mae), ("lpips", input.lpips), ("seconds", input.seconds)] {
-            if let value, !value.isFinite || (name != "psnr" && value < -1) {
+            if let value, !value.isFinite {
                 throw DatasetError.invalidInput("evaluation of pair \(input.pairID): \(name) = \(value) is not a valid score")
             }
         }

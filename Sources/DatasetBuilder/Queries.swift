@@ -147,7 +147,7 @@ extension Dataset {
             // One pass over a covering index gives every count; scene names are joined in afterwards.
             var scenes: [Int64: (pairs: Int, accepted: Int, split: [String: Int])] = [:]
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT sceneId, split, verdict, reviewState, count(*) FROM pair INDEXED BY pair_status
+                SELECT sceneId, split, verdict, reviewState, count(*) FROM pair
                 GROUP BY sceneId, split, verdict, reviewState
                 """)
             while let row = try rows.next() {
