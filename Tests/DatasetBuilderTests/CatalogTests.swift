@@ -210,4 +210,38 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))
         }
     }
+
+    @Test func openRemovesTheFilesOfAnInterruptedStep() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let root = dir.appendingPathComponent("ds")
+        let kept: String
+        do { kept = try makeDataset(in: dir, count: 1).pair("1").source.path }
+        // What a step killed between its journal commit and its final commit leaves behind: a renamed file, a
+        // temporary beside it, in a folder of its own.
+        let folder = "aligned/0123456789abcdef0123"
+        try writePNG(root.appendingPathComponent("\(folder)/source.png"), seed: 5)
+        try Data([1]).write(to: root.appendingPathComponent("\(folder)/.rigctl-tmp-1234-target.png"))
+        try Data([2]).write(to: dir.appendingPathComponent("outside.txt"))
+        do {
+            let queue = try DatabaseQueue(path: root.appendingPathComponent("catalog.sqlite").path)
+            try queue.write { db in
+                // The journal of the step, a journalled path that a committed file claims (it must survive), and
+                // entries that point outside the managed folders (a damaged journal must not delete them).
+                for path in ["\(folder)/source.png", "\(folder)/target.png", kept, "../outside.txt", "catalog.sqlite",
+                             "aligned/../catalog.sqlite"] {
+                    try db.execute(sql: "INSERT INTO pendingFile (path) VALUES (?)", arguments: [path])
+                }
+            }
+        }
+        #expect(try !Dataset.open(at: root, readOnly: true).verify().isConsistent)
+        let dataset = try Dataset.open(at: root)
+        #expect(dataset.recoveredFiles == ["\(folder)/.rigctl-tmp-1234-target.png", "\(folder)/source.png"])
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(kept).path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("outside.txt").path))
+        let report = try dataset.verify()
+        #expect(report.isConsistent, "\(report)")
+    }
+
 }
