@@ -79,7 +79,7 @@ do {
                 VALUES (?, ?, ?, ?, ?, ?, '[1,0,0,0,1,0,0,0,1]', 'gain', '[1,1,1]', 0.01, '{"ecc":0.97}', ?, ?, ?)
                 """)
             for p in 0..<queryPairs {
-                let key = String(format: "%020x", p)
+                let key = String(SHA256Hex.of("pair \(p)").prefix(20))
                 try file.execute(arguments: [2 * p + 1, "aligned/\(key)/source.png", key, now])
                 try file.execute(arguments: [2 * p + 2, "aligned/\(key)/target.png", key, now])
                 try pair.execute(arguments: [p + 1, key, p % sceneCount + 1, "pair-\(p)", 2 * p + 1, 2 * p + 2,
@@ -89,6 +89,7 @@ do {
     }
     print(String(format: "bulk insert of %d pairs: %.2f s", queryPairs, fill))
     let reader = try Dataset.open(at: bigRoot, readOnly: true)
+    let probeKey = String(SHA256Hex.of("pair \(queryPairs / 3)").prefix(8))
     let queries: [(String, () throws -> Void)] = [
         ("status (counts by verdict, split, review, scene)", { _ = try reader.status() }),
         ("list --split test --limit 100", { _ = try reader.pairs(PairFilter(split: .test, limit: 100)) }),
@@ -98,7 +99,7 @@ do {
         ("list --review unreviewed --offset 90000 --limit 50",
          { _ = try reader.pairs(PairFilter(review: .unreviewed, limit: 50, offset: 90_000)) }),
         ("show (by id)", { _ = try reader.pair("\(queryPairs / 2)") }),
-        ("show (by key prefix)", { _ = try reader.pair(String(format: "%020x", queryPairs / 3).suffix(20).description) }),
+        ("show (by 8-digit key prefix)", { _ = try reader.pair(probeKey) }),
         ("list (all pairs)", { _ = try reader.pairs() }),
     ]
     for (label, query) in queries {

@@ -219,15 +219,17 @@ extension Dataset {
     /// A pair by id, or by its key (or a unique prefix of it of at least 6 characters).
     public func pair(_ reference: String) throws -> PairDetail {
         try read { db in
-            let id: Int64?
+            var id: Int64?
             if let number = Int64(reference) {
                 id = try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE id = ?", arguments: [number])
-            } else if reference.count >= 6, reference.allSatisfy(\.isHexDigit) {
-                let ids = try Int64.fetchAll(db, sql: "SELECT id FROM pair WHERE contentKey LIKE ? LIMIT 2",
-                                             arguments: [reference.lowercased() + "%"])
+            }
+            // Keys are hex, so a key prefix may look like a number: try it as a key when it is no id.
+            if id == nil, reference.count >= 6, reference.allSatisfy(\.isHexDigit) {
+                // A range on the key's index: every lower-case hex key with this prefix sorts before prefix + "g".
+                let prefix = reference.lowercased()
+                let ids = try Int64.fetchAll(db, sql: "SELECT id FROM pair WHERE contentKey >= ? AND contentKey < ? LIMIT 2",
+                                             arguments: [prefix, prefix + "g"])
                 id = ids.count == 1 ? ids[0] : nil
-            } else {
-                id = nil
             }
             guard let id else { throw DatasetError.notFound(what: "pair", id: reference) }
             return try Self.pairDetail(id: id, in: db)
