@@ -59,9 +59,9 @@ struct DatasetCommand: ParsableCommand {
     struct Filters: ParsableArguments {
         @Option(help: "Only pairs of this scene.") var scene: String?
         @Option(help: "Only pairs whose scene has this tag.") var tag: String?
-        @Option(help: "accepted or rejected.") var verdict: Verdict?
-        @Option(help: "train, test or unused.") var split: Split?
-        @Option(help: "unreviewed, approved, flagged or rejected.") var review: ReviewState?
+        @Option(help: "Only pairs with this verdict.") var verdict: Verdict?
+        @Option(help: "Only pairs of this split.") var split: Split?
+        @Option(help: "Only pairs in this review state.") var review: ReviewState?
         @Option(help: "Only pairs of this capture id.") var capture: Int64?
         @Option(help: "At most this many pairs.") var limit: Int?
         @Option(help: "Skip this many pairs first.") var offset: Int = 0
@@ -170,7 +170,7 @@ struct DatasetCommand: ParsableCommand {
 
         @OptionGroup var location: DatasetLocation
         @Argument(help: "The pair's id or key.") var pair: String
-        @Option(help: "unreviewed, approved, flagged or rejected (rejected pairs are never exported).")
+        @Option(help: "The judgement; rejected pairs are never exported.")
         var state: ReviewState
         @Option(help: "A note to keep with the judgement.") var note: String?
 

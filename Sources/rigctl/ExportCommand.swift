@@ -14,8 +14,8 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var location: DatasetLocation
     @Option(help: "The folder to write.") var out: String
-    @Option(help: "test, or all (train and test).") var split: ExportSplit = .test
-    @Option(help: "realdof or dpdd.") var format: ExportFormat = .realdof
+    @Option(help: "The pairs to take: test, or all (train and test).") var split: ExportSplit = .test
+    @Option(help: "The folder layout.") var format: ExportFormat = .realdof
     @Option(help: "Bits per sample: 8 or 16.") var depth: Int = 8
     @Option(help: "Downscale so that the long side is at most this many pixels.") var maxSize: Int?
     @Option(help: "The datasheet's title.") var title = "rigctl defocus-deblurring test set"

@@ -14,12 +14,12 @@ struct ImportCommand: ParsableCommand {
             """)
 
     @Argument(help: "The folder to import.") var directory: String
-    @Option(help: "realdof, dpdd or pairs.") var layout: ImportLayout
+    @Option(help: "The folder layout of DIR.") var layout: ImportLayout
     @OptionGroup var location: DatasetLocation
     @Option(help: "Put every pair in this scene (default: each pair is its own scene, named after the file).")
     var scene: String?
     @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
-    @Option(help: "The split the pairs join: test, train or unused.") var split: Split = .test
+    @Option(help: "The split the pairs join.") var split: Split = .test
 
     func run() throws {
         try reportingErrors {
