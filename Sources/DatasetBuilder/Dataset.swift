@@ -222,7 +222,7 @@ public final class Dataset: Sendable {
             let now = Date()
             return try write { db in
                 var ids: [String: Int64] = [:]
-                for (path, file) in unique {
+                for (path, file) in unique.sorted(by: { $0.key < $1.key }) {
                     if let known = existing[path] {
                         ids[path] = known.id
                     } else {
