@@ -28,7 +28,8 @@ public struct Importer: Sendable {
     public var tags: [String]
     public var split: Split
 
-    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "tif", "tiff"]
+    /// The image files `import` considers: those `export` can read back.
+    public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
     public init(layout: ImportLayout, scene: String? = nil, tags: [String] = [], split: Split = .test) {
         self.layout = layout
