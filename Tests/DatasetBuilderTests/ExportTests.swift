@@ -94,17 +94,18 @@ import Testing
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
-        // 8x4 source of 2x2 blocks with known values; target constant.
-        var samples = [UInt8](repeating: 0, count: 8 * 4 * 3)
-        for y in 0..<4 {
-            for x in 0..<8 {
-                let block = UInt8((y / 2) * 4 + x / 2)
-                for c in 0..<3 { samples[(y * 8 + x) * 3 + c] = block * 20 + UInt8(c) }
+        // 16x8 source of 4x4 blocks with known values; target constant.
+        let (w, h) = (16, 8)
+        var samples = [UInt8](repeating: 0, count: w * h * 3)
+        for y in 0..<h {
+            for x in 0..<w {
+                let block = UInt8((y / 4) * 4 + x / 4)
+                for c in 0..<3 { samples[(y * w + x) * 3 + c] = block * 20 + UInt8(c) }
             }
         }
         let s = dir.appendingPathComponent("s.png"), t = dir.appendingPathComponent("t.png")
-        try PNGFile.write(Raster8(width: 8, height: 4, channels: 3, samples: samples), to: s)
-        try PNGFile.write(Raster8(width: 8, height: 4, channels: 3, samples: [UInt8](repeating: 77, count: 96)), to: t)
+        try PNGFile.write(Raster8(width: w, height: h, channels: 3, samples: samples), to: s)
+        try PNGFile.write(Raster8(width: w, height: h, channels: 3, samples: [UInt8](repeating: 77, count: w * h * 3)), to: t)
         try dataset.addPair(PairInput(scene: SceneInput(name: "blocks"), name: "blocks", source: s, target: t,
                                       verdict: .accepted, split: .test))
 
@@ -114,23 +115,27 @@ import Testing
             Issue.record("not a 16-bit PNG")
             return
         }
-        #expect(r16.width == 8 && r16.samples.enumerated().allSatisfy { Int($0.element) == Int(samples[$0.offset]) * 257 })
+        #expect(r16.width == w && r16.samples.enumerated().allSatisfy { Int($0.element) == Int(samples[$0.offset]) * 257 })
 
-        // Long side 4: each output pixel is the mean of one 2x2 block, which is uniform, so values are exact.
+        // An image that already fits is copied byte for byte.
+        let same = try Exporter(options: ExportOptions(maxSize: 16)).run(from: dataset, to: dir.appendingPathComponent("f"))
+        #expect(try Data(contentsOf: same.folder.appendingPathComponent("source/0001_blocks.png")) == Data(contentsOf: s))
+
+        // Long side 8: each output pixel is the mean of a 2x2 area inside one uniform block, so values are exact.
         let small = try Exporter(options: ExportOptions(maxSize: 8)).run(from: dataset, to: dir.appendingPathComponent("s"))
         guard case .eight(let r8) = try PNGFile.read(small.folder.appendingPathComponent("source/0001_blocks.png")) else {
             Issue.record("not an 8-bit PNG")
             return
         }
-        #expect(r8.width == 8 && r8.height == 4)  // already fits: unchanged
-        let image = RGBImage(raster: Raster8(width: 8, height: 4, channels: 3, samples: samples))
-        let half = AreaResample.downscale(image, maxSide: 4)
-        #expect(half.width == 4 && half.height == 2)
-        for by in 0..<2 {
-            for bx in 0..<4 {
-                #expect(abs(half[0, bx, by] * 255 - Float((by * 4 + bx) * 20)) < 1e-3)
+        #expect(r8.width == 8 && r8.height == 4)
+        for y in 0..<4 {
+            for x in 0..<8 {
+                #expect(r8.samples[(y * 8 + x) * 3] == UInt8(((y / 2) * 4 + x / 2) * 20), "pixel \(x),\(y)")
             }
         }
+        let manifest = String(decoding: try Data(contentsOf: small.folder.appendingPathComponent("manifest.json")),
+                              as: UTF8.self)
+        #expect(manifest.contains("\"width\" : 8") && manifest.contains("\"maxSize\" : 8"))
         // A non-integer factor keeps the mean: 8 -> 3 columns of a ramp.
         let ramp = RGBImage(width: 8, height: 1, pixels: (0..<24).map { Float($0 % 8) / 7 })
         let third = AreaResample.resize(ramp, width: 3, height: 1)
