@@ -23,7 +23,6 @@ func median(_ runs: Int, _ body: () throws -> Void) rethrows -> Double {
 }
 
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-dataset-benchmark-\(UUID().uuidString)")
-defer { try? FileManager.default.removeItem(at: work) }
 
 do {
     // 1. Ingest: captures (two originals each) and their aligned pairs, each a crash-safe step with fsyncs.
@@ -112,7 +111,9 @@ do {
     try writer.review(pair: reviewed, state: .approved, note: "benchmark")
     print(String(format: "  review (one pair): %.2f ms",
                  try median(5) { try writer.review(pair: reviewed, state: .flagged, note: nil) } * 1000))
+    try? FileManager.default.removeItem(at: work)
 } catch {
+    try? FileManager.default.removeItem(at: work)
     FileHandle.standardError.write(Data("DatasetBenchmark: \(error)\n".utf8))
     exit(1)
 }
