@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C libraries, one thin target each.
@@ -40,6 +41,15 @@ let package = Package(
         .target(name: "VirtualCamera", dependencies: ["Imaging"]),
         // Dual-camera capture through libgphoto2.
         .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2"]),
+        // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
+        .target(
+            name: "DatasetBuilder",
+            dependencies: [
+                "Imaging",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -49,6 +59,7 @@ let package = Package(
                 "Evaluation",
                 "Rig",
                 "VirtualCamera",
+                "DatasetBuilder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -66,5 +77,16 @@ let package = Package(
 
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
+        .testTarget(
+            name: "DatasetBuilderTests",
+            dependencies: ["DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // A child process the crash tests kill at random moments while it ingests and exports.
+        .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
+        .executableTarget(
+            name: "DatasetBenchmark",
+            dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/DatasetBenchmark"
+        ),
     ]
 )

@@ -16,6 +16,9 @@ struct Rigctl: AsyncParsableCommand {
             VirtualRigCommand.self,
             RigCommand.self,
             CaptureCommand.self,
+            DatasetCommand.self,
+            ImportCommand.self,
+            ExportCommand.self,
         ]
     )
 }
