@@ -184,7 +184,7 @@ public struct Exporter: Sendable {
         let sha = SHA256Hex.of(data)
         guard sha == file.sha256 else { throw DatasetError.hashMismatch(path: url.path, expected: file.sha256, actual: sha) }
         if let header = PNGHeader(data), header.colourType == 2, header.bitDepth == options.depth,
-           AreaResample.fittedSize(width: header.width, height: header.height, maxSide: options.maxSize ?? .max)
+           RGBImage.fittedSize(width: header.width, height: header.height, maxSide: options.maxSize ?? .max)
                == (header.width, header.height) {
             return (data, header.width, header.height)
         }
@@ -198,7 +198,7 @@ public struct Exporter: Sendable {
         } catch let error as ImagingError {
             throw DatasetError.unreadable(path: url.path, reason: error.description)
         }
-        if let maxSize = options.maxSize { picture = AreaResample.downscale(picture, maxSide: maxSize) }
+        if let maxSize = options.maxSize { picture = picture.downscaled(maxSide: maxSize) }
         do {
             let png = options.depth == 16 ? try PNGFile.encode(picture.raster16(), path: url.path)
                 : try PNGFile.encode(picture.raster8(), path: url.path)

@@ -138,7 +138,7 @@ import Testing
         #expect(manifest.contains("\"width\" : 8") && manifest.contains("\"maxSize\" : 8"))
         // A non-integer factor keeps the mean: 8 -> 3 columns of a ramp.
         let ramp = RGBImage(width: 8, height: 1, pixels: (0..<24).map { Float($0 % 8) / 7 })
-        let third = AreaResample.resize(ramp, width: 3, height: 1)
+        let third = ramp.resizedByArea(width: 3, height: 1)
         let meanIn = ramp.plane(0).reduce(0, +) / 8, meanOut = third.plane(0).reduce(0, +) / 3
         #expect(abs(meanIn - meanOut) < 1e-6)
         #expect(third[0, 0, 0] < third[0, 1, 0] && third[0, 1, 0] < third[0, 2, 0])
