@@ -30,9 +30,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
 
-        .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
+        // Crash-safe file writes (temporary sibling, fsync, rename), for every module that writes files.
+        .target(name: "AtomicFiles"),
+        .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
-        .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CBLAS"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
