@@ -32,10 +32,13 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
+        .target(name: "Alignment", dependencies: ["Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "Alignment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,5 +46,7 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Imaging"]),
+        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
     ]
 )

@@ -1,0 +1,101 @@
+// Builds the synthetic pairs of the alignment goal and prints time and accuracy:
+//   1. 2000x1333: 0.5 deg rotation, scale 1.005, translation (7.3, -4.1) px, small perspective, disc defocus
+//      (radius 6) on the right half of the source, noise 0.01 - registration time and worst corner error,
+//      with and without focus weighting, then the full pipeline (warp, colour, quality).
+//   2. A 24-megapixel pair (6000x4000) with the same geometry, per-channel gain/offset: the full pipeline.
+// Usage: AlignBenchmark [--write DIR] [--skip-large]
+//   --write DIR saves the 2000x1333 grey pair (16-bit PNG) and truth.json, for Benchmarks/align_opencv.py.
+import Alignment
+import Foundation
+import Imaging
+
+func geometry(width: Int, height: Int) -> Homography {
+    let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
+    let similarity = Homography.similarity(degrees: 0.5, scale: 1.005, centre: (cx, cy), translation: (7.3, -4.1))
+    // Perspective about the centre: about 1 px at the corners.
+    let toCentre = Homography.translation(-cx, -cy), back = Homography.translation(cx, cy)
+    let perspective = try! Homography([1, 0, 0, 0, 1, 0, 1.0e-6, -1.5e-6, 1])
+    return similarity * back * perspective * toCentre
+}
+
+func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+
+func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    let r = try body()
+    return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+}
+
+func greyed(_ image: RGBImage) -> RGBImage {
+    let g = Plane(luma: image)
+    return RGBImage(width: image.width, height: image.height, transfer: image.transfer,
+                    pixels: g.values + g.values + g.values)
+}
+
+let arguments = CommandLine.arguments
+let writeDir = arguments.firstIndex(of: "--write").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+let skipLarge = arguments.contains("--skip-large")
+
+print("cores: \(ProcessInfo.processInfo.activeProcessorCount)")
+let (w, h) = (2000, 1333)
+let truth = geometry(width: w, height: h)
+let (pair, makeTime) = time {
+    SyntheticPair.make(width: w, height: h, homography: truth, defocusRadius: 6, noise: 0.01, seed: 11)
+}
+let source = greyed(pair.source), target = greyed(pair.target)
+print(String(format: "built the %dx%d grey pair in %.2f s", w, h, makeTime))
+if let writeDir {
+    let dir = URL(fileURLWithPath: writeDir)
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    func grey16(_ image: RGBImage) -> Raster16 {
+        Raster16(width: image.width, height: image.height, channels: 1,
+                 samples: image.pixels.prefix(image.planeSize).map { UInt16((min(max($0, 0), 1) * 65535).rounded()) })
+    }
+    try PNGFile.write(grey16(source), to: dir.appendingPathComponent("source.png"))
+    try PNGFile.write(grey16(target), to: dir.appendingPathComponent("target.png"))
+    let json = try JSONEncoder().encode(["homography": truth])
+    try AtomicFile.write(json, to: dir.appendingPathComponent("truth.json"))
+    print("wrote \(writeDir)/source.png, target.png, truth.json")
+}
+
+for weighting in [true, false] {
+    var options = AlignerOptions()
+    options.registration.focusWeighting = weighting
+    let aligner = Aligner(options)
+    _ = aligner.estimateHomography(source: source, target: target)  // warm-up
+    var times: [Double] = [], errors: [Double] = []
+    for _ in 0..<5 {
+        let (estimate, seconds) = time { aligner.estimateHomography(source: source, target: target) }
+        times.append(seconds)
+        errors.append(estimate.homography.worstCornerError(to: truth, width: w, height: h))
+        if let failure = estimate.failure { print("  failure: \(failure)") }
+    }
+    print(String(format: "registration 2000x1333, focus weighting %@: median %.1f ms (min %.1f), worst corner error %.4f px",
+                 weighting ? "on " : "off", 1000 * median(times), 1000 * times.min()!, errors.max()!))
+}
+
+do {
+    let (result, seconds) = try time { try Aligner().align(source: source, target: target) }
+    let err = result.homography.worstCornerError(to: truth, width: w, height: h)
+    print(String(format: "full pipeline 2000x1333: %.2f s (registration %.3f s), error %.4f px, verdict %@ %@",
+                 seconds, result.timings["registration"] ?? 0, err, result.verdict.rawValue, result.reasons.description))
+}
+
+if !skipLarge {
+    let (W, H) = (6000, 4000)
+    let truthL = geometry(width: W, height: H)
+    let (large, makeL) = time {
+        SyntheticPair.make(width: W, height: H, homography: truthL, defocusRadius: 12, gain: [0.9, 1.05, 1.1],
+                           offset: [0.02, -0.01, 0.0], noise: 0.01, seed: 12)
+    }
+    print(String(format: "built the %dx%d colour pair in %.1f s", W, H, makeL))
+    let (estimate, regSeconds) = time { Aligner().estimateHomography(source: large.source, target: large.target) }
+    print(String(format: "registration 24 MP: %.2f s, worst corner error %.4f px", regSeconds,
+                 estimate.homography.worstCornerError(to: truthL, width: W, height: H)))
+    let (result, seconds) = try time { try Aligner().align(source: large.source, target: large.target) }
+    let g = result.colour?.parameters.gain ?? []
+    print(String(format: "full pipeline 24 MP: %.2f s, error %.4f px, colour %@ gains %@ (true inverse %.4f %.4f %.4f), verdict %@ %@",
+                 seconds, result.homography.worstCornerError(to: truthL, width: W, height: H),
+                 result.colour?.model ?? "-", g.map { String(format: "%.4f", $0) }.joined(separator: " "),
+                 1 / 0.9, 1 / 1.05, 1 / 1.1, result.verdict.rawValue, result.reasons.description))
+}

@@ -1,0 +1,413 @@
+import Foundation
+
+/// Settings of the coarse-to-fine registration.
+public struct RegistrationOptions: Sendable, Equatable {
+    /// Down-weight source pixels that are defocused (their local gradient energy is much lower than the sharp
+    /// target's at the same place), so the blurred regions do not drag the fit.
+    public var focusWeighting = true
+    /// At most this many sample pixels per level (the strongest-gradient in-focus ones); bounds the cost of
+    /// each iteration on large images without losing accuracy.
+    public var maxPoints = 200_000
+    public var maxIterations = 50
+    /// Stop a level when an update moves no image corner by more than this many pixels of that level.
+    public var tolerance = 0.001
+    /// The coarse estimate is found where the image is at most this many pixels across.
+    public var coarseSize = 256
+    /// With a given initial homography, refinement starts where the image is at most this many pixels across.
+    public var refinementSize = 512
+
+    public init() {}
+}
+
+/// What registration found, with the figures the verdict needs.
+struct Registration {
+    /// Prepared source -> prepared target, full-resolution pixel coordinates.
+    var homography: Homography
+    /// The normalised correlation the optimiser maximised, at the finest level (focus-weighted).
+    var correlation: Double
+    var coarseMethod: String
+    var phasePeak: Double?
+    var iterations: [Int]
+    /// Focus weights (0 defocused .. 1 sharp) on the source grid of level `focusLevel`.
+    var focus: Plane?
+    var focusLevel: Int
+    var failure: String?
+}
+
+/// A source pixel selected for the fit: position, template value and gradient.
+private struct Samples {
+    var px: [Float] = [], py: [Float] = []
+    var u: [Float] = [], v: [Float] = []
+    var gx: [Float] = [], gy: [Float] = []
+    var t: [Float] = [], w: [Float] = []
+    var count: Int { px.count }
+
+    mutating func append(contentsOf o: Samples) {
+        px += o.px; py += o.py; u += o.u; v += o.v; gx += o.gx; gy += o.gy; t += o.t; w += o.w
+    }
+}
+
+/// Coordinates of level l+1 relative to level l: x_l = 2 x_{l+1} + 0.5.
+private let levelUp = Homography(unchecked: [2, 0, 0.5, 0, 2, 0.5, 0, 0, 1])
+private let levelDown = Homography(unchecked: [0.5, 0, -0.25, 0, 0.5, -0.25, 0, 0, 1])
+
+func convert(_ h: Homography, fromLevel a: Int, toLevel b: Int) -> Homography {
+    var h = h
+    var l = a
+    while l > b { h = levelUp * h * levelDown; l -= 1 }
+    while l < b { h = levelDown * h * levelUp; l += 1 }
+    return h
+}
+
+func pyramid(_ p: Plane, minSize: Int = 24) -> [Plane] {
+    var levels = [p]
+    while let last = levels.last, min(last.width, last.height) / 2 >= minSize { levels.append(last.halved()) }
+    return levels
+}
+
+/// Coarse-to-fine homography registration of two grey images: a coarse estimate (phase correlation, or the
+/// given initial map), then inverse-compositional ECC (Evangelidis & Psarakis) on every pyramid level: the
+/// template's steepest-descent images and Hessian are built once per level, so each iteration is a single
+/// fused pass (warp, sample, project) over the sample pixels.
+func register(source: Plane, target: Plane, initial: Homography?, options: RegistrationOptions) -> Registration {
+    let nLevels = min(pyramid(source).count, pyramid(target).count)
+    let sp = Array(pyramid(source).prefix(nLevels)), tp = Array(pyramid(target).prefix(nLevels))
+    func level(fitting size: Int) -> Int {
+        var l = 0
+        while l < nLevels - 1 && max(sp[l].width, sp[l].height) > size { l += 1 }
+        return l
+    }
+    var focusLevel = 0
+    while focusLevel < nLevels - 1 && sp[focusLevel].width * sp[focusLevel].height > 1_100_000 { focusLevel += 1 }
+
+    var start: Int
+    var h: Homography
+    var coarseMethod: String
+    var peak: Double? = nil
+    if let initial {
+        start = level(fitting: options.refinementSize)
+        h = convert(initial, fromLevel: 0, toLevel: start)
+        coarseMethod = "initial homography"
+    } else {
+        start = level(fitting: options.coarseSize)
+        let pc = phaseCorrelation(source: sp[start], target: tp[start])
+        h = .translation(pc.dx, pc.dy)
+        peak = pc.peak
+        coarseMethod = "phase correlation"
+    }
+    // Contrast ratio for the focus measure, from low-pass levels where defocus does not matter.
+    let (_, sd) = sp[nLevels - 1].meanAndDeviation()
+    let (_, td) = tp[nLevels - 1].meanAndDeviation()
+    let contrast = td > 1e-9 ? sd / td : 1
+
+    var focus: Plane? = nil
+    var iterations: [Int] = []
+    var correlation = 0.0
+    for l in stride(from: start, through: 0, by: -1) {
+        if l != start { h = convert(h, fromLevel: l + 1, toLevel: l) }
+        if options.focusWeighting && l == focusLevel {
+            focus = focusMap(source: sp[l], target: tp[l], homography: h, contrast: contrast)
+        }
+        let weights = (options.focusWeighting && l <= focusLevel) ? focus.map { (plane: $0, shift: focusLevel - l) } : nil
+        let tol = l == 0 ? options.tolerance : max(options.tolerance, 0.01)
+        let r = eccLevel(source: sp[l], target: tp[l], homography: h, weights: weights,
+                         maxPoints: options.maxPoints, maxIterations: options.maxIterations, tolerance: tol)
+        iterations.append(r.iterations)
+        if let failure = r.failure {
+            return Registration(homography: convert(h, fromLevel: l, toLevel: 0), correlation: r.correlation,
+                                coarseMethod: coarseMethod, phasePeak: peak, iterations: iterations, focus: focus,
+                                focusLevel: focusLevel, failure: "level \(l): \(failure)")
+        }
+        h = r.homography
+        correlation = r.correlation
+    }
+    return Registration(homography: h, correlation: correlation, coarseMethod: coarseMethod, phasePeak: peak,
+                        iterations: iterations, focus: focus, focusLevel: focusLevel, failure: nil)
+}
+
+/// Per-pixel weight in [0, 1]: how sharp the source is relative to the (sharp) target warped onto it.
+func focusMap(source: Plane, target: Plane, homography h: Homography, contrast: Double) -> Plane {
+    let warped = warpBilinear(target, to: source.width, source.height, homography: h)
+    let es = boxFilter(gradientEnergy(source), radius: 3)
+    let et = boxFilter(gradientEnergy(warped), radius: 3)
+    let c2 = Float(contrast * contrast)
+    let meanT = et.values.reduce(0, +) / Float(max(et.values.count, 1))
+    let eps = 1e-3 * meanT * c2 + 1e-12
+    var out = [Float](repeating: 0, count: es.values.count)
+    for i in out.indices {
+        let ratio = es.values[i] / (et.values[i] * c2 + eps)
+        out[i] = min(max((ratio - 0.3) / 0.4, 0), 1)
+    }
+    return Plane(width: source.width, height: source.height, values: out)
+}
+
+/// Warps a plane onto a `w` x `h` grid: out(p) = plane(H p), bilinear.
+func warpBilinear(_ plane: Plane, to w: Int, _ h: Int, homography: Homography) -> Plane {
+    var out = [Float](repeating: 0, count: w * h)
+    let m = homography.m
+    plane.values.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            let s = src.baseAddress!, d = dst.baseAddress!
+            Parallel.forEach(count: h, minChunk: 8) { rows in
+                for y in rows {
+                    let yd = Double(y)
+                    for x in 0..<w {
+                        let xd = Double(x)
+                        let z = 1 / (m[6] * xd + m[7] * yd + m[8])
+                        let qx = (m[0] * xd + m[1] * yd + m[2]) * z, qy = (m[3] * xd + m[4] * yd + m[5]) * z
+                        d[y * w + x] = bilinear(s, plane.width, plane.height, Float(qx), Float(qy))
+                    }
+                }
+            }
+        }
+    }
+    return Plane(width: w, height: h, values: out)
+}
+
+private struct LevelResult {
+    var homography: Homography
+    var correlation: Double
+    var iterations: Int
+    var failure: String?
+}
+
+/// One pyramid level of inverse-compositional ECC.
+private func eccLevel(source s: Plane, target t: Plane, homography h0: Homography,
+                      weights: (plane: Plane, shift: Int)?, maxPoints: Int, maxIterations: Int,
+                      tolerance: Double) -> LevelResult {
+    let w = s.width, hgt = s.height
+    let cx = Double(w - 1) / 2, cy = Double(hgt - 1) / 2, scale = Double(max(w, hgt)) / 2
+    // Template coordinates u = N p, normalised for conditioning.
+    let n = Homography(unchecked: [1 / scale, 0, -cx / scale, 0, 1 / scale, -cy / scale, 0, 0, 1])
+    let nInv = Homography(unchecked: [scale, 0, cx, 0, scale, cy, 0, 0, 1])
+
+    func weightAt(_ x: Int, _ y: Int) -> Float {
+        guard let weights else { return 1 }
+        let f = Float(1 << weights.shift)
+        let wx = Int(((Float(x) - (f - 1) / 2) / f).rounded()), wy = Int(((Float(y) - (f - 1) / 2) / f).rounded())
+        let p = weights.plane
+        return p.values[min(max(wy, 0), p.height - 1) * p.width + min(max(wx, 0), p.width - 1)]
+    }
+
+    // Select sample pixels: inside the target under the current map, weighted gradient above a threshold
+    // chosen so that at most maxPoints are kept.
+    let m0 = h0.m
+    let tw = Double(t.width), th = Double(t.height)
+    let margin = 2.0
+    let sv = s.values
+    func score(_ x: Int, _ y: Int) -> (Float, Float, Float, Float) {
+        let xd = Double(x), yd = Double(y)
+        let z = m0[6] * xd + m0[7] * yd + m0[8]
+        let qx = (m0[0] * xd + m0[1] * yd + m0[2]) / z, qy = (m0[3] * xd + m0[4] * yd + m0[5]) / z
+        guard qx >= margin, qy >= margin, qx <= tw - 1 - margin, qy <= th - 1 - margin else { return (0, 0, 0, 0) }
+        let i = y * w + x
+        let gx = 0.5 * (sv[i + 1] - sv[i - 1]), gy = 0.5 * (sv[i + w] - sv[i - w])
+        let wt = weightAt(x, y)
+        return (wt * (gx * gx + gy * gy), gx, gy, wt)
+    }
+    var threshold: Float = 1e-12
+    let interior = (w - 2) * (hgt - 2)
+    if interior > maxPoints {
+        var sampled: [Float] = []
+        var y = 1
+        while y < hgt - 1 {
+            var x = 1
+            while x < w - 1 {
+                sampled.append(score(x, y).0)
+                x += 3
+            }
+            y += 3
+        }
+        sampled.sort(by: >)
+        let keepFraction = Double(maxPoints) / Double(interior)
+        let k = min(sampled.count - 1, Int(keepFraction * Double(sampled.count)))
+        threshold = max(threshold, sampled[max(k, 0)])
+    }
+    let parts = Parallel.map(count: max(hgt - 2, 0), minChunk: 8) { rows -> Samples in
+        var out = Samples()
+        for yy in rows {
+            let y = yy + 1
+            for x in 1..<(w - 1) {
+                let (sc, gx, gy, wt) = score(x, y)
+                guard sc > threshold else { continue }
+                out.px.append(Float(x)); out.py.append(Float(y))
+                out.u.append(Float((Double(x) - cx) / scale)); out.v.append(Float((Double(y) - cy) / scale))
+                out.gx.append(gx * Float(scale)); out.gy.append(gy * Float(scale))
+                out.t.append(sv[y * w + x]); out.w.append(wt)
+            }
+        }
+        return out
+    }
+    var samples = Samples()
+    for p in parts { samples.append(contentsOf: p) }
+    let count = samples.count
+    guard count >= 64 else {
+        return LevelResult(homography: h0, correlation: 0, iterations: 0,
+                           failure: "too few textured pixels overlap (\(count))")
+    }
+
+    // Weighted template statistics, steepest-descent sums and Hessian: one pass.
+    var wsum = 0.0, tsum = 0.0
+    for i in 0..<count {
+        wsum += Double(samples.w[i])
+        tsum += Double(samples.w[i] * samples.t[i])
+    }
+    let tmean = Float(tsum / wsum)
+    for i in 0..<count { samples.t[i] -= tmean }
+
+    struct Moments { var hess = [Double](repeating: 0, count: 64); var g = [Double](repeating: 0, count: 8)
+        var tg = [Double](repeating: 0, count: 8); var tt = 0.0 }
+    let moments = Parallel.map(count: count, minChunk: 4096) { r -> Moments in
+            var m = Moments()
+            var hs = [Double](repeating: 0, count: 36)
+            var gs = [Double](repeating: 0, count: 8), tgs = [Double](repeating: 0, count: 8)
+            var tt = 0.0
+            var jac = [Double](repeating: 0, count: 8)
+            for i in r {
+                let u = Double(samples.u[i]), v = Double(samples.v[i])
+                let gx = Double(samples.gx[i]), gy = Double(samples.gy[i])
+                let wt = Double(samples.w[i]), tv = Double(samples.t[i])
+                let a = gx * u + gy * v
+                jac[0] = gx * u; jac[1] = gx * v; jac[2] = gx
+                jac[3] = gy * u; jac[4] = gy * v; jac[5] = gy
+                jac[6] = -u * a; jac[7] = -v * a
+                var k = 0
+                for p in 0..<8 {
+                    let wp = wt * jac[p]
+                    gs[p] += wp
+                    tgs[p] += wp * tv
+                    for q in p..<8 {
+                        hs[k] += wp * jac[q]
+                        k += 1
+                    }
+                }
+                tt += wt * tv * tv
+            }
+            var k = 0
+            for p in 0..<8 {
+                for q in p..<8 {
+                    m.hess[p * 8 + q] = hs[k]
+                    m.hess[q * 8 + p] = hs[k]
+                    k += 1
+                }
+            }
+            m.g = gs
+            m.tg = tgs
+            m.tt = tt
+            return m
+    }
+    var hess = [Double](repeating: 0, count: 64), gsum = [Double](repeating: 0, count: 8)
+    var tg = [Double](repeating: 0, count: 8), tt = 0.0
+    for m in moments {
+        for k in 0..<64 { hess[k] += m.hess[k] }
+        for k in 0..<8 { gsum[k] += m.g[k]; tg[k] += m.tg[k] }
+        tt += m.tt
+    }
+    // Centre the steepest-descent images (weighted): H = sum w G G^T - W gm gm^T.
+    for p in 0..<8 {
+        for q in 0..<8 { hess[p * 8 + q] -= gsum[p] * gsum[q] / wsum }
+    }
+    // Hessian inverse via 8 solves; tg is already centred because t is.
+    var hinv = [Double](repeating: 0, count: 64)
+    for c in 0..<8 {
+        var e = [Double](repeating: 0, count: 8)
+        e[c] = 1
+        guard let col = solveSPD(hess, e, n: 8) else {
+            return LevelResult(homography: h0, correlation: 0, iterations: 0,
+                               failure: "the source has too little structure to fix a homography")
+        }
+        for r in 0..<8 { hinv[r * 8 + c] = col[r] }
+    }
+    func mulHinv(_ x: [Double]) -> [Double] {
+        (0..<8).map { r in (0..<8).reduce(0.0) { $0 + hinv[r * 8 + $1] * x[$1] } }
+    }
+    let hinvTg = mulHinv(tg)
+    let lambdaN = tt - zip(tg, hinvTg).reduce(0.0) { $0 + $1.0 * $1.1 }
+
+    var h = h0
+    var rho = 0.0
+    var iterationsRun = 0
+    let tpw = t.width, tph = t.height
+    for iteration in 1...maxIterations {
+        iterationsRun = iteration
+        let m = h.m
+        // The fused pass: map, sample, accumulate sums of w*i, w*i^2, w*i*t and w*i*G.
+        let partial = t.values.withUnsafeBufferPointer { tb in
+            let tbase = tb.baseAddress!
+            return Parallel.map(count: count, minChunk: 4096) { r -> [Double] in
+                var acc = [Double](repeating: 0, count: 11)
+                samples.px.withUnsafeBufferPointer { pxs in
+                samples.py.withUnsafeBufferPointer { pys in
+                samples.u.withUnsafeBufferPointer { us in
+                samples.v.withUnsafeBufferPointer { vs in
+                samples.gx.withUnsafeBufferPointer { gxs in
+                samples.gy.withUnsafeBufferPointer { gys in
+                samples.t.withUnsafeBufferPointer { ts in
+                samples.w.withUnsafeBufferPointer { ws in
+                    var si = 0.0, sii = 0.0, sit = 0.0
+                    var g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0, g4 = 0.0, g5 = 0.0, g6 = 0.0, g7 = 0.0
+                    for i in r {
+                        let x = Double(pxs[i]), y = Double(pys[i])
+                        let z = 1 / (m[6] * x + m[7] * y + m[8])
+                        let qx = Float((m[0] * x + m[1] * y + m[2]) * z), qy = Float((m[3] * x + m[4] * y + m[5]) * z)
+                        let iv = bilinear(tbase, tpw, tph, qx, qy)
+                        let wi = Double(ws[i] * iv)
+                        si += wi
+                        sii += wi * Double(iv)
+                        sit += wi * Double(ts[i])
+                        let u = Double(us[i]), v = Double(vs[i]), gx = Double(gxs[i]), gy = Double(gys[i])
+                        let a = gx * u + gy * v
+                        let wgx = wi * gx, wgy = wi * gy, wa = wi * a
+                        g0 += wgx * u; g1 += wgx * v; g2 += wgx
+                        g3 += wgy * u; g4 += wgy * v; g5 += wgy
+                        g6 -= wa * u; g7 -= wa * v
+                    }
+                    acc = [si, sii, sit, g0, g1, g2, g3, g4, g5, g6, g7]
+                }}}}}}}}
+                return acc
+            }
+        }
+        var sums = [Double](repeating: 0, count: 11)
+        for p in partial { for k in 0..<11 { sums[k] += p[k] } }
+        let mean = sums[0] / wsum
+        let ii = sums[1] - wsum * mean * mean
+        let it = sums[2]
+        let ig = (0..<8).map { sums[3 + $0] - mean * gsum[$0] }
+        guard ii > 1e-20, ii.isFinite, it.isFinite else {
+            return LevelResult(homography: h, correlation: 0, iterations: iteration,
+                               failure: "the warped target is flat or undefined")
+        }
+        rho = it / (ii * tt).squareRoot()
+        let lambdaD = it - zip(ig, hinvTg).reduce(0.0) { $0 + $1.0 * $1.1 }
+        let lambda = lambdaD > 1e-12 * tt ? lambdaN / lambdaD : (tt / ii).squareRoot()
+        let rhs = (0..<8).map { lambda * ig[$0] - tg[$0] }
+        let dp = mulHinv(rhs)
+        guard dp.allSatisfy(\.isFinite) else {
+            return LevelResult(homography: h, correlation: rho, iterations: iteration,
+                               failure: "the optimisation diverged")
+        }
+        let warpUpdate = Homography(unchecked: [1 + dp[0], dp[1], dp[2], dp[3], 1 + dp[4], dp[5], dp[6], dp[7], 1])
+        guard let inv = warpUpdate.inverse else {
+            return LevelResult(homography: h, correlation: rho, iterations: iteration,
+                               failure: "the optimisation produced a singular update")
+        }
+        h = h * nInv * inv * n
+        guard h.isFinite, abs(h.determinant) > 1e-9 else {
+            return LevelResult(homography: h, correlation: rho, iterations: iteration,
+                               failure: "the optimisation diverged")
+        }
+        // Size of the update in pixels of this level, at the image corners.
+        let ex = (Double(w - 1) / 2) / scale, ey = (Double(hgt - 1) / 2) / scale
+        var moved = 0.0
+        for (a, b) in [(-ex, -ey), (ex, -ey), (-ex, ey), (ex, ey)] {
+            let q = warpUpdate.apply(a, b)
+            moved = max(moved, hypot(q.x - a, q.y - b) * scale)
+        }
+        if moved > Double(max(w, hgt)) {
+            return LevelResult(homography: h, correlation: rho, iterations: iteration,
+                               failure: "the optimisation diverged (update of \(Int(moved)) px)")
+        }
+        if moved < tolerance { break }
+    }
+    return LevelResult(homography: h, correlation: rho, iterations: iterationsRun, failure: nil)
+}
