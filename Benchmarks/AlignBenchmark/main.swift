@@ -3,7 +3,7 @@
 //      (radius 6) on the right half of the source, noise 0.01 - registration time and worst corner error,
 //      with and without focus weighting, then the full pipeline (warp, colour, quality).
 //   2. A 24-megapixel pair (6000x4000) with the same geometry, per-channel gain/offset: the full pipeline.
-// Usage: AlignBenchmark [--write DIR] [--skip-large]
+// Usage: AlignBenchmark [--write DIR] [--skip-large] [--points N,N]
 //   --write DIR saves the 2000x1333 grey pair (16-bit PNG) and truth.json, for Benchmarks/align_opencv.py.
 import Alignment
 import Foundation
@@ -58,8 +58,12 @@ if let writeDir {
     print("wrote \(writeDir)/source.png, target.png, truth.json")
 }
 
-for weighting in [true, false] {
+// Sample-pixel budgets to compare (--points 100000,300000); the default options use 300000.
+let maxPointsList = (arguments.firstIndex(of: "--points").flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+    ?? "100000,300000").split(separator: ",").compactMap { Int($0) }
+for weighting in [true, false] { for mp in maxPointsList {
     var options = AlignerOptions()
+    options.registration.maxPoints = mp
     options.registration.focusWeighting = weighting
     let aligner = Aligner(options)
     _ = aligner.estimateHomography(source: source, target: target)  // warm-up
@@ -70,9 +74,9 @@ for weighting in [true, false] {
         errors.append(estimate.homography.worstCornerError(to: truth, width: w, height: h))
         if let failure = estimate.failure { print("  failure: \(failure)") }
     }
-    print(String(format: "registration 2000x1333, focus weighting %@: median %.1f ms (min %.1f), worst corner error %.4f px",
-                 weighting ? "on " : "off", 1000 * median(times), 1000 * times.min()!, errors.max()!))
-}
+    print(String(format: "registration 2000x1333, focus weighting %@, %d points: median %.1f ms (min %.1f), worst corner error %.4f px",
+                 weighting ? "on " : "off", mp, 1000 * median(times), 1000 * times.min()!, errors.max()!))
+}}
 
 do {
     let (result, seconds) = try time { try Aligner().align(source: source, target: target) }
