@@ -59,11 +59,11 @@ func phaseCorrelation(source: Plane, target: Plane) -> (dx: Double, dy: Double, 
     func prepared(_ p: Plane) -> [Double] {
         var out = [Double](repeating: 0, count: n * n)
         let (mean, _) = p.meanAndDeviation()
+        let wxs = (0..<p.width).map { 0.5 - 0.5 * cos(2 * Double.pi * (Double($0) + 0.5) / Double(p.width)) }
         for y in 0..<p.height {
             let wy = 0.5 - 0.5 * cos(2 * Double.pi * (Double(y) + 0.5) / Double(p.height))
             for x in 0..<p.width {
-                let wx = 0.5 - 0.5 * cos(2 * Double.pi * (Double(x) + 0.5) / Double(p.width))
-                out[y * n + x] = (Double(p.values[y * p.width + x]) - mean) * wx * wy
+                out[y * n + x] = (Double(p.values[y * p.width + x]) - mean) * wxs[x] * wy
             }
         }
         return out

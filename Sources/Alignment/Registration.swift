@@ -13,8 +13,9 @@ public struct RegistrationOptions: Sendable, Equatable {
     public var maxIterations = 50
     /// Stop a level when an update moves no image corner by more than this many pixels of that level.
     public var tolerance = 0.001
-    /// The coarse estimate is found where the image is at most this many pixels across.
-    public var coarseSize = 256
+    /// The coarse estimate (phase correlation) is found where the image is at most this many pixels across;
+    /// it finds translations up to about half that, times the level's scale.
+    public var coarseSize = 128
     /// With a given initial homography, refinement starts where the image is at most this many pixels across.
     public var refinementSize = 512
 
@@ -214,12 +215,17 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
     let n = Homography(unchecked: [1 / scale, 0, -cx / scale, 0, 1 / scale, -cy / scale, 0, 0, 1])
     let nInv = Homography(unchecked: [scale, 0, cx, 0, scale, cy, 0, 0, 1])
 
-    func weightAt(_ x: Int, _ y: Int) -> Float {
-        guard let weights else { return 1 }
-        let f = Float(1 << weights.shift)
-        let wx = Int(((Float(x) - (f - 1) / 2) / f).rounded()), wy = Int(((Float(y) - (f - 1) / 2) / f).rounded())
-        let p = weights.plane
-        return p.values[min(max(wy, 0), p.height - 1) * p.width + min(max(wx, 0), p.width - 1)]
+    // Focus weights looked up through per-row and per-column index tables (nearest pixel of the focus level).
+    let weightPlane = weights?.plane.values ?? []
+    let weightWidth = weights?.plane.width ?? 0
+    func indexTable(_ count: Int, _ limit: Int) -> [Int] {
+        guard let weights else { return [] }
+        let f = Double(1 << weights.shift)
+        return (0..<count).map { min(max(Int(((Double($0) - (f - 1) / 2) / f).rounded()), 0), limit - 1) }
+    }
+    let columnIndex = indexTable(w, weights?.plane.width ?? 1), rowIndex = indexTable(hgt, weights?.plane.height ?? 1)
+    @inline(__always) func weightAt(_ x: Int, _ y: Int) -> Float {
+        weightPlane.isEmpty ? 1 : weightPlane[rowIndex[y] * weightWidth + columnIndex[x]]
     }
 
     // Select sample pixels: inside the target under the current map, weighted gradient above a threshold
@@ -228,41 +234,56 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
     let tw = Double(t.width), th = Double(t.height)
     let margin = 2.0
     let sv = s.values
-    func score(_ x: Int, _ y: Int) -> (Float, Float, Float, Float) {
+    /// Weighted gradient energy, gradient and weight of a source pixel; zero where its target position is
+    /// outside the target (checked only for pixels above `floor`, the cheap test first).
+    @inline(__always) func score(_ x: Int, _ y: Int, above floor: Float) -> (Float, Float, Float, Float) {
+        let i = y * w + x
+        let gx = 0.5 * (sv[i + 1] - sv[i - 1]), gy = 0.5 * (sv[i + w] - sv[i - w])
+        let wt = weightAt(x, y)
+        let sc = wt * (gx * gx + gy * gy)
+        guard sc > floor else { return (0, 0, 0, 0) }
         let xd = Double(x), yd = Double(y)
         let z = m0[6] * xd + m0[7] * yd + m0[8]
         let qx = (m0[0] * xd + m0[1] * yd + m0[2]) / z, qy = (m0[3] * xd + m0[4] * yd + m0[5]) / z
         guard qx >= margin, qy >= margin, qx <= tw - 1 - margin, qy <= th - 1 - margin else { return (0, 0, 0, 0) }
-        let i = y * w + x
-        let gx = 0.5 * (sv[i + 1] - sv[i - 1]), gy = 0.5 * (sv[i + w] - sv[i - w])
-        let wt = weightAt(x, y)
-        return (wt * (gx * gx + gy * gy), gx, gy, wt)
+        return (sc, gx, gy, wt)
     }
     // The strongest weighted gradients carry most of the information: keep those, at most maxPoints, with the
     // threshold taken from a sparse sample of the scores.
     var threshold: Float = 1e-12
     let interior = (w - 2) * (hgt - 2)
     if interior > maxPoints {
-        var sampled: [Float] = []
+        // Histogram of a 1-in-9 sample of the scores; the bit pattern of a positive float orders like its value,
+        // so its top 12 bits are logarithmic bins.
+        var histogram = [Int](repeating: 0, count: 4096)
+        var sampled = 0
         var y = 1
         while y < hgt - 1 {
             var x = 1 + (y % 3)
             while x < w - 1 {
-                sampled.append(score(x, y).0)
+                let sc = score(x, y, above: threshold).0
+                if sc > threshold { histogram[Int(sc.bitPattern >> 19)] += 1 }
+                sampled += 1
                 x += 3
             }
             y += 3
         }
-        sampled.sort(by: >)
-        let k = min(sampled.count - 1, Int(Double(maxPoints) / Double(interior) * Double(sampled.count)))
-        threshold = max(threshold, sampled[max(k, 0)])
+        let wanted = Int(Double(maxPoints) / Double(interior) * Double(sampled))
+        var above = 0
+        for bin in stride(from: 4095, through: 0, by: -1) {
+            above += histogram[bin]
+            if above >= wanted {
+                threshold = max(threshold, Float(bitPattern: UInt32(bin) << 19))
+                break
+            }
+        }
     }
     let parts = Parallel.map(count: max(hgt - 2, 0), minChunk: 8) { rows -> Samples in
         var out = Samples()
         for yy in rows {
             let y = yy + 1
             for x in 1..<(w - 1) {
-                let (sc, gx, gy, wt) = score(x, y)
+                let (sc, gx, gy, wt) = score(x, y, above: threshold)
                 guard sc > threshold else { continue }
                 out.px.append(Float(x)); out.py.append(Float(y))
                 out.u.append(Float((Double(x) - cx) / scale)); out.v.append(Float((Double(y) - cy) / scale))
@@ -293,30 +314,38 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
         var tg = [Double](repeating: 0, count: 8); var tt = 0.0 }
     let moments = Parallel.map(count: count, minChunk: 4096) { r -> Moments in
             var m = Moments()
-            var hs = [Double](repeating: 0, count: 36)
-            var gs = [Double](repeating: 0, count: 8), tgs = [Double](repeating: 0, count: 8)
+            let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 60)
+            defer { buffer.deallocate() }
+            buffer.initialize(repeating: 0, count: 60)
+            let hs = buffer, gs = buffer + 36, tgs = buffer + 44, jac = buffer + 52
             var tt = 0.0
-            var jac = [Double](repeating: 0, count: 8)
-            for i in r {
-                let u = Double(samples.u[i]), v = Double(samples.v[i])
-                let gx = Double(samples.gx[i]), gy = Double(samples.gy[i])
-                let wt = Double(samples.w[i]), tv = Double(samples.t[i])
-                let a = gx * u + gy * v
-                jac[0] = gx * u; jac[1] = gx * v; jac[2] = gx
-                jac[3] = gy * u; jac[4] = gy * v; jac[5] = gy
-                jac[6] = -u * a; jac[7] = -v * a
-                var k = 0
-                for p in 0..<8 {
-                    let wp = wt * jac[p]
-                    gs[p] += wp
-                    tgs[p] += wp * tv
-                    for q in p..<8 {
-                        hs[k] += wp * jac[q]
-                        k += 1
+            samples.u.withUnsafeBufferPointer { us in
+            samples.v.withUnsafeBufferPointer { vs in
+            samples.gx.withUnsafeBufferPointer { gxs in
+            samples.gy.withUnsafeBufferPointer { gys in
+            samples.t.withUnsafeBufferPointer { ts in
+            samples.w.withUnsafeBufferPointer { ws in
+                for i in r {
+                    let u = Double(us[i]), v = Double(vs[i])
+                    let gx = Double(gxs[i]), gy = Double(gys[i])
+                    let wt = Double(ws[i]), tv = Double(ts[i])
+                    let a = gx * u + gy * v
+                    jac[0] = gx * u; jac[1] = gx * v; jac[2] = gx
+                    jac[3] = gy * u; jac[4] = gy * v; jac[5] = gy
+                    jac[6] = -u * a; jac[7] = -v * a
+                    var k = 0
+                    for p in 0..<8 {
+                        let wp = wt * jac[p]
+                        gs[p] += wp
+                        tgs[p] += wp * tv
+                        for q in p..<8 {
+                            hs[k] += wp * jac[q]
+                            k += 1
+                        }
                     }
+                    tt += wt * tv * tv
                 }
-                tt += wt * tv * tv
-            }
+            }}}}}}
             var k = 0
             for p in 0..<8 {
                 for q in p..<8 {
@@ -325,8 +354,8 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                     k += 1
                 }
             }
-            m.g = gs
-            m.tg = tgs
+            m.g = Array(UnsafeBufferPointer(start: gs, count: 8))
+            m.tg = Array(UnsafeBufferPointer(start: tgs, count: 8))
             m.tt = tt
             return m
     }
@@ -378,25 +407,35 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                 samples.gy.withUnsafeBufferPointer { gys in
                 samples.t.withUnsafeBufferPointer { ts in
                 samples.w.withUnsafeBufferPointer { ws in
-                    var si = 0.0, sii = 0.0, sit = 0.0
-                    var g0 = 0.0, g1 = 0.0, g2 = 0.0, g3 = 0.0, g4 = 0.0, g5 = 0.0, g6 = 0.0, g7 = 0.0
-                    for i in r {
-                        let x = Double(pxs[i]), y = Double(pys[i])
-                        let z = 1 / (m[6] * x + m[7] * y + m[8])
-                        let qx = Float((m[0] * x + m[1] * y + m[2]) * z), qy = Float((m[3] * x + m[4] * y + m[5]) * z)
-                        let iv = bilinear(tbase, tpw, tph, qx, qy)
-                        let wi = Double(ws[i] * iv)
-                        si += wi
-                        sii += wi * Double(iv)
-                        sit += wi * Double(ts[i])
-                        let u = Double(us[i]), v = Double(vs[i]), gx = Double(gxs[i]), gy = Double(gys[i])
-                        let a = gx * u + gy * v
-                        let wgx = wi * gx, wgy = wi * gy, wa = wi * a
-                        g0 += wgx * u; g1 += wgx * v; g2 += wgx
-                        g3 += wgy * u; g4 += wgy * v; g5 += wgy
-                        g6 -= wa * u; g7 -= wa * v
+                    // Float sums over runs of 256 points, flushed into Double: exact enough, and fast.
+                    let f = m.map { Float($0) }
+                    var start = r.lowerBound
+                    while start < r.upperBound {
+                        let end = min(start + 256, r.upperBound)
+                        var si: Float = 0, sii: Float = 0, sit: Float = 0
+                        var g0: Float = 0, g1: Float = 0, g2: Float = 0, g3: Float = 0
+                        var g4: Float = 0, g5: Float = 0, g6: Float = 0, g7: Float = 0
+                        for i in start..<end {
+                            let x = pxs[i], y = pys[i]
+                            let z = 1 / (f[6] * x + f[7] * y + f[8])
+                            let qx = (f[0] * x + f[1] * y + f[2]) * z, qy = (f[3] * x + f[4] * y + f[5]) * z
+                            let iv = bilinear(tbase, tpw, tph, qx, qy)
+                            let wi = ws[i] * iv
+                            si += wi
+                            sii += wi * iv
+                            sit += wi * ts[i]
+                            let u = us[i], v = vs[i], gx = gxs[i], gy = gys[i]
+                            let a = gx * u + gy * v
+                            let wgx = wi * gx, wgy = wi * gy, wa = wi * a
+                            g0 += wgx * u; g1 += wgx * v; g2 += wgx
+                            g3 += wgy * u; g4 += wgy * v; g5 += wgy
+                            g6 -= wa * u; g7 -= wa * v
+                        }
+                        for (k, value) in [si, sii, sit, g0, g1, g2, g3, g4, g5, g6, g7].enumerated() {
+                            acc[k] += Double(value)
+                        }
+                        start = end
                     }
-                    acc = [si, sii, sit, g0, g1, g2, g3, g4, g5, g6, g7]
                 }}}}}}}}
                 return acc
             }

@@ -8,6 +8,7 @@ struct Rigctl: AsyncParsableCommand {
         version: RigctlVersion.string,
         subcommands: [
             Convert.self,
+            Align.self,
         ]
     )
 }
