@@ -33,6 +33,12 @@ func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (r, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
 }
 
+func stages(_ r: AlignmentResult) -> String {
+    ["registration", "crop", "warp", "colour", "quality"].compactMap { k in
+        r.timings[k].map { String(format: "%@ %.2f", k, $0) }
+    }.joined(separator: ", ")
+}
+
 func greyed(_ image: RGBImage) -> RGBImage {
     let g = Plane(luma: image)
     return RGBImage(width: image.width, height: image.height, transfer: image.transfer,
@@ -90,8 +96,8 @@ for weighting in [true, false] { for mp in maxPointsList {
 do {
     let (result, seconds) = try time { try Aligner().align(source: source, target: target) }
     let err = result.homography.worstCornerError(to: truth, width: w, height: h)
-    print(String(format: "full pipeline 2000x1333: %.2f s (registration %.3f s), error %.4f px, verdict %@ %@",
-                 seconds, result.timings["registration"] ?? 0, err, result.verdict.rawValue, result.reasons.description))
+    print(String(format: "full pipeline 2000x1333: %.2f s (%@), error %.4f px, verdict %@ %@",
+                 seconds, stages(result), err, result.verdict.rawValue, result.reasons.description))
 }
 
 if !skipLarge {
@@ -107,8 +113,8 @@ if !skipLarge {
                  estimate.homography.worstCornerError(to: truthL, width: W, height: H)))
     let (result, seconds) = try time { try Aligner().align(source: large.source, target: large.target) }
     let g = result.colour?.parameters.gain ?? []
-    print(String(format: "full pipeline 24 MP: %.2f s, error %.4f px, colour %@ gains %@ (true inverse %.4f %.4f %.4f), verdict %@ %@",
-                 seconds, result.homography.worstCornerError(to: truthL, width: W, height: H),
+    print(String(format: "full pipeline 24 MP: %.2f s (%@), error %.4f px, colour %@ gains %@ (true inverse %.4f %.4f %.4f), verdict %@ %@",
+                 seconds, stages(result), result.homography.worstCornerError(to: truthL, width: W, height: H),
                  result.colour?.model ?? "-", g.map { String(format: "%.4f", $0) }.joined(separator: " "),
                  1 / 0.9, 1 / 1.05, 1 / 1.1, result.verdict.rawValue, result.reasons.description))
 }

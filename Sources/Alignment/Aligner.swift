@@ -135,12 +135,19 @@ public struct Aligner: Sendable {
                                              mirror: calibration.mirror,
                                              lensCorrection: sourceDistortion != nil || targetDistortion != nil),
             sourceSize: [sw, sh], targetSize: [tw, th], timings: [:], alignedSource: nil, alignedTarget: nil)
+        var timings = ["registration": registered.timeIntervalSince(started)]
+        var stageStart = Date()
+        func stage(_ name: String) {
+            let now = Date()
+            timings[name] = now.timeIntervalSince(stageStart)
+            stageStart = now
+        }
         func finish(_ verdict: Verdict, _ reasons: [String]) -> AlignmentResult {
             var r = result
             r.verdict = verdict
             r.reasons = reasons
-            r.timings = ["registration": registered.timeIntervalSince(started),
-                         "total": Date().timeIntervalSince(started)]
+            r.timings = timings
+            r.timings["total"] = Date().timeIntervalSince(started)
             if verdict == .reject {
                 r.alignedSource = nil
                 r.alignedTarget = nil
@@ -169,15 +176,18 @@ public struct Aligner: Sendable {
                                            100 * area, 100 * thresholds.minCropFraction)])
         }
         result.crop = crop
+        stage("crop")
 
         var warped = warpBicubic(target, map: map, crop: crop)
         let sourceCrop = source.cropped(x: crop.x, y: crop.y, width: crop.width, height: crop.height)
+        stage("warp")
         result.quality.clipped = clippedFraction(sourceCrop, warped)
 
         // Colour: fitted on low-pass blocks of well-exposed pixels so that defocus does not bias it.
         var reasons: [String] = []
         var verdict = Verdict.accept
-        let block = max(2, min(crop.width, crop.height) / 150)
+        // Blocks of about 1/10000 of the crop: strongly low-passed, and few enough for a quick robust fit.
+        let block = max(2, Int((Double(crop.area) / 10_000).squareRoot()))
         let samples = ColourSamples(source: sourceCrop, target: warped, block: block)
         var fits: [ColourTransform] = []
         switch options.colourModel {
@@ -211,13 +221,20 @@ public struct Aligner: Sendable {
             }
         }
 
+        stage("colour")
         // Quality on the aligned, colour-matched pair.
         let sg = Plane(luma: sourceCrop), tg = Plane(luma: warped)
         result.quality.correlation = correlation(sg, tg)
-        let focus = focusMap(source: sg, target: tg, homography: .identity, contrast: 1)
+        // In focus at both full resolution (sensitive to slight defocus) and half resolution (less dominated by
+        // noise): the blocks measured must be sharp in the source, or their shift means nothing.
+        var focus = focusMap(source: sg, target: tg, homography: .identity, contrast: 1)
+        let halfFocus = upsampled(focusMap(source: sg.halved(), target: tg.halved(), homography: .identity, contrast: 1),
+                                  width: sg.width, height: sg.height)
+        for i in focus.values.indices { focus.values[i] = min(focus.values[i], halfFocus.values[i]) }
         result.quality.inFocus = Double(focus.values.lazy.filter { $0 >= 0.5 }.count) / Double(focus.values.count)
         let mis = misalignment(source: sg, target: tg, focus: focus, thresholds: thresholds)
         result.quality.misalignment = mis
+        stage("quality")
 
         if reg.correlation < thresholds.reviewCorrelation {
             verdict = .review
@@ -306,13 +323,30 @@ public struct HomographyEstimate: Sendable {
     public var failure: String?
 }
 
+/// Nearest-neighbour enlargement of a half-resolution plane (pixel i of the half plane covers 2i, 2i+1).
+func upsampled(_ half: Plane, width: Int, height: Int) -> Plane {
+    var out = [Float](repeating: 0, count: width * height)
+    for y in 0..<height {
+        let hy = min(y / 2, half.height - 1)
+        for x in 0..<width { out[y * width + x] = half.values[hy * half.width + min(x / 2, half.width - 1)] }
+    }
+    return Plane(width: width, height: height, values: out)
+}
+
 func clippedFraction(_ a: RGBImage, _ b: RGBImage) -> Double {
     let n = a.planeSize
-    var count = 0
-    for i in 0..<n {
-        var clipped = false
-        for c in 0..<3 where a.pixels[c * n + i] >= 0.99 || b.pixels[c * n + i] >= 0.99 { clipped = true }
-        if clipped { count += 1 }
+    let counts = a.pixels.withUnsafeBufferPointer { pa in
+        b.pixels.withUnsafeBufferPointer { pb in
+            Parallel.map(count: n, minChunk: 65536) { r -> Int in
+                var count = 0
+                for i in r {
+                    var high: Float = 0
+                    for c in 0..<3 { high = max(high, pa[c * n + i], pb[c * n + i]) }
+                    if high >= 0.99 { count += 1 }
+                }
+                return count
+            }
+        }
     }
-    return Double(count) / Double(max(n, 1))
+    return Double(counts.reduce(0, +)) / Double(max(n, 1))
 }

@@ -62,32 +62,44 @@ struct ColourSamples {
     /// below `high` and whose means are above `low` in all channels of both images, and whose `valid` mask
     /// is fully set.
     init(source s: RGBImage, target t: RGBImage, block: Int, low: Float = 0.02, high: Float = 0.97) {
-        let w = s.width, h = s.height, n = s.planeSize
-        let bw = w / block, bh = h / block
-        for by in 0..<bh {
-            for bx in 0..<bw {
-                var ok = true
-                var ms = [Double](repeating: 0, count: 3), mt = [Double](repeating: 0, count: 3)
-                for c in 0..<3 where ok {
-                    var accS: Float = 0, accT: Float = 0
-                    for y in (by * block)..<((by + 1) * block) where ok {
-                        let row = c * n + y * w
-                        for x in (bx * block)..<((bx + 1) * block) {
-                            let a = s.pixels[row + x], b = t.pixels[row + x]
-                            if a >= high || b >= high || !a.isFinite || !b.isFinite { ok = false; break }
-                            accS += a
-                            accT += b
+        let w = s.width, n = s.planeSize
+        let bw = w / block, bh = s.height / block
+        let rows = s.pixels.withUnsafeBufferPointer { ps in
+            t.pixels.withUnsafeBufferPointer { pt in
+                Parallel.map(count: bh, minChunk: 1) { range -> [[Double]] in
+                    var found: [[Double]] = []
+                    for by in range {
+                        for bx in 0..<bw {
+                            var ok = true
+                            var means = [Double](repeating: 0, count: 6)
+                            for c in 0..<3 where ok {
+                                var accS: Float = 0, accT: Float = 0
+                                for y in (by * block)..<((by + 1) * block) where ok {
+                                    let row = c * n + y * w
+                                    for x in (bx * block)..<((bx + 1) * block) {
+                                        let a = ps[row + x], b = pt[row + x]
+                                        if !(a < high && b < high) { ok = false; break }
+                                        accS += a
+                                        accT += b
+                                    }
+                                }
+                                let area = Float(block * block)
+                                means[c] = Double(accS / area)
+                                means[3 + c] = Double(accT / area)
+                                if means[c] < Double(low) || means[3 + c] < Double(low) { ok = false }
+                            }
+                            if ok { found.append(means) }
                         }
                     }
-                    let area = Float(block * block)
-                    ms[c] = Double(accS / area)
-                    mt[c] = Double(accT / area)
-                    if ms[c] < Double(low) || mt[c] < Double(low) { ok = false }
+                    return found
                 }
-                guard ok else { continue }
+            }
+        }
+        for part in rows {
+            for means in part {
                 for c in 0..<3 {
-                    source[c].append(ms[c])
-                    target[c].append(mt[c])
+                    source[c].append(means[c])
+                    target[c].append(means[3 + c])
                 }
             }
         }

@@ -175,12 +175,21 @@ private func blockShift(source: Plane, target: Plane, x bx: Int, y by: Int, size
 
 /// Pearson correlation of two planes of the same size.
 func correlation(_ a: Plane, _ b: Plane) -> Double {
-    var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0
-    for i in a.values.indices {
-        let x = Double(a.values[i]), y = Double(b.values[i])
-        sa += x; sb += y; saa += x * x; sbb += y * y; sab += x * y
+    let parts = a.values.withUnsafeBufferPointer { pa in
+        b.values.withUnsafeBufferPointer { pb in
+            Parallel.map(count: pa.count, minChunk: 65536) { r -> [Double] in
+                var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0
+                for i in r {
+                    let x = Double(pa[i]), y = Double(pb[i])
+                    sa += x; sb += y; saa += x * x; sbb += y * y; sab += x * y
+                }
+                return [sa, sb, saa, sbb, sab]
+            }
+        }
     }
+    var t = [Double](repeating: 0, count: 5)
+    for p in parts { for k in 0..<5 { t[k] += p[k] } }
     let n = Double(a.values.count)
-    let cov = sab - sa * sb / n, va = saa - sa * sa / n, vb = sbb - sb * sb / n
+    let cov = t[4] - t[0] * t[1] / n, va = t[2] - t[0] * t[0] / n, vb = t[3] - t[1] * t[1] / n
     return va > 0 && vb > 0 ? cov / (va * vb).squareRoot() : 0
 }
