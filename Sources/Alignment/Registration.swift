@@ -131,7 +131,8 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
 /// Per-pixel weight in [0, 1]: how sharp the source is relative to the (sharp) target warped onto it, from
 /// local gradient energies with each image's noise energy taken off (noise alone must not look sharp).
 func focusMap(source: Plane, target: Plane, homography h: Homography, contrast: Double) -> Plane {
-    let warped = warpBilinear(target, to: source.width, source.height, homography: h)
+    let identical = h == .identity && target.width == source.width && target.height == source.height
+    let warped = identical ? target : warpBilinear(target, to: source.width, source.height, homography: h)
     let es = boxFilter(gradientEnergy(source), radius: 3)
     let et = boxFilter(gradientEnergy(warped), radius: 3)
     let c2 = Float(contrast * contrast)

@@ -160,16 +160,23 @@ func boxFilter(_ plane: Plane, radius r: Int) -> Plane {
             }
         }
     }
+    // Vertical pass row by row with a running sum per column (memory order), columns split across threads.
     tmp.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
             let s = src.baseAddress!, d = dst.baseAddress!
-            Parallel.forEach(count: w, minChunk: 16) { cols in
-                for x in cols {
-                    var acc: Float = 0
-                    for k in -r...r { acc += s[min(max(k, 0), h - 1) * w + x] }
-                    for y in 0..<h {
-                        d[y * w + x] = acc * norm
-                        acc += s[min(y + r + 1, h - 1) * w + x] - s[max(y - r, 0) * w + x]
+            Parallel.forEach(count: w, minChunk: 256) { cols in
+                var acc = [Float](repeating: 0, count: cols.count)
+                let x0 = cols.lowerBound
+                for k in -r...r {
+                    let row = s + min(max(k, 0), h - 1) * w + x0
+                    for j in 0..<cols.count { acc[j] += row[j] }
+                }
+                for y in 0..<h {
+                    let o = d + y * w + x0
+                    let add = s + min(y + r + 1, h - 1) * w + x0, sub = s + max(y - r, 0) * w + x0
+                    for j in 0..<cols.count {
+                        o[j] = acc[j] * norm
+                        acc[j] += add[j] - sub[j]
                     }
                 }
             }
