@@ -100,6 +100,29 @@ do {
                  seconds, stages(result), err, result.verdict.rawValue, result.reasons.description))
 }
 
+// Defocus handling over several independent pairs (seeds): mean and worst of the worst-corner errors.
+if let n = arguments.firstIndex(of: "--seeds").flatMap({ $0 + 1 < arguments.count ? Int(arguments[$0 + 1]) : nil }) {
+    var errs: [String: [Double]] = [:]
+    for seed in 0..<n {
+        let p = SyntheticPair.make(width: w, height: h, homography: truth, defocusRadius: 6, noise: 0.01,
+                                   seed: 100 + UInt64(seed))
+        let s = greyed(p.source), t = greyed(p.target)
+        for (name, weighting, matching) in [("plain", false, false), ("blur matching", false, true),
+                                            ("focus weighting (floor 0.2)", true, false)] {
+            var options = AlignerOptions()
+            options.registration.focusWeighting = weighting
+            options.registration.blurMatching = matching
+            options.registration.maxPoints = maxPointsList.last ?? options.registration.maxPoints
+            let e = Aligner(options).estimateHomography(source: s, target: t)
+            errs[name, default: []].append(e.homography.worstCornerError(to: truth, width: w, height: h))
+        }
+    }
+    for (k, v) in errs.sorted(by: { $0.key < $1.key }) {
+        print(String(format: "%@ over %d pairs: mean %.4f px, worst %.4f px", k, n,
+                     v.reduce(0, +) / Double(v.count), v.max()!))
+    }
+}
+
 if !skipLarge {
     let (W, H) = (6000, 4000)
     let truthL = geometry(width: W, height: H)

@@ -295,7 +295,7 @@ public struct Aligner: Sendable {
         if let d = sourceDistortion {
             sGrey = resample(sGrey, width: sw, height: sh) { d.distort($0, $1) }
         }
-        var tGrey = Plane(luma: target)
+        var tGrey = Plane(target, weights: channelBalance(source: source, target: target))
         if let d = targetDistortion {
             let f = flip
             tGrey = resample(tGrey, width: tw, height: th) { x, y in

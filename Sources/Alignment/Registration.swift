@@ -2,11 +2,20 @@ import Foundation
 
 /// Settings of the coarse-to-fine registration.
 public struct RegistrationOptions: Sendable, Equatable {
-    /// Drop source pixels that are defocused (their local gradient energy, noise removed, is well below the
-    /// sharp target's at the same place) from the finer levels of the fit. Off by default: on the benchmark pair
-    /// (symmetric disc defocus) the blurred half still constrains the homography without bias, and dropping it
-    /// loses geometric leverage (see docs/alignment.md for the measurement).
+    /// Down-weight source pixels that are defocused (their local gradient energy, noise removed, is well below
+    /// the sharp target's at the same place) on the finer levels. Off by default: measured, the blurred part of
+    /// the frame helps more through its geometric leverage than it hurts (docs/alignment.md).
     public var focusWeighting = false
+    /// The weight left to fully defocused pixels. Dropping them entirely (0) loses the geometric leverage of the
+    /// blurred part of the frame and measured worse (docs/alignment.md).
+    public var focusFloor: Float = 0.2
+    /// Blur the sharp target where the source is defocused, so that the two match there: the target is sampled
+    /// as a blend of itself and a blurred copy, by the source's focus map, with one blur radius estimated for the
+    /// defocused part of the frame (matching gradient energies).
+    public var blurMatching = true
+    /// Smooth both images of every level with a 5-tap binomial (sigma 1) before the fit, as OpenCV's ECC does.
+    /// Off by default: it helped on small noise-free pairs and hurt on the noisy benchmark pair.
+    public var smoothing = false
     /// At most this many sample pixels per level (the strongest-gradient in-focus ones); bounds the cost of
     /// each iteration on large images without losing accuracy.
     public var maxPoints = 300_000
@@ -42,11 +51,11 @@ private struct Samples {
     var px: [Float] = [], py: [Float] = []
     var u: [Float] = [], v: [Float] = []
     var gx: [Float] = [], gy: [Float] = []
-    var t: [Float] = [], w: [Float] = []
+    var t: [Float] = [], w: [Float] = [], mix: [Float] = []
     var count: Int { px.count }
 
     mutating func append(contentsOf o: Samples) {
-        px += o.px; py += o.py; u += o.u; v += o.v; gx += o.gx; gy += o.gy; t += o.t; w += o.w
+        px += o.px; py += o.py; u += o.u; v += o.v; gx += o.gx; gy += o.gy; t += o.t; w += o.w; mix += o.mix
     }
 }
 
@@ -104,16 +113,28 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
     let contrast = td > 1e-9 ? sd / td : 1
 
     var focus: Plane? = nil
+    var blurRadius = 0
     var iterations: [Int] = []
     var correlation = 0.0
     for l in stride(from: start, through: 0, by: -1) {
         if l != start { h = convert(h, fromLevel: l + 1, toLevel: l) }
-        if options.focusWeighting && l == focusLevel {
+        let usesFocus = options.focusWeighting || options.blurMatching
+        if usesFocus && l == focusLevel {
             focus = focusMap(source: sp[l], target: tp[l], homography: h, contrast: contrast)
+            if options.blurMatching, let f = focus {
+                blurRadius = matchingBlur(source: sp[l], target: tp[l], focus: f, homography: h, contrast: contrast)
+            }
         }
-        let weights = (options.focusWeighting && l <= focusLevel) ? focus.map { (plane: $0, shift: focusLevel - l) } : nil
+        let focusLookup = (usesFocus && l <= focusLevel) ? focus.map { (plane: $0, shift: focusLevel - l) } : nil
+        let weights = options.focusWeighting ? focusLookup : nil
+        var blurred: (plane: Plane, focus: (plane: Plane, shift: Int))? = nil
+        if options.blurMatching, l <= focusLevel, let focusLookup, blurRadius > 0 {
+            let r = blurRadius << (focusLevel - l)
+            blurred = (boxFilter(boxFilter(tp[l], radius: r), radius: r), focusLookup)
+        }
         let tol = l == 0 ? options.tolerance : max(options.tolerance, 0.01)
-        let r = eccLevel(source: sp[l], target: tp[l], homography: h, weights: weights,
+        let r = eccLevel(source: options.smoothing ? binomialSmoothed(sp[l]) : sp[l],
+                         target: options.smoothing ? binomialSmoothed(tp[l]) : tp[l], homography: h, weights: weights, blurred: blurred, focusFloor: options.focusFloor,
                          maxPoints: options.maxPoints, maxIterations: options.maxIterations, tolerance: tol)
         iterations.append(r.iterations)
         if let failure = r.failure {
@@ -148,6 +169,46 @@ func focusMap(source: Plane, target: Plane, homography h: Homography, contrast: 
     return Plane(width: source.width, height: source.height, values: out)
 }
 
+/// The blur radius (of a twice-applied box filter, in pixels of this level) that makes the sharp target's
+/// gradient energy match the source's over the source's defocused part; 0 when little of the source is
+/// defocused.
+func matchingBlur(source: Plane, target: Plane, focus: Plane, homography h: Homography, contrast: Double) -> Int {
+    // Defocused source pixels, every other row and column, away from the border.
+    var points: [Int] = []
+    let w = source.width
+    for y in stride(from: 2, to: source.height - 2, by: 2) {
+        for x in stride(from: 2, to: w - 2, by: 2) where focus.values[y * w + x] < 0.3 { points.append(y * w + x) }
+    }
+    guard points.count > focus.values.count / 200 else { return 0 }
+    let ns = Float(pow(noiseSigma(source), 2))
+    var sourceEnergy = 0.0
+    for i in points {
+        let gx = 0.5 * (source.values[i + 1] - source.values[i - 1]), gy = 0.5 * (source.values[i + w] - source.values[i - w])
+        sourceEnergy += Double(max(gx * gx + gy * gy - ns, 0))
+    }
+    let c2 = contrast * contrast
+    var best = (radius: 0, misfit: Double.infinity)
+    for radius in [1, 2, 3, 4, 6, 8, 12] {
+        let blurred = boxFilter(boxFilter(target, radius: radius), radius: radius)
+        var targetEnergy = 0.0
+        blurred.values.withUnsafeBufferPointer { buf in
+            let b = buf.baseAddress!
+            func at(_ x: Int, _ y: Int) -> Float {
+                let q = h.apply(Double(x), Double(y))
+                return bilinear(b, blurred.width, blurred.height, Float(q.x), Float(q.y))
+            }
+            for i in points {
+                let x = i % w, y = i / w
+                let gx = 0.5 * (at(x + 1, y) - at(x - 1, y)), gy = 0.5 * (at(x, y + 1) - at(x, y - 1))
+                targetEnergy += Double(gx * gx + gy * gy)
+            }
+        }
+        let misfit = abs(log(max(sourceEnergy, 1e-12) / max(c2 * targetEnergy, 1e-12)))
+        if misfit < best.misfit { best = (radius, misfit) } else { break }
+    }
+    return best.radius
+}
+
 /// Standard deviation of white noise in a plane (Immerkaer's Laplacian-difference estimate): texture mostly
 /// cancels in the mask, noise does not.
 func noiseSigma(_ p: Plane) -> Double {
@@ -174,6 +235,41 @@ func noiseSigma(_ p: Plane) -> Double {
     }
     let total = parts.reduce(0.0) { $0 + $1.0 }, count = parts.reduce(0) { $0 + $1.1 }
     return (Double.pi / 2).squareRoot() * total / (6 * Double(max(count, 1)))
+}
+
+/// Separable [1 4 6 4 1]/16 smoothing with edge clamping.
+func binomialSmoothed(_ plane: Plane) -> Plane {
+    let w = plane.width, h = plane.height
+    var tmp = [Float](repeating: 0, count: w * h), out = tmp
+    plane.values.withUnsafeBufferPointer { src in
+        tmp.withUnsafeMutableBufferPointer { t in
+            let s = src.baseAddress!, d = t.baseAddress!
+            Parallel.forEach(count: h, minChunk: 16) { rows in
+                for y in rows {
+                    let r = s + y * w, o = d + y * w
+                    for x in 0..<w {
+                        let a = r[max(x - 2, 0)], b = r[max(x - 1, 0)], c = r[x], e = r[min(x + 1, w - 1)]
+                        let f = r[min(x + 2, w - 1)]
+                        o[x] = (a + f + 4 * (b + e) + 6 * c) * (1 / 16)
+                    }
+                }
+            }
+        }
+    }
+    tmp.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { t in
+            let s = src.baseAddress!, d = t.baseAddress!
+            Parallel.forEach(count: h, minChunk: 16) { rows in
+                for y in rows {
+                    let a = s + max(y - 2, 0) * w, b = s + max(y - 1, 0) * w, c = s + y * w
+                    let e = s + min(y + 1, h - 1) * w, f = s + min(y + 2, h - 1) * w
+                    let o = d + y * w
+                    for x in 0..<w { o[x] = (a[x] + f[x] + 4 * (b[x] + e[x]) + 6 * c[x]) * (1 / 16) }
+                }
+            }
+        }
+    }
+    return Plane(width: w, height: h, values: out)
 }
 
 /// Warps a plane onto a `w` x `h` grid: out(p) = plane(H p), bilinear.
@@ -208,7 +304,8 @@ private struct LevelResult {
 
 /// One pyramid level of inverse-compositional ECC.
 private func eccLevel(source s: Plane, target t: Plane, homography h0: Homography,
-                      weights: (plane: Plane, shift: Int)?, maxPoints: Int, maxIterations: Int,
+                      weights: (plane: Plane, shift: Int)?, blurred: (plane: Plane, focus: (plane: Plane, shift: Int))?,
+                      focusFloor: Float, maxPoints: Int, maxIterations: Int,
                       tolerance: Double) -> LevelResult {
     let w = s.width, hgt = s.height
     let cx = Double(w - 1) / 2, cy = Double(hgt - 1) / 2, scale = Double(max(w, hgt)) / 2
@@ -225,8 +322,21 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
         return (0..<count).map { min(max(Int(((Double($0) - (f - 1) / 2) / f).rounded()), 0), limit - 1) }
     }
     let columnIndex = indexTable(w, weights?.plane.width ?? 1), rowIndex = indexTable(hgt, weights?.plane.height ?? 1)
+    let mixPlane = blurred?.focus.plane.values ?? []
+    let mixWidth = blurred?.focus.plane.width ?? 0
+    func mixTable(_ count: Int, _ limit: Int) -> [Int] {
+        guard let b = blurred else { return [] }
+        let f = Double(1 << b.focus.shift)
+        return (0..<count).map { min(max(Int(((Double($0) - (f - 1) / 2) / f).rounded()), 0), limit - 1) }
+    }
+    let mixColumns = mixTable(w, blurred?.focus.plane.width ?? 1), mixRows = mixTable(hgt, blurred?.focus.plane.height ?? 1)
+    /// How much of the sharp target to use at a source pixel: 1 where the source is sharp, 0 where it is
+    /// defocused (the blurred target is used there).
+    @inline(__always) func sharpShare(_ x: Int, _ y: Int) -> Float {
+        mixPlane.isEmpty ? 1 : mixPlane[mixRows[y] * mixWidth + mixColumns[x]]
+    }
     @inline(__always) func weightAt(_ x: Int, _ y: Int) -> Float {
-        weightPlane.isEmpty ? 1 : weightPlane[rowIndex[y] * weightWidth + columnIndex[x]]
+        weightPlane.isEmpty ? 1 : focusFloor + (1 - focusFloor) * weightPlane[rowIndex[y] * weightWidth + columnIndex[x]]
     }
 
     // Select sample pixels: inside the target under the current map, weighted gradient above a threshold
@@ -241,7 +351,8 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
         let i = y * w + x
         let gx = 0.5 * (sv[i + 1] - sv[i - 1]), gy = 0.5 * (sv[i + w] - sv[i - w])
         let wt = weightAt(x, y)
-        let sc = wt * (gx * gx + gy * gy)
+        // Selection by the plain gradient: focus weights scale a pixel's influence, not its chance to be used.
+        let sc = gx * gx + gy * gy
         guard sc > floor else { return (0, 0, 0, 0) }
         let xd = Double(x), yd = Double(y)
         let z = m0[6] * xd + m0[7] * yd + m0[8]
@@ -289,7 +400,7 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                 out.px.append(Float(x)); out.py.append(Float(y))
                 out.u.append(Float((Double(x) - cx) / scale)); out.v.append(Float((Double(y) - cy) / scale))
                 out.gx.append(gx * Float(scale)); out.gy.append(gy * Float(scale))
-                out.t.append(sv[y * w + x]); out.w.append(wt)
+                out.t.append(sv[y * w + x]); out.w.append(wt); out.mix.append(sharpShare(x, y))
             }
         }
         return out
@@ -396,8 +507,11 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
         iterationsRun = iteration
         let m = h.m
         // The fused pass: map, sample, accumulate sums of w*i, w*i^2, w*i*t and w*i*G.
+        let blurValues = blurred?.plane.values ?? t.values
         let partial = t.values.withUnsafeBufferPointer { tb in
-            let tbase = tb.baseAddress!
+          blurValues.withUnsafeBufferPointer { bb in
+            let tbase = tb.baseAddress!, bbase = bb.baseAddress!
+            let blend = blurred != nil
             return Parallel.map(count: count, minChunk: 4096) { r -> [Double] in
                 var acc = [Double](repeating: 0, count: 11)
                 samples.px.withUnsafeBufferPointer { pxs in
@@ -408,6 +522,7 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                 samples.gy.withUnsafeBufferPointer { gys in
                 samples.t.withUnsafeBufferPointer { ts in
                 samples.w.withUnsafeBufferPointer { ws in
+                samples.mix.withUnsafeBufferPointer { mixes in
                     // Float sums over runs of 256 points, flushed into Double: exact enough, and fast.
                     let f = m.map { Float($0) }
                     var start = r.lowerBound
@@ -420,7 +535,11 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                             let x = pxs[i], y = pys[i]
                             let z = 1 / (f[6] * x + f[7] * y + f[8])
                             let qx = (f[0] * x + f[1] * y + f[2]) * z, qy = (f[3] * x + f[4] * y + f[5]) * z
-                            let iv = bilinear(tbase, tpw, tph, qx, qy)
+                            var iv = bilinear(tbase, tpw, tph, qx, qy)
+                            if blend {
+                                let share = mixes[i]
+                                if share < 1 { iv = share * iv + (1 - share) * bilinear(bbase, tpw, tph, qx, qy) }
+                            }
                             let wi = ws[i] * iv
                             si += wi
                             sii += wi * iv
@@ -437,9 +556,10 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                         }
                         start = end
                     }
-                }}}}}}}}
+                }}}}}}}}}
                 return acc
             }
+          }
         }
         var sums = [Double](repeating: 0, count: 11)
         for p in partial { for k in 0..<11 { sums[k] += p[k] } }

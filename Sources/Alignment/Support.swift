@@ -58,13 +58,19 @@ public struct Plane: Sendable {
 
     /// Rec. 709 luma of an RGB image, in the image's own transfer.
     public init(luma image: RGBImage) {
+        self.init(image, weights: (0.2126, 0.7152, 0.0722))
+    }
+
+    /// A weighted sum of the channels.
+    init(_ image: RGBImage, weights: (Float, Float, Float)) {
         let n = image.planeSize
         var out = [Float](repeating: 0, count: n)
+        let (wr, wg, wb) = weights
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 let s = src.baseAddress!, d = dst.baseAddress!
                 Parallel.forEach(count: n, minChunk: 65536) { r in
-                    for i in r { d[i] = 0.2126 * s[i] + 0.7152 * s[n + i] + 0.0722 * s[2 * n + i] }
+                    for i in r { d[i] = wr * s[i] + wg * s[n + i] + wb * s[2 * n + i] }
                 }
             }
         }
@@ -205,4 +211,38 @@ func gradientEnergy(_ plane: Plane) -> Plane {
         }
     }
     return Plane(width: w, height: h, values: out)
+}
+
+/// Per-channel contrast of `target` relative to `source` (ratio of standard deviations of strongly low-passed
+/// channels, so defocus and noise barely matter): the target's grey image is built with these factors so that
+/// cameras with different channel gains still give grey images related by a single gain and offset, which is
+/// what the correlation criterion assumes.
+func channelBalance(source: RGBImage, target: RGBImage) -> (Float, Float, Float) {
+    func lowPassDeviation(_ image: RGBImage) -> [Double] {
+        let block = max(1, min(image.width, image.height) / 100)
+        let bw = image.width / block, bh = image.height / block, n = image.planeSize
+        return (0..<3).map { c in
+            var s = 0.0, s2 = 0.0
+            for by in 0..<bh {
+                for bx in 0..<bw {
+                    var acc: Float = 0
+                    for y in (by * block)..<((by + 1) * block) {
+                        let row = c * n + y * image.width
+                        for x in (bx * block)..<((bx + 1) * block) { acc += image.pixels[row + x] }
+                    }
+                    let m = Double(acc) / Double(block * block)
+                    s += m
+                    s2 += m * m
+                }
+            }
+            let count = Double(max(bw * bh, 1))
+            return max(s2 / count - (s / count) * (s / count), 0).squareRoot()
+        }
+    }
+    let ds = lowPassDeviation(source), dt = lowPassDeviation(target)
+    let g = (0..<3).map { c -> Float in
+        guard dt[c] > 1e-6, ds[c] > 1e-6 else { return 1 }
+        return Float(min(max(ds[c] / dt[c], 0.2), 5))
+    }
+    return (0.2126 * g[0], 0.7152 * g[1], 0.0722 * g[2])
 }
