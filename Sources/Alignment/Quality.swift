@@ -114,9 +114,9 @@ func misalignment(source: Plane, target: Plane, focus: Plane, thresholds: Verdic
 }
 
 /// Translation-only inverse-compositional ECC on one block; a shift that runs away is reported as it stands
-/// (large), and the correlation is that at the final shift.
+/// (large), and the correlation is that at the final shift. Nil for a block whose texture cannot fix a shift.
 private func blockShift(source: Plane, target: Plane, x bx: Int, y by: Int, size: Int, step: Int)
-    -> MisalignmentReport.Block {
+    -> MisalignmentReport.Block? {
     let w = source.width, h = source.height
     var t: [Double] = [], gx: [Double] = [], gy: [Double] = [], px: [Int] = [], py: [Int] = []
     var y = max(by, 1)
@@ -143,7 +143,9 @@ private func blockShift(source: Plane, target: Plane, x bx: Int, y by: Int, size
     }
     let det = a * c - b * b
     var dx = 0.0, dy = 0.0, rho = 0.0
-    guard det > 1e-18, tt > 1e-18 else { return .init(x: bx, y: by, dx: 0, dy: 0, correlation: 0) }
+    // Texture in one direction only (a straight edge) fixes no shift along it: such a block is not measurable.
+    let mean = (a + c) / 2, spread = (((a - c) / 2) * ((a - c) / 2) + b * b).squareRoot()
+    guard det > 1e-18, tt > 1e-18, mean - spread > 0.1 * (mean + spread) else { return nil }
     func hinv(_ u: Double, _ v: Double) -> (Double, Double) { ((c * u - b * v) / det, (a * v - b * u) / det) }
     let (htx, hty) = hinv(tgx, tgy)
     let lambdaN = tt - (tgx * htx + tgy * hty)

@@ -89,7 +89,7 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
         while l < nLevels - 1 && max(sp[l].width, sp[l].height) > size { l += 1 }
         return l
     }
-    var focusLevel = 0
+    var focusLevel = min(1, nLevels - 1)  // half resolution at least: a less noisy focus measure
     while focusLevel < nLevels - 1 && sp[focusLevel].width * sp[focusLevel].height > 1_100_000 { focusLevel += 1 }
 
     var start: Int
@@ -119,12 +119,15 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
     for l in stride(from: start, through: 0, by: -1) {
         if l != start { h = convert(h, fromLevel: l + 1, toLevel: l) }
         let usesFocus = options.focusWeighting || options.blurMatching
-        if usesFocus && l == focusLevel {
+        // The focus map needs a registered pair: measured on the focus level with the estimate of the level above,
+        // or, when the focus level is where refinement starts, after that level (for the finer ones).
+        func measureFocus(_ l: Int) {
             focus = focusMap(source: sp[l], target: tp[l], homography: h, contrast: contrast)
             if options.blurMatching, let f = focus {
                 blurRadius = matchingBlur(source: sp[l], target: tp[l], focus: f, homography: h, contrast: contrast)
             }
         }
+        if usesFocus && l == focusLevel && l < start { measureFocus(l) }
         let focusLookup = (usesFocus && l <= focusLevel) ? focus.map { (plane: $0, shift: focusLevel - l) } : nil
         let weights = options.focusWeighting ? focusLookup : nil
         var blurred: (plane: Plane, focus: (plane: Plane, shift: Int))? = nil
@@ -144,6 +147,10 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
         }
         h = r.homography
         correlation = r.correlation
+        if usesFocus && l == start && focusLevel >= start {
+            focusLevel = l
+            measureFocus(l)
+        }
     }
     return Registration(homography: h, correlation: correlation, coarseMethod: coarseMethod, phasePeak: peak,
                         iterations: iterations, focus: focus, focusLevel: focusLevel, failure: nil)

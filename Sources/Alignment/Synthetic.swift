@@ -123,7 +123,11 @@ public struct SyntheticPair: Sendable {
         let object = ProceduralTexture(seed: seed &+ 7777)
         let targetScene = ProceduralTexture(seed: targetSeed ?? seed)
         let inverse = homography.inverse ?? .identity
-        var source = scene.render(width: width, height: height) { ($0, $1) }
+        // The source is rendered with a margin as wide as the defocus, blurred, then cropped: the scene goes on
+        // beyond the frame, so the blur near the edges sees real content rather than repeated edge pixels.
+        let margin = defocusRadius
+        let m = Double(margin)
+        var source = scene.render(width: width + 2 * margin, height: height + 2 * margin) { ($0 - m, $1 - m) }
         let (tw, th) = targetSize ?? (width, height)
         var target = targetScene.render(width: tw, height: th) { x, y in
             let p = inverse.apply(x, y)
@@ -146,14 +150,15 @@ public struct SyntheticPair: Sendable {
                     }
                 }
             }
-            paint(&source, displacement: (0, 0)) { ($0, $1) }
+            paint(&source, displacement: (0, 0)) { ($0 - m, $1 - m) }
             paint(&target, displacement: o.displacement) { x, y in
                 let p = inverse.apply(x, y)
                 return (p.x, p.y)
             }
         }
         if defocusRadius > 0 {
-            source = discBlur(source, radius: defocusRadius, fromX: Int(defocusFrom * Double(width)))
+            source = discBlur(source, radius: defocusRadius, fromX: margin + Int(defocusFrom * Double(width)))
+                .cropped(x: margin, y: margin, width: width, height: height)
         }
         // target = gain * scene + offset
         let n = tw * th

@@ -26,13 +26,26 @@ import Imaging
                                   targetSeed: targetSeed, movingObject: moving)
     }
 
+    /// Defocus (radius 4 on 45% of the frame), colour and noise on a small pair: a few hundredths of a pixel.
     @Test func recoversTheHomographyToAFractionOfAPixel() throws {
         let p = Self.pair()
         let result = try Aligner().align(source: p.source, target: p.target)
         let error = result.homography.worstCornerError(to: p.homography, width: Self.size.0, height: Self.size.1)
-        #expect(error < 0.05, "worst corner error \(error) px")
+        #expect(error < 0.08, "worst corner error \(error) px")
         #expect(result.verdict == .accept, "\(result.reasons)")
         #expect(result.reasons.isEmpty)
+    }
+
+    /// Without defocus the same small pair is registered to about 0.01-0.02 px.
+    @Test func sharpPairIsRegisteredToAHundredthOfAPixel() throws {
+        let (w, h) = Self.size
+        for seed: UInt64 in [3, 4] {
+            let p = Self.pair(seed: seed, defocus: 0)
+            let estimate = Aligner().estimateHomography(source: p.source, target: p.target)
+            let error = estimate.homography.worstCornerError(to: p.homography, width: w, height: h)
+            #expect(error < 0.03, "seed \(seed): worst corner error \(error) px")
+            #expect(estimate.correlation > 0.99)
+        }
     }
 
     @Test func recoversTheColourGainsAndOffsets() throws {
@@ -133,7 +146,8 @@ import Imaging
         // The report maps source pixels into the mirrored file's coordinates.
         let flip = try Homography([-1, 0, Double(w - 1), 0, 1, 0, 0, 0, 1])
         let error = result.homography.worstCornerError(to: flip * p.homography, width: w, height: h)
-        #expect(error < 0.05, "worst corner error \(error) px")
+        #expect(error < 0.08, "worst corner error \(error) px")
+        #expect(result.homography.determinant < 0)
         #expect(result.verdict == .accept, "\(result.reasons)")
     }
 
@@ -145,7 +159,7 @@ import Imaging
         let aligner = Aligner()
         let estimate = aligner.estimateHomography(source: p.source, target: p.target, initialHomography: reference)
         #expect(estimate.failure == nil)
-        #expect(estimate.homography.worstCornerError(to: p.homography, width: w, height: h) < 0.05,
+        #expect(estimate.homography.worstCornerError(to: p.homography, width: w, height: h) < 0.08,
                 "iterations \(estimate.iterations), correlation \(estimate.correlation)")
     }
 
