@@ -170,7 +170,8 @@ public struct Aligner: Sendable {
             return finish(.reject, [String(format: "too little overlap: the target covers %.1f%% of the source "
                                            + "(at least %.0f%% needed)", 100 * overlap, 100 * thresholds.minOverlap)])
         }
-        guard let crop = cropRect, Double(crop.area) >= thresholds.minCropFraction * Double(sw * sh) else {
+        guard let crop = cropRect, Double(crop.area) >= thresholds.minCropFraction * Double(sw * sh),
+              crop.width >= 32, crop.height >= 32 else {
             let area = Double(cropRect?.area ?? 0) / Double(sw * sh)
             return finish(.reject, [String(format: "the common rectangle is %.1f%% of the source (at least %.0f%% needed)",
                                            100 * area, 100 * thresholds.minCropFraction)])
