@@ -155,7 +155,8 @@ public struct Aligner: Sendable {
             return r
         }
         if let failure = reg.failure {
-            return finish(.reject, ["registration failed: \(failure)"])
+            return finish(.reject, ["registration failed (\(failure)): the images may not show the same scene, or be "
+                                    + "too far apart for the coarse search (give the rig's reference homography)"])
         }
         if reg.correlation < thresholds.minCorrelation {
             return finish(.reject, [String(format: "the images do not match: correlation %.3f after registration "

@@ -161,11 +161,9 @@ private func blockShift(source: Plane, target: Plane, x bx: Int, y by: Int, size
             let ii = sii - n * m * m
             guard ii > 1e-18 else { rho = 0; return }
             rho = sit / (ii * tt).squareRoot()
-            let (hix, hiy) = hinv(sgx, sgy)
             let lambdaD = sit - (sgx * htx + sgy * hty)
             let lambda = lambdaD > 1e-12 ? lambdaN / lambdaD : (tt / ii).squareRoot()
             let (ux, uy) = hinv(lambda * sgx - tgx, lambda * sgy - tgy)
-            _ = (hix, hiy)
             dx -= ux
             dy -= uy
             if abs(dx) > Double(size) / 4 || abs(dy) > Double(size) / 4 || !dx.isFinite || !dy.isFinite { break }
