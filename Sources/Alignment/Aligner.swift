@@ -247,7 +247,8 @@ public struct Aligner: Sendable {
             verdict = .review
             reasons.append(String(format: "%.1f%% of the crop is clipped", 100 * result.quality.clipped))
         }
-        if mis.misaligned.count > thresholds.maxMisalignedBlocks {
+        if mis.misaligned.count > thresholds.maxMisalignedBlocks
+            || mis.misaligned.contains(where: { !($0.shift <= thresholds.loneBlockShift) }) {
             verdict = .review
             let worst = mis.misaligned.max { $0.shift < $1.shift }!
             reasons.append(String(format: "%d of %d in-focus blocks are misaligned (moving object or parallax?), worst "

@@ -20,8 +20,11 @@ public struct VerdictThresholds: Sendable, Equatable, Codable {
     public var maxBlockShift = 0.5
     /// A textured in-focus block whose correlation is below this is misaligned (a moving object).
     public var minBlockCorrelation = 0.6
-    /// Review when more than this many blocks are misaligned.
-    public var maxMisalignedBlocks = 0
+    /// Review when more than this many blocks are misaligned. One is tolerated: a lone block at the edge of the
+    /// depth of field can show a spurious shift of up to about a pixel.
+    public var maxMisalignedBlocks = 1
+    /// ... unless that block's shift exceeds this (pixels): then one block is enough (a small moving object).
+    public var loneBlockShift = 2.0
     /// Review when fewer blocks than this could be measured (local alignment unverified).
     public var minMeasuredBlocks = 4
 
@@ -74,23 +77,25 @@ func misalignment(source: Plane, target: Plane, focus: Plane, thresholds: Verdic
                 var x = bx * block
                 while x < (bx + 1) * block {
                     e += Double(gradient.values[y * w + x])
-                    f += Double(focus.values[y * w + x])
+                    if focus.values[y * w + x] >= 0.5 { f += 1 }
                     c += 1
                     x += step
                 }
                 y += step
             }
             blockEnergy[by * cols + bx] = e / c
+            // Nearly all of the block must be sharp: one straddling the edge of the depth of field gives a false
+            // shift.
             blockFocus[by * cols + bx] = f / c
         }
     }
-    let focusedEnergies = zip(blockEnergy, blockFocus).filter { $0.1 >= 0.6 }.map(\.0).sorted()
+    let focusedEnergies = zip(blockEnergy, blockFocus).filter { $0.1 >= 0.7 }.map(\.0).sorted()
     let typical = focusedEnergies.isEmpty ? 0 : focusedEnergies[(focusedEnergies.count * 3) / 4]
     let floor = max(0.1 * typical, 1e-7)
 
     let results = Parallel.map(count: cols * rows, minChunk: 1) { range -> [MisalignmentReport.Block?] in
         range.map { k -> MisalignmentReport.Block? in
-            guard blockFocus[k] >= 0.6, blockEnergy[k] >= floor else { return nil }
+            guard blockFocus[k] >= 0.7, blockEnergy[k] >= floor else { return nil }
             let bx = (k % cols) * block, by = (k / cols) * block
             return blockShift(source: source, target: target, x: bx, y: by, size: block, step: step)
         }

@@ -109,8 +109,25 @@ import Imaging
             #expect(hypot(cx - moving.centre.0, cy - moving.centre.1) < moving.radius + Double(mis.blockSize),
                     "block at \(b.x),\(b.y) is away from the object")
         }
+        // The blocks on the object measure its displacement.
+        let worst = try #require(mis.misaligned.max { $0.shift < $1.shift })
+        #expect(abs(worst.shift - hypot(5, 3)) < 0.5, "worst block shift \(worst.shift)")
         // The global fit is not dragged off by the object.
         #expect(result.homography.worstCornerError(to: p.homography, width: w, height: h) < 0.3)
+    }
+
+    /// Tens of pixels of translation and a few degrees of rotation: phase correlation finds the shift, the
+    /// pyramid the rest.
+    @Test(arguments: [(1.0, 37.0, -22.0), (2.0, -60.0, 41.0)])
+    func largerMotionIsFound(degrees: Double, dx: Double, dy: Double) throws {
+        let (w, h) = Self.size
+        let truth = Self.geometry(w, h, degrees: degrees, scale: 1.01, shift: (dx, dy))
+        let p = SyntheticPair.make(width: w, height: h, homography: truth, defocusRadius: 4, defocusFrom: 0.55,
+                                   noise: 0.005, seed: 9)
+        let result = try Aligner().align(source: p.source, target: p.target)
+        #expect(result.homography.worstCornerError(to: truth, width: w, height: h) < 0.2)
+        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.registration.coarse == "phase correlation")
     }
 
     @Test func anUnrelatedPairIsRejected() throws {
