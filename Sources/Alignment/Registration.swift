@@ -114,6 +114,7 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
 
     var focus: Plane? = nil
     var blurRadius = 0
+    var blurredTarget: Plane? = nil
     var iterations: [Int] = []
     var correlation = 0.0
     for l in stride(from: start, through: 0, by: -1) {
@@ -132,8 +133,9 @@ func register(source: Plane, target: Plane, initial: Homography?, options: Regis
         let weights = options.focusWeighting ? focusLookup : nil
         var blurred: (plane: Plane, focus: (plane: Plane, shift: Int))? = nil
         if options.blurMatching, l <= focusLevel, let focusLookup, blurRadius > 0 {
-            let r = blurRadius << (focusLevel - l)
-            blurred = (boxFilter(boxFilter(tp[l], radius: r), radius: r), focusLookup)
+            // Built once on the focus level; finer levels sample it there (it is smooth, so nothing is lost).
+            if blurredTarget == nil { blurredTarget = boxFilter(boxFilter(tp[focusLevel], radius: blurRadius), radius: blurRadius) }
+            if let b = blurredTarget { blurred = (b, focusLookup) }
         }
         let tol = l == 0 ? options.tolerance : max(options.tolerance, 0.01)
         let r = eccLevel(source: options.smoothing ? binomialSmoothed(sp[l]) : sp[l],
@@ -519,6 +521,10 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
           blurValues.withUnsafeBufferPointer { bb in
             let tbase = tb.baseAddress!, bbase = bb.baseAddress!
             let blend = blurred != nil
+            // Level-l target coordinates on the (coarser) level of the blurred copy: x_f = (x_l - (2^k - 1)/2) / 2^k.
+            let k = blurred?.focus.shift ?? 0
+            let blurScale = 1 / Float(1 << k), blurOffset = (Float(1 << k) - 1) / 2
+            let bpw = blurred?.plane.width ?? tpw, bph = blurred?.plane.height ?? tph
             return Parallel.map(count: count, minChunk: 4096) { r -> [Double] in
                 var acc = [Double](repeating: 0, count: 11)
                 samples.px.withUnsafeBufferPointer { pxs in
@@ -545,7 +551,10 @@ private func eccLevel(source s: Plane, target t: Plane, homography h0: Homograph
                             var iv = bilinear(tbase, tpw, tph, qx, qy)
                             if blend {
                                 let share = mixes[i]
-                                if share < 1 { iv = share * iv + (1 - share) * bilinear(bbase, tpw, tph, qx, qy) }
+                                if share < 1 {
+                                    let bx = (qx - blurOffset) * blurScale, by = (qy - blurOffset) * blurScale
+                                    iv = share * iv + (1 - share) * bilinear(bbase, bpw, bph, bx, by)
+                                }
                             }
                             let wi = ws[i] * iv
                             si += wi
