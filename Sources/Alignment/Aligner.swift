@@ -227,12 +227,20 @@ public struct Aligner: Sendable {
         // Quality on the aligned, colour-matched pair.
         let sg = Plane(luma: sourceCrop), tg = Plane(luma: warped)
         result.quality.correlation = correlation(sg, tg)
-        // In focus at both full resolution (sensitive to slight defocus) and half resolution (less dominated by
-        // noise): the blocks measured must be sharp in the source, or their shift means nothing.
-        var focus = focusMap(source: sg, target: tg, homography: .identity, contrast: 1)
-        let halfFocus = upsampled(focusMap(source: sg.halved(), target: tg.halved(), homography: .identity, contrast: 1),
-                                  width: sg.width, height: sg.height)
-        for i in focus.values.indices { focus.values[i] = min(focus.values[i], halfFocus.values[i]) }
+        // In focus at two neighbouring scales (the finer one sensitive to slight defocus, the coarser one less
+        // dominated by noise), the finer being the largest at most about a megapixel: the blocks measured must be
+        // sharp in the source, or their shift means nothing.
+        var sLevel = sg, tLevel = tg, shift = 0
+        while sLevel.width * sLevel.height > 1_100_000 && min(sLevel.width, sLevel.height) >= 128 {
+            sLevel = sLevel.halved()
+            tLevel = tLevel.halved()
+            shift += 1
+        }
+        let fine = focusMap(source: sLevel, target: tLevel, homography: .identity, contrast: 1)
+        let coarse = focusMap(source: sLevel.halved(), target: tLevel.halved(), homography: .identity, contrast: 1)
+        var focus = upsampled(fine, shift: shift, width: sg.width, height: sg.height)
+        let coarseFull = upsampled(coarse, shift: shift + 1, width: sg.width, height: sg.height)
+        for i in focus.values.indices { focus.values[i] = min(focus.values[i], coarseFull.values[i]) }
         result.quality.inFocus = Double(focus.values.lazy.filter { $0 >= 0.5 }.count) / Double(focus.values.count)
         let mis = misalignment(source: sg, target: tg, focus: focus, thresholds: thresholds)
         result.quality.misalignment = mis
@@ -326,12 +334,23 @@ public struct HomographyEstimate: Sendable {
     public var failure: String?
 }
 
-/// Nearest-neighbour enlargement of a half-resolution plane (pixel i of the half plane covers 2i, 2i+1).
-func upsampled(_ half: Plane, width: Int, height: Int) -> Plane {
+/// Nearest-neighbour enlargement of a plane from pyramid level `shift` (pixel i covers 2^shift pixels from
+/// i * 2^shift) to `width` x `height`.
+func upsampled(_ small: Plane, shift: Int, width: Int, height: Int) -> Plane {
+    if shift == 0 && small.width == width && small.height == height { return small }
     var out = [Float](repeating: 0, count: width * height)
-    for y in 0..<height {
-        let hy = min(y / 2, half.height - 1)
-        for x in 0..<width { out[y * width + x] = half.values[hy * half.width + min(x / 2, half.width - 1)] }
+    let columns = (0..<width).map { min($0 >> shift, small.width - 1) }
+    out.withUnsafeMutableBufferPointer { buf in
+        let d = buf.baseAddress!
+        small.values.withUnsafeBufferPointer { src in
+            let s = src.baseAddress!
+            Parallel.forEach(count: height, minChunk: 64) { rows in
+                for y in rows {
+                    let row = s + min(y >> shift, small.height - 1) * small.width
+                    for x in 0..<width { d[y * width + x] = row[columns[x]] }
+                }
+            }
+        }
     }
     return Plane(width: width, height: height, values: out)
 }
