@@ -228,10 +228,11 @@ public struct Aligner: Sendable {
         let sg = Plane(luma: sourceCrop), tg = Plane(luma: warped)
         result.quality.correlation = correlation(sg, tg)
         // In focus at two neighbouring scales (the finer one sensitive to slight defocus, the coarser one less
-        // dominated by noise), the finer being the largest at most about a megapixel: the blocks measured must be
-        // sharp in the source, or their shift means nothing.
+        // dominated by noise), the finer being full resolution up to about 6 megapixels (coarser, defocus of a
+        // few pixels would pass for sharp): the blocks measured must be sharp in the source, or their shift means
+        // nothing.
         var sLevel = sg, tLevel = tg, shift = 0
-        while sLevel.width * sLevel.height > 1_100_000 && min(sLevel.width, sLevel.height) >= 128 {
+        while sLevel.width * sLevel.height > 6_500_000 && min(sLevel.width, sLevel.height) >= 128 {
             sLevel = sLevel.halved()
             tLevel = tLevel.halved()
             shift += 1
