@@ -74,6 +74,32 @@ import Imaging
         #expect(diff < 0.005, "mean colour difference \(diff)")
     }
 
+    /// The written pair lines up pixel for pixel: the aligned target differs from the cropped source by little
+    /// more than the noise, and a one-pixel offset of the crop would be far worse.
+    @Test func alignedImagesMatchPixelForPixel() throws {
+        let p = Self.pair(defocus: 0)
+        let result = try Aligner().align(source: p.source, target: p.target)
+        let s = try #require(result.alignedSource), t = try #require(result.alignedTarget)
+        func rms(dx: Int) -> Double {
+            var sum = 0.0, count = 0
+            for c in 0..<3 {
+                for y in 8..<(s.height - 8) {
+                    for x in 8..<(s.width - 8) {
+                        let d = Double(s[c, x, y] - t[c, x + dx, y])
+                        sum += d * d
+                        count += 1
+                    }
+                }
+            }
+            return (sum / Double(count)).squareRoot()
+        }
+        let aligned = rms(dx: 0), offByOne = rms(dx: 1)
+        // Noise 0.005 in each image gives about 0.007 for the difference.
+        #expect(aligned < 0.012, "RMS difference \(aligned)")
+        #expect(offByOne > 3 * aligned, "RMS \(aligned) aligned, \(offByOne) one pixel off")
+        #expect(result.crop.map { $0.width == s.width && $0.height == s.height } == true)
+    }
+
     @Test func affineColourModelFitsACrossChannelMix() throws {
         let p = Self.pair()
         // Mix the target's channels: only the 3x3 model can undo it.
