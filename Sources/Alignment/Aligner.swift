@@ -318,8 +318,16 @@ public struct Aligner: Sendable {
             tGrey = tGrey.mirrored(calibration.mirror)
         }
         let initial = initialHomography ?? calibration.referenceHomography
-        let reg = Alignment.register(source: sGrey, target: tGrey, initial: initial.map { flip * $0 },
+        var reg = Alignment.register(source: sGrey, target: tGrey, initial: initial.map { flip * $0 },
                                      options: options.registration)
+        // A reference that no longer fits (the rig was knocked) falls back to the search from scratch.
+        if initial != nil, reg.failure != nil || reg.correlation < options.thresholds.minCorrelation {
+            let searched = Alignment.register(source: sGrey, target: tGrey, initial: nil, options: options.registration)
+            if searched.failure == nil, searched.correlation > reg.correlation || reg.failure != nil {
+                reg = searched
+                reg.coarseMethod = "phase correlation (the initial homography did not fit)"
+            }
+        }
         return Prepared(registration: reg, homography: flip * reg.homography, sourceDistortion: sourceDistortion,
                         targetDistortion: targetDistortion)
     }

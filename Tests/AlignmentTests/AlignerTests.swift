@@ -206,6 +206,17 @@ import Imaging
                 "iterations \(estimate.iterations), correlation \(estimate.correlation)")
     }
 
+    /// A reference far off (the rig was knocked): the search from scratch takes over.
+    @Test func aWrongReferenceFallsBackToTheSearch() throws {
+        let (w, h) = Self.size
+        let p = Self.pair()
+        let wrong = Homography.translation(150, -90) * p.homography
+        let result = try Aligner().align(source: p.source, target: p.target, initialHomography: wrong)
+        #expect(result.homography.worstCornerError(to: p.homography, width: w, height: h) < 0.08)
+        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.registration.coarse.hasPrefix("phase correlation"))
+    }
+
     @Test func lensDistortionIsUndoneThroughTheMap() throws {
         let (w, h) = Self.size
         let truth = Self.geometry(w, h)
