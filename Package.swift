@@ -52,6 +52,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
+        .target(name: "Alignment", dependencies: ["Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -62,6 +64,7 @@ let package = Package(
                 "Rig",
                 "VirtualCamera",
                 "DatasetBuilder",
+                "Alignment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,5 +93,7 @@ let package = Package(
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/DatasetBenchmark"
         ),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Imaging"]),
+        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
     ]
 )

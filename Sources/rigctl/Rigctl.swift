@@ -19,6 +19,7 @@ struct Rigctl: AsyncParsableCommand {
             DatasetCommand.self,
             ImportCommand.self,
             ExportCommand.self,
+            Align.self,
         ]
     )
 }
