@@ -169,7 +169,8 @@ public struct Exporter: Sendable {
         return try dataset.read { db in
             let ids = try Int64.fetchAll(db, sql: """
                 SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
-                WHERE p.verdict = 'accepted' AND p.reviewState != 'rejected' AND p.split IN \(splits)
+                WHERE (p.verdict = 'accepted' OR (p.verdict = 'review' AND p.reviewState = 'approved'))
+                  AND p.reviewState != 'rejected' AND p.split IN \(splits)
                 ORDER BY s.name, p.name, p.contentKey
                 """)
             return try ids.map { try Dataset.pairDetail(id: $0, in: db) }

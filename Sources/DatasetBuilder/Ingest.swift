@@ -178,7 +178,7 @@ extension Dataset {
     @discardableResult
     public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested {
         try requireWritable()
-        for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimMatlab", input.ssimMatlab),
+        for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimGaussian", input.ssimGaussian),
                               ("mae", input.mae), ("lpips", input.lpips), ("seconds", input.seconds)] {
             if let value, !value.isFinite {
                 throw DatasetError.invalidInput("evaluation of pair \(input.pairID): \(name) = \(value) is not a valid score")
@@ -207,17 +207,17 @@ extension Dataset {
                 let id: Int64 = row["id"]
                 let oldOutput: Int64? = row["outputFileId"]
                 try db.execute(sql: """
-                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimMatlab = ?, mae = ?, lpips = ?,
+                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimGaussian = ?, mae = ?, lpips = ?,
                         seconds = ?, evaluatedAt = ? WHERE id = ?
-                    """, arguments: [outputID, input.psnr, input.ssim, input.ssimMatlab, input.mae, input.lpips,
+                    """, arguments: [outputID, input.psnr, input.ssim, input.ssimGaussian, input.mae, input.lpips,
                                      input.seconds, now, id])
                 if oldOutput != outputID { try Self.release(fileID: oldOutput, in: db) }
                 return id
             }
             try db.execute(sql: """
-                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimMatlab, mae, lpips, seconds, evaluatedAt)
+                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds, evaluatedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimMatlab,
+                """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimGaussian,
                                  input.mae, input.lpips, input.seconds, now])
             created = true
             return db.lastInsertedRowID

@@ -127,7 +127,7 @@ enum Schema {
                     outputFileId INTEGER REFERENCES file(id),
                     psnr DOUBLE NOT NULL,
                     ssim DOUBLE NOT NULL,
-                    ssimMatlab DOUBLE,
+                    ssimGaussian DOUBLE,
                     mae DOUBLE,
                     lpips DOUBLE,
                     seconds DOUBLE,

@@ -175,3 +175,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
     }
 }
+
+@Suite struct ReviewVerdictExportTests {
+    /// A pair the checks flagged for review is exported only after a person approves it.
+    @Test func reviewPairsNeedApproval() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
+        let scratch = dir.appendingPathComponent("scratch")
+        for (i, verdict) in [Verdict.accepted, .review, .review].enumerated() {
+            let item = try SyntheticCapture.make(index: i, seed: 5, in: scratch, width: 32, height: 24, scenes: 1)
+            let capture = try dataset.ingestCapture(item.capture)
+            var pair = item.pair(captureID: capture.id, verdict: verdict)
+            pair.split = .test
+            try dataset.addPair(pair)
+        }
+        let exporter = Exporter(options: ExportOptions(format: .realdof, split: .test))
+        #expect(try exporter.run(from: dataset, to: dir.appendingPathComponent("before")).pairs == 1)
+        try dataset.review(pair: "3", state: .approved, note: "the moving leaf is outside the crop")
+        #expect(try exporter.run(from: dataset, to: dir.appendingPathComponent("after")).pairs == 2)
+        #expect(try dataset.status().byVerdict == ["accepted": 1, "review": 2])
+    }
+}
