@@ -151,19 +151,38 @@ extension Dataset {
         try requireWritable()
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw DatasetError.invalidInput("a model needs a name") }
-        let data = try Self.readInput(input.weights)
+        guard let weights = input.weights else {
+            // A baseline: identified by its name alone.
+            if let row = try read({ db in
+                try Row.fetchOne(db, sql: "SELECT id, weightsSHA256 FROM model WHERE name = ?", arguments: [name])
+            }) {
+                let known: String? = row["weightsSHA256"]
+                guard known == nil else {
+                    throw DatasetError.invalidInput("model \(name) is already registered with weights (SHA-256 \(known!))")
+                }
+                return Ingested(id: row["id"], created: false)
+            }
+            let id = try commitStep([]) { db, _ in
+                try db.execute(sql: """
+                    INSERT INTO model (name, parameterCount, macs, notes, addedAt) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [name, input.parameterCount, input.macs, input.notes, Date()])
+                return db.lastInsertedRowID
+            }
+            return Ingested(id: id, created: true)
+        }
+        let data = try Self.readInput(weights)
         let sha = SHA256Hex.of(data)
         if let row = try read({ db in
             try Row.fetchOne(db, sql: "SELECT id, weightsSHA256 FROM model WHERE name = ?", arguments: [name])
         }) {
-            let known: String = row["weightsSHA256"]
+            let known: String? = row["weightsSHA256"]
             guard known == sha else {
-                throw DatasetError.invalidInput("model \(name) is already registered with other weights (SHA-256 \(known))")
+                throw DatasetError.invalidInput("model \(name) is already registered with other weights (SHA-256 \(known ?? "none"))")
             }
             return Ingested(id: row["id"], created: false)
         }
-        let stem = SafeName.component(input.weights.deletingPathExtension().lastPathComponent, fallback: "weights")
-        let path = "\(Folder.models)/\(sha.prefix(16))/\(stem).\(SafeName.fileExtension(of: input.weights))"
+        let stem = SafeName.component(weights.deletingPathExtension().lastPathComponent, fallback: "weights")
+        let path = "\(Folder.models)/\(sha.prefix(16))/\(stem).\(SafeName.fileExtension(of: weights))"
         let id = try commitStep([PlannedFile(relativePath: path, data: data, sha256: sha, kind: "weights")]) { db, ids in
             try db.execute(sql: """
                 INSERT INTO model (name, weightsFileId, weightsSHA256, parameterCount, macs, notes, addedAt)

@@ -204,17 +204,17 @@ public struct PairInput: Sendable {
     }
 }
 
-/// A deblurring network as evaluated on the dataset.
+/// A deblurring network as evaluated on the dataset, or a baseline without weights (the input itself).
 public struct ModelInput: Sendable {
     public var name: String
-    /// The weights file; copied into the dataset so that results stay reproducible.
-    public var weights: URL
+    /// The weights file; copied into the dataset so that results stay reproducible. Nil for a baseline.
+    public var weights: URL?
     public var parameterCount: Int64?
     /// Multiply-accumulates for one inference at the evaluation resolution.
     public var macs: Int64?
     public var notes: String
 
-    public init(name: String, weights: URL, parameterCount: Int64? = nil, macs: Int64? = nil, notes: String = "") {
+    public init(name: String, weights: URL?, parameterCount: Int64? = nil, macs: Int64? = nil, notes: String = "") {
         self.name = name
         self.weights = weights
         self.parameterCount = parameterCount

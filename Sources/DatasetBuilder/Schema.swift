@@ -113,8 +113,8 @@ enum Schema {
                 CREATE TABLE model (
                     id INTEGER PRIMARY KEY,
                     name TEXT NOT NULL UNIQUE,
-                    weightsFileId INTEGER NOT NULL REFERENCES file(id),
-                    weightsSHA256 TEXT NOT NULL,
+                    weightsFileId INTEGER REFERENCES file(id),
+                    weightsSHA256 TEXT,
                     parameterCount INTEGER,
                     macs INTEGER,
                     notes TEXT NOT NULL DEFAULT '',
