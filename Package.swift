@@ -32,10 +32,14 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        // The IFAN defocus-deblurring network on the CPU.
+        .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
+                "NeuralCore",
+                "IFANEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -43,5 +47,7 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
+        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
     ]
 )

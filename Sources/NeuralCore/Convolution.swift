@@ -8,7 +8,7 @@ public enum Activation: Sendable, Equatable {
     case leakyReLU(Float)
 
     @inlinable
-    func apply(_ v: Float) -> Float {
+    public func apply(_ v: Float) -> Float {
         switch self {
         case .none: v
         case .relu: max(v, 0)
