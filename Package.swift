@@ -49,5 +49,7 @@ let package = Package(
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
+        // Drives the built rigctl binary end to end.
+        .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
     ]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Imaging
 
 @main
 struct Rigctl: AsyncParsableCommand {
@@ -8,10 +9,17 @@ struct Rigctl: AsyncParsableCommand {
         version: RigctlVersion.string,
         subcommands: [
             Convert.self,
+            TestChartCommand.self,
         ]
     )
 }
 
 enum RigctlVersion {
-    static let string = "0.1.0"
+    static let number = "0.1.0"
+
+    /// The version with the C libraries underneath, since decoding results depend on them.
+    static var string: String {
+        let libraries = ImagingLibraries.versions.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
+        return "rigctl \(number) (\(libraries))"
+    }
 }
