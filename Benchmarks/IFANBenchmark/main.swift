@@ -7,13 +7,19 @@ import NeuralCore
 // shapes (speed does not depend on the values), and the GFLOP/s reached against OpenBLAS's sgemm peak measured in
 // the same run. `--large` adds the tiled-versus-whole PSNR and the peak memory of a 6000x4000 image.
 //
-//   swift run -c release IFANBenchmark [--size 1280x720] [--runs 1] [--large] [--tile 512] [--overlap 64]
+//   swift run -c release IFANBenchmark [--size 1280x720] [--runs 1] [--model FILE.safetensors]
+//       [--large [--tile 1024] [--overlap 128] [--seam-tile 256] [--seam-overlaps 32,64,128,192]]
+// The tiled-versus-whole PSNR is measured at 1280x720 with small tiles (many seams); --model uses real weights
+// for it (an untrained network's receptive field need not match a trained one's).
 
 struct Options {
     var width = 1280, height = 720, runs = 1
     var large = false
-    var tile = 512
-    var overlaps: [Int] = [32, 64, 128]
+    var tile = 1024
+    var overlap = 128
+    var seamTile = 256
+    var overlaps: [Int] = [32, 64, 128, 192]
+    var model: String?
 
     init(_ args: [String]) throws {
         var i = 0
@@ -30,8 +36,11 @@ struct Options {
                 (width, height) = (parts[0], parts[1])
             case "--runs": runs = Int(try value()) ?? 1
             case "--large": large = true
-            case "--tile": tile = Int(try value()) ?? 512
-            case "--overlap": overlaps = try value().split(separator: ",").compactMap { Int($0) }
+            case "--tile": tile = Int(try value()) ?? 1024
+            case "--overlap": overlap = Int(try value()) ?? 128
+            case "--seam-tile": seamTile = Int(try value()) ?? 256
+            case "--seam-overlaps": overlaps = try value().split(separator: ",").compactMap { Int($0) }
+            case "--model": model = try value()
             default: throw BenchmarkError("unknown argument \(args[i])")
             }
             i += 1
@@ -122,7 +131,8 @@ func psnr(_ a: [Float], _ b: [Float]) -> Double {
 func main() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     let architecture = IFANArchitecture(iterations: 17)
-    let network = try IFANNetwork(weights: randomWeights(architecture))
+    let network = try options.model.map { try IFANModelFile.load(URL(fileURLWithPath: $0)) }
+        ?? IFANNetwork(weights: randomWeights(architecture))
     let peak = sgemmPeak()
     print(String(format: "OpenBLAS sgemm 1024^3: %.1f GFLOP/s", peak))
 
@@ -144,22 +154,22 @@ func main() throws {
 
     guard options.large else { return }
     input = nil
-    // Tiled against whole-image output at a size that still fits whole.
+    // Tiled against whole-image output at a size that still fits whole, with small tiles so there are many seams.
     let (tw, th) = (1280, 720)
     let image = randomImage(width: tw, height: th, seed: 11)
     let whole = try network.forward(image)
     for overlap in options.overlaps {
-        let tiled = try TiledInference(tileSize: options.tile, overlap: overlap).run(image) { try network.forward($0) }
-        print(String(format: "tiled (tile %d, overlap %d) vs whole at %dx%d: PSNR %.2f dB", options.tile, overlap, tw, th,
+        let tiled = try TiledInference(tileSize: options.seamTile, overlap: overlap).run(image) { try network.forward($0) }
+        print(String(format: "tiled (tile %d, overlap %d) vs whole at %dx%d: PSNR %.2f dB", options.seamTile, overlap, tw, th,
                      psnr(tiled.data, whole.data)))
     }
     // Peak memory of a 6000x4000 image through tiling.
     let big = randomImage(width: 6000, height: 4000, seed: 13)
     resetPeakRSS()
     let t0 = now()
-    _ = try TiledInference(tileSize: options.tile, overlap: options.overlaps.last ?? 64).run(big) { try network.forward($0) }
+    _ = try TiledInference(tileSize: options.tile, overlap: options.overlap).run(big) { try network.forward($0) }
     print(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s, peak RSS %.0f MB (input + output tensors %.0f MB)",
-                 options.tile, options.overlaps.last ?? 64, now() - t0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6))
+                 options.tile, options.overlap, now() - t0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6))
 }
 
 do {

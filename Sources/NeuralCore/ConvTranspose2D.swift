@@ -69,59 +69,69 @@ public struct ConvTranspose2D: Sendable {
     }
 
     /// Computes the layer from `input` (in x height x width) into `output` (out x oh x ow), which must hold zeros.
+    ///
+    /// Workers split the output channels: each multiplies its rows of the weight matrix with every band of input
+    /// rows (single-threaded sgemm, see `BLASThreads`) and scatters into its own channels, so no two workers write
+    /// the same output.
     public func run(_ input: UnsafePointer<Float>, height h: Int, width w: Int, into output: UnsafeMutablePointer<Float>) {
+        BLASThreads.useCallerThreadsOnly()
         let (oh, ow) = outputSize(height: h, width: w)
-        let taps = kernelHeight * kernelWidth
-        let m = outChannels * taps
-        let bandRows = max(1, min(h, maxBandBytes / max(1, m * w * 4)))
-        let column = UnsafeMutablePointer<Float>.allocate(capacity: m * bandRows * w)
-        defer { column.deallocate() }
-        let (kh, kw, s, pad, cin) = (kernelHeight, kernelWidth, stride, padding, inChannels)
+        let (kh, kw, s, pad, cin, cout) = (kernelHeight, kernelWidth, stride, padding, inChannels, outChannels)
+        let taps = kh * kw
+        let workers = min(BLASThreads.workers, cout)
+        let perWorker = (cout + workers - 1) / workers
+        let bandRows = max(1, min(h, maxBandBytes / max(1, workers * perWorker * taps * w * 4)))
+        let src = UnsafeSendablePointer(input)
+        let out = UnsafeMutableSendablePointer(output)
+        let biasValues = bias?.data
+        let activation = activation
         matrix.withUnsafeBufferPointer { a in
-            var row0 = 0
-            while row0 < h {
-                let rows = min(bandRows, h - row0)
-                let n = rows * w
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(cin),
-                            1, a.baseAddress, Int32(cin), input + row0 * w, Int32(h * w), 0, column, Int32(n))
-                let col = UnsafeSendablePointer(UnsafePointer(column))
-                let out = UnsafeMutableSendablePointer(output)
-                let first = row0
-                DispatchQueue.concurrentPerform(iterations: outChannels) { o in
-                    let plane = out.pointer + o * oh * ow
-                    for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            let src = col.pointer + ((o * kh + ky) * kw + kx) * n
-                            // Input columns whose output column ix*s - pad + kx lies in [0, ow).
-                            let ixLo = max(0, (pad - kx + s - 1) / s)
-                            let last = ow - 1 + pad - kx
-                            let ixHi = last < 0 ? 0 : min(w, last / s + 1)
-                            for r in 0..<rows {
-                                let oy = (first + r) * s - pad + ky
-                                if oy < 0 || oy >= oh { continue }
-                                let line = plane + oy * ow
-                                let srcLine = src + r * w
-                                var ix = ixLo
-                                while ix < ixHi {
-                                    line[ix * s - pad + kx] += srcLine[ix]
-                                    ix += 1
+            let weights = UnsafeSendablePointer(a.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { part in
+                let o0 = part * perWorker, o1 = min(cout, o0 + perWorker)
+                guard o1 > o0 else { return }
+                let m = (o1 - o0) * taps
+                let column = UnsafeMutablePointer<Float>.allocate(capacity: m * bandRows * w)
+                defer { column.deallocate() }
+                var row0 = 0
+                while row0 < h {
+                    let rows = min(bandRows, h - row0)
+                    let n = rows * w
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(cin),
+                                1, weights.pointer + o0 * taps * cin, Int32(cin), src.pointer + row0 * w, Int32(h * w), 0,
+                                column, Int32(n))
+                    for o in o0..<o1 {
+                        let plane = out.pointer + o * oh * ow
+                        for ky in 0..<kh {
+                            for kx in 0..<kw {
+                                let source = column + (((o - o0) * kh + ky) * kw + kx) * n
+                                // Input columns whose output column ix*s - pad + kx lies in [0, ow).
+                                let ixLo = max(0, (pad - kx + s - 1) / s)
+                                let last = ow - 1 + pad - kx
+                                let ixHi = last < 0 ? 0 : min(w, last / s + 1)
+                                for r in 0..<rows {
+                                    let oy = (row0 + r) * s - pad + ky
+                                    if oy < 0 || oy >= oh { continue }
+                                    let line = plane + oy * ow
+                                    let sourceLine = source + r * w
+                                    var ix = ixLo
+                                    while ix < ixHi {
+                                        line[ix * s - pad + kx] += sourceLine[ix]
+                                        ix += 1
+                                    }
                                 }
                             }
                         }
                     }
+                    row0 += rows
                 }
-                row0 += rows
+                guard biasValues != nil || activation != .none else { return }
+                for o in o0..<o1 {
+                    let p = out.pointer + o * oh * ow
+                    let b = biasValues?[o] ?? 0
+                    for i in 0..<(oh * ow) { p[i] = activation.apply(p[i] + b) }
+                }
             }
-        }
-        let plane = oh * ow
-        let biasValues = bias?.data
-        let activation = activation
-        if biasValues == nil && activation == .none { return }
-        let out = UnsafeMutableSendablePointer(output)
-        DispatchQueue.concurrentPerform(iterations: outChannels) { c in
-            let p = out.pointer + c * plane
-            let b = biasValues?[c] ?? 0
-            for i in 0..<plane { p[i] = activation.apply(p[i] + b) }
         }
     }
 }
