@@ -64,6 +64,9 @@ public struct IFANDeblurrer: Deblurrer {
             output = try network.forward(input)
         }
         let (pw, ph) = (output.shape[2], output.shape[1])
+        if pw == outW && ph == outH {
+            return RGBImage(width: outW, height: outH, transfer: .display, pixels: output.data)
+        }
         var pixels = [Float](repeating: 0, count: 3 * outW * outH)
         for c in 0..<3 {
             for y in 0..<outH {
@@ -88,6 +91,9 @@ public struct IFANDeblurrer: Deblurrer {
 
     /// A (3, height, width) tensor whose pixel (x, y) is the image's pixel `source(x, y)`.
     static func tensor(_ image: RGBImage, width: Int, height: Int, source: (Int, Int) -> (Int, Int)) -> Tensor {
+        if width == image.width && height == image.height {
+            return Tensor(shape: [3, height, width], data: image.pixels)  // shares the storage, no copy
+        }
         var data = [Float](repeating: 0, count: 3 * width * height)
         let plane = image.planeSize
         for y in 0..<height {
