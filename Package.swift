@@ -34,12 +34,17 @@ let package = Package(
         .target(name: "NeuralCore", dependencies: ["CBLAS"]),
         // The IFAN defocus-deblurring network on the CPU.
         .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
+        // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
+        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
+        // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
+        .target(name: "Metrics", dependencies: ["NeuralCore"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
                 "Imaging",
                 "NeuralCore",
                 "IFANEngine",
+                "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,7 +54,11 @@ let package = Package(
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralCore", "Imaging"]),
+
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
     ]
 )

@@ -13,4 +13,3 @@ extension NPYError: ClassifiedError {
     var isBadInput: Bool { true }
 }
 
-extension WeightFileError: ClassifiedError {}

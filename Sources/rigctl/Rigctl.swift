@@ -12,6 +12,8 @@ struct Rigctl: AsyncParsableCommand {
             TestChartCommand.self,
             ModelCommand.self,
             DeblurCommand.self,
+            MetricsCommand.self,
+            LPIPSCommand.self,
         ]
     )
 }

@@ -64,3 +64,28 @@ import Imaging
         #expect(throws: ImagingError.self) { try PNGFile.write(image, to: dir.appendingPathComponent("x.png"), bitDepth: 12) }
     }
 }
+
+@Suite struct ResamplingTests {
+    @Test func areaAverageKeepsMeansAndFlatFields() {
+        var image = RGBImage(width: 6, height: 4)
+        for y in 0..<4 { for x in 0..<6 { for c in 0..<3 { image[c, x, y] = Float((x + y * 6 + c) % 5) / 4 } } }
+        let half = image.resizedByArea(width: 3, height: 2)
+        // Each output pixel is the mean of a 2x2 block.
+        for c in 0..<3 {
+            for oy in 0..<2 {
+                for ox in 0..<3 {
+                    let mean = (image[c, 2 * ox, 2 * oy] + image[c, 2 * ox + 1, 2 * oy] + image[c, 2 * ox, 2 * oy + 1]
+                        + image[c, 2 * ox + 1, 2 * oy + 1]) / 4
+                    #expect(abs(half[c, ox, oy] - mean) < 1e-6)
+                }
+            }
+        }
+        let flat = RGBImage(width: 101, height: 37, pixels: [Float](repeating: 0.25, count: 3 * 101 * 37))
+        let small = flat.downscaled(maxSide: 30)
+        #expect(small.width == 30 && small.height == 11)
+        #expect(small.pixels.allSatisfy { abs($0 - 0.25) < 1e-6 })
+        #expect(flat.downscaled(maxSide: 200) == flat)
+        let big = half.enlargedNearest(by: 3)
+        #expect(big.width == 9 && big[1, 8, 5] == half[1, 2, 1])
+    }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import Imaging
+import Metrics
+
+/// One method's scores on one pair.
+public struct PairResult: Sendable, Equatable, Codable {
+    public var pair: String
+    public var method: String
+    public var scores: MetricReport
+    /// Wall-clock seconds the method took for this pair (reading a results file counts for folders).
+    public var seconds: Double
+}
+
+/// A method's row of the results table: means over the pairs.
+public struct MethodSummary: Sendable, Equatable, Codable {
+    public var name: String
+    public var pairs: Int
+    public var psnr: Double
+    public var ssim: Double
+    public var ssimGaussian: Double
+    public var mae: Double
+    /// Nil when any pair lacks an LPIPS score.
+    public var lpips: Double?
+    public var complexity: ModelComplexity?
+    public var secondsPerImage: Double
+
+    public init(name: String, pairs: Int, psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?,
+                complexity: ModelComplexity?, secondsPerImage: Double) {
+        self.name = name
+        self.pairs = pairs
+        self.psnr = psnr
+        self.ssim = ssim
+        self.ssimGaussian = ssimGaussian
+        self.mae = mae
+        self.lpips = lpips
+        self.complexity = complexity
+        self.secondsPerImage = secondsPerImage
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, pairs, psnr, ssim, ssimGaussian = "ssim_gaussian", mae, lpips, complexity
+        case secondsPerImage = "seconds_per_image"
+    }
+}
+
+/// The outcome of an evaluation: the table's rows and every per-pair score behind them.
+public struct EvaluationReport: Sendable, Equatable, Codable {
+    public var methods: [MethodSummary]
+    public var results: [PairResult]
+    /// Whether inputs and targets were cropped bottom/right to multiples of 8, as the paper's evaluation does.
+    public var croppedToMultipleOf8: Bool
+}
+
+/// What the evaluator hands to observers (the HTML report, the catalogue) for each pair as soon as it is scored,
+/// so that no image has to be kept for the whole run.
+public struct ScoredPair {
+    public var index: Int
+    public var pair: ImagePair
+    public var input: RGBImage
+    public var target: RGBImage
+    public var outputs: [(method: String, image: RGBImage, scores: MetricReport)]
+}
+
+public enum EvaluationError: Error, CustomStringConvertible {
+    case sizeMismatch(pair: String, method: String, output: String, target: String)
+    case inputTargetMismatch(pair: String, input: String, target: String)
+    case noPairs
+    case noMethods
+
+    public var description: String {
+        switch self {
+        case .sizeMismatch(let p, let m, let o, let t): "\(m) produced \(o) for pair \(p), whose target is \(t)"
+        case .inputTargetMismatch(let p, let i, let t): "pair \(p): the input is \(i) but the target is \(t)"
+        case .noPairs: "there are no pairs to evaluate"
+        case .noMethods: "no method to evaluate"
+        }
+    }
+}
+
+/// Scores methods on a set of pairs the way the IFAN paper's evaluation does: 8-bit images read as /255, cropped
+/// bottom/right to multiples of 8, per-image scores averaged over the set.
+public struct Evaluator: Sendable {
+    public var methods: [any RestorationMethod]
+    /// LPIPS network; nil leaves LPIPS out (weights not installed).
+    public var lpips: LPIPS?
+    public var cropToMultipleOf8: Bool
+
+    public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool = true) {
+        self.methods = methods
+        self.lpips = lpips
+        self.cropToMultipleOf8 = cropToMultipleOf8
+    }
+
+    /// All metrics of one output against its target, on display-encoded values as the papers score them.
+    public func score(output: RGBImage, target: RGBImage) throws -> MetricReport {
+        let a = output.displayEncoded(), b = target.displayEncoded()
+        return try MetricReport(output: MetricImage(width: a.width, height: a.height, planar: a.pixels),
+                                target: MetricImage(width: b.width, height: b.height, planar: b.pixels), lpips: lpips)
+    }
+
+    public func run(pairs: [ImagePair], progress: (Int, Int, String) -> Void = { _, _, _ in },
+                    observe: (ScoredPair) throws -> Void = { _ in }) throws -> EvaluationReport {
+        guard !pairs.isEmpty else { throw EvaluationError.noPairs }
+        guard !methods.isEmpty else { throw EvaluationError.noMethods }
+        var results: [PairResult] = []
+        for (index, pair) in pairs.enumerated() {
+            progress(index, pairs.count, pair.name)
+            var input = try ImageFile.read(pair.source)
+            var target = try ImageFile.read(pair.target)
+            guard input.width == target.width, input.height == target.height else {
+                throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
+                                                          target: "\(target.width)x\(target.height)")
+            }
+            if cropToMultipleOf8 {
+                input = Self.cropToMultipleOf8(input)
+                target = Self.cropToMultipleOf8(target)
+            }
+            var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
+            for method in methods {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let output = try method.restore(input, pair: pair)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                guard output.width == target.width, output.height == target.height else {
+                    throw EvaluationError.sizeMismatch(pair: pair.name, method: method.name,
+                                                       output: "\(output.width)x\(output.height)",
+                                                       target: "\(target.width)x\(target.height)")
+                }
+                let scores = try score(output: output, target: target)
+                results.append(PairResult(pair: pair.name, method: method.name, scores: scores, seconds: seconds))
+                outputs.append((method.name, output, scores))
+            }
+            try observe(ScoredPair(index: index, pair: pair, input: input, target: target, outputs: outputs))
+        }
+        progress(pairs.count, pairs.count, "")
+        let summaries = methods.map { method in
+            Self.summarize(method: method, results: results.filter { $0.method == method.name })
+        }
+        return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8)
+    }
+
+    /// The paper's protocol: drop the bottom rows and right columns beyond a multiple of 8.
+    public static func cropToMultipleOf8(_ image: RGBImage) -> RGBImage {
+        let w = image.width / 8 * 8, h = image.height / 8 * 8
+        if w == image.width && h == image.height { return image }
+        return image.cropped(x: 0, y: 0, width: max(w, 8), height: max(h, 8))
+    }
+
+    static func summarize(method: any RestorationMethod, results: [PairResult]) -> MethodSummary {
+        let n = Double(results.count)
+        func mean(_ f: (MetricReport) -> Double) -> Double { results.reduce(0) { $0 + f($1.scores) } / n }
+        let lpips: Double? = results.allSatisfy { $0.scores.lpips != nil } ? mean { $0.lpips! } : nil
+        return MethodSummary(name: method.name, pairs: results.count, psnr: mean(\.psnr), ssim: mean(\.ssim),
+                             ssimGaussian: mean(\.ssimGaussian), mae: mean(\.mae), lpips: lpips,
+                             complexity: method.complexity,
+                             secondsPerImage: results.reduce(0) { $0 + $1.seconds } / n)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Imaging
+
+/// What a results table reports about a method's cost; nil where it is not known (e.g. a results folder).
+public struct ModelComplexity: Sendable, Equatable, Codable {
+    public var parameters: Int?
+    /// Multiply-accumulates at `macsWidth` x `macsHeight`, as ptflops counts them (the paper's convention).
+    public var macs: Double?
+    public var macsWidth: Int
+    public var macsHeight: Int
+
+    public init(parameters: Int?, macs: Double?, macsWidth: Int = 1280, macsHeight: Int = 720) {
+        self.parameters = parameters
+        self.macs = macs
+        self.macsWidth = macsWidth
+        self.macsHeight = macsHeight
+    }
+}
+
+/// A method under evaluation: anything that turns a defocused input into a restored image.
+///
+/// This is the seam between evaluation and models: the native IFAN engine, the input itself (the tables' first
+/// row) and folders of other methods' published outputs all answer the same way.
+public protocol RestorationMethod: Sendable {
+    var name: String { get }
+    var complexity: ModelComplexity? { get }
+    /// The restored image, the size of `input`.
+    func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage
+}
+
+/// The defocused input scored as it is: the lower bound every table starts with.
+public struct InputMethod: RestorationMethod {
+    public init() {}
+    public var name: String { "Input" }
+    public var complexity: ModelComplexity? { nil }
+    public func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage { input }
+}
+
+public enum ResultsFolderError: Error, CustomStringConvertible, Equatable {
+    case missingOutput(method: String, folder: String, pair: String)
+    case tooSmall(method: String, file: String, size: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .missingOutput(let m, let f, let p): "\(m): \(f) has no output for pair \(p)"
+        case .tooSmall(let m, let file, let size, let expected): "\(m): \(file) is \(size), smaller than the pair's \(expected)"
+        }
+    }
+}
+
+/// Another method's published outputs, one image per pair named like the pair (any supported extension), so that
+/// every method of the paper's tables (JNB, EBDB, DMENet, DPDNet, ...) can be scored the same way.
+public struct ResultsFolderMethod: RestorationMethod {
+    public let name: String
+    public let folder: URL
+    public var complexity: ModelComplexity?
+
+    public init(name: String, folder: URL, complexity: ModelComplexity? = nil) {
+        self.name = name
+        self.folder = folder
+        self.complexity = complexity
+    }
+
+    public func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage {
+        let files = try PairFolder.images(in: folder)
+        guard let url = files[pair.name] else {
+            throw ResultsFolderError.missingOutput(method: name, folder: folder.path, pair: pair.name)
+        }
+        let output = try ImageFile.read(url)
+        guard output.width >= input.width, output.height >= input.height else {
+            throw ResultsFolderError.tooSmall(method: name, file: url.path, size: "\(output.width)x\(output.height)",
+                                              expected: "\(input.width)x\(input.height)")
+        }
+        // Outputs made at full size are cropped bottom/right like the evaluated pair.
+        if output.width == input.width && output.height == input.height { return output }
+        return output.cropped(x: 0, y: 0, width: input.width, height: input.height)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The output formats of a results table.
+public enum TableFormat: String, Sendable, CaseIterable, Codable {
+    case text, markdown, csv, latex, json
+}
+
+/// The paper's results table (Model, PSNR, SSIM, MAE x10^-1, LPIPS, Params, MACs, Time) in every format a
+/// person or a script wants.
+public struct ResultsTable: Sendable {
+    public var rows: [MethodSummary]
+
+    public init(rows: [MethodSummary]) { self.rows = rows }
+
+    static let header = ["Model", "PSNR↑", "SSIM↑", "MAE(×10⁻¹)↓", "LPIPS↓", "Params(M)", "MACs(G)", "Time(s)"]
+
+    /// Cells as the paper prints them: PSNR 2 decimals, SSIM and LPIPS 3, MAE x10 with 3, params in millions,
+    /// MACs in G at the complexity's reference size, time per image.
+    func cells(_ row: MethodSummary) -> [String] {
+        [
+            row.name,
+            String(format: "%.2f", row.psnr),
+            String(format: "%.3f", row.ssim),
+            String(format: "%.3f", row.mae * 10),
+            row.lpips.map { String(format: "%.3f", $0) } ?? "-",
+            row.complexity?.parameters.map { String(format: "%.2f", Double($0) / 1e6) } ?? "-",
+            row.complexity?.macs.map { String(format: "%.1f", $0 / 1e9) } ?? "-",
+            String(format: "%.3f", row.secondsPerImage),
+        ]
+    }
+
+    public func render(_ format: TableFormat) throws -> String {
+        switch format {
+        case .text: return text()
+        case .markdown: return markdown()
+        case .csv: return csv()
+        case .latex: return latex()
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return String(decoding: try encoder.encode(rows), as: UTF8.self) + "\n"
+        }
+    }
+
+    func text() -> String {
+        let table = [Self.header] + rows.map(cells)
+        let widths = (0..<Self.header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
+        return table.enumerated().map { i, row in
+            let line = row.enumerated().map { c, cell in
+                c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[c] - cell.count) + cell
+            }.joined(separator: "  ")
+            return i == 0 ? line + "\n" + String(repeating: "-", count: line.count) : line
+        }.joined(separator: "\n") + "\n"
+    }
+
+    func markdown() -> String {
+        var lines = ["| " + Self.header.joined(separator: " | ") + " |",
+                     "|" + Self.header.indices.map { $0 == 0 ? "---|" : "---:|" }.joined()]
+        lines += rows.map { "| " + cells($0).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// CSV keeps full precision and plain units (MAE as is, MACs as a count) for scripts.
+    func csv() -> String {
+        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image"]
+        for r in rows {
+            let fields: [String] = [
+                csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
+                r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
+                r.complexity?.macs.map { String(format: "%.0f", $0) } ?? "", "\(r.secondsPerImage)",
+            ]
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func csvField(_ s: String) -> String {
+        s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+    }
+
+    func latex() -> String {
+        func escape(_ s: String) -> String {
+            var out = ""
+            for ch in s {
+                switch ch {
+                case "\\": out += "\\textbackslash{}"
+                case "&", "%", "$", "#", "_", "{", "}": out += "\\" + String(ch)
+                case "~": out += "\\textasciitilde{}"
+                case "^": out += "\\textasciicircum{}"
+                default: out.append(ch)
+                }
+            }
+            return out
+        }
+        var lines = [
+            "\\begin{tabular}{lrrrrrrr}",
+            "\\toprule",
+            "Model & PSNR$\\uparrow$ & SSIM$\\uparrow$ & MAE ($\\times10^{-1}$)$\\downarrow$ & LPIPS$\\downarrow$ & Params (M) & MACs (G) & Time (s) \\\\",
+            "\\midrule",
+        ]
+        lines += rows.map { cells($0).enumerated().map { $0 == 0 ? escape($1) : $1 }.joined(separator: " & ") + " \\\\" }
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

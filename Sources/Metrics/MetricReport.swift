@@ -1,0 +1,50 @@
+/// All metrics for one output/target pair.
+public struct MetricReport: Sendable, Equatable, Codable {
+    /// dB; infinite when the images are identical (null in JSON).
+    public var psnr: Double
+    /// scikit-image convention (uniform 7x7, sample covariance): the papers' SSIM.
+    public var ssim: Double
+    /// Wang et al. / RealBlur convention (Gaussian 11x11, sigma 1.5).
+    public var ssimGaussian: Double
+    /// Mean absolute error of values in [0, 1], as is (IFAN's tables print it in units of 10^-1, i.e. times 10).
+    public var mae: Double
+    /// LPIPS v0.1 alex, nil when no weights were given.
+    public var lpips: Double?
+
+    public init(psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?) {
+        self.psnr = psnr
+        self.ssim = ssim
+        self.ssimGaussian = ssimGaussian
+        self.mae = mae
+        self.lpips = lpips
+    }
+
+    /// Computes every metric; LPIPS only when a network is given.
+    public init(output: MetricImage, target: MetricImage, lpips network: LPIPS?) throws {
+        try self.init(psnr: PixelMetrics.psnr(output, target), ssim: PixelMetrics.ssim(output, target),
+                      ssimGaussian: PixelMetrics.ssimGaussian(output, target), mae: PixelMetrics.mae(output, target),
+                      lpips: network.map { try $0.distance(output, target) })
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case psnr, ssim, ssimGaussian = "ssim_gaussian", mae, lpips
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(psnr.isFinite ? psnr : nil, forKey: .psnr)
+        try c.encode(ssim, forKey: .ssim)
+        try c.encode(ssimGaussian, forKey: .ssimGaussian)
+        try c.encode(mae, forKey: .mae)
+        try c.encode(lpips, forKey: .lpips)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        psnr = try c.decodeIfPresent(Double.self, forKey: .psnr) ?? .infinity
+        ssim = try c.decode(Double.self, forKey: .ssim)
+        ssimGaussian = try c.decode(Double.self, forKey: .ssimGaussian)
+        mae = try c.decode(Double.self, forKey: .mae)
+        lpips = try c.decodeIfPresent(Double.self, forKey: .lpips)
+    }
+}

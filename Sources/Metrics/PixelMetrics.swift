@@ -1,0 +1,145 @@
+import Foundation
+
+/// PSNR, SSIM (both conventions) and MAE, computed in double over all pixels and channels.
+public enum PixelMetrics {
+    static func checkSizes(_ a: MetricImage, _ b: MetricImage) throws {
+        guard a.width == b.width, a.height == b.height else {
+            throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
+        }
+    }
+
+    /// 10 log10(1 / MSE) for images in [0, 1]; infinite for identical images.
+    public static func psnr(_ output: MetricImage, _ target: MetricImage) throws -> Double {
+        try checkSizes(output, target)
+        var sum = 0.0
+        for i in output.pixels.indices {
+            let d = output.pixels[i] - target.pixels[i]
+            sum += d * d
+        }
+        let mse = sum / Double(output.pixels.count)
+        return 10 * log10(1 / mse)
+    }
+
+    /// Mean absolute error over pixels and channels (per channel, then the mean of the three: the same number,
+    /// since the channels have equal size).
+    public static func mae(_ output: MetricImage, _ target: MetricImage) throws -> Double {
+        try checkSizes(output, target)
+        var total = 0.0
+        let n = output.planeSize
+        for c in 0..<3 {
+            var sum = 0.0
+            for i in (c * n)..<((c + 1) * n) { sum += abs(output.pixels[i] - target.pixels[i]) }
+            total += sum / Double(n)
+        }
+        return total / 3
+    }
+
+    /// SSIM as the defocus-deblurring papers (DPDD, IFAN) report it: scikit-image's `structural_similarity`
+    /// defaults with data_range 1 - uniform 7x7 window, sample covariance (N/(N-1)), K1 = 0.01, K2 = 0.03, the
+    /// mean over the pixels at least 3 from the border, then the mean over R, G, B.
+    public static func ssim(_ output: MetricImage, _ target: MetricImage) throws -> Double {
+        try structuralSimilarity(output, target, window: [Double](repeating: 1.0 / 7, count: 7), sampleCovariance: true,
+                                 name: "SSIM")
+    }
+
+    /// SSIM as Wang et al. (2004) define it and RealBlur evaluates it: an 11x11 Gaussian window (sigma 1.5),
+    /// population covariance, K1 = 0.01, K2 = 0.03, over the positions where the window fits, mean over R, G, B.
+    /// It gives different numbers from `ssim`; papers are not consistent about which one they print.
+    public static func ssimGaussian(_ output: MetricImage, _ target: MetricImage) throws -> Double {
+        let sigma = 1.5
+        let taps = (-5...5).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
+        let total = taps.reduce(0, +)
+        return try structuralSimilarity(output, target, window: taps.map { $0 / total }, sampleCovariance: false,
+                                        name: "Gaussian SSIM")
+    }
+
+    /// The mean SSIM map over the positions where the separable window lies inside the image. (scikit-image
+    /// filters with reflected borders and then drops a border of half the window, which leaves exactly these.)
+    static func structuralSimilarity(_ a: MetricImage, _ b: MetricImage, window: [Double], sampleCovariance: Bool,
+                                     name: String) throws -> Double {
+        try checkSizes(a, b)
+        let k = window.count
+        let (w, h) = (a.width, a.height)
+        guard w >= k, h >= k else { throw MetricsError.tooSmall(metric: name, width: w, height: h, minimum: k) }
+        let (ow, oh) = (w - k + 1, h - k + 1)
+        let n = Double(k * k)
+        let covarianceNorm = sampleCovariance ? n / (n - 1) : 1
+        let c1 = 0.01 * 0.01, c2 = 0.03 * 0.03
+        let plane = a.planeSize
+        // One task per band of output rows and channel; each returns the sum of its SSIM values.
+        let bandRows = 64
+        let bands = (oh + bandRows - 1) / bandRows
+        var sums = [Double](repeating: 0, count: 3 * bands)
+        sums.withUnsafeMutableBufferPointer { sumsOut in
+            let out = SendableDoubles(sumsOut.baseAddress!)
+            a.pixels.withUnsafeBufferPointer { pa in
+                b.pixels.withUnsafeBufferPointer { pb in
+                    let x0 = SendableConstDoubles(pa.baseAddress!), y0 = SendableConstDoubles(pb.baseAddress!)
+                    DispatchQueue.concurrentPerform(iterations: 3 * bands) { task in
+                        let c = task / bands, band = task % bands
+                        let x = x0.pointer + c * plane, y = y0.pointer + c * plane
+                        let first = band * bandRows, last = min(oh, first + bandRows)
+                        let inRows = last - first + k - 1
+                        // Horizontal pass of the five quantities over the band's input rows ...
+                        let rows = UnsafeMutablePointer<Double>.allocate(capacity: 5 * inRows * ow)
+                        defer { rows.deallocate() }
+                        rows.initialize(repeating: 0, count: 5 * inRows * ow)
+                        let stride = inRows * ow
+                        for r in 0..<inRows {
+                            let src = (first + r) * w
+                            let hx = rows + r * ow, hy = hx + stride, hxx = hy + stride, hyy = hxx + stride, hxy = hyy + stride
+                            for t in 0..<k {
+                                let wt = window[t]
+                                let px = x + src + t, py = y + src + t
+                                for o in 0..<ow {
+                                    let xv = px[o], yv = py[o]
+                                    hx[o] += wt * xv
+                                    hy[o] += wt * yv
+                                    hxx[o] += wt * xv * xv
+                                    hyy[o] += wt * yv * yv
+                                    hxy[o] += wt * xv * yv
+                                }
+                            }
+                        }
+                        // ... then the vertical pass, one output row at a time.
+                        let acc = UnsafeMutablePointer<Double>.allocate(capacity: 5 * ow)
+                        defer { acc.deallocate() }
+                        var total = 0.0
+                        for oy in 0..<(last - first) {
+                            acc.initialize(repeating: 0, count: 5 * ow)
+                            for t in 0..<k {
+                                let wt = window[t]
+                                for q in 0..<5 {
+                                    let src = rows + q * stride + (oy + t) * ow, dst = acc + q * ow
+                                    for o in 0..<ow { dst[o] += wt * src[o] }
+                                }
+                            }
+                            for o in 0..<ow {
+                                let ux = acc[o], uy = acc[ow + o], uxx = acc[2 * ow + o], uyy = acc[3 * ow + o]
+                                let uxy = acc[4 * ow + o]
+                                let vx = covarianceNorm * (uxx - ux * ux)
+                                let vy = covarianceNorm * (uyy - uy * uy)
+                                let vxy = covarianceNorm * (uxy - ux * uy)
+                                total += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+                            }
+                        }
+                        out.pointer[task] = total
+                    }
+                }
+            }
+        }
+        var mean = 0.0
+        for c in 0..<3 { mean += sums[(c * bands)..<((c + 1) * bands)].reduce(0, +) / Double(ow * oh) }
+        return mean / 3
+    }
+}
+
+struct SendableDoubles: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Double>
+    init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
+}
+
+struct SendableConstDoubles: @unchecked Sendable {
+    let pointer: UnsafePointer<Double>
+    init(_ pointer: UnsafePointer<Double>) { self.pointer = pointer }
+}

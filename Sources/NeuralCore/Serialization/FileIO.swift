@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// File access for weight files. NeuralCore stays independent of Imaging, so it has its own small atomic writer.
+enum WeightFileIO {
+    static func read(_ url: URL) throws -> Data {
+        do {
+            return try Data(contentsOf: url, options: .mappedIfSafe)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: url.path)
+                ? (error as NSError).localizedDescription : "no such file"
+            throw WeightFileError.unreadable(path: url.path, reason: reason)
+        }
+    }
+
+    /// Writes to a temporary sibling, fsyncs it and renames it over `url`, so that a crash never leaves a
+    /// half-written weight file under the final name.
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let path = url.path
+        let directory = url.deletingLastPathComponent().path
+        let temporary = directory + "/.rigctl-tmp-" + UUID().uuidString + "-" + url.lastPathComponent
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WeightFileError.writeFailed(path: path, reason: errnoString()) }
+        var done = false
+        defer { if !done { unlink(temporary) } }
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                guard let base = raw.baseAddress else { break }
+                let n = write(fd, base + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let reason = errnoString()
+                    close(fd)
+                    throw WeightFileError.writeFailed(path: path, reason: reason)
+                }
+                offset += n
+            }
+        }
+        if fsync(fd) != 0 {
+            let reason = errnoString()
+            close(fd)
+            throw WeightFileError.writeFailed(path: path, reason: reason)
+        }
+        if close(fd) != 0 { throw WeightFileError.writeFailed(path: path, reason: errnoString()) }
+        if rename(temporary, path) != 0 { throw WeightFileError.writeFailed(path: path, reason: errnoString()) }
+        done = true
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
+        }
+    }
+
+    static func errnoString() -> String { String(cString: strerror(errno)) }
+}
+
+/// Bounds-checked little-endian reads from a byte buffer; every read that would leave it throws, naming `field`.
+struct ByteCursor {
+    let bytes: UnsafeRawBufferPointer
+    var offset: Int
+    let path: String
+
+    init(_ bytes: UnsafeRawBufferPointer, offset: Int = 0, path: String) {
+        self.bytes = bytes
+        self.offset = offset
+        self.path = path
+    }
+
+    var remaining: Int { bytes.count - offset }
+    var atEnd: Bool { offset >= bytes.count }
+
+    func truncated(_ field: String) -> WeightFileError {
+        .corrupt(path: path, field: field, detail: "the file ends early (offset \(offset) of \(bytes.count))")
+    }
+
+    mutating func u8(_ field: String) throws -> UInt8 {
+        guard offset < bytes.count else { throw truncated(field) }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func u16(_ field: String) throws -> UInt16 {
+        UInt16(truncatingIfNeeded: try uint(2, field))
+    }
+
+    mutating func u32(_ field: String) throws -> UInt32 {
+        UInt32(truncatingIfNeeded: try uint(4, field))
+    }
+
+    mutating func u64(_ field: String) throws -> UInt64 {
+        try uint(8, field)
+    }
+
+    private mutating func uint(_ n: Int, _ field: String) throws -> UInt64 {
+        guard n <= remaining else { throw truncated(field) }
+        var v: UInt64 = 0
+        for i in 0..<n { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        offset += n
+        return v
+    }
+
+    /// The range of the next `count` bytes, which the cursor skips.
+    mutating func take(_ count: Int, _ field: String) throws -> Range<Int> {
+        guard count >= 0, count <= remaining else { throw truncated(field) }
+        defer { offset += count }
+        return offset..<(offset + count)
+    }
+}
+
+/// Reads a little-endian unsigned integer of `n` bytes at `offset` of a buffer whose bounds the caller checked.
+@inline(__always)
+func loadLE(_ bytes: UnsafeRawBufferPointer, _ offset: Int, _ n: Int) -> UInt64 {
+    var v: UInt64 = 0
+    for i in 0..<n { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+    return v
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Imaging
+import Testing
+import Evaluation
+
+func makeTemporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-eval-" + UUID().uuidString)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+func grey(_ v: Float, width: Int, height: Int) -> RGBImage {
+    RGBImage(width: width, height: height, pixels: [Float](repeating: v, count: 3 * width * height))
+}
+
+func writePNG(_ image: RGBImage, _ url: URL) throws {
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try PNGFile.write(image, to: url, bitDepth: 8)
+}
+
+@Suite struct PairFolderTests {
+    @Test func matchesByNameNotOrder() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writePNG(grey(0.2, width: 8, height: 8), root.appendingPathComponent("source/b.png"))
+        try writePNG(grey(0.3, width: 8, height: 8), root.appendingPathComponent("source/a.png"))
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("target"), withIntermediateDirectories: true)
+        try JPEGFile.encode(grey(0.4, width: 8, height: 8).raster8()).write(to: root.appendingPathComponent("target/a.jpg"))
+        try writePNG(grey(0.5, width: 8, height: 8), root.appendingPathComponent("target/b.png"))
+        let pairs = try PairFolder.pairs(in: root)
+        #expect(pairs.map(\.name) == ["a", "b"])
+        #expect(pairs[0].target.lastPathComponent == "a.jpg")
+        #expect(PairLayout.detect(root) == .realdof)
+    }
+
+    @Test func mismatchIsAnErrorListingTheFiles() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        for name in ["1", "2", "3"] { try writePNG(grey(0.2, width: 8, height: 8), root.appendingPathComponent("test_c/source/\(name).png")) }
+        for name in ["1", "3", "4"] { try writePNG(grey(0.2, width: 8, height: 8), root.appendingPathComponent("test_c/target/\(name).png")) }
+        #expect(PairLayout.detect(root) == .dpdd)
+        do {
+            _ = try PairFolder.pairs(in: root)
+            Issue.record("mismatched folder accepted")
+        } catch let PairFolderError.unmatched(_, sourceOnly, targetOnly) {
+            #expect(sourceOnly == ["2"])
+            #expect(targetOnly == ["4"])
+        }
+        #expect(throws: PairFolderError.self) { try PairFolder.pairs(in: root.appendingPathComponent("test_c/source")) }
+    }
+}
+
+@Suite struct EvaluatorTests {
+    /// A 29x21 pair: the paper's protocol crops it to 24x16.
+    func makeSet() throws -> URL {
+        let root = try makeTemporaryDirectory()
+        try writePNG(grey(0.2, width: 29, height: 21), root.appendingPathComponent("source/p1.png"))
+        try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("target/p1.png"))
+        try writePNG(grey(0.6, width: 29, height: 21), root.appendingPathComponent("source/p2.png"))
+        try writePNG(grey(0.6, width: 29, height: 21), root.appendingPathComponent("target/p2.png"))
+        return root
+    }
+
+    @Test func inputAndResultsFolderRows() throws {
+        let root = try makeSet()
+        defer { try? FileManager.default.removeItem(at: root) }
+        // A results folder with full-size outputs: they are cropped like the pair.
+        try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("results/p1.png"))
+        try writePNG(grey(0.5, width: 29, height: 21), root.appendingPathComponent("results/p2.png"))
+        let methods: [any RestorationMethod] = [InputMethod(), ResultsFolderMethod(name: "Other", folder: root.appendingPathComponent("results"))]
+        var seen: [String] = []
+        let report = try Evaluator(methods: methods, lpips: nil).run(pairs: try PairFolder.pairs(in: root), observe: { scored in
+            #expect(scored.input.width == 24 && scored.input.height == 16)
+            seen.append(scored.pair.name)
+        })
+        #expect(seen == ["p1", "p2"])
+        #expect(report.croppedToMultipleOf8)
+        #expect(report.results.count == 4)
+        let input = report.methods[0], other = report.methods[1]
+        #expect(input.name == "Input" && input.pairs == 2)
+        // MAE: pair 1 off by 51/255 (0.2 vs 0.4 in 8-bit), pair 2 exact.
+        #expect(abs(input.mae - (Double(102 - 51) / 255) / 2) < 1e-6)
+        #expect(abs(other.mae - (Double(128 - 153).magnitude / 255) / 2) < 1e-6)
+        #expect(input.lpips == nil)
+    }
+
+    @Test func missingOrSmallOutputsAreErrors() throws {
+        let root = try makeSet()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("results/p1.png"))
+        let method = ResultsFolderMethod(name: "Partial", folder: root.appendingPathComponent("results"))
+        #expect(throws: ResultsFolderError.missingOutput(method: "Partial", folder: root.appendingPathComponent("results").path, pair: "p2")) {
+            try Evaluator(methods: [method], lpips: nil).run(pairs: try PairFolder.pairs(in: root))
+        }
+        try writePNG(grey(0.4, width: 9, height: 9), root.appendingPathComponent("small/p1.png"))
+        try writePNG(grey(0.4, width: 9, height: 9), root.appendingPathComponent("small/p2.png"))
+        #expect(throws: ResultsFolderError.self) {
+            try Evaluator(methods: [ResultsFolderMethod(name: "S", folder: root.appendingPathComponent("small"))],
+                          lpips: nil).run(pairs: try PairFolder.pairs(in: root))
+        }
+    }
+}
+
+@Suite struct ResultsTableTests {
+    let rows = [
+        MethodSummary(name: "Input", pairs: 50, psnr: 22.333, ssim: 0.6333, ssimGaussian: 0.61, mae: 0.05546, lpips: 0.524,
+                      complexity: nil, secondsPerImage: 0.0001),
+        MethodSummary(name: "IFAN_{ours}, \"8\" & co", pairs: 50, psnr: 24.712, ssim: 0.7488, ssimGaussian: 0.73, mae: 0.04228,
+                      lpips: 0.306, complexity: ModelComplexity(parameters: 10_476_996, macs: 362.9e9), secondsPerImage: 2.5),
+    ]
+
+    @Test func everyFormat() throws {
+        let table = ResultsTable(rows: rows)
+        let text = try table.render(.text)
+        #expect(text.contains("Model") && text.contains("24.71") && text.contains("0.423") && text.contains("10.48") && text.contains("362.9"))
+        let md = try table.render(.markdown)
+        #expect(md.hasPrefix("| Model | PSNR↑"))
+        #expect(md.split(separator: "\n").count == 4)
+        let csv = try table.render(.csv)
+        #expect(csv.contains("\"IFAN_{ours}, \"\"8\"\" & co\",50,24.712,0.7488,0.73,0.04228,0.306,10476996,362900000000,2.5"))
+        let latex = try table.render(.latex)
+        #expect(latex.contains("IFAN\\_\\{ours\\}, \"8\" \\& co & 24.71 & 0.749 & 0.423 & 0.306 & 10.48 & 362.9 & 2.500 \\\\"))
+        let json = try table.render(.json)
+        let decoded = try JSONDecoder().decode([MethodSummary].self, from: Data(json.utf8))
+        #expect(decoded == rows)
+    }
+}
+
+@Suite struct HTMLReportTests {
+    @Test func writesAFolderThatOpensFromDisk() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var img = grey(0.3, width: 96, height: 80)
+        for y in 0..<80 { for x in 0..<96 where (x / 4 + y / 4) % 2 == 0 { img[0, x, y] = 0.9 } }
+        try writePNG(img, root.appendingPathComponent("set/source/<odd & name>.png"))
+        try writePNG(grey(0.5, width: 96, height: 80), root.appendingPathComponent("set/target/<odd & name>.png"))
+        let writer = try HTMLReportWriter(folder: root.appendingPathComponent("report"))
+        let report = try Evaluator(methods: [InputMethod()], lpips: nil)
+            .run(pairs: try PairFolder.pairs(in: root.appendingPathComponent("set")), observe: writer.add)
+        try writer.finish(report)
+        let html = try String(contentsOf: root.appendingPathComponent("report/index.html"), encoding: .utf8)
+        #expect(html.contains("&lt;odd &amp; name&gt;"))
+        #expect(!html.contains("<odd"))
+        #expect(html.contains("class=\"sortable\""))
+        for file in ["input.png", "input-crop.png", "output-0.png", "output-0-crop.png", "error-0.png", "target.png"] {
+            let url = root.appendingPathComponent("report/pairs/0001/\(file)")
+            #expect(FileManager.default.fileExists(atPath: url.path), "\(file)")
+        }
+        let crop = try PNGFile.read(root.appendingPathComponent("report/pairs/0001/input-crop.png"))
+        #expect(crop.width == 256)
+        let json = try Data(contentsOf: root.appendingPathComponent("report/report.json"))
+        #expect(try JSONDecoder().decode(EvaluationReport.self, from: json) == report)
+    }
+}
