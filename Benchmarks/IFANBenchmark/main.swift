@@ -68,6 +68,24 @@ func resetPeakRSS() {
     try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
 }
 
+/// Unbuffered output, so lines appear as phases finish, also when redirected to a file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// User + system CPU seconds of this process so far. On a machine shared with other work the wall time grows
+/// with the load; the CPU time divided by the cores used is what the run costs on idle cores.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// The 1-minute load average, to judge how busy the machine was.
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
+
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 struct Random {
@@ -107,18 +125,22 @@ func randomImage(width: Int, height: Int, seed: UInt64) -> Tensor {
     return Tensor(shape: [3, height, width], data: data)
 }
 
-/// Best of a few 1024^3 sgemm calls, in GFLOP/s.
-func sgemmPeak() -> Double {
+/// Best of a few 1024^3 sgemm calls with OpenBLAS's own threads (one per core): GFLOP/s by wall time, and per
+/// core by CPU time (which a busy machine distorts less).
+func sgemmPeak() -> (wall: Double, perCore: Double) {
     let n = 1024
     let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
     var c = [Float](repeating: 0, count: n * n)
-    var best = 0.0
+    openblas_set_num_threads(Int32(BLASThreads.workers))
+    defer { BLASThreads.useCallerThreadsOnly() }
+    var best = 0.0, bestPerCore = 0.0
     for _ in 0..<5 {
-        let t0 = now()
+        let (t0, c0) = (now(), cpuSeconds())
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
         best = max(best, 2 * Double(n * n * n) / (now() - t0) / 1e9)
+        bestPerCore = max(bestPerCore, 2 * Double(n * n * n) / (cpuSeconds() - c0) / 1e9)
     }
-    return best
+    return (best, bestPerCore)
 }
 
 func psnr(_ a: [Float], _ b: [Float]) -> Double {
@@ -134,23 +156,31 @@ func main() throws {
     let network = try options.model.map { try IFANModelFile.load(URL(fileURLWithPath: $0)) }
         ?? IFANNetwork(weights: randomWeights(architecture))
     let peak = sgemmPeak()
-    print(String(format: "OpenBLAS sgemm 1024^3: %.1f GFLOP/s", peak))
+    say(String(format: "OpenBLAS sgemm 1024^3 (%d threads): %.1f GFLOP/s, %.1f GFLOP/s per core by CPU time",
+               BLASThreads.workers, peak.wall, peak.perCore))
 
     let (w, h) = (options.width, options.height)
     var input: Tensor? = randomImage(width: w, height: h, seed: 7)
     let macs = architecture.macs(width: w, height: h) + architecture.iacMACs(width: w, height: h)
     let baseline = peakRSS()
     resetPeakRSS()
-    var times: [Double] = []
+    var times: [Double] = [], cpu: [Double] = []
     for _ in 0..<options.runs {
-        let t0 = now()
+        let (t0, c0) = (now(), cpuSeconds())
         _ = try network.forward(input!)
         times.append(now() - t0)
+        cpu.append(cpuSeconds() - c0)
     }
     let best = times.min() ?? 0
+    let bestCPU = cpu.min() ?? 0
     let gflops = 2 * Double(macs) / best / 1e9
-    print(String(format: "IFAN %dx%d: %.2f s (best of %d), peak RSS %.0f MB (before the run %.0f MB), %.1f GMAC, %.1f GFLOP/s = %.0f%% of sgemm peak",
-                 w, h, best, options.runs, Double(peakRSS()) / 1e6, Double(baseline) / 1e6, Double(macs) / 1e9, gflops, 100 * gflops / peak))
+    say(String(format: "IFAN %dx%d: %.2f s wall (best of %d), %.2f s CPU (%.2f s per core on %d cores), peak RSS %.0f MB (%.0f MB before the run)",
+               w, h, best, options.runs, bestCPU, bestCPU / Double(BLASThreads.workers), BLASThreads.workers,
+               Double(peakRSS()) / 1e6, Double(baseline) / 1e6))
+    let perCore = 2 * Double(macs) / bestCPU / 1e9
+    say(String(format: "%.1f GMAC (convolutions + IAC): %.1f GFLOP/s = %.0f%% of the sgemm peak by wall time; "
+               + "%.1f GFLOP/s per core by CPU time = %.0f%% of sgemm's per core", Double(macs) / 1e9, gflops,
+               100 * gflops / peak.wall, perCore, 100 * perCore / peak.perCore) + "; load average " + loadAverage())
 
     guard options.large else { return }
     input = nil
@@ -160,7 +190,7 @@ func main() throws {
     let whole = try network.forward(image)
     for overlap in options.overlaps {
         let tiled = try TiledInference(tileSize: options.seamTile, overlap: overlap).run(image) { try network.forward($0) }
-        print(String(format: "tiled (tile %d, overlap %d) vs whole at %dx%d: PSNR %.2f dB", options.seamTile, overlap, tw, th,
+        say(String(format: "tiled (tile %d, overlap %d) vs whole at %dx%d: PSNR %.2f dB", options.seamTile, overlap, tw, th,
                      psnr(tiled.data, whole.data)))
     }
     // Peak memory of a 6000x4000 image through tiling.
@@ -168,7 +198,7 @@ func main() throws {
     resetPeakRSS()
     let t0 = now()
     _ = try TiledInference(tileSize: options.tile, overlap: options.overlap).run(big) { try network.forward($0) }
-    print(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s, peak RSS %.0f MB (input + output tensors %.0f MB)",
+    say(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s, peak RSS %.0f MB (input + output tensors %.0f MB)",
                  options.tile, options.overlap, now() - t0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6))
 }
 

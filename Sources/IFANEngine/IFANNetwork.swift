@@ -74,39 +74,53 @@ public struct IFANNetwork: Sendable {
         var filterFeatures: Tensor
         do {
             let f = try encoder("kconv", input)
-            let dm = try sequence(["DME.0.0"], f)
-            let dm2 = try conv("DME.3", resblock("DME.2", stems: 2, resblock("DME.1", stems: 2, dm)))
-            observe?(.DME, dm2)
-            let fDM = try conv("conv_DME.0", dm2)
+            var dm = try conv("DME.0.0", f)
+            try resblock("DME.1", stems: 2, &dm)
+            try resblock("DME.2", stems: 2, &dm)
+            dm = try conv("DME.3", dm)
+            observe?(.DME, dm)
+            let fDM = try conv("conv_DME.0", dm)
             var joined = f
             joined.shape[0] += fDM.shape[0]
             joined.data.append(contentsOf: fDM.data)
             var g = try conv("conv4_4.0.0", joined)
-            g = try resblock("conv4_4.2", stems: 2, resblock("conv4_4.1", stems: 2, g))
+            try resblock("conv4_4.1", stems: 2, &g)
+            try resblock("conv4_4.2", stems: 2, &g)
             g = try conv("conv4_4.3.0", g)
             g = try conv("F.0.0", g)
-            filterFeatures = try resblock("F.2", stems: 2, resblock("F.1", stems: 2, g))
+            try resblock("F.1", stems: 2, &g)
+            try resblock("F.2", stems: 2, &g)
+            filterFeatures = g
         }
-        // Feature extractor, keeping the skips.
-        let f1 = try sequence(["conv1_1.0", "conv1_2.0", "conv1_3.0"], input)
-        let f2 = try sequence(["conv2_1.0", "conv2_2.0", "conv2_3.0"], f1)
-        let f3 = try sequence(["conv3_1.0", "conv3_2.0", "conv3_3.0"], f2)
-        let fC = try sequence(["conv4_1.0", "conv4_2.0", "conv4_3.0"], f3)
-        observe?(.conv4_3, fC)
+        // Feature extractor, keeping the skips; each skip is released as soon as it has been added.
+        var f1: Tensor? = try sequence(["conv1_1.0", "conv1_2.0", "conv1_3.0"], input)
+        var f2: Tensor? = try sequence(["conv2_1.0", "conv2_2.0", "conv2_3.0"], f1!)
+        var f3: Tensor? = try sequence(["conv3_1.0", "conv3_2.0", "conv3_3.0"], f2!)
+        var f = try sequence(["conv4_1.0", "conv4_2.0", "conv4_3.0"], f3!)
+        observe?(.conv4_3, f)
 
-        var f = try iac(fC, filterFeatures)
+        f = try iac(f, filterFeatures)
         filterFeatures = Tensor(zeros: [0])
         observe?(.IAC, f)
 
-        f = try conv("conv_res.2.0", resblock("conv_res.1", stems: 3, conv("conv_res.0.0", f)))
+        f = try conv("conv_res.0.0", f)
+        try resblock("conv_res.1", stems: 3, &f)
+        f = try conv("conv_res.2.0", f)
         observe?(.conv_res, f)
-        f = try upsample("upconv3_u.0", f, skip: f3)
-        f = try resblock("upconv3_2", stems: 1, resblock("upconv3_1", stems: 1, f))
-        f = try upsample("upconv2_u.0", f, skip: f2)
-        f = try resblock("upconv2_2", stems: 1, resblock("upconv2_1", stems: 1, f))
-        f = try upsample("upconv1_u.0", f, skip: f1)
-        f = try resblock("upconv1_2", stems: 1, resblock("upconv1_1", stems: 1, f))
+        f = try upsample("upconv3_u.0", f, skip: f3!)
+        f3 = nil
+        try resblock("upconv3_1", stems: 1, &f)
+        try resblock("upconv3_2", stems: 1, &f)
+        f = try upsample("upconv2_u.0", f, skip: f2!)
+        f2 = nil
+        try resblock("upconv2_1", stems: 1, &f)
+        try resblock("upconv2_2", stems: 1, &f)
+        f = try upsample("upconv1_u.0", f, skip: f1!)
+        f1 = nil
+        try resblock("upconv1_1", stems: 1, &f)
+        try resblock("upconv1_2", stems: 1, &f)
         var out = try conv("out_res.0", f)
+        f = Tensor(zeros: [0])
         Elementwise.add(input, into: &out)
         Elementwise.clip(&out, 0, 1)
         return out
@@ -133,17 +147,25 @@ public struct IFANNetwork: Sendable {
         return y
     }
 
-    /// `ResnetBlock`: per stem x = LReLU(x + conv(LReLU(conv(x)))); with more than one stem the block's input is
-    /// added again at the end, without activation.
-    private func resblock(_ name: String, stems: Int, _ x: Tensor) throws -> Tensor {
-        var y = x
+    /// `ResnetBlock`, in place: per stem x = LReLU(x + conv(LReLU(conv(x)))), the second convolution accumulating
+    /// straight onto x; with more than one stem the block's input is added again at the end, without activation.
+    private func resblock(_ name: String, stems: Int, _ x: inout Tensor) throws {
+        let input = stems > 1 ? x : nil
+        let (h, w) = (x.shape[1], x.shape[2])
         for i in 0..<stems {
-            var t = try conv("\(name).stem.\(i).2", conv("\(name).stem.\(i).0", y))
-            Elementwise.add(y, into: &t, activation: .leakyReLU(Self.slope))
-            y = t
+            let mid = try conv("\(name).stem.\(i).0", x)
+            guard let second = convolutions["\(name).stem.\(i).2"] else { throw IFANError.missingTensor("\(name).stem.\(i).2.weight") }
+            guard second.inChannels == mid.shape[0], second.outChannels == x.shape[0] else {
+                throw IFANError.badInput("residual block \(name) does not fit \(x.shape)")
+            }
+            mid.data.withUnsafeBufferPointer { m in
+                x.data.withUnsafeMutableBufferPointer { o in
+                    second.runAccumulating(m.baseAddress!, height: h, width: w, into: o.baseAddress!,
+                                           activation: .leakyReLU(Self.slope))
+                }
+            }
         }
-        if stems > 1 { Elementwise.add(x, into: &y) }
-        return y
+        if let input { Elementwise.add(input, into: &x) }
     }
 
     private func upsample(_ name: String, _ x: Tensor, skip: Tensor) throws -> Tensor {

@@ -86,7 +86,21 @@ public struct Conv2D: Sendable {
     /// still in cache. OpenBLAS's own threads would spin while the unfolding runs and halve its speed on a busy
     /// machine, so this sets OpenBLAS to one thread (see `BLASThreads`).
     public func run(_ input: UnsafePointer<Float>, height h: Int, width w: Int, into output: UnsafeMutablePointer<Float>) {
+        run(input, height: h, width: w, into: output, accumulate: false, activation: activation)
+    }
+
+    /// `output = activation(output + conv(input) + bias)`: the layer added onto what `output` holds, with the given
+    /// activation instead of the layer's. A residual block's second convolution and its skip addition are one pass
+    /// this way, with no buffer for the convolution's own output.
+    public func runAccumulating(_ input: UnsafePointer<Float>, height h: Int, width w: Int,
+                                into output: UnsafeMutablePointer<Float>, activation: Activation) {
+        run(input, height: h, width: w, into: output, accumulate: true, activation: activation)
+    }
+
+    private func run(_ input: UnsafePointer<Float>, height h: Int, width w: Int, into output: UnsafeMutablePointer<Float>,
+                     accumulate: Bool, activation: Activation) {
         BLASThreads.useCallerThreadsOnly()
+        let beta: Float = accumulate ? 1 : 0
         let (oh, ow) = outputSize(height: h, width: w)
         let k = inChannels * kernelHeight * kernelWidth
         let planeOut = oh * ow
@@ -102,9 +116,9 @@ public struct Conv2D: Sendable {
                     let lo = part * chunk, n = min(planeOut, lo + chunk) - lo
                     guard n > 0 else { return }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(n), Int32(k),
-                                1, weights.pointer, Int32(k), src.pointer + lo, Int32(planeOut), 0, out.pointer + lo,
+                                1, weights.pointer, Int32(k), src.pointer + lo, Int32(planeOut), beta, out.pointer + lo,
                                 Int32(planeOut))
-                    finish(out.pointer, plane: planeOut, first: lo, count: n)
+                    finish(out.pointer, plane: planeOut, first: lo, count: n, activation: activation)
                 }
                 return
             }
@@ -120,17 +134,16 @@ public struct Conv2D: Sendable {
                     let row0 = band * bandRows, rows = min(bandRows, oh - row0)
                     unfold(src.pointer, height: h, width: w, outWidth: ow, firstRow: row0, rows: rows, into: column)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(rows * ow), Int32(k),
-                                1, weights.pointer, Int32(k), column, Int32(rows * ow), 0,
+                                1, weights.pointer, Int32(k), column, Int32(rows * ow), beta,
                                 out.pointer + row0 * ow, Int32(planeOut))
-                    finish(out.pointer, plane: planeOut, first: row0 * ow, count: rows * ow)
+                    finish(out.pointer, plane: planeOut, first: row0 * ow, count: rows * ow, activation: activation)
                 }
             }
         }
     }
 
     /// Adds the bias and applies the activation to positions `first ..< first + count` of every output channel.
-    private func finish(_ output: UnsafeMutablePointer<Float>, plane: Int, first: Int, count: Int) {
-        let activation = activation
+    private func finish(_ output: UnsafeMutablePointer<Float>, plane: Int, first: Int, count: Int, activation: Activation) {
         if bias == nil && activation == .none { return }
         bias?.data.withUnsafeBufferPointer { b in
             for c in 0..<outChannels {
