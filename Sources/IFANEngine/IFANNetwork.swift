@@ -25,7 +25,8 @@ public struct IFANNetwork: Sendable {
         var convolutions: [String: Conv2D] = [:]
         var upsamplings: [String: ConvTranspose2D] = [:]
         for layer in architecture.layers {
-            let w = weights[layer.name + ".weight"]!, b = weights[layer.name + ".bias"]!
+            guard let w = weights[layer.name + ".weight"] else { throw IFANError.missingTensor(layer.name + ".weight") }
+            guard let b = weights[layer.name + ".bias"] else { throw IFANError.missingTensor(layer.name + ".bias") }
             // Activations inside a layer name are fused; the residual blocks' second convolution has none.
             let activation: Activation = layer.activationModule ? .leakyReLU(Self.slope) : .none
             switch layer.kind {
@@ -39,7 +40,8 @@ public struct IFANNetwork: Sendable {
         self.upsamplings = upsamplings
 
         let c = IFANArchitecture.featureChannels
-        let fw = weights["F.3.weight"]!.data, fb = weights["F.3.bias"]!.data
+        guard let fw = weights["F.3.weight"]?.data else { throw IFANError.missingTensor("F.3.weight") }
+        guard let fb = weights["F.3.bias"]?.data else { throw IFANError.missingTensor("F.3.bias") }
         let biasStart = architecture.iterations * IFANArchitecture.kernelChannelsPerIteration
         var heads: [Conv2D] = []
         for i in 0..<architecture.iterations {

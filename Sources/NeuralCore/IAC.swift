@@ -48,6 +48,7 @@ public enum IAC {
         let (c, h, w) = (input.shape[0], input.shape[1], input.shape[2])
         guard kernel.shape == [3 * c, h, w] else { throw ShapeError("IAC kernel must be \([3 * c, h, w]), got \(kernel.shape)") }
         guard bias.shape == [c, h, w] else { throw ShapeError("IAC bias must be \([c, h, w]), got \(bias.shape)") }
+        guard c > 0, h > 0, w > 0 else { throw ShapeError("IAC needs a non-empty input, got \(input.shape)") }
         var output = Tensor(zeros: input.shape)
         input.data.withUnsafeBufferPointer { x in
             kernel.data.withUnsafeBufferPointer { k in
