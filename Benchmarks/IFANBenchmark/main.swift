@@ -20,6 +20,7 @@ struct Options {
     var seamTile = 256
     var overlaps: [Int] = [32, 64, 128, 192]
     var model: String?
+    var layers = false
 
     init(_ args: [String]) throws {
         var i = 0
@@ -36,6 +37,7 @@ struct Options {
                 (width, height) = (parts[0], parts[1])
             case "--runs": runs = Int(try value()) ?? 1
             case "--large": large = true
+            case "--layers": layers = true
             case "--tile": tile = Int(try value()) ?? 1024
             case "--overlap": overlap = Int(try value()) ?? 128
             case "--seam-tile": seamTile = Int(try value()) ?? 256
@@ -153,6 +155,35 @@ func psnr(_ a: [Float], _ b: [Float]) -> Double {
     return mse == 0 ? .infinity : 10 * log10(1 / mse)
 }
 
+/// CPU time and per-core GFLOP/s of each convolution shape of the network at its scale, one call each.
+func layerProfile(width: Int, height: Int) throws {
+    var rng = Random(state: 3)
+    let shapes: [(String, Int, Int, Int, Int)] = [  // name, in, out, stride, scale
+        ("3->32 full", 3, 32, 1, 1), ("32->32 full", 32, 32, 1, 1), ("32->64 s2", 32, 64, 2, 1),
+        ("64->64 1/2", 64, 64, 1, 2), ("128->128 1/4", 128, 128, 1, 4), ("128->128 1/8", 128, 128, 1, 8),
+        ("256->128 1/8", 256, 128, 1, 8),
+    ]
+    for (name, cin, cout, stride, scale) in shapes {
+        let (h, w) = (height / scale, width / scale)
+        let x = Tensor(shape: [cin, h, w], data: (0..<(cin * h * w)).map { _ in rng.next() })
+        let conv = try Conv2D(weight: Tensor(shape: [cout, cin, 3, 3], data: (0..<(cout * cin * 9)).map { _ in rng.next() * 0.1 }),
+                              bias: Tensor(zeros: [cout]), stride: stride, activation: .leakyReLU(0.1))
+        let (t0, c0) = (now(), cpuSeconds())
+        let y = try conv(x)
+        let (wall, cpu) = (now() - t0, cpuSeconds() - c0)
+        let flops = 2.0 * Double(cin * cout * 9 * y.shape[1] * y.shape[2])
+        say(String(format: "  conv %-14@ %.3f s wall, %.3f s CPU, %.1f GFLOP/s per core", name as NSString, wall, cpu, flops / cpu / 1e9))
+    }
+    let up = try ConvTranspose2D(weight: Tensor(shape: [64, 32, 4, 4], data: (0..<(64 * 32 * 16)).map { _ in rng.next() * 0.1 }),
+                                 bias: Tensor(zeros: [32]), stride: 2, padding: 1, activation: .leakyReLU(0.1))
+    let x = Tensor(shape: [64, height / 2, width / 2], data: (0..<(64 * height * width / 4)).map { _ in rng.next() })
+    let (t0, c0) = (now(), cpuSeconds())
+    _ = try up(x)
+    let cpu = cpuSeconds() - c0
+    say(String(format: "  upconv 64->32 1/2: %.3f s wall, %.3f s CPU, %.1f GFLOP/s per core", now() - t0, cpu,
+               2.0 * Double(64 * 32 * 16 * height * width / 4) / cpu / 1e9))
+}
+
 func main() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     let architecture = IFANArchitecture(iterations: 17)
@@ -163,6 +194,7 @@ func main() throws {
                BLASThreads.workers, peak.wall, peak.perCore))
 
     let (w, h) = (options.width, options.height)
+    if options.layers { try layerProfile(width: w, height: h) }
     var input: Tensor? = randomImage(width: w, height: h, seed: 7)
     let macs = architecture.macs(width: w, height: h) + architecture.iacMACs(width: w, height: h)
     let baseline = peakRSS()

@@ -36,8 +36,10 @@ public struct Conv2D: Sendable {
     public let stride: Int
     public let padding: Int
     public let activation: Activation
-    /// Upper bound for the unfolded input of one band.
-    public var maxBandBytes = 32 << 20
+    /// Upper bound for the unfolded input of one band, all workers together. Small enough that a band stays in the cores' L2
+    /// caches between being unfolded and being packed by sgemm (measured: 1.5x faster on the 32-channel layers than
+    /// 32 MB bands).
+    public var maxBandBytes = 2 << 20
 
     public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int? = nil,
                 activation: Activation = .none) throws {
