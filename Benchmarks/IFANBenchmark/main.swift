@@ -231,10 +231,11 @@ func main() throws {
     // Peak memory of a 6000x4000 image through tiling.
     let big = randomImage(width: 6000, height: 4000, seed: 13)
     resetPeakRSS()
-    let t0 = now()
+    let (t0, c0) = (now(), cpuSeconds())
     _ = try TiledInference(tileSize: options.tile, overlap: options.overlap).run(big) { try network.forward($0) }
-    say(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s, peak RSS %.0f MB (input + output tensors %.0f MB)",
-                 options.tile, options.overlap, now() - t0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6))
+    say(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s wall, %.1f s CPU, peak RSS %.0f MB (input + output tensors %.0f MB)",
+               options.tile, options.overlap, now() - t0, cpuSeconds() - c0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6)
+        + "; load average " + loadAverage())
 }
 
 do {
