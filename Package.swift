@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         // C libraries, one thin target each.
@@ -38,6 +39,19 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore"]),
+        // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
+        .target(name: "VirtualCamera", dependencies: ["Imaging"]),
+        // Dual-camera capture through libgphoto2.
+        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2"]),
+        // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
+        .target(
+            name: "DatasetBuilder",
+            dependencies: [
+                "Imaging",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -45,6 +59,10 @@ let package = Package(
                 "NeuralCore",
                 "IFANEngine",
                 "Metrics",
+                "Evaluation",
+                "Rig",
+                "VirtualCamera",
+                "DatasetBuilder",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +77,21 @@ let package = Package(
         .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralCore", "Imaging"]),
 
+        .testTarget(name: "VirtualCameraTests", dependencies: ["VirtualCamera", "Imaging"]),
+        .testTarget(name: "RigTests", dependencies: ["Rig", "VirtualCamera", "Imaging"]),
+
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
+        .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
+        .testTarget(
+            name: "DatasetBuilderTests",
+            dependencies: ["DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // A child process the crash tests kill at random moments while it ingests and exports.
+        .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
+        .executableTarget(
+            name: "DatasetBenchmark",
+            dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/DatasetBenchmark"
+        ),
     ]
 )

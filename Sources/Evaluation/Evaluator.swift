@@ -41,6 +41,33 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         case name, pairs, psnr, ssim, ssimGaussian = "ssim_gaussian", mae, lpips, complexity
         case secondsPerImage = "seconds_per_image"
     }
+
+    /// PSNR is infinite for a perfect output; JSON has no infinity, so it is written as null (as MetricReport does).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(pairs, forKey: .pairs)
+        try c.encode(psnr.isFinite ? psnr : nil, forKey: .psnr)
+        try c.encode(ssim, forKey: .ssim)
+        try c.encode(ssimGaussian, forKey: .ssimGaussian)
+        try c.encode(mae, forKey: .mae)
+        try c.encode(lpips, forKey: .lpips)
+        try c.encode(complexity, forKey: .complexity)
+        try c.encode(secondsPerImage, forKey: .secondsPerImage)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        pairs = try c.decode(Int.self, forKey: .pairs)
+        psnr = try c.decodeIfPresent(Double.self, forKey: .psnr) ?? .infinity
+        ssim = try c.decode(Double.self, forKey: .ssim)
+        ssimGaussian = try c.decode(Double.self, forKey: .ssimGaussian)
+        mae = try c.decode(Double.self, forKey: .mae)
+        lpips = try c.decodeIfPresent(Double.self, forKey: .lpips)
+        complexity = try c.decodeIfPresent(ModelComplexity.self, forKey: .complexity)
+        secondsPerImage = try c.decode(Double.self, forKey: .secondsPerImage)
+    }
 }
 
 /// The outcome of an evaluation: the table's rows and every per-pair score behind them.

@@ -50,8 +50,11 @@ public final class HTMLReportWriter {
         }
 
         var figures: [(caption: String, image: String, crop: String, heat: String?)] = []
-        figures.append(("Input", try save(scored.input, "input.png"), try saveCrop(scored.input, "input-crop.png"), nil))
-        for (i, output) in scored.outputs.enumerated() {
+        // The input row of the table is the input itself: its scores and heat-map go with the input picture.
+        let inputIndex = scored.outputs.firstIndex { $0.method == InputMethod().name }
+        figures.append(("Input", try save(scored.input, "input.png"), try saveCrop(scored.input, "input-crop.png"),
+                        try inputIndex.map { _ in try save(heatMap(scored.input, scored.target), "error-input.png") }))
+        for (i, output) in scored.outputs.enumerated() where i != inputIndex {
             let heat = heatMap(output.image, scored.target)
             figures.append((output.method, try save(output.image, "output-\(i).png"),
                             try saveCrop(output.image, "output-\(i)-crop.png"), try save(heat, "error-\(i).png")))
@@ -88,7 +91,7 @@ public final class HTMLReportWriter {
             table{border-collapse:collapse;margin:12px 0}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}
             td:first-child,th:first-child{text-align:left}th{cursor:pointer;background:#eee;user-select:none}
             th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
-            .row{display:flex;gap:10px;flex-wrap:wrap;align-items:flex-start}figure{margin:0;max-width:320px}
+            .row{display:flex;gap:10px;flex-wrap:wrap;align-items:flex-start}figure{margin:0;width:300px}
             figure img{width:100%;display:block;margin-bottom:4px;image-rendering:auto}
             figure img.crop{image-rendering:pixelated}figcaption{font-size:13px}section{margin:28px 0}
             .legend{height:12px;width:240px;background:linear-gradient(to right,#000004,#51127c,#b73779,#fc8961,#fcfdbf)}

@@ -32,21 +32,10 @@ struct MetricsCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let a = try Self.load(output), b = try Self.load(target)
-            var network: LPIPS?
-            if let lpipsWeights {
-                network = try LPIPS(contentsOf: URL(fileURLWithPath: lpipsWeights))
-            } else {
-                let url = ModelStore().url(forModel: LPIPS.modelName)
-                if FileManager.default.fileExists(atPath: url.path) {
-                    network = try LPIPS(contentsOf: url)
-                } else {
-                    FileHandle.standardError.write(Data("""
-                        rigctl: note: LPIPS weights are not installed (\(url.path)); LPIPS is left out. \
-                        Install them with script/fetch-lpips-weights or `rigctl lpips install --lin ALEX_PTH --backbone ALEXNET_CKPT`.
-
-                        """.utf8))
-                }
+            guard a.width == b.width, a.height == b.height else {
+                throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
             }
+            let network = try LPIPSLoader.load(path: lpipsWeights)
             let report = try MetricReport(output: a, target: b, lpips: network)
             if json {
                 let encoder = JSONEncoder()

@@ -13,7 +13,14 @@ struct Rigctl: AsyncParsableCommand {
             ModelCommand.self,
             DeblurCommand.self,
             MetricsCommand.self,
+            EvaluateCommand.self,
             LPIPSCommand.self,
+            VirtualRigCommand.self,
+            RigCommand.self,
+            CaptureCommand.self,
+            DatasetCommand.self,
+            ImportCommand.self,
+            ExportCommand.self,
         ]
     )
 }

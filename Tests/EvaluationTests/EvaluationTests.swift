@@ -142,13 +142,26 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         #expect(html.contains("&lt;odd &amp; name&gt;"))
         #expect(!html.contains("<odd"))
         #expect(html.contains("class=\"sortable\""))
-        for file in ["input.png", "input-crop.png", "output-0.png", "output-0-crop.png", "error-0.png", "target.png"] {
+        for file in ["input.png", "input-crop.png", "error-input.png", "target.png", "target-crop.png"] {
             let url = root.appendingPathComponent("report/pairs/0001/\(file)")
             #expect(FileManager.default.fileExists(atPath: url.path), "\(file)")
         }
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("report/pairs/0001/output-0.png").path),
+                "the input row is shown once, with the input")
         let crop = try PNGFile.read(root.appendingPathComponent("report/pairs/0001/input-crop.png"))
         #expect(crop.width == 256)
         let json = try Data(contentsOf: root.appendingPathComponent("report/report.json"))
         #expect(try JSONDecoder().decode(EvaluationReport.self, from: json) == report)
+    }
+}
+
+@Suite struct PerfectOutputTests {
+    @Test func infinitePSNRSurvivesJSONAndTables() throws {
+        let row = MethodSummary(name: "Oracle", pairs: 1, psnr: .infinity, ssim: 1, ssimGaussian: 1, mae: 0, lpips: 0,
+                                complexity: nil, secondsPerImage: 0)
+        let json = try ResultsTable(rows: [row]).render(.json)
+        #expect(json.contains("\"psnr\" : null"))
+        #expect(try JSONDecoder().decode([MethodSummary].self, from: Data(json.utf8)) == [row])
+        #expect(try ResultsTable(rows: [row]).render(.text).contains("inf"))
     }
 }

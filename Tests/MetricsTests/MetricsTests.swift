@@ -83,27 +83,27 @@ let gaussianSSIMReference: [String: Double] = [
     }
 }
 
-/// The converted real weights: `RIGCTL_LPIPS_WEIGHTS`, else `$RIGCTL_HOME/models/lpips-alex.safetensors`.
-func installedLPIPSWeights() -> URL? {
-    let env = ProcessInfo.processInfo.environment
-    if let path = env["RIGCTL_LPIPS_WEIGHTS"], !path.isEmpty { return URL(fileURLWithPath: path) }
-    if let home = env["RIGCTL_HOME"], !home.isEmpty {
-        return ModelStore(home: URL(fileURLWithPath: home)).url(forModel: LPIPS.modelName)
+/// The converted real weights: `RIGCTL_LPIPS_WEIGHTS`, else the model store's lpips-alex
+/// (`$RIGCTL_HOME/models`, default ~/.local/share/rigctl/models), where script/fetch-lpips-weights puts them.
+func installedLPIPSWeights() -> URL {
+    if let path = ProcessInfo.processInfo.environment["RIGCTL_LPIPS_WEIGHTS"], !path.isEmpty {
+        return URL(fileURLWithPath: path)
     }
-    return nil
+    return ModelStore().url(forModel: LPIPS.modelName)
 }
 
-let lpipsWeightsPresent = installedLPIPSWeights().map { FileManager.default.fileExists(atPath: $0.path) } ?? false
+let lpipsWeightsPresent = FileManager.default.fileExists(atPath: installedLPIPSWeights().path)
 let runningInCI = !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty
 
 /// Needs the real weights (script/fetch-lpips-weights): runs when they are installed, and in CI, where their
 /// absence is a failure; skipped on a developer machine without them.
 @Test(.enabled(if: lpipsWeightsPresent || runningInCI, "LPIPS weights not installed (script/fetch-lpips-weights)"))
 func lpipsWithRealWeightsMatchesReference() throws {
-    guard let url = installedLPIPSWeights(), FileManager.default.fileExists(atPath: url.path) else {
+    let url = installedLPIPSWeights()
+    guard FileManager.default.fileExists(atPath: url.path) else {
         Issue.record("""
-            LPIPS weights missing: run script/fetch-lpips-weights, or set RIGCTL_LPIPS_WEIGHTS or RIGCTL_HOME \
-            (looked at \(installedLPIPSWeights()?.path ?? "nothing: neither variable is set"))
+            LPIPS weights missing at \(url.path): run script/fetch-lpips-weights (it honours RIGCTL_HOME), \
+            or point RIGCTL_LPIPS_WEIGHTS at a converted lpips-alex.safetensors
             """)
         return
     }

@@ -18,7 +18,7 @@ import Testing
 }
 
 @Test func modelNamesCannotLeaveTheDirectory() throws {
-    let store = ModelStore(home: URL(fileURLWithPath: "/tmp/rigctl-store-test"))
+    let store = ModelStore(home: FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-store-test"))
     for name in ["../evil", "a/b", "..", ".", "", "x\0y", ".hidden", "a\\b"] {
         #expect(throws: WeightFileError.self, "\(name)") { try store.validatedURL(forModel: name) }
         // The non-throwing form never escapes either.

@@ -1,0 +1,322 @@
+import Foundation
+import GRDB
+import Imaging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The folder layout of an exported test set, as the official loaders read it.
+public enum ExportFormat: String, Sendable, CaseIterable {
+    /// `source/NAME.png`, `target/NAME.png`.
+    case realdof
+    /// `test_c/source/NAME.png`, `test_c/target/NAME.png`, plus `test_l/source`, `test_r/source` when every pair
+    /// has dual-pixel views.
+    case dpdd
+}
+
+/// Which pairs an export takes.
+public enum ExportSplit: String, Sendable, CaseIterable {
+    case test
+    /// Train and test (never unused pairs).
+    case all
+}
+
+public struct ExportOptions: Sendable {
+    public var format: ExportFormat
+    public var split: ExportSplit
+    /// 8 or 16 bits per sample.
+    public var depth: Int
+    /// The long side of every image at most this many pixels (area averaging); nil keeps the size.
+    public var maxSize: Int?
+    /// A title for the datasheet.
+    public var title: String
+
+    public init(format: ExportFormat = .realdof, split: ExportSplit = .test, depth: Int = 8, maxSize: Int? = nil,
+                title: String = "rigctl defocus-deblurring test set") {
+        self.format = format
+        self.split = split
+        self.depth = depth
+        self.maxSize = maxSize
+        self.title = title
+    }
+}
+
+/// What an export wrote.
+public struct ExportReport: Sendable, Equatable {
+    public let folder: URL
+    public let pairs: Int
+    /// Files written, relative to the folder, sorted.
+    public let files: [String]
+}
+
+/// Writes accepted pairs as a test set others can trust: only accepted (and not review-rejected) pairs of the split,
+/// images the loaders accept, `manifest.json`, `manifest.csv`, `README.md` and `SHA256SUMS`.
+///
+/// The export is deterministic (pairs ordered by scene, name and content key; no timestamps of the export itself),
+/// so exporting twice gives byte-identical files. It is built in a temporary sibling folder and renamed into place,
+/// so a killed export leaves either the previous export or none, never a half-written one.
+public struct Exporter: Sendable {
+    public var options: ExportOptions
+
+    public init(options: ExportOptions) {
+        self.options = options
+    }
+
+    static let stagingPrefix = AtomicFile.temporaryMarker + "export-"
+    static let retiredPrefix = AtomicFile.temporaryMarker + "retired-"
+
+    public func run(from dataset: Dataset, to out: URL) throws -> ExportReport {
+        guard options.depth == 8 || options.depth == 16 else {
+            throw DatasetError.invalidInput("--depth must be 8 or 16, not \(options.depth)")
+        }
+        if let maxSize = options.maxSize, maxSize < 8 {
+            throw DatasetError.invalidInput("--max-size must be at least 8 pixels, not \(maxSize)")
+        }
+        let out = out.standardizedFileURL
+        let parent = out.deletingLastPathComponent()
+        try Self.checkReplaceable(out)
+        do {
+            try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        } catch {
+            throw DatasetError.writeFailed(path: parent.path, reason: error.localizedDescription)
+        }
+        Self.removeLeftovers(in: parent, for: out.lastPathComponent)
+
+        let details = try selectPairs(dataset)
+        let staging = parent.appendingPathComponent(Self.stagingPrefix + UUID().uuidString + "-" + out.lastPathComponent)
+        var finished = false
+        defer { if !finished { try? FileManager.default.removeItem(at: staging) } }
+        let layout = Layout(format: options.format, sides: details.allSatisfy { $0.left != nil && $0.right != nil }
+                            && !details.isEmpty && options.format == .dpdd)
+        for dir in layout.folders {
+            try Self.makeDirectory(staging.appendingPathComponent(dir))
+        }
+        let digits = max(4, String(details.count).count)
+        // Pairs are independent: read, check, convert and write them on all cores; the order of the manifest comes
+        // from the index, so the result does not depend on which finishes first.
+        let results = ResultSlots<[String: WrittenImage]>(count: details.count)
+        DispatchQueue.concurrentPerform(iterations: details.count) { index in
+            let detail = details[index]
+            let number = String(repeating: "0", count: max(0, digits - String(index + 1).count)) + String(index + 1)
+            let name = "\(number)_\(SafeName.component(detail.scene, fallback: "scene"))"
+            var sides: [(String, FileInfo)] = [("source", detail.source), ("target", detail.target)]
+            if layout.sides, let left = detail.left, let right = detail.right {
+                sides += [("left", left), ("right", right)]
+            }
+            do {
+                var written: [String: WrittenImage] = [:]
+                for (role, file) in sides {
+                    let relative = "\(layout.folder(for: role))/\(name).png"
+                    let (data, width, height) = try image(file, in: dataset)
+                    try Durable.writePlain(data, to: staging.appendingPathComponent(relative).path)
+                    written[role] = WrittenImage(path: relative, sha: SHA256Hex.of(data), width: width, height: height,
+                                                 name: name)
+                }
+                results.set(index, written)
+            } catch {
+                results.fail(error)
+            }
+        }
+        if let error = results.error { throw error }
+        var entries: [ManifestPair] = []
+        var exportedHashes: [String: String] = [:]
+        for (index, detail) in details.enumerated() {
+            let written = results.value(index) ?? [:]
+            for image in written.values { exportedHashes[image.path] = image.sha }
+            entries.append(ManifestPair(name: written["source"]?.name ?? "", detail: detail, written: written))
+        }
+        let manifest = Manifest(format: options.format.rawValue, split: options.split.rawValue, depth: options.depth,
+                                maxSize: options.maxSize, pairCount: entries.count, pairs: entries)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let extra: [(String, Data)] = [
+            ("manifest.json", try encoder.encode(manifest) + Data("\n".utf8)),
+            ("manifest.csv", Data(Self.csv(entries).utf8)),
+            ("README.md", Data(datasheet(entries, details: details, layout: layout).utf8)),
+        ]
+        for (name, data) in extra {
+            try Durable.writePlain(data, to: staging.appendingPathComponent(name).path)
+            exportedHashes[name] = SHA256Hex.of(data)
+        }
+        let sums = exportedHashes.keys.sorted().map { "\(exportedHashes[$0] ?? "")  \($0)\n" }.joined()
+        try Durable.writePlain(Data(sums.utf8), to: staging.appendingPathComponent("SHA256SUMS").path)
+        // Everything is flushed before the folder is renamed into place: files, then their folders.
+        try Durable.fsyncAll((exportedHashes.keys.sorted() + ["SHA256SUMS"]).map { staging.appendingPathComponent($0).path })
+        try Durable.fsyncAll(Set(layout.folders.flatMap { [$0, ($0 as NSString).deletingLastPathComponent] })
+            .filter { !$0.isEmpty }.sorted().map { staging.appendingPathComponent($0).path } + [staging.path])
+
+        // Swap the finished folder into place; an earlier export is moved aside first and removed after.
+        var retired: URL?
+        if FileManager.default.fileExists(atPath: out.path) {
+            let aside = parent.appendingPathComponent(Self.retiredPrefix + UUID().uuidString + "-" + out.lastPathComponent)
+            guard rename(out.path, aside.path) == 0 else {
+                throw DatasetError.writeFailed(path: out.path, reason: String(cString: strerror(errno)))
+            }
+            retired = aside
+        }
+        guard rename(staging.path, out.path) == 0 else {
+            throw DatasetError.writeFailed(path: out.path, reason: String(cString: strerror(errno)))
+        }
+        finished = true
+        AtomicFile.syncDirectory(parent.path)
+        if let retired { try? FileManager.default.removeItem(at: retired) }
+        return ExportReport(folder: out, pairs: entries.count, files: (exportedHashes.keys + ["SHA256SUMS"]).sorted())
+    }
+
+    /// The pairs of the split, in export order.
+    func selectPairs(_ dataset: Dataset) throws -> [PairDetail] {
+        let splits = options.split == .test ? "('test')" : "('train', 'test')"
+        return try dataset.read { db in
+            let ids = try Int64.fetchAll(db, sql: """
+                SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
+                WHERE p.verdict = 'accepted' AND p.reviewState != 'rejected' AND p.split IN \(splits)
+                ORDER BY s.name, p.name, p.contentKey
+                """)
+            return try ids.map { try Dataset.pairDetail(id: $0, in: db) }
+        }
+    }
+
+    /// The PNG bytes to export for a catalogued image: the file itself when it already is an RGB PNG of the asked
+    /// depth and size, else decoded, downscaled and re-encoded. The file's hash is checked against the catalogue.
+    func image(_ file: FileInfo, in dataset: Dataset) throws -> (Data, Int, Int) {
+        let url = dataset.url(file.path)
+        let data = try Dataset.readInput(url)
+        let sha = SHA256Hex.of(data)
+        guard sha == file.sha256 else { throw DatasetError.hashMismatch(path: url.path, expected: file.sha256, actual: sha) }
+        if let header = PNGHeader(data), header.colourType == 2, header.bitDepth == options.depth,
+           AreaResample.fittedSize(width: header.width, height: header.height, maxSide: options.maxSize ?? .max)
+               == (header.width, header.height) {
+            return (data, header.width, header.height)
+        }
+        var picture: RGBImage
+        do {
+            switch ImageFormat.sniff(data) {
+            case .png: picture = try PNGFile.decode(data, path: url.path).rgbImage()
+            case .jpeg: picture = RGBImage(raster: try JPEGFile.decode(data, path: url.path))
+            case .raw: throw DatasetError.invalidInput("\(url.path): only PNG and JPEG images can be exported")
+            }
+        } catch let error as ImagingError {
+            throw DatasetError.unreadable(path: url.path, reason: error.description)
+        }
+        if let maxSize = options.maxSize { picture = AreaResample.downscale(picture, maxSide: maxSize) }
+        do {
+            let png = options.depth == 16 ? try PNGFile.encode(picture.raster16(), path: url.path)
+                : try PNGFile.encode(picture.raster8(), path: url.path)
+            return (png, picture.width, picture.height)
+        } catch let error as ImagingError {
+            throw DatasetError.writeFailed(path: url.path, reason: error.description)
+        }
+    }
+
+    static func makeDirectory(_ url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw DatasetError.writeFailed(path: url.path, reason: error.localizedDescription)
+        }
+    }
+
+    /// An existing output folder is replaced only when it is empty or an earlier export (it has our manifest and
+    /// checksums), so a typo in `--out` cannot wipe unrelated files.
+    static func checkReplaceable(_ out: URL) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: out.path, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue else { throw DatasetError.refusingToOverwrite(path: out.path) }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
+        if names.isEmpty { return }
+        guard names.contains("manifest.json"), names.contains("SHA256SUMS") else {
+            throw DatasetError.refusingToOverwrite(path: out.path)
+        }
+    }
+
+    /// Removes staging and retired folders that a killed export of the same name left in `parent`.
+    static func removeLeftovers(in parent: URL, for name: String) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
+        for entry in entries where (entry.hasPrefix(stagingPrefix) || entry.hasPrefix(retiredPrefix))
+            && entry.hasSuffix("-" + name) {
+            try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+        }
+    }
+
+    struct Layout {
+        let format: ExportFormat
+        /// Whether the dual-pixel side views are written.
+        let sides: Bool
+
+        func folder(for role: String) -> String {
+            switch (format, role) {
+            case (.realdof, let role): role
+            case (.dpdd, "source"): "test_c/source"
+            case (.dpdd, "target"): "test_c/target"
+            case (.dpdd, "left"): "test_l/source"
+            case (.dpdd, _): "test_r/source"
+            }
+        }
+
+        var folders: [String] {
+            (["source", "target"] + (sides ? ["left", "right"] : [])).map(folder(for:))
+        }
+    }
+}
+
+/// One exported image.
+struct WrittenImage: Sendable {
+    let path: String
+    let sha: String
+    let width: Int
+    let height: Int
+    let name: String
+}
+
+/// Results of parallel work by index, and the first error.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [T?]
+    private var firstError: Error?
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: T) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    func fail(_ error: Error) {
+        lock.lock()
+        if firstError == nil { firstError = error }
+        lock.unlock()
+    }
+
+    func value(_ index: Int) -> T? {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[index]
+    }
+
+    var error: Error? {
+        lock.lock()
+        defer { lock.unlock() }
+        return firstError
+    }
+}
+
+/// Width, height, bit depth and colour type from a PNG's IHDR chunk.
+struct PNGHeader {
+    let width: Int
+    let height: Int
+    let bitDepth: Int
+    let colourType: Int
+
+    init?(_ data: Data) {
+        guard data.count >= 26 else { return nil }
+        let b = [UInt8](data.prefix(26))
+        guard b.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), b[12...15].elementsEqual("IHDR".utf8)
+        else { return nil }
+        func be32(_ i: Int) -> Int { b[i...i + 3].reduce(0) { $0 << 8 | Int($1) } }
+        width = be32(16)
+        height = be32(20)
+        bitDepth = Int(b[24])
+        colourType = Int(b[25])
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+import GRDB
+
+extension Dataset {
+    /// Copies a capture's two originals into `originals/<key>/` and catalogues the capture, its scene, cameras,
+    /// rig and session, in one step. The key derives from both files' hashes, so ingesting the same files again
+    /// returns the existing capture.
+    @discardableResult
+    public func ingestCapture(_ input: CaptureInput) throws -> Ingested {
+        try requireWritable()
+        try Self.validate(scene: input.scene)
+        for shot in [input.source, input.target] {
+            for value in [shot.settings.aperture, shot.settings.exposureTime, shot.settings.focalLength] {
+                if let value, !value.isFinite || value < 0 {
+                    throw DatasetError.invalidInput("\(shot.file.path): camera settings must be finite and not negative")
+                }
+            }
+        }
+        if let skew = input.skew, !skew.isFinite { throw DatasetError.invalidInput("capture skew must be finite") }
+        let sourceData = try Self.readInput(input.source.file)
+        let targetData = try Self.readInput(input.target.file)
+        let sourceHash = SHA256Hex.of(sourceData)
+        let targetHash = SHA256Hex.of(targetData)
+        let key = String(SHA256Hex.of("capture\n\(sourceHash)\n\(targetHash)").prefix(20))
+        if let id = try read({ db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM capture WHERE contentKey = ?", arguments: [key])
+        }) {
+            return Ingested(id: id, created: false)
+        }
+        let folder = "\(Folder.originals)/\(key)"
+        let sourcePath = "\(folder)/source.\(SafeName.fileExtension(of: input.source.file))"
+        let targetPath = "\(folder)/target.\(SafeName.fileExtension(of: input.target.file))"
+        let files = [
+            PlannedFile(relativePath: sourcePath, data: sourceData, sha256: sourceHash, kind: "original"),
+            PlannedFile(relativePath: targetPath, data: targetData, sha256: targetHash, kind: "original"),
+        ]
+        let now = Date()
+        let id = try commitStep(files) { db, fileIDs in
+            let rigID = try input.rig.map { try Self.upsertRig(named: $0, in: db) }
+            let sceneID = try Self.upsertScene(input.scene, in: db)
+            let sessionID = try input.session.map {
+                try Self.upsertSession(named: $0, rigID: rigID, startedAt: input.triggerTime ?? now, in: db)
+            }
+            try db.execute(sql: """
+                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [key, sceneID, sessionID, input.triggerTime, input.skew, now])
+            let captureID = db.lastInsertedRowID
+            for (role, shot, path) in [(ShotRole.source, input.source, sourcePath), (.target, input.target, targetPath)] {
+                let cameraID = try Self.upsertCamera(shot.camera, role: role, rigID: rigID, in: db)
+                let s = shot.settings
+                try db.execute(sql: """
+                    INSERT INTO shot (captureId, role, cameraId, fileId, aperture, exposureTime, iso, focalLength,
+                                      captureTime, arrivalTime)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [captureID, role.rawValue, cameraID, fileIDs[path], s.aperture, s.exposureTime, s.iso,
+                                     s.focalLength, s.captureTime, shot.arrivalTime])
+            }
+            return captureID
+        }
+        return Ingested(id: id, created: true)
+    }
+
+    /// Copies an aligned pair's images into `aligned/<key>/` and catalogues it with its alignment figures and
+    /// verdict, in one step. The key derives from the images' hashes, so adding the same images again returns the
+    /// existing pair.
+    @discardableResult
+    public func addPair(_ input: PairInput) throws -> Ingested {
+        try requireWritable()
+        if let h = input.homography {
+            guard h.count == 9, h.allSatisfy(\.isFinite) else {
+                throw DatasetError.invalidInput("pair \(input.name): a homography needs 9 finite numbers, got \(h.count)")
+            }
+        }
+        if let colour = input.colour {
+            guard colour.parameters.allSatisfy(\.isFinite), colour.residual?.isFinite ?? true else {
+                throw DatasetError.invalidInput("pair \(input.name): colour model \(colour.name) has a non-finite number")
+            }
+        }
+        if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
+            throw DatasetError.invalidInput("pair \(input.name): crop \(c.width)x\(c.height)+\(c.x)+\(c.y) is not a rectangle")
+        }
+        if let bad = input.quality.first(where: { !$0.value.isFinite }) {
+            throw DatasetError.invalidInput("pair \(input.name): quality figure \(bad.key) is not finite")
+        }
+        if input.captureID == nil {
+            guard let scene = input.scene else {
+                throw DatasetError.invalidInput("pair \(input.name): a pair without a capture needs a scene")
+            }
+            try Self.validate(scene: scene)
+        } else if let scene = input.scene {
+            try Self.validate(scene: scene)
+        }
+        var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
+        if let left = input.left { images.append(("left", left)) }
+        if let right = input.right { images.append(("right", right)) }
+        let loaded = try images.map { image -> (role: String, url: URL, data: Data, sha: String) in
+            let data = try Self.readInput(image.url)
+            return (image.role, image.url, data, SHA256Hex.of(data))
+        }
+        let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
+        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
+        if let id = try read({ db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE contentKey = ?", arguments: [key])
+        }) {
+            return Ingested(id: id, created: false)
+        }
+        let files = loaded.map {
+            PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
+                        data: $0.data, sha256: $0.sha, kind: "aligned")
+        }
+        func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
+        let quality = try JSONText.encode(input.quality)
+        let reasons = try JSONText.encode(input.reasons)
+        let homography = try input.homography.map { try JSONText.encode($0) }
+        let colourParameters = try input.colour.map { try JSONText.encode($0.parameters) }
+        let now = Date()
+        let id = try commitStep(files) { db, fileIDs in
+            let sceneID: Int64
+            if let captureID = input.captureID {
+                guard let captureScene = try Int64.fetchOne(db, sql: "SELECT sceneId FROM capture WHERE id = ?",
+                                                            arguments: [captureID]) else {
+                    throw DatasetError.notFound(what: "capture", id: "\(captureID)")
+                }
+                sceneID = captureScene
+            } else {
+                // Checked above: a pair without a capture has a scene.
+                sceneID = try Self.upsertScene(input.scene ?? SceneInput(name: input.name), in: db)
+            }
+            try db.execute(sql: """
+                INSERT INTO pair (contentKey, captureId, sceneId, name, sourceFileId, targetFileId, leftFileId, rightFileId,
+                                  homography, colourModel, colourParameters, colourResidual,
+                                  cropX, cropY, cropWidth, cropHeight, quality, verdict, reasons, split, origin, addedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    key, input.captureID, sceneID, input.name,
+                    path("source").flatMap { fileIDs[$0] }, path("target").flatMap { fileIDs[$0] },
+                    path("left").flatMap { fileIDs[$0] }, path("right").flatMap { fileIDs[$0] },
+                    homography, input.colour?.name, colourParameters, input.colour?.residual,
+                    input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
+                    quality, input.verdict.rawValue, reasons, input.split.rawValue, input.origin, now,
+                ])
+            return db.lastInsertedRowID
+        }
+        return Ingested(id: id, created: true)
+    }
+
+    /// Copies a weights file into `models/<hash>/` and catalogues the model. Registering the same name with the same
+    /// weights again returns the existing model; the same name with other weights is refused.
+    @discardableResult
+    public func registerModel(_ input: ModelInput) throws -> Ingested {
+        try requireWritable()
+        let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { throw DatasetError.invalidInput("a model needs a name") }
+        let data = try Self.readInput(input.weights)
+        let sha = SHA256Hex.of(data)
+        if let row = try read({ db in
+            try Row.fetchOne(db, sql: "SELECT id, weightsSHA256 FROM model WHERE name = ?", arguments: [name])
+        }) {
+            let known: String = row["weightsSHA256"]
+            guard known == sha else {
+                throw DatasetError.invalidInput("model \(name) is already registered with other weights (SHA-256 \(known))")
+            }
+            return Ingested(id: row["id"], created: false)
+        }
+        let stem = SafeName.component(input.weights.deletingPathExtension().lastPathComponent, fallback: "weights")
+        let path = "\(Folder.models)/\(sha.prefix(16))/\(stem).\(SafeName.fileExtension(of: input.weights))"
+        let id = try commitStep([PlannedFile(relativePath: path, data: data, sha256: sha, kind: "weights")]) { db, ids in
+            try db.execute(sql: """
+                INSERT INTO model (name, weightsFileId, weightsSHA256, parameterCount, macs, notes, addedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [name, ids[path], sha, input.parameterCount, input.macs, input.notes, Date()])
+            return db.lastInsertedRowID
+        }
+        return Ingested(id: id, created: true)
+    }
+
+    /// Records (or replaces) one model's scores on one pair, copying its output image into `outputs/`.
+    @discardableResult
+    public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested {
+        try requireWritable()
+        for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimMatlab", input.ssimMatlab),
+                              ("mae", input.mae), ("lpips", input.lpips), ("seconds", input.seconds)] {
+            if let value, !value.isFinite {
+                throw DatasetError.invalidInput("evaluation of pair \(input.pairID): \(name) = \(value) is not a valid score")
+            }
+        }
+        guard let pairKey = try read({ db in
+            try String.fetchOne(db, sql: "SELECT contentKey FROM pair WHERE id = ?", arguments: [input.pairID])
+        }) else { throw DatasetError.notFound(what: "pair", id: "\(input.pairID)") }
+        guard try read({ db in try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM model WHERE id = ?)",
+                                                 arguments: [input.modelID]) ?? false }) else {
+            throw DatasetError.notFound(what: "model", id: "\(input.modelID)")
+        }
+        var files: [PlannedFile] = []
+        if let output = input.output {
+            let data = try Self.readInput(output)
+            let sha = SHA256Hex.of(data)
+            let path = "\(Folder.outputs)/m\(input.modelID)/\(pairKey)-\(sha.prefix(12)).\(SafeName.fileExtension(of: output))"
+            files.append(PlannedFile(relativePath: path, data: data, sha256: sha, kind: "output"))
+        }
+        let now = Date()
+        var created = false
+        let id = try commitStep(files) { db, ids in
+            let outputID = files.first.flatMap { ids[$0.relativePath] }
+            if let row = try Row.fetchOne(db, sql: "SELECT id, outputFileId FROM evaluation WHERE pairId = ? AND modelId = ?",
+                                          arguments: [input.pairID, input.modelID]) {
+                let id: Int64 = row["id"]
+                let oldOutput: Int64? = row["outputFileId"]
+                try db.execute(sql: """
+                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimMatlab = ?, mae = ?, lpips = ?,
+                        seconds = ?, evaluatedAt = ? WHERE id = ?
+                    """, arguments: [outputID, input.psnr, input.ssim, input.ssimMatlab, input.mae, input.lpips,
+                                     input.seconds, now, id])
+                if oldOutput != outputID { try Self.release(fileID: oldOutput, in: db) }
+                return id
+            }
+            try db.execute(sql: """
+                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimMatlab, mae, lpips, seconds, evaluatedAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimMatlab,
+                                 input.mae, input.lpips, input.seconds, now])
+            created = true
+            return db.lastInsertedRowID
+        }
+        _ = try? Self.sweepPending(db: db, root: root)
+        return Ingested(id: id, created: created)
+    }
+
+    // MARK: - Shared rows
+
+    static func validate(scene: SceneInput) throws {
+        guard !scene.name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw DatasetError.invalidInput("a scene needs a name")
+        }
+        if scene.tags.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw DatasetError.invalidInput("scene \(scene.name): tags must not be empty")
+        }
+    }
+
+    static func upsertScene(_ scene: SceneInput, in db: Database) throws -> Int64 {
+        let id: Int64
+        if let existing = try Int64.fetchOne(db, sql: "SELECT id FROM scene WHERE name = ?", arguments: [scene.name]) {
+            id = existing
+            if !scene.notes.isEmpty {
+                try db.execute(sql: "UPDATE scene SET notes = ? WHERE id = ?", arguments: [scene.notes, id])
+            }
+        } else {
+            try db.execute(sql: "INSERT INTO scene (name, notes) VALUES (?, ?)", arguments: [scene.name, scene.notes])
+            id = db.lastInsertedRowID
+        }
+        for tag in scene.tags {
+            try db.execute(sql: "INSERT OR IGNORE INTO sceneTag (sceneId, tag) VALUES (?, ?)",
+                           arguments: [id, tag.trimmingCharacters(in: .whitespaces)])
+        }
+        return id
+    }
+
+    static func upsertRig(named name: String, in db: Database) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM rig WHERE name = ?", arguments: [name]) { return id }
+        try db.execute(sql: "INSERT INTO rig (name) VALUES (?)", arguments: [name])
+        return db.lastInsertedRowID
+    }
+
+    static func upsertSession(named name: String, rigID: Int64?, startedAt: Date, in db: Database) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM session WHERE name = ?", arguments: [name]) { return id }
+        try db.execute(sql: "INSERT INTO session (name, rigId, startedAt) VALUES (?, ?, ?)",
+                       arguments: [name, rigID, startedAt])
+        return db.lastInsertedRowID
+    }
+
+    static func upsertCamera(_ camera: CameraIdentity, role: ShotRole, rigID: Int64?, in db: Database) throws -> Int64 {
+        if let id = try Int64.fetchOne(db, sql: "SELECT id FROM camera WHERE make = ? AND model = ? AND serial = ?",
+                                       arguments: [camera.make, camera.model, camera.serial]) {
+            try db.execute(sql: "UPDATE camera SET role = ?, rigId = coalesce(?, rigId) WHERE id = ?",
+                           arguments: [role.rawValue, rigID, id])
+            return id
+        }
+        try db.execute(sql: "INSERT INTO camera (rigId, make, model, serial, role) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [rigID, camera.make, camera.model, camera.serial, role.rawValue])
+        return db.lastInsertedRowID
+    }
+}
+
+/// JSON text columns: sorted keys, so equal values give equal text.
+enum JSONText {
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw DatasetError.invalidInput("cannot encode \(value) as JSON: \(error)")
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        guard let text else { return nil }
+        return try? JSONDecoder().decode(T.self, from: Data(text.utf8))
+    }
+}

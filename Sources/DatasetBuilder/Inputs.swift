@@ -1,0 +1,252 @@
+import Foundation
+
+/// Which side of a pair a shot or file is: the blurred input or the sharp ground truth.
+public enum ShotRole: String, Sendable, Codable, CaseIterable {
+    /// Shallow depth of field (wide aperture): the defocused input, `source/` in RealDOF and DPDD.
+    case source
+    /// Deep depth of field (narrow aperture): the all-in-focus ground truth, `target/`.
+    case target
+}
+
+/// One physical camera, told apart from its twin by the serial number.
+public struct CameraIdentity: Sendable, Codable, Hashable {
+    public var make: String
+    public var model: String
+    public var serial: String
+
+    public init(make: String, model: String, serial: String) {
+        self.make = make
+        self.model = model
+        self.serial = serial
+    }
+}
+
+/// The exposure a shot was taken with, as the camera reported it. Unknown values stay nil.
+public struct CameraSettings: Sendable, Codable, Hashable {
+    /// f-number, e.g. 1.8.
+    public var aperture: Double?
+    /// Seconds, e.g. 0.004 for 1/250.
+    public var exposureTime: Double?
+    public var iso: Int?
+    /// Millimetres.
+    public var focalLength: Double?
+    /// The camera's own clock at the shot (EXIF DateTimeOriginal), UTC.
+    public var captureTime: Date?
+
+    public init(aperture: Double? = nil, exposureTime: Double? = nil, iso: Int? = nil, focalLength: Double? = nil,
+                captureTime: Date? = nil) {
+        self.aperture = aperture
+        self.exposureTime = exposureTime
+        self.iso = iso
+        self.focalLength = focalLength
+        self.captureTime = captureTime
+    }
+}
+
+/// One of the two shots of a capture, as the rig delivered it.
+public struct ShotInput: Sendable {
+    /// The camera's original file (RAW, JPEG, ...). It is copied into the dataset and never modified.
+    public var file: URL
+    public var camera: CameraIdentity
+    public var settings: CameraSettings
+    /// When the file arrived on the host.
+    public var arrivalTime: Date?
+
+    public init(file: URL, camera: CameraIdentity, settings: CameraSettings, arrivalTime: Date? = nil) {
+        self.file = file
+        self.camera = camera
+        self.settings = settings
+        self.arrivalTime = arrivalTime
+    }
+}
+
+/// Where and when a capture was made, beyond the shots themselves.
+public struct SceneInput: Sendable {
+    /// The scene's name; pairs of one scene always land on the same side of the train/test split.
+    public var name: String
+    public var notes: String
+    public var tags: [String]
+
+    public init(name: String, notes: String = "", tags: [String] = []) {
+        self.name = name
+        self.notes = notes
+        self.tags = tags
+    }
+}
+
+/// A simultaneous pair of shots from the rig.
+public struct CaptureInput: Sendable {
+    public var scene: SceneInput
+    /// The rig's name; cameras are attached to it.
+    public var rig: String?
+    /// The capture session's name (e.g. a date and place); sessions group captures.
+    public var session: String?
+    public var source: ShotInput
+    public var target: ShotInput
+    /// When the host fired both cameras.
+    public var triggerTime: Date?
+    /// Seconds between the two exposures as measured (target minus source).
+    public var skew: Double?
+
+    public init(scene: SceneInput, rig: String? = nil, session: String? = nil, source: ShotInput, target: ShotInput,
+                triggerTime: Date? = nil, skew: Double? = nil) {
+        self.scene = scene
+        self.rig = rig
+        self.session = session
+        self.source = source
+        self.target = target
+        self.triggerTime = triggerTime
+        self.skew = skew
+    }
+}
+
+/// The colour correction that maps one shot's colours onto the other's.
+public struct ColourModel: Sendable, Codable, Hashable {
+    /// E.g. "gain", "affine3x4", "polynomial2".
+    public var name: String
+    public var parameters: [Double]
+    /// Root-mean-square residual after the correction, in [0, 1] units.
+    public var residual: Double?
+
+    public init(name: String, parameters: [Double], residual: Double? = nil) {
+        self.name = name
+        self.parameters = parameters
+        self.residual = residual
+    }
+}
+
+/// A rectangle in pixels of the aligned images' frame.
+public struct CropRect: Sendable, Codable, Hashable {
+    public var x: Int
+    public var y: Int
+    public var width: Int
+    public var height: Int
+
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+}
+
+/// Whether the automatic checks accepted a pair for use.
+public enum Verdict: String, Sendable, Codable, CaseIterable {
+    case accepted
+    case rejected
+}
+
+/// Which side of the benchmark a pair belongs to.
+public enum Split: String, Sendable, Codable, CaseIterable {
+    case train
+    case test
+    /// Set aside: rejected, or not assigned yet.
+    case unused
+}
+
+/// A person's judgement of a pair, on top of the automatic verdict; `rejected` keeps a pair out of exports.
+public enum ReviewState: String, Sendable, Codable, CaseIterable {
+    case unreviewed
+    case approved
+    case flagged
+    case rejected
+}
+
+/// An aligned pair as the alignment step produced it.
+public struct PairInput: Sendable {
+    /// The capture it was aligned from; nil for pairs imported from existing sets.
+    public var captureID: Int64?
+    /// The scene, used when there is no capture (a capture brings its own scene).
+    public var scene: SceneInput?
+    /// A human-readable name (the original file stem for imports).
+    public var name: String
+    /// Aligned, cropped source (defocused) image, usually PNG.
+    public var source: URL
+    /// Aligned, cropped target (all-in-focus) image.
+    public var target: URL
+    /// Dual-pixel left and right views of the source (DPDD); nil elsewhere.
+    public var left: URL?
+    public var right: URL?
+    /// Row-major 3x3 homography mapping target pixels onto source pixels; nil when unknown.
+    public var homography: [Double]?
+    public var colour: ColourModel?
+    public var crop: CropRect?
+    /// Named quality figures (e.g. "ecc": 0.98, "sharpnessRatio": 3.1).
+    public var quality: [String: Double]
+    public var verdict: Verdict
+    /// Why the verdict was reached (each failed or borderline check).
+    public var reasons: [String]
+    public var split: Split
+    /// Where the pair came from, e.g. "import:realdof:source/0001.png"; free text.
+    public var origin: String
+
+    public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
+                left: URL? = nil, right: URL? = nil, homography: [Double]? = nil, colour: ColourModel? = nil,
+                crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
+                split: Split = .unused, origin: String = "") {
+        self.captureID = captureID
+        self.scene = scene
+        self.name = name
+        self.source = source
+        self.target = target
+        self.left = left
+        self.right = right
+        self.homography = homography
+        self.colour = colour
+        self.crop = crop
+        self.quality = quality
+        self.verdict = verdict
+        self.reasons = reasons
+        self.split = split
+        self.origin = origin
+    }
+}
+
+/// A deblurring network as evaluated on the dataset.
+public struct ModelInput: Sendable {
+    public var name: String
+    /// The weights file; copied into the dataset so that results stay reproducible.
+    public var weights: URL
+    public var parameterCount: Int64?
+    /// Multiply-accumulates for one inference at the evaluation resolution.
+    public var macs: Int64?
+    public var notes: String
+
+    public init(name: String, weights: URL, parameterCount: Int64? = nil, macs: Int64? = nil, notes: String = "") {
+        self.name = name
+        self.weights = weights
+        self.parameterCount = parameterCount
+        self.macs = macs
+        self.notes = notes
+    }
+}
+
+/// Scores of one model on one pair.
+public struct EvaluationInput: Sendable {
+    public var pairID: Int64
+    public var modelID: Int64
+    public var psnr: Double
+    /// SSIM as scikit-image computes it (uniform 7x7 window, mean over RGB), the IFAN paper's figure.
+    public var ssim: Double
+    /// SSIM as MATLAB's `ssim` computes it (Gaussian 11x11 window on luma), the DPDD paper's figure.
+    public var ssimMatlab: Double?
+    public var mae: Double?
+    public var lpips: Double?
+    /// Seconds for the inference.
+    public var seconds: Double?
+    /// The model's output image; copied into the dataset when given.
+    public var output: URL?
+
+    public init(pairID: Int64, modelID: Int64, psnr: Double, ssim: Double, ssimMatlab: Double? = nil,
+                mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil) {
+        self.pairID = pairID
+        self.modelID = modelID
+        self.psnr = psnr
+        self.ssim = ssim
+        self.ssimMatlab = ssimMatlab
+        self.mae = mae
+        self.lpips = lpips
+        self.seconds = seconds
+        self.output = output
+    }
+}

@@ -1,0 +1,367 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Counts for `rigctl dataset status`.
+public struct DatasetStatus: Sendable, Codable, Equatable {
+    public struct SceneCount: Sendable, Codable, Equatable {
+        public let scene: String
+        public let pairs: Int
+        public let accepted: Int
+        public let split: [String: Int]
+    }
+
+    public var captures = 0
+    public var pairs = 0
+    public var scenes = 0
+    public var files = 0
+    public var models = 0
+    public var evaluations = 0
+    public var byVerdict: [String: Int] = [:]
+    public var bySplit: [String: Int] = [:]
+    public var byReview: [String: Int] = [:]
+    public var byScene: [SceneCount] = []
+}
+
+/// Which pairs `list` (and export) look at. Nil fields do not filter.
+public struct PairFilter: Sendable {
+    public var scene: String?
+    public var tag: String?
+    public var verdict: Verdict?
+    public var split: Split?
+    public var review: ReviewState?
+    public var captureID: Int64?
+    public var limit: Int?
+    public var offset: Int
+
+    public init(scene: String? = nil, tag: String? = nil, verdict: Verdict? = nil, split: Split? = nil,
+                review: ReviewState? = nil, captureID: Int64? = nil, limit: Int? = nil, offset: Int = 0) {
+        self.scene = scene
+        self.tag = tag
+        self.verdict = verdict
+        self.split = split
+        self.review = review
+        self.captureID = captureID
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// One line of `list`.
+public struct PairSummary: Sendable, Codable, Equatable {
+    public let id: Int64
+    public let key: String
+    public let name: String
+    public let scene: String
+    public let captureID: Int64?
+    public let verdict: String
+    public let split: String
+    public let reviewState: String
+}
+
+/// A catalogued file.
+public struct FileInfo: Sendable, Codable, Equatable {
+    /// Relative to the dataset folder.
+    public let path: String
+    public let size: Int64
+    public let sha256: String
+}
+
+/// One shot of a capture, as catalogued.
+public struct ShotDetail: Sendable, Codable, Equatable {
+    public let role: String
+    public let camera: CameraIdentity
+    public let settings: CameraSettings
+    public let arrivalTime: Date?
+    public let file: FileInfo
+}
+
+/// A capture, as catalogued.
+public struct CaptureDetail: Sendable, Codable, Equatable {
+    public let id: Int64
+    public let key: String
+    public let rig: String?
+    public let session: String?
+    public let triggerTime: Date?
+    public let skew: Double?
+    public let shots: [ShotDetail]
+
+    public func shot(_ role: ShotRole) -> ShotDetail? { shots.first { $0.role == role.rawValue } }
+}
+
+/// One model's scores on a pair.
+public struct EvaluationDetail: Sendable, Codable, Equatable {
+    public let model: String
+    public let psnr: Double
+    public let ssim: Double
+    public let ssimMatlab: Double?
+    public let mae: Double?
+    public let lpips: Double?
+    public let seconds: Double?
+    public let output: FileInfo?
+}
+
+/// Everything the catalogue knows about a pair (`show`, export manifests).
+public struct PairDetail: Sendable, Codable, Equatable {
+    public let id: Int64
+    public let key: String
+    public let name: String
+    public let scene: String
+    public let sceneNotes: String
+    public let tags: [String]
+    public let source: FileInfo
+    public let target: FileInfo
+    public let left: FileInfo?
+    public let right: FileInfo?
+    public let homography: [Double]?
+    public let colour: ColourModel?
+    public let crop: CropRect?
+    public let quality: [String: Double]
+    public let verdict: String
+    public let reasons: [String]
+    public let split: String
+    public let reviewState: String
+    public let reviewNote: String
+    public let origin: String
+    public let capture: CaptureDetail?
+    public let evaluations: [EvaluationDetail]
+}
+
+/// What `split` assigned.
+public struct SplitReport: Sendable, Equatable {
+    public let testScenes: [String]
+    public let trainScenes: [String]
+    public let pairsBySplit: [String: Int]
+}
+
+extension Dataset {
+    public func status() throws -> DatasetStatus {
+        try read { db in
+            var s = DatasetStatus()
+            s.captures = try Int.fetchOne(db, sql: "SELECT count(*) FROM capture") ?? 0
+            s.pairs = try Int.fetchOne(db, sql: "SELECT count(*) FROM pair") ?? 0
+            s.scenes = try Int.fetchOne(db, sql: "SELECT count(*) FROM scene") ?? 0
+            s.files = try Int.fetchOne(db, sql: "SELECT count(*) FROM file") ?? 0
+            s.models = try Int.fetchOne(db, sql: "SELECT count(*) FROM model") ?? 0
+            s.evaluations = try Int.fetchOne(db, sql: "SELECT count(*) FROM evaluation") ?? 0
+            // One pass over a covering index gives every count; scene names are joined in afterwards.
+            var scenes: [Int64: (pairs: Int, accepted: Int, split: [String: Int])] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT sceneId, split, verdict, reviewState, count(*) FROM pair
+                GROUP BY sceneId, split, verdict, reviewState
+                """)
+            while let row = try rows.next() {
+                let sceneID: Int64 = row[0], split: String = row[1], verdict: String = row[2], review: String = row[3]
+                let n: Int = row[4]
+                s.bySplit[split, default: 0] += n
+                s.byVerdict[verdict, default: 0] += n
+                s.byReview[review, default: 0] += n
+                var entry = scenes[sceneID] ?? (0, 0, [:])
+                entry.pairs += n
+                if verdict == Verdict.accepted.rawValue { entry.accepted += n }
+                entry.split[split, default: 0] += n
+                scenes[sceneID] = entry
+            }
+            var names: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, name FROM scene") { names[row[0]] = row[1] }
+            s.byScene = scenes.map { id, e in
+                DatasetStatus.SceneCount(scene: names[id] ?? "#\(id)", pairs: e.pairs, accepted: e.accepted, split: e.split)
+            }.sorted { $0.scene < $1.scene }
+            return s
+        }
+    }
+
+    /// Pairs matching `filter`, in id order.
+    public func pairs(_ filter: PairFilter = PairFilter()) throws -> [PairSummary] {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if let scene = filter.scene {
+            clauses.append("s.name = ?")
+            _ = arguments.append(contentsOf: [scene])
+        }
+        if let tag = filter.tag {
+            clauses.append("p.sceneId IN (SELECT sceneId FROM sceneTag WHERE tag = ?)")
+            _ = arguments.append(contentsOf: [tag])
+        }
+        if let verdict = filter.verdict {
+            clauses.append("p.verdict = ?")
+            _ = arguments.append(contentsOf: [verdict.rawValue])
+        }
+        if let split = filter.split {
+            clauses.append("p.split = ?")
+            _ = arguments.append(contentsOf: [split.rawValue])
+        }
+        if let review = filter.review {
+            clauses.append("p.reviewState = ?")
+            _ = arguments.append(contentsOf: [review.rawValue])
+        }
+        if let capture = filter.captureID {
+            clauses.append("p.captureId = ?")
+            _ = arguments.append(contentsOf: [capture])
+        }
+        var sql = """
+            SELECT p.id, p.contentKey, p.name, s.name AS scene, p.captureId, p.verdict, p.split, p.reviewState
+            FROM pair p JOIN scene s ON s.id = p.sceneId
+            """
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += " ORDER BY p.id"
+        if let limit = filter.limit { sql += " LIMIT \(max(0, limit)) OFFSET \(max(0, filter.offset))" }
+        else if filter.offset > 0 { sql += " LIMIT -1 OFFSET \(filter.offset)" }
+        return try read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                PairSummary(id: row["id"], key: row["contentKey"], name: row["name"], scene: row["scene"],
+                            captureID: row["captureId"], verdict: row["verdict"], split: row["split"],
+                            reviewState: row["reviewState"])
+            }
+        }
+    }
+
+    /// A pair by id, or by its key (or a unique prefix of it of at least 6 characters).
+    public func pair(_ reference: String) throws -> PairDetail {
+        try read { db in
+            var id: Int64?
+            if let number = Int64(reference) {
+                id = try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE id = ?", arguments: [number])
+            }
+            // Keys are hex, so a key prefix may look like a number: try it as a key when it is no id.
+            if id == nil, reference.count >= 6, reference.allSatisfy(\.isHexDigit) {
+                // A range on the key's index: every lower-case hex key with this prefix sorts before prefix + "g".
+                let prefix = reference.lowercased()
+                let ids = try Int64.fetchAll(db, sql: "SELECT id FROM pair WHERE contentKey >= ? AND contentKey < ? LIMIT 2",
+                                             arguments: [prefix, prefix + "g"])
+                id = ids.count == 1 ? ids[0] : nil
+            }
+            guard let id else { throw DatasetError.notFound(what: "pair", id: reference) }
+            return try Self.pairDetail(id: id, in: db)
+        }
+    }
+
+    static func fileInfo(_ id: Int64?, in db: Database) throws -> FileInfo? {
+        guard let id, let row = try Row.fetchOne(db, sql: "SELECT path, size, sha256 FROM file WHERE id = ?",
+                                                 arguments: [id]) else { return nil }
+        return FileInfo(path: row["path"], size: row["size"], sha256: row["sha256"])
+    }
+
+    static func pairDetail(id: Int64, in db: Database) throws -> PairDetail {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT p.*, s.name AS sceneName, s.notes AS sceneNotes FROM pair p JOIN scene s ON s.id = p.sceneId
+            WHERE p.id = ?
+            """, arguments: [id]) else { throw DatasetError.notFound(what: "pair", id: "\(id)") }
+        let sceneID: Int64 = row["sceneId"]
+        let tags = try String.fetchAll(db, sql: "SELECT tag FROM sceneTag WHERE sceneId = ? ORDER BY tag", arguments: [sceneID])
+        guard let source = try fileInfo(row["sourceFileId"], in: db), let target = try fileInfo(row["targetFileId"], in: db)
+        else { throw DatasetError.database("pair \(id) points at a missing file row") }
+        var colour: ColourModel?
+        if let name: String = row["colourModel"] {
+            colour = ColourModel(name: name, parameters: JSONText.decode([Double].self, row["colourParameters"]) ?? [],
+                                 residual: row["colourResidual"])
+        }
+        var crop: CropRect?
+        if let x: Int = row["cropX"], let y: Int = row["cropY"], let w: Int = row["cropWidth"], let h: Int = row["cropHeight"] {
+            crop = CropRect(x: x, y: y, width: w, height: h)
+        }
+        let capture = try (row["captureId"] as Int64?).flatMap { try captureDetail(id: $0, in: db) }
+        let evaluations = try Row.fetchAll(db, sql: """
+            SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ? ORDER BY m.name
+            """, arguments: [id]).map { e in
+            EvaluationDetail(model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimMatlab: e["ssimMatlab"],
+                             mae: e["mae"], lpips: e["lpips"], seconds: e["seconds"],
+                             output: try fileInfo(e["outputFileId"], in: db))
+        }
+        return PairDetail(
+            id: id, key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],
+            tags: tags, source: source, target: target,
+            left: try fileInfo(row["leftFileId"], in: db), right: try fileInfo(row["rightFileId"], in: db),
+            homography: JSONText.decode([Double].self, row["homography"]), colour: colour, crop: crop,
+            quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:], verdict: row["verdict"],
+            reasons: JSONText.decode([String].self, row["reasons"]) ?? [], split: row["split"],
+            reviewState: row["reviewState"], reviewNote: row["reviewNote"], origin: row["origin"],
+            capture: capture, evaluations: evaluations)
+    }
+
+    static func captureDetail(id: Int64, in db: Database) throws -> CaptureDetail? {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT c.*, se.name AS sessionName, r.name AS rigName FROM capture c
+            LEFT JOIN session se ON se.id = c.sessionId LEFT JOIN rig r ON r.id = se.rigId WHERE c.id = ?
+            """, arguments: [id]) else { return nil }
+        let shots = try Row.fetchAll(db, sql: """
+            SELECT sh.*, ca.make, ca.model, ca.serial FROM shot sh JOIN camera ca ON ca.id = sh.cameraId
+            WHERE sh.captureId = ? ORDER BY sh.role
+            """, arguments: [id]).compactMap { s -> ShotDetail? in
+            guard let file = try fileInfo(s["fileId"], in: db) else { return nil }
+            return ShotDetail(
+                role: s["role"], camera: CameraIdentity(make: s["make"], model: s["model"], serial: s["serial"]),
+                settings: CameraSettings(aperture: s["aperture"], exposureTime: s["exposureTime"], iso: s["iso"],
+                                         focalLength: s["focalLength"], captureTime: s["captureTime"]),
+                arrivalTime: s["arrivalTime"], file: file)
+        }
+        return CaptureDetail(id: id, key: row["contentKey"], rig: row["rigName"], session: row["sessionName"],
+                             triggerTime: row["triggerTime"], skew: row["skew"], shots: shots)
+    }
+
+    /// Sets a person's judgement of a pair.
+    public func review(pair reference: String, state: ReviewState, note: String?) throws {
+        let id = try pair(reference).id
+        try write { db in
+            if let note {
+                try db.execute(sql: "UPDATE pair SET reviewState = ?, reviewNote = ? WHERE id = ?",
+                               arguments: [state.rawValue, note, id])
+            } else {
+                try db.execute(sql: "UPDATE pair SET reviewState = ? WHERE id = ?", arguments: [state.rawValue, id])
+            }
+        }
+    }
+
+    /// Whether a scene goes to the test side: a hash of the seed and the scene's name, compared with the fraction.
+    /// It depends on nothing else, so adding scenes later never moves an existing scene across the split.
+    public static func isTestScene(_ name: String, testFraction: Double, seed: String) -> Bool {
+        let digest = Array(SHA256.hash(data: Data("\(seed)\n\(name)".utf8)))
+        var value: UInt64 = 0
+        for byte in digest.prefix(8) { value = value << 8 | UInt64(byte) }
+        return Double(value) / 18_446_744_073_709_551_616.0 < testFraction
+    }
+
+    /// Assigns every usable pair (accepted, not rejected on review) to train or test by its scene, and every other
+    /// pair to unused, in one transaction. A scene never lands on both sides.
+    @discardableResult
+    public func assignSplit(testFraction: Double, seed: String = "rigctl") throws -> SplitReport {
+        guard testFraction >= 0, testFraction <= 1 else {
+            throw DatasetError.invalidInput("the test fraction must be between 0 and 1, not \(testFraction)")
+        }
+        return try write { db in
+            try db.execute(sql: """
+                UPDATE pair SET split = 'unused' WHERE (verdict != 'accepted' OR reviewState = 'rejected') AND split != 'unused'
+                """)
+            // Scenes with a usable pair, each to one side; then one UPDATE that touches only pairs that change.
+            var test: [String] = []
+            var train: [String] = []
+            try db.execute(sql: "CREATE TEMP TABLE IF NOT EXISTS testScene (id INTEGER PRIMARY KEY)")
+            try db.execute(sql: "DELETE FROM temp.testScene")
+            let insert = try db.makeStatement(sql: "INSERT INTO temp.testScene (id) VALUES (?)")
+            for row in try Row.fetchAll(db, sql: """
+                SELECT id, name FROM scene WHERE id IN
+                    (SELECT sceneId FROM pair WHERE verdict = 'accepted' AND reviewState != 'rejected')
+                ORDER BY name
+                """) {
+                let name: String = row[1]
+                if Self.isTestScene(name, testFraction: testFraction, seed: seed) {
+                    test.append(name)
+                    try insert.execute(arguments: [row[0] as Int64])
+                } else {
+                    train.append(name)
+                }
+            }
+            try db.execute(sql: """
+                UPDATE pair SET split = CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN 'test' ELSE 'train' END
+                WHERE verdict = 'accepted' AND reviewState != 'rejected'
+                  AND split != CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN 'test' ELSE 'train' END
+                """)
+            try db.execute(sql: "DROP TABLE temp.testScene")
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT split, count(*) AS n FROM pair GROUP BY split") {
+                counts[row["split"]] = row["n"]
+            }
+            return SplitReport(testScenes: test, trainScenes: train, pairsBySplit: counts)
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import GRDB
+
+/// The catalogue's tables. Every change after the first release is a new migration appended here, never an edit
+/// of an old one, so that any older catalogue opens and is brought up to date.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                -- Every file the dataset holds, by path relative to the dataset folder.
+                CREATE TABLE file (
+                    id INTEGER PRIMARY KEY,
+                    path TEXT NOT NULL UNIQUE,
+                    size INTEGER NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    addedAt DATETIME NOT NULL
+                );
+                CREATE INDEX file_sha256 ON file(sha256);
+
+                -- Write-ahead journal: paths about to be written. A path still listed here on open belongs to a step
+                -- that never committed; its file is removed.
+                CREATE TABLE pendingFile (path TEXT PRIMARY KEY NOT NULL);
+
+                CREATE TABLE rig (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    notes TEXT NOT NULL DEFAULT ''
+                );
+                CREATE TABLE camera (
+                    id INTEGER PRIMARY KEY,
+                    rigId INTEGER REFERENCES rig(id),
+                    make TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    serial TEXT NOT NULL,
+                    role TEXT NOT NULL,
+                    UNIQUE (make, model, serial)
+                );
+                CREATE TABLE session (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    rigId INTEGER REFERENCES rig(id),
+                    startedAt DATETIME NOT NULL,
+                    notes TEXT NOT NULL DEFAULT ''
+                );
+                CREATE TABLE scene (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    notes TEXT NOT NULL DEFAULT ''
+                );
+                CREATE TABLE sceneTag (
+                    sceneId INTEGER NOT NULL REFERENCES scene(id) ON DELETE CASCADE,
+                    tag TEXT NOT NULL,
+                    PRIMARY KEY (sceneId, tag)
+                ) WITHOUT ROWID;
+                CREATE INDEX sceneTag_tag ON sceneTag(tag);
+
+                CREATE TABLE capture (
+                    id INTEGER PRIMARY KEY,
+                    contentKey TEXT NOT NULL UNIQUE,
+                    sceneId INTEGER NOT NULL REFERENCES scene(id),
+                    sessionId INTEGER REFERENCES session(id),
+                    triggerTime DATETIME,
+                    skew DOUBLE,
+                    addedAt DATETIME NOT NULL
+                );
+                CREATE INDEX capture_scene ON capture(sceneId);
+                CREATE TABLE shot (
+                    id INTEGER PRIMARY KEY,
+                    captureId INTEGER NOT NULL REFERENCES capture(id) ON DELETE CASCADE,
+                    role TEXT NOT NULL,
+                    cameraId INTEGER NOT NULL REFERENCES camera(id),
+                    fileId INTEGER NOT NULL REFERENCES file(id),
+                    aperture DOUBLE,
+                    exposureTime DOUBLE,
+                    iso INTEGER,
+                    focalLength DOUBLE,
+                    captureTime DATETIME,
+                    arrivalTime DATETIME,
+                    UNIQUE (captureId, role)
+                );
+
+                CREATE TABLE pair (
+                    id INTEGER PRIMARY KEY,
+                    contentKey TEXT NOT NULL UNIQUE,
+                    captureId INTEGER REFERENCES capture(id),
+                    sceneId INTEGER NOT NULL REFERENCES scene(id),
+                    name TEXT NOT NULL,
+                    sourceFileId INTEGER NOT NULL REFERENCES file(id),
+                    targetFileId INTEGER NOT NULL REFERENCES file(id),
+                    leftFileId INTEGER REFERENCES file(id),
+                    rightFileId INTEGER REFERENCES file(id),
+                    homography TEXT,
+                    colourModel TEXT,
+                    colourParameters TEXT,
+                    colourResidual DOUBLE,
+                    cropX INTEGER, cropY INTEGER, cropWidth INTEGER, cropHeight INTEGER,
+                    quality TEXT NOT NULL DEFAULT '{}',
+                    verdict TEXT NOT NULL,
+                    reasons TEXT NOT NULL DEFAULT '[]',
+                    split TEXT NOT NULL DEFAULT 'unused',
+                    reviewState TEXT NOT NULL DEFAULT 'unreviewed',
+                    reviewNote TEXT NOT NULL DEFAULT '',
+                    origin TEXT NOT NULL DEFAULT '',
+                    addedAt DATETIME NOT NULL
+                );
+                CREATE INDEX pair_scene ON pair(sceneId);
+                CREATE INDEX pair_capture ON pair(captureId);
+                CREATE INDEX pair_verdict_split ON pair(verdict, split);
+                CREATE INDEX pair_split ON pair(split);
+                CREATE INDEX pair_review ON pair(reviewState);
+
+                CREATE TABLE model (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    weightsFileId INTEGER NOT NULL REFERENCES file(id),
+                    weightsSHA256 TEXT NOT NULL,
+                    parameterCount INTEGER,
+                    macs INTEGER,
+                    notes TEXT NOT NULL DEFAULT '',
+                    addedAt DATETIME NOT NULL
+                );
+                CREATE TABLE evaluation (
+                    id INTEGER PRIMARY KEY,
+                    pairId INTEGER NOT NULL REFERENCES pair(id),
+                    modelId INTEGER NOT NULL REFERENCES model(id),
+                    outputFileId INTEGER REFERENCES file(id),
+                    psnr DOUBLE NOT NULL,
+                    ssim DOUBLE NOT NULL,
+                    ssimMatlab DOUBLE,
+                    mae DOUBLE,
+                    lpips DOUBLE,
+                    seconds DOUBLE,
+                    evaluatedAt DATETIME NOT NULL,
+                    UNIQUE (pairId, modelId)
+                );
+                CREATE INDEX evaluation_model ON evaluation(modelId);
+                """)
+        }
+        migrator.registerMigration("v2-status-index") { db in
+            // Covers `status`: one index scan yields the counts by scene, split, verdict and review state.
+            try db.execute(sql: "CREATE INDEX pair_status ON pair(sceneId, split, verdict, reviewState)")
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,299 @@
+import Foundation
+import Imaging
+
+/// A connected two-camera rig: captures pairs and writes them, whole or not at all.
+///
+/// Each camera is driven from its own thread during a pair; both threads wait at one barrier and trigger the
+/// moment it opens, so the software-trigger skew is what the links and the cameras add, not the host.
+public final class Rig: @unchecked Sendable {
+    public let file: RigFile
+    public let shallow: RigCamera
+    public let deep: RigCamera
+
+    /// Connects both cameras (one after the other: libgphoto2's init is not thread-safe).
+    public init(file: RigFile, library: GPhotoLibrary) throws {
+        self.file = file
+        guard let s = file.camera(.shallow), let d = file.camera(.deep) else {
+            throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .connecting, reason: "the rig file needs a shallow and a deep camera"))
+        }
+        shallow = try RigCamera(spec: s, library: library)
+        do {
+            deep = try RigCamera(spec: d, library: library)
+        } catch {
+            shallow.close()
+            throw error
+        }
+    }
+
+    public var cameras: [RigCamera] { [shallow, deep] }
+
+    public func camera(_ role: CameraRole) -> RigCamera { role == .shallow ? shallow : deep }
+
+    public func close() {
+        shallow.close()
+        deep.close()
+    }
+
+    /// Applies both roles' settings from the rig file.
+    public func applySettings() throws {
+        try shallow.applySettings()
+        try deep.applySettings()
+    }
+
+    /// The first index with no pair in `directory` (after the highest existing one).
+    public static func nextIndex(in directory: URL) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let used = names.compactMap { name -> Int? in
+            guard name.hasSuffix(".json"), name.count == 9 else { return nil }
+            return Int(name.prefix(4))
+        }
+        return (used.max() ?? 0) + 1
+    }
+
+    // MARK: Software trigger
+
+    /// Sets nothing, fires both cameras at once, waits for both files, downloads them and writes the pair.
+    public func capturePair(index: Int, into directory: URL) throws -> CapturedPair {
+        let delete = !file.keepOnCamera
+        let barrier = StartBarrier(parties: 2)
+        let results = run(both: { camera in
+            try camera.drainEvents()
+            barrier.arriveAndWait()
+            if barrier.isCancelled {
+                throw CameraFailure(role: camera.role, camera: camera.label, stage: .triggering, reason: StartBarrier.cancelledReason)
+            }
+            let t = try camera.trigger(busyRetries: self.file.busyRetries)
+            let (path, arrival) = try camera.waitForFile(until: t.end.addingTimeInterval(self.file.fileTimeout), waitedFrom: t.end)
+            let data = try camera.download(path, delete: delete)
+            return Shot(role: camera.role, port: camera.port, path: path, data: data, triggerStart: t.start, triggerEnd: t.end,
+                        arrival: arrival, downloaded: Date(), busyRetries: t.retries)
+        }, onFailure: { barrier.cancel() })
+        let (s, d) = try unwrap(results, index: index)
+        return try write(index: index, shallow: s, deep: d, mode: .software, discarded: [], into: directory)
+    }
+
+    /// Captures `count` pairs one after the other into `directory`, numbering them after those already there.
+    /// Stops at the first failure (pairs already written stay, complete).
+    public func capture(count: Int, into directory: URL, progress: (CapturedPair) -> Void = { _ in }) throws -> [CapturedPair] {
+        try prepare(directory)
+        var pairs: [CapturedPair] = []
+        var index = Self.nextIndex(in: directory)
+        for _ in 0..<count {
+            let pair = file.trigger == .software ? try capturePair(index: index, into: directory)
+                                                 : try waitForExternalPair(index: index, into: directory)
+            pairs.append(pair)
+            progress(pair)
+            index += 1
+        }
+        return pairs
+    }
+
+    // MARK: External release
+
+    /// Waits for a file from each camera (fired by an external release) and pairs them by arrival time: files
+    /// whose partner does not arrive within the pairing window are discarded and recorded.
+    public func waitForExternalPair(index: Int, into directory: URL) throws -> CapturedPair {
+        let delete = !file.keepOnCamera
+        let timeout = file.fileTimeout
+        let next: @Sendable (RigCamera) throws -> Shot = { camera in
+            let start = Date()
+            let (path, arrival) = try camera.waitForFile(until: start.addingTimeInterval(timeout), waitedFrom: start)
+            let data = try camera.download(path, delete: delete)
+            return Shot(role: camera.role, port: camera.port, path: path, data: data, triggerStart: nil, triggerEnd: nil,
+                        arrival: arrival, downloaded: Date(), busyRetries: 0)
+        }
+        var (s, d) = try unwrap(run(both: next, onFailure: {}), index: index)
+        var discarded: [String] = []
+        while abs(d.arrival.timeIntervalSince(s.arrival)) > file.pairingWindow {
+            // The earlier file has no partner: drop it and wait for that camera's next one.
+            let lateIsShallow = s.arrival < d.arrival
+            discarded.append(lateIsShallow ? "shallow: \(s.path)" : "deep: \(d.path)")
+            do {
+                if lateIsShallow { s = try next(shallow) } else { d = try next(deep) }
+            } catch let f as CameraFailure {
+                throw RigError.pairAborted(index: index, failures: [f])
+            }
+        }
+        return try write(index: index, shallow: s, deep: d, mode: .external, discarded: discarded, into: directory)
+    }
+
+    // MARK: Internals
+
+    struct Shot: Sendable {
+        var role: CameraRole
+        var port: String
+        var path: CameraFilePath
+        var data: Data
+        var triggerStart: Date?
+        var triggerEnd: Date?
+        var arrival: Date
+        var downloaded: Date
+        var busyRetries: Int
+    }
+
+    /// Runs `body` for both cameras at once, each on its own thread, and waits for both.
+    private func run(both body: @escaping @Sendable (RigCamera) throws -> Shot, onFailure: @escaping @Sendable () -> Void)
+        -> [Result<Shot, CameraFailure>] {
+        let group = DispatchGroup()
+        let box = ResultBox()
+        for (i, camera) in cameras.enumerated() {
+            group.enter()
+            let thread = Thread {
+                do {
+                    box.set(i, .success(try body(camera)))
+                } catch let f as CameraFailure {
+                    onFailure()
+                    box.set(i, .failure(f))
+                } catch {
+                    onFailure()
+                    box.set(i, .failure(camera.failure(.waitingForFile, error)))
+                }
+                group.leave()
+            }
+            thread.name = "rig-\(camera.role)"
+            thread.start()
+        }
+        group.wait()
+        return box.results
+    }
+
+    private func unwrap(_ results: [Result<Shot, CameraFailure>], index: Int) throws -> (Shot, Shot) {
+        var shots: [Shot] = []
+        var failures: [CameraFailure] = []
+        for r in results {
+            switch r {
+            case .success(let s): shots.append(s)
+            case .failure(let f): failures.append(f)
+            }
+        }
+        // A camera that gave up only because the other failed first is not news.
+        let real = failures.filter { $0.reason != StartBarrier.cancelledReason }
+        if !failures.isEmpty { throw RigError.pairAborted(index: index, failures: real.isEmpty ? failures : real) }
+        return (shots[0], shots[1])
+    }
+
+    private func prepare(_ directory: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw RigError.output(path: directory.path, reason: (error as NSError).localizedDescription)
+        }
+        AtomicFile.removeLeftovers(in: directory)
+    }
+
+    /// Writes both files and then the sidecar; any failure removes what was written, so a pair is whole or absent.
+    private func write(index: Int, shallow s: Shot, deep d: Shot, mode: TriggerMode, discarded: [String],
+                       into directory: URL) throws -> CapturedPair {
+        try prepare(directory)
+        let stem = CapturedPair.stem(index)
+        let sidecar = directory.appendingPathComponent(CapturedPair.sidecarName(index))
+        let names = [s, d].map { shot in stem + "_" + shot.role.rawValue + "." + Self.fileExtension(shot.path.name) }
+        for name in names + [sidecar.lastPathComponent] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+            throw RigError.output(path: directory.appendingPathComponent(name).path, reason: "a pair with index \(index) already exists")
+        }
+        var written: [URL] = []
+        func abandon(_ error: RigError) -> RigError {
+            for url in written { try? FileManager.default.removeItem(at: url) }
+            return error
+        }
+        var files: [CapturedFile] = []
+        for (shot, name) in zip([s, d], names) {
+            let url = directory.appendingPathComponent(name)
+            do {
+                try AtomicFile.write(shot.data, to: url)
+            } catch {
+                throw abandon(.output(path: url.path, reason: "\(error)"))
+            }
+            written.append(url)
+            let metadata: CaptureMetadata
+            do {
+                metadata = try Self.metadata(of: url, data: shot.data)
+            } catch {
+                let camera = camera(shot.role)
+                throw abandon(.pairAborted(index: index, failures: [CameraFailure(role: shot.role, camera: camera.label, stage: .checking,
+                                                                                   reason: "the downloaded file \(shot.path) is not a readable image: \(error)")]))
+            }
+            files.append(CapturedFile(role: shot.role, fileName: name, cameraPath: shot.path.description, cameraPort: shot.port,
+                                      bytes: shot.data.count, triggerStart: shot.triggerStart, triggerEnd: shot.triggerEnd,
+                                      arrival: shot.arrival, downloaded: shot.downloaded, busyRetries: shot.busyRetries, metadata: metadata))
+        }
+        var triggerSkew: Double?
+        if let a = files[0].triggerTime, let b = files[1].triggerTime { triggerSkew = b.timeIntervalSince(a) }
+        let pair = CapturedPair(index: index, trigger: mode, shallow: files[0], deep: files[1], triggerSkew: triggerSkew,
+                                arrivalSkew: files[1].arrival.timeIntervalSince(files[0].arrival), discarded: discarded, directory: directory)
+        do {
+            try AtomicFile.write(pair.sidecarData(), to: sidecar)
+        } catch {
+            throw abandon(.output(path: sidecar.path, reason: "\(error)"))
+        }
+        return pair
+    }
+
+    static func fileExtension(_ cameraName: String) -> String {
+        let ext = (cameraName as NSString).pathExtension.lowercased()
+        return ext.isEmpty ? "raw" : ext
+    }
+
+    /// RAW files through libraw; JPEGs by decoding them (libraw does not read JPEG), keeping the metadata empty.
+    static func metadata(of url: URL, data: Data) throws -> CaptureMetadata {
+        if ImageFormat.sniff(data) == .jpeg {
+            _ = try JPEGFile.decode(data, path: url.path)
+            return CaptureMetadata()
+        }
+        return try RawDecoder().metadata(url)
+    }
+}
+
+/// Holds both cameras' results; written from their threads.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slots: [Result<Rig.Shot, CameraFailure>?] = [nil, nil]
+
+    func set(_ i: Int, _ r: Result<Rig.Shot, CameraFailure>) {
+        lock.lock()
+        slots[i] = r
+        lock.unlock()
+    }
+
+    var results: [Result<Rig.Shot, CameraFailure>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0 ?? .failure(CameraFailure(role: .shallow, camera: "rig", stage: .triggering, reason: "no result")) }
+    }
+}
+
+/// Releases all waiting threads at once when the last one arrives. A party that fails before arriving cancels
+/// it, so the other is not left waiting forever.
+final class StartBarrier: @unchecked Sendable {
+    static let cancelledReason = "the other camera failed before the trigger"
+    private let condition = NSCondition()
+    private let parties: Int
+    private var arrived = 0
+    private var cancelled = false
+
+    init(parties: Int) { self.parties = parties }
+
+    func arriveAndWait() {
+        condition.lock()
+        defer { condition.unlock() }
+        arrived += 1
+        if arrived >= parties {
+            condition.broadcast()
+            return
+        }
+        while arrived < parties && !cancelled { condition.wait() }
+    }
+
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    var isCancelled: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return cancelled
+    }
+}

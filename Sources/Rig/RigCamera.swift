@@ -1,0 +1,224 @@
+import Foundation
+
+/// The values of a camera that matter to a rig, as libgphoto2 presents them.
+public struct CameraStatus: Sendable, Equatable, Codable {
+    public var role: CameraRole
+    public var port: String
+    public var manufacturer: String?
+    public var model: String?
+    public var serialNumber: String?
+    public var aperture: String?
+    public var shutter: String?
+    public var iso: String?
+    public var focusDistance: String?
+    public var battery: String?
+}
+
+/// One camera of a rig: its spec from the rig file and its libgphoto2 connection.
+public final class RigCamera: @unchecked Sendable {
+    public let spec: RigCameraSpec
+    public private(set) var port: String
+    private(set) var camera: GPhotoCamera
+    private let library: GPhotoLibrary
+
+    public var role: CameraRole { spec.role }
+    /// "deep camera (ptpip:127.0.0.1:15742:15743)".
+    public var label: String { "\(spec.role) camera (\(port))" }
+
+    /// Connects by port (checking the serial number when the rig file gives one) or finds the camera by serial
+    /// number among the cameras libgphoto2 detects.
+    public init(spec: RigCameraSpec, library: GPhotoLibrary) throws {
+        self.spec = spec
+        self.library = library
+        if let port = spec.port {
+            self.port = port
+            do {
+                camera = try library.openCamera(port: port, model: spec.model)
+            } catch {
+                throw RigError.camera(Self.failure(spec.role, spec.label, .connecting, error))
+            }
+            if let expected = spec.serial {
+                let found = (try? camera.setting("serialnumber").value) ?? ""
+                if found != expected {
+                    camera.close()
+                    let reason = found.isEmpty
+                        ? "the camera on this port reports no serial number to check against \(expected); leave serial out of the rig file"
+                        : "the camera on this port has serial number \(found), the rig file expects \(expected)"
+                    throw RigError.camera(CameraFailure(role: spec.role, camera: spec.label, stage: .connecting, reason: reason))
+                }
+            }
+        } else {
+            guard let serial = spec.serial else {
+                throw RigError.camera(CameraFailure(role: spec.role, camera: spec.label, stage: .connecting, reason: "neither port nor serial number given"))
+            }
+            let detected: [(model: String, port: String)]
+            do {
+                detected = try library.detect()
+            } catch {
+                throw RigError.camera(Self.failure(spec.role, spec.label, .connecting, error))
+            }
+            var match: (GPhotoCamera, String)?
+            for candidate in detected {
+                guard let c = try? library.openCamera(port: candidate.port, model: spec.model ?? candidate.model) else { continue }
+                if (try? c.setting("serialnumber").value) == serial {
+                    match = (c, candidate.port)
+                    break
+                }
+                c.close()
+            }
+            guard let (c, port) = match else {
+                throw RigError.camera(CameraFailure(role: spec.role, camera: spec.label, stage: .connecting,
+                                                    reason: "no camera with serial number \(serial) among the \(detected.count) detected"))
+            }
+            camera = c
+            self.port = port
+        }
+    }
+
+    /// Drops the connection and opens it again (after a dropped link).
+    public func reconnect() throws {
+        camera.close()
+        do {
+            camera = try library.openCamera(port: port, model: spec.model)
+        } catch {
+            throw RigError.camera(Self.failure(spec.role, label, .connecting, error))
+        }
+    }
+
+    public func close() { camera.close() }
+
+    static func failure(_ role: CameraRole, _ label: String, _ stage: CaptureStage, _ error: Error) -> CameraFailure {
+        if let g = error as? GPhotoError {
+            return CameraFailure(role: role, camera: label, stage: stage, reason: g.description, code: g.code)
+        }
+        if let r = error as? RigError, let f = r.failures.first { return f }
+        return CameraFailure(role: role, camera: label, stage: stage, reason: "\(error)")
+    }
+
+    func failure(_ stage: CaptureStage, _ error: Error) -> CameraFailure { Self.failure(role, label, stage, error) }
+
+    /// libgphoto2's summary text.
+    public func summary() throws -> String {
+        do { return try camera.summary() } catch { throw RigError.camera(failure(.reading, error)) }
+    }
+
+    /// Every configuration entry.
+    public func allSettings() throws -> [CameraSetting] {
+        do { return try camera.settings() } catch { throw RigError.camera(failure(.reading, error)) }
+    }
+
+    /// The settings a rig cares about.
+    public func status() throws -> CameraStatus {
+        let all = try allSettings()
+        func value(_ name: String) -> String? { all.first { $0.name == name }?.value }
+        return CameraStatus(role: role, port: port, manufacturer: value("manufacturer"), model: value("cameramodel"),
+                            serialNumber: value("serialnumber"), aperture: value("f-number"), shutter: value("shutterspeed"),
+                            iso: value("iso"), focusDistance: value("focusdistance"), battery: value("batterylevel"))
+    }
+
+    /// Sets one configuration entry by name.
+    public func set(_ name: String, to value: String) throws {
+        do { try camera.set(name, to: value) } catch { throw RigError.camera(failure(.configuring, error)) }
+    }
+
+    /// Reads one configuration entry by name.
+    public func setting(_ name: String) throws -> CameraSetting {
+        do { return try camera.setting(name) } catch { throw RigError.camera(failure(.reading, error)) }
+    }
+
+    /// Applies the role's settings from the rig file (entries it leaves out are not touched).
+    public func applySettings() throws {
+        let s = spec.settings
+        if let a = s.aperture { try set("f-number", to: String(format: "%g", a)) }
+        if let t = s.shutter { try set("shutterspeed", to: RoleSettings.shutterText(t)) }
+        if let iso = s.iso { try set("iso", to: String(iso)) }
+        if let metres = s.focusDistance {
+            let entry: CameraSetting
+            do {
+                entry = try camera.setting("focusdistance")
+            } catch {
+                throw RigError.camera(CameraFailure(role: role, camera: label, stage: .configuring,
+                                                    reason: "the camera offers no focus distance setting (\(error)); leave focusDistance out of the rig file"))
+            }
+            try set("focusdistance", to: Self.closestFocusChoice(metres: metres, entry: entry))
+        }
+    }
+
+    /// The focus-distance choice ("2500 mm", "infinite") nearest to `metres`; for range entries, millimetres.
+    static func closestFocusChoice(metres: Double, entry: CameraSetting) -> String {
+        let mm = metres * 1000
+        guard !entry.choices.isEmpty else { return String(format: "%.0f", mm) }
+        var best = entry.choices[0]
+        var bestDistance = Double.infinity
+        for choice in entry.choices {
+            let value: Double
+            if choice == "infinite" { value = 1e9 } else if let v = Double(choice.replacingOccurrences(of: " mm", with: "")) { value = v } else { continue }
+            // Compare in dioptres: what matters for focus is 1/distance.
+            let distance = abs(1 / value - 1 / mm)
+            if distance < bestDistance {
+                bestDistance = distance
+                best = choice
+            }
+        }
+        return best
+    }
+
+    /// Reads and discards pending events, so that a pair starts from a quiet camera.
+    func drainEvents() throws {
+        for _ in 0..<64 {
+            if try camera.waitForEvent(timeoutMs: 1) == .timeout { return }
+        }
+    }
+
+    /// Triggers, retrying DeviceBusy with doubling pauses. Returns the host times around the accepted trigger.
+    func trigger(busyRetries: Int) throws -> (start: Date, end: Date, retries: Int) {
+        var retries = 0
+        var pause = 0.05
+        while true {
+            let start = Date()
+            do {
+                try camera.triggerCapture()
+                return (start, Date(), retries)
+            } catch let error as GPhotoError where error.isBusy && retries < busyRetries {
+                retries += 1
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 1)
+            } catch let error as GPhotoError where error.isBusy {
+                throw CameraFailure(role: role, camera: label, stage: .triggering,
+                                    reason: "still busy after \(retries) retries (\(error))", code: error.code)
+            } catch {
+                throw failure(.triggering, error)
+            }
+        }
+    }
+
+    /// Polls until the camera announces a new file or the deadline passes. libgphoto2 returns from each poll at
+    /// once over PTP/IP, so the loop sleeps briefly between polls.
+    func waitForFile(until deadline: Date, waitedFrom start: Date) throws -> (path: CameraFilePath, arrival: Date) {
+        while true {
+            let event: CameraEvent
+            do {
+                event = try camera.waitForEvent(timeoutMs: 5)
+            } catch {
+                throw failure(.waitingForFile, error)
+            }
+            if case .fileAdded(let path) = event { return (path, Date()) }
+            if event == .timeout {
+                if Date() >= deadline {
+                    throw CameraFailure(role: role, camera: label, stage: .waitingForFile,
+                                        reason: String(format: "no file announced within %.1f s", deadline.timeIntervalSince(start)))
+                }
+                Thread.sleep(forTimeInterval: 0.002)
+            }
+        }
+    }
+
+    func download(_ path: CameraFilePath, delete: Bool) throws -> Data {
+        let data: Data
+        do { data = try camera.download(path) } catch { throw failure(.downloading, error) }
+        if delete {
+            do { try camera.delete(path) } catch { throw failure(.deleting, error) }
+        }
+        return data
+    }
+}

@@ -1,0 +1,312 @@
+import Foundation
+import Imaging
+
+/// The two jobs in a defocus rig: the wide-open camera and the stopped-down one.
+public enum CameraRole: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// Shallow depth of field (wide aperture): the blurred input of a pair.
+    case shallow
+    /// Deep depth of field (small aperture): the sharp target of a pair.
+    case deep
+
+    public var description: String { rawValue }
+}
+
+/// How the cameras are fired.
+public enum TriggerMode: String, Sendable, Codable, CaseIterable {
+    /// rigctl triggers both cameras over their links.
+    case software
+    /// A wired release fires both; rigctl waits for the files and pairs them by arrival time.
+    case external
+}
+
+/// What to set on a camera before capturing. Missing entries are left as the camera has them.
+public struct RoleSettings: Sendable, Equatable, Codable {
+    /// f-number, for example 2.8.
+    public var aperture: Double?
+    /// Exposure time in seconds.
+    public var shutter: Double?
+    public var iso: Int?
+    /// Focus distance in metres (set only where the camera offers it).
+    public var focusDistance: Double?
+
+    public init(aperture: Double? = nil, shutter: Double? = nil, iso: Int? = nil, focusDistance: Double? = nil) {
+        self.aperture = aperture
+        self.shutter = shutter
+        self.iso = iso
+        self.focusDistance = focusDistance
+    }
+
+    /// "1/500" for fractions of a second, "2" or "0.3" otherwise: the forms camera menus and libgphoto2 use.
+    public static func shutterText(_ seconds: Double) -> String {
+        if seconds < 1 {
+            let inverse = 1 / seconds
+            if abs(inverse - inverse.rounded()) < 1e-6 * inverse { return "1/\(Int(inverse.rounded()))" }
+        }
+        return String(format: "%g", seconds)
+    }
+
+    /// Parses "1/500", "0.002" or "2".
+    public static func parseShutter(_ text: String) -> Double? {
+        let t = text.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "s", with: "")
+        if let slash = t.firstIndex(of: "/") {
+            guard let n = Double(t[..<slash]), let d = Double(t[t.index(after: slash)...]), d > 0 else { return nil }
+            return n / d
+        }
+        return Double(t)
+    }
+}
+
+/// One camera of the rig: how to find it, its role and its settings.
+public struct RigCameraSpec: Sendable, Equatable, Codable {
+    public var role: CameraRole
+    /// libgphoto2 port, for example `ptpip:192.168.1.10` or `usb:001,005`.
+    public var port: String?
+    /// Serial number: checked after connecting by port, or used to find the camera among detected ones.
+    public var serial: String?
+    /// libgphoto2 model name; by default the one libgphoto2 associates with the port.
+    public var model: String?
+    public var settings: RoleSettings
+
+    public init(role: CameraRole, port: String? = nil, serial: String? = nil, model: String? = nil, settings: RoleSettings = RoleSettings()) {
+        self.role = role
+        self.port = port
+        self.serial = serial
+        self.model = model
+        self.settings = settings
+    }
+
+    /// How the camera is named in messages.
+    public var label: String {
+        var s = "\(role.rawValue) camera"
+        if let port { s += " (\(port))" } else if let serial { s += " (serial \(serial))" }
+        return s
+    }
+}
+
+/// The rig file: which two cameras, in which roles, with which settings, fired how. JSON; see docs/rig.md.
+public struct RigFile: Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public var name: String?
+    public var trigger: TriggerMode
+    public var cameras: [RigCameraSpec]
+    /// External release: two files whose arrivals are at most this many seconds apart form a pair.
+    public var pairingWindow: Double
+    /// Seconds to wait for a camera's file after the trigger (or, externally released, for the first file).
+    public var fileTimeout: Double
+    /// DeviceBusy answers tolerated per trigger before the pair is aborted.
+    public var busyRetries: Int
+    /// Leave the files on the cameras' cards after downloading.
+    public var keepOnCamera: Bool
+    /// The Alignment module's part (mirror flip, lens distortion, reference homography), kept untouched.
+    public var alignment: JSONValue?
+
+    public init(name: String? = nil, trigger: TriggerMode = .software, cameras: [RigCameraSpec], pairingWindow: Double = 0.5,
+                fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: JSONValue? = nil) {
+        self.name = name
+        self.trigger = trigger
+        self.cameras = cameras
+        self.pairingWindow = pairingWindow
+        self.fileTimeout = fileTimeout
+        self.busyRetries = busyRetries
+        self.keepOnCamera = keepOnCamera
+        self.alignment = alignment
+    }
+
+    public func camera(_ role: CameraRole) -> RigCameraSpec? { cameras.first { $0.role == role } }
+
+    // MARK: Reading
+
+    public static func load(_ url: URL) throws -> RigFile {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: url.path) ? (error as NSError).localizedDescription : "no such file"
+            throw RigFileError.unreadable(path: url.path, reason: reason)
+        }
+        return try parse(data, path: url.path)
+    }
+
+    public static func parse(_ data: Data, path: String) throws -> RigFile {
+        let root: JSONValue
+        do {
+            root = try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch {
+            throw RigFileError.syntax(path: path, reason: Self.syntaxReason(error))
+        }
+        var v = Validator(path: path)
+        return try v.rig(root)
+    }
+
+    private static func syntaxReason(_ error: Error) -> String {
+        if case DecodingError.dataCorrupted(let context) = error {
+            if let underlying = context.underlyingError as NSError?, let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
+                return "not valid JSON: \(detail)"
+            }
+            return "not valid JSON: \(context.debugDescription)"
+        }
+        return "not valid JSON"
+    }
+
+    // MARK: Writing
+
+    /// Pretty JSON with sorted keys.
+    public func encoded() throws -> Data {
+        var top: [String: JSONValue] = [
+            "version": .integer(Int64(Self.currentVersion)),
+            "trigger": .string(trigger.rawValue),
+            "pairingWindow": .number(pairingWindow),
+            "fileTimeout": .number(fileTimeout),
+            "busyRetries": .integer(Int64(busyRetries)),
+            "keepOnCamera": .bool(keepOnCamera),
+        ]
+        if let name { top["name"] = .string(name) }
+        if let alignment { top["alignment"] = alignment }
+        top["cameras"] = .array(cameras.map { c in
+            var o: [String: JSONValue] = ["role": .string(c.role.rawValue)]
+            if let p = c.port { o["port"] = .string(p) }
+            if let s = c.serial { o["serial"] = .string(s) }
+            if let m = c.model { o["model"] = .string(m) }
+            var s: [String: JSONValue] = [:]
+            if let a = c.settings.aperture { s["aperture"] = .number(a) }
+            if let t = c.settings.shutter { s["shutter"] = .string(RoleSettings.shutterText(t)) }
+            if let i = c.settings.iso { s["iso"] = .integer(Int64(i)) }
+            if let f = c.settings.focusDistance { s["focusDistance"] = .number(f) }
+            o["settings"] = .object(s)
+            return .object(o)
+        })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(JSONValue.object(top))
+    }
+
+    /// Writes the file atomically.
+    public func write(to url: URL) throws {
+        try AtomicFile.write(encoded() + Data("\n".utf8), to: url)
+    }
+}
+
+/// A rig file that cannot be used; every case names the file, and `invalid` the field.
+public enum RigFileError: Error, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case syntax(path: String, reason: String)
+    case invalid(path: String, field: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason): "cannot read rig file \(path): \(reason)"
+        case .syntax(let path, let reason): "rig file \(path) is \(reason)"
+        case .invalid(let path, let field, let reason): "rig file \(path): \(field): \(reason)"
+        }
+    }
+}
+
+/// Checks the parsed JSON field by field so that every error says exactly what is wrong and where.
+private struct Validator {
+    let path: String
+
+    func fail(_ field: String, _ reason: String) -> RigFileError { .invalid(path: path, field: field, reason: reason) }
+
+    func object(_ v: JSONValue, _ field: String, allowed: Set<String>) throws -> [String: JSONValue] {
+        guard case .object(let o) = v else { throw fail(field, "expected an object, found \(v.typeName)") }
+        if let unknown = o.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw fail(field.isEmpty ? unknown : "\(field).\(unknown)",
+                       "unknown key (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+        }
+        return o
+    }
+
+    func string(_ v: JSONValue?, _ field: String) throws -> String? {
+        guard let v, v != .null else { return nil }
+        guard case .string(let s) = v else { throw fail(field, "expected a string, found \(v.typeName)") }
+        guard !s.trimmingCharacters(in: .whitespaces).isEmpty else { throw fail(field, "must not be empty") }
+        return s
+    }
+
+    func number(_ v: JSONValue?, _ field: String, range: ClosedRange<Double>) throws -> Double? {
+        guard let v, v != .null else { return nil }
+        guard let d = v.doubleValue else { throw fail(field, "expected a number, found \(v.typeName)") }
+        guard range.contains(d) else { throw fail(field, "\(d) is outside \(range.lowerBound)...\(range.upperBound)") }
+        return d
+    }
+
+    func integer(_ v: JSONValue?, _ field: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let v, v != .null else { return nil }
+        guard case .integer(let i) = v else { throw fail(field, "expected a whole number, found \(v.typeName == "a number" ? "a fraction" : v.typeName)") }
+        guard range.contains(Int(i)) else { throw fail(field, "\(i) is outside \(range.lowerBound)...\(range.upperBound)") }
+        return Int(i)
+    }
+
+    mutating func rig(_ root: JSONValue) throws -> RigFile {
+        let o = try object(root, "", allowed: ["version", "name", "comment", "trigger", "cameras", "pairingWindow", "fileTimeout",
+                                               "busyRetries", "keepOnCamera", "alignment"])
+        if let version = try integer(o["version"], "version", range: 1...Int.max), version != RigFile.currentVersion {
+            throw fail("version", "version \(version) is not supported (this rigctl reads version \(RigFile.currentVersion))")
+        }
+        var trigger = TriggerMode.software
+        if let t = try string(o["trigger"], "trigger") {
+            guard let mode = TriggerMode(rawValue: t) else { throw fail("trigger", "\"\(t)\" is not one of: software, external") }
+            trigger = mode
+        }
+        guard let camerasValue = o["cameras"] else { throw fail("cameras", "missing: the rig needs a shallow and a deep camera") }
+        guard case .array(let list) = camerasValue else { throw fail("cameras", "expected an array, found \(camerasValue.typeName)") }
+        guard list.count == 2 else { throw fail("cameras", "expected exactly two cameras, found \(list.count)") }
+        var cameras: [RigCameraSpec] = []
+        for (i, item) in list.enumerated() {
+            cameras.append(try camera(item, "cameras[\(i)]"))
+        }
+        for role in CameraRole.allCases {
+            let count = cameras.filter { $0.role == role }.count
+            if count != 1 {
+                throw fail("cameras", count == 0 ? "no camera has the role \"\(role)\"" : "two cameras have the role \"\(role)\"")
+            }
+        }
+        if let a = cameras[0].port, a == cameras[1].port { throw fail("cameras[1].port", "both cameras use the port \(a)") }
+        if let a = cameras[0].serial, a == cameras[1].serial { throw fail("cameras[1].serial", "both cameras have the serial \(a)") }
+        var keep = false
+        if let k = o["keepOnCamera"], k != .null {
+            guard case .bool(let b) = k else { throw fail("keepOnCamera", "expected true or false, found \(k.typeName)") }
+            keep = b
+        }
+        if let a = o["alignment"], a != .null {
+            guard case .object = a else { throw fail("alignment", "expected an object, found \(a.typeName)") }
+        }
+        return RigFile(name: try string(o["name"], "name"), trigger: trigger, cameras: cameras,
+                       pairingWindow: try number(o["pairingWindow"], "pairingWindow", range: 0.000_001...3600) ?? 0.5,
+                       fileTimeout: try number(o["fileTimeout"], "fileTimeout", range: 0.1...86400) ?? 30,
+                       busyRetries: try integer(o["busyRetries"], "busyRetries", range: 0...50) ?? 6,
+                       keepOnCamera: keep, alignment: o["alignment"].flatMap { $0 == .null ? nil : $0 })
+    }
+
+    func camera(_ v: JSONValue, _ field: String) throws -> RigCameraSpec {
+        let o = try object(v, field, allowed: ["role", "port", "serial", "model", "settings", "comment"])
+        guard let roleText = try string(o["role"], "\(field).role") else { throw fail("\(field).role", "missing (shallow or deep)") }
+        guard let role = CameraRole(rawValue: roleText) else { throw fail("\(field).role", "\"\(roleText)\" is not one of: shallow, deep") }
+        let port = try string(o["port"], "\(field).port")
+        if let port, !port.contains(":") {
+            throw fail("\(field).port", "\"\(port)\" is not a libgphoto2 port (like ptpip:192.168.1.10 or usb:001,004)")
+        }
+        let serial = try string(o["serial"], "\(field).serial")
+        guard port != nil || serial != nil else { throw fail(field, "give the camera's port or its serial number") }
+        var settings = RoleSettings()
+        if let s = o["settings"], s != .null {
+            let so = try object(s, "\(field).settings", allowed: ["aperture", "shutter", "iso", "focusDistance"])
+            settings.aperture = try number(so["aperture"], "\(field).settings.aperture", range: 0.5...256)
+            if let t = so["shutter"], t != .null {
+                let seconds: Double?
+                switch t {
+                case .string(let text): seconds = RoleSettings.parseShutter(text)
+                default: seconds = t.doubleValue
+                }
+                guard let seconds, seconds > 0, seconds <= 3600 else {
+                    throw fail("\(field).settings.shutter", "expected seconds as a number or a fraction like \"1/250\"")
+                }
+                settings.shutter = seconds
+            }
+            settings.iso = try integer(so["iso"], "\(field).settings.iso", range: 1...10_000_000)
+            settings.focusDistance = try number(so["focusDistance"], "\(field).settings.focusDistance", range: 0.01...100_000)
+        }
+        return RigCameraSpec(role: role, port: port, serial: serial, model: try string(o["model"], "\(field).model"), settings: settings)
+    }
+}

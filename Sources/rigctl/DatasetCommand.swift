@@ -1,0 +1,208 @@
+import ArgumentParser
+import DatasetBuilder
+import Foundation
+
+struct DatasetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataset",
+        abstract: "Create, inspect, check and curate a dataset folder (catalog.sqlite plus its files).",
+        subcommands: [Init.self, Status.self, List.self, Show.self, Verify.self, Review.self, SplitCommand.self]
+    )
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an empty dataset in a folder.")
+
+        @Argument(help: "The folder to create (default: --dataset, $RIGCTL_DATASET, or the current folder).")
+        var directory: String?
+
+        @OptionGroup var location: DatasetLocation
+
+        func run() throws {
+            try reportingErrors {
+                let url = directory.map { URL(fileURLWithPath: $0) } ?? location.url
+                try Dataset.create(at: url)
+                print("created dataset \(url.path)")
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Counts of pairs by verdict, split, review and scene.")
+
+        @OptionGroup var location: DatasetLocation
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try reportingErrors {
+                let s = try location.open(readOnly: true).status()
+                if json { return try printJSON(s) }
+                print("captures \(s.captures), pairs \(s.pairs), scenes \(s.scenes), files \(s.files), "
+                      + "models \(s.models), evaluations \(s.evaluations)")
+                func line(_ title: String, _ counts: [String: Int]) {
+                    let parts = counts.keys.sorted().map { "\($0) \(counts[$0] ?? 0)" }
+                    print("\(title): " + (parts.isEmpty ? "-" : parts.joined(separator: ", ")))
+                }
+                line("verdict", s.byVerdict)
+                line("split", s.bySplit)
+                line("review", s.byReview)
+                if !s.byScene.isEmpty {
+                    print("scenes:")
+                    for scene in s.byScene {
+                        let split = scene.split.keys.sorted().map { "\($0) \(scene.split[$0] ?? 0)" }.joined(separator: ", ")
+                        print("  \(scene.scene): \(scene.pairs) pairs, \(scene.accepted) accepted (\(split))")
+                    }
+                }
+            }
+        }
+    }
+
+    struct Filters: ParsableArguments {
+        @Option(help: "Only pairs of this scene.") var scene: String?
+        @Option(help: "Only pairs whose scene has this tag.") var tag: String?
+        @Option(help: "Only pairs with this verdict.") var verdict: Verdict?
+        @Option(help: "Only pairs of this split.") var split: Split?
+        @Option(help: "Only pairs in this review state.") var review: ReviewState?
+        @Option(help: "Only pairs of this capture id.") var capture: Int64?
+        @Option(help: "At most this many pairs.") var limit: Int?
+        @Option(help: "Skip this many pairs first.") var offset: Int = 0
+
+        var filter: PairFilter {
+            PairFilter(scene: scene, tag: tag, verdict: verdict, split: split, review: review, captureID: capture,
+                       limit: limit, offset: offset)
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List pairs, one per line, with filters.")
+
+        @OptionGroup var location: DatasetLocation
+        @OptionGroup var filters: Filters
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try reportingErrors {
+                let pairs = try location.open(readOnly: true).pairs(filters.filter)
+                if json { return try printJSON(pairs) }
+                print("id\tkey\tscene\tname\tverdict\tsplit\treview")
+                for p in pairs {
+                    print("\(p.id)\t\(p.key.prefix(12))\t\(p.scene)\t\(p.name)\t\(p.verdict)\t\(p.split)\t\(p.reviewState)")
+                }
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Everything the catalogue knows about one pair.")
+
+        @OptionGroup var location: DatasetLocation
+        @Argument(help: "The pair's id or key (a unique prefix of at least 6 hex digits).") var pair: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            try reportingErrors {
+                let p = try location.open(readOnly: true).pair(pair)
+                if json { return try printJSON(p) }
+                print("pair \(p.id) \(p.key): \(p.name)")
+                print("scene: \(p.scene)" + (p.tags.isEmpty ? "" : " [\(p.tags.joined(separator: ", "))]")
+                      + (p.sceneNotes.isEmpty ? "" : " - \(p.sceneNotes)"))
+                print("verdict: \(p.verdict)" + (p.reasons.isEmpty ? "" : " (\(p.reasons.joined(separator: "; ")))"))
+                print("split: \(p.split), review: \(p.reviewState)" + (p.reviewNote.isEmpty ? "" : " - \(p.reviewNote)"))
+                for (role, file) in [("source", p.source), ("target", p.target)] + [("left", p.left), ("right", p.right)]
+                    .compactMap({ role, file in file.map { (role, $0) } }) {
+                    print("\(role): \(file.path) (\(file.size) bytes, sha256 \(file.sha256))")
+                }
+                if let h = p.homography { print("homography: " + h.map { "\($0)" }.joined(separator: " ")) }
+                if let c = p.colour {
+                    print("colour: \(c.name) " + c.parameters.map { "\($0)" }.joined(separator: " ")
+                          + (c.residual.map { ", residual \($0)" } ?? ""))
+                }
+                if let c = p.crop { print("crop: \(c.width)x\(c.height)+\(c.x)+\(c.y)") }
+                if !p.quality.isEmpty {
+                    print("quality: " + p.quality.keys.sorted().map { "\($0) \(p.quality[$0] ?? 0)" }.joined(separator: ", "))
+                }
+                if let capture = p.capture {
+                    print("capture \(capture.id): trigger \(capture.triggerTime.map { "\($0)" } ?? "-"), "
+                          + "skew \(capture.skew.map { "\($0) s" } ?? "-")")
+                    for shot in capture.shots {
+                        let s = shot.settings
+                        print("  \(shot.role): \(shot.camera.make) \(shot.camera.model) #\(shot.camera.serial), "
+                              + "f/\(s.aperture.map { "\($0)" } ?? "?"), \(s.exposureTime.map { "\($0) s" } ?? "? s"), "
+                              + "ISO \(s.iso.map(String.init) ?? "?"), \(s.focalLength.map { "\($0) mm" } ?? "? mm"), "
+                              + "\(shot.file.path)")
+                    }
+                }
+                for e in p.evaluations {
+                    print("model \(e.model): PSNR \(e.psnr), SSIM \(e.ssim)"
+                          + (e.ssimMatlab.map { ", SSIM (MATLAB) \($0)" } ?? "") + (e.mae.map { ", MAE \($0)" } ?? "")
+                          + (e.lpips.map { ", LPIPS \($0)" } ?? "") + (e.seconds.map { ", \($0) s" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every file against its recorded size and SHA-256; report missing and orphan files.",
+            discussion: "Exits with status 1 when anything is wrong. Files of interrupted writes are removed first.")
+
+        @OptionGroup var location: DatasetLocation
+        @Flag(help: "Check sizes only, not hashes.") var quick = false
+
+        func run() throws {
+            let consistent = try reportingErrors {
+                let report = try location.open().verify(hashes: !quick)
+                let mib = Double(report.checkedBytes) / 1_048_576
+                print("checked \(report.checkedFiles) files (\(String(format: "%.1f", mib)) MiB)")
+                for path in report.missing { print("missing: \(path)") }
+                for m in report.mismatched { print("changed: \(m.path): expected \(m.expected), found \(m.actual)") }
+                for path in report.orphans { print("orphan: \(path)") }
+                for path in report.pending { print("pending: \(path)") }
+                for problem in report.databaseProblems { print("database: \(problem)") }
+                print(report.isConsistent ? "consistent" : "NOT consistent")
+                return report.isConsistent
+            }
+            if !consistent { throw ExitCode(ExitStatus.failure) }
+        }
+    }
+
+    struct Review: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Record a person's judgement of a pair.")
+
+        @OptionGroup var location: DatasetLocation
+        @Argument(help: "The pair's id or key.") var pair: String
+        @Option(help: "The judgement; rejected pairs are never exported.")
+        var state: ReviewState
+        @Option(help: "A note to keep with the judgement.") var note: String?
+
+        func run() throws {
+            try reportingErrors {
+                let dataset = try location.open()
+                try dataset.review(pair: pair, state: state, note: note)
+                print("pair \(pair): \(state.rawValue)")
+            }
+        }
+    }
+
+    struct SplitCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "split",
+            abstract: "Assign pairs to train and test by scene, deterministically.",
+            discussion: """
+                Each scene goes to test when a hash of the seed and its name falls below the fraction, so a scene never \
+                lands on both sides and adding scenes later never moves existing ones. Rejected pairs become unused.
+                """)
+
+        @OptionGroup var location: DatasetLocation
+        @Option(help: "The share of scenes that go to test.") var testFraction: Double = 0.2
+        @Option(help: "Changes the assignment; keep it fixed for a benchmark's lifetime.") var seed = "rigctl"
+
+        func run() throws {
+            try reportingErrors {
+                let report = try location.open().assignSplit(testFraction: testFraction, seed: seed)
+                print("test: \(report.testScenes.count) scenes, train: \(report.trainScenes.count) scenes")
+                print("pairs: " + report.pairsBySplit.keys.sorted().map { "\($0) \(report.pairsBySplit[$0] ?? 0)" }
+                    .joined(separator: ", "))
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import DatasetBuilder
+
+extension DatasetError: ClassifiedError {}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import DatasetBuilder
+import Foundation
+
+/// `--dataset DIR`, shared by every command that works on a dataset.
+struct DatasetLocation: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The dataset folder.", discussion:
+        "Default: $RIGCTL_DATASET, else the current folder.", valueName: "dir"))
+    var dataset: String?
+
+    var url: URL {
+        if let dataset { return URL(fileURLWithPath: dataset) }
+        if let env = ProcessInfo.processInfo.environment["RIGCTL_DATASET"], !env.isEmpty {
+            return URL(fileURLWithPath: env)
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }
+
+    func open(readOnly: Bool = false) throws -> Dataset {
+        let dataset = try Dataset.open(at: url, readOnly: readOnly)
+        for path in dataset.recoveredFiles {
+            FileHandle.standardError.write(Data("rigctl: removed \(path), left by an interrupted write\n".utf8))
+        }
+        return dataset
+    }
+}
+
+extension Verdict: ExpressibleByArgument {}
+extension Split: ExpressibleByArgument {}
+extension ReviewState: ExpressibleByArgument {}
+extension ImportLayout: ExpressibleByArgument {}
+extension ExportFormat: ExpressibleByArgument {}
+extension ExportSplit: ExpressibleByArgument {}
+
+/// JSON for `--json` output: sorted keys and ISO 8601 dates, so scripts can diff it.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import DatasetBuilder
+import Foundation
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Catalogue an existing pair set (RealDOF, DPDD or one folder per pair) into a dataset.",
+        discussion: """
+            realdof: DIR/source/NAME and DIR/target/NAME. dpdd: DIR/test_c/source/NAME and DIR/test_c/target/NAME, with \
+            DIR/test_l/source/NAME and DIR/test_r/source/NAME when present. pairs: DIR/NAME/source.EXT and \
+            DIR/NAME/target.EXT. Files are matched by name; unmatched files are reported and skipped. Importing again \
+            adds nothing (pairs are recognised by their files' hashes).
+            """)
+
+    @Argument(help: "The folder to import.") var directory: String
+    @Option(help: "The folder layout of DIR.") var layout: ImportLayout
+    @OptionGroup var location: DatasetLocation
+    @Option(help: "Put every pair in this scene (default: each pair is its own scene, named after the file).")
+    var scene: String?
+    @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
+    @Option(help: "The split the pairs join.") var split: Split = .test
+
+    func run() throws {
+        try reportingErrors {
+            let dataset = try location.open()
+            let importer = Importer(layout: layout, scene: scene, tags: tag, split: split)
+            let report = try importer.run(from: URL(fileURLWithPath: directory), into: dataset)
+            for problem in report.mismatches {
+                FileHandle.standardError.write(Data("rigctl: mismatch: \(problem)\n".utf8))
+            }
+            print("imported \(report.added.count) pairs, \(report.alreadyPresent.count) already present, "
+                  + "\(report.mismatches.count) mismatches")
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import Rig
+import VirtualCamera
+
+struct VirtualRigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "virtual-rig",
+        abstract: "Run two virtual PTP/IP cameras (shallow and deep) on 127.0.0.1 for rehearsals, demos and tests.",
+        discussion: """
+            The shallow camera listens on PORT (commands) and PORT+1 (events), the deep one on PORT+2 and PORT+3. \
+            The rig file written points at them; use it with `rigctl rig check` and `rigctl capture`, or use the \
+            ports with gphoto2 (--port ptpip:127.0.0.1:PORT:PORT+1 --camera "PTP/IP Camera"). Runs until SIGINT or \
+            SIGTERM; SIGUSR1 fires both cameras as an external release would.
+            Faults for tests: --fault ROLE:busy=N (next N captures answered DeviceBusy), ROLE:drop (next capture \
+            drops the connection), ROLE:slow=BYTES_PER_SECOND (slow downloads), ROLE:no-object-added (files never \
+            announced).
+            """
+    )
+
+    @Option(help: "Command port of the shallow camera; the rig uses PORT to PORT+3.")
+    var port: UInt16
+
+    @Option(name: .customLong("rig-file"), help: "The rig file to write.")
+    var rigFile: String
+
+    @Option(help: "Built-in scene: \(BuiltInScene.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scene: String = BuiltInScene.planes.rawValue
+
+    @Option(name: .customLong("scene-image"), help: "Photograph the given image instead (needs --scene-depth).")
+    var sceneImage: String?
+
+    @Option(name: .customLong("scene-depth"), help: "Depth map of --scene-image: grey levels 0...1 map to --near...--far metres.")
+    var sceneDepth: String?
+
+    @Option(help: "Distance in metres of depth value 0.")
+    var near: Float = 1
+
+    @Option(help: "Distance in metres of depth value 1.")
+    var far: Float = 10
+
+    @Option(help: "Frame width in pixels.")
+    var width: Int = 1200
+
+    @Option(help: "Frame height in pixels.")
+    var height: Int = 800
+
+    @Option(help: "File type the cameras record: dng or jpeg.")
+    var format: String = CaptureFormat.dng.rawValue
+
+    @Option(help: "Trigger mode written into the rig file: software or external.")
+    var trigger: String = TriggerMode.software.rawValue
+
+    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added.")
+    var faults: [String] = []
+
+    func validate() throws {
+        guard port > 0, port <= UInt16.max - 3 else { throw ValidationError("--port must be between 1 and \(UInt16.max - 3)") }
+        guard BuiltInScene(rawValue: scene) != nil || sceneImage != nil else {
+            throw ValidationError("unknown scene \"\(scene)\" (built-in: \(BuiltInScene.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard (sceneImage == nil) == (sceneDepth == nil) else { throw ValidationError("--scene-image and --scene-depth go together") }
+        guard CaptureFormat(rawValue: format) != nil else { throw ValidationError("--format must be dng or jpeg") }
+        guard TriggerMode(rawValue: trigger) != nil else { throw ValidationError("--trigger must be software or external") }
+        guard width >= 16, height >= 16, width % 2 == 0, height % 2 == 0 else {
+            throw ValidationError("--width and --height must be even and at least 16")
+        }
+        for f in faults { _ = try Self.parseFault(f) }
+    }
+
+    static func parseFault(_ text: String) throws -> (role: CameraRole, fault: VirtualCameraFault) {
+        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, let role = CameraRole(rawValue: parts[0]) else {
+            throw ValidationError("--fault \(text): expected ROLE:KIND with ROLE shallow or deep")
+        }
+        let kind = parts[1].split(separator: "=", maxSplits: 1).map(String.init)
+        switch kind[0] {
+        case "busy":
+            guard kind.count == 2, let n = Int(kind[1]), n > 0 else { throw ValidationError("--fault \(text): busy=N needs a count") }
+            return (role, .busy(count: n))
+        case "drop": return (role, .dropConnection)
+        case "slow":
+            guard kind.count == 2, let n = Int(kind[1]), n > 0 else {
+                throw ValidationError("--fault \(text): slow=N needs bytes per second")
+            }
+            return (role, .slowDownload(bytesPerSecond: n))
+        case "no-object-added": return (role, .noObjectAdded)
+        default: throw ValidationError("--fault \(text): unknown fault \"\(kind[0])\"")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let theScene: Scene
+            if let sceneImage, let sceneDepth {
+                theScene = try Scene.load(image: URL(fileURLWithPath: sceneImage), depth: URL(fileURLWithPath: sceneDepth), near: near, far: far)
+            } else {
+                theScene = Scene.builtIn(BuiltInScene(rawValue: scene) ?? .planes, width: width, height: height)
+            }
+            let rig = try VirtualRig(basePort: port, scene: theScene, width: width, height: height,
+                                     format: CaptureFormat(rawValue: format) ?? .dng)
+            for f in faults {
+                let (role, fault) = try Self.parseFault(f)
+                (role == .shallow ? rig.shallow : rig.deep).inject(fault)
+            }
+            rig.start()
+            defer { rig.stop() }
+            let file = VirtualRigFile.make(rig: rig, trigger: TriggerMode(rawValue: trigger) ?? .software)
+            try file.write(to: URL(fileURLWithPath: rigFile))
+            for camera in rig.cameras {
+                let s = camera.currentSettings
+                print("\(camera.configuration.name): \(camera.portPath)  f/\(String(format: "%g", s.fNumber)) "
+                      + "\(RoleSettings.shutterText(s.exposureTime)) s ISO \(s.iso)  serial \(camera.configuration.serialNumber)")
+            }
+            print("rig file: \(rigFile)  scene: \(theScene.name) \(width)x\(height)  (SIGUSR1 fires both; Ctrl-C stops)")
+            fflush(nil)
+            // Ignore the default actions and take the signals through dispatch sources: the command may run on any
+            // thread, so a per-thread signal mask would not cover them all.
+            let stop = DispatchSemaphore(value: 0)
+            let queue = DispatchQueue(label: "virtual-rig-signals")
+            var sources: [DispatchSourceSignal] = []
+            for number in [SIGINT, SIGTERM, SIGUSR1] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler {
+                    if number == SIGUSR1 { rig.externalRelease() } else { stop.signal() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            stop.wait()
+            for source in sources { source.cancel() }
+            print("virtual rig stopped")
+        }
+    }
+}
+
+/// The rig file that points at a virtual rig.
+enum VirtualRigFile {
+    static func make(rig: VirtualRig, trigger: TriggerMode) -> RigFile {
+        func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
+            let s = camera.configuration.settings
+            return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber, model: "PTP/IP Camera",
+                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso, focusDistance: s.focusDistance))
+        }
+        return RigFile(name: "virtual rig", trigger: trigger,
+                       cameras: [spec(rig.shallow, .shallow), spec(rig.deep, .deep)],
+                       alignment: .object(["mirror": .string("horizontal")]))
+    }
+}

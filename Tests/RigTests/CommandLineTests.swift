@@ -1,0 +1,119 @@
+import Foundation
+import Imaging
+import Rig
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `rigctl virtual-rig`, `rigctl rig check` and `rigctl capture` as a user runs them, with a fresh HOME.
+@Suite struct CommandLineTests {
+    /// The rigctl executable built next to the test bundle (`swift build --build-tests` builds both).
+    func rigctlExecutable() throws -> String {
+        let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("rigctl").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw CLITestError("the rigctl executable was not found next to \(me): build it with `swift build --build-tests`")
+    }
+
+    struct CLITestError: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// A base port with four free ports after it on 127.0.0.1.
+    func freePortBlock() throws -> UInt16 {
+        for _ in 0..<50 {
+            let base = UInt16.random(in: 20000...60000)
+            var sockets: [Int32] = []
+            var ok = true
+            for p in base..<(base + 4) {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var addr = sockaddr_in()
+                addr.sin_family = sa_family_t(AF_INET)
+                addr.sin_port = p.bigEndian
+                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let r = withUnsafePointer(to: &addr) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                sockets.append(fd)
+                if r != 0 { ok = false; break }
+            }
+            for fd in sockets { close(fd) }
+            if ok { return base }
+        }
+        throw CLITestError("no four free consecutive ports found")
+    }
+
+    @Test func virtualRigCheckAndCaptureFromTheCommandLine() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let home = dir.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let port = try freePortBlock()
+        let rigFile = dir.appendingPathComponent("rig.json")
+
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: rigctl)
+        server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path, "--width", "320", "--height", "240",
+                            "--scene", "cards", "--fault", "deep:busy=1"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        server.environment = environment
+        let log = dir.appendingPathComponent("server.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        server.standardOutput = logHandle
+        server.standardError = logHandle
+        try server.run()
+        defer {
+            if server.isRunning { server.terminate() }
+        }
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        try #require(FileManager.default.fileExists(atPath: rigFile.path),
+                     "virtual-rig wrote no rig file: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
+        let file = try RigFile.load(rigFile)
+        #expect(file.camera(.shallow)?.port == "ptpip:127.0.0.1:\(port):\(port + 1)")
+        #expect(file.camera(.deep)?.port == "ptpip:127.0.0.1:\(port + 2):\(port + 3)")
+        #expect(file.alignment == .object(["mirror": .string("horizontal")]))
+
+        let check = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path], home: home)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("shallow camera on ptpip:127.0.0.1:\(port):\(port + 1)"), "\(check.output)")
+        #expect(check.output.contains("aperture f/2 "), "\(check.output)")
+        #expect(check.output.contains("aperture f/16 "), "\(check.output)")
+        #expect(check.output.contains("Serial Number: VC-DEEP-0002"), "the summary is printed: \(check.output)")
+
+        let out = dir.appendingPathComponent("pairs")
+        let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--out", out.path, "--count", "2"], home: home)
+        #expect(capture.status == 0, "\(capture.output)")
+        #expect(capture.output.contains("2 pair(s)"), "\(capture.output)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
+        #expect(try RawDecoder().decode(out.appendingPathComponent("0002_deep.dng")).image.width == 320)
+        // The injected busy reply was retried once in the first pair.
+        let first = try CapturedPair.load(sidecar: out.appendingPathComponent("0001.json"))
+        #expect(first.deep.busyRetries == 1 && first.shallow.busyRetries == 0)
+
+        let missing = try runTool(rigctl, ["capture", "--rig", dir.appendingPathComponent("nope.json").path, "--out", out.path], home: home)
+        #expect(missing.status == 2, "a missing rig file is bad input: \(missing.output)")
+        #expect(missing.output.contains("nope.json"))
+
+        server.interrupt()
+        let stopDeadline = Date().addingTimeInterval(10)
+        while server.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!server.isRunning)
+        #expect(server.terminationStatus == 0)
+        try logHandle.close()
+        let output = String(decoding: try Data(contentsOf: log), as: UTF8.self)
+        #expect(output.contains("virtual rig stopped"), "\(output)")
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Rig
+import Testing
+
+@Suite struct RigFileTests {
+    let valid = """
+        {
+          "version": 1,
+          "name": "bench",
+          "trigger": "external",
+          "pairingWindow": 0.25,
+          "cameras": [
+            {"role": "deep", "port": "usb:001,004", "serial": "B2", "settings": {"aperture": 16, "shutter": "1/125", "iso": 1600}},
+            {"role": "shallow", "serial": "A1", "settings": {"aperture": 2.8, "shutter": 0.004, "focusDistance": 2.5}}
+          ],
+          "alignment": {"mirror": "horizontal", "homography": [1, 0, 0.5, 0, 1, -2.25, 0, 0, 1], "distortion": {"k1": -0.012}}
+        }
+        """
+
+    @Test func parsesAndRoundTripsWithAlignmentUntouched() throws {
+        let file = try RigFile.parse(Data(valid.utf8), path: "bench.json")
+        #expect(file.trigger == .external)
+        #expect(file.pairingWindow == 0.25)
+        #expect(file.camera(.deep)?.port == "usb:001,004")
+        #expect(file.camera(.shallow)?.port == nil && file.camera(.shallow)?.serial == "A1")
+        #expect(file.camera(.deep)?.settings.shutter == 1.0 / 125)
+        #expect(file.camera(.shallow)?.settings.shutter == 0.004)
+        #expect(file.camera(.shallow)?.settings.focusDistance == 2.5)
+        #expect(file.fileTimeout == 30 && file.busyRetries == 6, "defaults")
+        let expectedAlignment: JSONValue = .object([
+            "mirror": .string("horizontal"),
+            "homography": .array([.integer(1), .integer(0), .number(0.5), .integer(0), .integer(1), .number(-2.25), .integer(0), .integer(0), .integer(1)]),
+            "distortion": .object(["k1": .number(-0.012)]),
+        ])
+        #expect(file.alignment == expectedAlignment)
+        let again = try RigFile.parse(try file.encoded(), path: "again.json")
+        #expect(again == file)
+        // The alignment part can be handed to its own decoder.
+        let alignment = try JSONSerialization.jsonObject(with: try #require(file.alignment).data()) as? [String: Any]
+        #expect(alignment?["mirror"] as? String == "horizontal")
+    }
+
+    @Test func shutterTextForms() {
+        #expect(RoleSettings.shutterText(1.0 / 500) == "1/500")
+        #expect(RoleSettings.shutterText(2) == "2")
+        #expect(RoleSettings.shutterText(0.3) == "0.3")
+        #expect(RoleSettings.parseShutter("1/250") == 0.004)
+        #expect(RoleSettings.parseShutter("0.5s") == 0.5)
+        #expect(RoleSettings.parseShutter("fast") == nil)
+    }
+
+    func expectInvalid(_ json: String, field: String, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try RigFile.parse(Data(json.utf8), path: "bad.json")
+            Issue.record("accepted: \(json)", sourceLocation: sourceLocation)
+        } catch let error as RigFileError {
+            guard case .invalid(let path, let f, let reason) = error else {
+                Issue.record("wrong error \(error)", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(path == "bad.json", sourceLocation: sourceLocation)
+            #expect(f == field, "\(error)", sourceLocation: sourceLocation)
+            #expect(reason.contains(text), "\(error)", sourceLocation: sourceLocation)
+            #expect(error.description.contains("bad.json"), sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func rejectsBadFilesNamingTheField() {
+        let shallow = #"{"role": "shallow", "port": "ptpip:127.0.0.1:1:2"}"#
+        let deep = #"{"role": "deep", "port": "ptpip:127.0.0.1:3:4"}"#
+        expectInvalid(#"{"trigger": "software"}"#, field: "cameras", containing: "missing")
+        expectInvalid(#"{"cameras": [\#(shallow)]}"#, field: "cameras", containing: "exactly two")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(shallow.replacingOccurrences(of: ":1:2", with: ":5:6"))]}"#,
+                      field: "cameras", containing: "two cameras have the role \"shallow\"")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep"}]}"#, field: "cameras[1]", containing: "port or its serial")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "middle", "port": "usb:"}]}"#, field: "cameras[1].role", containing: "middle")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "usb:", "settings": {"aperture": "f/8"}}]}"#,
+                      field: "cameras[1].settings.aperture", containing: "expected a number")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "usb:", "settings": {"iso": 100.5}}]}"#,
+                      field: "cameras[1].settings.iso", containing: "whole number")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "usb:", "settings": {"shutter": "soon"}}]}"#,
+                      field: "cameras[1].settings.shutter", containing: "1/250")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "usb:", "settings": {"apperture": 8}}]}"#,
+                      field: "cameras[1].settings.apperture", containing: "unknown key")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "trigger": "radio"}"#, field: "trigger", containing: "software, external")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "version": 7}"#, field: "version", containing: "not supported")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": [1, 2]}"#, field: "alignment", containing: "object")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "pairingWindow": -1}"#, field: "pairingWindow", containing: "outside")
+        expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "ptpip:127.0.0.1:1:2"}]}"#, field: "cameras[1].port", containing: "both cameras")
+    }
+
+    @Test func syntaxAndMissingFileErrorsNameTheFile() throws {
+        #expect(throws: RigFileError.self) { try RigFile.parse(Data("{\"cameras\": [".utf8), path: "broken.json") }
+        do {
+            _ = try RigFile.parse(Data("{\"cameras\": [".utf8), path: "broken.json")
+        } catch let error as RigFileError {
+            #expect(error.description.contains("broken.json") && error.description.contains("not valid JSON"))
+        }
+        do {
+            _ = try RigFile.load(URL(fileURLWithPath: "/nonexistent/rig.json"))
+            Issue.record("a missing file was accepted")
+        } catch let error as RigFileError {
+            #expect(error == .unreadable(path: "/nonexistent/rig.json", reason: "no such file"))
+        }
+    }
+
+    @Test func exampleRigFilesInCalibrationAreValid() throws {
+        var root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+            root = root.deletingLastPathComponent()
+            try #require(root.path != "/", "package root not found")
+        }
+        let folder = root.appendingPathComponent("calibration")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".rig.json") }
+        #expect(!names.isEmpty)
+        for name in names {
+            let file = try RigFile.load(folder.appendingPathComponent(name))
+            #expect(file.cameras.count == 2)
+        }
+    }
+}

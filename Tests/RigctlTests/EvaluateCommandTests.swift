@@ -1,0 +1,40 @@
+import Foundation
+import Imaging
+import Testing
+
+@Suite struct EvaluateCommandTests {
+    func texture(_ seed: Int, width: Int = 40, height: Int = 32) -> RGBImage {
+        var image = RGBImage(width: width, height: height)
+        for y in 0..<height { for x in 0..<width { for c in 0..<3 {
+            image[c, x, y] = Float((x * 7 + y * 13 + c * 29 + seed * 31) % 64) / 63
+        } } }
+        return image
+    }
+
+    @Test func tableReportAndMismatch() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        for name in ["a", "b"] {
+            for folder in ["source", "target", "mine"] {
+                try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
+                let seed = folder == "source" ? 1 : 2
+                try PNGFile.write(texture(seed), to: root.appendingPathComponent("set/\(folder)/\(name).png"))
+            }
+        }
+        let set = root.appendingPathComponent("set").path
+        let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path]
+        let result = try CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine", "--format", "csv",
+                                          "--report", root.appendingPathComponent("report").path], environment: home)
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[2].hasPrefix("Mine,2,inf,1.0,1.0,0.0,,"), "a perfect output: PSNR inf, SSIM 1, MAE 0")
+        #expect(result.stderr.contains("LPIPS weights are not installed"))
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("report/index.html").path))
+
+        try FileManager.default.removeItem(at: root.appendingPathComponent("set/target/b.png"))
+        let mismatch = try CommandLine.run(["evaluate", set], environment: home)
+        #expect(mismatch.status == 2)
+        #expect(mismatch.stderr.contains("only in source: b"))
+    }
+}
