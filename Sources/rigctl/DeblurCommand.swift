@@ -30,8 +30,11 @@ struct DeblurCommand: ParsableCommand {
     @Option(help: "Fitting to multiples of 8: replicate, reflect (pad and crop back) or crop (bottom/right).")
     var edges: EdgeOption = .replicate
 
-    @Option(help: "Tile size in pixels (multiple of 8) for large images; 0 runs the whole image at once.")
+    @Option(help: "Tile size in pixels (multiple of 8) for images over --max-whole megapixels; 0 never tiles.")
     var tile: Int = 1024
+
+    @Option(help: "Largest image, in megapixels, that runs whole (about 380 MB of memory per megapixel).")
+    var maxWhole: Double = 4
 
     @Option(help: "Context around each tile in pixels (multiple of 8).")
     var overlap: Int = 128
@@ -40,6 +43,7 @@ struct DeblurCommand: ParsableCommand {
         guard depth == 8 || depth == 16 else { throw ValidationError("--depth must be 8 or 16, not \(depth)") }
         guard tile == 0 || (tile > 0 && tile % 8 == 0) else { throw ValidationError("--tile must be 0 or a multiple of 8") }
         guard overlap >= 0 && overlap % 8 == 0 else { throw ValidationError("--overlap must be a multiple of 8") }
+        guard maxWhole >= 0 && maxWhole < 1e6 else { throw ValidationError("--max-whole must be a number of megapixels") }
     }
 
     func run() throws {
@@ -48,7 +52,8 @@ struct DeblurCommand: ParsableCommand {
             let network = try IFANModelFile.load(url)
             let image = try ImageFile.read(URL(fileURLWithPath: input))
             let tiling = tile == 0 ? nil : try TiledInference(tileSize: tile, overlap: overlap)
-            let deblurrer = IFANDeblurrer(name: name, network: network, edges: edges.value, tiling: tiling)
+            let deblurrer = IFANDeblurrer(name: name, network: network, edges: edges.value, tiling: tiling,
+                                          maxWholeImagePixels: Int(maxWhole * 1_048_576))
             let start = DispatchTime.now().uptimeNanoseconds
             let result = try deblurrer.deblur(image)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9

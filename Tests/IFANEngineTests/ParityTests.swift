@@ -114,3 +114,16 @@ func paddingKeepsOrCropsTheSize(_ edges: EdgeHandling) throws {
     try SafeTensors.write(["x": Tensor(zeros: [2])], metadata: [:], to: url)
     #expect(throws: IFANModelError.self) { try IFANModelFile.load(url) }
 }
+
+/// The deblurrer tiles only images over its whole-image limit.
+@Test func deblurrerTilesOnlyLargeImages() throws {
+    let network = try fixtureNetwork.get()
+    let image = try ImageFile.read(fixture("input.png"))
+    let whole = try IFANDeblurrer(network: network, tiling: nil).deblur(image)
+    let seams = try TiledInference(tileSize: 32, overlap: 0)
+    let under = try IFANDeblurrer(network: network, tiling: seams, maxWholeImagePixels: 128 * 96).deblur(image)
+    #expect(under == whole)
+    let over = try IFANDeblurrer(network: network, tiling: seams, maxWholeImagePixels: 128 * 96 - 1).deblur(image)
+    #expect(over.width == 128 && over.height == 96)
+    #expect(over != whole, "tiles without context must show seams")
+}
