@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CBLAS"]),
+        // The IFAN defocus-deblurring network on the CPU.
+        .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
@@ -59,6 +61,7 @@ let package = Package(
             dependencies: [
                 "Imaging",
                 "NeuralCore",
+                "IFANEngine",
                 "Metrics",
                 "Evaluation",
                 "Rig",
@@ -72,6 +75,8 @@ let package = Package(
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
+        .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
+        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),

@@ -10,6 +10,8 @@ struct Rigctl: AsyncParsableCommand {
         subcommands: [
             Convert.self,
             TestChartCommand.self,
+            ModelCommand.self,
+            DeblurCommand.self,
             MetricsCommand.self,
             EvaluateCommand.self,
             LPIPSCommand.self,

@@ -1,0 +1,246 @@
+import CBLAS
+import Foundation
+import IFANEngine
+import NeuralCore
+
+// Time and peak memory of one IFAN forward pass on the CPU, with random weights of the released checkpoints'
+// shapes (speed does not depend on the values), and the GFLOP/s reached against OpenBLAS's sgemm peak measured in
+// the same run. `--large` adds the tiled-versus-whole PSNR and the peak memory of a 6000x4000 image.
+//
+//   swift run -c release IFANBenchmark [--size 1280x720] [--runs 1] [--model FILE.safetensors]
+//       [--large [--tile 1024] [--overlap 128] [--seam-tile 256] [--seam-overlaps 32,64,128,192]]
+// The tiled-versus-whole PSNR is measured at 1280x720 with small tiles (many seams); --model uses real weights
+// for it (an untrained network's receptive field need not match a trained one's).
+
+struct Options {
+    var width = 1280, height = 720, runs = 1
+    var large = false
+    var tile = 1024
+    var overlap = 128
+    var seamTile = 256
+    var overlaps: [Int] = [32, 64, 128, 192]
+    var model: String?
+    var layers = false
+
+    init(_ args: [String]) throws {
+        var i = 0
+        func value() throws -> String {
+            i += 1
+            guard i < args.count else { throw BenchmarkError("missing value after \(args[i - 1])") }
+            return args[i]
+        }
+        while i < args.count {
+            switch args[i] {
+            case "--size":
+                let parts = try value().split(separator: "x").compactMap { Int($0) }
+                guard parts.count == 2 else { throw BenchmarkError("--size takes WxH") }
+                (width, height) = (parts[0], parts[1])
+            case "--runs": runs = Int(try value()) ?? 1
+            case "--large": large = true
+            case "--layers": layers = true
+            case "--tile": tile = Int(try value()) ?? 1024
+            case "--overlap": overlap = Int(try value()) ?? 128
+            case "--seam-tile": seamTile = Int(try value()) ?? 256
+            case "--seam-overlaps": overlaps = try value().split(separator: ",").compactMap { Int($0) }
+            case "--model": model = try value()
+            default: throw BenchmarkError("unknown argument \(args[i])")
+            }
+            i += 1
+        }
+    }
+}
+
+struct BenchmarkError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Peak resident set size of this process so far (VmHWM), in bytes.
+func peakRSS() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
+    }
+    return 0
+}
+
+/// Resets the peak so that later phases are measured on their own (Linux: writing 5 to clear_refs).
+func resetPeakRSS() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
+/// Unbuffered output, so lines appear as phases finish, also when redirected to a file.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// User + system CPU seconds of this process so far. On a machine shared with other work the wall time grows
+/// with the load; the CPU time divided by the cores used is what the run costs on idle cores.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// The 1-minute load average, to judge how busy the machine was.
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+struct Random {
+    var state: UInt64
+    mutating func next() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(state >> 40) / Float(1 << 24) * 2 - 1
+    }
+}
+
+/// Random weights with fan-in scaling, so activations stay in a normal range (no overflow, no denormals).
+func randomWeights(_ architecture: IFANArchitecture) -> TensorDictionary {
+    var rng = Random(state: 42)
+    var weights: TensorDictionary = [:]
+    for layer in architecture.layers {
+        let fanIn = layer.inChannels * layer.kernel * layer.kernel
+        let scale = (layer.name == "F.3" ? 0.3 : 1.5) / Float(fanIn).squareRoot()
+        let shape = layer.weightShape
+        weights[layer.name + ".weight"] = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.next() * scale })
+        weights[layer.name + ".bias"] = Tensor(shape: [layer.outChannels], data: (0..<layer.outChannels).map { _ in rng.next() * 0.05 })
+    }
+    return weights
+}
+
+func randomImage(width: Int, height: Int, seed: UInt64) -> Tensor {
+    var rng = Random(state: seed)
+    // Smooth-ish content: a gradient plus noise, in [0, 1].
+    var data = [Float](repeating: 0, count: 3 * width * height)
+    for c in 0..<3 {
+        for y in 0..<height {
+            for x in 0..<width {
+                let base = 0.5 + 0.3 * sinf(Float(x) * 0.01 + Float(c)) * cosf(Float(y) * 0.013)
+                data[(c * height + y) * width + x] = min(max(base + 0.05 * rng.next(), 0), 1)
+            }
+        }
+    }
+    return Tensor(shape: [3, height, width], data: data)
+}
+
+/// Best of a few 1024^3 sgemm calls with OpenBLAS's own threads (one per core): GFLOP/s by wall time, and per
+/// core by CPU time (which a busy machine distorts less).
+func sgemmPeak() -> (wall: Double, perCore: Double) {
+    let n = 1024
+    let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    openblas_set_num_threads(Int32(BLASThreads.workers))
+    defer { BLASThreads.useCallerThreadsOnly() }
+    var best = 0.0
+    let c0 = cpuSeconds()
+    let repetitions = 10
+    for _ in 0..<repetitions {
+        let t0 = now()
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        best = max(best, 2 * Double(n * n * n) / (now() - t0) / 1e9)
+    }
+    // CPU time over all repetitions: per-call CPU times are too coarse to take a best of.
+    let perCore = 2 * Double(n * n * n) * Double(repetitions) / (cpuSeconds() - c0) / 1e9
+    return (best, perCore)
+}
+
+func psnr(_ a: [Float], _ b: [Float]) -> Double {
+    var sum = 0.0
+    for i in a.indices { let d = Double(a[i]) - Double(b[i]); sum += d * d }
+    let mse = sum / Double(a.count)
+    return mse == 0 ? .infinity : 10 * log10(1 / mse)
+}
+
+/// CPU time and per-core GFLOP/s of each convolution shape of the network at its scale, one call each.
+func layerProfile(width: Int, height: Int) throws {
+    var rng = Random(state: 3)
+    let shapes: [(String, Int, Int, Int, Int)] = [  // name, in, out, stride, scale
+        ("3->32 full", 3, 32, 1, 1), ("32->32 full", 32, 32, 1, 1), ("32->64 s2", 32, 64, 2, 1),
+        ("64->64 1/2", 64, 64, 1, 2), ("128->128 1/4", 128, 128, 1, 4), ("128->128 1/8", 128, 128, 1, 8),
+        ("256->128 1/8", 256, 128, 1, 8),
+    ]
+    for (name, cin, cout, stride, scale) in shapes {
+        let (h, w) = (height / scale, width / scale)
+        let x = Tensor(shape: [cin, h, w], data: (0..<(cin * h * w)).map { _ in rng.next() })
+        let conv = try Conv2D(weight: Tensor(shape: [cout, cin, 3, 3], data: (0..<(cout * cin * 9)).map { _ in rng.next() * 0.1 }),
+                              bias: Tensor(zeros: [cout]), stride: stride, activation: .leakyReLU(0.1))
+        let (t0, c0) = (now(), cpuSeconds())
+        let y = try conv(x)
+        let (wall, cpu) = (now() - t0, cpuSeconds() - c0)
+        let flops = 2.0 * Double(cin * cout * 9 * y.shape[1] * y.shape[2])
+        say(String(format: "  conv %-14@ %.3f s wall, %.3f s CPU, %.1f GFLOP/s per core", name as NSString, wall, cpu, flops / cpu / 1e9))
+    }
+    let up = try ConvTranspose2D(weight: Tensor(shape: [64, 32, 4, 4], data: (0..<(64 * 32 * 16)).map { _ in rng.next() * 0.1 }),
+                                 bias: Tensor(zeros: [32]), stride: 2, padding: 1, activation: .leakyReLU(0.1))
+    let x = Tensor(shape: [64, height / 2, width / 2], data: (0..<(64 * height * width / 4)).map { _ in rng.next() })
+    let (t0, c0) = (now(), cpuSeconds())
+    _ = try up(x)
+    let cpu = cpuSeconds() - c0
+    say(String(format: "  upconv 64->32 1/2: %.3f s wall, %.3f s CPU, %.1f GFLOP/s per core", now() - t0, cpu,
+               2.0 * Double(64 * 32 * 16 * height * width / 4) / cpu / 1e9))
+}
+
+func main() throws {
+    let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    let architecture = IFANArchitecture(iterations: 17)
+    let network = try options.model.map { try IFANModelFile.load(URL(fileURLWithPath: $0)) }
+        ?? IFANNetwork(weights: randomWeights(architecture))
+    let peak = sgemmPeak()
+    say(String(format: "OpenBLAS sgemm 1024^3 (%d threads): %.1f GFLOP/s, %.1f GFLOP/s per core by CPU time",
+               BLASThreads.workers, peak.wall, peak.perCore))
+
+    let (w, h) = (options.width, options.height)
+    if options.layers { try layerProfile(width: w, height: h) }
+    var input: Tensor? = randomImage(width: w, height: h, seed: 7)
+    let macs = architecture.macs(width: w, height: h) + architecture.iacMACs(width: w, height: h)
+    let baseline = peakRSS()
+    resetPeakRSS()
+    var times: [Double] = [], cpu: [Double] = []
+    for _ in 0..<options.runs {
+        let (t0, c0) = (now(), cpuSeconds())
+        _ = try network.forward(input!)
+        times.append(now() - t0)
+        cpu.append(cpuSeconds() - c0)
+    }
+    let best = times.min() ?? 0
+    let bestCPU = cpu.min() ?? 0
+    let gflops = 2 * Double(macs) / best / 1e9
+    say(String(format: "IFAN %dx%d: %.2f s wall (best of %d), %.2f s CPU (%.2f s per core on %d cores), peak RSS %.0f MB (%.0f MB before the run)",
+               w, h, best, options.runs, bestCPU, bestCPU / Double(BLASThreads.workers), BLASThreads.workers,
+               Double(peakRSS()) / 1e6, Double(baseline) / 1e6))
+    let perCore = 2 * Double(macs) / bestCPU / 1e9
+    say(String(format: "%.1f GMAC (convolutions + IAC): %.1f GFLOP/s = %.0f%% of the sgemm peak by wall time; "
+               + "%.1f GFLOP/s per core by CPU time = %.0f%% of sgemm's per core", Double(macs) / 1e9, gflops,
+               100 * gflops / peak.wall, perCore, 100 * perCore / peak.perCore) + "; load average " + loadAverage())
+
+    guard options.large else { return }
+    input = nil
+    // Tiled against whole-image output at a size that still fits whole, with small tiles so there are many seams.
+    let (tw, th) = (1280, 720)
+    let image = randomImage(width: tw, height: th, seed: 11)
+    let whole = try network.forward(image)
+    for overlap in options.overlaps {
+        let tiled = try TiledInference(tileSize: options.seamTile, overlap: overlap).run(image) { try network.forward($0) }
+        say(String(format: "tiled (tile %d, overlap %d) vs whole at %dx%d: PSNR %.2f dB", options.seamTile, overlap, tw, th,
+                     psnr(tiled.data, whole.data)))
+    }
+    // Peak memory of a 6000x4000 image through tiling.
+    let big = randomImage(width: 6000, height: 4000, seed: 13)
+    resetPeakRSS()
+    let (t0, c0) = (now(), cpuSeconds())
+    _ = try TiledInference(tileSize: options.tile, overlap: options.overlap).run(big) { try network.forward($0) }
+    say(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s wall, %.1f s CPU, peak RSS %.0f MB (input + output tensors %.0f MB)",
+               options.tile, options.overlap, now() - t0, cpuSeconds() - c0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6)
+        + "; load average " + loadAverage())
+}
+
+do {
+    try main()
+} catch {
+    FileHandle.standardError.write(Data("IFANBenchmark: \(error)\n".utf8))
+    exit(1)
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+import IFANEngine
+import NeuralCore
+
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Import, list and describe deblurring models.",
+        subcommands: [ModelImport.self, ModelInfo.self, ModelList.self]
+    )
+}
+
+/// Where `--model` points: a store name, or a path to a .safetensors file.
+func resolveModel(_ model: String, store: ModelStore) throws -> (name: String, url: URL) {
+    if model.hasSuffix(".safetensors") || model.contains("/") {
+        let url = URL(fileURLWithPath: model)
+        return (url.deletingPathExtension().lastPathComponent, url)
+    }
+    let url = try store.validatedURL(forModel: model)
+    guard FileManager.default.fileExists(atPath: url.path) else {
+        throw IFANError.badInput("no model '\(model)' in \(store.directory.path); import one with 'rigctl model import CHECKPOINT'")
+    }
+    return (model, url)
+}
+
+struct ModelImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Convert a released IFAN PyTorch checkpoint into the model store (safetensors).",
+        discussion: """
+            Reads the checkpoint natively (torch.save zip, no Python), keeps the network's tensors under their \
+            names without the 'module.Network.' prefix, ignores the training-only 'module.reblurNet.*' tensors, \
+            checks every name and shape, and writes <store>/<name>.safetensors. The store is $RIGCTL_HOME/models \
+            (default ~/.local/share/rigctl/models).
+            """
+    )
+
+    @Argument(help: "The checkpoint, e.g. IFAN.pytorch.")
+    var checkpoint: String
+
+    @Option(name: .shortAndLong, help: "Write to this .safetensors file instead of the model store.")
+    var output: String?
+
+    @Option(help: "Name in the model store (default: the checkpoint's file name, lowercased, without extension).")
+    var name: String?
+
+    @Flag(help: "Replace an existing model of the same name.")
+    var force = false
+
+    func run() throws {
+        try reportingErrors {
+            let source = URL(fileURLWithPath: checkpoint)
+            let (architecture, weights) = try IFANModelFile.importCheckpoint(source)
+            let destination: URL
+            if let output {
+                destination = URL(fileURLWithPath: output)
+            } else {
+                let store = ModelStore()
+                let modelName = name ?? source.deletingPathExtension().lastPathComponent.lowercased()
+                destination = try store.validatedURL(forModel: modelName)
+                try store.createDirectory()
+            }
+            if !force && FileManager.default.fileExists(atPath: destination.path) {
+                throw IFANError.badInput("\(destination.path) exists; pass --force to replace it")
+            }
+            try IFANModelFile.write(weights, architecture: architecture, source: source.lastPathComponent, to: destination)
+            print("\(destination.path): IFAN with \(architecture.iterations) IAC iterations, "
+                  + "\(architecture.parameterCount) parameters in \(weights.count) tensors")
+        }
+    }
+}
+
+struct ModelInfo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Print a model's parameter count and its multiply-accumulates at an image size.",
+        discussion: """
+            Two MAC counts: ptflops' convention, which the IFAN paper's table uses (convolutions plus one add per \
+            output element for biases and per LeakyReLU module element), and plain convolution multiply-adds. \
+            Neither counts the IAC, given separately. Without an installed model, the released IFAN architecture \
+            (17 IAC iterations) is described.
+            """
+    )
+
+    @Option(help: "A model store name or a path to a .safetensors file.")
+    var model: String?
+
+    @Option(help: "Image size WxH.")
+    var size: String = "1280x720"
+
+    @Flag(help: "Print JSON: parameters, macs_ptflops, macs (plain numbers).")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else {
+                throw IFANError.badInput("--size must be WxH with positive integers, got '\(size)'")
+            }
+            let (width, height) = (parts[0], parts[1])
+            let store = ModelStore()
+            let architecture: IFANArchitecture
+            let label: String
+            if model == nil, !FileManager.default.fileExists(atPath: store.url(forModel: "ifan").path) {
+                architecture = IFANArchitecture()
+                label = "IFAN architecture (no model installed)"
+            } else {
+                let (name, url) = try resolveModel(model ?? "ifan", store: store)
+                architecture = try IFANModelFile.load(url).architecture
+                label = name
+            }
+            let ptflops = architecture.ptflopsMACs(width: width, height: height)
+            let macs = architecture.macs(width: width, height: height)
+            let iac = architecture.iacMACs(width: width, height: height)
+            if json {
+                let object: [String: Any] = [
+                    "model": label, "architecture": "ifan", "iac_iterations": architecture.iterations,
+                    "width": width, "height": height, "parameters": architecture.parameterCount,
+                    "macs_ptflops": ptflops, "macs": macs, "macs_iac": iac,
+                ]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                print("\(label): IFAN, \(architecture.iterations) IAC iterations")
+                print("parameters:          \(architecture.parameterCount)")
+                print(String(format: "MACs at %dx%d:  %.3f G (ptflops convention), %.3f G plain multiply-adds, + %.3f G in the IAC",
+                             width, height, Double(ptflops) / 1e9, Double(macs) / 1e9, Double(iac) / 1e9))
+            }
+        }
+    }
+}
+
+struct ModelList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the models in the model store.")
+
+    func run() throws {
+        try reportingErrors {
+            let store = ModelStore()
+            let names = try store.installedModels()
+            if names.isEmpty { print("no models in \(store.directory.path)") }
+            for name in names { print(name) }
+        }
+    }
+}
