@@ -56,6 +56,8 @@ let package = Package(
         ),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["Imaging"]),
+        // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
+        .target(name: "Pipeline", dependencies: ["Rig", "Alignment", "DatasetBuilder", "IFANEngine", "Metrics", "Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -68,6 +70,7 @@ let package = Package(
                 "VirtualCamera",
                 "DatasetBuilder",
                 "Alignment",
+                "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -18,6 +18,7 @@ struct Rigctl: AsyncParsableCommand {
             VirtualRigCommand.self,
             RigCommand.self,
             CaptureCommand.self,
+            ProcessCommand.self,
             DatasetCommand.self,
             ImportCommand.self,
             ExportCommand.self,
