@@ -77,6 +77,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
