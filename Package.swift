@@ -38,7 +38,7 @@ let package = Package(
         // The IFAN defocus-deblurring network on the CPU.
         .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
-        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics"]),
+        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore"]),
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).

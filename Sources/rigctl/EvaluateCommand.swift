@@ -1,6 +1,8 @@
 import ArgumentParser
+import DatasetBuilder
 import Evaluation
 import Foundation
+import IFANEngine
 import Imaging
 import Metrics
 import NeuralCore
@@ -12,14 +14,25 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             SET is a folder in the RealDOF layout (source/, target/) or the DPDD layout (test_c/source, \
             test_c/target); pairs are matched by file name, and a set whose names do not match is an error. \
-            Methods: the input itself (the tables' first row), and folders of other methods' outputs \
+            Without SET, the accepted pairs of a dataset's catalogue are evaluated (--dataset, --split) and every \
+            per-pair score is kept in the catalogue. Methods: the input itself (the tables' first row), the IFAN \
+            engine with any imported weights (--model, repeatable), and folders of other methods' outputs \
             (--results DIR --name NAME, repeatable). Images are cropped bottom/right to multiples of 8 as the IFAN \
             paper's evaluation does (--no-crop to score whole images).
             """
     )
 
-    @Argument(help: "The test set folder.")
-    var set: String
+    @Argument(help: "The test set folder (omit to evaluate a dataset's catalogue).")
+    var set: String?
+
+    @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
+    var dataset: String?
+
+    @Option(help: "With a dataset: the split to evaluate (train, test or unused; default: all accepted pairs).")
+    var split: Split?
+
+    @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")
+    var models: [String] = []
 
     @Option(help: "Folder layout: realdof or dpdd (default: detected).")
     var layout: PairLayout?
@@ -55,24 +68,35 @@ struct EvaluateCommand: ParsableCommand {
         guard resultsFolders.count == resultNames.count else {
             throw ValidationError("give one --name for each --results folder (\(resultsFolders.count) folders, \(resultNames.count) names)")
         }
-        if noInput && resultsFolders.isEmpty { throw ValidationError("nothing to evaluate: no method given") }
+        if noInput && resultsFolders.isEmpty && models.isEmpty { throw ValidationError("nothing to evaluate: no method given") }
+        if set != nil && dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
     }
 
     func run() throws {
         try reportingErrors {
+            var weightFiles: [String: URL] = [:]
             var methods: [any RestorationMethod] = noInput ? [] : [InputMethod()]
+            for model in models {
+                let (name, url) = try resolveModel(model, store: ModelStore())
+                let network = try IFANModelFile.load(url)
+                let complexity = ModelComplexity(parameters: network.architecture.parameterCount,
+                                                 macs: Double(network.architecture.ptflopsMACs(width: 1280, height: 720)))
+                methods.append(DeblurrerMethod(IFANDeblurrer(name: name, network: network), complexity: complexity))
+                weightFiles[name] = url
+            }
             for (folder, name) in zip(resultsFolders, resultNames) {
                 methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
             }
-            try evaluate(methods: methods)
+            try evaluate(methods: methods, weightFiles: weightFiles)
         }
     }
 
-    func evaluate(methods: [any RestorationMethod]) throws {
-        let pairs = try PairFolder.pairs(in: URL(fileURLWithPath: set), layout: layout)
+    func evaluate(methods: [any RestorationMethod], weightFiles: [String: URL]) throws {
+        let catalogue = try set == nil ? openCatalogue() : nil
+        let pairs = try catalogue.map { try $0.pairs } ?? PairFolder.pairs(in: URL(fileURLWithPath: set!), layout: layout)
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
         let evaluator = Evaluator(methods: methods, lpips: lpips, cropToMultipleOf8: !noCrop)
-        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set).lastPathComponent)") }
+        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? catalogue!.dataset.root.path).lastPathComponent)") }
         let progress = ProgressLine(label: "evaluating")
         let result = try evaluator.run(pairs: pairs, progress: progress.update, observe: { try writer?.add($0) })
         try writer?.finish(result)
@@ -89,6 +113,59 @@ struct EvaluateCommand: ParsableCommand {
             try AtomicFile.write(try encoder.encode(result), to: URL(fileURLWithPath: scores))
         }
         if let report { FileHandle.standardError.write(Data("report: \(report)/index.html\n".utf8)) }
+        if let catalogue { try catalogue.record(result, weightFiles: weightFiles) }
+    }
+
+    func openCatalogue() throws -> CatalogueSet {
+        var location = DatasetLocation()
+        location.dataset = dataset
+        let opened = try location.open()
+        var filter = PairFilter()
+        filter.split = split
+        let summaries = try opened.pairs(filter).filter { $0.verdict != Verdict.rejected.rawValue }
+        var pairs: [ImagePair] = []
+        var ids: [String: Int64] = [:]
+        for summary in summaries {
+            let detail = try opened.pair(String(summary.id))
+            guard detail.reviewState != ReviewState.rejected.rawValue else { continue }
+            let name = "\(detail.id)-\(detail.name)"
+            pairs.append(ImagePair(name: name, source: opened.url(of: detail.source), target: opened.url(of: detail.target)))
+            ids[name] = detail.id
+        }
+        guard !pairs.isEmpty else { throw EvaluationError.noPairs }
+        return CatalogueSet(dataset: opened, pairs: pairs, ids: ids)
+    }
+}
+
+/// A dataset's pairs under evaluation, and where their scores go back.
+struct CatalogueSet {
+    let dataset: Dataset
+    let pairs: [ImagePair]
+    let ids: [String: Int64]
+
+    /// Keeps every per-pair score in the catalogue, each method as a model (baselines without weights).
+    func record(_ report: EvaluationReport, weightFiles: [String: URL]) throws {
+        var modelIDs: [String: Int64] = [:]
+        for method in report.methods {
+            let name = method.name == InputMethod().name ? "input" : method.name
+            modelIDs[method.name] = try dataset.registerModel(ModelInput(
+                name: name, weights: weightFiles[method.name],
+                parameterCount: method.complexity?.parameters.map(Int64.init),
+                macs: method.complexity?.macs.map { Int64($0) })).id
+        }
+        for result in report.results {
+            guard let pairID = ids[result.pair], let modelID = modelIDs[result.method] else { continue }
+            let s = result.scores
+            guard s.psnr.isFinite else {
+                // An output identical to its target: the catalogue keeps finite scores only.
+                FileHandle.standardError.write(Data("rigctl: note: \(result.method) reproduces pair \(result.pair) exactly (PSNR inf); not recorded\n".utf8))
+                continue
+            }
+            try dataset.recordEvaluation(EvaluationInput(pairID: pairID, modelID: modelID, psnr: s.psnr,
+                                                         ssim: s.ssim, ssimGaussian: s.ssimGaussian, mae: s.mae,
+                                                         lpips: s.lpips, seconds: result.seconds))
+        }
+        print("scores of \(report.results.count) pair(s) x method(s) recorded in \(dataset.root.path)")
     }
 }
 
