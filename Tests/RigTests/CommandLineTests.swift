@@ -116,4 +116,49 @@ import Glibc
         let output = String(decoding: try Data(contentsOf: log), as: UTF8.self)
         #expect(output.contains("virtual rig stopped"), "\(output)")
     }
+
+    /// The whole mission from the command line: a virtual rig, pairs captured into a dataset (catalogued,
+    /// aligned, scored as they arrive), evaluated from the catalogue, and exported as a test set.
+    @Test func captureIntoADatasetEvaluateAndExport() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let home = dir.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let port = try freePortBlock()
+        let rigFile = dir.appendingPathComponent("rig.json")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: rigctl)
+        server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path, "--width", "480", "--height", "320"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { server.terminate() } }
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let dataset = dir.appendingPathComponent("ds").path
+        let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
+                                           "--count", "2", "--split", "test", "--no-model"], home: home)
+        #expect(capture.status == 0, "\(capture.output)")
+        #expect(capture.output.contains("2 pair(s) processed"), "\(capture.output)")
+        #expect(capture.output.contains("2 accepted"), "\(capture.output)")
+
+        let evaluate = try runTool(rigctl, ["evaluate", "--dataset", dataset, "--format", "csv"], home: home)
+        #expect(evaluate.status == 0, "\(evaluate.output)")
+        #expect(evaluate.output.contains("Input,2,"))
+        let export = try runTool(rigctl, ["export", "--dataset", dataset, "--out", dir.appendingPathComponent("testset").path], home: home)
+        #expect(export.status == 0, "\(export.output)")
+        let sources = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("testset/source").path)
+        #expect(sources.count == 2)
+        let verify = try runTool(rigctl, ["dataset", "verify", "--dataset", dataset], home: home)
+        #expect(verify.status == 0 && verify.output.contains("consistent"), "\(verify.output)")
+        // Nothing is waiting: `process` finds no work.
+        let process = try runTool(rigctl, ["process", "--dataset", dataset, "--no-model"], home: home)
+        #expect(process.status == 0 && process.output.contains("0 pair(s) processed"), "\(process.output)")
+    }
 }
