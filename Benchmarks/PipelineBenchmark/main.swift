@@ -1,0 +1,105 @@
+// Pairs per minute through the whole pipeline on the virtual rig, and the time of each stage:
+// capture (two virtual cameras through libgphoto2) -> catalogue -> decode -> align -> store -> deblur -> score.
+//
+//   swift run -c release PipelineBenchmark [--pairs N] [--width W --height H] [--weights FILE.safetensors|.pytorch]
+//
+// Without --weights the IFAN checkpoint of the reference fixtures (random weights, the released network's exact
+// shapes, so the same compute) is imported when ../shared/fixtures is present; otherwise deblurring is left out.
+import DatasetBuilder
+import Foundation
+import IFANEngine
+import Imaging
+import Metrics
+import NeuralCore
+import Pipeline
+import Rig
+import VirtualCamera
+
+func option(_ name: String) -> String? {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    return args[i + 1]
+}
+
+final class Timeline: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var captureTimes: [Double] = []
+    private(set) var failures: [String] = []
+    let start = Date()
+    func handle(_ event: PipelineEvent) {
+        lock.withLock {
+            switch event {
+            case .captured: captureTimes.append(Date().timeIntervalSince(start))
+            case .failed(_, let e): failures.append(e)
+            default: break
+            }
+        }
+    }
+}
+
+func main() throws {
+    let pairs = Int(option("--pairs") ?? "") ?? 8
+    let width = Int(option("--width") ?? "") ?? 1200, height = Int(option("--height") ?? "") ?? 800
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pipeline-bench-" + UUID().uuidString)
+    try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: root) }
+
+    // The deblurring model.
+    var model: DeblurModel?
+    let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures/ifan-random/IFAN_random.pytorch")
+    if let path = option("--weights") ?? (FileManager.default.fileExists(atPath: fixture.path) ? fixture.path : nil) {
+        var url = URL(fileURLWithPath: path)
+        if url.pathExtension != "safetensors" {
+            let (architecture, weights) = try IFANModelFile.importCheckpoint(url)
+            url = root.appendingPathComponent("ifan.safetensors")
+            try IFANModelFile.write(weights, architecture: architecture, source: path, to: url)
+        }
+        model = try DeblurModel.ifan(name: "ifan", weights: url)
+    }
+    let lpipsURL = ModelStore().url(forModel: LPIPS.modelName)
+    let lpips = FileManager.default.fileExists(atPath: lpipsURL.path) ? try LPIPS(contentsOf: lpipsURL) : nil
+
+    let virtualRig = try VirtualRig(scene: Scene.builtIn(.planes, width: width, height: height), width: width, height: height, format: .dng)
+    virtualRig.start()
+    defer { virtualRig.stop() }
+    func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
+        let s = camera.configuration.settings
+        return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber,
+                             settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso, focusDistance: s.focusDistance))
+    }
+    let file = RigFile(name: "virtual rig", trigger: .software, cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
+                       alignment: .object(["mirror": .string("horizontal")]))
+    let rig = try Rig(file: file, library: try GPhotoLibrary())
+    defer { rig.close() }
+    let dataset = try Dataset.create(at: root.appendingPathComponent("ds"))
+    var options = ProcessingOptions()
+    options.calibration = .init(mirror: .horizontal)
+    let processor = PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips)
+    let pipeline = CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "planes"))
+
+    print("pipeline benchmark: \(pairs) pairs of \(width)x\(height) DNG, model: \(model == nil ? "none" : "IFAN (\(model!.weights.lastPathComponent))"), LPIPS: \(lpips == nil ? "no" : "yes")")
+    let timeline = Timeline()
+    let outcomes = try pipeline.run(rig: rig, count: pairs, stop: StopFlag(), events: timeline.handle)
+    let total = Date().timeIntervalSince(timeline.start)
+    if !timeline.failures.isEmpty { print("failures: \(timeline.failures)") }
+    let captureSpan = timeline.captureTimes.last ?? total
+    print(String(format: "capture alone:   %.1f pairs/min (%d pairs captured and catalogued in %.1f s)",
+                 Double(timeline.captureTimes.count) / captureSpan * 60, timeline.captureTimes.count, captureSpan))
+    print(String(format: "whole pipeline:  %.1f pairs/min (%d pairs processed in %.1f s)", Double(outcomes.count) / total * 60, outcomes.count, total))
+    print("seconds per pair by stage (mean / max):")
+    for stage in ["decode", "align", "store", "deblur", "score"] {
+        let values = outcomes.compactMap { $0.timings[stage] }
+        guard !values.isEmpty else { continue }
+        print(String(format: "  %-7@ %6.2f / %6.2f", stage as NSString, values.reduce(0, +) / Double(values.count), values.max()!))
+    }
+    let verdicts = Dictionary(grouping: outcomes, by: \.verdict.rawValue).mapValues(\.count)
+    print("verdicts: \(verdicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+}
+
+do {
+    try main()
+} catch {
+    FileHandle.standardError.write(Data("PipelineBenchmark: \(error)\n".utf8))
+    exit(1)
+}
