@@ -30,9 +30,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
 
-        .target(name: "Imaging", dependencies: ["CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
+        // Crash-safe file writes (temporary sibling, fsync, rename), for every module that writes files.
+        .target(name: "AtomicFiles"),
+        .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
-        .target(name: "NeuralCore", dependencies: ["CBLAS"]),
+        .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CBLAS"]),
         // The IFAN defocus-deblurring network on the CPU.
         .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
@@ -52,6 +54,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
+        .target(name: "Alignment", dependencies: ["Imaging"]),
+        // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
+        .target(name: "Pipeline", dependencies: ["Rig", "Alignment", "DatasetBuilder", "IFANEngine", "Metrics", "Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -63,12 +69,15 @@ let package = Package(
                 "Rig",
                 "VirtualCamera",
                 "DatasetBuilder",
+                "Alignment",
+                "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
         .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
@@ -93,5 +102,7 @@ let package = Package(
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/DatasetBenchmark"
         ),
+        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Imaging"]),
+        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
     ]
 )

@@ -169,7 +169,8 @@ public struct Exporter: Sendable {
         return try dataset.read { db in
             let ids = try Int64.fetchAll(db, sql: """
                 SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
-                WHERE p.verdict = 'accepted' AND p.reviewState != 'rejected' AND p.split IN \(splits)
+                WHERE (p.verdict = 'accepted' OR (p.verdict = 'review' AND p.reviewState = 'approved'))
+                  AND p.reviewState != 'rejected' AND p.split IN \(splits)
                 ORDER BY s.name, p.name, p.contentKey
                 """)
             return try ids.map { try Dataset.pairDetail(id: $0, in: db) }
@@ -184,7 +185,7 @@ public struct Exporter: Sendable {
         let sha = SHA256Hex.of(data)
         guard sha == file.sha256 else { throw DatasetError.hashMismatch(path: url.path, expected: file.sha256, actual: sha) }
         if let header = PNGHeader(data), header.colourType == 2, header.bitDepth == options.depth,
-           AreaResample.fittedSize(width: header.width, height: header.height, maxSide: options.maxSize ?? .max)
+           RGBImage.fittedSize(width: header.width, height: header.height, maxSide: options.maxSize ?? .max)
                == (header.width, header.height) {
             return (data, header.width, header.height)
         }
@@ -198,7 +199,7 @@ public struct Exporter: Sendable {
         } catch let error as ImagingError {
             throw DatasetError.unreadable(path: url.path, reason: error.description)
         }
-        if let maxSize = options.maxSize { picture = AreaResample.downscale(picture, maxSide: maxSize) }
+        if let maxSize = options.maxSize { picture = picture.downscaled(maxSide: maxSize) }
         do {
             let png = options.depth == 16 ? try PNGFile.encode(picture.raster16(), path: url.path)
                 : try PNGFile.encode(picture.raster8(), path: url.path)

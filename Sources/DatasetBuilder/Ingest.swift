@@ -151,19 +151,38 @@ extension Dataset {
         try requireWritable()
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw DatasetError.invalidInput("a model needs a name") }
-        let data = try Self.readInput(input.weights)
+        guard let weights = input.weights else {
+            // A baseline: identified by its name alone.
+            if let row = try read({ db in
+                try Row.fetchOne(db, sql: "SELECT id, weightsSHA256 FROM model WHERE name = ?", arguments: [name])
+            }) {
+                let known: String? = row["weightsSHA256"]
+                guard known == nil else {
+                    throw DatasetError.invalidInput("model \(name) is already registered with weights (SHA-256 \(known!))")
+                }
+                return Ingested(id: row["id"], created: false)
+            }
+            let id = try commitStep([]) { db, _ in
+                try db.execute(sql: """
+                    INSERT INTO model (name, parameterCount, macs, notes, addedAt) VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [name, input.parameterCount, input.macs, input.notes, Date()])
+                return db.lastInsertedRowID
+            }
+            return Ingested(id: id, created: true)
+        }
+        let data = try Self.readInput(weights)
         let sha = SHA256Hex.of(data)
         if let row = try read({ db in
             try Row.fetchOne(db, sql: "SELECT id, weightsSHA256 FROM model WHERE name = ?", arguments: [name])
         }) {
-            let known: String = row["weightsSHA256"]
+            let known: String? = row["weightsSHA256"]
             guard known == sha else {
-                throw DatasetError.invalidInput("model \(name) is already registered with other weights (SHA-256 \(known))")
+                throw DatasetError.invalidInput("model \(name) is already registered with other weights (SHA-256 \(known ?? "none"))")
             }
             return Ingested(id: row["id"], created: false)
         }
-        let stem = SafeName.component(input.weights.deletingPathExtension().lastPathComponent, fallback: "weights")
-        let path = "\(Folder.models)/\(sha.prefix(16))/\(stem).\(SafeName.fileExtension(of: input.weights))"
+        let stem = SafeName.component(weights.deletingPathExtension().lastPathComponent, fallback: "weights")
+        let path = "\(Folder.models)/\(sha.prefix(16))/\(stem).\(SafeName.fileExtension(of: weights))"
         let id = try commitStep([PlannedFile(relativePath: path, data: data, sha256: sha, kind: "weights")]) { db, ids in
             try db.execute(sql: """
                 INSERT INTO model (name, weightsFileId, weightsSHA256, parameterCount, macs, notes, addedAt)
@@ -178,7 +197,7 @@ extension Dataset {
     @discardableResult
     public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested {
         try requireWritable()
-        for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimMatlab", input.ssimMatlab),
+        for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimGaussian", input.ssimGaussian),
                               ("mae", input.mae), ("lpips", input.lpips), ("seconds", input.seconds)] {
             if let value, !value.isFinite {
                 throw DatasetError.invalidInput("evaluation of pair \(input.pairID): \(name) = \(value) is not a valid score")
@@ -207,17 +226,17 @@ extension Dataset {
                 let id: Int64 = row["id"]
                 let oldOutput: Int64? = row["outputFileId"]
                 try db.execute(sql: """
-                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimMatlab = ?, mae = ?, lpips = ?,
+                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimGaussian = ?, mae = ?, lpips = ?,
                         seconds = ?, evaluatedAt = ? WHERE id = ?
-                    """, arguments: [outputID, input.psnr, input.ssim, input.ssimMatlab, input.mae, input.lpips,
+                    """, arguments: [outputID, input.psnr, input.ssim, input.ssimGaussian, input.mae, input.lpips,
                                      input.seconds, now, id])
                 if oldOutput != outputID { try Self.release(fileID: oldOutput, in: db) }
                 return id
             }
             try db.execute(sql: """
-                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimMatlab, mae, lpips, seconds, evaluatedAt)
+                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds, evaluatedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimMatlab,
+                """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimGaussian,
                                  input.mae, input.lpips, input.seconds, now])
             created = true
             return db.lastInsertedRowID

@@ -130,9 +130,11 @@ public struct CropRect: Sendable, Codable, Hashable {
     }
 }
 
-/// Whether the automatic checks accepted a pair for use.
+/// Whether the automatic checks accepted a pair for use. `review` pairs are exported only once a person has
+/// approved them (see `ReviewState`).
 public enum Verdict: String, Sendable, Codable, CaseIterable {
     case accepted
+    case review
     case rejected
 }
 
@@ -202,17 +204,17 @@ public struct PairInput: Sendable {
     }
 }
 
-/// A deblurring network as evaluated on the dataset.
+/// A deblurring network as evaluated on the dataset, or a baseline without weights (the input itself).
 public struct ModelInput: Sendable {
     public var name: String
-    /// The weights file; copied into the dataset so that results stay reproducible.
-    public var weights: URL
+    /// The weights file; copied into the dataset so that results stay reproducible. Nil for a baseline.
+    public var weights: URL?
     public var parameterCount: Int64?
     /// Multiply-accumulates for one inference at the evaluation resolution.
     public var macs: Int64?
     public var notes: String
 
-    public init(name: String, weights: URL, parameterCount: Int64? = nil, macs: Int64? = nil, notes: String = "") {
+    public init(name: String, weights: URL?, parameterCount: Int64? = nil, macs: Int64? = nil, notes: String = "") {
         self.name = name
         self.weights = weights
         self.parameterCount = parameterCount
@@ -228,8 +230,8 @@ public struct EvaluationInput: Sendable {
     public var psnr: Double
     /// SSIM as scikit-image computes it (uniform 7x7 window, mean over RGB), the IFAN paper's figure.
     public var ssim: Double
-    /// SSIM as MATLAB's `ssim` computes it (Gaussian 11x11 window on luma), the DPDD paper's figure.
-    public var ssimMatlab: Double?
+    /// SSIM as Wang et al. 2004 and RealBlur compute it (11x11 Gaussian, sigma 1.5, mean over RGB).
+    public var ssimGaussian: Double?
     public var mae: Double?
     public var lpips: Double?
     /// Seconds for the inference.
@@ -237,13 +239,13 @@ public struct EvaluationInput: Sendable {
     /// The model's output image; copied into the dataset when given.
     public var output: URL?
 
-    public init(pairID: Int64, modelID: Int64, psnr: Double, ssim: Double, ssimMatlab: Double? = nil,
+    public init(pairID: Int64, modelID: Int64, psnr: Double, ssim: Double, ssimGaussian: Double? = nil,
                 mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil) {
         self.pairID = pairID
         self.modelID = modelID
         self.psnr = psnr
         self.ssim = ssim
-        self.ssimMatlab = ssimMatlab
+        self.ssimGaussian = ssimGaussian
         self.mae = mae
         self.lpips = lpips
         self.seconds = seconds

@@ -148,7 +148,7 @@ extension Exporter {
         let sizeNote = options.maxSize.map { ", long side at most \($0) pixels (area-averaged downscaling)" } ?? ""
         s += "\(pairs.count) pairs of the `\(options.split.rawValue)` split, exported by rigctl in the "
         s += "`\(options.format.rawValue)` layout as \(options.depth)-bit RGB PNG\(sizeNote). "
-        s += "Only pairs that the automatic checks accepted and no reviewer rejected are included.\n\n"
+        s += "Only pairs that the automatic checks accepted (or flagged for review and a person approved) and no reviewer rejected are included.\n\n"
 
         s += "## Contents\n\n| | |\n|---|---|\n"
         s += "| pairs | \(pairs.count) |\n| scenes | \(Set(pairs.map(\.scene)).count) |\n"

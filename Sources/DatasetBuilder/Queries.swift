@@ -94,7 +94,7 @@ public struct EvaluationDetail: Sendable, Codable, Equatable {
     public let model: String
     public let psnr: Double
     public let ssim: Double
-    public let ssimMatlab: Double?
+    public let ssimGaussian: Double?
     public let mae: Double?
     public let lpips: Double?
     public let seconds: Double?
@@ -264,7 +264,7 @@ extension Dataset {
         let evaluations = try Row.fetchAll(db, sql: """
             SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ? ORDER BY m.name
             """, arguments: [id]).map { e in
-            EvaluationDetail(model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimMatlab: e["ssimMatlab"],
+            EvaluationDetail(model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"],
                              mae: e["mae"], lpips: e["lpips"], seconds: e["seconds"],
                              output: try fileInfo(e["outputFileId"], in: db))
         }

@@ -1,5 +1,8 @@
 import ArgumentParser
+import DatasetBuilder
 import Foundation
+import Metrics
+import Pipeline
 import Rig
 
 struct CaptureCommand: ParsableCommand {
@@ -11,14 +14,33 @@ struct CaptureCommand: ParsableCommand {
             waits for an external release, downloads both files and writes NNNN_shallow.EXT, NNNN_deep.EXT and \
             NNNN.json (trigger and arrival times, skew, metadata) into the output folder. A pair that fails is not \
             written at all; the command stops with an error naming the camera and what it was doing.
+
+            With --dataset instead of --out, every pair is catalogued as it arrives, then aligned, deblurred by the \
+            installed IFAN weights and scored (input and output against the aligned target) on a worker thread \
+            while the next pair is captured. Ctrl-C stops after the pair in hand; unfinished work resumes with \
+            `rigctl process`.
             """
     )
 
     @Option(help: "The rig file (JSON, see docs/rig.md).")
     var rig: String
 
-    @Option(help: "Output folder (created if missing); numbering continues after pairs already there.")
-    var out: String
+    @Option(help: "Output folder for the files alone (created if missing); numbering continues after pairs there.")
+    var out: String?
+
+    @OptionGroup var location: DatasetLocation
+
+    @Option(help: "The scene being shot (with --dataset).")
+    var scene: String?
+
+    @Option(help: "The deblurring model: a store name or a .safetensors file (default: ifan, when installed).")
+    var model: String?
+
+    @Flag(name: .customLong("no-model"), help: "Align and score the input only.")
+    var noModel = false
+
+    @Option(help: "Split for new pairs: train, test or unused (rigctl dataset split assigns by scene).")
+    var split: Split = .unused
 
     @Option(help: "Number of pairs.")
     var count: Int = 1
@@ -31,6 +53,8 @@ struct CaptureCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        if out == nil && scene == nil { throw ValidationError("give --scene NAME to capture into a dataset (or --out DIR for files only)") }
+        if out != nil && location.dataset != nil { throw ValidationError("give either --out or --dataset, not both") }
         guard interval >= 0 else { throw ValidationError("--interval must not be negative") }
     }
 
@@ -41,6 +65,7 @@ struct CaptureCommand: ParsableCommand {
             let connected = try Rig(file: file, library: library)
             defer { connected.close() }
             if !noSettings { try connected.applySettings() }
+            guard let out else { return try captureIntoDataset(rig: connected, file: file) }
             let directory = URL(fileURLWithPath: out)
             if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
             var skews: [Double] = []
@@ -60,5 +85,46 @@ struct CaptureCommand: ParsableCommand {
             }
             print(summary + " into \(out)")
         }
+    }
+
+    /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
+    func captureIntoDataset(rig: Rig, file: RigFile) throws {
+        let root = location.url
+        let dataset = FileManager.default.fileExists(atPath: root.appendingPathComponent(Dataset.catalogName).path)
+            ? try location.open() : try Dataset.create(at: root)
+        let settings = PipelineSettings(model: model, noModel: noModel, rigFile: file, calibrationPath: nil, split: split)
+        let pipeline = CapturePipeline(dataset: dataset, processor: try settings.processor(for: dataset),
+                                       scene: SceneInput(name: scene ?? "unsorted"),
+                                       session: ISO8601DateFormatter().string(from: Date()))
+        let display = PipelineDisplay(total: count)
+        let interrupt = InterruptHandler { display.handle(.stopping) }
+        if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
+        let start = Date()
+        let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop,
+                                        events: display.handle)
+        display.finish()
+        let elapsed = Date().timeIntervalSince(start)
+        print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
+        let left = try dataset.capturesWithoutPair().count
+        if left > 0 { print("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
+        if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
+    }
+
+    static func summary(_ outcomes: [PairOutcome], elapsed: TimeInterval, dataset: String) -> String {
+        var counts: [String: Int] = [:]
+        for o in outcomes { counts[o.verdict.rawValue, default: 0] += 1 }
+        var text = String(format: "%d pair(s) processed in %.1f s (%.1f pairs/min): ", outcomes.count, elapsed,
+                          Double(outcomes.count) / max(elapsed, 1e-9) * 60)
+        text += ["accepted", "review", "rejected"].map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        func mean(_ reports: [MetricReport]) -> String? {
+            guard !reports.isEmpty else { return nil }
+            let n = Double(reports.count)
+            return String(format: "%.2f dB, SSIM %.3f", reports.map(\.psnr).reduce(0, +) / n, reports.map(\.ssim).reduce(0, +) / n)
+        }
+        if let input = mean(outcomes.compactMap(\.input)) { text += "\nmean input: " + input }
+        if let name = outcomes.first(where: { $0.deblurred != nil })?.modelName, let d = mean(outcomes.compactMap(\.deblurred)) {
+            text += "\nmean \(name): " + d
+        }
+        return text + "\ndataset: \(dataset)"
     }
 }

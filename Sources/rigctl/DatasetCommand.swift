@@ -133,7 +133,7 @@ struct DatasetCommand: ParsableCommand {
                 }
                 for e in p.evaluations {
                     print("model \(e.model): PSNR \(e.psnr), SSIM \(e.ssim)"
-                          + (e.ssimMatlab.map { ", SSIM (MATLAB) \($0)" } ?? "") + (e.mae.map { ", MAE \($0)" } ?? "")
+                          + (e.ssimGaussian.map { ", SSIM (Gaussian) \($0)" } ?? "") + (e.mae.map { ", MAE \($0)" } ?? "")
                           + (e.lpips.map { ", LPIPS \($0)" } ?? "") + (e.seconds.map { ", \($0) s" } ?? ""))
                 }
             }

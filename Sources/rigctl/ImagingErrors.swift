@@ -8,3 +8,7 @@ extension ImagingError: ClassifiedError {
         }
     }
 }
+
+extension AtomicWriteError: ClassifiedError {
+    var isBadInput: Bool { false }
+}

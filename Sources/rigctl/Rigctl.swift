@@ -18,9 +18,11 @@ struct Rigctl: AsyncParsableCommand {
             VirtualRigCommand.self,
             RigCommand.self,
             CaptureCommand.self,
+            ProcessCommand.self,
             DatasetCommand.self,
             ImportCommand.self,
             ExportCommand.self,
+            Align.self,
         ]
     )
 }

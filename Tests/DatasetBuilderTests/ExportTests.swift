@@ -138,7 +138,7 @@ import Testing
         #expect(manifest.contains("\"width\" : 8") && manifest.contains("\"maxSize\" : 8"))
         // A non-integer factor keeps the mean: 8 -> 3 columns of a ramp.
         let ramp = RGBImage(width: 8, height: 1, pixels: (0..<24).map { Float($0 % 8) / 7 })
-        let third = AreaResample.resize(ramp, width: 3, height: 1)
+        let third = ramp.resizedByArea(width: 3, height: 1)
         let meanIn = ramp.plane(0).reduce(0, +) / 8, meanOut = third.plane(0).reduce(0, +) / 3
         #expect(abs(meanIn - meanOut) < 1e-6)
         #expect(third[0, 0, 0] < third[0, 1, 0] && third[0, 1, 0] < third[0, 2, 0])
@@ -173,5 +173,27 @@ import Testing
             try Exporter(options: ExportOptions()).run(from: dataset, to: dir.appendingPathComponent("out"))
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out").path))
+    }
+}
+
+@Suite struct ReviewVerdictExportTests {
+    /// A pair the checks flagged for review is exported only after a person approves it.
+    @Test func reviewPairsNeedApproval() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
+        let scratch = dir.appendingPathComponent("scratch")
+        for (i, verdict) in [Verdict.accepted, .review, .review].enumerated() {
+            let item = try SyntheticCapture.make(index: i, seed: 5, in: scratch, width: 32, height: 24, scenes: 1)
+            let capture = try dataset.ingestCapture(item.capture)
+            var pair = item.pair(captureID: capture.id, verdict: verdict)
+            pair.split = .test
+            try dataset.addPair(pair)
+        }
+        let exporter = Exporter(options: ExportOptions(format: .realdof, split: .test))
+        #expect(try exporter.run(from: dataset, to: dir.appendingPathComponent("before")).pairs == 1)
+        try dataset.review(pair: "3", state: .approved, note: "the moving leaf is outside the crop")
+        #expect(try exporter.run(from: dataset, to: dir.appendingPathComponent("after")).pairs == 2)
+        #expect(try dataset.status().byVerdict == ["accepted": 1, "review": 2])
     }
 }

@@ -20,8 +20,8 @@ import Imaging
         do {
             try AtomicFile.write(Data([1]), to: url)
             Issue.record("write into a missing folder succeeded")
-        } catch let ImagingError.writeFailed(path, _) {
-            #expect(path == url.path)
+        } catch let error as AtomicWriteError {
+            #expect(error.path == url.path)
         }
     }
 
@@ -29,7 +29,7 @@ import Imaging
         // /dev/full answers every write with ENOSPC; writing "into" it fails at the temporary file, so use a
         // directory we cannot write to instead when /dev/full is not usable.
         let url = URL(fileURLWithPath: "/proc/rigctl-cannot-write-here.bin")
-        #expect(throws: ImagingError.self) { try AtomicFile.write(Data([1]), to: url) }
+        #expect(throws: AtomicWriteError.self) { try AtomicFile.write(Data([1]), to: url) }
     }
 
     @Test func leftoversOfAKilledWriterAreRemoved() throws {

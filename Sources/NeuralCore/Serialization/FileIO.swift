@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -20,39 +21,10 @@ enum WeightFileIO {
     /// Writes to a temporary sibling, fsyncs it and renames it over `url`, so that a crash never leaves a
     /// half-written weight file under the final name.
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        let path = url.path
-        let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/.rigctl-tmp-" + UUID().uuidString + "-" + url.lastPathComponent
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw WeightFileError.writeFailed(path: path, reason: errnoString()) }
-        var done = false
-        defer { if !done { unlink(temporary) } }
-        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                guard let base = raw.baseAddress else { break }
-                let n = write(fd, base + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let reason = errnoString()
-                    close(fd)
-                    throw WeightFileError.writeFailed(path: path, reason: reason)
-                }
-                offset += n
-            }
-        }
-        if fsync(fd) != 0 {
-            let reason = errnoString()
-            close(fd)
-            throw WeightFileError.writeFailed(path: path, reason: reason)
-        }
-        if close(fd) != 0 { throw WeightFileError.writeFailed(path: path, reason: errnoString()) }
-        if rename(temporary, path) != 0 { throw WeightFileError.writeFailed(path: path, reason: errnoString()) }
-        done = true
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
+        do {
+            try AtomicFile.write(data, to: url)
+        } catch let error as AtomicWriteError {
+            throw WeightFileError.writeFailed(path: error.path, reason: error.reason)
         }
     }
 

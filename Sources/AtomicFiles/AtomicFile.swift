@@ -3,6 +3,19 @@ import Foundation
 import Glibc
 #endif
 
+/// Why a file could not be written: the path and the system's reason (for example "No space left on device").
+public struct AtomicWriteError: Error, Equatable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
 /// Writes files so that a crash, a kill or a full disk never leaves a half-written file under the final name:
 /// the bytes go to a temporary sibling, are fsynced, and the temporary is renamed over the target.
 public enum AtomicFile {
@@ -20,7 +33,7 @@ public enum AtomicFile {
         let directory = url.deletingLastPathComponent().path
         let temporary = directory + "/" + temporaryMarker + UUID().uuidString + "-" + url.lastPathComponent
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ImagingError.writeFailed(path: path, reason: errnoString()) }
+        guard fd >= 0 else { throw AtomicWriteError(path: path, reason: errnoString()) }
         var ok = false
         defer {
             if !ok { unlink(temporary) }
@@ -32,17 +45,17 @@ public enum AtomicFile {
                 if errno == EINTR { continue }
                 let reason = errnoString()
                 close(fd)
-                throw ImagingError.writeFailed(path: path, reason: reason)
+                throw AtomicWriteError(path: path, reason: reason)
             }
             offset += n
         }
         if fsync(fd) != 0 {
             let reason = errnoString()
             close(fd)
-            throw ImagingError.writeFailed(path: path, reason: reason)
+            throw AtomicWriteError(path: path, reason: reason)
         }
-        if close(fd) != 0 { throw ImagingError.writeFailed(path: path, reason: errnoString()) }
-        if rename(temporary, path) != 0 { throw ImagingError.writeFailed(path: path, reason: errnoString()) }
+        if close(fd) != 0 { throw AtomicWriteError(path: path, reason: errnoString()) }
+        if rename(temporary, path) != 0 { throw AtomicWriteError(path: path, reason: errnoString()) }
         ok = true
         syncDirectory(directory)
     }
@@ -68,19 +81,4 @@ public enum AtomicFile {
     }
 
     static func errnoString() -> String { String(cString: strerror(errno)) }
-}
-
-/// Reads a whole file, turning failures into an `ImagingError` that names it.
-func readFile(_ url: URL) throws -> Data {
-    do {
-        return try Data(contentsOf: url, options: .mappedIfSafe)
-    } catch {
-        let reason: String
-        if !FileManager.default.fileExists(atPath: url.path) {
-            reason = "no such file"
-        } else {
-            reason = (error as NSError).localizedDescription
-        }
-        throw ImagingError.unreadable(path: url.path, reason: reason)
-    }
 }

@@ -1,0 +1,36 @@
+import Foundation
+import GRDB
+
+/// What is left to do: the queries a capture pipeline resumes from. The catalogue is the queue, so an
+/// interrupted run loses nothing - `rigctl process` picks up where it stopped.
+extension Dataset {
+    /// Captures that have no pair yet (not aligned), oldest first.
+    public func capturesWithoutPair(limit: Int? = nil) throws -> [Int64] {
+        try read { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT c.id FROM capture c WHERE NOT EXISTS (SELECT 1 FROM pair p WHERE p.captureId = c.id)
+                ORDER BY c.id LIMIT ?
+                """, arguments: [limit ?? -1])
+        }
+    }
+
+    /// The catalogued capture with this id, or nil.
+    public func capture(id: Int64) throws -> CaptureDetail? {
+        try read { db in try Self.captureDetail(id: id, in: db) }
+    }
+
+    /// Pairs that are not rejected and have no evaluation by the model named `model` (or no such model yet),
+    /// oldest first.
+    public func pairsWithoutEvaluation(model: String, limit: Int? = nil) throws -> [Int64] {
+        try read { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT p.id FROM pair p WHERE p.verdict != 'rejected' AND NOT EXISTS (
+                    SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = p.id AND m.name = ?)
+                ORDER BY p.id LIMIT ?
+                """, arguments: [model, limit ?? -1])
+        }
+    }
+
+    /// Where a catalogued file lies on disk.
+    public func url(of file: FileInfo) -> URL { root.appendingPathComponent(file.path) }
+}

@@ -1,0 +1,234 @@
+import DatasetBuilder
+import Foundation
+import Imaging
+import Rig
+
+/// What the pipeline reports as it goes, for a live display or a log.
+public enum PipelineEvent: Sendable {
+    /// A pair was captured and catalogued; `waiting` captures are queued for processing.
+    case captured(index: Int, captureID: Int64, skew: Double?, waiting: Int)
+    case stage(captureID: Int64, name: String)
+    case processed(PairOutcome)
+    case failed(captureID: Int64, error: String)
+    /// Capture stopped early (Ctrl-C); what was not processed waits for `rigctl process`.
+    case stopping
+}
+
+/// A request to stop, set from a signal handler or another thread and read between pairs.
+public final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requested = false
+    public init() {}
+    public func request() { lock.withLock { requested = true } }
+    public var isRequested: Bool { lock.withLock { requested } }
+}
+
+/// A bounded first-in first-out queue of capture ids between the capture loop and the processing worker. The
+/// capture side never waits: when the queue is full the capture stays in the catalogue as unprocessed, and the
+/// worker picks it up from there once it has caught up.
+final class CaptureQueue: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items: [Int64] = []
+    private var closed = false
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds without waiting; false when the queue is full.
+    func offer(_ id: Int64) -> Bool {
+        condition.withLock {
+            guard items.count < capacity else { return false }
+            items.append(id)
+            condition.signal()
+            return true
+        }
+    }
+
+    /// The next id, waiting for one; nil once the queue is closed and empty.
+    func take() -> Int64? {
+        condition.withLock {
+            while items.isEmpty && !closed { condition.wait() }
+            return items.isEmpty ? nil : items.removeFirst()
+        }
+    }
+
+    func close() {
+        condition.withLock {
+            closed = true
+            condition.broadcast()
+        }
+    }
+
+    var count: Int { condition.withLock { items.count } }
+}
+
+/// Capture with every stage behind it: each pair, as it arrives, is catalogued, then aligned, deblurred and scored
+/// on a worker thread while the next pair is being captured.
+///
+/// Nothing is lost on a stop or a crash: the rig writes both files (and then their sidecar) into the dataset's
+/// `incoming/` folder, the capture is catalogued from there in one step, and only then are the incoming files
+/// removed. `catalogueIncoming` picks up pairs that a crash left in `incoming/`, and captures that were catalogued
+/// but not processed are found by `Dataset.capturesWithoutPair`.
+public final class CapturePipeline: @unchecked Sendable {
+    public static let incomingFolder = "incoming"
+
+    public let dataset: Dataset
+    public let processor: PairProcessor
+    public let scene: SceneInput
+    public let session: String?
+    public var queueCapacity = 4
+
+    public init(dataset: Dataset, processor: PairProcessor, scene: SceneInput, session: String? = nil) {
+        self.dataset = dataset
+        self.processor = processor
+        self.scene = scene
+        self.session = session
+    }
+
+    public var incoming: URL { dataset.root.appendingPathComponent(Self.incomingFolder) }
+
+    /// Captures `count` pairs with `rig` (stopping early when `stop` is set) while a worker processes them.
+    /// Returns the outcomes of the pairs processed in this run.
+    public func run(rig: Rig, count: Int, interval: TimeInterval = 0, stop: StopFlag,
+                    events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
+        try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        let queue = CaptureQueue(capacity: queueCapacity)
+        let results = OutcomeList()
+        let processor = self.processor
+        let dataset = self.dataset
+        let finished = DispatchSemaphore(value: 0)
+        let worker = Thread {
+            Self.work(queue: queue, processor: processor, dataset: dataset, stop: stop, results: results, events: events)
+            finished.signal()
+        }
+        worker.stackSize = 8 << 20
+        worker.start()
+
+        var captureError: Error?
+        for n in 0..<count {
+            if stop.isRequested { events(.stopping); break }
+            if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
+            do {
+                let index = Rig.nextIndex(in: incoming)
+                let pair = try rig.file.trigger == .external
+                    ? rig.waitForExternalPair(index: index, into: incoming)
+                    : rig.capturePair(index: index, into: incoming)
+                let id = try catalogue(pair, rig: rig.file.name)
+                let queued = queue.offer(id)
+                events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
+                                 waiting: queue.count + (queued ? 0 : 1)))
+            } catch {
+                captureError = error
+                break
+            }
+        }
+        queue.close()
+        finished.wait()
+        if let captureError { throw captureError }
+        return results.all
+    }
+
+    /// Processes catalogued captures that have no pair yet and pairs that lack the input's or the model's scores,
+    /// until there are none or `stop` is set: the work `rigctl process` resumes.
+    public func processBacklog(stop: StopFlag, events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
+        _ = try catalogueIncoming()
+        let results = OutcomeList()
+        let queue = CaptureQueue(capacity: 0)
+        queue.close()
+        Self.work(queue: queue, processor: processor, dataset: dataset, stop: stop, results: results, events: events)
+        // Pairs taken before the model (or the LPIPS weights) were installed get the missing scores.
+        for pairID in try pendingEvaluations() {
+            if stop.isRequested { events(.stopping); break }
+            do {
+                let scores = try processor.evaluate(pairID: pairID)
+                let detail = try dataset.pair(String(pairID))
+                let outcome = PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
+                                          verdict: DatasetBuilder.Verdict(rawValue: detail.verdict) ?? .accepted,
+                                          reasons: detail.reasons, input: scores.input, deblurred: scores.deblurred,
+                                          modelName: processor.model?.name, timings: scores.timings)
+                results.append(outcome)
+                events(.processed(outcome))
+            } catch {
+                events(.failed(captureID: 0, error: "pair \(pairID): \(error)"))
+            }
+        }
+        return results.all
+    }
+
+    func pendingEvaluations() throws -> [Int64] {
+        var ids = Set(try dataset.pairsWithoutEvaluation(model: inputModelName))
+        if let model = processor.model { ids.formUnion(try dataset.pairsWithoutEvaluation(model: model.name)) }
+        return ids.sorted()
+    }
+
+    /// Catalogues the complete pairs a crash left in `incoming/` (a pair is complete once its sidecar exists) and
+    /// removes their files; returns the new capture ids.
+    @discardableResult
+    public func catalogueIncoming() throws -> [Int64] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: incoming.path) else { return [] }
+        AtomicFile.removeLeftovers(in: incoming)
+        var ids: [Int64] = []
+        for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
+            let sidecar = incoming.appendingPathComponent(name)
+            do {
+                var pair = try CapturedPair.load(sidecar: sidecar)
+                pair.directory = incoming
+                ids.append(try catalogue(pair, rig: nil))
+            } catch {
+                throw PipelineError.incomingPair(path: sidecar.path, reason: "\(error)")
+            }
+        }
+        return ids
+    }
+
+    /// One step: both originals and their settings into the catalogue, then the incoming files removed.
+    func catalogue(_ pair: CapturedPair, rig: String?) throws -> Int64 {
+        func shot(_ role: CameraRole) -> ShotInput {
+            let file = pair.file(role), m = file.metadata
+            return ShotInput(file: pair.url(role), camera: CameraIdentity(make: m.make, model: m.model, serial: m.serialNumber),
+                             settings: CameraSettings(aperture: m.aperture, exposureTime: m.exposureTime, iso: m.iso,
+                                                      focalLength: m.focalLength, captureTime: m.captureTime),
+                             arrivalTime: file.arrival)
+        }
+        let input = CaptureInput(scene: scene, rig: rig, session: session, source: shot(.shallow), target: shot(.deep),
+                                 triggerTime: pair.shallow.triggerTime ?? pair.shallow.arrival,
+                                 skew: pair.triggerSkew ?? pair.arrivalSkew)
+        let id = try dataset.ingestCapture(input).id
+        // The sidecar goes last: a pair without one is incomplete and is never catalogued twice.
+        for url in [pair.url(.shallow), pair.url(.deep), pair.sidecarURL] { try? FileManager.default.removeItem(at: url) }
+        return id
+    }
+
+    static func work(queue: CaptureQueue, processor: PairProcessor, dataset: Dataset, stop: StopFlag,
+                     results: OutcomeList, events: @Sendable (PipelineEvent) -> Void) {
+        func process(_ id: Int64) {
+            events(.stage(captureID: id, name: "processing"))
+            do {
+                let outcome = try processor.process(captureID: id)
+                results.append(outcome)
+                events(.processed(outcome))
+            } catch {
+                events(.failed(captureID: id, error: "\(error)"))
+            }
+        }
+        var failed = Set<Int64>()
+        // Queued captures are new; the backlog below runs only once the queue is closed and drained.
+        while !stop.isRequested, let id = queue.take() { process(id) }
+        // The backlog: captures that did not fit in the queue, or were left by an earlier run.
+        while !stop.isRequested {
+            guard let next = (try? dataset.capturesWithoutPair())?.first(where: { !failed.contains($0) }) else { break }
+            let before = results.count
+            process(next)
+            if results.count == before { failed.insert(next) }
+        }
+    }
+}
+
+/// Outcomes collected from the worker thread.
+final class OutcomeList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [PairOutcome] = []
+    func append(_ outcome: PairOutcome) { lock.withLock { items.append(outcome) } }
+    var all: [PairOutcome] { lock.withLock { items } }
+    var count: Int { lock.withLock { items.count } }
+}

@@ -1,0 +1,5 @@
+import Alignment
+
+extension AlignmentError: ClassifiedError {
+    var isBadInput: Bool { true }
+}

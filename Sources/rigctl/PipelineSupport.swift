@@ -1,0 +1,153 @@
+import Alignment
+import DatasetBuilder
+import Foundation
+import IFANEngine
+import Metrics
+import NeuralCore
+import Pipeline
+import Rig
+
+/// Options shared by `capture --dataset` and `process`: which model deblurs, how pairs are aligned.
+struct PipelineSettings {
+    var model: String?
+    var noModel: Bool
+    var rigFile: RigFile?
+    var calibrationPath: String?
+    var split: Split
+
+    /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are.
+    func processor(for dataset: Dataset) throws -> PairProcessor {
+        var options = ProcessingOptions()
+        options.split = split
+        if let calibrationPath {
+            options.calibration = try AlignmentCalibration.read(URL(fileURLWithPath: calibrationPath))
+        } else if let alignment = rigFile?.alignment {
+            options.calibration = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment")
+        }
+        return PairProcessor(dataset: dataset, options: options, model: try deblurModel(),
+                             lpips: try LPIPSLoader.load(path: nil))
+    }
+
+    func deblurModel() throws -> DeblurModel? {
+        if noModel { return nil }
+        let store = ModelStore()
+        if model == nil && !FileManager.default.fileExists(atPath: store.url(forModel: "ifan").path) {
+            FileHandle.standardError.write(Data("""
+                rigctl: note: no IFAN weights are installed, so pairs are aligned, catalogued and the input scored, \
+                but not deblurred. Import the released checkpoint with `rigctl model import IFAN.pytorch`, then run \
+                `rigctl process` to deblur the pairs taken meanwhile.
+
+                """.utf8))
+            return nil
+        }
+        let (name, url) = try resolveModel(model ?? "ifan", store: store)
+        return try DeblurModel.ifan(name: name, weights: url)
+    }
+}
+
+/// Ctrl-C (or SIGTERM) asks the pipeline to stop after the pair in hand; a second one exits at once, which is
+/// still safe because every step is crash-safe.
+final class InterruptHandler: @unchecked Sendable {
+    let stop = StopFlag()
+    private var sources: [DispatchSourceSignal] = []
+    private var count = 0
+    private let lock = NSLock()
+
+    init(onFirst: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                let n = self.lock.withLock { self.count += 1; return self.count }
+                if n == 1 {
+                    self.stop.request()
+                    onFirst()
+                } else {
+                    FileHandle.standardError.write(Data("\nrigctl: stopped; unfinished work resumes with `rigctl process`\n".utf8))
+                    exit(130)
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// One line per pair as it is finished, and on a terminal a status line below them that is redrawn in place.
+final class PipelineDisplay: @unchecked Sendable {
+    private let lock = NSLock()
+    private let isTerminal = isatty(STDOUT_FILENO) != 0
+    private var captured = 0
+    private let total: Int?
+    private var processed = 0
+    private var waiting = 0
+    private var current: String?
+    private var statusShown = false
+    private(set) var failures = 0
+
+    init(total: Int?) { self.total = total }
+
+    func handle(_ event: PipelineEvent) {
+        lock.withLock {
+            switch event {
+            case .captured(let index, let id, let skew, let waitingNow):
+                captured = index
+                waiting = waitingNow
+                let skewText = skew.map { String(format: ", skew %.2f ms", $0 * 1000) } ?? ""
+                if !isTerminal { emit("captured pair \(index) (capture \(id)\(skewText))") }
+            case .stage(let id, let name):
+                current = "capture \(id): \(name)"
+                waiting = max(0, waiting - 1)
+            case .processed(let outcome):
+                processed += 1
+                current = nil
+                emit(Self.describe(outcome))
+            case .failed(let id, let error):
+                failures += 1
+                current = nil
+                emit("capture \(id): FAILED - \(error)")
+            case .stopping:
+                emit("stopping after the pair in hand (Ctrl-C again to quit at once)")
+            }
+            drawStatus()
+        }
+    }
+
+    func finish() {
+        lock.withLock {
+            if statusShown { print("\r\u{1B}[K", terminator: "") }
+            statusShown = false
+            fflush(nil)
+        }
+    }
+
+    private func emit(_ line: String) {
+        if statusShown { print("\r\u{1B}[K", terminator: "") }
+        print(line)
+        statusShown = false
+    }
+
+    private func drawStatus() {
+        guard isTerminal else { fflush(nil); return }
+        var status = "captured \(captured)" + (total.map { "/\($0)" } ?? "") + " · processed \(processed)"
+        if waiting > 0 { status += " · \(waiting) waiting" }
+        if let current { status += " · \(current)" }
+        print("\r\u{1B}[K" + status, terminator: "")
+        statusShown = true
+        fflush(nil)
+    }
+
+    static func describe(_ o: PairOutcome) -> String {
+        var line = "pair \(o.pairID) [\(o.scene)] \(o.verdict.rawValue)"
+        func scores(_ r: MetricReport) -> String {
+            String(format: "%.2f dB, SSIM %.3f", r.psnr, r.ssim) + (r.lpips.map { String(format: ", LPIPS %.3f", $0) } ?? "")
+        }
+        if let input = o.input { line += " · input " + scores(input) }
+        if let d = o.deblurred, let name = o.modelName { line += " · \(name) " + scores(d) }
+        if o.verdict != .accepted, !o.reasons.isEmpty { line += " · " + o.reasons.joined(separator: "; ") }
+        let stages = ["align", "deblur"].compactMap { s in o.timings[s].map { String(format: "%@ %.1f s", s, $0) } }
+        if !stages.isEmpty { line += " (" + stages.joined(separator: ", ") + ")" }
+        return line
+    }
+}

@@ -1,0 +1,184 @@
+import DatasetBuilder
+import Foundation
+import IFANEngine
+import Imaging
+import Pipeline
+import Rig
+import Testing
+import VirtualCamera
+
+/// A small real restoration (unsharp mask), standing in for IFAN so the pipeline tests stay fast; it sharpens,
+/// so its scores differ from the input's.
+struct UnsharpMask: Deblurrer {
+    var name: String { "unsharp" }
+    func deblur(_ image: RGBImage) throws -> RGBImage {
+        var out = image
+        let w = image.width, h = image.height, n = image.planeSize
+        for c in 0..<3 {
+            for y in 0..<h {
+                for x in 0..<w {
+                    var sum: Float = 0
+                    for dy in -1...1 { for dx in -1...1 {
+                        sum += image.pixels[c * n + min(max(y + dy, 0), h - 1) * w + min(max(x + dx, 0), w - 1)]
+                    } }
+                    let v = image.pixels[c * n + y * w + x]
+                    out.pixels[c * n + y * w + x] = min(max(v + 0.8 * (v - sum / 9), 0), 1)
+                }
+            }
+        }
+        return out
+    }
+}
+
+final class PipelineFixture {
+    let root: URL
+    let virtualRig: VirtualRig
+    let rig: Rig
+    let dataset: Dataset
+    let weights: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pipeline-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let (w, h) = (480, 320)
+        virtualRig = try VirtualRig(scene: Scene.builtIn(.planes, width: w, height: h), width: w, height: h, format: .dng)
+        virtualRig.start()
+        func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
+            let s = camera.configuration.settings
+            return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber,
+                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso,
+                                                        focusDistance: s.focusDistance))
+        }
+        let file = RigFile(name: "test rig", trigger: .software,
+                           cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
+                           fileTimeout: 10, alignment: .object(["mirror": .string("horizontal")]))
+        rig = try Rig(file: file, library: try GPhotoLibrary())
+        dataset = try Dataset.create(at: root.appendingPathComponent("ds"))
+        weights = root.appendingPathComponent("unsharp.weights")
+        try Data("unsharp mask, amount 0.8, 3x3 box".utf8).write(to: weights)
+    }
+
+    func processor(withModel: Bool) -> PairProcessor {
+        var options = ProcessingOptions()
+        options.calibration = .init(mirror: .horizontal)
+        let model = withModel ? DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: weights) : nil
+        return PairProcessor(dataset: dataset, options: options, model: model, lpips: nil)
+    }
+
+    func pipeline(withModel: Bool) -> CapturePipeline {
+        CapturePipeline(dataset: dataset, processor: processor(withModel: withModel), scene: SceneInput(name: "planes"))
+    }
+
+    deinit {
+        rig.close()
+        virtualRig.stop()
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [PipelineEvent] = []
+    func add(_ e: PipelineEvent) { lock.withLock { events.append(e) } }
+    var captured: Int { lock.withLock { events.filter { if case .captured = $0 { true } else { false } }.count } }
+    var failures: [String] {
+        lock.withLock { events.compactMap { if case .failed(_, let e) = $0 { e } else { nil } } }
+    }
+}
+
+@Suite(.serialized) struct PipelineTests {
+    @Test func everyPairIsCataloguedAlignedDeblurredAndScored() throws {
+        let f = try PipelineFixture()
+        let log = EventLog()
+        let outcomes = try f.pipeline(withModel: true).run(rig: f.rig, count: 3, stop: StopFlag(), events: log.add)
+        #expect(log.failures.isEmpty, "\(log.failures)")
+        #expect(log.captured == 3 && outcomes.count == 3)
+        for o in outcomes {
+            #expect(o.verdict == .accepted, "\(o.reasons)")
+            let input = try #require(o.input), sharpened = try #require(o.deblurred)
+            #expect(input.psnr > 20 && input.psnr < 60)
+            #expect(sharpened.psnr != input.psnr)
+            #expect(o.timings["align"] != nil && o.timings["deblur"] != nil)
+        }
+        let status = try f.dataset.status()
+        #expect(status.captures == 3 && status.pairs == 3 && status.evaluations == 6 && status.models == 2)
+        let detail = try f.dataset.pair(String(outcomes[0].pairID))
+        #expect(Set(detail.evaluations.map(\.model)) == ["input", "unsharp"])
+        #expect(detail.evaluations.first { $0.model == "unsharp" }?.output != nil)
+        #expect(detail.capture?.skew != nil)
+        #expect(detail.capture?.shot(.source)?.settings.aperture == 2)
+        // The aligned pair is stored at 16 bits, and the originals byte for byte.
+        let aligned = try PNGFile.read(f.dataset.url(of: detail.source))
+        #expect(aligned.bitDepth == 16)
+        #expect(try f.dataset.verify().isConsistent)
+        let incoming = try FileManager.default.contentsOfDirectory(atPath: f.dataset.root.appendingPathComponent("incoming").path)
+        #expect(incoming.isEmpty, "\(incoming)")
+    }
+
+    /// Stopping after the first pair loses nothing: what was captured but not processed is finished later.
+    @Test func stoppingEarlyAndResumingLosesNothing() throws {
+        let f = try PipelineFixture()
+        let stop = StopFlag()
+        let log = EventLog()
+        let outcomes = try f.pipeline(withModel: false).run(rig: f.rig, count: 5, stop: stop) { event in
+            log.add(event)
+            if case .captured = event { stop.request() }
+        }
+        #expect(log.captured == 1)
+        #expect(outcomes.count <= 1)
+        #expect(try f.dataset.status().captures == 1)
+
+        // A pair that a crash left in incoming/ after download, before cataloguing.
+        let incoming = f.dataset.root.appendingPathComponent("incoming")
+        _ = try f.rig.capturePair(index: Rig.nextIndex(in: incoming), into: incoming)
+
+        // `process` with a model: catalogues the stray pair, aligns what is unaligned, and adds the model's scores
+        // to the pair processed without it.
+        let resumed = try f.pipeline(withModel: true).processBacklog(stop: StopFlag()) { _ in }
+        let status = try f.dataset.status()
+        #expect(status.captures == 2 && status.pairs == 2)
+        #expect(status.evaluations == 4, "input and unsharp for both pairs")
+        #expect(!resumed.isEmpty)
+        #expect(try f.dataset.capturesWithoutPair().isEmpty)
+        #expect(try f.dataset.pairsWithoutEvaluation(model: "unsharp").isEmpty)
+        #expect(try f.dataset.verify().isConsistent)
+        // Nothing is left to do the second time.
+        #expect(try f.pipeline(withModel: true).processBacklog(stop: StopFlag()) { _ in }.isEmpty)
+    }
+
+    /// An unrelated pair (the cameras see different scenes) is catalogued as rejected, with the reason, and not
+    /// scored.
+    @Test func aRejectedPairIsKeptButNotScored() throws {
+        let f = try PipelineFixture()
+        var options = ProcessingOptions()
+        options.calibration = .init(mirror: .horizontal)
+        let dir = f.root.appendingPathComponent("stray")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Two unrelated textures as the two shots of one capture.
+        func noise(_ seed: UInt64) -> RGBImage {
+            var state = seed
+            var image = RGBImage(width: 320, height: 240, transfer: .linear)
+            for i in image.pixels.indices {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                image.pixels[i] = Float((state >> 40) % 1000) / 1500
+            }
+            return image
+        }
+        var urls: [URL] = []
+        for (i, seed) in [UInt64(1), 99].enumerated() {
+            let url = dir.appendingPathComponent("\(i).dng")
+            try DNGWriter.write(BayerFrame(mosaicking: noise(seed)), metadata: CaptureMetadata(make: "T", model: "T", serialNumber: "S\(i)"), to: url)
+            urls.append(url)
+        }
+        let camera = { (i: Int) in CameraIdentity(make: "T", model: "T", serial: "S\(i)") }
+        let capture = try f.dataset.ingestCapture(CaptureInput(
+            scene: SceneInput(name: "noise"), source: ShotInput(file: urls[0], camera: camera(0), settings: CameraSettings()),
+            target: ShotInput(file: urls[1], camera: camera(1), settings: CameraSettings())))
+        let outcome = try f.processor(withModel: true).process(captureID: capture.id)
+        #expect(outcome.verdict == .rejected)
+        #expect(!outcome.reasons.isEmpty)
+        #expect(outcome.input == nil && outcome.deblurred == nil)
+        #expect(try f.dataset.pair(String(outcome.pairID)).evaluations.isEmpty)
+        #expect(try f.dataset.pairsWithoutEvaluation(model: "input").isEmpty, "rejected pairs are not owed scores")
+    }
+}
