@@ -29,7 +29,7 @@ public struct IFANDeblurrer: Deblurrer {
     /// Tiling for large images. Nil runs every image whole.
     public var tiling: TiledInference?
     /// Images up to this many pixels run whole even when `tiling` is set, so that the test sets of the paper
-    /// (DPDD 1680x1120, RealDOF about 2320x1550) get exactly the whole-image result; about 380 MB of working
+    /// (DPDD 1680x1120, RealDOF about 2320x1550) get exactly the whole-image result; about 360 MB of working
     /// memory per megapixel.
     public var maxWholeImagePixels: Int
 

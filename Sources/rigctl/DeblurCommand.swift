@@ -33,7 +33,7 @@ struct DeblurCommand: ParsableCommand {
     @Option(help: "Tile size in pixels (multiple of 8) for images over --max-whole megapixels; 0 never tiles.")
     var tile: Int = 1024
 
-    @Option(help: "Largest image, in megapixels, that runs whole (about 380 MB of memory per megapixel).")
+    @Option(help: "Largest image, in megapixels, that runs whole (about 360 MB of memory per megapixel).")
     var maxWhole: Double = 4
 
     @Option(help: "Context around each tile in pixels (multiple of 8).")
