@@ -1,5 +1,6 @@
 import ArgumentParser
 import Imaging
+import Rig
 
 @main
 struct Rigctl: AsyncParsableCommand {
@@ -8,21 +9,22 @@ struct Rigctl: AsyncParsableCommand {
         abstract: "Build real defocus-deblurring benchmarks: capture, align, catalogue, deblur and score.",
         version: RigctlVersion.string,
         subcommands: [
-            Convert.self,
-            TestChartCommand.self,
-            ModelCommand.self,
-            DeblurCommand.self,
-            MetricsCommand.self,
-            EvaluateCommand.self,
-            LPIPSCommand.self,
+            // In the order of the work: cameras, capture and processing, the dataset, scoring, tools.
             VirtualRigCommand.self,
             RigCommand.self,
             CaptureCommand.self,
             ProcessCommand.self,
+            Align.self,
             DatasetCommand.self,
             ImportCommand.self,
             ExportCommand.self,
-            Align.self,
+            EvaluateCommand.self,
+            MetricsCommand.self,
+            ModelCommand.self,
+            DeblurCommand.self,
+            LPIPSCommand.self,
+            Convert.self,
+            TestChartCommand.self,
         ]
     )
 }
@@ -32,7 +34,8 @@ enum RigctlVersion {
 
     /// The version with the C libraries underneath, since decoding results depend on them.
     static var string: String {
-        let libraries = ImagingLibraries.versions.map { "\($0.name) \($0.version)" }.joined(separator: ", ")
+        let libraries = (ImagingLibraries.versions + [("libgphoto2", GPhotoLibrary.version)])
+            .map { "\($0.name) \($0.version)" }.joined(separator: ", ")
         return "rigctl \(number) (\(libraries))"
     }
 }
