@@ -76,29 +76,31 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        // Helpers shared by the test targets (temporary folders, fixtures, seeded random numbers, running tools).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "Imaging"]),
         .executableTarget(
             name: "PipelineBenchmark",
             dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
             path: "Benchmarks/PipelineBenchmark"
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
-        .testTarget(name: "NeuralCoreTests", dependencies: ["NeuralCore"]),
-        .testTarget(name: "IFANEngineTests", dependencies: ["IFANEngine", "NeuralCore", "Imaging"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
+        .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "NeuralCore"]),
+        .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
-        .testTarget(name: "RigctlTests", dependencies: ["Imaging"]),
-        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "NeuralCore", "Imaging"]),
+        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),
+        .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
 
-        .testTarget(name: "VirtualCameraTests", dependencies: ["VirtualCamera", "Imaging"]),
-        .testTarget(name: "RigTests", dependencies: ["Rig", "VirtualCamera", "Imaging"]),
+        .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "VirtualCamera", "Imaging"]),
+        .testTarget(name: "RigTests", dependencies: ["TestSupport", "Rig", "VirtualCamera", "Imaging"]),
 
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
         .testTarget(
             name: "DatasetBuilderTests",
-            dependencies: ["DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TestSupport", "DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // A child process the crash tests kill at random moments while it ingests and exports.
         .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
@@ -107,7 +109,7 @@ let package = Package(
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/DatasetBenchmark"
         ),
-        .testTarget(name: "AlignmentTests", dependencies: ["Alignment", "Imaging"]),
+        .testTarget(name: "AlignmentTests", dependencies: ["TestSupport", "Alignment", "Imaging"]),
         .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
     ]
 )

@@ -14,7 +14,7 @@ public enum PNGFile {
                           &depth, &pixels, &message, message.count)
         }
         guard rc == 0, let pixels else {
-            throw ImagingError.corrupt(path: path, format: "PNG", detail: String(cString: message))
+            throw ImagingError.corrupt(path: path, format: "PNG", detail: messageText(message))
         }
         defer { rc_free(pixels) }
         let count = Int(width) * Int(height) * Int(channels)
@@ -41,7 +41,7 @@ public enum PNGFile {
                           Int32(S.bitWidth), Int32(compressionLevel), &out, &size, &message, message.count)
         }
         guard rc == 0, let out else {
-            throw ImagingError.writeFailed(path: path, reason: "PNG encoding failed: " + String(cString: message))
+            throw ImagingError.writeFailed(path: path, reason: "PNG encoding failed: " + messageText(message))
         }
         defer { rc_free(out) }
         return Data(bytes: out, count: size)
@@ -73,9 +73,9 @@ public enum JPEGFile {
             rc_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &width, &height, &channels,
                            &pixels, &message, message.count)
         }
-        if rc == 2 { throw ImagingError.unsupported(path: path, detail: String(cString: message)) }
+        if rc == 2 { throw ImagingError.unsupported(path: path, detail: messageText(message)) }
         guard rc == 0, let pixels else {
-            throw ImagingError.corrupt(path: path, format: "JPEG", detail: String(cString: message))
+            throw ImagingError.corrupt(path: path, format: "JPEG", detail: messageText(message))
         }
         defer { rc_free(pixels) }
         let count = Int(width) * Int(height) * Int(channels)
@@ -97,9 +97,14 @@ public enum JPEGFile {
                            Int32(quality), &out, &size, &message, message.count)
         }
         guard rc == 0, let out else {
-            throw ImagingError.writeFailed(path: path, reason: "JPEG encoding failed: " + String(cString: message))
+            throw ImagingError.writeFailed(path: path, reason: "JPEG encoding failed: " + messageText(message))
         }
         defer { rc_free(out) }
         return Data(bytes: out, count: size)
     }
+}
+
+/// The NUL-terminated text a C codec left in `buffer`.
+func messageText(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

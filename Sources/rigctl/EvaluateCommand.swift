@@ -93,7 +93,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func evaluate(methods: [any RestorationMethod], weightFiles: [String: URL]) throws {
         let catalogue = try set == nil ? openCatalogue() : nil
-        let pairs = try catalogue.map { try $0.pairs } ?? PairFolder.pairs(in: URL(fileURLWithPath: set!), layout: layout)
+        let pairs = try catalogue?.pairs ?? PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
         let evaluator = Evaluator(methods: methods, lpips: lpips, cropToMultipleOf8: !noCrop)
         let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? catalogue!.dataset.root.path).lastPathComponent)") }

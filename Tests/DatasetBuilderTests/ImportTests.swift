@@ -1,3 +1,4 @@
+import TestSupport
 import DatasetBuilder
 import Foundation
 import Testing

@@ -3,11 +3,6 @@ import Foundation
 import Imaging
 
 /// A fresh temporary directory per test, removed by the caller's `defer`.
-func makeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-dataset-tests-" + UUID().uuidString)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Writes a small 8-bit RGB PNG whose pixels depend on `seed`, so different seeds give different files.
 @discardableResult
@@ -46,30 +41,4 @@ func makeDataset(in dir: URL, count: Int, seed: UInt64 = 1, scenes: Int = 4) thr
         try dataset.addPair(pair)
     }
     return dataset
-}
-
-/// The package root (the folder holding Package.swift), found from this file's path.
-func packageRoot() -> URL {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while url.path != "/" {
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        url = url.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
-
-/// An executable product of this package, built next to the test bundle (`swift build --build-tests` builds every
-/// product), or under the package's `.build` folder.
-func locateProduct(_ name: String) -> URL? {
-    var candidates: [URL] = []
-    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    for _ in 0..<4 {
-        url = url.deletingLastPathComponent()
-        candidates.append(url)
-    }
-    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    let root = packageRoot()
-    candidates += [".build/release", ".build/debug"].map { root.appendingPathComponent($0) }
-    return candidates.map { $0.appendingPathComponent(name) }
-        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }

@@ -1,13 +1,9 @@
+import TestSupport
 import Foundation
 import Imaging
 import Testing
 import Evaluation
 
-func makeTemporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-eval-" + UUID().uuidString)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 func grey(_ v: Float, width: Int, height: Int) -> RGBImage {
     RGBImage(width: width, height: height, pixels: [Float](repeating: v, count: 3 * width * height))

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Imaging
 import NeuralCore
@@ -6,7 +7,7 @@ import IFANEngine
 
 /// The fixture network, loaded once through the native checkpoint reader as `rigctl model import` does.
 let fixtureNetwork: Result<IFANNetwork, Error> = Result {
-    let (_, weights) = try IFANModelFile.importCheckpoint(fixture("IFAN_random.pytorch"))
+    let (_, weights) = try IFANModelFile.importCheckpoint(ifanFixture("IFAN_random.pytorch"))
     return try IFANNetwork(weights: weights)
 }
 
@@ -15,18 +16,18 @@ let fixtureNetwork: Result<IFANNetwork, Error> = Result {
 @Test func matchesTheOfficialImplementation() throws {
     let network = try fixtureNetwork.get()
     #expect(network.architecture.iterations == 17)
-    let input = try NPYFile.read(fixture("input.npy"))
+    let input = try NPYFile.read(ifanFixture("input.npy"))
     var taps: [IFANNetwork.Tap: Tensor] = [:]
     let output = try network.forward(input) { taps[$0] = $1 }
 
-    let expected = try NPYFile.read(fixture("expected_output.npy"))
+    let expected = try NPYFile.read(ifanFixture("expected_output.npy"))
     #expect(output.shape == expected.shape)
     #expect(maxAbsDifference(output, expected) <= 1e-4)
 
     let files: [IFANNetwork.Tap: String] = [.conv4_3: "expected_conv4_3.npy", .DME: "expected_DME.npy",
                                             .IAC: "expected_IAC.npy", .conv_res: "expected_conv_res.npy"]
     for (tap, file) in files {
-        let reference = try NPYFile.read(fixture(file))
+        let reference = try NPYFile.read(ifanFixture(file))
         let mine = try #require(taps[tap], "no \(tap) tensor reported")
         #expect(mine.shape == reference.shape, "\(tap)")
         let scale = reference.data.map(abs).max() ?? 1
@@ -37,10 +38,10 @@ let fixtureNetwork: Result<IFANNetwork, Error> = Result {
 /// The same through the image path: input.png read as 8-bit / 255, deblurred, compared with the expected output.
 @Test func deblurringThePNGMatchesTheOfficialOutput() throws {
     let network = try fixtureNetwork.get()
-    let image = try ImageFile.read(fixture("input.png"))
+    let image = try ImageFile.read(ifanFixture("input.png"))
     #expect(image.width == 128 && image.height == 96)
     let result = try IFANDeblurrer(network: network).deblur(image)
-    let expected = try NPYFile.read(fixture("expected_output.npy"))
+    let expected = try NPYFile.read(ifanFixture("expected_output.npy"))
     #expect(maxAbsDifference(Tensor(shape: [3, 96, 128], data: result.pixels), expected) <= 1e-4)
 }
 
@@ -49,7 +50,7 @@ let fixtureNetwork: Result<IFANNetwork, Error> = Result {
 @Test(arguments: EdgeHandling.allCases)
 func paddingKeepsOrCropsTheSize(_ edges: EdgeHandling) throws {
     let network = try fixtureNetwork.get()
-    let full = try ImageFile.read(fixture("input.png"))
+    let full = try ImageFile.read(ifanFixture("input.png"))
     let image = full.cropped(x: 5, y: 3, width: 37, height: 21)
     let result = try IFANDeblurrer(network: network, edges: edges).deblur(image)
     switch edges {
@@ -83,7 +84,7 @@ func paddingKeepsOrCropsTheSize(_ edges: EdgeHandling) throws {
 /// closely, and the stitched image has no missing or shifted tile.
 @Test func tilingReproducesTheWholeImage() throws {
     let network = try fixtureNetwork.get()
-    let input = try NPYFile.read(fixture("input.npy"))
+    let input = try NPYFile.read(ifanFixture("input.npy"))
     let whole = try network.forward(input)
     let covering = try TiledInference(tileSize: 32, overlap: 128).run(input) { try network.forward($0) }
     #expect(maxAbsDifference(covering, whole) <= 1e-5)
@@ -93,20 +94,20 @@ func paddingKeepsOrCropsTheSize(_ edges: EdgeHandling) throws {
 }
 
 @Test func modelFileRoundTrip() throws {
-    let (architecture, weights) = try IFANModelFile.importCheckpoint(fixture("IFAN_random.pytorch"))
-    let dir = try temporaryDirectory()
+    let (architecture, weights) = try IFANModelFile.importCheckpoint(ifanFixture("IFAN_random.pytorch"))
+    let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let url = dir.appendingPathComponent("ifan.safetensors")
     try IFANModelFile.write(weights, architecture: architecture, source: "IFAN_random.pytorch", to: url)
     let metadata = try SafeTensors.readMetadata(url)
     #expect(metadata["architecture"] == "ifan" && metadata["iac_iterations"] == "17")
     let network = try IFANModelFile.load(url)
-    let input = try NPYFile.read(fixture("input.npy"))
+    let input = try NPYFile.read(ifanFixture("input.npy"))
     #expect(try network.forward(input) == fixtureNetwork.get().forward(input))
 }
 
 @Test func loadingRefusesAnotherArchitecture() throws {
-    let dir = try temporaryDirectory()
+    let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let url = dir.appendingPathComponent("other.safetensors")
     try SafeTensors.write(["x": Tensor(zeros: [2])], metadata: ["architecture": "lpips"], to: url)
@@ -118,7 +119,7 @@ func paddingKeepsOrCropsTheSize(_ edges: EdgeHandling) throws {
 /// The deblurrer tiles only images over its whole-image limit.
 @Test func deblurrerTilesOnlyLargeImages() throws {
     let network = try fixtureNetwork.get()
-    let image = try ImageFile.read(fixture("input.png"))
+    let image = try ImageFile.read(ifanFixture("input.png"))
     let whole = try IFANDeblurrer(network: network, tiling: nil).deblur(image)
     let seams = try TiledInference(tileSize: 32, overlap: 0)
     let under = try IFANDeblurrer(network: network, tiling: seams, maxWholeImagePixels: 128 * 96).deblur(image)

@@ -1,20 +1,9 @@
+import TestSupport
 import Foundation
 import NeuralCore
 
-/// The package root, found from this file's path, so fixtures resolve the same way wherever tests run.
-func packageRoot(_ file: String = #filePath) -> URL {
-    var dir = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while dir.path != "/" {
-        if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir }
-        dir = dir.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-}
-
-/// `../shared/fixtures/ifan-random/<name>` from the package root. Tests that use it fail when it is missing.
-func fixture(_ name: String) -> URL {
-    packageRoot().deletingLastPathComponent().appendingPathComponent("shared/fixtures/ifan-random/\(name)")
-}
+/// `../shared/fixtures/ifan-random/<name>`.
+func ifanFixture(_ name: String) -> URL { fixture("ifan-random/" + name) }
 
 func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
     var state = seed &* 6364136223846793005 &+ 1442695040888963407
@@ -34,8 +23,3 @@ func maxAbsDifference(_ a: Tensor, _ b: Tensor) -> Float {
     return worst
 }
 
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("ifan-tests-" + UUID().uuidString)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}

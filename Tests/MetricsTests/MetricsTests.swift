@@ -1,21 +1,13 @@
+import TestSupport
 import Foundation
 import Imaging
 import Metrics
 import NeuralCore
 import Testing
 
-func packageRoot(_ file: String = #filePath) -> URL {
-    var url = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while url.path != "/" {
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        url = url.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-}
-
 /// `../shared/fixtures/metrics/<name>` from the package root; reading a missing one throws, so the test fails.
 func metricsFixture(_ name: String) -> URL {
-    packageRoot().deletingLastPathComponent().appendingPathComponent("shared/fixtures/metrics").appendingPathComponent(name)
+    fixture("metrics/" + name)
 }
 
 struct ExpectedPair: Decodable, Sendable, CustomStringConvertible {

@@ -1,9 +1,10 @@
+import TestSupport
 import Foundation
 import NeuralCore
 import Testing
 
 @Test func modelStoreLaysOutAndListsModels() throws {
-    let home = try temporaryDirectory()
+    let home = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: home) }
     let store = ModelStore(home: home)
     #expect(store.directory == home.appendingPathComponent("models", isDirectory: true))

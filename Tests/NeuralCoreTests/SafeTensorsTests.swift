@@ -1,9 +1,10 @@
+import TestSupport
 import Foundation
 import NeuralCore
 import Testing
 
 func sampleTensors() -> TensorDictionary {
-    var g = SeededGenerator(seed: 7)
+    var g = SplitMix64(seed: 7)
     var t: TensorDictionary = [:]
     t["conv.weight"] = Tensor(shape: [4, 3, 3, 3], data: (0..<108).map { _ in Float.random(in: -1...1, using: &g) })
     t["conv.bias"] = Tensor(shape: [4], data: [0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude])
@@ -32,7 +33,7 @@ func bitwiseEqual(_ a: TensorDictionary, _ b: TensorDictionary) -> Bool {
     #expect(bitwiseEqual(try SafeTensors.decode(a, path: "mem"), tensors))
     #expect(try SafeTensors.decodeMetadata(a, path: "mem") == metadata)
 
-    let dir = try temporaryDirectory()
+    let dir = try makeTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let url = dir.appendingPathComponent("m.safetensors")
     try SafeTensors.write(tensors, metadata: metadata, to: url)

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import NeuralCore
 import Testing
@@ -5,7 +6,7 @@ import Testing
 /// Seeded mutations of a valid file: truncations, bit flips, byte overwrites with boundary values, and
 /// splices of large little-endian integers (the sizes and offsets a hostile file would lie about).
 func mutations(of base: [UInt8], count: Int, seed: UInt64, focus: Range<Int>? = nil) -> [[UInt8]] {
-    var g = SeededGenerator(seed: seed)
+    var g = SplitMix64(seed: seed)
     let region = focus ?? 0..<base.count
     var out: [[UInt8]] = []
     for i in 0..<count {

@@ -1,41 +1,6 @@
 import Foundation
 import NeuralCore
 
-/// The package root, found from this file's path, so fixtures resolve the same way locally and in CI.
-func packageRoot(_ file: String = #filePath) -> URL {
-    var url = URL(fileURLWithPath: file).deletingLastPathComponent()
-    while url.path != "/" {
-        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-        url = url.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-}
-
-/// A shared reference fixture (`../shared/fixtures/<relative>` from the package root). Tests that use one fail,
-/// not skip, when it is missing: reading it throws.
-func fixture(_ relative: String) -> URL {
-    packageRoot().deletingLastPathComponent().appendingPathComponent("shared/fixtures").appendingPathComponent(relative)
-}
-
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-weights-" + UUID().uuidString)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
-/// Deterministic pseudo-random numbers (SplitMix64), so fuzz runs are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Emits pickle opcodes by hand, to build small torch and numpy pickles (including hostile ones) in tests.
 struct PickleWriter {
     var bytes: [UInt8]

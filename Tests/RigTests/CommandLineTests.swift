@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Imaging
 import Rig
@@ -66,7 +67,7 @@ import Glibc
         environment["HOME"] = home.path
         server.environment = environment
         let log = dir.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let logHandle = try FileHandle(forWritingTo: log)
         server.standardOutput = logHandle
         server.standardError = logHandle

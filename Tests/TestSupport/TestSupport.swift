@@ -1,0 +1,92 @@
+import Foundation
+
+// Helpers shared by every test target: temporary folders, reproducible random numbers, the reference fixtures,
+// and running built products or installed tools.
+
+/// A fresh temporary directory per test, removed by the caller's `defer`.
+public func makeTemporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-tests-" + UUID().uuidString)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// A deterministic pseudo-random generator (SplitMix64), so test data and fuzz runs are the same on every run.
+public struct SplitMix64: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The package root (the folder holding Package.swift), found from this file's path, so fixtures resolve the
+/// same way locally and in CI.
+public func packageRoot() -> URL {
+    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while url.path != "/" {
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        url = url.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+}
+
+/// A reference fixture, `../shared/fixtures/<relative>` from the package root. Tests that use one fail, not skip,
+/// when it is missing: reading it throws.
+public func fixture(_ relative: String) -> URL {
+    packageRoot().deletingLastPathComponent().appendingPathComponent("shared/fixtures").appendingPathComponent(relative)
+}
+
+/// An executable product of this package, built next to the test bundle (`swift build --build-tests` builds every
+/// product), or under the package's `.build` folder.
+public func locateProduct(_ name: String) -> URL? {
+    var candidates: [URL] = []
+    var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    for _ in 0..<4 {
+        url = url.deletingLastPathComponent()
+        candidates.append(url)
+    }
+    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
+    let root = packageRoot()
+    candidates += [".build/release", ".build/debug"].map { root.appendingPathComponent($0) }
+    return candidates.map { $0.appendingPathComponent(name) }
+        .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+}
+
+public struct ToolResult {
+    public var status: Int32
+    public var output: String
+}
+
+/// Finds an executable on PATH; nil when it is not installed.
+public func findExecutable(_ name: String) -> String? {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    for dir in path.split(separator: ":") {
+        let candidate = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    return nil
+}
+
+/// Runs a tool with its own HOME and returns its exit status and combined output.
+public func runTool(_ executable: String, _ arguments: [String], home: URL, currentDirectory: URL? = nil) throws -> ToolResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["HOME"] = home.path
+    environment["LANG"] = "C"
+    environment["LC_ALL"] = "C"
+    process.environment = environment
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ToolResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+}
