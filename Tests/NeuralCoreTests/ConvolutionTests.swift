@@ -1,38 +1,6 @@
 import Testing
 import NeuralCore
 
-/// The plain definition of a zero-padded convolution, against which the fast path is checked.
-func referenceConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, stride: Int, padding: Int, activation: Activation) -> Tensor {
-    let (c, h, wd) = (x.shape[0], x.shape[1], x.shape[2])
-    let (o, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
-    let oh = (h + 2 * padding - kh) / stride + 1, ow = (wd + 2 * padding - kw) / stride + 1
-    var out = Tensor(zeros: [o, oh, ow])
-    for oc in 0..<o {
-        for oy in 0..<oh {
-            for ox in 0..<ow {
-                var acc = Double(b?.data[oc] ?? 0)
-                for ic in 0..<c {
-                    for ky in 0..<kh {
-                        for kx in 0..<kw {
-                            let iy = oy * stride - padding + ky, ix = ox * stride - padding + kx
-                            guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
-                            acc += Double(x.data[(ic * h + iy) * wd + ix]) * Double(w.data[((oc * c + ic) * kh + ky) * kw + kx])
-                        }
-                    }
-                }
-                var v = Float(acc)
-                switch activation {
-                case .none: break
-                case .relu: v = max(v, 0)
-                case .leakyReLU(let s): v = v >= 0 ? v : v * s
-                }
-                out.data[(oc * oh + oy) * ow + ox] = v
-            }
-        }
-    }
-    return out
-}
-
 func randomTensor(_ shape: [Int], seed: UInt64) -> Tensor {
     var state = seed &* 6364136223846793005 &+ 1442695040888963407
     let n = shape.reduce(1, *)
@@ -65,7 +33,7 @@ func convolutionMatchesDefinition(_ t: ConvCase) throws {
         var conv = try Conv2D(weight: w, bias: b, stride: t.stride, padding: t.padding, activation: activation)
         conv.maxBandBytes = 64  // force several bands
         let fast = try conv(x)
-        let slow = referenceConv(x, w, b, stride: t.stride, padding: t.padding, activation: activation)
+        let slow = ReferenceLayers.conv2d(x, weight: w, bias: b, stride: t.stride, padding: t.padding, activation: activation)
         #expect(fast.shape == slow.shape)
         let worst = zip(fast.data, slow.data).map { abs($0 - $1) }.max() ?? 0
         #expect(worst < 1e-4, "\(t) \(activation): \(worst)")
