@@ -42,9 +42,9 @@ let package = Package(
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore"]),
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
-        .target(name: "VirtualCamera", dependencies: ["Imaging"]),
+        .target(name: "VirtualCamera", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
-        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2"]),
+        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2", .product(name: "Logging", package: "swift-log")]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
         .target(
             name: "DatasetBuilder",

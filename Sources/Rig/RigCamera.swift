@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The values of a camera that matter to a rig, as libgphoto2 presents them.
 public struct CameraStatus: Sendable, Equatable, Codable {
@@ -77,6 +78,7 @@ public final class RigCamera: @unchecked Sendable {
 
     /// Drops the connection and opens it again (after a dropped link).
     public func reconnect() throws {
+        rigLog.notice("reconnecting", metadata: ["camera": "\(label)"])
         camera.close()
         do {
             camera = try library.openCamera(port: port, model: spec.model)
@@ -181,6 +183,8 @@ public final class RigCamera: @unchecked Sendable {
                 return (start, Date(), retries)
             } catch let error as GPhotoError where error.isBusy && retries < busyRetries {
                 retries += 1
+                rigLog.notice("camera busy, retrying", metadata: ["camera": "\(label)", "retry": "\(retries)",
+                                                                   "pause": "\(pause)"])
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 1)
             } catch let error as GPhotoError where error.isBusy {
@@ -222,3 +226,6 @@ public final class RigCamera: @unchecked Sendable {
         return data
     }
 }
+
+/// Busy retries, reconnects and discarded files: what a rig operator wants to see when a session goes wrong.
+let rigLog = Logger(label: "rigctl.rig")

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Imaging
 
 /// A camera on the loopback interface that speaks PTP/IP the way libgphoto2's generic "PTP/IP Camera" driver
@@ -118,6 +119,7 @@ public final class VirtualCamera: @unchecked Sendable {
     }
 
     public func inject(_ fault: VirtualCameraFault) {
+        virtualCameraLog.notice("fault injected", metadata: ["camera": "\(configuration.name)", "fault": "\(fault)"])
         lock.lock()
         defer { lock.unlock() }
         switch fault {
@@ -207,9 +209,11 @@ public final class VirtualCamera: @unchecked Sendable {
                     refuse(connection)
                 }
             } else {
+                virtualCameraLog.info("host connected", metadata: ["camera": "\(configuration.name)"])
                 spawnWorker("session") { [self] in
                     runSession(connection)
                     endSession()
+                    virtualCameraLog.info("host disconnected", metadata: ["camera": "\(configuration.name)"])
                 }
             }
         }
@@ -231,6 +235,8 @@ public final class VirtualCamera: @unchecked Sendable {
     }
 
     private func refuse(_ connection: TCPConnection) {
+        virtualCameraLog.warning("second host refused: the camera serves one host at a time",
+                                 metadata: ["camera": "\(configuration.name)"])
         let deadline = Date().addingTimeInterval(2)
         _ = try? connection.read(count: 8, shouldStop: { [self] in isStopped || Date() > deadline })
         var w = PTPWriter()
@@ -798,3 +804,6 @@ public final class VirtualCamera: @unchecked Sendable {
         return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
     }
 }
+
+/// Connections, refusals and injected faults, for rehearsals and for debugging a rig set-up.
+let virtualCameraLog = Logger(label: "rigctl.virtual-camera")

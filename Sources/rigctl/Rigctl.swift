@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Logging
 import Imaging
 import Rig
 
@@ -27,6 +29,29 @@ struct Rigctl: AsyncParsableCommand {
             TestChartCommand.self,
         ]
     )
+}
+
+extension Rigctl {
+    /// Log messages (busy retries, reconnects, virtual camera connections) go to standard error; the level comes
+    /// from RIGCTL_LOG_LEVEL (trace, debug, info, notice, warning, error, critical; default notice).
+    static func main() async {
+        let level = ProcessInfo.processInfo.environment["RIGCTL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level ?? .notice
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum RigctlVersion {

@@ -97,6 +97,8 @@ import Glibc
         let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--out", out.path, "--count", "2"], home: home)
         #expect(capture.status == 0, "\(capture.output)")
         #expect(capture.output.contains("2 pair(s)"), "\(capture.output)")
+        // The injected busy reply is retried, and the retry is logged (swift-log, standard error, level notice).
+        #expect(capture.output.contains("camera busy, retrying"), "\(capture.output)")
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
         #expect(try RawDecoder().decode(out.appendingPathComponent("0002_deep.dng")).image.width == 320)
