@@ -10,7 +10,8 @@ public enum PipelineEvent: Sendable {
     case stage(captureID: Int64, name: String)
     case processed(PairOutcome)
     case failed(captureID: Int64, error: String)
-    /// Capture stopped early (Ctrl-C); what was not processed waits for `rigctl process`.
+    /// A stop was requested (Ctrl-C): the pair in hand is finished, the rest waits for `rigctl process`. Sent by
+    /// whoever handles the request, at once.
     case stopping
 }
 
@@ -106,7 +107,7 @@ public final class CapturePipeline: @unchecked Sendable {
 
         var captureError: Error?
         for n in 0..<count {
-            if stop.isRequested { events(.stopping); break }
+            if stop.isRequested { break }
             if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
             do {
                 let index = Rig.nextIndex(in: incoming)
@@ -138,7 +139,7 @@ public final class CapturePipeline: @unchecked Sendable {
         Self.work(queue: queue, processor: processor, dataset: dataset, stop: stop, results: results, events: events)
         // Pairs taken before the model (or the LPIPS weights) were installed get the missing scores.
         for pairID in try pendingEvaluations() {
-            if stop.isRequested { events(.stopping); break }
+            if stop.isRequested { break }
             do {
                 let scores = try processor.evaluate(pairID: pairID)
                 let detail = try dataset.pair(String(pairID))
