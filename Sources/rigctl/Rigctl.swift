@@ -35,6 +35,9 @@ extension Rigctl {
     /// Log messages (busy retries, reconnects, virtual camera connections) go to standard error; the level comes
     /// from RIGCTL_LOG_LEVEL (trace, debug, info, notice, warning, error, critical; default notice).
     static func main() async {
+        // libgphoto2 closes descriptor 0 whenever a PTP/IP camera disconnects; started without standard input, the
+        // first file this process opened would get number 0 and be closed under it. Keep 0-2 taken.
+        for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 { _ = open("/dev/null", O_RDWR) }
         let level = ProcessInfo.processInfo.environment["RIGCTL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
