@@ -56,28 +56,13 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: dir) }
         let home = dir.appendingPathComponent("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let port = try freePortBlock()
         let rigFile = dir.appendingPathComponent("rig.json")
-
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: rigctl)
-        server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path, "--width", "320", "--height", "240",
-                            "--scene", "cards", "--fault", "deep:busy=1"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = home.path
-        server.environment = environment
         let log = dir.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        server.standardOutput = logHandle
-        server.standardError = logHandle
-        try server.run()
+        let (server, port) = try startVirtualRig(rigctl, rigFile: rigFile, home: home, log: log,
+                                                 arguments: ["--width", "320", "--height", "240", "--scene", "cards",
+                                                             "--fault", "deep:busy=1"])
         defer {
             if server.isRunning { server.terminate() }
-        }
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
-            Thread.sleep(forTimeInterval: 0.05)
         }
         try #require(FileManager.default.fileExists(atPath: rigFile.path),
                      "virtual-rig wrote no rig file: \(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self))")
@@ -115,9 +100,30 @@ import Glibc
         while server.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.05) }
         #expect(!server.isRunning)
         #expect(server.terminationStatus == 0)
-        try logHandle.close()
         let output = String(decoding: try Data(contentsOf: log), as: UTF8.self)
         #expect(output.contains("virtual rig stopped"), "\(output)")
+    }
+
+    /// Starts `rigctl virtual-rig` on free ports with its own HOME, logging to `log`, and waits for its rig file.
+    func startVirtualRig(_ rigctl: String, rigFile: URL, home: URL, log: URL,
+                         arguments: [String]) throws -> (server: Process, port: UInt16) {
+        let port = try freePortBlock()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: rigctl)
+        server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        server.environment = environment
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        server.standardOutput = logHandle
+        server.standardError = logHandle
+        try server.run()
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return (server, port)
     }
 
     /// The whole mission from the command line: a virtual rig, pairs captured into a dataset (catalogued,
@@ -128,22 +134,10 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: dir) }
         let home = dir.appendingPathComponent("home")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let port = try freePortBlock()
         let rigFile = dir.appendingPathComponent("rig.json")
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: rigctl)
-        server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path, "--width", "480", "--height", "320"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = home.path
-        server.environment = environment
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let (server, _) = try startVirtualRig(rigctl, rigFile: rigFile, home: home, log: dir.appendingPathComponent("server.log"),
+                                              arguments: ["--width", "480", "--height", "320"])
         defer { if server.isRunning { server.terminate() } }
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
         let dataset = dir.appendingPathComponent("ds").path
         let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
                                            "--count", "2", "--split", "test", "--no-model"], home: home)
