@@ -158,4 +158,51 @@ import Glibc
         let process = try runTool(rigctl, ["process", "--dataset", dataset, "--no-model"], home: home)
         #expect(process.status == 0 && process.output.contains("0 pair(s) processed"), "\(process.output)")
     }
+
+    /// Ctrl-C during a capture into a dataset: the pair in hand is finished, the rest waits for `rigctl process`,
+    /// and the catalogue stays consistent.
+    @Test func interruptingACaptureLosesNothing() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let home = dir.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let rigFile = dir.appendingPathComponent("rig.json")
+        let (server, _) = try startVirtualRig(rigctl, rigFile: rigFile, home: home, log: dir.appendingPathComponent("server.log"),
+                                              arguments: ["--width", "320", "--height", "240"])
+        defer { if server.isRunning { server.terminate() } }
+        let dataset = dir.appendingPathComponent("ds").path
+        let capture = Process()
+        capture.executableURL = URL(fileURLWithPath: rigctl)
+        capture.arguments = ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes", "--count", "50",
+                             "--interval", "0.3", "--no-model"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        capture.environment = environment
+        let pipe = Pipe()
+        capture.standardOutput = pipe
+        capture.standardError = pipe
+        try capture.run()
+        // Interrupt once the catalogue exists and a pair has been taken.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && capture.isRunning
+            && !FileManager.default.fileExists(atPath: dataset + "/originals") { Thread.sleep(forTimeInterval: 0.05) }
+        Thread.sleep(forTimeInterval: 1.0)
+        capture.interrupt()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        capture.waitUntilExit()
+        #expect(capture.terminationStatus == 0, "\(output)")
+        #expect(output.contains("stopping after the pair in hand"), "\(output)")
+        let status = try runTool(rigctl, ["dataset", "status", "--dataset", dataset], home: home)
+        // "captures N, pairs M, ..."
+        let captures = Int(status.output.split(separator: ",").first?.split(separator: " ").last ?? "") ?? 0
+        #expect(captures >= 1 && captures < 50, "\(status.output)")
+        let verify = try runTool(rigctl, ["dataset", "verify", "--dataset", dataset], home: home)
+        #expect(verify.status == 0 && verify.output.contains("consistent"), "\(verify.output)")
+        // Whatever was captured but not processed is finished by `process`; then nothing waits.
+        let process = try runTool(rigctl, ["process", "--dataset", dataset, "--no-model"], home: home)
+        #expect(process.status == 0, "\(process.output)")
+        let after = try runTool(rigctl, ["dataset", "status", "--dataset", dataset], home: home)
+        #expect(after.output.contains("captures \(captures), pairs \(captures),"), "\(after.output)")
+    }
 }

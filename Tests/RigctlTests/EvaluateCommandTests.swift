@@ -39,3 +39,25 @@ import Testing
         #expect(mismatch.stderr.contains("only in source: b"))
     }
 }
+
+@Suite struct EvaluateModelTests {
+    /// An imported IFAN checkpoint is evaluated as a method, with the paper's parameter and MAC counts.
+    @Test func importedModelIsARowOfTheTable() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path]
+        let imported = try CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path,
+                                            "--name", "ifan-test"], environment: home)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        for folder in ["source", "target"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
+            try PNGFile.write(try ImageFile.read(fixture("ifan-random/input.png")),
+                              to: root.appendingPathComponent("set/\(folder)/a.png"))
+        }
+        let result = try CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
+                                          "--format", "markdown"], environment: home)
+        #expect(result.status == 0, "\(result.stderr)")
+        let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("| ifan-test |") })
+        #expect(row.contains("| 10.48 | 362.9 |"), "\(row)")
+    }
+}
