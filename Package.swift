@@ -57,7 +57,7 @@ let package = Package(
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["Imaging"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
-        .target(name: "Pipeline", dependencies: ["Rig", "Alignment", "DatasetBuilder", "IFANEngine", "Metrics", "Imaging"]),
+        .target(name: "Pipeline", dependencies: ["Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [

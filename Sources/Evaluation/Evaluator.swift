@@ -118,13 +118,6 @@ public struct Evaluator: Sendable {
         self.cropToMultipleOf8 = cropToMultipleOf8
     }
 
-    /// All metrics of one output against its target, on display-encoded values as the papers score them.
-    public func score(output: RGBImage, target: RGBImage) throws -> MetricReport {
-        let a = output.displayEncoded(), b = target.displayEncoded()
-        return try MetricReport(output: MetricImage(width: a.width, height: a.height, planar: a.pixels),
-                                target: MetricImage(width: b.width, height: b.height, planar: b.pixels), lpips: lpips)
-    }
-
     public func run(pairs: [ImagePair], progress: (Int, Int, String) -> Void = { _, _, _ in },
                     observe: (ScoredPair) throws -> Void = { _ in }) throws -> EvaluationReport {
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
@@ -152,7 +145,7 @@ public struct Evaluator: Sendable {
                                                        output: "\(output.width)x\(output.height)",
                                                        target: "\(target.width)x\(target.height)")
                 }
-                let scores = try score(output: output, target: target)
+                let scores = try MetricReport(output: output, target: target, lpips: lpips)
                 results.append(PairResult(pair: pair.name, method: method.name, scores: scores, seconds: seconds))
                 outputs.append((method.name, output, scores))
             }

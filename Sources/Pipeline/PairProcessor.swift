@@ -1,5 +1,6 @@
 import Alignment
 import DatasetBuilder
+import Evaluation
 import Foundation
 import IFANEngine
 import Imaging
@@ -146,7 +147,7 @@ public struct PairProcessor: Sendable {
         var input: MetricReport?
         if !known.contains(inputModelName) {
             let start = DispatchTime.now().uptimeNanoseconds
-            let scores = try score(source, target)
+            let scores = try MetricReport(output: source, target: target, lpips: lpips)
             let inputModel = try dataset.registerModel(ModelInput(name: inputModelName, weights: nil,
                                                                   notes: "the defocused input itself"))
             try dataset.recordEvaluation(EvaluationInput(pairID: pairID, modelID: inputModel.id, psnr: scores.psnr,
@@ -161,7 +162,7 @@ public struct PairProcessor: Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         timings["deblur"] = seconds
         start = DispatchTime.now().uptimeNanoseconds
-        let scores = try score(output, target)
+        let scores = try MetricReport(output: output, target: target, lpips: lpips)
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-output-" + UUID().uuidString + ".png")
         defer { try? FileManager.default.removeItem(at: scratch) }
         try PNGFile.write(output, to: scratch, bitDepth: 16, compressionLevel: 3)
@@ -174,12 +175,6 @@ public struct PairProcessor: Sendable {
                                                      output: scratch))
         timings["score", default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return (input, scores, timings)
-    }
-
-    func score(_ output: RGBImage, _ target: RGBImage) throws -> MetricReport {
-        let a = output.displayEncoded(), b = target.displayEncoded()
-        return try MetricReport(output: MetricImage(width: a.width, height: a.height, planar: a.pixels),
-                                target: MetricImage(width: b.width, height: b.height, planar: b.pixels), lpips: lpips)
     }
 
     /// Display-encoded and rounded to 16 bits, so that what is scored is exactly what is stored.

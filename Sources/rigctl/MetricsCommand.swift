@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Imaging
 import Metrics
@@ -48,8 +49,7 @@ struct MetricsCommand: ParsableCommand {
     }
 
     static func load(_ path: String) throws -> MetricImage {
-        let image = try ImageFile.read(URL(fileURLWithPath: path)).displayEncoded()
-        return try MetricImage(width: image.width, height: image.height, planar: image.pixels)
+        try MetricImage(ImageFile.read(URL(fileURLWithPath: path)))
     }
 
     static func format(_ r: MetricReport) -> String {

@@ -1,0 +1,17 @@
+import Imaging
+import Metrics
+
+extension MetricImage {
+    /// An image as the papers score it: display-encoded (sRGB) values in [0, 1]; linear (RAW) images are encoded.
+    public init(_ image: RGBImage) throws {
+        let display = image.displayEncoded()
+        try self.init(width: display.width, height: display.height, planar: display.pixels)
+    }
+}
+
+extension MetricReport {
+    /// Every metric of `output` against `target`, on display-encoded values; LPIPS only when a network is given.
+    public init(output: RGBImage, target: RGBImage, lpips: LPIPS?) throws {
+        try self.init(output: MetricImage(output), target: MetricImage(target), lpips: lpips)
+    }
+}
