@@ -11,14 +11,10 @@ import Glibc
 @Suite struct CommandLineTests {
     /// The rigctl executable built next to the test bundle (`swift build --build-tests` builds both).
     func rigctlExecutable() throws -> String {
-        let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        var dir = URL(fileURLWithPath: me).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("rigctl").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
+        guard let url = locateProduct("rigctl") else {
+            throw CLITestError("the rigctl executable was not found: build it with `swift build --build-tests`")
         }
-        throw CLITestError("the rigctl executable was not found next to \(me): build it with `swift build --build-tests`")
+        return url.path
     }
 
     struct CLITestError: Error, CustomStringConvertible {
@@ -54,13 +50,9 @@ import Glibc
         let rigctl = try rigctlExecutable()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let home = dir.appendingPathComponent("home")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let rigFile = dir.appendingPathComponent("rig.json")
-        let log = dir.appendingPathComponent("server.log")
-        let (server, port) = try startVirtualRig(rigctl, rigFile: rigFile, home: home, log: log,
-                                                 arguments: ["--width", "320", "--height", "240", "--scene", "cards",
-                                                             "--fault", "deep:busy=1"])
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240", "--scene", "cards",
+                                                                   "--fault", "deep:busy=1"])
+        let (server, port, home, rigFile, log) = (rig.server, rig.port, rig.home, rig.rigFile, rig.log)
         defer {
             if server.isRunning { server.terminate() }
         }
@@ -104,9 +96,21 @@ import Glibc
         #expect(output.contains("virtual rig stopped"), "\(output)")
     }
 
-    /// Starts `rigctl virtual-rig` on free ports with its own HOME, logging to `log`, and waits for its rig file.
-    func startVirtualRig(_ rigctl: String, rigFile: URL, home: URL, log: URL,
-                         arguments: [String]) throws -> (server: Process, port: UInt16) {
+    /// A running `rigctl virtual-rig` on free ports, with its own HOME and rig file inside a test folder.
+    struct VirtualRigProcess {
+        let server: Process
+        let port: UInt16
+        let home: URL
+        let rigFile: URL
+        let log: URL
+    }
+
+    /// Starts `rigctl virtual-rig` in `dir` (HOME in dir/home, rig file dir/rig.json, output in dir/server.log) and
+    /// waits for its rig file.
+    func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String]) throws -> VirtualRigProcess {
+        let home = dir.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let rigFile = dir.appendingPathComponent("rig.json"), log = dir.appendingPathComponent("server.log")
         let port = try freePortBlock()
         let server = Process()
         server.executableURL = URL(fileURLWithPath: rigctl)
@@ -123,7 +127,7 @@ import Glibc
         while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
             Thread.sleep(forTimeInterval: 0.05)
         }
-        return (server, port)
+        return VirtualRigProcess(server: server, port: port, home: home, rigFile: rigFile, log: log)
     }
 
     /// The whole mission from the command line: a virtual rig, pairs captured into a dataset (catalogued,
@@ -132,11 +136,8 @@ import Glibc
         let rigctl = try rigctlExecutable()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let home = dir.appendingPathComponent("home")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let rigFile = dir.appendingPathComponent("rig.json")
-        let (server, _) = try startVirtualRig(rigctl, rigFile: rigFile, home: home, log: dir.appendingPathComponent("server.log"),
-                                              arguments: ["--width", "480", "--height", "320"])
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "480", "--height", "320"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
         defer { if server.isRunning { server.terminate() } }
         let dataset = dir.appendingPathComponent("ds").path
         let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
@@ -165,11 +166,8 @@ import Glibc
         let rigctl = try rigctlExecutable()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let home = dir.appendingPathComponent("home")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let rigFile = dir.appendingPathComponent("rig.json")
-        let (server, _) = try startVirtualRig(rigctl, rigFile: rigFile, home: home, log: dir.appendingPathComponent("server.log"),
-                                              arguments: ["--width", "320", "--height", "240"])
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
         defer { if server.isRunning { server.terminate() } }
         let dataset = dir.appendingPathComponent("ds").path
         let capture = Process()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs the built `rigctl` binary, which sits beside the test bundle in the build products folder.
 struct CommandLine {
@@ -8,15 +9,9 @@ struct CommandLine {
         var stderr: String
     }
 
+    /// The built `rigctl`, beside the test bundle.
     static var executable: URL {
-        var dir = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
-        // Inside an .xctest bundle on some platforms the runner is nested; walk up until rigctl is found.
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("rigctl")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("rigctl")
+        locateProduct("rigctl") ?? URL(fileURLWithPath: "rigctl-not-built")
     }
 
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
