@@ -134,9 +134,7 @@ public final class CapturePipeline: @unchecked Sendable {
     public func processBacklog(stop: StopFlag, events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
         _ = try catalogueIncoming()
         let results = OutcomeList()
-        let queue = CaptureQueue(capacity: 0)
-        queue.close()
-        Self.work(queue: queue, processor: processor, dataset: dataset, stop: stop, results: results, events: events)
+        Self.processRemaining(processor: processor, dataset: dataset, stop: stop, results: results, events: events)
         // Pairs taken before the model (or the LPIPS weights) were installed get the missing scores.
         for pairID in try pendingEvaluations() {
             if stop.isRequested { break }
@@ -200,27 +198,41 @@ public final class CapturePipeline: @unchecked Sendable {
         return id
     }
 
+    /// The worker: queued captures as they come, then whatever the catalogue still lists.
     static func work(queue: CaptureQueue, processor: PairProcessor, dataset: Dataset, stop: StopFlag,
                      results: OutcomeList, events: @Sendable (PipelineEvent) -> Void) {
-        func process(_ id: Int64) {
-            events(.stage(captureID: id, name: "processing"))
-            do {
-                let outcome = try processor.process(captureID: id)
-                results.append(outcome)
-                events(.processed(outcome))
-            } catch {
-                events(.failed(captureID: id, error: "\(error)"))
-            }
+        // Queued captures are new; the backlog runs only once the queue is closed and drained.
+        while !stop.isRequested, let id = queue.take() {
+            process(id, processor: processor, results: results, events: events)
         }
-        var failed = Set<Int64>()
-        // Queued captures are new; the backlog below runs only once the queue is closed and drained.
-        while !stop.isRequested, let id = queue.take() { process(id) }
-        // The backlog: captures that did not fit in the queue, or were left by an earlier run.
-        while !stop.isRequested {
-            guard let next = (try? dataset.capturesWithoutPair())?.first(where: { !failed.contains($0) }) else { break }
-            let before = results.count
-            process(next)
-            if results.count == before { failed.insert(next) }
+        processRemaining(processor: processor, dataset: dataset, stop: stop, results: results, events: events)
+    }
+
+    /// The backlog: captures that did not fit in the queue, or were left by an earlier run. Nothing is captured
+    /// meanwhile, so the list is read once; each capture is tried once.
+    static func processRemaining(processor: PairProcessor, dataset: Dataset, stop: StopFlag, results: OutcomeList,
+                                 events: @Sendable (PipelineEvent) -> Void) {
+        let waiting: [Int64]
+        do {
+            waiting = try dataset.capturesWithoutPair()
+        } catch {
+            events(.failed(captureID: 0, error: "cannot list the captures left to process: \(error)"))
+            return
+        }
+        for id in waiting where !stop.isRequested {
+            process(id, processor: processor, results: results, events: events)
+        }
+    }
+
+    static func process(_ id: Int64, processor: PairProcessor, results: OutcomeList,
+                        events: @Sendable (PipelineEvent) -> Void) {
+        events(.stage(captureID: id, name: "processing"))
+        do {
+            let outcome = try processor.process(captureID: id)
+            results.append(outcome)
+            events(.processed(outcome))
+        } catch {
+            events(.failed(captureID: id, error: "\(error)"))
         }
     }
 }
@@ -231,5 +243,4 @@ final class OutcomeList: @unchecked Sendable {
     private var items: [PairOutcome] = []
     func append(_ outcome: PairOutcome) { lock.withLock { items.append(outcome) } }
     var all: [PairOutcome] { lock.withLock { items } }
-    var count: Int { lock.withLock { items.count } }
 }
