@@ -139,12 +139,7 @@ public final class CapturePipeline: @unchecked Sendable {
         for pairID in try pendingEvaluations() {
             if stop.isRequested { break }
             do {
-                let scores = try processor.evaluate(pairID: pairID)
-                let detail = try dataset.pair(String(pairID))
-                let outcome = PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
-                                          verdict: DatasetBuilder.Verdict(rawValue: detail.verdict) ?? .accepted,
-                                          reasons: detail.reasons, input: scores.input, deblurred: scores.deblurred,
-                                          modelName: processor.model?.name, timings: scores.timings)
+                let outcome = try processor.evaluate(pairID: pairID)
                 results.append(outcome)
                 events(.processed(outcome))
             } catch {

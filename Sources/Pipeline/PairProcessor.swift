@@ -119,31 +119,36 @@ public struct PairProcessor: Sendable {
             return (a, b, try dataset.addPair(input).id)
         }
         let (alignedSource, alignedTarget, pairID) = stored
-        let scene = try dataset.pair(String(pairID)).scene
-        var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: scene, verdict: verdict,
+        let detail = try dataset.pair(String(pairID))
+        var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: detail.scene, verdict: verdict,
                                   reasons: result.reasons, input: nil, deblurred: nil, modelName: model?.name,
                                   timings: timings)
         guard verdict != .rejected else { return outcome }
-        let scores = try evaluate(pairID: pairID, source: alignedSource, target: alignedTarget)
+        let scores = try evaluate(pairID: pairID, source: alignedSource, target: alignedTarget,
+                                  known: Set(detail.evaluations.map(\.model)))
         outcome.input = scores.input
         outcome.deblurred = scores.deblurred
         for (stage, seconds) in scores.timings { outcome.timings[stage, default: 0] += seconds }
         return outcome
     }
 
-    /// Scores a catalogued pair: the input, and the model when there is one. Used for new pairs and for pairs
-    /// taken before the model was installed.
-    public func evaluate(pairID: Int64) throws -> (input: MetricReport?, deblurred: MetricReport?, timings: [String: Double]) {
+    /// Adds the scores a catalogued pair lacks: the input's, and the model's when there is one (pairs taken before
+    /// the model or the LPIPS weights were installed).
+    public func evaluate(pairID: Int64) throws -> PairOutcome {
         let detail = try dataset.pair(String(pairID))
         let source = try ImageFile.read(dataset.url(of: detail.source))
         let target = try ImageFile.read(dataset.url(of: detail.target))
-        return try evaluate(pairID: pairID, source: source, target: target)
+        let scores = try evaluate(pairID: pairID, source: source, target: target,
+                                  known: Set(detail.evaluations.map(\.model)))
+        return PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
+                           verdict: DatasetBuilder.Verdict(rawValue: detail.verdict) ?? .accepted, reasons: detail.reasons,
+                           input: scores.input, deblurred: scores.deblurred, modelName: model?.name, timings: scores.timings)
     }
 
-    func evaluate(pairID: Int64, source: RGBImage, target: RGBImage) throws
+    /// Scores `source` and the model's output against `target`, for the models not in `known` yet.
+    func evaluate(pairID: Int64, source: RGBImage, target: RGBImage, known: Set<String>) throws
         -> (input: MetricReport?, deblurred: MetricReport?, timings: [String: Double]) {
         var timings: [String: Double] = [:]
-        let known = Set(try dataset.pair(String(pairID)).evaluations.map(\.model))
         var input: MetricReport?
         if !known.contains(inputModelName) {
             let start = DispatchTime.now().uptimeNanoseconds
