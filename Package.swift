@@ -5,7 +5,7 @@ import PackageDescription
 // image type and the file formats; the mission modules build on it; rigctl is the command line.
 let package = Package(
     name: "rigctl",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "rigctl", targets: ["rigctl"]),
         .library(name: "Imaging", targets: ["Imaging"]),
@@ -30,6 +30,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
 
+        // Keeps descriptor 0 for good: libgphoto2 closes it on every PTP/IP disconnect. It interposes close(), so
+        // the symbol is exported for the camlibs that libgphoto2 loads at run time.
+        .target(
+            name: "CDescriptorGuard",
+            linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=close"])]
+        ),
+
+        // Joinable threads and the one locked-value box, for every module that starts threads or shares state.
+        .target(name: "ThreadSupport"),
         // Crash-safe file writes (temporary sibling, fsync, rename), for every module that writes files.
         .target(name: "AtomicFiles"),
         .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
@@ -44,7 +53,7 @@ let package = Package(
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
         .target(name: "VirtualCamera", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
-        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
         .target(
             name: "DatasetBuilder",
@@ -57,7 +66,7 @@ let package = Package(
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["Imaging"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
-        .target(name: "Pipeline", dependencies: ["Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "Imaging"]),
+        .target(name: "Pipeline", dependencies: ["ThreadSupport", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "Imaging"]),
         .executableTarget(
             name: "rigctl",
             dependencies: [
@@ -78,6 +87,7 @@ let package = Package(
 
         // Helpers shared by the test targets (temporary folders, fixtures, seeded random numbers, running tools).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ThreadSupportTests", dependencies: ["ThreadSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "Imaging"]),
         .executableTarget(
             name: "PipelineBenchmark",
@@ -94,7 +104,8 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
 
         .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "VirtualCamera", "Imaging"]),
-        .testTarget(name: "RigTests", dependencies: ["TestSupport", "Rig", "VirtualCamera", "Imaging"]),
+        // Resources: C sources the tests compile themselves (the thread-exit shim).
+        .testTarget(name: "RigTests", dependencies: ["TestSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
 
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),

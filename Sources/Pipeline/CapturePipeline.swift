@@ -2,6 +2,7 @@ import DatasetBuilder
 import Foundation
 import Imaging
 import Rig
+import ThreadSupport
 
 /// What the pipeline reports as it goes, for a live display or a log.
 public enum PipelineEvent: Sendable {
@@ -16,17 +17,17 @@ public enum PipelineEvent: Sendable {
 }
 
 /// A request to stop, set from a signal handler or another thread and read between pairs.
-public final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requested = false
+public final class StopFlag: Sendable {
+    private let requested = LockedValue(false)
     public init() {}
-    public func request() { lock.withLock { requested = true } }
-    public var isRequested: Bool { lock.withLock { requested } }
+    public func request() { requested.withLock { $0 = true } }
+    public var isRequested: Bool { requested.value }
 }
 
 /// A bounded first-in first-out queue of capture ids between the capture loop and the processing worker. The
 /// capture side never waits: when the queue is full the capture stays in the catalogue as unprocessed, and the
-/// worker picks it up from there once it has caught up.
+/// worker picks it up from there once it has caught up. (Unchecked: `condition` guards every field; a Mutex has no
+/// condition variable to wait on.)
 final class CaptureQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Int64] = []
@@ -70,16 +71,18 @@ final class CaptureQueue: @unchecked Sendable {
 /// `incoming/` folder, the capture is catalogued from there in one step, and only then are the incoming files
 /// removed. `catalogueIncoming` picks up pairs that a crash left in `incoming/`, and captures that were catalogued
 /// but not processed are found by `Dataset.capturesWithoutPair`.
-public final class CapturePipeline: @unchecked Sendable {
+public final class CapturePipeline: Sendable {
     public static let incomingFolder = "incoming"
 
     public let dataset: Dataset
     public let processor: PairProcessor
     public let scene: SceneInput
     public let session: String?
-    public var queueCapacity = 4
+    /// Captures waiting for the worker before new ones are left to the catalogue's backlog.
+    public let queueCapacity: Int
 
-    public init(dataset: Dataset, processor: PairProcessor, scene: SceneInput, session: String? = nil) {
+    public init(dataset: Dataset, processor: PairProcessor, scene: SceneInput, session: String? = nil, queueCapacity: Int = 4) {
+        self.queueCapacity = queueCapacity
         self.dataset = dataset
         self.processor = processor
         self.scene = scene
@@ -97,14 +100,11 @@ public final class CapturePipeline: @unchecked Sendable {
         let results = OutcomeList()
         let processor = self.processor
         let dataset = self.dataset
-        let finished = DispatchSemaphore(value: 0)
-        let worker = Thread {
+        // Joined before this returns, and the worker's captures (the dataset among them) are released by its
+        // start routine: nothing the worker holds is left to its thread's exit teardown.
+        let worker = try JoinableThread(name: "pipeline-worker") {
             Self.work(queue: queue, processor: processor, dataset: dataset, stop: stop, results: results, events: events)
-            finished.signal()
         }
-        worker.stackSize = 8 << 20
-        worker.start()
-
         var captureError: Error?
         for n in 0..<count {
             if stop.isRequested { break }
@@ -124,7 +124,7 @@ public final class CapturePipeline: @unchecked Sendable {
             }
         }
         queue.close()
-        finished.wait()
+        worker.join()
         if let captureError { throw captureError }
         return results.all
     }
@@ -233,9 +233,8 @@ public final class CapturePipeline: @unchecked Sendable {
 }
 
 /// Outcomes collected from the worker thread.
-final class OutcomeList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [PairOutcome] = []
-    func append(_ outcome: PairOutcome) { lock.withLock { items.append(outcome) } }
-    var all: [PairOutcome] { lock.withLock { items } }
+final class OutcomeList: Sendable {
+    private let items = LockedValue<[PairOutcome]>([])
+    func append(_ outcome: PairOutcome) { items.withLock { $0.append(outcome) } }
+    var all: [PairOutcome] { items.value }
 }

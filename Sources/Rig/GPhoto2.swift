@@ -1,3 +1,4 @@
+import CDescriptorGuard
 import CGPhoto2
 import Foundation
 
@@ -38,28 +39,25 @@ enum GPhotoGlobalLock {
         return try body()
     }
 
-    /// Runs a call that may end a PTP/IP connection, then gives descriptor 0 back a harmless owner.
+    /// Runs a call that may end a PTP/IP connection, with descriptor 0 guarded first.
     ///
     /// libgphoto2 2.5.30 closes `params->jpgfd` when it disconnects a PTP/IP camera, and for every non-Fuji
-    /// camera that field is 0: each `gp_camera_exit` closes descriptor 0. In a long-running process the next
-    /// socket or file would then get number 0 and be closed by the following exit (seen as random I/O errors on
-    /// other cameras). Keeping /dev/null on 0 makes that close harmless.
+    /// camera that field is 0: each `gp_camera_exit` closes descriptor 0. Giving 0 a new owner afterwards leaves a
+    /// window in which another thread's `open()` receives 0 and loses it to the next exit. The guard
+    /// (CDescriptorGuard) instead keeps /dev/null on 0 for good and ignores every `close(0)` in the process.
     static func runGuardingDescriptorZero<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer {
-            occupyDescriptorZero()
-            lock.unlock()
-        }
-        occupyDescriptorZero()
-        return try body()
+        DescriptorZero.guardOnce()
+        return try run(body)
     }
+}
 
-    static func occupyDescriptorZero() {
-        guard fcntl(0, F_GETFD) == -1 else { return }
-        let fd = open("/dev/null", O_RDONLY)
-        // Another thread took 0 first: it owns it now, leave it be.
-        if fd > 0 { close(fd) }
-    }
+/// Descriptor 0, made permanent before the first camera connects (see `CDescriptorGuard`).
+public enum DescriptorZero {
+    private static let guarded: Bool = rigctl_guard_descriptor_zero() == 0
+
+    /// Installs the guard (once per process); false when /dev/null could not be opened on descriptor 0.
+    @discardableResult
+    public static func guardOnce() -> Bool { guarded }
 }
 
 /// A libgphoto2 context that keeps the last error message instead of printing it.
@@ -104,6 +102,7 @@ public final class GPhotoLibrary: @unchecked Sendable {
     private let context: GPhotoContext
 
     public init() throws {
+        DescriptorZero.guardOnce()
         let context = try GPhotoContext()
         self.context = context
         var abilities: OpaquePointer?

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import ThreadSupport
 
 /// A connected two-camera rig: captures pairs and writes them, whole or not at all.
 ///
@@ -131,30 +132,37 @@ public final class Rig: @unchecked Sendable {
         var busyRetries: Int
     }
 
-    /// Runs `body` for both cameras at once, each on its own thread, and waits for both.
+    /// Runs `body` for both cameras at once, each on its own joinable thread, and waits for both: neither thread
+    /// outlives the pair, and what `body` captured is released before its thread ends.
     private func run(both body: @escaping @Sendable (RigCamera) throws -> Shot, onFailure: @escaping @Sendable () -> Void)
         -> [Result<Shot, CameraFailure>] {
-        let group = DispatchGroup()
-        let box = ResultBox()
+        let results = LockedValue<[Result<Shot, CameraFailure>?]>([nil, nil])
+        var threads: [JoinableThread] = []
         for (i, camera) in cameras.enumerated() {
-            group.enter()
-            let thread = Thread {
+            let work: @Sendable () -> Void = {
+                let result: Result<Shot, CameraFailure>
                 do {
-                    box.set(i, .success(try body(camera)))
+                    result = .success(try body(camera))
                 } catch let f as CameraFailure {
                     onFailure()
-                    box.set(i, .failure(f))
+                    result = .failure(f)
                 } catch {
                     onFailure()
-                    box.set(i, .failure(camera.failure(.waitingForFile, error)))
+                    result = .failure(camera.failure(.waitingForFile, error))
                 }
-                group.leave()
+                results.withLock { $0[i] = result }
             }
-            thread.name = "rig-\(camera.role)"
-            thread.start()
+            do {
+                threads.append(try JoinableThread(name: "rig-\(camera.role)", work))
+            } catch {
+                onFailure()
+                results.withLock { $0[i] = .failure(CameraFailure(role: camera.role, camera: camera.label, stage: .triggering, reason: "\(error)")) }
+            }
         }
-        group.wait()
-        return box.results
+        for thread in threads { thread.join() }
+        return results.value.enumerated().map { i, r in
+            r ?? .failure(CameraFailure(role: cameras[i].role, camera: cameras[i].label, stage: .triggering, reason: "no result"))
+        }
     }
 
     private func unwrap(_ results: [Result<Shot, CameraFailure>], index: Int) throws -> (Shot, Shot) {
@@ -244,26 +252,9 @@ public final class Rig: @unchecked Sendable {
     }
 }
 
-/// Holds both cameras' results; written from their threads.
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<Rig.Shot, CameraFailure>?] = [nil, nil]
-
-    func set(_ i: Int, _ r: Result<Rig.Shot, CameraFailure>) {
-        lock.lock()
-        slots[i] = r
-        lock.unlock()
-    }
-
-    var results: [Result<Rig.Shot, CameraFailure>] {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots.map { $0 ?? .failure(CameraFailure(role: .shallow, camera: "rig", stage: .triggering, reason: "no result")) }
-    }
-}
-
 /// Releases all waiting threads at once when the last one arrives. A party that fails before arriving cancels
-/// it, so the other is not left waiting forever.
+/// it, so the other is not left waiting forever. (Unchecked: `condition` guards every field; a Mutex has no
+/// condition variable to wait on.)
 final class StartBarrier: @unchecked Sendable {
     static let cancelledReason = "the other camera failed before the trigger"
     private let condition = NSCondition()

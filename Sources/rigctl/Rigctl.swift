@@ -36,8 +36,10 @@ extension Rigctl {
     /// from RIGCTL_LOG_LEVEL (trace, debug, info, notice, warning, error, critical; default notice).
     static func main() async {
         // libgphoto2 closes descriptor 0 whenever a PTP/IP camera disconnects; started without standard input, the
-        // first file this process opened would get number 0 and be closed under it. Keep 0-2 taken.
-        for fd in Int32(0)...2 where fcntl(fd, F_GETFD) == -1 { _ = open("/dev/null", O_RDWR) }
+        // first file this process opened would get number 0 and be closed under it. Keep 0-2 taken, and 0 for good
+        // (every close(0) in the process is ignored from here on).
+        DescriptorZero.guardOnce()
+        for fd in Int32(1)...2 where fcntl(fd, F_GETFD) == -1 { _ = open("/dev/null", O_RDWR) }
         let level = ProcessInfo.processInfo.environment["RIGCTL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
