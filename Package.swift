@@ -80,6 +80,7 @@ let package = Package(
                 "DatasetBuilder",
                 "Alignment",
                 "Pipeline",
+                "ThreadSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -108,6 +109,8 @@ let package = Package(
         .testTarget(name: "RigTests", dependencies: ["TestSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
 
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
+        // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
+        .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
         .testTarget(
             name: "DatasetBuilderTests",

@@ -33,6 +33,10 @@ public final class Dataset: Sendable {
     public let recoveredFiles: [String]
     let db: DatabaseQueue
     private let lockDescriptor: Int32
+    /// The advisory lock keeps other processes out; this keeps the threads of this one from interleaving their
+    /// crash-safe steps. Without it a sweep on one thread (after an evaluation released a file) took another
+    /// thread's journalled, not yet committed files for a killed step's leftovers and deleted them mid-write.
+    private let steps = NSRecursiveLock()
 
     /// Creates a new, empty dataset in `root` (made if missing).
     @discardableResult
@@ -181,6 +185,8 @@ public final class Dataset: Sendable {
     /// rows and clears the journal. `body` gets the file ids by relative path.
     func commitStep<T>(_ files: [PlannedFile], _ body: (Database, [String: Int64]) throws -> T) throws -> T {
         try requireWritable()
+        steps.lock()
+        defer { steps.unlock() }
         var unique: [String: PlannedFile] = [:]
         for file in files { unique[file.relativePath] = file }
         let existing: [String: (id: Int64, sha256: String)] = try read { db in
@@ -257,6 +263,13 @@ public final class Dataset: Sendable {
         else { return }
         try db.execute(sql: "DELETE FROM file WHERE id = ?", arguments: [fileID])
         try db.execute(sql: "INSERT OR IGNORE INTO pendingFile (path) VALUES (?)", arguments: [path])
+    }
+
+    /// Sweeps the journal (see `sweepPending`) between this process's steps, never during one.
+    func sweepBetweenSteps() {
+        steps.lock()
+        defer { steps.unlock() }
+        _ = try? Self.sweepPending(db: db, root: root)
     }
 
     /// Removes the files of journalled paths that no catalogued file claims, temporaries a killed writer left

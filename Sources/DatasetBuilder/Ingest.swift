@@ -241,7 +241,7 @@ extension Dataset {
             created = true
             return db.lastInsertedRowID
         }
-        _ = try? Self.sweepPending(db: db, root: root)
+        sweepBetweenSteps()
         return Ingested(id: id, created: created)
     }
 

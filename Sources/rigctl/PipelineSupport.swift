@@ -6,6 +6,7 @@ import Metrics
 import NeuralCore
 import Pipeline
 import Rig
+import ThreadSupport
 
 /// Options shared by `capture --dataset` and `process`: which model deblurs, how pairs are aligned.
 struct PipelineSettings {
@@ -47,21 +48,24 @@ struct PipelineSettings {
 
 /// Ctrl-C (or SIGTERM) asks the pipeline to stop after the pair in hand; a second one exits at once, which is
 /// still safe because every step is crash-safe.
-final class InterruptHandler: @unchecked Sendable {
+final class InterruptHandler {
     let stop = StopFlag()
-    private var sources: [DispatchSourceSignal] = []
-    private var count = 0
-    private let lock = NSLock()
+    /// Kept so that the signal sources live as long as the handler.
+    private let sources: [DispatchSourceSignal]
 
     init(onFirst: @escaping @Sendable () -> Void) {
+        var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                guard let self else { return }
-                let n = self.lock.withLock { self.count += 1; return self.count }
+            sources.append(DispatchSource.makeSignalSource(signal: sig, queue: .global()))
+        }
+        self.sources = sources
+        let stop = self.stop, count = LockedValue(0)
+        for source in sources {
+            source.setEventHandler {
+                let n = count.withLock { $0 += 1; return $0 }
                 if n == 1 {
-                    self.stop.request()
+                    stop.request()
                     onFirst()
                 } else {
                     FileHandle.standardError.write(Data("\nrigctl: stopped; unfinished work resumes with `rigctl process`\n".utf8))
@@ -69,27 +73,41 @@ final class InterruptHandler: @unchecked Sendable {
                 }
             }
             source.resume()
-            sources.append(source)
         }
     }
 }
 
 /// One line per pair as it is finished, and on a terminal a status line below them that is redrawn in place.
-final class PipelineDisplay: @unchecked Sendable {
-    private let lock = NSLock()
-    private let isTerminal = isatty(STDOUT_FILENO) != 0
-    private var captured = 0
-    private let total: Int?
-    private var processed = 0
-    private var waiting = 0
-    private var current: String?
-    private var statusShown = false
-    private(set) var failures = 0
+/// Events come from the capture loop and the worker thread at once; the screen state lives in one locked box.
+final class PipelineDisplay: Sendable {
+    private let screen: LockedValue<Screen>
+
+    init(total: Int?) { screen = LockedValue(Screen(total: total)) }
+
+    func handle(_ event: PipelineEvent) { screen.withLock { $0.handle(event) } }
+
+    func finish() { screen.withLock { $0.finish() } }
+
+    var failures: Int { screen.withLock { $0.failures } }
+
+    static func describe(_ o: PairOutcome) -> String { Screen.describe(o) }
+}
+
+/// What the display has shown so far, changed only under the display's lock.
+private struct Screen {
+    let isTerminal = isatty(STDOUT_FILENO) != 0
+    var captured = 0
+    let total: Int?
+    var processed = 0
+    var waiting = 0
+    var current: String?
+    var statusShown = false
+    var failures = 0
 
     init(total: Int?) { self.total = total }
 
-    func handle(_ event: PipelineEvent) {
-        lock.withLock {
+    mutating func handle(_ event: PipelineEvent) {
+        do {
             switch event {
             case .captured(let index, let id, let skew, let waitingNow):
                 captured = index
@@ -114,21 +132,21 @@ final class PipelineDisplay: @unchecked Sendable {
         }
     }
 
-    func finish() {
-        lock.withLock {
+    mutating func finish() {
+        do {
             if statusShown { print("\r\u{1B}[K", terminator: "") }
             statusShown = false
             fflush(nil)
         }
     }
 
-    private func emit(_ line: String) {
+    private mutating func emit(_ line: String) {
         if statusShown { print("\r\u{1B}[K", terminator: "") }
         print(line)
         statusShown = false
     }
 
-    private func drawStatus() {
+    private mutating func drawStatus() {
         guard isTerminal else { fflush(nil); return }
         var status = "captured \(captured)" + (total.map { "/\($0)" } ?? "") + " · processed \(processed)"
         if waiting > 0 { status += " · \(waiting) waiting" }
