@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 import IFANEngine
 import NeuralCore
@@ -133,14 +132,20 @@ func sgemmPeak() -> (wall: Double, perCore: Double) {
     let n = 1024
     let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
     var c = [Float](repeating: 0, count: n * n)
-    openblas_set_num_threads(Int32(BLASThreads.workers))
+    BLAS.setThreads(BLASThreads.workers)
     defer { BLASThreads.useCallerThreadsOnly() }
     var best = 0.0
     let c0 = cpuSeconds()
     let repetitions = 10
     for _ in 0..<repetitions {
         let t0 = now()
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    BLAS.sgemm(m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
+                }
+            }
+        }
         best = max(best, 2 * Double(n * n * n) / (now() - t0) / 1e9)
     }
     // CPU time over all repetitions: per-call CPU times are too coarse to take a best of.
