@@ -131,32 +131,7 @@ func randomImage(width: Int, height: Int, seed: UInt64) -> Tensor {
     return Tensor(shape: [3, height, width], data: data)
 }
 
-/// Best of a few 1024^3 sgemm calls with OpenBLAS's own threads (one per core): GFLOP/s by wall time, and per
-/// core by CPU time (which a busy machine distorts less).
-func sgemmPeak() -> (wall: Double, perCore: Double) {
-    let n = 1024
-    let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-    var c = [Float](repeating: 0, count: n * n)
-    BLAS.setThreads(BLASThreads.workers)
-    defer { BLASThreads.useCallerThreadsOnly() }
-    var best = 0.0
-    let c0 = cpuSeconds()
-    let repetitions = 10
-    for _ in 0..<repetitions {
-        let t0 = now()
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                c.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
-                }
-            }
-        }
-        best = max(best, 2 * Double(n * n * n) / (now() - t0) / 1e9)
-    }
-    // CPU time over all repetitions: per-call CPU times are too coarse to take a best of.
-    let perCore = 2 * Double(n * n * n) * Double(repetitions) / (cpuSeconds() - c0) / 1e9
-    return (best, perCore)
-}
+func sgemmPeak() -> SgemmPeak { SgemmPeak.measure() }
 
 func psnr(_ a: [Float], _ b: [Float]) -> Double {
     var sum = 0.0

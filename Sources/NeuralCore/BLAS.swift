@@ -50,3 +50,43 @@ public enum BLAS {
         ck_sgemm(Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 }
+
+/// OpenBLAS's sgemm rate on this machine now, for the benchmarks to compare the kernels with: the best of a few
+/// 1024^3 products with OpenBLAS's own threads (one per core) by wall time, and per core by CPU time (which a busy
+/// machine distorts less).
+public struct SgemmPeak: Sendable {
+    public let wall: Double
+    public let perCore: Double
+
+    public static func measure(size n: Int = 1024, repetitions: Int = 10) -> SgemmPeak {
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        BLAS.setThreads(BLASThreads.workers)
+        defer { BLASThreads.useCallerThreadsOnly() }
+        var best = 0.0
+        let c0 = processCPUSeconds()
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    for _ in 0..<repetitions {
+                        let t0 = DispatchTime.now().uptimeNanoseconds
+                        BLAS.sgemm(m: n, n: n, k: n, a: a.baseAddress!, lda: n, b: b.baseAddress!, ldb: n, beta: 0,
+                                   c: c.baseAddress!, ldc: n)
+                        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                        best = max(best, 2 * Double(n * n * n) / seconds / 1e9)
+                    }
+                }
+            }
+        }
+        // CPU time over all repetitions: per-call CPU times are too coarse to take a best of.
+        let perCore = 2 * Double(n * n * n) * Double(repetitions) / (processCPUSeconds() - c0) / 1e9
+        return SgemmPeak(wall: best, perCore: perCore)
+    }
+}
+
+/// User + system CPU seconds of this process so far.
+public func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
