@@ -219,6 +219,7 @@ func main() throws {
         times.append(now() - t0)
         cpu.append(cpuSeconds() - c0)
     }
+    guard !times.isEmpty else { return }  // --runs 0: only the sgemm peak, --layers, --parity
     let best = times.min() ?? 0
     let bestCPU = cpu.min() ?? 0
     let gflops = 2 * Double(macs) / best / 1e9
