@@ -146,7 +146,7 @@ func layerProfile(width: Int, height: Int) throws {
     let shapes: [(String, Int, Int, Int, Int)] = [  // name, in, out, stride, scale
         ("3->32 full", 3, 32, 1, 1), ("32->32 full", 32, 32, 1, 1), ("32->64 s2", 32, 64, 2, 1),
         ("64->64 1/2", 64, 64, 1, 2), ("128->128 1/4", 128, 128, 1, 4), ("128->128 1/8", 128, 128, 1, 8),
-        ("256->128 1/8", 256, 128, 1, 8),
+        ("256->128 1/8", 256, 128, 1, 8), ("32->3 full", 32, 3, 1, 1),
     ]
     for (name, cin, cout, stride, scale) in shapes {
         let (h, w) = (height / scale, width / scale)
