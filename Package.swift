@@ -22,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CLibRaw", providers: [.apt(["libraw-dev"])]),
         .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
-        .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        // CPU feature detection, OpenBLAS loaded with the core chosen from those features (dlopen, not linked: its
+        // constructor would pick kernels by CPU model first), and the Winograd transforms per instruction set.
+        .target(name: "CKernels", linkerSettings: [.linkedLibrary("dl"), .linkedLibrary("pthread")]),
         // setjmp/longjmp error handling for libpng and libjpeg, which Swift cannot do.
         .target(
             name: "CodecShims",
@@ -43,7 +45,7 @@ let package = Package(
         .target(name: "AtomicFiles"),
         .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
-        .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CBLAS"]),
+        .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CKernels"]),
         // The IFAN defocus-deblurring network on the CPU.
         .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
@@ -98,7 +100,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "NeuralCore"]),
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging"]),
-        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore", "CBLAS"], path: "Benchmarks/IFANBenchmark"),
+        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),

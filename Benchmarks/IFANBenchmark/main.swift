@@ -1,14 +1,16 @@
-import CBLAS
 import Foundation
 import IFANEngine
 import NeuralCore
 
 // Time and peak memory of one IFAN forward pass on the CPU, with random weights of the released checkpoints'
-// shapes (speed does not depend on the values), and the GFLOP/s reached against OpenBLAS's sgemm peak measured in
-// the same run. `--large` adds the tiled-versus-whole PSNR and the peak memory of a 6000x4000 image.
+// shapes (speed does not depend on the values), the kernels that ran, and the GFLOP/s reached against OpenBLAS's
+// sgemm peak measured in the same run and against the direct-convolution bound (2 x the plain MACs at that peak).
+// `--large` adds the tiled-versus-whole PSNR and the peak memory of a 6000x4000 image; `--parity DIR` the largest
+// differences from the official network's outputs in a fixture folder (ifan-random).
 //
-//   swift run -c release IFANBenchmark [--size 1280x720] [--runs 1] [--model FILE.safetensors]
-//       [--large [--tile 1024] [--overlap 128] [--seam-tile 256] [--seam-overlaps 32,64,128,192]]
+//   swift run -c release IFANBenchmark [--size 1280x720] [--runs 1] [--model FILE.safetensors] [--layers]
+//       [--parity DIR] [--large [--tile 1024] [--overlap 128] [--seam-tile 256] [--seam-overlaps 32,64,128,192]]
+// RIGCTL_MAX_ISA=avx2 and RIGCTL_WINOGRAD=0 measure the slower paths (see NeuralCore.Kernels).
 // The tiled-versus-whole PSNR is measured at 1280x720 with small tiles (many seams); --model uses real weights
 // for it (an untrained network's receptive field need not match a trained one's).
 
@@ -21,6 +23,7 @@ struct Options {
     var overlaps: [Int] = [32, 64, 128, 192]
     var model: String?
     var layers = false
+    var parity: String?
 
     init(_ args: [String]) throws {
         var i = 0
@@ -43,6 +46,7 @@ struct Options {
             case "--seam-tile": seamTile = Int(try value()) ?? 256
             case "--seam-overlaps": overlaps = try value().split(separator: ",").compactMap { Int($0) }
             case "--model": model = try value()
+            case "--parity": parity = try value()
             default: throw BenchmarkError("unknown argument \(args[i])")
             }
             i += 1
@@ -127,26 +131,7 @@ func randomImage(width: Int, height: Int, seed: UInt64) -> Tensor {
     return Tensor(shape: [3, height, width], data: data)
 }
 
-/// Best of a few 1024^3 sgemm calls with OpenBLAS's own threads (one per core): GFLOP/s by wall time, and per
-/// core by CPU time (which a busy machine distorts less).
-func sgemmPeak() -> (wall: Double, perCore: Double) {
-    let n = 1024
-    let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
-    var c = [Float](repeating: 0, count: n * n)
-    openblas_set_num_threads(Int32(BLASThreads.workers))
-    defer { BLASThreads.useCallerThreadsOnly() }
-    var best = 0.0
-    let c0 = cpuSeconds()
-    let repetitions = 10
-    for _ in 0..<repetitions {
-        let t0 = now()
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
-        best = max(best, 2 * Double(n * n * n) / (now() - t0) / 1e9)
-    }
-    // CPU time over all repetitions: per-call CPU times are too coarse to take a best of.
-    let perCore = 2 * Double(n * n * n) * Double(repetitions) / (cpuSeconds() - c0) / 1e9
-    return (best, perCore)
-}
+func sgemmPeak() -> SgemmPeak { SgemmPeak.measure() }
 
 func psnr(_ a: [Float], _ b: [Float]) -> Double {
     var sum = 0.0
@@ -161,18 +146,25 @@ func layerProfile(width: Int, height: Int) throws {
     let shapes: [(String, Int, Int, Int, Int)] = [  // name, in, out, stride, scale
         ("3->32 full", 3, 32, 1, 1), ("32->32 full", 32, 32, 1, 1), ("32->64 s2", 32, 64, 2, 1),
         ("64->64 1/2", 64, 64, 1, 2), ("128->128 1/4", 128, 128, 1, 4), ("128->128 1/8", 128, 128, 1, 8),
-        ("256->128 1/8", 256, 128, 1, 8),
+        ("256->128 1/8", 256, 128, 1, 8), ("32->3 full", 32, 3, 1, 1),
     ]
     for (name, cin, cout, stride, scale) in shapes {
         let (h, w) = (height / scale, width / scale)
         let x = Tensor(shape: [cin, h, w], data: (0..<(cin * h * w)).map { _ in rng.next() })
-        let conv = try Conv2D(weight: Tensor(shape: [cout, cin, 3, 3], data: (0..<(cout * cin * 9)).map { _ in rng.next() * 0.1 }),
-                              bias: Tensor(zeros: [cout]), stride: stride, activation: .leakyReLU(0.1))
-        let (t0, c0) = (now(), cpuSeconds())
-        let y = try conv(x)
-        let (wall, cpu) = (now() - t0, cpuSeconds() - c0)
-        let flops = 2.0 * Double(cin * cout * 9 * y.shape[1] * y.shape[2])
-        say(String(format: "  conv %-14@ %.3f s wall, %.3f s CPU, %.1f GFLOP/s per core", name as NSString, wall, cpu, flops / cpu / 1e9))
+        let weight = Tensor(shape: [cout, cin, 3, 3], data: (0..<(cout * cin * 9)).map { _ in rng.next() * 0.1 })
+        let chosen = try Conv2D(weight: weight, bias: Tensor(zeros: [cout]), stride: stride, activation: .leakyReLU(0.1))
+        var algorithms = [chosen.algorithm]
+        if chosen.algorithm != .im2col { algorithms.append(.im2col) }
+        for algorithm in algorithms {
+            let conv = try Conv2D(weight: weight, bias: Tensor(zeros: [cout]), stride: stride, activation: .leakyReLU(0.1),
+                                  algorithm: algorithm)
+            let (t0, c0) = (now(), cpuSeconds())
+            let y = try conv(x)
+            let (wall, cpu) = (now() - t0, cpuSeconds() - c0)
+            let flops = 2.0 * Double(cin * cout * 9 * y.shape[1] * y.shape[2])
+            say(String(format: "  conv %-14@ %-18@ %.3f s wall, %.3f s CPU, %.1f GFLOP/s (direct-convolution FLOPs) per core",
+                       name as NSString, "\(algorithm)" as NSString, wall, cpu, flops / cpu / 1e9))
+        }
     }
     let up = try ConvTranspose2D(weight: Tensor(shape: [64, 32, 4, 4], data: (0..<(64 * 32 * 16)).map { _ in rng.next() * 0.1 }),
                                  bias: Tensor(zeros: [32]), stride: 2, padding: 1, activation: .leakyReLU(0.1))
@@ -184,14 +176,35 @@ func layerProfile(width: Int, height: Int) throws {
                2.0 * Double(64 * 32 * 16 * height * width / 4) / cpu / 1e9))
 }
 
+/// The largest differences from the official network (float64 PyTorch) on the fixture's input: output and taps.
+func parityReport(_ folder: URL) throws {
+    let (_, weights) = try IFANModelFile.importCheckpoint(folder.appendingPathComponent("IFAN_random.pytorch"))
+    let network = try IFANNetwork(weights: weights)
+    let input = try NPYFile.read(folder.appendingPathComponent("input.npy"))
+    var taps: [IFANNetwork.Tap: Tensor] = [:]
+    let output = try network.forward(input) { taps[$0] = $1 }
+    func worst(_ a: Tensor, _ b: Tensor) -> Float { zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0 }
+    var parts = [String(format: "output %.2e", worst(output, try NPYFile.read(folder.appendingPathComponent("expected_output.npy"))))]
+    for (tap, file) in [(IFANNetwork.Tap.conv4_3, "expected_conv4_3.npy"), (.DME, "expected_DME.npy"), (.IAC, "expected_IAC.npy"),
+                        (.conv_res, "expected_conv_res.npy")] {
+        let reference = try NPYFile.read(folder.appendingPathComponent(file))
+        guard let mine = taps[tap] else { continue }
+        let scale = reference.data.map(abs).max() ?? 1
+        parts.append(String(format: "%@ %.2e (%.2e of its largest)", "\(tap)" as NSString, worst(mine, reference), worst(mine, reference) / scale))
+    }
+    say("parity against the official network, max |difference|: " + parts.joined(separator: ", "))
+}
+
 func main() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     let architecture = IFANArchitecture(iterations: 17)
     let network = try options.model.map { try IFANModelFile.load(URL(fileURLWithPath: $0)) }
         ?? IFANNetwork(weights: randomWeights(architecture))
+    say(Kernels.summary)
     let peak = sgemmPeak()
-    say(String(format: "OpenBLAS sgemm 1024^3 (%d threads): %.1f GFLOP/s, %.1f GFLOP/s per core by CPU time",
-               BLASThreads.workers, peak.wall, peak.perCore))
+    say(String(format: "OpenBLAS sgemm 1024^3 (%d threads, core %@): %.1f GFLOP/s, %.1f GFLOP/s per core by CPU time; load average %@",
+               BLASThreads.workers, BLAS.coreName as NSString, peak.wall, peak.perCore, loadAverage() as NSString))
+    if let parity = options.parity { try parityReport(URL(fileURLWithPath: parity)) }
 
     let (w, h) = (options.width, options.height)
     if options.layers { try layerProfile(width: w, height: h) }
@@ -206,6 +219,7 @@ func main() throws {
         times.append(now() - t0)
         cpu.append(cpuSeconds() - c0)
     }
+    guard !times.isEmpty else { return }  // --runs 0: only the sgemm peak, --layers, --parity
     let best = times.min() ?? 0
     let bestCPU = cpu.min() ?? 0
     let gflops = 2 * Double(macs) / best / 1e9
@@ -213,9 +227,16 @@ func main() throws {
                w, h, best, options.runs, bestCPU, bestCPU / Double(BLASThreads.workers), BLASThreads.workers,
                Double(peakRSS()) / 1e6, Double(baseline) / 1e6))
     let perCore = 2 * Double(macs) / bestCPU / 1e9
-    say(String(format: "%.1f GMAC (convolutions + IAC): %.1f GFLOP/s = %.0f%% of the sgemm peak by wall time; "
+    say(String(format: "%.1f GMAC (convolutions + IAC, counted as direct convolution): %.1f GFLOP/s = %.0f%% of the sgemm peak by wall time; "
                + "%.1f GFLOP/s per core by CPU time = %.0f%% of sgemm's per core", Double(macs) / 1e9, gflops,
                100 * gflops / peak.wall, perCore, 100 * perCore / peak.perCore) + "; load average " + loadAverage())
+    // The direct-convolution bound: the time the direct-convolution FLOPs take at the sgemm peak. Under 1 means fewer
+    // operations than a direct convolution (Winograd) more than made up for running below the peak.
+    let bound = 2 * Double(macs) / (peak.wall * 1e9)
+    let boundCPU = 2 * Double(macs) / (peak.perCore * 1e9) / Double(BLASThreads.workers)
+    say(String(format: "direct-convolution bound at this sgemm peak: %.2f s (%.0f GFLOP); wall time / bound = %.2f; "
+               + "by CPU time %.2f s per core / %.2f s = %.2f", bound, 2 * Double(macs) / 1e9, best / bound,
+               bestCPU / Double(BLASThreads.workers), boundCPU, bestCPU / Double(BLASThreads.workers) / boundCPU))
 
     guard options.large else { return }
     input = nil

@@ -1,5 +1,9 @@
 // Times every metric on a 1680x1120 pair (DPDD's test size). LPIPS runs with weights of the right shapes (values
-// do not change its cost): the installed lpips-alex model if there is one, else seeded random ones.
+// do not change its cost): the installed lpips-alex model if there is one, else seeded random ones. Prints the
+// kernels that ran, LPIPS's GFLOP/s against OpenBLAS's sgemm peak measured in the same run, and its time against
+// the direct-convolution bound (its convolutions' FLOPs at that peak).
+//
+//   swift run -c release MetricsBenchmark        (RIGCTL_WINOGRAD=0 / RIGCTL_MAX_ISA=avx2: the slower paths)
 import Foundation
 import Metrics
 import NeuralCore
@@ -50,7 +54,23 @@ if FileManager.default.fileExists(atPath: installed.path) {
     print("LPIPS weights: random (none installed)")
 }
 
-func time(_ name: String, runs: Int = 3, _ body: () throws -> Double) rethrows {
+/// Multiply-accumulates of LPIPS-alex's five convolutions on one image (two 3x3/2 poolings after the first two).
+func lpipsMACs(width: Int, height: Int) -> Double {
+    var (h, w) = ((height + 4 - 11) / 4 + 1, (width + 4 - 11) / 4 + 1)
+    var total = Double(64 * 3 * 121 * h * w)
+    (h, w) = ((h - 3) / 2 + 1, (w - 3) / 2 + 1)
+    total += Double(192 * 64 * 25 * h * w)
+    (h, w) = ((h - 3) / 2 + 1, (w - 3) / 2 + 1)
+    total += Double((384 * 192 + 256 * 384 + 256 * 256) * 9 * h * w)
+    return total
+}
+
+func loadAverage() -> String {
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+}
+
+@discardableResult
+func time(_ name: String, runs: Int = 3, _ body: () throws -> Double) rethrows -> Double {
     var times: [Double] = []
     var value = 0.0
     for _ in 0..<runs {
@@ -62,14 +82,28 @@ func time(_ name: String, runs: Int = 3, _ body: () throws -> Double) rethrows {
     let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
     print(label + String(format: " median %.3f s  (min %.3f, max %.3f)  value %.6f", times[runs / 2], times[0],
                          times[runs - 1], value))
+    return times[runs / 2]
 }
 
+print(Kernels.summary)
+let peak = SgemmPeak.measure()
+print(String(format: "OpenBLAS sgemm 1024^3 (%d threads, core %@): %.1f GFLOP/s, %.1f per core by CPU time; load average %@",
+             BLASThreads.workers, BLAS.coreName as NSString, peak.wall, peak.perCore, loadAverage() as NSString))
 print("metrics on a \(width)x\(height) pair, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 try time("PSNR") { try PixelMetrics.psnr(output, target) }
 try time("MAE") { try PixelMetrics.mae(output, target) }
 try time("SSIM") { try PixelMetrics.ssim(output, target) }
 try time("SSIM (Gaussian)") { try PixelMetrics.ssimGaussian(output, target) }
-try time("LPIPS") { try network.distance(output, target) }
+let c0 = processCPUSeconds()
+let lpipsTime = try time("LPIPS") { try network.distance(output, target) }
+let lpipsCPU = (processCPUSeconds() - c0) / 3
+let flops = 2 * 2 * lpipsMACs(width: width, height: height)  // two images
+print(String(format: "LPIPS: %.1f GMAC per pair (direct convolution), %.1f GFLOP/s = %.0f%% of the sgemm peak; "
+             + "%.2f s CPU per pair = %.1f GFLOP/s per core (%.0f%% of sgemm's per core)", flops / 2e9, flops / lpipsTime / 1e9,
+             100 * flops / lpipsTime / 1e9 / peak.wall, lpipsCPU, flops / lpipsCPU / 1e9, 100 * flops / lpipsCPU / 1e9 / peak.perCore))
+let bound = flops / (peak.wall * 1e9)
+print(String(format: "direct-convolution bound at this sgemm peak: %.3f s; LPIPS time / bound = %.2f; load average %@", bound,
+             lpipsTime / bound, loadAverage() as NSString))
 try time("LPIPS features") { Double(try network.features(output).count) }
 try time("all (report)") {
     let r = try MetricReport(output: output, target: target, lpips: network)

@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Transposed 2-D convolution, as `torch.nn.ConvTranspose2d` computes it (groups 1, dilation 1, no output padding),
@@ -98,9 +97,8 @@ public struct ConvTranspose2D: Sendable {
                 while row0 < h {
                     let rows = min(bandRows, h - row0)
                     let n = rows * w
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(cin),
-                                1, weights.pointer + o0 * taps * cin, Int32(cin), src.pointer + row0 * w, Int32(h * w), 0,
-                                column, Int32(n))
+                    BLAS.sgemm(m: m, n: n, k: cin, a: weights.pointer + o0 * taps * cin, lda: cin, b: src.pointer + row0 * w,
+                               ldb: h * w, beta: 0, c: column, ldc: n)
                     for o in o0..<o1 {
                         let plane = out.pointer + o * oh * ow
                         for ky in 0..<kh {

@@ -1,4 +1,4 @@
-import CBLAS
+import CKernels
 import Foundation
 
 /// The pointwise non-linearity fused into a layer's output pass.
@@ -24,10 +24,20 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// How a convolution is computed.
+public enum ConvolutionAlgorithm: Sendable, Equatable {
+    /// Unfold the input into bands of output rows, one sgemm per band (1x1 stride-1 layers skip the unfolding).
+    case im2col
+    /// Winograd F(4x4, 3x3), its transforms compiled for the given instruction set (3x3, stride 1, padding 1 only).
+    case winograd(KernelLevel)
+}
+
 /// 2-D convolution with zero padding, as `torch.nn.Conv2d` computes it, on (C, H, W) tensors.
 ///
-/// The input is unfolded (im2col) into bands of output rows and each band is one OpenBLAS sgemm, so the unfolded
-/// buffer stays bounded (`maxBandBytes`) however large the image is. 1x1 stride-1 convolutions skip the unfolding.
+/// 3x3 stride-1 layers with padding 1 run as Winograd F(4x4, 3x3) when `Kernels.choice` allows it (36 products per
+/// 4x4 output tile and channel pair instead of 144). Others are unfolded (im2col) into bands of output rows, each
+/// band one OpenBLAS sgemm, so the unfolded buffer stays bounded (`maxBandBytes`) however large the image is; 1x1
+/// stride-1 convolutions skip the unfolding.
 public struct Conv2D: Sendable {
     /// (out, in, kh, kw)
     public let weight: Tensor
@@ -40,9 +50,23 @@ public struct Conv2D: Sendable {
     /// caches between being unfolded and being packed by sgemm (measured: 1.5x faster on the 32-channel layers than
     /// 32 MB bands).
     public var maxBandBytes = 2 << 20
+    /// Tiles per unit of Winograd work; nil sizes units by the cache budget (tests set it small to get many units).
+    public var winogradUnitTiles: Int?
+    /// What computes this layer: chosen at initialisation from the shape and `Kernels.choice`.
+    public let algorithm: ConvolutionAlgorithm
+    /// The weights transformed for Winograd ((36, out, in)), when that is the algorithm.
+    let winogradWeights: [Float]?
 
+    /// Whether Winograd F(4x4, 3x3) computes this shape: 3x3, stride 1, padding 1, and enough input channels for the
+    /// 36 small products to pay (the 3-channel first layers stay on im2col).
+    public static func winogradApplies(weightShape: [Int], stride: Int, padding: Int) -> Bool {
+        weightShape.count == 4 && weightShape[2] == 3 && weightShape[3] == 3 && stride == 1 && padding == 1
+            && weightShape[1] >= 8
+    }
+
+    /// `algorithm` nil picks by shape and `Kernels.choice`; tests pass one to compare the kernels.
     public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int? = nil,
-                activation: Activation = .none) throws {
+                activation: Activation = .none, algorithm: ConvolutionAlgorithm? = nil) throws {
         guard weight.rank == 4 else { throw ShapeError("convolution weight must be (out, in, kh, kw), got \(weight.shape)") }
         if let bias, bias.shape != [weight.shape[0]] {
             throw ShapeError("bias shape \(bias.shape) does not match \(weight.shape[0]) output channels")
@@ -53,6 +77,23 @@ public struct Conv2D: Sendable {
         self.stride = stride
         self.padding = padding ?? (weight.shape[2] - 1) / 2
         self.activation = activation
+        let fits = weight.shape[2] == 3 && weight.shape[3] == 3 && stride == 1 && self.padding == 1
+        let chosen = algorithm ?? (Kernels.choice.winograd
+            && Self.winogradApplies(weightShape: weight.shape, stride: stride, padding: self.padding)
+            ? .winograd(Kernels.choice.level) : .im2col)
+        if case .winograd = chosen, !fits {
+            throw ShapeError("Winograd F(4x4, 3x3) needs a 3x3 kernel, stride 1 and padding 1, got \(weight.shape) stride \(stride) padding \(self.padding)")
+        }
+        self.algorithm = chosen
+        if case .winograd = chosen {
+            var u = [Float](repeating: 0, count: 36 * weight.shape[0] * weight.shape[1])
+            weight.data.withUnsafeBufferPointer { w in
+                u.withUnsafeMutableBufferPointer { ck_wino_weights(w.baseAddress!, Int32(weight.shape[0]), Int32(weight.shape[1]), $0.baseAddress!) }
+            }
+            winogradWeights = u
+        } else {
+            winogradWeights = nil
+        }
     }
 
     public var outChannels: Int { weight.shape[0] }
@@ -102,6 +143,11 @@ public struct Conv2D: Sendable {
     private func run(_ input: UnsafePointer<Float>, height h: Int, width w: Int, into output: UnsafeMutablePointer<Float>,
                      accumulate: Bool, activation: Activation) {
         BLASThreads.useCallerThreadsOnly()
+        if case .winograd(let level) = algorithm, let u = winogradWeights {
+            runWinograd(input, height: h, width: w, into: output, accumulate: accumulate, activation: activation,
+                        level: level, transformed: u)
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         let (oh, ow) = outputSize(height: h, width: w)
         let k = inChannels * kernelHeight * kernelWidth
@@ -117,9 +163,8 @@ public struct Conv2D: Sendable {
                 DispatchQueue.concurrentPerform(iterations: workers) { part in
                     let lo = part * chunk, n = min(planeOut, lo + chunk) - lo
                     guard n > 0 else { return }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(n), Int32(k),
-                                1, weights.pointer, Int32(k), src.pointer + lo, Int32(planeOut), beta, out.pointer + lo,
-                                Int32(planeOut))
+                    BLAS.sgemm(m: outChannels, n: n, k: k, a: weights.pointer, lda: k, b: src.pointer + lo, ldb: planeOut,
+                               beta: beta, c: out.pointer + lo, ldc: planeOut)
                     finish(out.pointer, plane: planeOut, first: lo, count: n, activation: activation)
                 }
                 return
@@ -135,9 +180,8 @@ public struct Conv2D: Sendable {
                 while let band = queue.next() {
                     let row0 = band * bandRows, rows = min(bandRows, oh - row0)
                     unfold(src.pointer, height: h, width: w, outWidth: ow, firstRow: row0, rows: rows, into: column)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(rows * ow), Int32(k),
-                                1, weights.pointer, Int32(k), column, Int32(rows * ow), beta,
-                                out.pointer + row0 * ow, Int32(planeOut))
+                    BLAS.sgemm(m: outChannels, n: rows * ow, k: k, a: weights.pointer, lda: k, b: column, ldb: rows * ow,
+                               beta: beta, c: out.pointer + row0 * ow, ldc: planeOut)
                     finish(out.pointer, plane: planeOut, first: row0 * ow, count: rows * ow, activation: activation)
                 }
             }
@@ -217,7 +261,7 @@ public enum BLASThreads {
     /// must run single-threaded. This is process-wide state in OpenBLAS; code that wants OpenBLAS's threads for a
     /// large standalone product can set them back with `openblas_set_num_threads`.
     public static func useCallerThreadsOnly() {
-        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+        if BLAS.threads != 1 { BLAS.setThreads(1) }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Imaging
+import NeuralCore
 import Rig
 
 @main
@@ -62,10 +63,11 @@ extension Rigctl {
 enum RigctlVersion {
     static let number = "0.1.0"
 
-    /// The version with the C libraries underneath, since decoding results depend on them.
+    /// The version with the C libraries underneath, since decoding results depend on them, and the network kernels
+    /// chosen for this CPU, since speed does.
     static var string: String {
         let libraries = (ImagingLibraries.versions + [("libgphoto2", GPhotoLibrary.version)])
             .map { "\($0.name) \($0.version)" }.joined(separator: ", ")
-        return "rigctl \(number) (\(libraries))"
+        return "rigctl \(number) (\(libraries))\n\(Kernels.summary)"
     }
 }

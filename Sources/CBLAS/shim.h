@@ -1,2 +1,0 @@
-// OpenBLAS's cblas.h (Debian alternatives) also declares openblas_set_num_threads.
-#include <cblas.h>
