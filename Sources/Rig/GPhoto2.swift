@@ -104,6 +104,10 @@ public final class GPhotoLibrary: @unchecked Sendable {
     private let context: GPhotoContext
 
     public init() throws {
+        // libgphoto2's PTP/IP driver writes with plain send(): a write to a camera that dropped the link (which
+        // camera_exit does on a Canon EOS, ending its remote mode) would kill the process with SIGPIPE instead of
+        // failing with an I/O error.
+        signal(SIGPIPE, SIG_IGN)
         let context = try GPhotoContext()
         self.context = context
         var abilities: OpaquePointer?

@@ -34,10 +34,10 @@ public final class Rig: @unchecked Sendable {
         deep.close()
     }
 
-    /// Applies both roles' settings from the rig file.
-    public func applySettings() throws {
-        try shallow.applySettings()
-        try deep.applySettings()
+    /// Applies both roles' settings from the rig file, each read back and checked (see `RigCamera.applySettings`).
+    @discardableResult
+    public func applySettings() throws -> [CameraRole: [AppliedSetting]] {
+        [.shallow: try shallow.applySettings(), .deep: try deep.applySettings()]
     }
 
     /// The first index with no pair in `directory` (after the highest existing one).
@@ -187,7 +187,7 @@ public final class Rig: @unchecked Sendable {
         try prepare(directory)
         let stem = CapturedPair.stem(index)
         let sidecar = directory.appendingPathComponent(CapturedPair.sidecarName(index))
-        let names = [s, d].map { shot in stem + "_" + shot.role.rawValue + "." + Self.fileExtension(shot.path.name) }
+        let names = [s, d].map { shot in stem + "_" + shot.role.rawValue + "." + Self.fileExtension(shot.path.name, data: shot.data) }
         for name in names + [sidecar.lastPathComponent] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
             throw RigError.output(path: directory.appendingPathComponent(name).path, reason: "a pair with index \(index) already exists")
         }
@@ -229,9 +229,17 @@ public final class Rig: @unchecked Sendable {
         return pair
     }
 
-    static func fileExtension(_ cameraName: String) -> String {
+    /// The camera's extension, except where libgphoto2 named a RAM capture itself: it calls every file that is
+    /// not a Canon RAW "captNNNN.jpg", so the content decides (a DNG is TIFF-based).
+    static func fileExtension(_ cameraName: String, data: Data) -> String {
         let ext = (cameraName as NSString).pathExtension.lowercased()
-        return ext.isEmpty ? "raw" : ext
+        let isJPEG = ImageFormat.sniff(data) == .jpeg
+        if ext == "jpg" || ext == "jpeg" || ext.isEmpty {
+            if isJPEG { return "jpg" }
+            let tiff = data.starts(with: [0x49, 0x49, 0x2A, 0x00]) || data.starts(with: [0x4D, 0x4D, 0x00, 0x2A])
+            return tiff ? "dng" : (ext.isEmpty ? "raw" : ext)
+        }
+        return ext
     }
 
     /// RAW files through libraw; JPEGs by decoding them (libraw does not read JPEG), keeping the metadata empty.
