@@ -110,7 +110,12 @@ extension VirtualCamera {
         w.array16(operations)
         w.array16(vendor == .canon ? [] : PTPEvent.supported)
         // An EOS body announces its properties through GetEvent, not in the device info.
-        w.array16(vendor == .canon ? [] : Self.propertyCodes + (vendor == .nikon ? Nikon.propertyCodes : []))
+        switch vendor {
+        case .generic: w.array16(Self.propertyCodes)
+        case .canon: w.array16([])
+        // A Nikon body has no host-settable focus distance (its lenses focus through AF/MF drive only).
+        case .nikon: w.array16(Self.propertyCodes.filter { $0 != Self.focusDistance } + Nikon.propertyCodes)
+        }
         w.array16([configuration.format == .dng ? PTPFormat.dng : PTPFormat.jpeg])
         w.array16([PTPFormat.association, PTPFormat.dng, PTPFormat.jpeg])
         w.string(configuration.manufacturer)
