@@ -22,6 +22,8 @@ public struct CapturedFile: Sendable, Equatable, Codable {
     public var busyRetries: Int
     /// What the file itself says (EXIF), read with `RawDecoder().metadata`.
     public var metadata: CaptureMetadata
+    /// The other files of the same shot (the JPEG of a RAW+JPEG shot), in the pair's folder; absent for one file.
+    public var companions: [String]?
 
     /// The middle of the trigger request: the best host-side estimate of when the camera fired.
     public var triggerTime: Date? {

@@ -28,6 +28,8 @@ public final class RigCamera: @unchecked Sendable {
     private let library: GPhotoLibrary
     /// Which libgphoto2 vendor code drives the camera, told from its entries when it was connected.
     public private(set) var vendor: CameraVendor = .generic
+    /// Files one shot produces: 2 when the camera records RAW+JPEG (read at connect and after applying settings).
+    public internal(set) var filesPerShot = 1
 
     public var role: CameraRole { spec.role }
     /// "deep camera (ptpip:127.0.0.1:15742:15743)".
@@ -85,6 +87,7 @@ public final class RigCamera: @unchecked Sendable {
             let entries = try camera.settings()
             vendor = CameraVendor.detect(entries: Set(entries.map(\.name)),
                                          manufacturer: entries.first { $0.name == "manufacturer" }?.value)
+            filesPerShot = Self.filesPerShot(vendor: vendor, entries: entries)
         } catch {
             camera.close()
             throw RigError.camera(Self.failure(spec.role, spec.label, .reading, error))
@@ -178,6 +181,18 @@ public final class RigCamera: @unchecked Sendable {
         }
     }
 
+    /// Waits for every file of one shot: one, or two when the camera records RAW+JPEG. The second file gets
+    /// a short grace after the first (bodies announce the pair together), so a camera set to RAW+JPEG behind the
+    /// rig's back is not left with an orphan file on its card.
+    func waitForShot(until deadline: Date, waitedFrom start: Date) throws -> [(path: CameraFilePath, arrival: Date)] {
+        var files = [try waitForFile(until: deadline, waitedFrom: start)]
+        while files.count < filesPerShot {
+            let more = max(deadline, Date().addingTimeInterval(5))
+            files.append(try waitForFile(until: more, waitedFrom: start))
+        }
+        return files
+    }
+
     /// Polls until the camera announces a new file or the deadline passes. libgphoto2 returns from each poll at
     /// once over PTP/IP, so the loop sleeps briefly between polls.
     func waitForFile(until deadline: Date, waitedFrom start: Date) throws -> (path: CameraFilePath, arrival: Date) {
@@ -212,6 +227,13 @@ public final class RigCamera: @unchecked Sendable {
 }
 
 extension RigCamera {
+    /// 2 when the vendor's image-format entry names RAW and a JPEG ("RAW + Large Fine JPEG", "NEF+Fine").
+    static func filesPerShot(vendor: CameraVendor, entries: [CameraSetting]) -> Int {
+        guard let name = VendorTable.of(vendor).entry(.imageFormat)?.entry,
+              let value = entries.first(where: { $0.name == name })?.value.uppercased() else { return 1 }
+        return (value.hasPrefix("RAW") || value.hasPrefix("NEF")) && value.contains("+") ? 2 : 1
+    }
+
     /// True for a file libgphoto2 downloaded during the event wait and keeps in memory (`/capt0000.jpg`).
     static func isHeldByLibgphoto2(_ path: CameraFilePath) -> Bool { path.folder == "/" || path.folder.isEmpty }
 }

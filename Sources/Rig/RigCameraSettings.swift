@@ -47,6 +47,10 @@ extension RigCamera {
             }
             applied.append(AppliedSetting(setting: p.setting, entry: p.entry, wanted: p.wanted, choice: p.choice, readBack: back))
         }
+        if let format = applied.first(where: { $0.setting == .imageFormat }) {
+            filesPerShot = Self.filesPerShot(vendor: vendor, entries: [CameraSetting(path: "", name: format.entry, label: "", kind: .radio,
+                                                                                      value: format.readBack, choices: [], readOnly: false)])
+        }
         return applied
     }
 

@@ -121,6 +121,25 @@ import VirtualCamera
         #expect(fixture.rig.shallow.captureLog.count == 2 && fixture.rig.deep.captureLog.count == 2)
     }
 
+    @Test func rawPlusJPEGIsOneShotWithBothFilesInThePair() throws {
+        let fixture = try VirtualRigFixture(shallowVendor: .canon, deepVendor: .nikon)
+        defer { fixture.tearDown() }
+        fixture.file.cameras[0].settings.imageFormat = .rawPlusJPEG
+        let rig = try Rig(file: fixture.file, library: try GPhotoLibrary())
+        defer { rig.close() }
+        let applied = try rig.applySettings()
+        #expect(applied[.shallow]?.last?.choice == "RAW + Large Fine JPEG")
+        #expect(rig.shallow.filesPerShot == 2 && rig.deep.filesPerShot == 1)
+        let pairs = try rig.capture(count: 2, into: fixture.output)
+        #expect(fixture.outputFiles == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0001_shallow.jpg",
+                                        "0002.json", "0002_deep.dng", "0002_shallow.dng", "0002_shallow.jpg"])
+        #expect(pairs[1].shallow.companions == ["0002_shallow.jpg"] && pairs[1].deep.companions == nil)
+        #expect(try CapturedPair.load(sidecar: pairs[1].sidecarURL).shallow.companions == ["0002_shallow.jpg"])
+        #expect(try ImageFile.read(fixture.output.appendingPathComponent("0002_shallow.jpg")).width == 480)
+        // Two exposures, not four: each RAW+JPEG shot counted once.
+        #expect(fixture.rig.shallow.captureLog.count == 2)
+    }
+
     @Test(arguments: [VirtualVendor.canon, .nikon])
     func everyFaultOfTheGenericCameraEndsAsBefore(vendor: VirtualVendor) throws {
         let fixture = try VirtualRigFixture(fileTimeout: 1.5, shallowVendor: vendor, deepVendor: vendor)
