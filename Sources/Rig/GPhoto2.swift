@@ -393,6 +393,24 @@ public final class GPhotoCamera: @unchecked Sendable {
         }
     }
 
+    /// Free space per storage: bytes, and images as the camera estimates them (nil where it gives none).
+    public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {
+        try withCamera("reading the storage information") { camera in
+            var list: UnsafeMutablePointer<CameraStorageInformation>?
+            var count: Int32 = 0
+            try context.check("reading the storage information", gp_camera_get_storageinfo(camera, &list, &count, context.pointer))
+            defer { free(list) }
+            guard let list else { return [] }
+            return (0..<Int(max(0, count))).map { i in
+                let s = list[i]
+                func has(_ field: CameraStorageInfoFields) -> Bool { s.fields.rawValue & field.rawValue != 0 }
+                return (has(GP_STORAGEINFO_FREESPACEKBYTES) ? s.freekbytes * 1024 : nil,
+                        has(GP_STORAGEINFO_FREESPACEIMAGES) ? s.freeimages : nil,
+                        has(GP_STORAGEINFO_MAXCAPACITY) ? s.capacitykbytes * 1024 : nil)
+            }
+        }
+    }
+
     /// Files in a folder of the camera's card.
     public func listFiles(in folder: String) throws -> [String] {
         try withCamera("listing \(folder)") { camera in

@@ -13,18 +13,27 @@ struct RigCommand: ParsableCommand {
 struct RigCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Connect to both cameras of a rig and print their summaries and settings.",
-        discussion: "Nothing is changed on the cameras unless --apply is given, which sets the rig file's settings first."
+        abstract: "Pre-flight: connect to both cameras, read their state and judge the rig before the first pair.",
+        discussion: """
+            Reports per camera the vendor code libgphoto2 drives it with, battery, capture target, free space, focus \
+            mode and the exposure settings; for the rig, how many pairs still fit and how the two roles' exposures \
+            compare. Autofocus, a low battery or unbalanced exposures are warnings; a full card, or with --apply a \
+            setting the camera refuses or ignores, is an error (exit status 1). Nothing is changed on the cameras \
+            unless --apply is given, which sets the rig file's settings and reads each back.
+            """
     )
 
     @Option(help: "The rig file (JSON, see docs/rig.md).")
     var rig: String
 
-    @Flag(help: "Apply the rig file's settings before reading them back.")
+    @Flag(help: "Apply the rig file's settings and read each back before judging.")
     var apply = false
 
-    @Flag(help: "Print only the settings, not libgphoto2's summary of each camera.")
+    @Flag(help: "Print only the pre-flight, not libgphoto2's summary of each camera.")
     var brief = false
+
+    @Flag(help: "Print the pre-flight as JSON.")
+    var json = false
 
     func run() throws {
         try reportingErrors {
@@ -32,25 +41,39 @@ struct RigCheck: ParsableCommand {
             let library = try GPhotoLibrary()
             let connected = try Rig(file: file, library: library)
             defer { connected.close() }
-            if apply { try connected.applySettings() }
-            print("rig \(file.name ?? rig): \(file.trigger.rawValue) trigger, libgphoto2 \(GPhotoLibrary.version)")
-            for camera in connected.cameras {
-                let s = try camera.status()
-                print("")
-                print("\(camera.role) camera on \(camera.port)")
-                print("  \(s.manufacturer ?? "?") \(s.model ?? "?"), serial \(s.serialNumber ?? "?"), battery \(s.battery ?? "?")")
-                print("  aperture \(s.aperture ?? "-")  shutter \(s.shutter ?? "-")  ISO \(s.iso ?? "-")  focus \(s.focusDistance ?? "-")")
-                let wanted = camera.spec.settings
-                var planned: [String] = []
-                if let a = wanted.aperture { planned.append("f/\(String(format: "%g", a))") }
-                if let t = wanted.shutter { planned.append("\(RoleSettings.shutterText(t)) s") }
-                if let i = wanted.iso { planned.append("ISO \(i)") }
-                if let f = wanted.focusDistance { planned.append("focus \(String(format: "%g", f)) m") }
-                if !planned.isEmpty { print("  rig file asks for: \(planned.joined(separator: ", "))") }
-                if !brief {
-                    print(try camera.summary().split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+            let report = try connected.preflight(apply: apply)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print("rig \(file.name ?? rig): \(file.trigger.rawValue) trigger, libgphoto2 \(GPhotoLibrary.version)")
+                for (camera, c) in zip(connected.cameras, report.cameras) {
+                    print("")
+                    print("\(camera.role) camera on \(camera.port)")
+                    print("  \(c.manufacturer ?? "?") \(c.model ?? "?") (\(c.vendor) driver), serial \(c.serialNumber ?? "?"), battery \(c.battery ?? "?")")
+                    print("  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")  focus mode \(c.focusMode ?? "-")")
+                    let space = c.capturesToHost ? "files go to the host" : [c.freeImages.map { "\($0) images free" },
+                        c.freeBytes.map { String(format: "%.1f GB free", Double($0) / 1e9) }].compactMap { $0 }.joined(separator: ", ")
+                    print("  capture target \(c.captureTarget ?? "card"), \(space), \(c.filesPerShot) file(s) per shot")
+                    for a in c.applied {
+                        print("  set \(a.setting) \(a.wanted): \(a.entry.isEmpty ? "(no entry)" : a.entry)=\"\(a.choice)\", read back \"\(a.readBack)\"")
+                    }
+                    if !brief {
+                        print(try camera.summary().split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                    }
                 }
+                print("")
+                if let pairs = report.pairsThatFit { print("pairs that fit: \(pairs)") } else { print("pairs that fit: no limit (both capture to the host)") }
+                if let d = report.exposureDifferenceStops {
+                    print(String(format: "exposure deep - shallow: %+.2f stops; same shutter: %@, same ISO: %@", d,
+                                 report.sameShutter == true ? "yes" : "no", report.sameISO == true ? "yes" : "no"))
+                }
+                for w in report.warnings { print("warning: \(w)") }
+                for e in report.errors { print("error: \(e)") }
+                print(report.ok ? "pre-flight: ready" : "pre-flight: NOT ready")
             }
+            if !report.ok { throw ExitCode(1) }
         }
     }
 }

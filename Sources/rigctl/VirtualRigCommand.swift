@@ -174,7 +174,10 @@ enum VirtualRigFile {
             let s = camera.configuration.settings
             return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber,
                                  model: camera.configuration.vendor.libgphoto2Model,
-                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso, focusDistance: s.focusDistance))
+                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso,
+                                                        // Canon and Nikon bodies have no host-set focus distance.
+                                                        focusDistance: camera.configuration.vendor == .generic ? s.focusDistance : nil,
+                                                        focusMode: .manual))
         }
         return RigFile(name: "virtual rig", trigger: trigger,
                        cameras: [spec(rig.shallow, .shallow), spec(rig.deep, .deep)],

@@ -203,4 +203,43 @@ import Glibc
         let after = try runTool(rigctl, ["dataset", "status", "--dataset", dataset], home: home)
         #expect(after.output.contains("captures \(captures), pairs \(captures),"), "\(after.output)")
     }
+
+    /// A Canon EOS shallow camera and a Nikon deep one from the command line: the rig file names their
+    /// libgphoto2 drivers, `rig check --apply --json` reports the pre-flight, and pairs are captured.
+    @Test func mixedVendorRigFromTheCommandLine() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240",
+                                                                   "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        let file = try RigFile.load(rigFile)
+        #expect(file.camera(.shallow)?.model == "Canon EOS (WLAN)" && file.camera(.deep)?.model == "Nikon DSLR (WLAN)")
+        #expect(file.camera(.shallow)?.settings.focusDistance == nil && file.camera(.shallow)?.settings.focusMode == .manual)
+
+        let check = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--apply", "--json"], home: home)
+        #expect(check.status == 0, "\(check.output)")
+        let json = String(check.output.drop { $0 != "{" })
+        let report = try JSONDecoder().decode(PreflightReport.self, from: Data(json.utf8))
+        #expect(report.cameras.map(\.vendor) == [.canon, .nikon])
+        #expect(report.cameras[0].applied.map(\.entry) == ["aperture", "shutterspeed", "iso", "focusmode"])
+        #expect(report.cameras[1].applied.first?.readBack == "f/16")
+        #expect(report.cameras.allSatisfy { $0.batteryPercent == 100 && $0.focusMode == "Manual" })
+        // f/2 1/500 s ISO 100 against f/16 1/125 s ISO 1600: balanced to within a stop.
+        #expect(abs((report.exposureDifferenceStops ?? 9)) < 1, "\(report)")
+        #expect(report.sameShutter == false && report.warnings.contains { $0.contains("different shutter speeds") })
+
+        let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief"], home: home)
+        #expect(text.status == 0 && text.output.contains("(canon driver)") && text.output.contains("pre-flight: ready"), "\(text.output)")
+
+        let out = dir.appendingPathComponent("pairs")
+        let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--out", out.path, "--count", "2"], home: home)
+        #expect(capture.status == 0, "\(capture.output)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
+        let pair = try CapturedPair.load(sidecar: out.appendingPathComponent("0002.json"))
+        #expect(pair.shallow.metadata.make == "Canon" && pair.deep.metadata.make == "Nikon")
+        server.interrupt()
+    }
 }

@@ -140,6 +140,25 @@ import VirtualCamera
         #expect(fixture.rig.shallow.captureLog.count == 2)
     }
 
+    @Test func preflightWarnsAboutAutofocusAndSettingsNotYetApplied() throws {
+        let fixture = try VirtualRigFixture(deepVendor: .nikon)
+        defer { fixture.tearDown() }
+        fixture.file.cameras[0].settings.iso = 200
+        let rig = try Rig(file: fixture.file, library: try GPhotoLibrary())
+        defer { rig.close() }
+        try rig.deep.set("focusmode", to: "Automatic")
+        let report = try rig.preflight(apply: false)
+        #expect(report.ok, "\(report.errors)")
+        #expect(report.warnings.contains { $0.contains("deep camera") && $0.contains("autofocus") }, "\(report.warnings)")
+        #expect(report.warnings.contains { $0.contains("ISO is 100, the rig file asks for 200") }, "\(report.warnings)")
+        #expect(report.cameras[0].vendor == .generic && report.cameras[0].freeImages ?? 0 > 1000 && report.cameras[0].capturesToHost == false)
+        // Generic capture goes to the card: the cards' own estimate says how many pairs fit.
+        #expect((report.pairsThatFit ?? 0) > 1000)
+        let applied = try rig.preflight(apply: true)
+        #expect(applied.ok && !applied.warnings.contains { $0.contains("rig file asks for") }, "\(applied)")
+        #expect(applied.cameras[0].applied.contains { $0.setting == .iso && $0.readBack == "200" })
+    }
+
     @Test(arguments: [VirtualVendor.canon, .nikon])
     func everyFaultOfTheGenericCameraEndsAsBefore(vendor: VirtualVendor) throws {
         let fixture = try VirtualRigFixture(fileTimeout: 1.5, shallowVendor: vendor, deepVendor: vendor)
