@@ -6,7 +6,7 @@ struct RigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rig",
         abstract: "Work with a two-camera rig described by a rig file.",
-        subcommands: [RigCheck.self]
+        subcommands: [RigCheck.self, RigDetect.self, RigInit.self]
     )
 }
 
@@ -74,6 +74,71 @@ struct RigCheck: ParsableCommand {
                 print(report.ok ? "pre-flight: ready" : "pre-flight: NOT ready")
             }
             if !report.ok { throw ExitCode(1) }
+        }
+    }
+}
+
+struct RigDetect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "List every camera libgphoto2 sees: port, driver, model, serial number, battery, exposure.",
+        discussion: "USB cameras are detected; PTP/IP cameras never are (libgphoto2 finds them only by address): give their ports with --port."
+    )
+
+    @Option(name: .customLong("port"), help: "Also open this port (for example ptpip:192.168.1.10); repeatable.")
+    var ports: [String] = []
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let (cameras, failures) = try GPhotoLibrary().probe(ports: ports)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(cameras), as: UTF8.self))
+            } else {
+                if cameras.isEmpty { print("no cameras found") }
+                for c in cameras {
+                    print("\(c.port)  \(c.manufacturer ?? "?") \(c.model ?? "?")  driver \"\(c.driver)\"  serial \(c.serialNumber ?? "?")  "
+                          + "battery \(c.battery ?? "?")  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")")
+                }
+            }
+            for f in failures { FileHandle.standardError.write(Data("rigctl: warning: \(f.port): \(f.reason)\n".utf8)) }
+        }
+    }
+}
+
+struct RigInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Write a starter rig file from two connected cameras (ports, serials, drivers, current settings).",
+        discussion: "Each role is given as a port or a serial number of a detected camera (see `rigctl rig detect`)."
+    )
+
+    @Option(help: "Port or serial number of the shallow depth-of-field camera.")
+    var shallow: String
+
+    @Option(help: "Port or serial number of the deep depth-of-field camera.")
+    var deep: String
+
+    @Option(name: .customLong("port"), help: "Also open this port (PTP/IP cameras are not detected); repeatable.")
+    var ports: [String] = []
+
+    @Option(name: [.short, .customLong("output")], help: "The rig file to write.")
+    var output: String
+
+    @Option(help: "Name of the rig in the file.")
+    var name: String?
+
+    func run() throws {
+        try reportingErrors {
+            let found = try GPhotoLibrary().probe(ports: ports + [shallow, deep].filter { $0.contains(":") })
+            let file = try RigFile.starter(shallow: shallow, deep: deep, from: found.cameras, name: name)
+            try file.write(to: URL(fileURLWithPath: output))
+            print("wrote \(output): shallow \(file.cameras[0].port ?? "?") (\(file.cameras[0].model ?? "?")), "
+                  + "deep \(file.cameras[1].port ?? "?") (\(file.cameras[1].model ?? "?"))")
         }
     }
 }

@@ -233,8 +233,27 @@ import Glibc
         let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief"], home: home)
         #expect(text.status == 0 && text.output.contains("(canon driver)") && text.output.contains("pre-flight: ready"), "\(text.output)")
 
+        // Identity: detect lists both bodies by port (PTP/IP cameras are opened, not detected); init writes a starter
+        // file, and a serial that matches nothing lists what was found.
+        let ports = [file.camera(.shallow)?.port ?? "", file.camera(.deep)?.port ?? ""]
+        let detect = try runTool(rigctl, ["rig", "detect", "--json", "--port", ports[0], "--port", ports[1]], home: home)
+        #expect(detect.status == 0, "\(detect.output)")
+        let detected = try JSONDecoder().decode([DetectedCamera].self, from: Data(String(detect.output.drop { $0 != "[" }).utf8))
+        #expect(detected.map(\.driver) == ["Canon EOS (WLAN)", "Nikon DSLR (WLAN)"])
+        #expect(detected.map(\.serialNumber) == ["VC-SHALLOW-0001", "VC-DEEP-0002"] && detected[0].battery == "100%")
+        let starter = dir.appendingPathComponent("starter.json")
+        let wrong = try runTool(rigctl, ["rig", "init", "--port", ports[0], "--port", ports[1], "--shallow", "VC-SHALLOW-0001",
+                                         "--deep", "NO-SUCH-SERIAL", "-o", starter.path], home: home)
+        #expect(wrong.status == 2 && wrong.output.contains("NO-SUCH-SERIAL") && wrong.output.contains("serial VC-DEEP-0002"), "\(wrong.output)")
+        let made = try runTool(rigctl, ["rig", "init", "--port", ports[0], "--port", ports[1], "--shallow", "VC-SHALLOW-0001",
+                                        "--deep", "VC-DEEP-0002", "-o", starter.path], home: home)
+        #expect(made.status == 0, "\(made.output)")
+        let initial = try RigFile.load(starter)
+        #expect(initial.camera(.shallow)?.model == "Canon EOS (WLAN)" && initial.camera(.deep)?.port == ports[1])
+        #expect(initial.camera(.deep)?.settings.aperture == 16 && initial.camera(.shallow)?.settings.shutter == 1.0 / 500)
+
         let out = dir.appendingPathComponent("pairs")
-        let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--out", out.path, "--count", "2"], home: home)
+        let capture = try runTool(rigctl, ["capture", "--rig", starter.path, "--out", out.path, "--count", "2"], home: home)
         #expect(capture.status == 0, "\(capture.output)")
         let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
         #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
