@@ -251,7 +251,8 @@ public final class Rig: @unchecked Sendable {
             files.append(CapturedFile(role: shot.role, fileName: name, cameraPath: shot.path.description, cameraPort: shot.port,
                                       bytes: shot.data.count, triggerStart: shot.triggerStart, triggerEnd: shot.triggerEnd,
                                       arrival: shot.arrival, downloaded: shot.downloaded, busyRetries: shot.busyRetries, metadata: metadata,
-                                      companions: companionNames[i].isEmpty ? nil : companionNames[i]))
+                                      companions: companionNames[i].isEmpty ? nil : companionNames[i],
+                                      fireFraction: shot.triggerStart == nil ? nil : camera(shot.role).vendor.fireFraction))
         }
         var triggerSkew: Double?
         if let a = files[0].triggerTime, let b = files[1].triggerTime { triggerSkew = b.timeIntervalSince(a) }

@@ -23,6 +23,15 @@ public enum CameraVendor: String, Sendable, Codable, CaseIterable, CustomStringC
         }
     }
 
+    /// Where in libgphoto2's trigger call the shutter fires (see `CapturedFile.fireFraction`).
+    public var fireFraction: Double {
+        switch self {
+        case .generic, .sony: 0.5
+        case .canon: 1
+        case .nikon: 0
+        }
+    }
+
     /// Tells the vendor from what libgphoto2 shows of a connected camera: the EOS remote-release action exists only
     /// on EOS bodies; otherwise the manufacturer decides.
     public static func detect(entries: Set<String>, manufacturer: String?) -> CameraVendor {

@@ -15,12 +15,15 @@ enum CanonEOS {
     static let resetUILock: UInt16 = 0x911C
     static let remoteReleaseOn: UInt16 = 0x9128
     static let remoteReleaseOff: UInt16 = 0x9129
+    static let getViewFinderData: UInt16 = 0x9153
+    /// The viewfinder has no frame yet (live view off or starting).
+    static let notReady: UInt16 = 0xA102
 
     /// What the body offers beyond standard PTP. RemoteReleaseOn with SetRemoteMode makes libgphoto2 treat it as
     /// a (non-M) EOS body; GetEvent replaces PTP events.
     static let operations: [UInt16] = [getStorageIDs, getStorageInfo, setDevicePropValueEx, setRemoteMode, setEventMode,
                                        getEvent, transferComplete, pcHDDCapacity, setUILock, resetUILock, remoteReleaseOn,
-                                       remoteReleaseOff]
+                                       remoteReleaseOff, getViewFinderData]
 
     // Records in GetEvent data: u32 size, u32 type, then the type's fields; an 8-byte record of type 0 ends them.
     static let objectAddedEx: UInt32 = 0xC181
@@ -165,6 +168,8 @@ extension VirtualCamera {
             if param(0) == 1 { eos.halfPressed = false }
             lock.unlock()
             return .code(PTPResponse.ok)
+        case CanonEOS.getViewFinderData:
+            return eosViewFinderFrame()
         case PTPOperation.initiateCapture:
             // An EOS body has no PTP InitiateCapture; libgphoto2 never sends it to one.
             return .code(PTPResponse.operationNotSupported)
@@ -298,7 +303,8 @@ extension VirtualCamera {
             if !keepOldSettings { eos.rawPlusJPEG = both }
             record = Self.eosRecord(CanonEOS.propValueChanged, UInt32(code), CanonEOS.imageFormatData(rawPlusJPEG: eos.rawPlusJPEG))
         case CanonEOS.evfOutputDevice:
-            eos.liveView = value != 0
+            // A mask: bit 0 the body's screen, bit 1 the PC. Frames go to the host only with bit 1.
+            eos.liveView = value & 2 != 0
             record = Self.eosValueRecord(code, u32: value)
         case CanonEOS.evfMode:
             record = Self.eosValueRecord(code, u32: value)

@@ -113,6 +113,8 @@ import VirtualCamera
             #expect(deepBytes.range(of: Data("NIKON CORPORATION".utf8)) != nil && deepBytes.range(of: Data("NIKON D850".utf8)) != nil)
             #expect(abs((pair.shallow.metadata.aperture ?? 0) - 2) < 1e-4 && abs((pair.deep.metadata.aperture ?? 0) - 16) < 1e-4)
             #expect(pair.triggerSkew != nil)
+            // The Canon fires at the full press, the last request of its trigger call; the Nikon at its first.
+            #expect(pair.shallow.fireFraction == 1 && pair.deep.fireFraction == 0)
             let (image, _) = try RawDecoder().decode(pair.url(.shallow))
             #expect(image.width == 480 && image.height == 320)
         }

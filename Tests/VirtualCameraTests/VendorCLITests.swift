@@ -64,6 +64,13 @@ import VirtualCamera
         }
         #expect(try body.gp("--set-config", "aperture=3.3").status != 0, "an aperture the lens does not have must be refused")
 
+        // Live view: EVF switched to the PC output, GetViewFinderData blobs, the JPEG at half the frame size.
+        #expect(config.output.contains("/main/actions/viewfinder"), "\(config.output)")
+        let preview = try body.gp("--capture-preview", "--filename", "canon-preview.jpg")
+        #expect(preview.status == 0, "\(preview.output)")
+        let frame = try ImageFile.read(body.dir.appendingPathComponent("thumb_canon-preview.jpg"))  // the CLI prefixes previews
+        #expect(frame.width == 240 && frame.height == 160)
+
         // Capture to the host (libgphoto2's default "sdram" target): the file comes from the body's RAM.
         let capture = try body.gp("--capture-image-and-download", "--filename", "ram.dng")
         #expect(capture.status == 0, "\(capture.output)")
@@ -104,6 +111,13 @@ import VirtualCamera
         for line in ["Current: f/8", "Current: 0.0040s", "Current: 400"] {
             #expect(get.output.contains(line), "\(line) missing: \(get.output)")
         }
+
+        // Live view: StartLiveView, DeviceReady, GetLiveViewImg (header, then the JPEG libgphoto2 cuts out).
+        #expect(config.output.contains("/main/actions/viewfinder"), "\(config.output)")
+        let preview = try body.gp("--capture-preview", "--filename", "nikon-preview.jpg")
+        #expect(preview.status == 0, "\(preview.output)")
+        let frame = try ImageFile.read(body.dir.appendingPathComponent("thumb_nikon-preview.jpg"))
+        #expect(frame.width == 240 && frame.height == 160)
 
         // Busy while the previous shot is written: libgphoto2's Nikon capture waits on DeviceReady.
         body.camera.inject(.busy(count: 3))
