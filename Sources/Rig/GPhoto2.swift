@@ -393,6 +393,21 @@ public final class GPhotoCamera: @unchecked Sendable {
         }
     }
 
+    /// One live-view frame (a JPEG on the bodies rigctl knows), as `gphoto2 --capture-preview` fetches it.
+    public func capturePreview() throws -> Data {
+        try withCamera("reading a live-view frame") { camera in
+            var file: OpaquePointer?
+            try context.check("reading a live-view frame", gp_file_new(&file))
+            defer { gp_file_unref(file) }
+            try context.check("reading a live-view frame", gp_camera_capture_preview(camera, file, context.pointer))
+            var bytes: UnsafePointer<CChar>?
+            var size: UInt = 0
+            try context.check("reading a live-view frame", gp_file_get_data_and_size(file, &bytes, &size))
+            guard let bytes else { return Data() }
+            return Data(bytes: bytes, count: Int(size))
+        }
+    }
+
     /// Free space per storage: bytes, and images as the camera estimates them (nil where it gives none).
     public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {
         try withCamera("reading the storage information") { camera in

@@ -150,6 +150,11 @@ extension Rig {
 }
 
 extension RigCamera {
+    /// One live-view frame.
+    public func capturePreview() throws -> Data {
+        do { return try camera.capturePreview() } catch { throw RigError.camera(failure(.reading, error)) }
+    }
+
     /// Free space on the camera's storages.
     public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {
         do { return try camera.storageInfo() } catch { throw RigError.camera(failure(.reading, error)) }

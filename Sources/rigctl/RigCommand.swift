@@ -6,7 +6,7 @@ struct RigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rig",
         abstract: "Work with a two-camera rig described by a rig file.",
-        subcommands: [RigCheck.self, RigDetect.self, RigInit.self]
+        subcommands: [RigCheck.self, RigDetect.self, RigInit.self, RigLiveView.self]
     )
 }
 

@@ -261,4 +261,33 @@ import Glibc
         #expect(pair.shallow.metadata.make == "Canon" && pair.deep.metadata.make == "Nikon")
         server.interrupt()
     }
+
+    /// `rig liveview` on the virtual rig measures the deep camera's known offsets from the two live views.
+    @Test func liveViewMeasuresTheVirtualRigsKnownOffsets() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400",
+                                                                   "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        let out = dir.appendingPathComponent("lv")
+        let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "2",
+                                       "--sensor-width", "640"], home: home)
+        #expect(run.status == 0, "\(run.output)")
+        struct M: Decodable { var shiftX, shiftY, rotationDegrees, scale, sensorScale: Double; var liveViewWidth: Int }
+        let measured = try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))
+        #expect(measured.count == 2)
+        // The deep camera: shifted (3.5, -2.25) px, rotated 0.3 degrees, 0.4 % larger (VirtualRig.configurations).
+        for m in measured {
+            #expect(m.liveViewWidth == 320 && m.sensorScale == 2)
+            #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
+            #expect(abs(m.rotationDegrees - 0.3) < 0.05, "rotation \(m.rotationDegrees)")
+            #expect(abs(m.scale - 1.004) < 0.002, "scale \(m.scale)")
+        }
+        for name in ["frame001-views.png", "frame001-difference.png", "frame002-views.png"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+        }
+        server.interrupt()
+    }
 }
