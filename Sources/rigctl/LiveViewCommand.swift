@@ -47,13 +47,15 @@ struct RigLiveView: ParsableCommand {
     @Option(name: .customLong("sensor-width"), help: "Full sensor width in pixels, to report offsets in sensor pixels.")
     var sensorWidth: Int?
 
+    @OptionGroup var debugLog: DebugLogOption
+
     func validate() throws {
         guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
         if let w = sensorWidth, w < 16 { throw ValidationError("--sensor-width must be at least 16") }
     }
 
     func run() throws {
-        try reportingErrors {
+        try reportingErrors { try debugLog.around {
             let file = try RigFile.load(URL(fileURLWithPath: rig))
             let mirror = Self.mirror(of: file)
             let connected = try Rig(file: file, library: try GPhotoLibrary())
@@ -85,7 +87,7 @@ struct RigLiveView: ParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 try encoder.encode(measurements).write(to: folder.appendingPathComponent("liveview.json"), options: .atomic)
             }
-        }
+        } }
     }
 
     static func mirror(of file: RigFile) -> Mirror {

@@ -10,6 +10,20 @@ struct RigCommand: ParsableCommand {
     )
 }
 
+/// `--verbose FILE` on the rig commands: libgphoto2's debug log, for support requests.
+struct DebugLogOption: ParsableArguments {
+    @Option(name: .customLong("verbose"), help: "Write libgphoto2's debug log (every PTP exchange) to this file.")
+    var verbose: String?
+
+    /// Runs `body` with the log on, when asked.
+    func around<T>(_ body: () throws -> T) throws -> T {
+        guard let verbose else { return try body() }
+        let log = try GPhotoDebugLog(path: verbose)
+        defer { log.stop() }
+        return try body()
+    }
+}
+
 struct RigCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
@@ -35,8 +49,10 @@ struct RigCheck: ParsableCommand {
     @Flag(help: "Print the pre-flight as JSON.")
     var json = false
 
+    @OptionGroup var debugLog: DebugLogOption
+
     func run() throws {
-        try reportingErrors {
+        try reportingErrors { try debugLog.around {
             let file = try RigFile.load(URL(fileURLWithPath: rig))
             let library = try GPhotoLibrary()
             let connected = try Rig(file: file, library: library)
@@ -74,7 +90,7 @@ struct RigCheck: ParsableCommand {
                 print(report.ok ? "pre-flight: ready" : "pre-flight: NOT ready")
             }
             if !report.ok { throw ExitCode(1) }
-        }
+        } }
     }
 }
 
@@ -91,8 +107,10 @@ struct RigDetect: ParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    @OptionGroup var debugLog: DebugLogOption
+
     func run() throws {
-        try reportingErrors {
+        try reportingErrors { try debugLog.around {
             let (cameras, failures) = try GPhotoLibrary().probe(ports: ports)
             if json {
                 let encoder = JSONEncoder()
@@ -106,7 +124,7 @@ struct RigDetect: ParsableCommand {
                 }
             }
             for f in failures { FileHandle.standardError.write(Data("rigctl: warning: \(f.port): \(f.reason)\n".utf8)) }
-        }
+        } }
     }
 }
 
@@ -132,13 +150,15 @@ struct RigInit: ParsableCommand {
     @Option(help: "Name of the rig in the file.")
     var name: String?
 
+    @OptionGroup var debugLog: DebugLogOption
+
     func run() throws {
-        try reportingErrors {
+        try reportingErrors { try debugLog.around {
             let found = try GPhotoLibrary().probe(ports: ports + [shallow, deep].filter { $0.contains(":") })
             let file = try RigFile.starter(shallow: shallow, deep: deep, from: found.cameras, name: name)
             try file.write(to: URL(fileURLWithPath: output))
             print("wrote \(output): shallow \(file.cameras[0].port ?? "?") (\(file.cameras[0].model ?? "?")), "
                   + "deep \(file.cameras[1].port ?? "?") (\(file.cameras[1].model ?? "?"))")
-        }
+        } }
     }
 }

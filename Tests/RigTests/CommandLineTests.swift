@@ -230,8 +230,11 @@ import Glibc
         #expect(abs((report.exposureDifferenceStops ?? 9)) < 1, "\(report)")
         #expect(report.sameShutter == false && report.warnings.contains { $0.contains("different shutter speeds") })
 
-        let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief"], home: home)
+        let debugLog = dir.appendingPathComponent("gphoto2-debug.log")
+        let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief", "--verbose", debugLog.path], home: home)
         #expect(text.status == 0 && text.output.contains("(canon driver)") && text.output.contains("pre-flight: ready"), "\(text.output)")
+        // --verbose: libgphoto2's own log, with the EOS event polls in it.
+        #expect(String(decoding: try Data(contentsOf: debugLog), as: UTF8.self).contains("EOS_GetEvent"))
 
         // Identity: detect lists both bodies by port (PTP/IP cameras are opened, not detected); init writes a starter
         // file, and a serial that matches nothing lists what was found.
