@@ -30,6 +30,8 @@ enum CanonEOS {
     static let requestObjectTransfer: UInt32 = 0xC186
     static let propValueChanged: UInt32 = 0xC189
     static let availListChanged: UInt32 = 0xC18A
+    /// 1 while a shot is being taken and written, 0 when done (libgphoto2 reports 0 as CAPTURE_COMPLETE).
+    static let cameraStatusChanged: UInt32 = 0xC18B
 
     // Property codes.
     static let aperture: UInt16 = 0xD101
@@ -205,6 +207,7 @@ extension VirtualCamera {
             return .code(PTPResponse.ok)
         }
         guard press == 2 || press == 3 else { return .code(PTPResponse.invalidParameter) }
+        eos.pending.append(Self.eosStatusRecord(1))
         let triggered = Date()
         return .answer(PTPResponse.ok, [], nil, { [self] in _ = beginCapture(external: false, triggered: triggered) })
     }
@@ -325,6 +328,7 @@ extension VirtualCamera {
         lock.lock()
         defer { lock.unlock() }
         eos.pending.append(Self.eosValueRecord(CanonEOS.availableShots, u32: availableShots()))
+        defer { eos.pending.append(Self.eosStatusRecord(0)) }
         guard !quiet else { return }
         for h in handles {
             guard let o = objects[h] else { continue }
@@ -366,6 +370,12 @@ extension VirtualCamera {
         w.u32(property)
         w.bytes += value
         return eosRecord(type, w.bytes)
+    }
+
+    static func eosStatusRecord(_ status: UInt32) -> [UInt8] {
+        var w = PTPWriter()
+        w.u32(status)
+        return eosRecord(CanonEOS.cameraStatusChanged, w.bytes)
     }
 
     static func eosValueRecord(_ property: UInt16, u32 value: UInt32) -> [UInt8] {
