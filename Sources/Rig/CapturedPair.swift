@@ -22,11 +22,19 @@ public struct CapturedFile: Sendable, Equatable, Codable {
     public var busyRetries: Int
     /// What the file itself says (EXIF), read with `RawDecoder().metadata`.
     public var metadata: CaptureMetadata
+    /// The other files of the same shot (the JPEG of a RAW+JPEG shot), in the pair's folder; absent for one file.
+    public var companions: [String]?
 
-    /// The middle of the trigger request: the best host-side estimate of when the camera fired.
+    /// Where in the trigger call the shutter fires, 0 (its start) to 1 (its end): 0.5 for one generic request;
+    /// 0 for a Nikon (the capture request comes first, then libgphoto2 polls until the body is ready); 1 for a Canon
+    /// EOS (the full press comes after the half press and the focus wait). Absent means 0.5.
+    public var fireFraction: Double?
+
+    /// The best host-side estimate of when the camera fired, from the trigger call and where in it the shutter
+    /// fires for the camera's vendor.
     public var triggerTime: Date? {
         guard let s = triggerStart, let e = triggerEnd else { return nil }
-        return s.addingTimeInterval(e.timeIntervalSince(s) / 2)
+        return s.addingTimeInterval(e.timeIntervalSince(s) * (fireFraction ?? 0.5))
     }
 }
 

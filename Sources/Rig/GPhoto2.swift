@@ -103,6 +103,10 @@ public final class GPhotoLibrary: @unchecked Sendable {
 
     public init() throws {
         DescriptorZero.guardOnce()
+        // libgphoto2's PTP/IP driver writes with plain send(): a write to a camera that dropped the link (which
+        // camera_exit does on a Canon EOS, ending its remote mode) would kill the process with SIGPIPE instead of
+        // failing with an I/O error.
+        signal(SIGPIPE, SIG_IGN)
         let context = try GPhotoContext()
         self.context = context
         var abilities: OpaquePointer?
@@ -385,6 +389,39 @@ public final class GPhotoCamera: @unchecked Sendable {
     public func delete(_ path: CameraFilePath) throws {
         try withCamera("deleting \(path)") { camera in
             _ = try context.check("deleting \(path)", gp_camera_file_delete(camera, path.folder, path.name, context.pointer))
+        }
+    }
+
+    /// One live-view frame (a JPEG on the bodies rigctl knows), as `gphoto2 --capture-preview` fetches it.
+    public func capturePreview() throws -> Data {
+        try withCamera("reading a live-view frame") { camera in
+            var file: OpaquePointer?
+            try context.check("reading a live-view frame", gp_file_new(&file))
+            defer { gp_file_unref(file) }
+            try context.check("reading a live-view frame", gp_camera_capture_preview(camera, file, context.pointer))
+            var bytes: UnsafePointer<CChar>?
+            var size: UInt = 0
+            try context.check("reading a live-view frame", gp_file_get_data_and_size(file, &bytes, &size))
+            guard let bytes else { return Data() }
+            return Data(bytes: bytes, count: Int(size))
+        }
+    }
+
+    /// Free space per storage: bytes, and images as the camera estimates them (nil where it gives none).
+    public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {
+        try withCamera("reading the storage information") { camera in
+            var list: UnsafeMutablePointer<CameraStorageInformation>?
+            var count: Int32 = 0
+            try context.check("reading the storage information", gp_camera_get_storageinfo(camera, &list, &count, context.pointer))
+            defer { free(list) }
+            guard let list else { return [] }
+            return (0..<Int(max(0, count))).map { i in
+                let s = list[i]
+                func has(_ field: CameraStorageInfoFields) -> Bool { s.fields.rawValue & field.rawValue != 0 }
+                return (has(GP_STORAGEINFO_FREESPACEKBYTES) ? s.freekbytes * 1024 : nil,
+                        has(GP_STORAGEINFO_FREESPACEIMAGES) ? s.freeimages : nil,
+                        has(GP_STORAGEINFO_MAXCAPACITY) ? s.capacitykbytes * 1024 : nil)
+            }
         }
     }
 

@@ -35,10 +35,10 @@ public final class Rig: @unchecked Sendable {
         deep.close()
     }
 
-    /// Applies both roles' settings from the rig file.
-    public func applySettings() throws {
-        try shallow.applySettings()
-        try deep.applySettings()
+    /// Applies both roles' settings from the rig file, each read back and checked (see `RigCamera.applySettings`).
+    @discardableResult
+    public func applySettings() throws -> [CameraRole: [AppliedSetting]] {
+        [.shallow: try shallow.applySettings(), .deep: try deep.applySettings()]
     }
 
     /// The first index with no pair in `directory` (after the highest existing one).
@@ -64,10 +64,9 @@ public final class Rig: @unchecked Sendable {
                 throw CameraFailure(role: camera.role, camera: camera.label, stage: .triggering, reason: StartBarrier.cancelledReason)
             }
             let t = try camera.trigger(busyRetries: self.file.busyRetries)
-            let (path, arrival) = try camera.waitForFile(until: t.end.addingTimeInterval(self.file.fileTimeout), waitedFrom: t.end)
-            let data = try camera.download(path, delete: delete)
-            return Shot(role: camera.role, port: camera.port, path: path, data: data, triggerStart: t.start, triggerEnd: t.end,
-                        arrival: arrival, downloaded: Date(), busyRetries: t.retries)
+            let files = try camera.waitForShot(until: t.end.addingTimeInterval(self.file.fileTimeout), waitedFrom: t.end)
+            return try Self.download(files, camera: camera, delete: delete, triggerStart: t.start, triggerEnd: t.end,
+                                     busyRetries: t.retries)
         }, onFailure: { barrier.cancel() })
         let (s, d) = try unwrap(results, index: index)
         return try write(index: index, shallow: s, deep: d, mode: .software, discarded: [], into: directory)
@@ -98,10 +97,8 @@ public final class Rig: @unchecked Sendable {
         let timeout = file.fileTimeout
         let next: @Sendable (RigCamera) throws -> Shot = { camera in
             let start = Date()
-            let (path, arrival) = try camera.waitForFile(until: start.addingTimeInterval(timeout), waitedFrom: start)
-            let data = try camera.download(path, delete: delete)
-            return Shot(role: camera.role, port: camera.port, path: path, data: data, triggerStart: nil, triggerEnd: nil,
-                        arrival: arrival, downloaded: Date(), busyRetries: 0)
+            let files = try camera.waitForShot(until: start.addingTimeInterval(timeout), waitedFrom: start)
+            return try Self.download(files, camera: camera, delete: delete, triggerStart: nil, triggerEnd: nil, busyRetries: 0)
         }
         var (s, d) = try unwrap(run(both: next, onFailure: {}), index: index)
         var discarded: [String] = []
@@ -125,11 +122,26 @@ public final class Rig: @unchecked Sendable {
         var port: String
         var path: CameraFilePath
         var data: Data
+        /// The shot's other files (RAW+JPEG), downloaded with it.
+        var companions: [(path: CameraFilePath, data: Data)] = []
         var triggerStart: Date?
         var triggerEnd: Date?
         var arrival: Date
         var downloaded: Date
         var busyRetries: Int
+    }
+
+    /// Downloads every file of one shot; the RAW is the pair's file, the others travel with it.
+    static func download(_ files: [(path: CameraFilePath, arrival: Date)], camera: RigCamera, delete: Bool,
+                         triggerStart: Date?, triggerEnd: Date?, busyRetries: Int) throws -> Shot {
+        var downloaded: [(path: CameraFilePath, data: Data)] = []
+        for f in files { downloaded.append((f.path, try camera.download(f.path, delete: delete))) }
+        let main = downloaded.firstIndex { ImageFormat.sniff($0.data) != .jpeg } ?? 0
+        var shot = Shot(role: camera.role, port: camera.port, path: downloaded[main].path, data: downloaded[main].data,
+                        triggerStart: triggerStart, triggerEnd: triggerEnd, arrival: files[main].arrival,
+                        downloaded: Date(), busyRetries: busyRetries)
+        shot.companions = downloaded.enumerated().filter { $0.offset != main }.map(\.element)
+        return shot
     }
 
     /// Runs `body` for both cameras at once, each on its own joinable thread, and waits for both: neither thread
@@ -195,8 +207,26 @@ public final class Rig: @unchecked Sendable {
         try prepare(directory)
         let stem = CapturedPair.stem(index)
         let sidecar = directory.appendingPathComponent(CapturedPair.sidecarName(index))
-        let names = [s, d].map { shot in stem + "_" + shot.role.rawValue + "." + Self.fileExtension(shot.path.name) }
+        let names = [s, d].map { shot in stem + "_" + shot.role.rawValue + "." + Self.fileExtension(shot.path.name, data: shot.data) }
         for name in names + [sidecar.lastPathComponent] where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
+            throw RigError.output(path: directory.appendingPathComponent(name).path, reason: "a pair with index \(index) already exists")
+        }
+        // Companion files of a RAW+JPEG shot: NNNN_ROLE.jpg (numbered if a shot has several of one type).
+        var companionNames: [[String]] = []
+        for (shot, name) in zip([s, d], names) {
+            var taken = Set([name])
+            companionNames.append(shot.companions.map { c in
+                var candidate = stem + "_" + shot.role.rawValue + "." + Self.fileExtension(c.path.name, data: c.data)
+                var n = 2
+                while taken.contains(candidate) {
+                    candidate = stem + "_" + shot.role.rawValue + "-\(n)." + Self.fileExtension(c.path.name, data: c.data)
+                    n += 1
+                }
+                taken.insert(candidate)
+                return candidate
+            })
+        }
+        for name in companionNames.flatMap({ $0 }) where FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) {
             throw RigError.output(path: directory.appendingPathComponent(name).path, reason: "a pair with index \(index) already exists")
         }
         var written: [URL] = []
@@ -205,7 +235,12 @@ public final class Rig: @unchecked Sendable {
             return error
         }
         var files: [CapturedFile] = []
-        for (shot, name) in zip([s, d], names) {
+        for (i, (shot, name)) in zip([s, d], names).enumerated() {
+            for (companion, companionName) in zip(shot.companions, companionNames[i]) {
+                let url = directory.appendingPathComponent(companionName)
+                do { try AtomicFile.write(companion.data, to: url) } catch { throw abandon(.output(path: url.path, reason: "\(error)")) }
+                written.append(url)
+            }
             let url = directory.appendingPathComponent(name)
             do {
                 try AtomicFile.write(shot.data, to: url)
@@ -223,7 +258,9 @@ public final class Rig: @unchecked Sendable {
             }
             files.append(CapturedFile(role: shot.role, fileName: name, cameraPath: shot.path.description, cameraPort: shot.port,
                                       bytes: shot.data.count, triggerStart: shot.triggerStart, triggerEnd: shot.triggerEnd,
-                                      arrival: shot.arrival, downloaded: shot.downloaded, busyRetries: shot.busyRetries, metadata: metadata))
+                                      arrival: shot.arrival, downloaded: shot.downloaded, busyRetries: shot.busyRetries, metadata: metadata,
+                                      companions: companionNames[i].isEmpty ? nil : companionNames[i],
+                                      fireFraction: shot.triggerStart == nil ? nil : camera(shot.role).vendor.fireFraction))
         }
         var triggerSkew: Double?
         if let a = files[0].triggerTime, let b = files[1].triggerTime { triggerSkew = b.timeIntervalSince(a) }
@@ -237,9 +274,17 @@ public final class Rig: @unchecked Sendable {
         return pair
     }
 
-    static func fileExtension(_ cameraName: String) -> String {
+    /// The camera's extension, except where libgphoto2 named a RAM capture itself: it calls every file that is
+    /// not a Canon RAW "captNNNN.jpg", so the content decides (a DNG is TIFF-based).
+    static func fileExtension(_ cameraName: String, data: Data) -> String {
         let ext = (cameraName as NSString).pathExtension.lowercased()
-        return ext.isEmpty ? "raw" : ext
+        let isJPEG = ImageFormat.sniff(data) == .jpeg
+        if ext == "jpg" || ext == "jpeg" || ext.isEmpty {
+            if isJPEG { return "jpg" }
+            let tiff = data.starts(with: [0x49, 0x49, 0x2A, 0x00]) || data.starts(with: [0x4D, 0x4D, 0x00, 0x2A])
+            return tiff ? "dng" : (ext.isEmpty ? "raw" : ext)
+        }
+        return ext
     }
 
     /// RAW files through libraw; JPEGs by decoding them (libraw does not read JPEG), keeping the metadata empty.

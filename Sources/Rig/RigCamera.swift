@@ -8,11 +8,16 @@ public struct CameraStatus: Sendable, Equatable, Codable {
     public var manufacturer: String?
     public var model: String?
     public var serialNumber: String?
+    /// The libgphoto2 code path driving the camera; decides the entry names below.
+    public var vendor: CameraVendor = .generic
     public var aperture: String?
     public var shutter: String?
     public var iso: String?
     public var focusDistance: String?
     public var battery: String?
+    public var captureTarget: String?
+    public var imageFormat: String?
+    public var focusMode: String?
 }
 
 /// One camera of a rig: its spec from the rig file and its libgphoto2 connection.
@@ -21,6 +26,10 @@ public final class RigCamera: @unchecked Sendable {
     public private(set) var port: String
     private(set) var camera: GPhotoCamera
     private let library: GPhotoLibrary
+    /// Which libgphoto2 vendor code drives the camera, told from its entries when it was connected.
+    public private(set) var vendor: CameraVendor = .generic
+    /// Files one shot produces: 2 when the camera records RAW+JPEG (read at connect and after applying settings).
+    public internal(set) var filesPerShot = 1
 
     public var role: CameraRole { spec.role }
     /// "deep camera (ptpip:127.0.0.1:15742:15743)".
@@ -74,6 +83,15 @@ public final class RigCamera: @unchecked Sendable {
             camera = c
             self.port = port
         }
+        do {
+            let entries = try camera.settings()
+            vendor = CameraVendor.detect(entries: Set(entries.map(\.name)),
+                                         manufacturer: entries.first { $0.name == "manufacturer" }?.value)
+            filesPerShot = Self.filesPerShot(vendor: vendor, entries: entries)
+        } catch {
+            camera.close()
+            throw RigError.camera(Self.failure(spec.role, spec.label, .reading, error))
+        }
     }
 
     /// Drops the connection and opens it again (after a dropped link).
@@ -112,10 +130,14 @@ public final class RigCamera: @unchecked Sendable {
     /// The settings a rig cares about.
     public func status() throws -> CameraStatus {
         let all = try allSettings()
+        let table = VendorTable.of(vendor)
         func value(_ name: String) -> String? { all.first { $0.name == name }?.value }
+        func value(_ setting: RigSetting) -> String? { table.entry(setting).flatMap { value($0.entry) } }
         return CameraStatus(role: role, port: port, manufacturer: value("manufacturer"), model: value("cameramodel"),
-                            serialNumber: value("serialnumber"), aperture: value("f-number"), shutter: value("shutterspeed"),
-                            iso: value("iso"), focusDistance: value("focusdistance"), battery: value("batterylevel"))
+                            serialNumber: value("serialnumber"), vendor: vendor, aperture: value(.aperture),
+                            shutter: value(.shutter), iso: value(.iso), focusDistance: value(.focusDistance),
+                            battery: value("batterylevel"), captureTarget: value(.captureTarget),
+                            imageFormat: value(.imageFormat), focusMode: value(.focusMode))
     }
 
     /// Sets one configuration entry by name.
@@ -126,43 +148,6 @@ public final class RigCamera: @unchecked Sendable {
     /// Reads one configuration entry by name.
     public func setting(_ name: String) throws -> CameraSetting {
         do { return try camera.setting(name) } catch { throw RigError.camera(failure(.reading, error)) }
-    }
-
-    /// Applies the role's settings from the rig file (entries it leaves out are not touched).
-    public func applySettings() throws {
-        let s = spec.settings
-        if let a = s.aperture { try set("f-number", to: String(format: "%g", a)) }
-        if let t = s.shutter { try set("shutterspeed", to: RoleSettings.shutterText(t)) }
-        if let iso = s.iso { try set("iso", to: String(iso)) }
-        if let metres = s.focusDistance {
-            let entry: CameraSetting
-            do {
-                entry = try camera.setting("focusdistance")
-            } catch {
-                throw RigError.camera(CameraFailure(role: role, camera: label, stage: .configuring,
-                                                    reason: "the camera offers no focus distance setting (\(error)); leave focusDistance out of the rig file"))
-            }
-            try set("focusdistance", to: Self.closestFocusChoice(metres: metres, entry: entry))
-        }
-    }
-
-    /// The focus-distance choice ("2500 mm", "infinite") nearest to `metres`; for range entries, millimetres.
-    static func closestFocusChoice(metres: Double, entry: CameraSetting) -> String {
-        let mm = metres * 1000
-        guard !entry.choices.isEmpty else { return String(format: "%.0f", mm) }
-        var best = entry.choices[0]
-        var bestDistance = Double.infinity
-        for choice in entry.choices {
-            let value: Double
-            if choice == "infinite" { value = 1e9 } else if let v = Double(choice.replacingOccurrences(of: " mm", with: "")) { value = v } else { continue }
-            // Compare in dioptres: what matters for focus is 1/distance.
-            let distance = abs(1 / value - 1 / mm)
-            if distance < bestDistance {
-                bestDistance = distance
-                best = choice
-            }
-        }
-        return best
     }
 
     /// Reads and discards pending events, so that a pair starts from a quiet camera.
@@ -196,6 +181,18 @@ public final class RigCamera: @unchecked Sendable {
         }
     }
 
+    /// Waits for every file of one shot: one, or two when the camera records RAW+JPEG. The second file gets
+    /// a short grace after the first (bodies announce the pair together), so a camera set to RAW+JPEG behind the
+    /// rig's back is not left with an orphan file on its card.
+    func waitForShot(until deadline: Date, waitedFrom start: Date) throws -> [(path: CameraFilePath, arrival: Date)] {
+        var files = [try waitForFile(until: deadline, waitedFrom: start)]
+        while files.count < filesPerShot {
+            let more = max(deadline, Date().addingTimeInterval(5))
+            files.append(try waitForFile(until: more, waitedFrom: start))
+        }
+        return files
+    }
+
     /// Polls until the camera announces a new file or the deadline passes. libgphoto2 returns from each poll at
     /// once over PTP/IP, so the loop sleeps briefly between polls.
     func waitForFile(until deadline: Date, waitedFrom start: Date) throws -> (path: CameraFilePath, arrival: Date) {
@@ -220,11 +217,25 @@ public final class RigCamera: @unchecked Sendable {
     func download(_ path: CameraFilePath, delete: Bool) throws -> Data {
         let data: Data
         do { data = try camera.download(path) } catch { throw failure(.downloading, error) }
-        if delete {
+        // libgphoto2 puts a capture it fetched from the camera's RAM (Canon EOS and Nikon "sdram" target) in its
+        // own root folder: it is already gone from the camera, and there is nothing to delete.
+        if delete && !Self.isHeldByLibgphoto2(path) {
             do { try camera.delete(path) } catch { throw failure(.deleting, error) }
         }
         return data
     }
+}
+
+extension RigCamera {
+    /// 2 when the vendor's image-format entry names RAW and a JPEG ("RAW + Large Fine JPEG", "NEF+Fine").
+    static func filesPerShot(vendor: CameraVendor, entries: [CameraSetting]) -> Int {
+        guard let name = VendorTable.of(vendor).entry(.imageFormat)?.entry,
+              let value = entries.first(where: { $0.name == name })?.value.uppercased() else { return 1 }
+        return (value.hasPrefix("RAW") || value.hasPrefix("NEF")) && value.contains("+") ? 2 : 1
+    }
+
+    /// True for a file libgphoto2 downloaded during the event wait and keeps in memory (`/capt0000.jpg`).
+    static func isHeldByLibgphoto2(_ path: CameraFilePath) -> Bool { path.folder == "/" || path.folder.isEmpty }
 }
 
 /// Busy retries, reconnects and discarded files: what a rig operator wants to see when a session goes wrong.

@@ -28,12 +28,22 @@ public struct RoleSettings: Sendable, Equatable, Codable {
     public var iso: Int?
     /// Focus distance in metres (set only where the camera offers it).
     public var focusDistance: Double?
+    /// Card or RAM (libgphoto2's `capturetarget`; one value per host, so both roles must agree).
+    public var captureTarget: CaptureTarget?
+    /// RAW, or RAW+JPEG (two files per shot, downloaded together).
+    public var imageFormat: RigImageFormat?
+    /// Manual focus, set where the camera lets the host set it; otherwise `rig check` warns about autofocus.
+    public var focusMode: FocusMode?
 
-    public init(aperture: Double? = nil, shutter: Double? = nil, iso: Int? = nil, focusDistance: Double? = nil) {
+    public init(aperture: Double? = nil, shutter: Double? = nil, iso: Int? = nil, focusDistance: Double? = nil,
+                captureTarget: CaptureTarget? = nil, imageFormat: RigImageFormat? = nil, focusMode: FocusMode? = nil) {
         self.aperture = aperture
         self.shutter = shutter
         self.iso = iso
         self.focusDistance = focusDistance
+        self.captureTarget = captureTarget
+        self.imageFormat = imageFormat
+        self.focusMode = focusMode
     }
 
     /// "1/500" for fractions of a second, "2" or "0.3" otherwise: the forms camera menus and libgphoto2 use.
@@ -173,6 +183,9 @@ public struct RigFile: Sendable, Equatable {
             if let t = c.settings.shutter { s["shutter"] = .string(RoleSettings.shutterText(t)) }
             if let i = c.settings.iso { s["iso"] = .integer(Int64(i)) }
             if let f = c.settings.focusDistance { s["focusDistance"] = .number(f) }
+            if let t = c.settings.captureTarget { s["captureTarget"] = .string(t.rawValue) }
+            if let f = c.settings.imageFormat { s["imageFormat"] = .string(f.rawValue) }
+            if let m = c.settings.focusMode { s["focusMode"] = .string(m.rawValue) }
             o["settings"] = .object(s)
             return .object(o)
         })
@@ -238,6 +251,15 @@ private struct Validator {
         return Int(i)
     }
 
+    func choice<T: RawRepresentable & CaseIterable>(_ v: JSONValue?, _ field: String, _ type: T.Type) throws -> T?
+        where T.RawValue == String {
+        guard let text = try string(v, field) else { return nil }
+        guard let value = T(rawValue: text) else {
+            throw fail(field, "\"\(text)\" is not one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return value
+    }
+
     mutating func rig(_ root: JSONValue) throws -> RigFile {
         let o = try object(root, "", allowed: ["version", "name", "comment", "trigger", "cameras", "pairingWindow", "fileTimeout",
                                                "busyRetries", "keepOnCamera", "alignment"])
@@ -264,6 +286,10 @@ private struct Validator {
         }
         if let a = cameras[0].port, a == cameras[1].port { throw fail("cameras[1].port", "both cameras use the port \(a)") }
         if let a = cameras[0].serial, a == cameras[1].serial { throw fail("cameras[1].serial", "both cameras have the serial \(a)") }
+        if let a = cameras[0].settings.captureTarget, let b = cameras[1].settings.captureTarget, a != b {
+            throw fail("cameras[1].settings.captureTarget",
+                       "\"\(b.rawValue)\" differs from the shallow camera's \"\(a.rawValue)\": libgphoto2 keeps one capture target per host")
+        }
         var keep = false
         if let k = o["keepOnCamera"], k != .null {
             guard case .bool(let b) = k else { throw fail("keepOnCamera", "expected true or false, found \(k.typeName)") }
@@ -291,7 +317,8 @@ private struct Validator {
         guard port != nil || serial != nil else { throw fail(field, "give the camera's port or its serial number") }
         var settings = RoleSettings()
         if let s = o["settings"], s != .null {
-            let so = try object(s, "\(field).settings", allowed: ["aperture", "shutter", "iso", "focusDistance"])
+            let so = try object(s, "\(field).settings", allowed: ["aperture", "shutter", "iso", "focusDistance", "captureTarget",
+                                                                 "imageFormat", "focusMode"])
             settings.aperture = try number(so["aperture"], "\(field).settings.aperture", range: 0.5...256)
             if let t = so["shutter"], t != .null {
                 let seconds: Double?
@@ -306,6 +333,9 @@ private struct Validator {
             }
             settings.iso = try integer(so["iso"], "\(field).settings.iso", range: 1...10_000_000)
             settings.focusDistance = try number(so["focusDistance"], "\(field).settings.focusDistance", range: 0.01...100_000)
+            settings.captureTarget = try choice(so["captureTarget"], "\(field).settings.captureTarget", CaptureTarget.self)
+            settings.imageFormat = try choice(so["imageFormat"], "\(field).settings.imageFormat", RigImageFormat.self)
+            settings.focusMode = try choice(so["focusMode"], "\(field).settings.focusMode", FocusMode.self)
         }
         return RigCameraSpec(role: role, port: port, serial: serial, model: try string(o["model"], "\(field).model"), settings: settings)
     }

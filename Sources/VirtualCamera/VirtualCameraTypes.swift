@@ -24,6 +24,45 @@ public enum CaptureFormat: String, Sendable, Codable, CaseIterable {
     case jpeg
 }
 
+/// Which real body a virtual camera impersonates, so that libgphoto2 drives it through that vendor's code.
+public enum VirtualVendor: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// A plain PTP camera (VendorExtensionID 0): libgphoto2's generic paths.
+    case generic
+    /// A Canon EOS body: EOS operations, the GetEvent record stream, remote release.
+    case canon
+    /// A Nikon DSLR: capture into SDRAM polled with DeviceReady.
+    case nikon
+
+    public var description: String { rawValue }
+
+    /// The libgphoto2 driver to open the camera with over PTP/IP.
+    public var libgphoto2Model: String {
+        switch self {
+        case .generic: "PTP/IP Camera"
+        case .canon: "Canon EOS (WLAN)"
+        case .nikon: "Nikon DSLR (WLAN)"
+        }
+    }
+
+    /// PTP's VendorExtensionID in the device info (what libgphoto2 decides the vendor code from).
+    var vendorExtensionID: UInt32 {
+        switch self {
+        case .generic: 0
+        case .canon: 0x0000_000B
+        case .nikon: 0x0000_000A
+        }
+    }
+
+    /// Manufacturer and model as the body reports them, and as its files' metadata names them.
+    var identity: (manufacturer: String, model: String, make: String, fileModel: String) {
+        switch self {
+        case .generic: ("rigctl", "Virtual Camera", "rigctl", "Virtual Camera")
+        case .canon: ("Canon Inc.", "Canon EOS 5D Mark IV", "Canon", "Canon EOS 5D Mark IV")
+        case .nikon: ("Nikon Corporation", "D850", "NIKON CORPORATION", "NIKON D850")
+        }
+    }
+}
+
 /// Faults a test or a rehearsal can inject into a running virtual camera.
 public enum VirtualCameraFault: Sendable, Equatable {
     /// The next `count` InitiateCapture requests are answered DeviceBusy (0x2019).
@@ -34,12 +73,17 @@ public enum VirtualCameraFault: Sendable, Equatable {
     case slowDownload(bytesPerSecond: Int)
     /// Captures complete (CaptureComplete is sent) but ObjectAdded never comes, until cleared.
     case noObjectAdded
+    /// Setting a property is answered OK but the camera keeps its old value, until cleared (a body whose mode dial
+    /// overrides the host).
+    case ignoreSettings
 }
 
 /// How one virtual camera is set up.
 public struct VirtualCameraConfiguration: Sendable {
     /// A short name used in logs and the camera's model string ("shallow", "deep").
     public var name: String
+    /// The body impersonated; sets manufacturer and model unless they are changed afterwards.
+    public var vendor: VirtualVendor
     public var manufacturer: String
     public var model: String
     public var serialNumber: String
@@ -61,14 +105,21 @@ public struct VirtualCameraConfiguration: Sendable {
     public var supportsPartialObject: Bool
     /// Card size; captures beyond it are answered StoreFull.
     public var storageCapacity: UInt64
+    /// Manual focus at power-on (the lens switch); autofocus otherwise. Hosts cannot change it on a Canon EOS.
+    public var manualFocus: Bool
+    /// RAW+JPEG at power-on (Canon EOS): every shot stores a DNG and a JPEG.
+    public var rawPlusJPEG: Bool
+    /// Battery charge in percent at power-on; it drops by one every 20 shots.
+    public var batteryPercent: Int
 
-    public init(name: String, serialNumber: String, commandPort: UInt16 = 0, eventPort: UInt16 = 0,
+    public init(name: String, serialNumber: String, vendor: VirtualVendor = .generic, commandPort: UInt16 = 0, eventPort: UInt16 = 0,
                 width: Int = 1200, height: Int = 800, format: CaptureFormat = .dng,
                 character: CameraCharacter = CameraCharacter(),
                 settings: ExposureSettings = ExposureSettings(fNumber: 4, exposureTime: 1.0 / 125, iso: 100, focusDistance: 2.5)) {
         self.name = name
-        self.manufacturer = "rigctl"
-        self.model = "Virtual Camera"
+        self.vendor = vendor
+        self.manufacturer = vendor.identity.manufacturer
+        self.model = vendor.identity.model
         self.serialNumber = serialNumber
         self.commandPort = commandPort
         self.eventPort = eventPort
@@ -84,6 +135,16 @@ public struct VirtualCameraConfiguration: Sendable {
         self.focusDistances = [300, 500, 700, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7000, 10000, 0xFFFF]
         self.supportsPartialObject = true
         self.storageCapacity = 32 << 30
+        self.manualFocus = true
+        self.rawPlusJPEG = false
+        self.batteryPercent = 100
+    }
+
+    /// Becomes a body of `vendor`: its manufacturer and model (the settings and lists stay).
+    public mutating func impersonate(_ vendor: VirtualVendor) {
+        self.vendor = vendor
+        manufacturer = vendor.identity.manufacturer
+        model = vendor.identity.model
     }
 
     func validate() throws {

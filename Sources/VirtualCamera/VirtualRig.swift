@@ -12,12 +12,16 @@ public final class VirtualRig: @unchecked Sendable {
 
     /// Starts nothing yet. With `basePort` the shallow camera listens on P (commands) and P+1 (events) and the
     /// deep one on P+2 and P+3; without it every channel gets a free port.
-    public init(basePort: UInt16? = nil, scene: Scene, width: Int = 1200, height: Int = 800, format: CaptureFormat = .dng) throws {
+    /// `shallowVendor` and `deepVendor` choose the bodies impersonated (generic PTP, Canon EOS, Nikon).
+    public init(basePort: UInt16? = nil, scene: Scene, width: Int = 1200, height: Int = 800, format: CaptureFormat = .dng,
+                shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic) throws {
         if let p = basePort, p > UInt16.max - 3 {
             throw VirtualCameraError.badConfiguration("base port \(p) leaves no room for four ports")
         }
         let ports: [UInt16] = basePort.map { [$0, $0 + 1, $0 + 2, $0 + 3] } ?? [0, 0, 0, 0]
-        let configurations = Self.configurations(ports: ports, width: width, height: height, format: format)
+        var configurations = Self.configurations(ports: ports, width: width, height: height, format: format)
+        configurations[0].impersonate(shallowVendor)
+        configurations[1].impersonate(deepVendor)
         shallow = try VirtualCamera(configuration: configurations[0], scene: scene)
         do {
             deep = try VirtualCamera(configuration: configurations[1], scene: scene)

@@ -65,6 +65,12 @@ struct CaptureCommand: ParsableCommand {
             let connected = try Rig(file: file, library: library)
             defer { connected.close() }
             if !noSettings { try connected.applySettings() }
+            // The pre-flight before the first pair: what would stop the session or spoil its pairs.
+            let preflight = try connected.preflight(apply: false)
+            for w in preflight.warnings where noSettings || !w.contains("the rig file asks for") {
+                FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
+            }
+            if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
             guard let out else { return try captureIntoDataset(rig: connected, file: file) }
             let directory = URL(fileURLWithPath: out)
             if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }

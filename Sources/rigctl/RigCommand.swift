@@ -6,51 +6,159 @@ struct RigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rig",
         abstract: "Work with a two-camera rig described by a rig file.",
-        subcommands: [RigCheck.self]
+        subcommands: [RigCheck.self, RigDetect.self, RigInit.self, RigLiveView.self]
     )
+}
+
+/// `--verbose FILE` on the rig commands: libgphoto2's debug log, for support requests.
+struct DebugLogOption: ParsableArguments {
+    @Option(name: .customLong("verbose"), help: "Write libgphoto2's debug log (every PTP exchange) to this file.")
+    var verbose: String?
+
+    /// Runs `body` with the log on, when asked.
+    func around<T>(_ body: () throws -> T) throws -> T {
+        guard let verbose else { return try body() }
+        let log = try GPhotoDebugLog(path: verbose)
+        defer { log.stop() }
+        return try body()
+    }
 }
 
 struct RigCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Connect to both cameras of a rig and print their summaries and settings.",
-        discussion: "Nothing is changed on the cameras unless --apply is given, which sets the rig file's settings first."
+        abstract: "Pre-flight: connect to both cameras, read their state and judge the rig before the first pair.",
+        discussion: """
+            Reports per camera the vendor code libgphoto2 drives it with, battery, capture target, free space, focus \
+            mode and the exposure settings; for the rig, how many pairs still fit and how the two roles' exposures \
+            compare. Autofocus, a low battery or unbalanced exposures are warnings; a full card, or with --apply a \
+            setting the camera refuses or ignores, is an error (exit status 1). Nothing is changed on the cameras \
+            unless --apply is given, which sets the rig file's settings and reads each back.
+            """
     )
 
     @Option(help: "The rig file (JSON, see docs/rig.md).")
     var rig: String
 
-    @Flag(help: "Apply the rig file's settings before reading them back.")
+    @Flag(help: "Apply the rig file's settings and read each back before judging.")
     var apply = false
 
-    @Flag(help: "Print only the settings, not libgphoto2's summary of each camera.")
+    @Flag(help: "Print only the pre-flight, not libgphoto2's summary of each camera.")
     var brief = false
 
+    @Flag(help: "Print the pre-flight as JSON.")
+    var json = false
+
+    @OptionGroup var debugLog: DebugLogOption
+
     func run() throws {
-        try reportingErrors {
+        try reportingErrors { try debugLog.around {
             let file = try RigFile.load(URL(fileURLWithPath: rig))
             let library = try GPhotoLibrary()
             let connected = try Rig(file: file, library: library)
             defer { connected.close() }
-            if apply { try connected.applySettings() }
-            print("rig \(file.name ?? rig): \(file.trigger.rawValue) trigger, libgphoto2 \(GPhotoLibrary.version)")
-            for camera in connected.cameras {
-                let s = try camera.status()
+            let report = try connected.preflight(apply: apply)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print("rig \(file.name ?? rig): \(file.trigger.rawValue) trigger, libgphoto2 \(GPhotoLibrary.version)")
+                for (camera, c) in zip(connected.cameras, report.cameras) {
+                    print("")
+                    print("\(camera.role) camera on \(camera.port)")
+                    print("  \(c.manufacturer ?? "?") \(c.model ?? "?") (\(c.vendor) driver), serial \(c.serialNumber ?? "?"), battery \(c.battery ?? "?")")
+                    print("  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")  focus mode \(c.focusMode ?? "-")")
+                    let space = c.capturesToHost ? "files go to the host" : [c.freeImages.map { "\($0) images free" },
+                        c.freeBytes.map { String(format: "%.1f GB free", Double($0) / 1e9) }].compactMap { $0 }.joined(separator: ", ")
+                    print("  capture target \(c.captureTarget ?? "card"), \(space), \(c.filesPerShot) file(s) per shot")
+                    for a in c.applied {
+                        print("  set \(a.setting) \(a.wanted): \(a.entry.isEmpty ? "(no entry)" : a.entry)=\"\(a.choice)\", read back \"\(a.readBack)\"")
+                    }
+                    if !brief {
+                        print(try camera.summary().split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                    }
+                }
                 print("")
-                print("\(camera.role) camera on \(camera.port)")
-                print("  \(s.manufacturer ?? "?") \(s.model ?? "?"), serial \(s.serialNumber ?? "?"), battery \(s.battery ?? "?")")
-                print("  aperture \(s.aperture ?? "-")  shutter \(s.shutter ?? "-")  ISO \(s.iso ?? "-")  focus \(s.focusDistance ?? "-")")
-                let wanted = camera.spec.settings
-                var planned: [String] = []
-                if let a = wanted.aperture { planned.append("f/\(String(format: "%g", a))") }
-                if let t = wanted.shutter { planned.append("\(RoleSettings.shutterText(t)) s") }
-                if let i = wanted.iso { planned.append("ISO \(i)") }
-                if let f = wanted.focusDistance { planned.append("focus \(String(format: "%g", f)) m") }
-                if !planned.isEmpty { print("  rig file asks for: \(planned.joined(separator: ", "))") }
-                if !brief {
-                    print(try camera.summary().split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+                if let pairs = report.pairsThatFit { print("pairs that fit: \(pairs)") } else { print("pairs that fit: no limit (both capture to the host)") }
+                if let d = report.exposureDifferenceStops {
+                    print(String(format: "exposure deep - shallow: %+.2f stops; same shutter: %@, same ISO: %@", d,
+                                 report.sameShutter == true ? "yes" : "no", report.sameISO == true ? "yes" : "no"))
+                }
+                for w in report.warnings { print("warning: \(w)") }
+                for e in report.errors { print("error: \(e)") }
+                print(report.ok ? "pre-flight: ready" : "pre-flight: NOT ready")
+            }
+            if !report.ok { throw ExitCode(1) }
+        } }
+    }
+}
+
+struct RigDetect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "List every camera libgphoto2 sees: port, driver, model, serial number, battery, exposure.",
+        discussion: "USB cameras are detected; PTP/IP cameras never are (libgphoto2 finds them only by address): give their ports with --port."
+    )
+
+    @Option(name: .customLong("port"), help: "Also open this port (for example ptpip:192.168.1.10); repeatable.")
+    var ports: [String] = []
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var debugLog: DebugLogOption
+
+    func run() throws {
+        try reportingErrors { try debugLog.around {
+            let (cameras, failures) = try GPhotoLibrary().probe(ports: ports)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                print(String(decoding: try encoder.encode(cameras), as: UTF8.self))
+            } else {
+                if cameras.isEmpty { print("no cameras found") }
+                for c in cameras {
+                    print("\(c.port)  \(c.manufacturer ?? "?") \(c.model ?? "?")  driver \"\(c.driver)\"  serial \(c.serialNumber ?? "?")  "
+                          + "battery \(c.battery ?? "?")  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")")
                 }
             }
-        }
+            for f in failures { FileHandle.standardError.write(Data("rigctl: warning: \(f.port): \(f.reason)\n".utf8)) }
+        } }
+    }
+}
+
+struct RigInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Write a starter rig file from two connected cameras (ports, serials, drivers, current settings).",
+        discussion: "Each role is given as a port or a serial number of a detected camera (see `rigctl rig detect`)."
+    )
+
+    @Option(help: "Port or serial number of the shallow depth-of-field camera.")
+    var shallow: String
+
+    @Option(help: "Port or serial number of the deep depth-of-field camera.")
+    var deep: String
+
+    @Option(name: .customLong("port"), help: "Also open this port (PTP/IP cameras are not detected); repeatable.")
+    var ports: [String] = []
+
+    @Option(name: [.short, .customLong("output")], help: "The rig file to write.")
+    var output: String
+
+    @Option(help: "Name of the rig in the file.")
+    var name: String?
+
+    @OptionGroup var debugLog: DebugLogOption
+
+    func run() throws {
+        try reportingErrors { try debugLog.around {
+            let found = try GPhotoLibrary().probe(ports: ports + [shallow, deep].filter { $0.contains(":") })
+            let file = try RigFile.starter(shallow: shallow, deep: deep, from: found.cameras, name: name)
+            try file.write(to: URL(fileURLWithPath: output))
+            print("wrote \(output): shallow \(file.cameras[0].port ?? "?") (\(file.cameras[0].model ?? "?")), "
+                  + "deep \(file.cameras[1].port ?? "?") (\(file.cameras[1].model ?? "?"))")
+        } }
     }
 }

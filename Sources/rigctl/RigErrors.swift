@@ -21,3 +21,8 @@ extension RigError: ClassifiedError {
 extension GPhotoError: ClassifiedError {
     var isBadInput: Bool { false }
 }
+
+extension CameraSelectionError: ClassifiedError {
+    /// A port or serial that names no connected camera is a mistake in the command.
+    var isBadInput: Bool { true }
+}

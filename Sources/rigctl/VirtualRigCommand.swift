@@ -10,11 +10,14 @@ struct VirtualRigCommand: ParsableCommand {
         discussion: """
             The shallow camera listens on PORT (commands) and PORT+1 (events), the deep one on PORT+2 and PORT+3. \
             The rig file written points at them; use it with `rigctl rig check` and `rigctl capture`, or use the \
-            ports with gphoto2 (--port ptpip:127.0.0.1:PORT:PORT+1 --camera "PTP/IP Camera"). Runs until SIGINT or \
-            SIGTERM; SIGUSR1 fires both cameras as an external release would.
+            ports with gphoto2 (--port ptpip:127.0.0.1:PORT:PORT+1 --camera "PTP/IP Camera", or the camera model \
+            the rig file names for a Canon or Nikon body). Runs until SIGINT or SIGTERM; SIGUSR1 fires both cameras \
+            as an external release would.
+            Bodies: --vendor generic|canon|nikon for both, or --vendor shallow=canon --vendor deep=nikon per role; \
+            libgphoto2 then drives each through that vendor's code ("Canon EOS (WLAN)", "Nikon DSLR (WLAN)").
             Faults for tests: --fault ROLE:busy=N (next N captures answered DeviceBusy), ROLE:drop (next capture \
             drops the connection), ROLE:slow=BYTES_PER_SECOND (slow downloads), ROLE:no-object-added (files never \
-            announced).
+            announced), ROLE:ignore-settings (settings answered OK but not kept).
             """
     )
 
@@ -51,7 +54,10 @@ struct VirtualRigCommand: ParsableCommand {
     @Option(help: "Trigger mode written into the rig file: software or external.")
     var trigger: String = TriggerMode.software.rawValue
 
-    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added.")
+    @Option(name: .customLong("vendor"), help: "Body to impersonate: generic, canon or nikon, for both cameras or as ROLE=VENDOR.")
+    var vendors: [String] = []
+
+    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added, ROLE:ignore-settings.")
     var faults: [String] = []
 
     func validate() throws {
@@ -66,6 +72,29 @@ struct VirtualRigCommand: ParsableCommand {
             throw ValidationError("--width and --height must be even and at least 16")
         }
         for f in faults { _ = try Self.parseFault(f) }
+        _ = try Self.parseVendors(vendors)
+    }
+
+    /// "canon" sets both roles; "shallow=canon" one. Later options override earlier ones.
+    static func parseVendors(_ options: [String]) throws -> (shallow: VirtualVendor, deep: VirtualVendor) {
+        var result = (shallow: VirtualVendor.generic, deep: VirtualVendor.generic)
+        let names = VirtualVendor.allCases.map(\.rawValue).joined(separator: ", ")
+        for option in options {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard let vendor = VirtualVendor(rawValue: parts.last ?? "") else {
+                throw ValidationError("--vendor \(option): unknown vendor \"\(parts.last ?? "")\" (expected \(names))")
+            }
+            if parts.count == 1 {
+                result = (vendor, vendor)
+                continue
+            }
+            switch CameraRole(rawValue: parts[0]) {
+            case .shallow: result.shallow = vendor
+            case .deep: result.deep = vendor
+            case nil: throw ValidationError("--vendor \(option): expected VENDOR or ROLE=VENDOR with ROLE shallow or deep")
+            }
+        }
+        return result
     }
 
     static func parseFault(_ text: String) throws -> (role: CameraRole, fault: VirtualCameraFault) {
@@ -85,6 +114,7 @@ struct VirtualRigCommand: ParsableCommand {
             }
             return (role, .slowDownload(bytesPerSecond: n))
         case "no-object-added": return (role, .noObjectAdded)
+        case "ignore-settings": return (role, .ignoreSettings)
         default: throw ValidationError("--fault \(text): unknown fault \"\(kind[0])\"")
         }
     }
@@ -97,8 +127,10 @@ struct VirtualRigCommand: ParsableCommand {
             } else {
                 theScene = Scene.builtIn(BuiltInScene(rawValue: scene) ?? .planes, width: width, height: height)
             }
+            let bodies = try Self.parseVendors(vendors)
             let rig = try VirtualRig(basePort: port, scene: theScene, width: width, height: height,
-                                     format: CaptureFormat(rawValue: format) ?? .dng)
+                                     format: CaptureFormat(rawValue: format) ?? .dng,
+                                     shallowVendor: bodies.shallow, deepVendor: bodies.deep)
             for f in faults {
                 let (role, fault) = try Self.parseFault(f)
                 (role == .shallow ? rig.shallow : rig.deep).inject(fault)
@@ -109,7 +141,7 @@ struct VirtualRigCommand: ParsableCommand {
             try file.write(to: URL(fileURLWithPath: rigFile))
             for camera in rig.cameras {
                 let s = camera.currentSettings
-                print("\(camera.configuration.name): \(camera.portPath)  f/\(String(format: "%g", s.fNumber)) "
+                print("\(camera.configuration.name): \(camera.portPath)  \(camera.configuration.model)  f/\(String(format: "%g", s.fNumber)) "
                       + "\(RoleSettings.shutterText(s.exposureTime)) s ISO \(s.iso)  serial \(camera.configuration.serialNumber)")
             }
             print("rig file: \(rigFile)  scene: \(theScene.name) \(width)x\(height)  (SIGUSR1 fires both; Ctrl-C stops)")
@@ -140,8 +172,12 @@ enum VirtualRigFile {
     static func make(rig: VirtualRig, trigger: TriggerMode) -> RigFile {
         func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
             let s = camera.configuration.settings
-            return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber, model: "PTP/IP Camera",
-                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso, focusDistance: s.focusDistance))
+            return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber,
+                                 model: camera.configuration.vendor.libgphoto2Model,
+                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso,
+                                                        // Canon and Nikon bodies have no host-set focus distance.
+                                                        focusDistance: camera.configuration.vendor == .generic ? s.focusDistance : nil,
+                                                        focusMode: .manual))
         }
         return RigFile(name: "virtual rig", trigger: trigger,
                        cameras: [spec(rig.shallow, .shallow), spec(rig.deep, .deep)],

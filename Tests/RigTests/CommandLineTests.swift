@@ -203,4 +203,94 @@ import Glibc
         let after = try runTool(rigctl, ["dataset", "status", "--dataset", dataset], home: home)
         #expect(after.output.contains("captures \(captures), pairs \(captures),"), "\(after.output)")
     }
+
+    /// A Canon EOS shallow camera and a Nikon deep one from the command line: the rig file names their
+    /// libgphoto2 drivers, `rig check --apply --json` reports the pre-flight, and pairs are captured.
+    @Test func mixedVendorRigFromTheCommandLine() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240",
+                                                                   "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        let file = try RigFile.load(rigFile)
+        #expect(file.camera(.shallow)?.model == "Canon EOS (WLAN)" && file.camera(.deep)?.model == "Nikon DSLR (WLAN)")
+        #expect(file.camera(.shallow)?.settings.focusDistance == nil && file.camera(.shallow)?.settings.focusMode == .manual)
+
+        let check = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--apply", "--json"], home: home)
+        #expect(check.status == 0, "\(check.output)")
+        let json = String(check.output.drop { $0 != "{" })
+        let report = try JSONDecoder().decode(PreflightReport.self, from: Data(json.utf8))
+        #expect(report.cameras.map(\.vendor) == [.canon, .nikon])
+        #expect(report.cameras[0].applied.map(\.entry) == ["aperture", "shutterspeed", "iso", "focusmode"])
+        #expect(report.cameras[1].applied.first?.readBack == "f/16")
+        #expect(report.cameras.allSatisfy { $0.batteryPercent == 100 && $0.focusMode == "Manual" })
+        // f/2 1/500 s ISO 100 against f/16 1/125 s ISO 1600: balanced to within a stop.
+        #expect(abs((report.exposureDifferenceStops ?? 9)) < 1, "\(report)")
+        #expect(report.sameShutter == false && report.warnings.contains { $0.contains("different shutter speeds") })
+
+        let debugLog = dir.appendingPathComponent("gphoto2-debug.log")
+        let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief", "--verbose", debugLog.path], home: home)
+        #expect(text.status == 0 && text.output.contains("(canon driver)") && text.output.contains("pre-flight: ready"), "\(text.output)")
+        // --verbose: libgphoto2's own log, with the EOS event polls in it.
+        #expect(String(decoding: try Data(contentsOf: debugLog), as: UTF8.self).contains("EOS_GetEvent"))
+
+        // Identity: detect lists both bodies by port (PTP/IP cameras are opened, not detected); init writes a starter
+        // file, and a serial that matches nothing lists what was found.
+        let ports = [file.camera(.shallow)?.port ?? "", file.camera(.deep)?.port ?? ""]
+        let detect = try runTool(rigctl, ["rig", "detect", "--json", "--port", ports[0], "--port", ports[1]], home: home)
+        #expect(detect.status == 0, "\(detect.output)")
+        let detected = try JSONDecoder().decode([DetectedCamera].self, from: Data(String(detect.output.drop { $0 != "[" }).utf8))
+        #expect(detected.map(\.driver) == ["Canon EOS (WLAN)", "Nikon DSLR (WLAN)"])
+        #expect(detected.map(\.serialNumber) == ["VC-SHALLOW-0001", "VC-DEEP-0002"] && detected[0].battery == "100%")
+        let starter = dir.appendingPathComponent("starter.json")
+        let wrong = try runTool(rigctl, ["rig", "init", "--port", ports[0], "--port", ports[1], "--shallow", "VC-SHALLOW-0001",
+                                         "--deep", "NO-SUCH-SERIAL", "-o", starter.path], home: home)
+        #expect(wrong.status == 2 && wrong.output.contains("NO-SUCH-SERIAL") && wrong.output.contains("serial VC-DEEP-0002"), "\(wrong.output)")
+        let made = try runTool(rigctl, ["rig", "init", "--port", ports[0], "--port", ports[1], "--shallow", "VC-SHALLOW-0001",
+                                        "--deep", "VC-DEEP-0002", "-o", starter.path], home: home)
+        #expect(made.status == 0, "\(made.output)")
+        let initial = try RigFile.load(starter)
+        #expect(initial.camera(.shallow)?.model == "Canon EOS (WLAN)" && initial.camera(.deep)?.port == ports[1])
+        #expect(initial.camera(.deep)?.settings.aperture == 16 && initial.camera(.shallow)?.settings.shutter == 1.0 / 500)
+
+        let out = dir.appendingPathComponent("pairs")
+        let capture = try runTool(rigctl, ["capture", "--rig", starter.path, "--out", out.path, "--count", "2"], home: home)
+        #expect(capture.status == 0, "\(capture.output)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
+        #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
+        let pair = try CapturedPair.load(sidecar: out.appendingPathComponent("0002.json"))
+        #expect(pair.shallow.metadata.make == "Canon" && pair.deep.metadata.make == "Nikon")
+        server.interrupt()
+    }
+
+    /// `rig liveview` on the virtual rig measures the deep camera's known offsets from the two live views.
+    @Test func liveViewMeasuresTheVirtualRigsKnownOffsets() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400",
+                                                                   "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        let out = dir.appendingPathComponent("lv")
+        let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "2",
+                                       "--sensor-width", "640"], home: home)
+        #expect(run.status == 0, "\(run.output)")
+        struct M: Decodable { var shiftX, shiftY, rotationDegrees, scale, sensorScale: Double; var liveViewWidth: Int }
+        let measured = try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))
+        #expect(measured.count == 2)
+        // The deep camera: shifted (3.5, -2.25) px, rotated 0.3 degrees, 0.4 % larger (VirtualRig.configurations).
+        for m in measured {
+            #expect(m.liveViewWidth == 320 && m.sensorScale == 2)
+            #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
+            #expect(abs(m.rotationDegrees - 0.3) < 0.05, "rotation \(m.rotationDegrees)")
+            #expect(abs(m.scale - 1.004) < 0.002, "scale \(m.scale)")
+        }
+        for name in ["frame001-views.png", "frame001-difference.png", "frame002-views.png"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+        }
+        server.interrupt()
+    }
 }

@@ -120,4 +120,30 @@ import Testing
             #expect(file.cameras.count == 2)
         }
     }
+
+    @Test func vendorNeutralSettingsParseRoundTripAndAreChecked() throws {
+        let text = """
+            {"cameras": [
+              {"role": "shallow", "serial": "A", "settings": {"aperture": 2, "captureTarget": "ram", "imageFormat": "raw+jpeg", "focusMode": "manual"}},
+              {"role": "deep", "serial": "B", "settings": {"captureTarget": "ram"}}
+            ]}
+            """
+        let file = try RigFile.parse(Data(text.utf8), path: "v.json")
+        #expect(file.camera(.shallow)?.settings == RoleSettings(aperture: 2, captureTarget: .ram, imageFormat: .rawPlusJPEG, focusMode: .manual))
+        #expect(try RigFile.parse(file.encoded(), path: "again.json") == file)
+        let bad = text.replacingOccurrences(of: "\"raw+jpeg\"", with: "\"tiff\"")
+        let error = try #require(throws: RigFileError.self) { try RigFile.parse(Data(bad.utf8), path: "v.json") }
+        #expect(error.description == "rig file v.json: cameras[0].settings.imageFormat: \"tiff\" is not one of: raw, raw+jpeg")
+        // libgphoto2 keeps one capture target per host: the roles cannot differ.
+        let split = text.replacingOccurrences(of: "{\"captureTarget\": \"ram\"}", with: "{\"captureTarget\": \"card\"}")
+        let mixed = try #require(throws: RigFileError.self) { try RigFile.parse(Data(split.utf8), path: "v.json") }
+        #expect(mixed.description.contains("one capture target per host"), "\(mixed)")
+    }
+
+    @Test func shippedExampleRigFilesParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        for name in ["virtual.rig.json", "beamsplitter-usb.rig.json", "canon-nikon-usb.rig.json"] {
+            _ = try RigFile.load(root.appendingPathComponent("calibration/\(name)"))
+        }
+    }
 }

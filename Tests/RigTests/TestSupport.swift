@@ -12,16 +12,18 @@ final class VirtualRigFixture {
     let root: URL
 
     init(width: Int = 480, height: Int = 320, format: CaptureFormat = .dng, trigger: TriggerMode = .software, fileTimeout: Double = 10,
-         busyRetries: Int = 6) throws {
+         busyRetries: Int = 6, shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic) throws {
         root = try makeTemporaryDirectory()
         output = root.appendingPathComponent("pairs")
         let scene = Scene.builtIn(.planes, width: width, height: height)
-        rig = try VirtualRig(scene: scene, width: width, height: height, format: format)
+        rig = try VirtualRig(scene: scene, width: width, height: height, format: format,
+                             shallowVendor: shallowVendor, deepVendor: deepVendor)
         rig.start()
         func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
             let s = camera.configuration.settings
             return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber,
-                                 settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso, focusDistance: s.focusDistance))
+                                 model: camera.configuration.vendor.libgphoto2Model, settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso,
+                                                        focusDistance: camera.configuration.vendor == .generic ? s.focusDistance : nil))
         }
         file = RigFile(name: "test rig", trigger: trigger, cameras: [spec(rig.shallow, .shallow), spec(rig.deep, .deep)],
                        fileTimeout: fileTimeout, busyRetries: busyRetries, alignment: .object(["mirror": .string("horizontal")]))

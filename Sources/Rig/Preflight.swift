@@ -1,0 +1,162 @@
+import Foundation
+
+/// One camera's state before the first pair: what could stop a session part-way or spoil its pairs.
+public struct CameraPreflight: Sendable, Equatable, Codable {
+    public var role: CameraRole
+    public var port: String
+    public var vendor: CameraVendor
+    public var manufacturer: String?
+    public var model: String?
+    public var serialNumber: String?
+    /// As the camera words it ("100%", "75%", "Low").
+    public var battery: String?
+    /// Percent, where the wording allows it.
+    public var batteryPercent: Int?
+    /// libgphoto2's capture target ("Internal RAM", "Memory card"); nil where the camera has none (generic: card).
+    public var captureTarget: String?
+    /// True when files stay off the card (capture target RAM).
+    public var capturesToHost: Bool
+    public var freeBytes: UInt64?
+    /// The camera's own estimate of how many more images fit.
+    public var freeImages: UInt64?
+    public var filesPerShot: Int
+    public var focusMode: String?
+    public var aperture: String?
+    public var shutter: String?
+    public var iso: String?
+    /// The rig file's settings as applied and read back (empty unless they were applied).
+    public var applied: [AppliedSetting]
+}
+
+/// The whole rig's pre-flight: both cameras, how many pairs fit, and what is wrong (errors) or risky (warnings).
+public struct PreflightReport: Sendable, Equatable, Codable {
+    public var cameras: [CameraPreflight]
+    /// Pairs that still fit on the cards at the current file size (nil when both capture to the host).
+    public var pairsThatFit: UInt64?
+    /// Exposure difference deep minus shallow in stops (aperture, shutter and ISO together); nil when unknown.
+    public var exposureDifferenceStops: Double?
+    public var sameShutter: Bool?
+    public var sameISO: Bool?
+    public var warnings: [String]
+    public var errors: [String]
+
+    public var ok: Bool { errors.isEmpty }
+}
+
+extension Rig {
+    /// Reads both cameras and judges the rig. With `apply`, the rig file's settings are applied and read back
+    /// first (a refused or ignored setting is an error of the report); without, differences from the rig file are
+    /// warnings.
+    public func preflight(apply: Bool) throws -> PreflightReport {
+        var cameras: [CameraPreflight] = []
+        var warnings: [String] = []
+        var errors: [String] = []
+        for camera in self.cameras {
+            var applied: [AppliedSetting] = []
+            if apply {
+                do {
+                    applied = try camera.applySettings()
+                } catch let error as RigError {
+                    errors.append(error.description)
+                }
+            }
+            let status = try camera.status()
+            let storage = (try? camera.storageInfo()) ?? []
+            let target = status.captureTarget
+            let toHost = target.map { SettingChoice.captureTarget(.ram, in: [$0]) != nil } ?? false
+            let p = CameraPreflight(role: camera.role, port: camera.port, vendor: camera.vendor, manufacturer: status.manufacturer,
+                                    model: status.model, serialNumber: status.serialNumber, battery: status.battery,
+                                    batteryPercent: status.battery.flatMap(Self.batteryPercent), captureTarget: target,
+                                    capturesToHost: toHost, freeBytes: storage.compactMap(\.freeBytes).max(),
+                                    freeImages: storage.compactMap(\.freeImages).max(), filesPerShot: camera.filesPerShot,
+                                    focusMode: status.focusMode, aperture: status.aperture, shutter: status.shutter,
+                                    iso: status.iso, applied: applied)
+            if p.freeBytes == nil && p.freeImages == nil && !toHost {
+                warnings.append("\(camera.label): no free-space figure from the card")
+            }
+            if let percent = p.batteryPercent, percent < 25 {
+                warnings.append("\(camera.label): battery at \(status.battery ?? "?"): charge it before a long session")
+            }
+            if let focus = p.focusMode, !SettingChoice.isManualFocus(focus) {
+                warnings.append("\(camera.label): focus mode \"\(focus)\" is autofocus: focus can move between shots; set manual focus")
+            } else if p.focusMode == nil {
+                warnings.append("\(camera.label): the camera does not report its focus mode: make sure the lens is set to manual focus")
+            }
+            if !apply {
+                warnings += Self.differences(camera: camera, status: status)
+            }
+            if p.freeImages == 0 && !toHost { errors.append("\(camera.label): the card is full") }
+            cameras.append(p)
+        }
+        // Pairs that fit: each camera's own estimate of images, per shot's files, the smaller of the two.
+        let fits = cameras.filter { !$0.capturesToHost }.compactMap { c -> UInt64? in
+            c.freeImages.map { $0 / UInt64(max(1, c.filesPerShot)) }
+        }
+        let pairs = fits.min()
+        if let pairs, pairs < 50 { warnings.append("only \(pairs) more pair(s) fit on the cards") }
+
+        let shallow = cameras.first { $0.role == .shallow }, deep = cameras.first { $0.role == .deep }
+        var difference: Double?
+        var sameShutter: Bool?
+        var sameISO: Bool?
+        if let s = shallow, let d = deep {
+            let ts = s.shutter.flatMap(SettingChoice.seconds), td = d.shutter.flatMap(SettingChoice.seconds)
+            let ns = s.aperture.flatMap(SettingChoice.fNumber), nd = d.aperture.flatMap(SettingChoice.fNumber)
+            let isoS = s.iso.flatMap { Double($0) }, isoD = d.iso.flatMap { Double($0) }
+            if let ts, let td { sameShutter = abs(log2(ts / td)) < 0.1 }
+            if let isoS, let isoD { sameISO = isoS == isoD }
+            if let ts, let td, let ns, let nd, let isoS, let isoD {
+                // Brightness of the image in stops: more time and ISO brighten, a larger f-number darkens.
+                let ev = { (t: Double, n: Double, iso: Double) in log2(t) - 2 * log2(n) + log2(iso) }
+                difference = ev(td, nd, isoD) - ev(ts, ns, isoS)
+                if let diff = difference, abs(diff) > 1.0 / 3 + 0.05 {
+                    warnings.append(String(format: "the deep camera's exposure is %+.1f stops from the shallow camera's: the pair's brightness will differ", diff))
+                }
+            }
+            if sameShutter == false {
+                warnings.append("the roles use different shutter speeds (\(s.shutter ?? "?") and \(d.shutter ?? "?")): motion blur differs between them")
+            }
+        }
+        return PreflightReport(cameras: cameras, pairsThatFit: pairs, exposureDifferenceStops: difference, sameShutter: sameShutter,
+                               sameISO: sameISO, warnings: warnings, errors: errors)
+    }
+
+    /// "100%" -> 100, "Low" -> 10; nil for anything else.
+    static func batteryPercent(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        if t.hasSuffix("%"), let v = Int(t.dropLast()) { return v }
+        if let v = Int(t) { return v }
+        return t.lowercased() == "low" ? 10 : nil
+    }
+
+    /// The rig file's settings that the camera does not hold now, by meaning.
+    static func differences(camera: RigCamera, status: CameraStatus) -> [String] {
+        let w = camera.spec.settings
+        var out: [String] = []
+        func note(_ what: String, _ wanted: String, _ found: String?) {
+            out.append("\(camera.label): \(what) is \(found ?? "unknown"), the rig file asks for \(wanted) (apply with --apply or capture)")
+        }
+        if let a = w.aperture, status.aperture.flatMap({ SettingChoice.aperture(a, in: [$0]) }) == nil {
+            note("aperture", "f/" + String(format: "%g", a), status.aperture)
+        }
+        if let t = w.shutter, status.shutter.flatMap({ SettingChoice.shutter(t, in: [$0]) }) == nil {
+            note("shutter", RoleSettings.shutterText(t) + " s", status.shutter)
+        }
+        if let iso = w.iso, status.iso.flatMap({ SettingChoice.iso(iso, in: [$0]) }) == nil {
+            note("ISO", String(iso), status.iso)
+        }
+        return out
+    }
+}
+
+extension RigCamera {
+    /// One live-view frame.
+    public func capturePreview() throws -> Data {
+        do { return try camera.capturePreview() } catch { throw RigError.camera(failure(.reading, error)) }
+    }
+
+    /// Free space on the camera's storages.
+    public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {
+        do { return try camera.storageInfo() } catch { throw RigError.camera(failure(.reading, error)) }
+    }
+}

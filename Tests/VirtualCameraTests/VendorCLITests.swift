@@ -1,0 +1,130 @@
+import TestSupport
+import Foundation
+import Imaging
+import Testing
+import VirtualCamera
+
+/// The stock gphoto2 command line against virtual Canon EOS and Nikon bodies: libgphoto2 2.5.30 runs its own
+/// vendor code (EOS GetEvent records and remote release; Nikon SDRAM capture with DeviceReady).
+@Suite struct VendorCLITests {
+    /// One virtual body, a fresh HOME (libgphoto2 keeps its capture target in ~/.gphoto/settings) and a runner.
+    final class Body {
+        let camera: VirtualCamera
+        let dir: URL
+        let home: URL
+        let gphoto2: String
+
+        init(_ vendor: VirtualVendor) throws {
+            gphoto2 = try #require(findExecutable("gphoto2"), "the gphoto2 command line is not installed (Debian package gphoto2)")
+            dir = try makeTemporaryDirectory()
+            home = dir.appendingPathComponent("home")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            let configuration = VirtualCameraConfiguration(name: "solo", serialNumber: "VC-\(vendor)-7", vendor: vendor,
+                                                           width: 480, height: 320)
+            camera = try VirtualCamera(configuration: configuration, scene: Scene.builtIn(.cards, width: 480, height: 320))
+            camera.start()
+        }
+
+        func gp(_ args: String...) throws -> ToolResult {
+            try runTool(gphoto2, ["--port", camera.portPath, "--camera", camera.configuration.vendor.libgphoto2Model] + args,
+                        home: home, currentDirectory: dir)
+        }
+
+        func tearDown() {
+            camera.stop()
+            try? FileManager.default.removeItem(at: dir)
+        }
+    }
+
+    @Test func gphoto2DrivesACanonEOSBody() throws {
+        let body = try Body(.canon)
+        defer { body.tearDown() }
+        let summary = try body.gp("--summary")
+        #expect(summary.status == 0, "\(summary.output)")
+        #expect(summary.output.contains("Manufacturer: Canon Inc.") && summary.output.contains("Model: Canon EOS 5D Mark IV"))
+        #expect(summary.output.contains("Canon EOS Capture"), "libgphoto2 took it for an EOS body: \(summary.output)")
+
+        let config = try body.gp("--list-config")
+        #expect(config.status == 0, "\(config.output)")
+        for entry in ["/main/capturesettings/aperture", "/main/capturesettings/shutterspeed", "/main/imgsettings/iso",
+                      "/main/settings/capturetarget", "/main/actions/eosremoterelease", "/main/status/batterylevel",
+                      "/main/capturesettings/focusmode", "/main/imgsettings/imageformat"] {
+            #expect(config.output.contains(entry), "missing \(entry): \(config.output)")
+        }
+        #expect(!config.output.contains("/main/capturesettings/f-number"))
+
+        let set = try body.gp("--set-config", "aperture=5.6", "--set-config", "shutterspeed=1/250", "--set-config", "iso=400")
+        #expect(set.status == 0, "\(set.output)")
+        #expect(body.camera.currentSettings.fNumber == 5.6 && body.camera.currentSettings.exposureTime == 1.0 / 250
+                && body.camera.currentSettings.iso == 400)
+        let get = try body.gp("--get-config", "aperture", "--get-config", "shutterspeed", "--get-config", "iso",
+                              "--get-config", "focusmode")
+        for line in ["Current: 5.6", "Current: 1/250", "Current: 400", "Current: Manual"] {
+            #expect(get.output.contains(line), "\(line) missing: \(get.output)")
+        }
+        #expect(try body.gp("--set-config", "aperture=3.3").status != 0, "an aperture the lens does not have must be refused")
+
+        // Live view: EVF switched to the PC output, GetViewFinderData blobs, the JPEG at half the frame size.
+        #expect(config.output.contains("/main/actions/viewfinder"), "\(config.output)")
+        let preview = try body.gp("--capture-preview", "--filename", "canon-preview.jpg")
+        #expect(preview.status == 0, "\(preview.output)")
+        let frame = try ImageFile.read(body.dir.appendingPathComponent("thumb_canon-preview.jpg"))  // the CLI prefixes previews
+        #expect(frame.width == 240 && frame.height == 160)
+
+        // Capture to the host (libgphoto2's default "sdram" target): the file comes from the body's RAM.
+        let capture = try body.gp("--capture-image-and-download", "--filename", "ram.dng")
+        #expect(capture.status == 0, "\(capture.output)")
+        let (image, metadata) = try RawDecoder().decode(body.dir.appendingPathComponent("ram.dng"))
+        #expect(image.width == 480 && metadata.make == "Canon" && abs((metadata.aperture ?? 0) - 5.6) < 1e-4)
+        #expect(body.camera.fileCount == 0)
+
+        // To the card, RAW+JPEG: two files announced through GetEvent, both downloaded.
+        let card = try body.gp("--set-config", "capturetarget=Memory card", "--set-config", "imageformat=RAW + Large Fine JPEG",
+                               "--capture-image-and-download", "--filename", "card.%C")
+        #expect(card.status == 0, "\(card.output)")
+        #expect(card.output.contains("/store_00010001/DCIM/100RIGCT/IMG_0002.DNG"), "\(card.output)")
+        _ = try RawDecoder().decode(body.dir.appendingPathComponent("card.DNG"))
+        #expect(try ImageFile.read(body.dir.appendingPathComponent("card.JPG")).width == 480)
+    }
+
+    @Test func gphoto2DrivesANikonBody() throws {
+        let body = try Body(.nikon)
+        defer { body.tearDown() }
+        let summary = try body.gp("--summary")
+        #expect(summary.status == 0, "\(summary.output)")
+        #expect(summary.output.contains("Manufacturer: Nikon Corporation") && summary.output.contains("Vendor Extension ID: 0xa"))
+
+        let config = try body.gp("--list-config")
+        #expect(config.status == 0, "\(config.output)")
+        for entry in ["/main/capturesettings/f-number", "/main/capturesettings/shutterspeed", "/main/imgsettings/iso",
+                      "/main/settings/capturetarget", "/main/capturesettings/focusmode"] {
+            #expect(config.output.contains(entry), "missing \(entry): \(config.output)")
+        }
+        #expect(!config.output.contains("/main/capturesettings/focusdistance"))
+
+        // The CLI reads a bare whole number as a choice index, so Nikon's f-numbers are given with "f/".
+        let set = try body.gp("--set-config", "f-number=f/8", "--set-config", "shutterspeed=1/250", "--set-config", "iso=400")
+        #expect(set.status == 0, "\(set.output)")
+        #expect(body.camera.currentSettings.fNumber == 8 && body.camera.currentSettings.exposureTime == 1.0 / 250
+                && body.camera.currentSettings.iso == 400)
+        let get = try body.gp("--get-config", "f-number", "--get-config", "shutterspeed", "--get-config", "iso")
+        for line in ["Current: f/8", "Current: 0.0040s", "Current: 400"] {
+            #expect(get.output.contains(line), "\(line) missing: \(get.output)")
+        }
+
+        // Live view: StartLiveView, DeviceReady, GetLiveViewImg (header, then the JPEG libgphoto2 cuts out).
+        #expect(config.output.contains("/main/actions/viewfinder"), "\(config.output)")
+        let preview = try body.gp("--capture-preview", "--filename", "nikon-preview.jpg")
+        #expect(preview.status == 0, "\(preview.output)")
+        let frame = try ImageFile.read(body.dir.appendingPathComponent("thumb_nikon-preview.jpg"))
+        #expect(frame.width == 240 && frame.height == 160)
+
+        // Busy while the previous shot is written: libgphoto2's Nikon capture waits on DeviceReady.
+        body.camera.inject(.busy(count: 3))
+        let capture = try body.gp("--capture-image-and-download", "--filename", "n.dng")
+        #expect(capture.status == 0, "\(capture.output)")
+        let metadata = try RawDecoder().metadata(body.dir.appendingPathComponent("n.dng"))
+        #expect(metadata.make == "Nikon" && metadata.model == "D850" && abs((metadata.aperture ?? 0) - 8) < 1e-4)
+        #expect(body.camera.fileCount == 0 && body.camera.captureLog.count == 1)
+    }
+}
