@@ -53,7 +53,7 @@ let package = Package(
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore"]),
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
-        .target(name: "VirtualCamera", dependencies: ["Imaging", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "VirtualCamera", dependencies: ["Imaging", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
         .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
@@ -106,9 +106,9 @@ let package = Package(
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
 
-        .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "VirtualCamera", "Imaging"]),
+        .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "ThreadSupport", "VirtualCamera", "Imaging"]),
         // Resources: C sources the tests compile themselves (the thread-exit shim).
-        .testTarget(name: "RigTests", dependencies: ["TestSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
+        .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
 
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
         // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.

@@ -6,7 +6,7 @@ import ThreadSupport
 ///
 /// Each camera is driven from its own thread during a pair; both threads wait at one barrier and trigger the
 /// moment it opens, so the software-trigger skew is what the links and the cameras add, not the host.
-public final class Rig: @unchecked Sendable {
+public final class Rig: Sendable {
     public let file: RigFile
     public let shallow: RigCamera
     public let deep: RigCamera

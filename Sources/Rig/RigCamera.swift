@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 import Logging
 
 /// The values of a camera that matter to a rig, as libgphoto2 presents them.
@@ -21,15 +22,29 @@ public struct CameraStatus: Sendable, Equatable, Codable {
 }
 
 /// One camera of a rig: its spec from the rig file and its libgphoto2 connection.
-public final class RigCamera: @unchecked Sendable {
+public final class RigCamera: Sendable {
     public let spec: RigCameraSpec
-    public private(set) var port: String
-    private(set) var camera: GPhotoCamera
+    public let port: String
     private let library: GPhotoLibrary
+    /// The connection and what was read from it; `reconnect()` swaps the camera while the rig's other threads
+    /// may be reading it, so it lives in one locked box.
+    private let state: LockedValue<Connection>
+
+    private struct Connection {
+        var camera: GPhotoCamera
+        var vendor: CameraVendor
+        var filesPerShot: Int
+    }
+
+    /// The current libgphoto2 connection (a new one after `reconnect()`).
+    var camera: GPhotoCamera { state.withLock { $0.camera } }
     /// Which libgphoto2 vendor code drives the camera, told from its entries when it was connected.
-    public private(set) var vendor: CameraVendor = .generic
+    public var vendor: CameraVendor { state.withLock { $0.vendor } }
     /// Files one shot produces: 2 when the camera records RAW+JPEG (read at connect and after applying settings).
-    public internal(set) var filesPerShot = 1
+    public internal(set) var filesPerShot: Int {
+        get { state.withLock { $0.filesPerShot } }
+        set { state.withLock { $0.filesPerShot = newValue } }
+    }
 
     public var role: CameraRole { spec.role }
     /// "deep camera (ptpip:127.0.0.1:15742:15743)".
@@ -40,6 +55,7 @@ public final class RigCamera: @unchecked Sendable {
     public init(spec: RigCameraSpec, library: GPhotoLibrary) throws {
         self.spec = spec
         self.library = library
+        let camera: GPhotoCamera
         if let port = spec.port {
             self.port = port
             do {
@@ -85,9 +101,10 @@ public final class RigCamera: @unchecked Sendable {
         }
         do {
             let entries = try camera.settings()
-            vendor = CameraVendor.detect(entries: Set(entries.map(\.name)),
-                                         manufacturer: entries.first { $0.name == "manufacturer" }?.value)
-            filesPerShot = Self.filesPerShot(vendor: vendor, entries: entries)
+            let vendor = CameraVendor.detect(entries: Set(entries.map(\.name)),
+                                             manufacturer: entries.first { $0.name == "manufacturer" }?.value)
+            state = LockedValue(Connection(camera: camera, vendor: vendor,
+                                           filesPerShot: Self.filesPerShot(vendor: vendor, entries: entries)))
         } catch {
             camera.close()
             throw RigError.camera(Self.failure(spec.role, spec.label, .reading, error))
@@ -97,11 +114,13 @@ public final class RigCamera: @unchecked Sendable {
     /// Drops the connection and opens it again (after a dropped link).
     public func reconnect() throws {
         rigLog.notice("reconnecting", metadata: ["camera": "\(label)"])
-        camera.close()
-        do {
-            camera = try library.openCamera(port: port, model: spec.model)
-        } catch {
-            throw RigError.camera(Self.failure(spec.role, label, .connecting, error))
+        try state.withLock { (connection: inout Connection) throws in
+            connection.camera.close()
+            do {
+                connection.camera = try library.openCamera(port: port, model: spec.model)
+            } catch {
+                throw RigError.camera(Self.failure(spec.role, label, .connecting, error))
+            }
         }
     }
 

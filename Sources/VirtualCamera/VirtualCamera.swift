@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Imaging
+import ThreadSupport
 
 /// A camera on the loopback interface that speaks PTP/IP the way libgphoto2's generic "PTP/IP Camera" driver
 /// expects: the init handshake on two channels, operations with data phases both ways, and events.
@@ -21,10 +22,9 @@ public final class VirtualCamera: @unchecked Sendable {
     let renderer: FrameRenderer
     let lock = NSLock()
     var stopped = false
-    var serverThread: Thread?
-    let serverDone = DispatchSemaphore(value: 0)
-    var workerThreads = 0
-    let workersIdle = NSCondition()
+    var serverThread: JoinableThread?
+    /// Session threads, joined by `stop()`; finished ones are joined and dropped as new ones start.
+    let workers = LockedValue<[(thread: JoinableThread, done: LockedValue<Bool>)]>([])
 
     // State below is guarded by `lock`.
     var settings: ExposureSettings
@@ -91,28 +91,24 @@ public final class VirtualCamera: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         guard serverThread == nil, !stopped else { return }
-        let thread = Thread { [self] in
-            serve()
-            serverDone.signal()
+        do {
+            serverThread = try JoinableThread(name: "vcam-\(configuration.name)") { [self] in serve() }
+        } catch {
+            virtualCameraLog.error("cannot serve", metadata: ["camera": "\(configuration.name)", "error": "\(error)"])
         }
-        thread.name = "virtual-camera-\(configuration.name)"
-        serverThread = thread
-        thread.start()
     }
 
     /// Stops serving, closes every connection and waits for the camera's threads to finish.
     public func stop() {
         lock.lock()
-        let wasRunning = serverThread != nil && !stopped
+        let server = serverThread
         stopped = true
         let connections = [commandConnection, eventConnection]
         lock.unlock()
         // Wake the session thread; it closes the connections itself.
         for c in connections { c?.shutdown() }
-        if wasRunning { serverDone.wait() }
-        workersIdle.lock()
-        while workerThreads > 0 { workersIdle.wait() }
-        workersIdle.unlock()
+        server?.join()
+        for worker in workers.withLock({ w in defer { w = [] }; return w }) { worker.thread.join() }
         commandListener.close()
         eventListener.close()
     }

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 import Imaging
 
 /// Connections and PTP/IP framing: the two channels, packets, data phases and events.
@@ -44,18 +45,23 @@ extension VirtualCamera {
     }
 
     func spawnWorker(_ role: String, _ body: @escaping @Sendable () -> Void) {
-        workersIdle.lock()
-        workerThreads += 1
-        workersIdle.unlock()
-        let thread = Thread { [self] in
-            body()
-            workersIdle.lock()
-            workerThreads -= 1
-            workersIdle.broadcast()
-            workersIdle.unlock()
+        let done = LockedValue(false)
+        let thread: JoinableThread
+        do {
+            thread = try JoinableThread(name: "vcam-\(configuration.name)-\(role)") {
+                body()
+                done.withLock { $0 = true }
+            }
+        } catch {
+            virtualCameraLog.error("cannot start a session", metadata: ["camera": "\(configuration.name)", "error": "\(error)"])
+            return
         }
-        thread.name = "virtual-camera-\(configuration.name)-\(role)"
-        thread.start()
+        let finished = workers.withLock { list in
+            let (ended, running) = (list.filter { $0.done.value }, list.filter { !$0.done.value })
+            list = running + [(thread, done)]
+            return ended
+        }
+        for worker in finished { worker.thread.join() }
     }
 
     func refuse(_ connection: TCPConnection) {

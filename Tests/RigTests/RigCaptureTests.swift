@@ -2,6 +2,7 @@ import Foundation
 import Imaging
 import Rig
 import Testing
+import ThreadSupport
 import VirtualCamera
 
 /// The real libgphoto2 driving two virtual cameras over PTP/IP on loopback.
@@ -205,13 +206,13 @@ import VirtualCamera
         defer { rig.close() }
         let virtual = fixture.rig
         // A stray shot of the shallow camera alone, then a proper release of both.
-        let releases = Thread {
+        let releases = try JoinableThread(name: "releases") {
             Thread.sleep(forTimeInterval: 0.3)
             virtual.shallow.externalRelease()
             Thread.sleep(forTimeInterval: 1.5)
             virtual.externalRelease(skew: 0.01)
         }
-        releases.start()
+        defer { releases.join() }
         let pair = try rig.waitForExternalPair(index: 1, into: fixture.output)
         #expect(pair.trigger == .external)
         #expect(pair.triggerSkew == nil)

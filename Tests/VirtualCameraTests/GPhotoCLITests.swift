@@ -2,6 +2,7 @@ import TestSupport
 import Foundation
 import Imaging
 import Testing
+import ThreadSupport
 import VirtualCamera
 
 /// The stock gphoto2 command line (libgphoto2's generic PTP/IP driver) against one virtual camera.
@@ -62,12 +63,12 @@ import VirtualCamera
         #expect(abs((try RawDecoder().metadata(dir.appendingPathComponent("fetched.dng")).aperture ?? 0) - 5.6) < 1e-4)
 
         // An external release while gphoto2 waits for events.
-        let release = Thread {
+        let release = try JoinableThread(name: "release") {
             Thread.sleep(forTimeInterval: 1.0)
             camera.externalRelease()
         }
-        release.start()
         let wait = try gp("--wait-event-and-download=4s", "--filename", "released.dng")
+        release.join()
         #expect(wait.status == 0, "\(wait.output)")
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("released.dng").path), "\(wait.output)")
     }
