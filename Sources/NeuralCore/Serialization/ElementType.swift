@@ -117,5 +117,12 @@ func materialize(storage raw: UnsafeRawBufferPointer, type: ElementType, storage
             }
         }
     }
+    // A NaN or an infinity in a weight poisons every output pixel it reaches; refuse the file here, naming the
+    // tensor, rather than let it surface as a crash or a black image far downstream.
+    if let index = data.firstIndex(where: { !$0.isFinite }) {
+        let bad = data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+        throw WeightFileError.badTensor(path: path, tensor: name,
+                                        detail: "\(bad) of \(count) values are not finite (the first, element \(index), is \(data[index]))")
+    }
     return Tensor(shape: shape, data: data)
 }
