@@ -229,9 +229,9 @@ final class ConfinedFolder: Sendable {
     }
 
     /// Everything below `relative`, recursively, without entering links: regular files, and the entries that are
-    /// links, special files or names that are not UTF-8 (relative paths, in order).
-    func walk(_ relative: String) -> (files: [String], links: [String], others: [String]) {
-        var files: [String] = [], links: [String] = [], others: [String] = []
+    /// links, special files or names that are not UTF-8, and the folders below it (relative paths, in order).
+    func walk(_ relative: String) -> (files: [String], links: [String], others: [String], folders: [String]) {
+        var files: [String] = [], links: [String] = [], others: [String] = [], folders: [String] = []
         func visit(_ folder: String) {
             guard let list = try? entries(folder) else { return }
             for entry in list {
@@ -242,11 +242,17 @@ final class ConfinedFolder: Sendable {
                 }
                 switch entry.kind {
                 case .file: files.append(child)
-                case .directory: visit(child)
+                case .directory:
+                    folders.append(child)
+                    visit(child)
                 case .link: links.append(child)
                 case .special, .missing: others.append(child)
                 }
             }
+        }
+        if relative.isEmpty {
+            visit("")
+            return (files, links, others, folders)
         }
         switch (try? kind(relative)) ?? .missing {
         case .directory: visit(relative)
@@ -254,7 +260,7 @@ final class ConfinedFolder: Sendable {
         case .missing: break
         default: others.append(relative)
         }
-        return (files, links, others)
+        return (files, links, others, folders)
     }
 
     /// Removes the temporaries a killed writer left in a folder (regular files only). Returns their names.

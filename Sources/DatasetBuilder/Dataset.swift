@@ -270,7 +270,7 @@ public final class Dataset: Sendable {
             }
         }
         do {
-            try Durable.write(toWrite.map { ($0.relativePath, $0.data) }, in: files)
+            try Durable.write(toWrite.map { ($0.relativePath, $0.data) }, in: self.files)
             let now = Date()
             return try write { db in
                 var ids: [String: Int64] = [:]
@@ -292,7 +292,7 @@ public final class Dataset: Sendable {
                 return try body(db, ids)
             }
         } catch {
-            _ = try? Self.sweepPending(db: db, files: files)
+            _ = try? Self.sweepPending(db: db, files: self.files)
             throw error
         }
     }

@@ -64,7 +64,7 @@ enum Durable {
         defer { for fd in extra { close(fd) } }
         for folder in Set(created.map { ($0 as NSString).deletingLastPathComponent }) where folders[folder] == nil {
             let parts = folder.split(separator: "/").map(String.init)
-            if let opened = try? root.openFolder(ArraySlice(parts)), let fd = opened {
+            if let fd = try? root.openFolder(ArraySlice(parts)) {
                 extra.append(fd)
                 flush.append((fd, root.full(folder)))
             }

@@ -257,6 +257,8 @@ public struct Exporter: Sendable {
         if (try? FileManager.default.contentsOfDirectory(atPath: out.path))?.isEmpty == true { return [] }
         let folder = try ConfinedFolder(path: out.path)
         let found = folder.walk("")
+        // Only empty folders: what an interrupted removal of an earlier export leaves.
+        if found.files.isEmpty && found.links.isEmpty && found.others.isEmpty { return [] }
         guard let text = try? folder.read(ExportMarker.name), let listed = ExportMarker.files(in: String(decoding: text, as: UTF8.self))
         else { throw DatasetError.refusingToOverwrite(path: out.path) }
         let allowed = Set(listed + [ExportMarker.name])
@@ -279,6 +281,7 @@ public struct Exporter: Sendable {
                 parent = (parent as NSString).deletingLastPathComponent
             }
         }
+        folders.formUnion(confined.walk("").folders)
         for sub in folders.sorted(by: { $0.count > $1.count }) { confined.removeEmptyFolder(sub) }
         rmdir(folder.path)
     }
@@ -296,7 +299,7 @@ public struct Exporter: Sendable {
         for entry in entries where entry.hasPrefix(stagingPrefix + tag) || entry.hasPrefix(retiredPrefix + tag) {
             let url = parent.appendingPathComponent(entry)
             if entry.hasPrefix(retiredPrefix), let listed = try? checkReplaceable(url) {
-                removeExport(url, listed: listed ?? [])
+                removeExport(url, listed: listed)
             } else if entry.hasPrefix(stagingPrefix) {
                 try? FileManager.default.removeItem(at: url)
             }

@@ -1,5 +1,8 @@
 import Foundation
 import Imaging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Folder layouts of existing pair sets that `import` understands.
 public enum ImportLayout: String, Sendable, CaseIterable {
@@ -62,7 +65,8 @@ public struct Importer: Sendable {
         do {
             root = try ConfinedFolder(path: folder.path)
         } catch DatasetError.unreadable(_, let reason) {
-            throw DatasetError.badLayout(path: folder.path, detail: reason == "not a folder" ? reason : "cannot be read: \(reason)")
+            let missing = reason == "not a folder" || reason == String(cString: strerror(ENOENT))
+            throw DatasetError.badLayout(path: folder.path, detail: missing ? "not a folder" : "cannot be read: \(reason)")
         }
         let candidates = try scan(root, report: &report)
         candidateLoop: for candidate in candidates {

@@ -101,7 +101,7 @@ extension Dataset {
         if let right = input.right { images.append(("right", right)) }
         let loaded = try preloaded ?? images.map { image -> LoadedImage in
             let data = try Self.readInput(image.url)
-            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).map(ImageInfo.init))
+            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
         }
         let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
         let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
@@ -247,7 +247,7 @@ extension Dataset {
             created = true
             return db.lastInsertedRowID
         }
-        _ = try? Self.sweepPending(db: db, files: files)
+        _ = try? Self.sweepPending(db: db, files: self.files)
         return Ingested(id: id, created: created)
     }
 

@@ -161,6 +161,7 @@ struct DatasetCommand: ParsableCommand {
                 for path in report.missing { print("missing: \(path)") }
                 for m in report.mismatched { print("changed: \(m.path): expected \(m.expected), found \(m.actual)") }
                 for path in report.orphans { print("orphan: \(path)") }
+                for path in report.unsafe { print("unsafe: \(path) (a link or special file; not followed)") }
                 for path in report.pending { print("pending: \(path)") }
                 for problem in report.databaseProblems { print("database: \(problem)") }
                 print(report.isConsistent ? "consistent" : "NOT consistent")

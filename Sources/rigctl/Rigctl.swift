@@ -42,9 +42,10 @@ extension Rigctl {
         // a camera that has gone), not a silent death by SIGPIPE; sends and writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
         if let bad = invalidArgument() {
-            FileHandle.standardError.write(Data("rigctl: error: argument \(bad.index) (\(bad.printable)) is not valid UTF-8; "
-                                                + "rigctl takes file names and other arguments in UTF-8 only\n".utf8))
-            exit(ExitStatus.badInput)
+            let message = "rigctl: error: argument \(bad.index) (\(bad.printable)) is not valid UTF-8; "
+                + "rigctl takes file names and other arguments in UTF-8 only\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            Glibc.exit(ExitStatus.badInput)
         }
         let level = ProcessInfo.processInfo.environment["RIGCTL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
         LoggingSystem.bootstrap { label in

@@ -33,7 +33,7 @@ import Glibc
         let dataset = try Dataset.open(at: root)
         #expect(dataset.recoveredFiles.isEmpty)
         #expect(FileManager.default.fileExists(atPath: notes.path), "the sweep followed the link and deleted \(notes.path)")
-        try dataset.review(pair: "1", state: .approved)
+        try dataset.review(pair: "1", state: .approved, note: nil)
         #expect(FileManager.default.fileExists(atPath: notes.path))
         // verify reports the link and does not look behind it (dir holds more files, none become orphans).
         let report = try dataset.verify()

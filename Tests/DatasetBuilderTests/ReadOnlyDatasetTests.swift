@@ -76,7 +76,7 @@ import Glibc
         let outputs = dir.appendingPathComponent("outputs")
         try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
         chmod(outputs.path, 0o777)
-        let view = try readOnlyView(of: ds, in: dir)
+        let view = try Self.readOnlyView(of: ds, in: dir)
         defer { view.undo() }
         let root = view.root.path
         for arguments in [["dataset", "status", "--json"], ["dataset", "list"], ["dataset", "show", "1"], ["dataset", "verify"],

@@ -90,3 +90,14 @@ import Imaging
         #expect(big.width == 9 && big[1, 8, 5] == half[1, 2, 1])
     }
 }
+
+/// The Float -> integer conversion is total: NaN and infinities never trap (a NaN from a bad model once did).
+@Test func rasterConversionOfNonFiniteValuesIsTotal() throws {
+    let values: [Float] = [.nan, -.nan, .infinity, -.infinity, 2, -1, 0.5, .signalingNaN]
+    let image = RGBImage(width: values.count, height: 1, pixels: values + values + values)
+    let eight = image.raster8()
+    #expect(eight.samples.enumerated().filter { $0.offset % 3 == 0 }.map(\.element) == [0, 0, 255, 0, 255, 0, 128, 0])
+    let sixteen = image.raster16()
+    #expect(sixteen.samples.enumerated().filter { $0.offset % 3 == 0 }.map(\.element) == [0, 0, 65535, 0, 65535, 0, 32768, 0])
+    _ = try PNGFile.encode(eight)
+}
