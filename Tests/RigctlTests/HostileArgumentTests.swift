@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import TestSupport
 import Testing
 #if canImport(Glibc)
@@ -71,4 +72,17 @@ import Glibc
         #expect(process.terminationStatus == 2)
         #expect(message.contains("not valid UTF-8") && message.contains("caf\\xE9.png"), "\(message)")
     }
+}
+
+/// The pixel limit can be set for a run, and a file over it is refused with exit status 2, naming it.
+@Test func thePixelLimitIsAnOptionAndABombIsBadInput() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let image = dir.appendingPathComponent("big.png")
+    try PNGFile.write(Raster8(width: 200, height: 100, channels: 3, samples: [UInt8](repeating: 9, count: 60_000)), to: image)
+    let refused = try CommandLine.run(["metrics", image.path, image.path], environment: ["RIGCTL_MAX_MEGAPIXELS": "0.01"])
+    #expect(refused.status == 2, "\(refused.stderr)")
+    #expect(refused.stderr.contains("big.png") && refused.stderr.contains("RIGCTL_MAX_MEGAPIXELS"), "\(refused.stderr)")
+    let allowed = try CommandLine.run(["metrics", image.path, image.path], environment: ["RIGCTL_MAX_MEGAPIXELS": "0.03"])
+    #expect(allowed.status == 0, "\(allowed.stderr)")
 }
