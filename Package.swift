@@ -120,6 +120,7 @@ let package = Package(
 if ProcessInfo.processInfo.environment["RIGCTL_FUZZ"] == "1" {
     package.targets.append(.executableTarget(
         name: "FuzzTargets", dependencies: ["Imaging", "NeuralCore", "Rig"], path: "Fuzz/FuzzTargets",
-        swiftSettings: [.unsafeFlags(["-parse-as-library", "-enable-testing"])]))
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])],
+        linkerSettings: [.unsafeFlags(["-Xlinker", "--undefined=LLVMFuzzerRunDriver", "-Xlinker", "--export-dynamic"])]))
 }
 
