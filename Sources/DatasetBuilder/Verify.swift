@@ -100,10 +100,11 @@ extension Dataset {
 
     /// SHA-256 and size of a catalogued file, streamed in 4 MiB pieces through the dataset's descriptor.
     func hash(_ path: String) throws -> (String, Int64) {
-        try files.withFile(path) { fd, _ in
+        try files.withFile(path) { fd, expected in
             var hasher = SHA256()
             var size: Int64 = 0
-            var buffer = [UInt8](repeating: 0, count: 4 << 20)
+            // Sized to the file (most are far below 4 MiB), so checking thousands of files allocates little.
+            var buffer = [UInt8](repeating: 0, count: Int(min(4 << 20, max(expected, 0) + 1)))
             while true {
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
                 if n < 0 {
