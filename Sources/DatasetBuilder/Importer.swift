@@ -25,6 +25,8 @@ public struct ImportReport: Sendable, Equatable {
     /// Files that were not imported, and why: links, devices, names that are not UTF-8, images that do not decode.
     /// A pair with such a file is not catalogued.
     public var refused: [String] = []
+    /// File names refused while listing, so that their partners are not reported again as mismatches.
+    var refusedNames = Set<String>()
 }
 
 /// Catalogues existing pair sets. Files are matched by name; every file that has no partner is reported.
@@ -170,8 +172,12 @@ public struct Importer: Sendable {
             guard !name.hasPrefix("."), imageExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
             switch entry.kind {
             case .file: names.append(name)
-            case .link: report.refused.append("\(dir)/\(name): a symbolic link, which import does not follow")
-            case .special: report.refused.append("\(dir)/\(name): not a regular file")
+            case .link:
+                report.refused.append("\(dir)/\(name): a symbolic link, which import does not follow")
+                report.refusedNames.insert(name)
+            case .special:
+                report.refused.append("\(dir)/\(name): not a regular file")
+                report.refusedNames.insert(name)
             case .directory, .missing: continue
             }
         }
@@ -193,7 +199,9 @@ public struct Importer: Sendable {
         var out: [Candidate] = []
         for name in sources {
             guard targets.contains(name) else {
-                report.mismatches.append("\(sourceDir)/\(name) has no \(targetDir)/\(name)")
+                if !report.refusedNames.contains(name) {
+                    report.mismatches.append("\(sourceDir)/\(name) has no \(targetDir)/\(name)")
+                }
                 continue
             }
             var sidePaths: [String: String] = [:]
@@ -214,7 +222,8 @@ public struct Importer: Sendable {
                 origin: "import:\(layout.rawValue):\(sourceDir)/\(name)"))
         }
         let sourceSet = Set(sources)
-        for name in targets.sorted() where !sourceSet.contains(name) {
+        // A partner that was refused is reported once, as refused, not again as a mismatch.
+        for name in targets.sorted() where !sourceSet.contains(name) && !report.refusedNames.contains(name) {
             report.mismatches.append("\(targetDir)/\(name) has no \(sourceDir)/\(name)")
         }
         for (side, dir) in extras.sorted(by: { $0.key < $1.key }) {
