@@ -1,4 +1,5 @@
 // swift-tools-version: 6.0
+import Foundation
 import PackageDescription
 
 // Layout: thin system-library targets wrap the C libraries (module map + shim header); Imaging holds the one
@@ -129,3 +130,13 @@ let package = Package(
         .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
     ]
 )
+
+// Coverage-guided fuzz targets: only when script/fuzz builds them (libFuzzer supplies main, so an ordinary build
+// could not link them).
+if ProcessInfo.processInfo.environment["RIGCTL_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "FuzzTargets", dependencies: ["Imaging", "NeuralCore", "Rig"], path: "Fuzz/FuzzTargets",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])],
+        linkerSettings: [.unsafeFlags(["-Xlinker", "--undefined=LLVMFuzzerRunDriver", "-Xlinker", "--export-dynamic"])]))
+}
+

@@ -31,8 +31,14 @@ public enum AtomicFile {
     public static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/" + temporaryMarker + UUID().uuidString + "-" + url.lastPathComponent
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var temporary = ""
+        var fd: Int32 = -1
+        // A short random name, independent of the final one, so that names up to the file system's limit work.
+        for _ in 0..<8 {
+            temporary = directory + "/" + temporaryName()
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+            if fd >= 0 || errno != EEXIST { break }
+        }
         guard fd >= 0 else { throw AtomicWriteError(path: path, reason: errnoString()) }
         var ok = false
         defer {
@@ -58,6 +64,14 @@ public enum AtomicFile {
         if rename(temporary, path) != 0 { throw AtomicWriteError(path: path, reason: errnoString()) }
         ok = true
         syncDirectory(directory)
+    }
+
+    /// A fresh temporary name: the marker and 12 random hex digits (24 bytes in all).
+    public static func temporaryName() -> String {
+        var rng = SystemRandomNumberGenerator()
+        let value = rng.next() & 0xFFFF_FFFF_FFFF
+        let hex = String(value, radix: 16)
+        return temporaryMarker + String(repeating: "0", count: 12 - hex.count) + hex
     }
 
     /// Makes a rename durable: the directory entry itself is fsynced.

@@ -29,8 +29,8 @@ static void rc_jpeg_message(j_common_ptr cinfo, int level) {
     if (level < 0) rc_jpeg_fail(cinfo);
 }
 
-int rc_jpeg_decode(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *channels,
-                   uint8_t **pixels, char *error, size_t error_size) {
+int rc_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, uint32_t *width, uint32_t *height,
+                   int *channels, uint8_t **pixels, char *error, size_t error_size) {
     struct jpeg_decompress_struct cinfo;
     rc_jpeg_error err;
     uint8_t *volatile buffer = NULL;
@@ -56,6 +56,13 @@ int rc_jpeg_decode(const uint8_t *data, size_t size, uint32_t *width, uint32_t *
         snprintf(error, error_size, "CMYK JPEG is not supported");
         jpeg_destroy_decompress(&cinfo);
         return 2;
+    }
+    if ((uint64_t)cinfo.image_width * cinfo.image_height > max_pixels) {
+        *width = cinfo.image_width;
+        *height = cinfo.image_height;
+        snprintf(error, error_size, "over the pixel limit");
+        jpeg_destroy_decompress(&cinfo);
+        return 3;
     }
     cinfo.out_color_space = cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&cinfo);

@@ -73,8 +73,8 @@ static int rc_host_is_little_endian(void) {
     return *(const uint8_t *)&probe == 1;
 }
 
-int rc_png_decode(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *channels,
-                  int *bit_depth, void **pixels, char *error, size_t error_size) {
+int rc_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, uint32_t *width, uint32_t *height,
+                  int *channels, int *bit_depth, void **pixels, char *error, size_t error_size) {
     rc_png_state state;
     state.error = error;
     state.error_size = error_size;
@@ -116,6 +116,13 @@ int rc_png_decode(const uint8_t *data, size_t size, uint32_t *width, uint32_t *h
     png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
     if ((uint64_t)w * (uint64_t)h > RC_MAX_PIXELS) {
         png_error(png, "image dimensions are too large");
+    }
+    if ((uint64_t)w * (uint64_t)h > max_pixels) {
+        *width = w;
+        *height = h;
+        png_destroy_read_struct(&png, &info, NULL);
+        snprintf(error, error_size, "over the pixel limit");
+        return 3;
     }
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);

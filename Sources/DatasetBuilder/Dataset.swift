@@ -32,6 +32,9 @@ public final class Dataset: Sendable {
     /// Files of interrupted steps that this open removed (relative paths).
     public let recoveredFiles: [String]
     let db: DatabaseQueue
+    /// The dataset folder, reached through its descriptor: every catalogued path is opened from here without
+    /// following links.
+    let files: ConfinedFolder
     private let lockDescriptor: Int32
     /// The advisory lock keeps other processes out; this keeps the threads of this one from interleaving their
     /// crash-safe steps. Without it a sweep on one thread (after an evaluation released a file) took another
@@ -42,7 +45,9 @@ public final class Dataset: Sendable {
     @discardableResult
     public static func create(at root: URL) throws -> Dataset {
         let catalog = root.appendingPathComponent(catalogName)
-        if FileManager.default.fileExists(atPath: catalog.path) { throw DatasetError.alreadyExists(path: root.path) }
+        var st = stat()
+        // lstat: a dangling link named catalog.sqlite must not make SQLite create a file wherever it points.
+        if lstat(catalog.path, &st) == 0 { throw DatasetError.alreadyExists(path: root.path) }
         do {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             for folder in Folder.all {
@@ -65,9 +70,8 @@ public final class Dataset: Sendable {
         self.root = root.standardizedFileURL
         self.readOnly = readOnly
         let catalog = self.root.appendingPathComponent(Self.catalogName)
-        if !creating && !FileManager.default.fileExists(atPath: catalog.path) {
-            throw DatasetError.notADataset(path: root.path)
-        }
+        if !creating { try Self.checkCatalogueFile(catalog, root: root) }
+        files = try ConfinedFolder(path: self.root.path)
         if readOnly {
             lockDescriptor = -1
         } else {
@@ -76,21 +80,35 @@ public final class Dataset: Sendable {
         do {
             var config = Configuration()
             config.busyMode = .timeout(10)
-            config.prepareDatabase { db in
-                // FULL: a commit is on disk before it returns, so a journal entry always precedes its file.
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            db = try DatabaseQueue(path: catalog.path, configuration: config)
+            // A reading command never writes: SQLite opens the file read-only, so a dataset on a read-only mount,
+            // or one the user may not write, can still be inspected and exported.
+            config.readonly = readOnly
             if !readOnly {
+                config.prepareDatabase { db in
+                    // FULL: a commit is on disk before it returns, so a journal entry always precedes its file.
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                }
+            }
+            db = try DatabaseQueue(path: readOnly ? Self.readOnlyLocation(catalog) : catalog.path, configuration: config)
+            if !readOnly {
+                if !creating {
+                    let isCatalogue = try db.read { db in try db.tableExists("pair") }
+                    if !isCatalogue {
+                        throw DatasetError.invalidCatalogue(path: catalog.path, detail: "an SQLite database without rigctl's tables")
+                    }
+                }
                 try db.writeWithoutTransaction { db in
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 }
                 try Schema.migrator.migrate(db)
             } else {
                 let (isCatalogue, upToDate) = try db.read { db in
-                    (try db.tableExists("pair"), try Schema.migrator.hasCompletedMigrations(db))
+                    (try db.tableExists("pair"),
+                     Schema.neededForReading.isSubset(of: try Schema.migrator.appliedIdentifiers(db)))
                 }
-                if !isCatalogue { throw DatasetError.notADataset(path: root.path) }
+                if !isCatalogue {
+                    throw DatasetError.invalidCatalogue(path: catalog.path, detail: "an SQLite database without rigctl's tables")
+                }
                 if !upToDate {
                     throw DatasetError.database("\(catalog.path) has an older schema; open it for writing once "
                                                 + "(e.g. `rigctl dataset verify`) to upgrade it")
@@ -101,9 +119,53 @@ public final class Dataset: Sendable {
             throw error
         } catch {
             if lockDescriptor >= 0 { close(lockDescriptor) }
+            if let sqlite = error as? DatabaseError, sqlite.resultCode.primaryResultCode == .SQLITE_NOTADB {
+                throw DatasetError.invalidCatalogue(path: catalog.path, detail: "not an SQLite database")
+            }
             throw DatasetError.database("\(catalog.path): \(error)")
         }
-        recoveredFiles = readOnly ? [] : (try? Self.sweepPending(db: db, root: self.root)) ?? []
+        recoveredFiles = readOnly ? [] : (try? Self.sweepPending(db: db, files: files)) ?? []
+    }
+
+    /// A catalogue file that exists must be one: a 0-byte or foreign file is an error for every command, never
+    /// taken for a new, empty catalogue (which would make every file of the dataset an orphan).
+    static func checkCatalogueFile(_ catalog: URL, root: URL) throws {
+        var st = stat()
+        guard lstat(catalog.path, &st) == 0 else {
+            if errno == ENOENT { throw DatasetError.notADataset(path: root.path) }
+            throw DatasetError.unreadable(path: catalog.path, reason: String(cString: strerror(errno)))
+        }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFLNK: throw DatasetError.unsafePath(path: catalog.path, detail: "a symbolic link, which rigctl does not follow")
+        default: throw DatasetError.invalidCatalogue(path: catalog.path, detail: "not a regular file")
+        }
+        if st.st_size == 0 {
+            // A catalogue whose first pages are still only in the write-ahead log is valid; SQLite reads them there.
+            var wal = stat()
+            if lstat(catalog.path + "-wal", &wal) == 0, (wal.st_mode & S_IFMT) == S_IFREG, wal.st_size > 0 { return }
+            throw DatasetError.invalidCatalogue(path: catalog.path, detail: "the file is empty (0 bytes), so it holds no catalogue")
+        }
+        let fd = Glibc.open(catalog.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw DatasetError.unreadable(path: catalog.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        let n = Glibc.read(fd, &header, 16)
+        guard n == 16, header == Array("SQLite format 3\0".utf8) else {
+            throw DatasetError.invalidCatalogue(path: catalog.path, detail: "not an SQLite database")
+        }
+    }
+
+    /// Where a read-only open finds the catalogue. When the folder cannot be written (a read-only mount, another
+    /// user's dataset), SQLite could not make the `-shm` file a WAL database needs, so the file is opened as
+    /// immutable - unless a write-ahead log holds commits that are not in the main file yet, which SQLite then reads.
+    static func readOnlyLocation(_ catalog: URL) -> String {
+        let folder = catalog.deletingLastPathComponent().path
+        guard access(folder, W_OK) != 0 else { return catalog.path }
+        var wal = stat()
+        if stat(catalog.path + "-wal", &wal) == 0, wal.st_size > 0 { return catalog.path }
+        let encoded = catalog.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? catalog.path
+        return "file:\(encoded)?immutable=1"
     }
 
     deinit {
@@ -112,7 +174,7 @@ public final class Dataset: Sendable {
 
     private static func lock(_ root: URL, wait: TimeInterval) throws -> Int32 {
         let path = root.appendingPathComponent(lockName).path
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw DatasetError.writeFailed(path: path, reason: String(cString: strerror(errno)))
         }
@@ -170,14 +232,16 @@ public final class Dataset: Sendable {
         let data: Data
         let sha256: String
         let kind: String
+        var image: ImageInfo? = nil
     }
 
+    /// Reads a file the caller named (an original, a weights file, an output): links are followed, as for any path a
+    /// user gives; folders and devices are refused with a message that says so.
     static func readInput(_ url: URL) throws -> Data {
         do {
-            return try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            let exists = FileManager.default.fileExists(atPath: url.path)
-            throw DatasetError.unreadable(path: url.path, reason: exists ? "\(error.localizedDescription)" : "no such file")
+            return try FileContents.read(path: url.path)
+        } catch let error as FileReadError {
+            throw DatasetError.unreadable(path: error.path, reason: error.reason)
         }
     }
 
@@ -212,19 +276,7 @@ public final class Dataset: Sendable {
             }
         }
         do {
-            var newFolders = Set<String>()
-            for file in toWrite {
-                let folder = url(file.relativePath).deletingLastPathComponent()
-                if !FileManager.default.fileExists(atPath: folder.path) {
-                    do {
-                        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-                    } catch {
-                        throw DatasetError.writeFailed(path: folder.path, reason: error.localizedDescription)
-                    }
-                    newFolders.insert(folder.path)
-                }
-            }
-            try Durable.write(toWrite.map { (url($0.relativePath), $0.data) }, newFolders: newFolders)
+            try Durable.write(toWrite.map { ($0.relativePath, $0.data) }, in: self.files)
             let now = Date()
             return try write { db in
                 var ids: [String: Int64] = [:]
@@ -233,8 +285,10 @@ public final class Dataset: Sendable {
                         ids[path] = known.id
                     } else {
                         try db.execute(sql: """
-                            INSERT INTO file (path, size, sha256, kind, addedAt) VALUES (?, ?, ?, ?, ?)
-                            """, arguments: [path, file.data.count, file.sha256, file.kind, now])
+                            INSERT INTO file (path, size, sha256, kind, addedAt, width, height, channels, bitDepth)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """, arguments: [path, file.data.count, file.sha256, file.kind, now, file.image?.width,
+                                             file.image?.height, file.image?.channels, file.image?.bitDepth])
                         ids[path] = db.lastInsertedRowID
                     }
                 }
@@ -244,7 +298,7 @@ public final class Dataset: Sendable {
                 return try body(db, ids)
             }
         } catch {
-            _ = try? Self.sweepPending(db: db, root: root)
+            _ = try? Self.sweepPending(db: db, files: self.files)
             throw error
         }
     }
@@ -269,12 +323,12 @@ public final class Dataset: Sendable {
     func sweepBetweenSteps() {
         steps.lock()
         defer { steps.unlock() }
-        _ = try? Self.sweepPending(db: db, root: root)
+        _ = try? Self.sweepPending(db: db, files: files)
     }
 
     /// Removes the files of journalled paths that no catalogued file claims, temporaries a killed writer left
     /// beside them, and folders that became empty; then clears the journal. Returns the removed paths.
-    static func sweepPending(db: DatabaseQueue, root: URL) throws -> [String] {
+    static func sweepPending(db: DatabaseQueue, files: ConfinedFolder) throws -> [String] {
         let pending = try db.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT p.path AS path, EXISTS(SELECT 1 FROM file f WHERE f.path = p.path) AS claimed FROM pendingFile p
@@ -285,15 +339,15 @@ public final class Dataset: Sendable {
         var folders = Set<String>()
         for entry in pending {
             guard isManagedPath(entry.path) else { continue }
-            let url = root.appendingPathComponent(entry.path)
-            if !entry.claimed, unlink(url.path) == 0 { removed.append(entry.path) }
+            // Regular files only, reached without following a link: a crafted journal entry below a link
+            // (`aligned/up -> ../..`) removes nothing.
+            if !entry.claimed, files.removeFile(entry.path) { removed.append(entry.path) }
             folders.insert((entry.path as NSString).deletingLastPathComponent)
         }
         for folder in folders.sorted(by: >) {
-            let dir = root.appendingPathComponent(folder)
-            for name in AtomicFile.removeLeftovers(in: dir) { removed.append(folder + "/" + name) }
+            for name in files.removeLeftovers(in: folder) { removed.append(folder + "/" + name) }
             // Only the per-item folder is removed when empty, never the top-level folders.
-            if folder.contains("/") { rmdir(dir.path) }
+            if folder.contains("/") { files.removeEmptyFolder(folder) }
         }
         try db.write { db in
             for entry in pending { try db.execute(sql: "DELETE FROM pendingFile WHERE path = ?", arguments: [entry.path]) }

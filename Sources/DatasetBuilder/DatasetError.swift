@@ -22,6 +22,11 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case badLayout(path: String, detail: String)
     /// The export folder exists and is not an earlier export, so it is not replaced.
     case refusingToOverwrite(path: String)
+    /// `catalog.sqlite` exists but is not a catalogue (empty, damaged, another program's database).
+    case invalidCatalogue(path: String, detail: String)
+    /// A path inside the dataset (or an import folder) goes through a symbolic link or names something other than a
+    /// regular file or folder; it is reported, never followed.
+    case unsafePath(path: String, detail: String)
     /// The SQLite layer failed.
     case database(String)
 
@@ -38,6 +43,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case .hashMismatch(let p, let e, let a): "\(p) has SHA-256 \(a), but the catalogue recorded \(e)"
         case .badLayout(let p, let d): "\(p): \(d)"
         case .refusingToOverwrite(let p): "\(p) exists and is not an earlier export; choose an empty or new folder"
+        case .invalidCatalogue(let p, let d): "\(p) is not a valid catalogue: \(d)"
+        case .unsafePath(let p, let d): "refusing \(p): \(d)"
         case .database(let d): "catalogue error: \(d)"
         }
     }
@@ -46,7 +53,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var isBadInput: Bool {
         switch self {
         case .notADataset, .alreadyExists, .unreadable, .invalidInput, .notFound, .hashMismatch, .badLayout,
-             .refusingToOverwrite, .readOnly:
+             .refusingToOverwrite, .readOnly, .invalidCatalogue, .unsafePath:
             true
         case .busy, .writeFailed, .database:
             false

@@ -8,29 +8,68 @@ import Glibc
 /// issuing a step's flushes together from several threads lets the filesystem fold them into one commit, and each
 /// folder is flushed once rather than once per file.
 enum Durable {
-    /// Writes every file under a temporary name (AtomicFile's marker, so a killed writer's leftovers are found and
-    /// removed), flushes them all, renames them into place, and flushes the folders that changed and the parents of
-    /// folders that are new. Nothing is ever visible under a final name before its bytes are on disk.
-    static func write(_ files: [(url: URL, data: Data)], newFolders: Set<String> = []) throws {
-        var temporaries: [String] = []
+    /// Writes every file below `root` under a temporary name (AtomicFile's marker, so a killed writer's leftovers
+    /// are found and removed), flushes them all, renames them into place, and flushes the folders that changed and
+    /// the parents of folders that are new. Nothing is ever visible under a final name before its bytes are on disk.
+    /// Every folder on the way is opened without following links (`ConfinedFolder`), so a link planted in the
+    /// dataset cannot send a write elsewhere.
+    static func write(_ files: [(relative: String, data: Data)], in root: ConfinedFolder) throws {
+        var folders: [String: Int32] = [:]
+        var created: [String] = []
+        var temporaries: [(folder: Int32, name: String, descriptor: Int32)] = []
         var renamed = false
         defer {
-            if !renamed { for path in temporaries { unlink(path) } }
+            for t in temporaries {
+                close(t.descriptor)
+                if !renamed { unlinkat(t.folder, t.name, 0) }
+            }
+            for fd in folders.values { close(fd) }
         }
         for file in files {
-            let temporary = file.url.deletingLastPathComponent().path + "/" + AtomicFile.temporaryMarker
-                + UUID().uuidString + "-" + file.url.lastPathComponent
-            temporaries.append(temporary)
-            try writePlain(file.data, to: temporary, reportingAs: file.url.path)
+            let parts = try root.components(file.relative)
+            let parent = parts.dropLast().joined(separator: "/")
+            let folder: Int32
+            if let known = folders[parent] {
+                folder = known
+            } else {
+                guard let opened = try root.openFolder(parts.dropLast(), create: true, created: &created) else {
+                    throw DatasetError.writeFailed(path: root.full(parent), reason: "the folder cannot be made")
+                }
+                folders[parent] = opened
+                folder = opened
+            }
+            var name = ""
+            var fd: Int32 = -1
+            for _ in 0..<8 {
+                name = AtomicFile.temporaryName()
+                fd = openat(folder, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                if fd >= 0 || errno != EEXIST { break }
+            }
+            guard fd >= 0 else {
+                throw DatasetError.writeFailed(path: root.full(file.relative), reason: String(cString: strerror(errno)))
+            }
+            temporaries.append((folder, name, fd))
+            try writeAll(file.data, to: fd, reportingAs: root.full(file.relative))
         }
-        try fsyncAll(temporaries)
-        for (temporary, file) in zip(temporaries, files) where rename(temporary, file.url.path) != 0 {
-            throw DatasetError.writeFailed(path: file.url.path, reason: String(cString: strerror(errno)))
+        try fsyncAll(descriptors: temporaries.enumerated().map { ($0.element.descriptor, root.full(files[$0.offset].relative)) })
+        for (t, file) in zip(temporaries, files) {
+            let leaf = String(file.relative.split(separator: "/").last ?? "")
+            if renameat(t.folder, t.name, t.folder, leaf) != 0 {
+                throw DatasetError.writeFailed(path: root.full(file.relative), reason: String(cString: strerror(errno)))
+            }
         }
         renamed = true
-        var folders = Set(files.map { $0.url.deletingLastPathComponent().path })
-        for folder in newFolders { folders.insert((folder as NSString).deletingLastPathComponent) }
-        try fsyncAll(folders.sorted())
+        var flush = folders.map { ($0.value, root.full($0.key)) }
+        var extra: [Int32] = []
+        defer { for fd in extra { close(fd) } }
+        for folder in Set(created.map { ($0 as NSString).deletingLastPathComponent }) where folders[folder] == nil {
+            let parts = folder.split(separator: "/").map(String.init)
+            if let fd = try? root.openFolder(ArraySlice(parts)) {
+                extra.append(fd)
+                flush.append((fd, root.full(folder)))
+            }
+        }
+        try fsyncAll(descriptors: flush)
     }
 
     /// Creates or truncates `path` and writes `data` to it, without flushing.
@@ -38,6 +77,11 @@ enum Durable {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DatasetError.writeFailed(path: name ?? path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        try writeAll(data, to: fd, reportingAs: name ?? path)
+    }
+
+    /// Writes all of `data` to `fd`.
+    static func writeAll(_ data: Data, to fd: Int32, reportingAs name: String) throws {
         try data.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return }
             var offset = 0
@@ -45,7 +89,7 @@ enum Durable {
                 let n = Glibc.write(fd, base + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw DatasetError.writeFailed(path: name ?? path, reason: String(cString: strerror(errno)))
+                    throw DatasetError.writeFailed(path: name, reason: String(cString: strerror(errno)))
                 }
                 offset += n
             }
@@ -70,6 +114,17 @@ enum Durable {
             }
         }
         queue.waitUntilAllOperationsAreFinished()
+        if let first = failures.first { throw DatasetError.writeFailed(path: first.0, reason: first.1) }
+    }
+
+    /// Flushes open files and folders (descriptor, name for messages), several at a time.
+    static func fsyncAll(descriptors: [(Int32, String)]) throws {
+        guard !descriptors.isEmpty else { return }
+        let failures = FailureList()
+        DispatchQueue.concurrentPerform(iterations: descriptors.count) { index in
+            let (fd, name) = descriptors[index]
+            if fsync(fd) != 0 { failures.add(name, String(cString: strerror(errno))) }
+        }
         if let first = failures.first { throw DatasetError.writeFailed(path: first.0, reason: first.1) }
     }
 

@@ -74,7 +74,8 @@ public struct Exporter: Sendable {
         }
         let out = out.standardizedFileURL
         let parent = out.deletingLastPathComponent()
-        try Self.checkReplaceable(out)
+        try Self.refuseInside(dataset, out)
+        let previous = try Self.checkReplaceable(out)
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
@@ -83,7 +84,7 @@ public struct Exporter: Sendable {
         Self.removeLeftovers(in: parent, for: out.lastPathComponent)
 
         let details = try selectPairs(dataset)
-        let staging = parent.appendingPathComponent(Self.stagingPrefix + UUID().uuidString + "-" + out.lastPathComponent)
+        let staging = parent.appendingPathComponent(Self.temporaryName(Self.stagingPrefix, for: out.lastPathComponent))
         var finished = false
         defer { if !finished { try? FileManager.default.removeItem(at: staging) } }
         let layout = Layout(format: options.format, sides: details.allSatisfy { $0.left != nil && $0.right != nil }
@@ -138,6 +139,12 @@ public struct Exporter: Sendable {
             try Durable.writePlain(data, to: staging.appendingPathComponent(name).path)
             exportedHashes[name] = SHA256Hex.of(data)
         }
+        // The marker that lets a later export replace this folder: it names the dataset and lists every file the
+        // export wrote, and nothing else is ever removed.
+        let marker = ExportMarker(dataset: dataset.root.path, options: options,
+                                  files: (exportedHashes.keys + ["SHA256SUMS"]).sorted())
+        try Durable.writePlain(Data(marker.text.utf8), to: staging.appendingPathComponent(ExportMarker.name).path)
+        exportedHashes[ExportMarker.name] = SHA256Hex.of(Data(marker.text.utf8))
         let sums = exportedHashes.keys.sorted().map { "\(exportedHashes[$0] ?? "")  \($0)\n" }.joined()
         try Durable.writePlain(Data(sums.utf8), to: staging.appendingPathComponent("SHA256SUMS").path)
         // Everything is flushed before the folder is renamed into place: files, then their folders.
@@ -147,8 +154,8 @@ public struct Exporter: Sendable {
 
         // Swap the finished folder into place; an earlier export is moved aside first and removed after.
         var retired: URL?
-        if FileManager.default.fileExists(atPath: out.path) {
-            let aside = parent.appendingPathComponent(Self.retiredPrefix + UUID().uuidString + "-" + out.lastPathComponent)
+        if previous != nil {
+            let aside = parent.appendingPathComponent(Self.temporaryName(Self.retiredPrefix, for: out.lastPathComponent))
             guard rename(out.path, aside.path) == 0 else {
                 throw DatasetError.writeFailed(path: out.path, reason: String(cString: strerror(errno)))
             }
@@ -159,7 +166,7 @@ public struct Exporter: Sendable {
         }
         finished = true
         AtomicFile.syncDirectory(parent.path)
-        if let retired { try? FileManager.default.removeItem(at: retired) }
+        if let retired { Self.removeExport(retired, listed: previous ?? []) }
         return ExportReport(folder: out, pairs: entries.count, files: (exportedHashes.keys + ["SHA256SUMS"]).sorted())
     }
 
@@ -181,7 +188,7 @@ public struct Exporter: Sendable {
     /// depth and size, else decoded, downscaled and re-encoded. The file's hash is checked against the catalogue.
     func image(_ file: FileInfo, in dataset: Dataset) throws -> (Data, Int, Int) {
         let url = dataset.url(file.path)
-        let data = try Dataset.readInput(url)
+        let data = try dataset.files.read(file.path)
         let sha = SHA256Hex.of(data)
         guard sha == file.sha256 else { throw DatasetError.hashMismatch(path: url.path, expected: file.sha256, actual: sha) }
         if let header = PNGHeader(data), header.colourType == 2, header.bitDepth == options.depth,
@@ -217,25 +224,85 @@ public struct Exporter: Sendable {
         }
     }
 
-    /// An existing output folder is replaced only when it is empty or an earlier export (it has our manifest and
-    /// checksums), so a typo in `--out` cannot wipe unrelated files.
-    static func checkReplaceable(_ out: URL) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: out.path, isDirectory: &isDirectory) else { return }
-        guard isDirectory.boolValue else { throw DatasetError.refusingToOverwrite(path: out.path) }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? []
-        if names.isEmpty { return }
-        guard names.contains("manifest.json"), names.contains("SHA256SUMS") else {
-            throw DatasetError.refusingToOverwrite(path: out.path)
+    /// An output inside the dataset would make it inconsistent (orphans, or worse, replaced managed folders).
+    static func refuseInside(_ dataset: Dataset, _ out: URL) throws {
+        let root = realPath(dataset.root.path)
+        let target = realPath(out.path)
+        if target == root || target.hasPrefix(root + "/") {
+            throw DatasetError.invalidInput("--out \(out.path) is inside the dataset \(dataset.root.path); choose a folder outside it")
         }
+    }
+
+    /// The real path of `path`: its longest existing ancestor resolved, the rest appended as given.
+    static func realPath(_ path: String) -> String {
+        var head = (path as NSString).standardizingPath
+        var tail: [String] = []
+        while !head.isEmpty && head != "/" {
+            if let resolved = realpath(head, nil) {
+                defer { free(resolved) }
+                return ([String(cString: resolved)] + tail.reversed()).joined(separator: "/")
+            }
+            tail.append((head as NSString).lastPathComponent)
+            head = (head as NSString).deletingLastPathComponent
+        }
+        return "/" + tail.reversed().joined(separator: "/")
+    }
+
+    /// An existing output folder is replaced only when it is empty or an export made by rigctl: it holds our marker,
+    /// and nothing but the files the marker lists (and their folders). Returns the listed files (nil: no folder).
+    static func checkReplaceable(_ out: URL) throws -> [String]? {
+        var st = stat()
+        guard lstat(out.path, &st) == 0 else { return nil }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw DatasetError.refusingToOverwrite(path: out.path) }
+        if (try? FileManager.default.contentsOfDirectory(atPath: out.path))?.isEmpty == true { return [] }
+        let folder = try ConfinedFolder(path: out.path)
+        let found = folder.walk("")
+        // Only empty folders: what an interrupted removal of an earlier export leaves.
+        if found.files.isEmpty && found.links.isEmpty && found.others.isEmpty { return [] }
+        guard let text = try? folder.read(ExportMarker.name), let listed = ExportMarker.files(in: String(decoding: text, as: UTF8.self))
+        else { throw DatasetError.refusingToOverwrite(path: out.path) }
+        let allowed = Set(listed + [ExportMarker.name])
+        if let stray = (found.links + found.others).first ?? found.files.first(where: { !allowed.contains($0) }) {
+            throw DatasetError.invalidInput("\(out.path) is an earlier export, but \(stray) was not written by it; "
+                                            + "move it away or choose another folder")
+        }
+        return listed + [ExportMarker.name]
+    }
+
+    /// Removes the files an earlier export listed, then its folders once empty; anything else stays.
+    static func removeExport(_ folder: URL, listed: [String]) {
+        guard let confined = try? ConfinedFolder(path: folder.path) else { return }
+        var folders = Set<String>()
+        for path in listed {
+            confined.removeFile(path)
+            var parent = (path as NSString).deletingLastPathComponent
+            while !parent.isEmpty {
+                folders.insert(parent)
+                parent = (parent as NSString).deletingLastPathComponent
+            }
+        }
+        folders.formUnion(confined.walk("").folders)
+        for sub in folders.sorted(by: { $0.count > $1.count }) { confined.removeEmptyFolder(sub) }
+        rmdir(folder.path)
+    }
+
+    /// A short hidden name beside the output: the prefix, 8 hex digits of the output's name (so a later export of
+    /// the same name finds the leftovers of a killed one) and 6 random ones.
+    static func temporaryName(_ prefix: String, for name: String) -> String {
+        prefix + SHA256Hex.of(name).prefix(8) + "-" + AtomicFile.temporaryName().suffix(6)
     }
 
     /// Removes staging and retired folders that a killed export of the same name left in `parent`.
     static func removeLeftovers(in parent: URL, for name: String) {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent.path)) ?? []
-        for entry in entries where (entry.hasPrefix(stagingPrefix) || entry.hasPrefix(retiredPrefix))
-            && entry.hasSuffix("-" + name) {
-            try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry))
+        let tag = SHA256Hex.of(name).prefix(8) + "-"
+        for entry in entries where entry.hasPrefix(stagingPrefix + tag) || entry.hasPrefix(retiredPrefix + tag) {
+            let url = parent.appendingPathComponent(entry)
+            if entry.hasPrefix(retiredPrefix), let listed = try? checkReplaceable(url) {
+                removeExport(url, listed: listed)
+            } else if entry.hasPrefix(stagingPrefix) {
+                try? FileManager.default.removeItem(at: url)
+            }
         }
     }
 
@@ -257,6 +324,33 @@ public struct Exporter: Sendable {
         var folders: [String] {
             (["source", "target"] + (sides ? ["left", "right"] : [])).map(folder(for:))
         }
+    }
+}
+
+/// `.rigctl-export`: the mark of a folder that `export` made. It names the dataset and the export's options and
+/// lists every file written, so that a later export replaces exactly those and refuses a folder that holds more.
+struct ExportMarker {
+    static let name = ".rigctl-export"
+    static let firstLine = "rigctl export"
+
+    let dataset: String
+    let options: ExportOptions
+    let files: [String]
+
+    var text: String {
+        var s = Self.firstLine + "\n"
+        s += "dataset: \(dataset)\n"
+        s += "format: \(options.format.rawValue), split: \(options.split.rawValue), depth: \(options.depth), "
+            + "max size: \(options.maxSize.map(String.init) ?? "none")\n"
+        s += "files:\n" + files.map { $0 + "\n" }.joined()
+        return s
+    }
+
+    /// The files a marker lists; nil when the text is not a marker.
+    static func files(in text: String) -> [String]? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.first == firstLine, let start = lines.firstIndex(of: "files:") else { return nil }
+        return lines[(start + 1)...].filter { !$0.isEmpty }
     }
 }
 

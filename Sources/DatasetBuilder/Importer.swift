@@ -1,4 +1,8 @@
 import Foundation
+import Imaging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Folder layouts of existing pair sets that `import` understands.
 public enum ImportLayout: String, Sendable, CaseIterable {
@@ -18,9 +22,18 @@ public struct ImportReport: Sendable, Equatable {
     public var alreadyPresent: [String] = []
     /// Problems that kept a file or pair out: a name on one side only, differing image sizes.
     public var mismatches: [String] = []
+    /// Files that were not imported, and why: links, devices, names that are not UTF-8, images that do not decode.
+    /// A pair with such a file is not catalogued.
+    public var refused: [String] = []
+    /// File names refused while listing, so that their partners are not reported again as mismatches.
+    var refusedNames = Set<String>()
 }
 
 /// Catalogues existing pair sets. Files are matched by name; every file that has no partner is reported.
+///
+/// The folder is read through its descriptor (`ConfinedFolder`): only regular files inside it are imported, never
+/// what a symbolic link points at, and every image is decoded before it is catalogued, so a damaged, truncated or
+/// foreign file is listed in the report instead of becoming an accepted test pair.
 public struct Importer: Sendable {
     public var layout: ImportLayout
     /// All pairs go into this scene; nil gives each pair its own scene named after the file.
@@ -38,29 +51,51 @@ public struct Importer: Sendable {
         self.split = split
     }
 
-    /// A pair found in the folder, before it is catalogued.
+    /// A pair found in the folder, before it is catalogued. Paths are relative to the import folder.
     struct Candidate {
         let name: String
-        let source: URL
-        let target: URL
-        let left: URL?
-        let right: URL?
+        let source: String
+        let target: String
+        let left: String?
+        let right: String?
         let origin: String
     }
 
     public func run(from folder: URL, into dataset: Dataset, progress: ((String) -> Void)? = nil) throws -> ImportReport {
         var report = ImportReport()
-        let candidates = try scan(folder, report: &report)
-        for candidate in candidates {
-            if let problem = sizeMismatch(candidate) {
-                report.mismatches.append(problem)
+        let root: ConfinedFolder
+        do {
+            root = try ConfinedFolder(path: folder.path)
+        } catch DatasetError.unreadable(_, let reason) {
+            let missing = reason == "not a folder" || reason == String(cString: strerror(ENOENT))
+            throw DatasetError.badLayout(path: folder.path, detail: missing ? "not a folder" : "cannot be read: \(reason)")
+        }
+        let candidates = try scan(root, report: &report)
+        candidateLoop: for candidate in candidates {
+            let roles = [("source", candidate.source), ("target", candidate.target)]
+                + [("left", candidate.left), ("right", candidate.right)].compactMap { role, path in path.map { (role, $0) } }
+            var loaded: [LoadedImage] = []
+            for (role, path) in roles {
+                do {
+                    loaded.append(try Self.load(path, role: role, from: root))
+                } catch {
+                    report.refused.append("\(candidate.name): \(Self.reason(error, path: path))")
+                    continue candidateLoop
+                }
+            }
+            if let first = loaded.first?.image,
+               let other = loaded.dropFirst().first(where: { $0.image.map { ($0.width, $0.height) != (first.width, first.height) } ?? false }),
+               let size = other.image {
+                report.mismatches.append("\(candidate.name): \(other.url.lastPathComponent) is \(size.width)x\(size.height) "
+                                         + "but the source is \(first.width)x\(first.height)")
                 continue
             }
             let input = PairInput(
                 scene: SceneInput(name: scene ?? candidate.name, tags: tags), name: candidate.name,
-                source: candidate.source, target: candidate.target, left: candidate.left, right: candidate.right,
+                source: root.url(candidate.source), target: root.url(candidate.target),
+                left: candidate.left.map(root.url), right: candidate.right.map(root.url),
                 verdict: .accepted, split: split, origin: candidate.origin)
-            let result = try dataset.addPair(input)
+            let result = try dataset.addPair(input, preloaded: loaded)
             if result.created {
                 report.added.append(candidate.name)
             } else {
@@ -71,63 +106,109 @@ public struct Importer: Sendable {
         return report
     }
 
-    func scan(_ folder: URL, report: inout ImportReport) throws -> [Candidate] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DatasetError.badLayout(path: folder.path, detail: "not a folder")
+    /// Reads one image through the folder's descriptor and decodes it completely.
+    static func load(_ path: String, role: String, from root: ConfinedFolder) throws -> LoadedImage {
+        let data = try root.read(path)
+        let full = root.full(path)
+        let info: ImageInfo
+        switch ImageFormat.sniff(data) {
+        case .png:
+            let raster = try PNGFile.decode(data, path: full)
+            info = ImageInfo(width: raster.width, height: raster.height, channels: raster.channels, bitDepth: raster.bitDepth)
+        case .jpeg:
+            let raster = try JPEGFile.decode(data, path: full)
+            info = ImageInfo(width: raster.width, height: raster.height, channels: raster.channels, bitDepth: 8)
+        case .raw:
+            throw DatasetError.unreadable(path: full, reason: data.isEmpty ? "the file is empty" : "not a PNG or JPEG image")
         }
+        return LoadedImage(role: role, url: root.url(path), data: data, image: info)
+    }
+
+    static func reason(_ error: Error, path: String) -> String {
+        switch error {
+        case DatasetError.unreadable(_, let reason): "\(path): \(reason)"
+        case DatasetError.unsafePath(_, let detail): "\(path): \(detail)"
+        case ImagingError.corrupt(_, let format, let detail): "\(path): a damaged \(format) file (\(detail))"
+        case ImagingError.unsupported(_, let detail): "\(path): \(detail)"
+        case ImagingError.unreadable(_, let reason): "\(path): \(reason)"
+        default: "\(path): \(error)"
+        }
+    }
+
+    func scan(_ root: ConfinedFolder, report: inout ImportReport) throws -> [Candidate] {
         switch layout {
         case .realdof:
-            return try matchByName(folder, sourceDir: "source", targetDir: "target", extras: [:], report: &report)
+            return try matchByName(root, sourceDir: "source", targetDir: "target", extras: [:], report: &report)
         case .dpdd:
             var extras: [String: String] = [:]
-            for side in ["l", "r"] where Self.isDirectory(folder.appendingPathComponent("test_\(side)/source")) {
+            for side in ["l", "r"] where try Self.isFolder("test_\(side)/source", in: root) {
                 extras[side] = "test_\(side)/source"
             }
-            return try matchByName(folder, sourceDir: "test_c/source", targetDir: "test_c/target", extras: extras,
+            return try matchByName(root, sourceDir: "test_c/source", targetDir: "test_c/target", extras: extras,
                                    report: &report)
         case .pairs:
-            return try pairFolders(folder, report: &report)
+            return try pairFolders(root, report: &report)
         }
     }
 
-    static func isDirectory(_ url: URL) -> Bool {
-        var isDirectory: ObjCBool = false
-        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
-    }
-
-    /// Image files directly in `dir`, by name, sorted.
-    static func images(in dir: URL) throws -> [String] {
-        do {
-            return try FileManager.default.contentsOfDirectory(atPath: dir.path)
-                .filter { !$0.hasPrefix(".") && imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
-                .sorted()
-        } catch {
-            throw DatasetError.unreadable(path: dir.path, reason: error.localizedDescription)
+    /// Whether `relative` is a folder; a link there is refused, not followed.
+    static func isFolder(_ relative: String, in root: ConfinedFolder) throws -> Bool {
+        switch try root.kind(relative) {
+        case .directory: return true
+        case .link: throw DatasetError.unsafePath(path: root.full(relative), detail: "a symbolic link, which import does not follow")
+        default: return false
         }
     }
 
-    private func matchByName(_ folder: URL, sourceDir: String, targetDir: String, extras: [String: String],
+    /// Image files directly in `dir`, by name, sorted. Links, devices and names that are not UTF-8 are refused
+    /// (listed in the report).
+    static func images(in dir: String, of root: ConfinedFolder, report: inout ImportReport) throws -> [String] {
+        var names: [String] = []
+        for entry in try root.entries(dir) {
+            guard let name = entry.name else {
+                report.refused.append("\(dir)/\(entry.printable): the name is not valid UTF-8")
+                continue
+            }
+            guard !name.hasPrefix("."), imageExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+            switch entry.kind {
+            case .file: names.append(name)
+            case .link:
+                report.refused.append("\(dir)/\(name): a symbolic link, which import does not follow")
+                report.refusedNames.insert(name)
+            case .special:
+                report.refused.append("\(dir)/\(name): not a regular file")
+                report.refusedNames.insert(name)
+            case .directory, .missing: continue
+            }
+        }
+        return names
+    }
+
+    private func matchByName(_ root: ConfinedFolder, sourceDir: String, targetDir: String, extras: [String: String],
                              report: inout ImportReport) throws -> [Candidate] {
-        for dir in [sourceDir, targetDir] where !Self.isDirectory(folder.appendingPathComponent(dir)) {
-            throw DatasetError.badLayout(path: folder.path,
+        for dir in [sourceDir, targetDir] where try !Self.isFolder(dir, in: root) {
+            throw DatasetError.badLayout(path: root.path,
                                          detail: "the \(layout.rawValue) layout needs a \(dir)/ folder, which is missing")
         }
-        let sources = try Self.images(in: folder.appendingPathComponent(sourceDir))
-        let targets = Set(try Self.images(in: folder.appendingPathComponent(targetDir)))
+        let sources = try Self.images(in: sourceDir, of: root, report: &report)
+        let targets = Set(try Self.images(in: targetDir, of: root, report: &report))
         var extraNames: [String: Set<String>] = [:]
-        for (side, dir) in extras { extraNames[side] = Set(try Self.images(in: folder.appendingPathComponent(dir))) }
+        for (side, dir) in extras.sorted(by: { $0.key < $1.key }) {
+            extraNames[side] = Set(try Self.images(in: dir, of: root, report: &report))
+        }
         var out: [Candidate] = []
         for name in sources {
             guard targets.contains(name) else {
-                report.mismatches.append("\(sourceDir)/\(name) has no \(targetDir)/\(name)")
+                if !report.refusedNames.contains(name) {
+                    report.mismatches.append("\(sourceDir)/\(name) has no \(targetDir)/\(name)")
+                }
                 continue
             }
-            var sideURLs: [String: URL] = [:]
+            var sidePaths: [String: String] = [:]
             var complete = true
             for (side, dir) in extras.sorted(by: { $0.key < $1.key }) {
                 if extraNames[side]?.contains(name) == true {
-                    sideURLs[side] = folder.appendingPathComponent("\(dir)/\(name)")
+                    sidePaths[side] = "\(dir)/\(name)"
                 } else {
                     report.mismatches.append("\(sourceDir)/\(name) has no \(dir)/\(name)")
                     complete = false
@@ -136,13 +217,13 @@ public struct Importer: Sendable {
             guard complete else { continue }
             out.append(Candidate(
                 name: (name as NSString).deletingPathExtension,
-                source: folder.appendingPathComponent("\(sourceDir)/\(name)"),
-                target: folder.appendingPathComponent("\(targetDir)/\(name)"),
-                left: sideURLs["l"], right: sideURLs["r"],
+                source: "\(sourceDir)/\(name)", target: "\(targetDir)/\(name)",
+                left: sidePaths["l"], right: sidePaths["r"],
                 origin: "import:\(layout.rawValue):\(sourceDir)/\(name)"))
         }
         let sourceSet = Set(sources)
-        for name in targets.sorted() where !sourceSet.contains(name) {
+        // A partner that was refused is reported once, as refused, not again as a mismatch.
+        for name in targets.sorted() where !sourceSet.contains(name) && !report.refusedNames.contains(name) {
             report.mismatches.append("\(targetDir)/\(name) has no \(sourceDir)/\(name)")
         }
         for (side, dir) in extras.sorted(by: { $0.key < $1.key }) {
@@ -153,18 +234,20 @@ public struct Importer: Sendable {
         return out
     }
 
-    private func pairFolders(_ folder: URL, report: inout ImportReport) throws -> [Candidate] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
-        } catch {
-            throw DatasetError.unreadable(path: folder.path, reason: error.localizedDescription)
-        }
+    private func pairFolders(_ root: ConfinedFolder, report: inout ImportReport) throws -> [Candidate] {
         var out: [Candidate] = []
-        for name in names {
-            let dir = folder.appendingPathComponent(name)
-            guard Self.isDirectory(dir) else { continue }
-            let files = try Self.images(in: dir)
+        for entry in try root.entries("") {
+            guard let name = entry.name else {
+                report.refused.append("\(entry.printable): the name is not valid UTF-8")
+                continue
+            }
+            guard !name.hasPrefix(".") else { continue }
+            if entry.kind == .link {
+                report.refused.append("\(name): a symbolic link, which import does not follow")
+                continue
+            }
+            guard entry.kind == .directory else { continue }
+            let files = try Self.images(in: name, of: root, report: &report)
             func find(_ stem: String) -> String? { files.first { ($0 as NSString).deletingPathExtension == stem } }
             let found = ["source", "target", "left", "right"].map(find)
             guard let source = found[0], let target = found[1] else {
@@ -173,37 +256,13 @@ public struct Importer: Sendable {
                 continue
             }
             out.append(Candidate(
-                name: name, source: dir.appendingPathComponent(source), target: dir.appendingPathComponent(target),
-                left: found[2].map { dir.appendingPathComponent($0) }, right: found[3].map { dir.appendingPathComponent($0) },
+                name: name, source: "\(name)/\(source)", target: "\(name)/\(target)",
+                left: found[2].map { "\(name)/\($0)" }, right: found[3].map { "\(name)/\($0)" },
                 origin: "import:pairs:\(name)/\(source)"))
         }
-        if out.isEmpty && report.mismatches.isEmpty {
-            throw DatasetError.badLayout(path: folder.path, detail: "no NAME/source.* and NAME/target.* pair folders")
+        if out.isEmpty && report.mismatches.isEmpty && report.refused.isEmpty {
+            throw DatasetError.badLayout(path: root.path, detail: "no NAME/source.* and NAME/target.* pair folders")
         }
         return out
-    }
-
-    /// Source and target (and side views) must have the same pixel size; checked from PNG headers without decoding.
-    func sizeMismatch(_ candidate: Candidate) -> String? {
-        let urls = [candidate.source, candidate.target] + [candidate.left, candidate.right].compactMap { $0 }
-        let sizes = urls.map(Self.pngSize)
-        guard let first = sizes[0] else { return nil }
-        for (url, size) in zip(urls.dropFirst(), sizes.dropFirst()) {
-            if let size, size != first {
-                return "\(candidate.name): \(url.lastPathComponent) is \(size.0)x\(size.1) but the source is \(first.0)x\(first.1)"
-            }
-        }
-        return nil
-    }
-
-    /// Width and height from a PNG's IHDR chunk; nil for other formats or unreadable files.
-    static func pngSize(_ url: URL) -> (Int, Int)? {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { return nil }
-        defer { try? handle.close() }
-        guard let head = try? handle.read(upToCount: 24), head.count == 24 else { return nil }
-        let bytes = [UInt8](head)
-        guard bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]), bytes[12...15].elementsEqual("IHDR".utf8) else { return nil }
-        func be32(_ i: Int) -> Int { bytes[i...i + 3].reduce(0) { $0 << 8 | Int($1) } }
-        return (be32(16), be32(20))
     }
 }

@@ -65,6 +65,12 @@ extension Dataset {
     /// existing pair.
     @discardableResult
     public func addPair(_ input: PairInput) throws -> Ingested {
+        try addPair(input, preloaded: nil)
+    }
+
+    /// `addPair` with the images already read (and decoded) by the caller, so that the bytes checked are the bytes
+    /// catalogued.
+    func addPair(_ input: PairInput, preloaded: [LoadedImage]?) throws -> Ingested {
         try requireWritable()
         if let h = input.homography {
             guard h.count == 9, h.allSatisfy(\.isFinite) else {
@@ -93,9 +99,9 @@ extension Dataset {
         var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
         if let left = input.left { images.append(("left", left)) }
         if let right = input.right { images.append(("right", right)) }
-        let loaded = try images.map { image -> (role: String, url: URL, data: Data, sha: String) in
+        let loaded = try preloaded ?? images.map { image -> LoadedImage in
             let data = try Self.readInput(image.url)
-            return (image.role, image.url, data, SHA256Hex.of(data))
+            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
         }
         let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
         let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
@@ -106,7 +112,7 @@ extension Dataset {
         }
         let files = loaded.map {
             PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
-                        data: $0.data, sha256: $0.sha, kind: "aligned")
+                        data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
         }
         func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
         let quality = try JSONText.encode(input.quality)
@@ -297,6 +303,54 @@ extension Dataset {
         try db.execute(sql: "INSERT INTO camera (rigId, make, model, serial, role) VALUES (?, ?, ?, ?, ?)",
                        arguments: [rigID, camera.make, camera.model, camera.serial, role.rawValue])
         return db.lastInsertedRowID
+    }
+}
+
+/// An image of a pair, read and hashed, with its pixel format when known.
+struct LoadedImage {
+    let role: String
+    /// Where it came from (its extension names the stored file; messages name it).
+    let url: URL
+    let data: Data
+    let sha: String
+    let image: ImageInfo?
+
+    init(role: String, url: URL, data: Data, image: ImageInfo?) {
+        self.role = role
+        self.url = url
+        self.data = data
+        self.sha = SHA256Hex.of(data)
+        self.image = image
+    }
+}
+
+/// Width, height, channels and bits per sample of a catalogued image (recorded in the `file` table).
+struct ImageInfo: Equatable {
+    let width: Int
+    let height: Int
+    let channels: Int
+    let bitDepth: Int
+
+    init(width: Int, height: Int, channels: Int, bitDepth: Int) {
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.bitDepth = bitDepth
+    }
+
+    /// From a PNG's header alone (palette images count as the RGB they expand to).
+    init?(_ header: PNGHeader) {
+        let channels: Int
+        switch header.colourType {
+        case 0: channels = 1
+        case 2, 3: channels = 3
+        case 4: channels = 2
+        case 6: channels = 4
+        default: return nil
+        }
+        guard header.width > 0, header.height > 0 else { return nil }
+        self.init(width: header.width, height: header.height, channels: channels,
+                  bitDepth: header.colourType == 3 ? 8 : header.bitDepth)
     }
 }
 

@@ -113,9 +113,17 @@ extension Exporter {
         "aligned_source_sha256", "aligned_target_sha256", "original_source_sha256", "original_target_sha256",
     ]
 
-    /// `manifest.csv`: one row per pair, RFC 4180 quoting, numbers in Swift's shortest round-trip form.
+    /// `manifest.csv`: one row per pair, RFC 4180 quoting, numbers in Swift's shortest round-trip form. Text that a
+    /// spreadsheet would run as a formula (a leading `=`, `+`, `-`, `@`, tab or carriage return, as a scene name
+    /// from a downloaded dataset may have) is prefixed with `'`.
     static func csv(_ pairs: [ManifestPair]) -> String {
-        func field(_ value: String) -> String {
+        func field(_ raw: String) -> String {
+            var value = raw
+            // Numbers and lists of numbers (a homography "-0.5 1 0 ...") cannot call anything and stay as they are.
+            if let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first),
+               value.unicodeScalars.contains(where: { !"0123456789.eE+- ".unicodeScalars.contains($0) }) {
+                value = "'" + value
+            }
             guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
             return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }

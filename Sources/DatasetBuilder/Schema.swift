@@ -3,6 +3,10 @@ import GRDB
 /// The catalogue's tables. Every change after the first release is a new migration appended here, never an edit
 /// of an old one, so that any older catalogue opens and is brought up to date.
 enum Schema {
+    /// The migrations reading commands depend on. Later ones only add columns that reads do not use, so a
+    /// read-only open (a read-only mount cannot be upgraded) accepts a catalogue that lacks them.
+    static let neededForReading: Set<String> = ["v1", "v2-status-index"]
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -140,6 +144,15 @@ enum Schema {
         migrator.registerMigration("v2-status-index") { db in
             // Covers `status`: one index scan yields the counts by scene, split, verdict and review state.
             try db.execute(sql: "CREATE INDEX pair_status ON pair(sceneId, split, verdict, reviewState)")
+        }
+        migrator.registerMigration("v3-image-info") { db in
+            // The pixel format of catalogued images, known from decoding them on import (NULL for other files).
+            try db.execute(sql: """
+                ALTER TABLE file ADD COLUMN width INTEGER;
+                ALTER TABLE file ADD COLUMN height INTEGER;
+                ALTER TABLE file ADD COLUMN channels INTEGER;
+                ALTER TABLE file ADD COLUMN bitDepth INTEGER;
+                """)
         }
         return migrator
     }

@@ -31,6 +31,18 @@ extension Dataset {
         }
     }
 
-    /// Where a catalogued file lies on disk.
-    public func url(of file: FileInfo) -> URL { root.appendingPathComponent(file.path) }
+    /// Where a catalogued file lies on disk, after checking that it is a regular file reached without a symbolic
+    /// link, so that readers outside this module (the pipeline, evaluate) never follow one planted in a dataset.
+    public func url(of file: FileInfo) throws -> URL {
+        switch try files.kind(file.path) {
+        case .file: return root.appendingPathComponent(file.path)
+        case .link: throw DatasetError.unsafePath(path: files.full(file.path), detail: "a symbolic link, which rigctl does not follow")
+        case .special: throw DatasetError.unsafePath(path: files.full(file.path), detail: "not a regular file")
+        case .directory: throw DatasetError.unreadable(path: files.full(file.path), reason: "a folder where a file is expected")
+        case .missing: throw DatasetError.unreadable(path: files.full(file.path), reason: "no such file")
+        }
+    }
+
+    /// The bytes of a catalogued file, read through the dataset's descriptor without following links.
+    public func contents(of file: FileInfo) throws -> Data { try files.read(file.path) }
 }

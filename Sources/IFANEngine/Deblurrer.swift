@@ -72,6 +72,11 @@ public struct IFANDeblurrer: Deblurrer {
         } else {
             output = try network.forward(input)
         }
+        // Finite weights and inputs can still overflow; a non-finite output is an error, never an image.
+        if let bad = output.data.firstIndex(where: { !$0.isFinite }) {
+            throw IFANError.badInput("the network produced a non-finite value (\(output.data[bad]) at element \(bad)); "
+                                     + "the weights or the input are not usable")
+        }
         let (pw, ph) = (output.shape[2], output.shape[1])
         if pw == outW && ph == outH {
             return RGBImage(width: outW, height: outH, transfer: .display, pixels: output.data)

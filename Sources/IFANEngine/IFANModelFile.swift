@@ -13,7 +13,7 @@ public enum IFANModelFile {
     /// Reads a `torch.save` checkpoint of IFAN (the released files, saved from the data-parallel training wrapper),
     /// keeping the network's tensors under the engine's names and checking every name and shape.
     public static func importCheckpoint(_ url: URL) throws -> (architecture: IFANArchitecture, weights: TensorDictionary) {
-        let state = try TorchCheckpoint.read(url)
+        let state = try TorchCheckpoint.read(url).requiringFiniteValues(path: url.path)
         do {
             let (architecture, weights) = try IFANArchitecture.networkWeights(fromCheckpoint: state)
             return (architecture, weights)
@@ -38,7 +38,7 @@ public enum IFANModelFile {
         if let name = metadata[architectureKey], name != architectureName {
             throw IFANModelError(path: url.path, underlying: .unknownArchitecture("the file is for '\(name)', not '\(architectureName)'"))
         }
-        let weights = try SafeTensors.read(url)
+        let weights = try SafeTensors.read(url).requiringFiniteValues(path: url.path)
         do {
             let network = try IFANNetwork(weights: weights)
             if let recorded = metadata[iterationsKey], recorded != String(network.architecture.iterations) {

@@ -4,15 +4,17 @@ import Foundation
 /// PNG files, 8 and 16 bit, grey, grey + alpha, RGB and RGBA, through libpng.
 public enum PNGFile {
     /// Decodes PNG bytes; `path` only names the file in errors.
-    public static func decode(_ data: Data, path: String) throws -> AnyRaster {
+    /// Images of more than `maxPixels` pixels are refused before their pixels are allocated (see `ImageLimits`).
+    public static func decode(_ data: Data, path: String, maxPixels: Int = ImageLimits.maxPixels) throws -> AnyRaster {
         var width: UInt32 = 0, height: UInt32 = 0
         var channels: Int32 = 0, depth: Int32 = 0
         var pixels: UnsafeMutableRawPointer?
         var message = [CChar](repeating: 0, count: 256)
         let rc = data.withUnsafeBytes { raw -> Int32 in
-            rc_png_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &width, &height, &channels,
-                          &depth, &pixels, &message, message.count)
+            rc_png_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, UInt64(max(maxPixels, 0)), &width,
+                          &height, &channels, &depth, &pixels, &message, message.count)
         }
+        if rc == 3 { throw ImageLimits.tooLarge(path: path, width: Int(width), height: Int(height), limit: maxPixels) }
         guard rc == 0, let pixels else {
             throw ImagingError.corrupt(path: path, format: "PNG", detail: messageText(message))
         }
@@ -64,15 +66,16 @@ public enum PNGFile {
 
 /// JPEG files through libjpeg-turbo: 8-bit RGB or grey.
 public enum JPEGFile {
-    public static func decode(_ data: Data, path: String) throws -> Raster8 {
+    public static func decode(_ data: Data, path: String, maxPixels: Int = ImageLimits.maxPixels) throws -> Raster8 {
         var width: UInt32 = 0, height: UInt32 = 0
         var channels: Int32 = 0
         var pixels: UnsafeMutablePointer<UInt8>?
         var message = [CChar](repeating: 0, count: 256)
         let rc = data.withUnsafeBytes { raw -> Int32 in
-            rc_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, &width, &height, &channels,
-                           &pixels, &message, message.count)
+            rc_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, UInt64(max(maxPixels, 0)), &width,
+                           &height, &channels, &pixels, &message, message.count)
         }
+        if rc == 3 { throw ImageLimits.tooLarge(path: path, width: Int(width), height: Int(height), limit: maxPixels) }
         if rc == 2 { throw ImagingError.unsupported(path: path, detail: messageText(message)) }
         guard rc == 0, let pixels else {
             throw ImagingError.corrupt(path: path, format: "JPEG", detail: messageText(message))

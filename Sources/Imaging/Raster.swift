@@ -76,7 +76,8 @@ extension RGBImage {
         self.init(width: raster.width, height: raster.height, transfer: transfer, pixels: out)
     }
 
-    /// Interleaved RGB samples, values clamped to [0, 1] and rounded to the nearest level.
+    /// Interleaved RGB samples, values clamped to [0, 1] and rounded to the nearest level. Total: NaN becomes 0 and
+    /// infinities the nearest end, so no value can trap the integer conversion.
     public func raster<S>(_ type: S.Type = S.self) -> Raster<S> {
         let n = planeSize
         let maxValue = Float(S.max)
@@ -85,7 +86,9 @@ extension RGBImage {
             out.withUnsafeMutableBufferPointer { dst in
                 for c in 0..<3 {
                     for i in 0..<n {
-                        let v = min(max(src[c * n + i], 0), 1) * maxValue
+                        let x = src[c * n + i]
+                        // Comparisons with NaN are false, so NaN takes the 0 branch (min/max would pass it on).
+                        let v = (x > 0 ? (x < 1 ? x : 1) : 0) * maxValue
                         dst[i * 3 + c] = S((v + 0.5).rounded(.down))
                     }
                 }

@@ -44,7 +44,7 @@ public struct LPIPS: Sendable {
 
     /// Loads the converted weights (a safetensors file, as `rigctl lpips install` writes it).
     public init(contentsOf url: URL) throws {
-        try self.init(weights: try SafeTensors.read(url))
+        try self.init(weights: try SafeTensors.read(url).requiringFiniteValues(path: url.path))
     }
 
     static func tensor(_ weights: TensorDictionary, _ key: String, _ shape: [Int]) throws -> Tensor {

@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// Why a `.npy` file could not be read.
@@ -12,8 +13,8 @@ public struct NPYError: Error, CustomStringConvertible, Equatable {
 public enum NPYFile {
     public static func read(_ url: URL) throws -> Tensor {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw NPYError(path: url.path, reason: "cannot read the file (\(error.localizedDescription))")
+        do { data = try FileContents.read(path: url.path) } catch let error as FileReadError {
+            throw NPYError(path: url.path, reason: "cannot read the file (\(error.reason))")
         }
         return try decode(data, path: url.path)
     }

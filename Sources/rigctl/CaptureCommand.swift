@@ -55,12 +55,20 @@ struct CaptureCommand: ParsableCommand {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         if out == nil && scene == nil { throw ValidationError("give --scene NAME to capture into a dataset (or --out DIR for files only)") }
         if out != nil && location.dataset != nil { throw ValidationError("give either --out or --dataset, not both") }
-        guard interval >= 0 else { throw ValidationError("--interval must not be negative") }
+        guard interval >= 0 && interval.isFinite else { throw ValidationError("--interval must be a number of seconds, not negative") }
+        if let scene, scene.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ValidationError("--scene must name the scene, not be empty")
+        }
+        if let scene, scene.utf8.count > 200 { throw ValidationError("--scene is longer than 200 bytes") }
+        if model != nil && noModel { throw ValidationError("give either --model or --no-model, not both") }
     }
 
     func run() throws {
         try reportingErrors {
             let file = try RigFile.load(URL(fileURLWithPath: rig))
+            // Everything that can be wrong with the arguments is found before a camera is touched: the dataset, the
+            // model and the calibration are opened first, so a bad one never leaves a fired pair behind.
+            let prepared = out == nil ? try prepareDataset(file: file) : nil
             let library = try GPhotoLibrary()
             let connected = try Rig(file: file, library: library)
             defer { connected.close() }
@@ -71,7 +79,8 @@ struct CaptureCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
             }
             if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
-            guard let out else { return try captureIntoDataset(rig: connected, file: file) }
+            if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared) }
+            guard let out else { return }
             let directory = URL(fileURLWithPath: out)
             if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
             var skews: [Double] = []
@@ -94,12 +103,19 @@ struct CaptureCommand: ParsableCommand {
     }
 
     /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
-    func captureIntoDataset(rig: Rig, file: RigFile) throws {
+    func prepareDataset(file: RigFile) throws -> (dataset: Dataset, processor: PairProcessor) {
         let root = location.url
-        let dataset = FileManager.default.fileExists(atPath: root.appendingPathComponent(Dataset.catalogName).path)
+        var st = stat()
+        let dataset = lstat(root.appendingPathComponent(Dataset.catalogName).path, &st) == 0
             ? try location.open() : try Dataset.create(at: root)
         let settings = PipelineSettings(model: model, noModel: noModel, rigFile: file, calibrationPath: nil, split: split)
-        let pipeline = CapturePipeline(dataset: dataset, processor: try settings.processor(for: dataset),
+        return (dataset, try settings.processor(for: dataset))
+    }
+
+    func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor)) throws {
+        let root = location.url
+        let dataset = prepared.dataset
+        let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
                                        scene: SceneInput(name: scene ?? "unsorted"),
                                        session: ISO8601DateFormatter().string(from: Date()))
         let display = PipelineDisplay(total: count)

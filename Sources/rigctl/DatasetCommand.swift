@@ -143,19 +143,25 @@ struct DatasetCommand: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every file against its recorded size and SHA-256; report missing and orphan files.",
-            discussion: "Exits with status 1 when anything is wrong. Files of interrupted writes are removed first.")
+            discussion: """
+                Exits with status 1 when anything is wrong. Files of interrupted writes are removed first, when the \
+                dataset can be written; a read-only dataset is checked read-only and such files are reported.
+                """)
 
         @OptionGroup var location: DatasetLocation
         @Flag(help: "Check sizes only, not hashes.") var quick = false
 
         func run() throws {
             let consistent = try reportingErrors {
-                let report = try location.open().verify(hashes: !quick)
+                // A dataset on a read-only mount (or another user's) is still checked: read-only, reporting leftovers.
+                let writable = access(location.url.path, W_OK) == 0
+                let report = try location.open(readOnly: !writable).verify(hashes: !quick)
                 let mib = Double(report.checkedBytes) / 1_048_576
                 print("checked \(report.checkedFiles) files (\(String(format: "%.1f", mib)) MiB)")
                 for path in report.missing { print("missing: \(path)") }
                 for m in report.mismatched { print("changed: \(m.path): expected \(m.expected), found \(m.actual)") }
                 for path in report.orphans { print("orphan: \(path)") }
+                for path in report.unsafe { print("unsafe: \(path) (a link or special file; not followed)") }
                 for path in report.pending { print("pending: \(path)") }
                 for problem in report.databaseProblems { print("database: \(problem)") }
                 print(report.isConsistent ? "consistent" : "NOT consistent")

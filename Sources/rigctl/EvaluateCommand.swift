@@ -129,7 +129,7 @@ struct EvaluateCommand: ParsableCommand {
             let detail = try opened.pair(String(summary.id))
             guard detail.reviewState != ReviewState.rejected.rawValue else { continue }
             let name = "\(detail.id)-\(detail.name)"
-            pairs.append(ImagePair(name: name, source: opened.url(of: detail.source), target: opened.url(of: detail.target)))
+            pairs.append(ImagePair(name: name, source: try opened.url(of: detail.source), target: try opened.url(of: detail.target)))
             ids[name] = detail.id
         }
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }

@@ -29,8 +29,12 @@ struct ImportCommand: ParsableCommand {
             for problem in report.mismatches {
                 FileHandle.standardError.write(Data("rigctl: mismatch: \(problem)\n".utf8))
             }
+            for problem in report.refused {
+                FileHandle.standardError.write(Data("rigctl: not imported: \(problem)\n".utf8))
+            }
             print("imported \(report.added.count) pairs, \(report.alreadyPresent.count) already present, "
-                  + "\(report.mismatches.count) mismatches")
+                  + "\(report.mismatches.count) mismatches"
+                  + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused (unreadable or unsafe files)"))
         }
     }
 }

@@ -41,6 +41,15 @@ extension Rigctl {
         // (every close(0) in the process is ignored from here on).
         DescriptorZero.guardOnce()
         for fd in Int32(1)...2 where fcntl(fd, F_GETFD) == -1 { _ = open("/dev/null", O_RDWR) }
+        // A write to a closed socket or pipe must be an error the caller reports (libgphoto2 writes CloseSession to
+        // a camera that has gone), not a silent death by SIGPIPE; sends and writes then fail with EPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        if let bad = invalidArgument() {
+            let message = "rigctl: error: argument \(bad.index) (\(bad.printable)) is not valid UTF-8; "
+                + "rigctl takes file names and other arguments in UTF-8 only\n"
+            FileHandle.standardError.write(Data(message.utf8))
+            Glibc.exit(ExitStatus.badInput)
+        }
         let level = ProcessInfo.processInfo.environment["RIGCTL_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -57,6 +66,23 @@ extension Rigctl {
         } catch {
             exit(withError: error)
         }
+    }
+}
+
+extension Rigctl {
+    /// The first command-line argument that is not valid UTF-8. Swift would repair it with U+FFFD, turning an
+    /// existing file's name into one that does not exist (or writing a file under another name), so it is refused.
+    static func invalidArgument() -> (index: Int, printable: String)? {
+        for index in 1..<Int(CommandLine.argc) {
+            guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+            if String(validatingCString: pointer) == nil {
+                let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self),
+                                                count: strlen(pointer))
+                let printable = bytes.map { $0 >= 0x20 && $0 < 0x7F ? String(UnicodeScalar($0)) : String(format: "\\x%02X", $0) }
+                return (index, printable.joined())
+            }
+        }
+        return nil
     }
 }
 

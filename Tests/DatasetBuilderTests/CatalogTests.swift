@@ -205,7 +205,7 @@ import Testing
                       "file", "pendingFile"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(migrations == ["v1", "v2-status-index"])
+        #expect(migrations == ["v1", "v2-status-index", "v3-image-info"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))

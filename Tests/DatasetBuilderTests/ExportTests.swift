@@ -19,7 +19,7 @@ import Testing
         let filesB = try contents(of: b.folder)
         #expect(filesA.keys.sorted() == a.files)
         #expect(filesA == filesB, "two exports differ")
-        #expect(Set(filesA.keys) == Set(["README.md", "SHA256SUMS", "manifest.csv", "manifest.json",
+        #expect(Set(filesA.keys) == Set([".rigctl-export", "README.md", "SHA256SUMS", "manifest.csv", "manifest.json",
                                          "source/0001_scene-0.png", "source/0002_scene-0.png", "source/0003_scene-2.png",
                                          "target/0001_scene-0.png", "target/0002_scene-0.png", "target/0003_scene-2.png"]))
         // Exporting again over the same folder replaces it with identical bytes.

@@ -19,7 +19,7 @@ import Testing
         #expect(try dataset.capturesWithoutPair() == ids)
         let detail = try #require(try dataset.capture(id: ids[1]))
         let original = try #require(detail.shot(.source))
-        #expect(FileManager.default.fileExists(atPath: dataset.url(of: original.file).path))
+        #expect(FileManager.default.fileExists(atPath: try dataset.url(of: original.file).path))
         #expect(try dataset.capture(id: 999) == nil)
 
         let p0 = try dataset.addPair(items[0].pair(captureID: ids[0], verdict: .accepted)).id

@@ -43,3 +43,25 @@ import Imaging
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["keep.png"])
     }
 }
+
+/// The temporary name is short and independent of the final one, so a name at the file system's limit works.
+@Test func atomicWritesWorkForNamesAtTheFileSystemLimit() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let url = dir.appendingPathComponent(String(repeating: "n", count: 251) + ".png")
+    try AtomicFile.write(Data("x".utf8), to: url)
+    #expect(try Data(contentsOf: url) == Data("x".utf8))
+    #expect(AtomicFile.temporaryName().utf8.count <= 24)
+}
+
+/// A folder given where a file is expected says so, for every reader.
+@Test func aFolderWhereAFileIsExpectedSaysSo() throws {
+    let dir = try makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    do {
+        _ = try ImageFile.read(dir)
+        Issue.record("a folder was read as an image")
+    } catch let error as ImagingError {
+        #expect(error.description.contains("a folder, not a file"), "\(error)")
+    }
+}

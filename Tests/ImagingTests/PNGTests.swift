@@ -90,3 +90,35 @@ import Imaging
         #expect(big.width == 9 && big[1, 8, 5] == half[1, 2, 1])
     }
 }
+
+/// The Float -> integer conversion is total: NaN and infinities never trap (a NaN from a bad model once did).
+@Test func rasterConversionOfNonFiniteValuesIsTotal() throws {
+    let values: [Float] = [.nan, -.nan, .infinity, -.infinity, 2, -1, 0.5, .signalingNaN]
+    let image = RGBImage(width: values.count, height: 1, pixels: values + values + values)
+    let eight = image.raster8()
+    #expect(eight.samples.enumerated().filter { $0.offset % 3 == 0 }.map(\.element) == [0, 0, 255, 0, 255, 0, 128, 0])
+    let sixteen = image.raster16()
+    #expect(sixteen.samples.enumerated().filter { $0.offset % 3 == 0 }.map(\.element) == [0, 0, 65535, 0, 65535, 0, 32768, 0])
+    _ = try PNGFile.encode(eight)
+}
+
+/// A decompression bomb is refused from its header, before its pixels are allocated, with the way to raise the limit.
+@Test func imagesOverThePixelLimitAreRefusedBeforeDecoding() throws {
+    let raster = Raster8(width: 100, height: 100, channels: 3, samples: [UInt8](repeating: 7, count: 30_000))
+    let png = try PNGFile.encode(raster)
+    let jpeg = try JPEGFile.encode(raster)
+    for decode in [{ _ = try PNGFile.decode(png, path: "bomb.png", maxPixels: 9_999) },
+                   { _ = try JPEGFile.decode(jpeg, path: "bomb.jpg", maxPixels: 9_999) }] {
+        do {
+            try decode()
+            Issue.record("an image over the limit was decoded")
+        } catch let error as ImagingError {
+            #expect(error.description.contains("100x100") && error.description.contains(ImageLimits.environmentKey), "\(error)")
+        }
+    }
+    #expect(try PNGFile.decode(png, path: "ok.png", maxPixels: 10_000).width == 100)
+    // The default comes from memory: half of what is available at 32 bytes a pixel, within 16 and 400 megapixels.
+    #expect(ImageLimits.fromMemory(8_000_000_000) == 125_000_000)
+    #expect(ImageLimits.fromMemory(100_000_000) == 16_000_000)
+    #expect(ImageLimits.fromMemory(1 << 40) == 400_000_000)
+}

@@ -14,8 +14,10 @@ extern "C" {
 /// Decodes a PNG held in memory. On success returns 0 and sets *pixels to a malloc'd interleaved buffer of
 /// width*height*channels samples (1 byte each for bit_depth 8, host-order uint16 for 16); free it with rc_free.
 /// Palette and low-bit-depth images are expanded to 8 bits; tRNS becomes an alpha channel.
-int rc_png_decode(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *channels,
-                  int *bit_depth, void **pixels, char *error, size_t error_size);
+/// Images of more than max_pixels pixels are refused before any pixel memory is allocated: the function returns 3
+/// with *width and *height set.
+int rc_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, uint32_t *width, uint32_t *height,
+                  int *channels, int *bit_depth, void **pixels, char *error, size_t error_size);
 
 /// Encodes interleaved samples (1-4 channels, 8 or host-order 16 bit) to PNG in memory.
 int rc_png_encode(const void *pixels, uint32_t width, uint32_t height, int channels, int bit_depth,
@@ -23,8 +25,9 @@ int rc_png_encode(const void *pixels, uint32_t width, uint32_t height, int chann
 
 /// Decodes a baseline or progressive JPEG to 8-bit RGB (3 channels) or grey (1 channel). Corrupt-data
 /// warnings are treated as errors.
-int rc_jpeg_decode(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *channels,
-                   uint8_t **pixels, char *error, size_t error_size);
+/// Returns 3 (with *width and *height set) for images of more than max_pixels pixels, before decoding.
+int rc_jpeg_decode(const uint8_t *data, size_t size, uint64_t max_pixels, uint32_t *width, uint32_t *height,
+                   int *channels, uint8_t **pixels, char *error, size_t error_size);
 
 /// Encodes 8-bit RGB or grey to JPEG at the given quality (1-100).
 int rc_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int quality,

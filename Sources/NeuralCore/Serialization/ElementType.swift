@@ -119,3 +119,18 @@ func materialize(storage raw: UnsafeRawBufferPointer, type: ElementType, storage
     }
     return Tensor(shape: shape, data: data)
 }
+
+extension Dictionary where Key == String, Value == Tensor {
+    /// The tensors, after checking that every value is finite. Weight files may hold NaN and infinities (the readers
+    /// keep them, bit for bit); a network must not: one NaN weight poisons every output pixel it reaches, so model
+    /// loaders refuse the file here, naming the tensor, rather than let it surface as a crash or a black image.
+    public func requiringFiniteValues(path: String) throws -> TensorDictionary {
+        for name in keys.sorted() {
+            guard let tensor = self[name], let index = tensor.data.firstIndex(where: { !$0.isFinite }) else { continue }
+            let bad = tensor.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            throw WeightFileError.badTensor(path: path, tensor: name, detail: "\(bad) of \(tensor.count) values are not "
+                                            + "finite (element \(index) is \(tensor.data[index])); the weights are unusable")
+        }
+        return self
+    }
+}

@@ -10,11 +10,9 @@ import Darwin
 enum WeightFileIO {
     static func read(_ url: URL) throws -> Data {
         do {
-            return try Data(contentsOf: url, options: .mappedIfSafe)
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path)
-                ? (error as NSError).localizedDescription : "no such file"
-            throw WeightFileError.unreadable(path: url.path, reason: reason)
+            return try FileContents.read(path: url.path)
+        } catch let error as FileReadError {
+            throw WeightFileError.unreadable(path: url.path, reason: error.reason)
         }
     }
 
