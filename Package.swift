@@ -61,6 +61,7 @@ let package = Package(
         .target(
             name: "DatasetBuilder",
             dependencies: [
+                "ThreadSupport",
                 "Imaging",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 import Imaging
 #if canImport(Glibc)
 import Glibc
@@ -129,20 +130,11 @@ enum Durable {
     }
 
     /// Errors collected from the flushing threads.
-    private final class FailureList: @unchecked Sendable {
-        private let lock = NSLock()
-        private var items: [(String, String)] = []
+    private final class FailureList: Sendable {
+        private let items = LockedValue<[(String, String)]>([])
 
-        func add(_ path: String, _ reason: String) {
-            lock.lock()
-            items.append((path, reason))
-            lock.unlock()
-        }
+        func add(_ path: String, _ reason: String) { items.withLock { $0.append((path, reason)) } }
 
-        var first: (String, String)? {
-            lock.lock()
-            defer { lock.unlock() }
-            return items.first
-        }
+        var first: (String, String)? { items.withLock { $0.first } }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 import GRDB
 import Imaging
 #if canImport(Glibc)
@@ -364,36 +365,22 @@ struct WrittenImage: Sendable {
 }
 
 /// Results of parallel work by index, and the first error.
-final class ResultSlots<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [T?]
-    private var firstError: Error?
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ value: T) {
-        lock.lock()
-        slots[index] = value
-        lock.unlock()
+final class ResultSlots<T: Sendable>: Sendable {
+    private struct Slots {
+        var values: [T?]
+        var firstError: Error?
     }
+    private let state: LockedValue<Slots>
 
-    func fail(_ error: Error) {
-        lock.lock()
-        if firstError == nil { firstError = error }
-        lock.unlock()
-    }
+    init(count: Int) { state = LockedValue(Slots(values: Array(repeating: nil, count: count))) }
 
-    func value(_ index: Int) -> T? {
-        lock.lock()
-        defer { lock.unlock() }
-        return slots[index]
-    }
+    func set(_ index: Int, _ value: T) { state.withLock { $0.values[index] = value } }
 
-    var error: Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        return firstError
-    }
+    func fail(_ error: Error) { state.withLock { if $0.firstError == nil { $0.firstError = error } } }
+
+    func value(_ index: Int) -> T? { state.withLock { $0.values[index] } }
+
+    var error: Error? { state.withLock { $0.firstError } }
 }
 
 /// Width, height, bit depth and colour type from a PNG's IHDR chunk.
