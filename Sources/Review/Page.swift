@@ -47,7 +47,7 @@ enum Page {
 
     static func queue(query: ReviewQuery, page: ReviewPage, facets: ReviewFacets, dataset: String, readOnly: Bool) -> String {
         func select(_ name: String, _ label: String, _ values: [String], _ current: String?) -> String {
-            let options = ([""] + values).map { v in
+            let options = ([""] + values).map { (v: String) -> String in
                 "<option value=\"\(escape(v))\"\(v == (current ?? "") ? " selected" : "")>\(v.isEmpty ? "any" : escape(v))</option>"
             }.joined()
             return "<label>\(label) <select name=\"\(name)\">\(options)</select></label>"
@@ -85,7 +85,7 @@ enum Page {
         head += header("skew", .skew) + header("colour residual", .colourResidual)
         head += scoreColumns.map { header("\($0.0) \($0.1)", .score(model: $0.0, metric: .init(rawValue: $0.1)!)) }.joined()
         let filterQuery = query.queryString()
-        let rows = page.rows.map { r in
+        let rows = page.rows.map { (r: ReviewRow) -> String in
             var cells = "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
             cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(escape(r.verdict))\">\(escape(r.verdict))</td>"
             cells += "<td>\(escape(r.split))</td><td class=\"r-\(escape(r.reviewState))\" title=\"\(escape(r.reviewNote))\">\(escape(r.reviewState))</td>"
@@ -156,7 +156,7 @@ enum Page {
         }
         if !p.reasons.isEmpty { figures.append(("reasons", p.reasons.joined(separator: "; "))) }
         let figureRows = figures.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()
-        let scoreRows = p.evaluations.map { e in
+        let scoreRows = p.evaluations.map { (e: EvaluationDetail) -> String in
             "<tr><th>\(escape(e.model))</th><td>\(format(e.psnr))</td><td>\(format(e.ssim))</td><td>\(format(e.mae))</td><td>\(format(e.lpips))</td></tr>"
         }.joined()
         let scores = p.evaluations.isEmpty ? "" : """

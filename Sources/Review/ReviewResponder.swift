@@ -38,7 +38,7 @@ struct ReviewResponder: HTTPResponder {
 
     private func checkedResponse(to request: Request, path: String, api: Bool) async throws -> Response {
         let policy = AccessPolicy(bindHost: options.host, port: boundPort.port, token: options.token)
-        let authority = request.head.authority ?? request.headers[.host]
+        let authority = request.head.authority
         guard policy.acceptsHost(authority), let authority else {
             throw HTTPFailure(status: .forbidden, message: "this server answers to its own address only, not to Host \(authority ?? "(none)")")
         }
@@ -69,7 +69,7 @@ struct ReviewResponder: HTTPResponder {
             if let origin = request.headers[.origin], !policy.acceptsOrigin(origin, authority: authority) {
                 throw HTTPFailure(status: .forbidden, message: "cross-origin POST from \(origin) refused")
             }
-            if let site = request.headers[HTTPField.Name("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
+            if let site = request.headers[.init("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
                 throw HTTPFailure(status: .forbidden, message: "cross-site POST refused")
             }
         }
@@ -174,10 +174,9 @@ struct ReviewResponder: HTTPResponder {
             throw HTTPFailure.notFound("no image kind \(kindText); kinds: "
                                        + PairImageKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        var size: Int?
-        if let text = query["size"] {
+        let size: Int? = try query["size"].map { text in
             guard let n = Int(text), (16...16384).contains(n) else { throw HTTPFailure.badRequest("size is 16 to 16384") }
-            size = n
+            return n
         }
         let encoding: PairImageEncoding
         switch query["format"] {
@@ -243,7 +242,7 @@ struct ReviewResponder: HTTPResponder {
         headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         headers[.xContentTypeOptions] = "nosniff"
-        headers[HTTPField.Name("Referrer-Policy")!] = "no-referrer"
+        headers[.init("Referrer-Policy")!] = "no-referrer"
         headers[.crossOriginResourcePolicy] = "same-origin"
     }
 }

@@ -39,7 +39,7 @@ struct ReviewCommand: AsyncParsableCommand {
                 }
                 lines.append("rigctl review: Ctrl-C stops")
                 print(lines.joined(separator: "\n"))
-                fflush(stdout)
+                fflush(nil)  // the address must reach a pipe at once, not at exit
             }
         } catch {
             FileHandle.standardError.write(Data("rigctl: error: cannot serve on \(host):\(port): \(error)\n".utf8))

@@ -56,7 +56,11 @@ import Testing
 
             // PSNR of the input baseline is 20 + (3i mod 7); ties broken by id in the same direction.
             let psnr = (0..<10).map { 20 + Double(($0 * 3) % 7) }
-            let expected = (0..<10).sorted { psnr[$0] != psnr[$1] ? psnr[$0] > psnr[$1] : $0 > $1 }.map { ids[$0] }
+            let order: [Int] = (0..<10).sorted { (a: Int, b: Int) -> Bool in
+                if psnr[a] != psnr[b] { return psnr[a] > psnr[b] }
+                return a > b
+            }
+            let expected: [Int64] = order.map { ids[$0] }
             #expect(self.ids(try await server.json("/api/pairs?sort=score.input.psnr&order=desc")) == expected)
             #expect(self.ids(try await server.json("/api/pairs?sort=name&limit=2")).count == 2)
 
@@ -234,7 +238,9 @@ import Testing
             #expect(html.contains("<tr data-id=\"\(ids[8])\""))
             #expect(html.contains("worst aligned first"))
             #expect(html.contains("href=\"/pairs/\(ids[8])?verdict=accepted&amp;sort=quality.p95Shift&amp;order=desc\""))
-            #expect(html.range(of: "data-id=\"\(ids[8])\"")!.lowerBound < html.range(of: "data-id=\"\(ids[7])\"")!.lowerBound)
+            let eighth = try #require(html.range(of: "data-id=\"\(ids[8])\""))
+            let seventh = try #require(html.range(of: "data-id=\"\(ids[7])\""))
+            #expect(eighth.lowerBound < seventh.lowerBound)
 
             let pair = try await server.request("/pairs/\(ids[7])?verdict=accepted&sort=quality.p95Shift&order=desc")
             #expect(pair.status == 200)

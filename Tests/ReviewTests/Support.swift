@@ -53,7 +53,11 @@ struct RunningServer {
         _ = try? await task.value
     }
 
-    func request(_ method: String = "GET", _ path: String, headers: [String: String] = [:], host: String? = nil,
+    func request(_ path: String, headers: [String: String] = [:], host: String? = nil) async throws -> HTTPReply {
+        try await request("GET", path, headers: headers, host: host)
+    }
+
+    func request(_ method: String, _ path: String, headers: [String: String] = [:], host: String? = nil,
                  body: Data? = nil) async throws -> HTTPReply {
         try await HTTPClient.send(method: method, port: port, path: path, host: host ?? "127.0.0.1:\(port)",
                                   headers: headers, body: body)
