@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         // C libraries, one thin target each.
@@ -67,6 +68,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The browser review of a dataset's pairs: JSON API, pages and images by id, served on loopback.
+        .target(
+            name: "Review",
+            dependencies: [
+                "DatasetBuilder",
+                "Imaging",
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "Review", "DatasetBuilder", "Imaging"]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["Imaging"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
@@ -85,6 +97,7 @@ let package = Package(
                 "Alignment",
                 "Pipeline",
                 "ThreadSupport",
+                "Review",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -19,6 +19,7 @@ struct Rigctl: AsyncParsableCommand {
             ProcessCommand.self,
             Align.self,
             DatasetCommand.self,
+            ReviewCommand.self,
             ImportCommand.self,
             ExportCommand.self,
             EvaluateCommand.self,

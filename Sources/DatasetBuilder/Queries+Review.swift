@@ -1,0 +1,272 @@
+import Foundation
+import GRDB
+
+/// What the browser review sorts pairs by. Every field maps to one SQL expression; names come from a closed set
+/// (quality keys and model names are bound as arguments, never spliced into the SQL).
+public enum ReviewSortField: Sendable, Equatable, Hashable {
+    case id
+    case name
+    case scene
+    case skew
+    case colourResidual
+    /// A figure of the pair's quality object (`overlap`, `p95Shift`, ...).
+    case quality(String)
+    /// One model's score on the pair.
+    case score(model: String, metric: ScoreMetric)
+
+    public enum ScoreMetric: String, Sendable, CaseIterable {
+        case psnr, ssim, ssimGaussian, mae, lpips, seconds
+    }
+
+    /// Parses `id`, `name`, `scene`, `skew`, `colourResidual`, `quality.KEY` or `score.MODEL.METRIC`.
+    public init?(_ text: String) {
+        switch text {
+        case "id": self = .id
+        case "name": self = .name
+        case "scene": self = .scene
+        case "skew": self = .skew
+        case "colourResidual": self = .colourResidual
+        default:
+            if text.hasPrefix("quality.") {
+                let key = String(text.dropFirst("quality.".count))
+                // Names of figures are identifiers; anything else could not be written as a JSON path.
+                guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+                else { return nil }
+                self = .quality(key)
+            } else if text.hasPrefix("score."), let dot = text.lastIndex(of: "."),
+                      let metric = ScoreMetric(rawValue: String(text[text.index(after: dot)...])) {
+                let model = String(text[text.index(text.startIndex, offsetBy: "score.".count)..<dot])
+                guard !model.isEmpty else { return nil }
+                self = .score(model: model, metric: metric)
+            } else {
+                return nil
+            }
+        }
+    }
+
+    /// The text form `init?(_:)` reads.
+    public var text: String {
+        switch self {
+        case .id: "id"
+        case .name: "name"
+        case .scene: "scene"
+        case .skew: "skew"
+        case .colourResidual: "colourResidual"
+        case .quality(let key): "quality.\(key)"
+        case .score(let model, let metric): "score.\(model).\(metric.rawValue)"
+        }
+    }
+}
+
+/// A filtered, sorted page of pairs for the browser review.
+public struct ReviewQuery: Sendable, Equatable {
+    public var verdict: Verdict?
+    public var review: ReviewState?
+    public var scene: String?
+    public var split: Split?
+    public var sort: ReviewSortField
+    public var descending: Bool
+    public var limit: Int
+    public var offset: Int
+
+    public init(verdict: Verdict? = nil, review: ReviewState? = nil, scene: String? = nil, split: Split? = nil,
+                sort: ReviewSortField = .id, descending: Bool = false, limit: Int = 100, offset: Int = 0) {
+        self.verdict = verdict
+        self.review = review
+        self.scene = scene
+        self.split = split
+        self.sort = sort
+        self.descending = descending
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// One row of the review queue: the pair's summary with the figures it can be sorted by.
+public struct ReviewRow: Sendable, Codable, Equatable {
+    public let id: Int64
+    public let key: String
+    public let name: String
+    public let scene: String
+    public let verdict: String
+    public let split: String
+    public let reviewState: String
+    public let reviewNote: String
+    public let quality: [String: Double]
+    public let skew: Double?
+    public let colourResidual: Double?
+    /// Model name to metric name to value.
+    public let scores: [String: [String: Double]]
+}
+
+/// A page of the queue, the number of pairs the filter matches, and counts over the whole dataset.
+public struct ReviewPage: Sendable, Codable, Equatable {
+    public let total: Int
+    public let offset: Int
+    public let limit: Int
+    public let rows: [ReviewRow]
+    public let byVerdict: [String: Int]
+    public let byReview: [String: Int]
+    public let bySplit: [String: Int]
+    public let pairs: Int
+}
+
+/// What the queue's filter and sort menus offer.
+public struct ReviewFacets: Sendable, Codable, Equatable {
+    public let scenes: [String]
+    public let qualityKeys: [String]
+    public let models: [String]
+    /// Every sort key, in the text form of `ReviewSortField`.
+    public let sortKeys: [String]
+}
+
+extension Dataset {
+    /// A page of pairs in the order asked for; pairs lacking the sort figure come last in either direction, ties
+    /// by id, so paging is stable.
+    public func reviewPage(_ query: ReviewQuery) throws -> ReviewPage {
+        let (whereSQL, arguments) = Self.reviewWhere(query)
+        let (orderSQL, orderArguments) = Self.reviewOrder(query)
+        let limit = max(0, min(query.limit, 1000)), offset = max(0, query.offset)
+        return try read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM pair p JOIN scene s ON s.id = p.sceneId" + whereSQL,
+                                         arguments: arguments) ?? 0
+            var pageArguments = arguments
+            pageArguments += orderArguments
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT p.id, p.contentKey, p.name, s.name AS scene, p.verdict, p.split, p.reviewState, p.reviewNote,
+                       p.quality, p.colourResidual, c.skew
+                FROM pair p JOIN scene s ON s.id = p.sceneId LEFT JOIN capture c ON c.id = p.captureId
+                """ + whereSQL + orderSQL + " LIMIT \(limit) OFFSET \(offset)", arguments: pageArguments)
+            let ids = rows.map { $0["id"] as Int64 }
+            var scores: [Int64: [String: [String: Double]]] = [:]
+            if !ids.isEmpty {
+                let list = ids.map(String.init).joined(separator: ",")
+                for e in try Row.fetchAll(db, sql: """
+                    SELECT e.pairId, m.name AS model, e.psnr, e.ssim, e.ssimGaussian, e.mae, e.lpips, e.seconds
+                    FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId IN (\(list))
+                    """) {
+                    var figures: [String: Double] = [:]
+                    for metric in ReviewSortField.ScoreMetric.allCases {
+                        if let value: Double = e[metric.rawValue] { figures[metric.rawValue] = value }
+                    }
+                    scores[e["pairId"], default: [:]][e["model"]] = figures
+                }
+            }
+            var byVerdict: [String: Int] = [:], byReview: [String: Int] = [:], bySplit: [String: Int] = [:]
+            var pairs = 0
+            for row in try Row.fetchAll(db, sql: "SELECT verdict, reviewState, split, count(*) FROM pair GROUP BY 1, 2, 3") {
+                let n: Int = row[3]
+                byVerdict[row[0], default: 0] += n
+                byReview[row[1], default: 0] += n
+                bySplit[row[2], default: 0] += n
+                pairs += n
+            }
+            return ReviewPage(
+                total: total, offset: offset, limit: limit,
+                rows: rows.map { row in
+                    let id: Int64 = row["id"]
+                    return ReviewRow(
+                        id: id, key: row["contentKey"], name: row["name"], scene: row["scene"], verdict: row["verdict"],
+                        split: row["split"], reviewState: row["reviewState"], reviewNote: row["reviewNote"],
+                        quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:], skew: row["skew"],
+                        colourResidual: row["colourResidual"], scores: scores[id] ?? [:])
+                },
+                byVerdict: byVerdict, byReview: byReview, bySplit: bySplit, pairs: pairs)
+        }
+    }
+
+    /// The ids of every pair the query matches, in its order (limit and offset ignored): next and previous in
+    /// the pair view.
+    public func reviewOrder(_ query: ReviewQuery) throws -> [Int64] {
+        let (whereSQL, arguments) = Self.reviewWhere(query)
+        let (orderSQL, orderArguments) = Self.reviewOrder(query)
+        var all = arguments
+        all += orderArguments
+        return try read { db in
+            try Int64.fetchAll(db, sql: """
+                SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId LEFT JOIN capture c ON c.id = p.captureId
+                """ + whereSQL + orderSQL, arguments: all)
+        }
+    }
+
+    /// Scenes, quality figure names and models present in the catalogue.
+    public func reviewFacets() throws -> ReviewFacets {
+        try read { db in
+            let scenes = try String.fetchAll(db, sql: "SELECT name FROM scene ORDER BY name")
+            let keys = try String.fetchAll(db, sql: """
+                SELECT DISTINCT j.key FROM pair p, json_each(p.quality) j WHERE json_valid(p.quality) ORDER BY j.key
+                """).filter { ReviewSortField("quality.\($0)") != nil }
+            let models = try String.fetchAll(db, sql: """
+                SELECT DISTINCT m.name FROM model m JOIN evaluation e ON e.modelId = m.id ORDER BY m.name
+                """)
+            var sortKeys = ["id", "name", "scene", "skew", "colourResidual"] + keys.map { "quality.\($0)" }
+            for model in models {
+                sortKeys += ReviewSortField.ScoreMetric.allCases.map { "score.\(model).\($0.rawValue)" }
+            }
+            return ReviewFacets(scenes: scenes, qualityKeys: keys, models: models, sortKeys: sortKeys)
+        }
+    }
+
+    /// The absolute location of a catalogued file, refusing any path that is not inside the dataset's managed
+    /// folders (so a damaged catalogue row can never make a server hand out another file).
+    public func managedFileURL(_ file: FileInfo) throws -> URL {
+        guard Self.isManagedPath(file.path) else {
+            throw DatasetError.database("the catalogue names \(file.path), which is outside the dataset's folders")
+        }
+        let url = root.appendingPathComponent(file.path).resolvingSymlinksInPath()
+        let base = root.resolvingSymlinksInPath().path + "/"
+        guard url.path.hasPrefix(base) else {
+            throw DatasetError.database("\(file.path) leads outside the dataset folder \(root.path)")
+        }
+        return url
+    }
+
+    private static func reviewWhere(_ query: ReviewQuery) -> (String, StatementArguments) {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        if let verdict = query.verdict {
+            clauses.append("p.verdict = ?")
+            _ = arguments.append(contentsOf: [verdict.rawValue])
+        }
+        if let review = query.review {
+            clauses.append("p.reviewState = ?")
+            _ = arguments.append(contentsOf: [review.rawValue])
+        }
+        if let scene = query.scene {
+            clauses.append("s.name = ?")
+            _ = arguments.append(contentsOf: [scene])
+        }
+        if let split = query.split {
+            clauses.append("p.split = ?")
+            _ = arguments.append(contentsOf: [split.rawValue])
+        }
+        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), arguments)
+    }
+
+    private static func reviewOrder(_ query: ReviewQuery) -> (String, StatementArguments) {
+        var arguments = StatementArguments()
+        let expression: String
+        switch query.sort {
+        case .id: expression = "p.id"
+        case .name: expression = "p.name"
+        case .scene: expression = "s.name"
+        case .skew: expression = "c.skew"
+        case .colourResidual: expression = "p.colourResidual"
+        case .quality(let key):
+            // The key is an identifier (see init), bound as a quoted JSON path.
+            expression = "(CASE WHEN json_valid(p.quality) THEN json_extract(p.quality, ?) END)"
+            _ = arguments.append(contentsOf: ["$.\"\(key)\""])
+        case .score(let model, let metric):
+            expression = """
+                (SELECT e.\(metric.rawValue) FROM evaluation e JOIN model m ON m.id = e.modelId
+                 WHERE e.pairId = p.id AND m.name = ?)
+                """
+            _ = arguments.append(contentsOf: [model])
+        }
+        // The expression appears twice (null test, then value): its arguments are bound twice.
+        let doubled = arguments
+        arguments += doubled
+        let direction = query.descending ? "DESC" : "ASC"
+        return (" ORDER BY (\(expression)) IS NULL, \(expression) \(direction), p.id \(direction)", arguments)
+    }
+}

@@ -1,0 +1,137 @@
+import DatasetBuilder
+import Foundation
+import Hummingbird
+
+/// Query strings as browsers write them (`+` for space, percent escapes), first value of a name wins.
+struct QueryItems: Sendable {
+    private(set) var items: [(name: String, value: String)] = []
+
+    init(_ query: String?) {
+        guard let query, !query.isEmpty else { return }
+        for part in query.split(separator: "&") {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                String(s).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+            }
+            items.append((decode(pieces[0]), pieces.count > 1 ? decode(pieces[1]) : ""))
+        }
+    }
+
+    subscript(_ name: String) -> String? {
+        items.first { $0.name == name }.map(\.value).flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// A request the server refuses, with the status and a message for the person or script that sent it.
+struct HTTPFailure: Error {
+    let status: HTTPResponse.Status
+    let message: String
+
+    static func badRequest(_ m: String) -> Self { .init(status: .badRequest, message: m) }
+    static func notFound(_ m: String) -> Self { .init(status: .notFound, message: m) }
+}
+
+/// The queue's filter and sort as they appear in URLs (`verdict`, `review`, `scene`, `split`, `sort`, `order`,
+/// `limit`, `offset`), shared by the pages and the API so a page's address is also its API query.
+extension ReviewQuery {
+    init(items: QueryItems, defaultLimit: Int = 100) throws {
+        self.init()
+        if let v = items["verdict"] {
+            guard let verdict = Verdict(rawValue: v) else { throw HTTPFailure.badRequest("unknown verdict \(v)") }
+            self.verdict = verdict
+        }
+        if let v = items["review"] {
+            guard let review = ReviewState(rawValue: v) else { throw HTTPFailure.badRequest("unknown review state \(v)") }
+            self.review = review
+        }
+        if let v = items["split"] {
+            guard let split = Split(rawValue: v) else { throw HTTPFailure.badRequest("unknown split \(v)") }
+            self.split = split
+        }
+        scene = items["scene"]
+        if let v = items["sort"] {
+            guard let field = ReviewSortField(v) else { throw HTTPFailure.badRequest("cannot sort by \(v)") }
+            sort = field
+        }
+        switch items["order"] {
+        case nil, "asc": descending = false
+        case "desc": descending = true
+        case let other?: throw HTTPFailure.badRequest("order is asc or desc, not \(other)")
+        }
+        limit = defaultLimit
+        if let v = items["limit"] {
+            guard let n = Int(v), (1...1000).contains(n) else { throw HTTPFailure.badRequest("limit is 1 to 1000") }
+            limit = n
+        }
+        if let v = items["offset"] {
+            guard let n = Int(v), n >= 0 else { throw HTTPFailure.badRequest("offset is a whole number") }
+            offset = n
+        }
+    }
+
+    /// The URL query for this filter and sort (paging left out unless asked for), in a fixed order.
+    func queryString(includePaging: Bool = false, offset: Int? = nil) -> String {
+        var parts: [(String, String)] = []
+        if let verdict { parts.append(("verdict", verdict.rawValue)) }
+        if let review { parts.append(("review", review.rawValue)) }
+        if let scene { parts.append(("scene", scene)) }
+        if let split { parts.append(("split", split.rawValue)) }
+        if sort != .id { parts.append(("sort", sort.text)) }
+        if descending { parts.append(("order", "desc")) }
+        if includePaging {
+            if limit != 100 { parts.append(("limit", "\(limit)")) }
+            let o = offset ?? self.offset
+            if o > 0 { parts.append(("offset", "\(o)")) }
+        }
+        return parts.map { "\($0.0)=\(URLText.component($0.1))" }.joined(separator: "&")
+    }
+}
+
+enum URLText {
+    /// Percent-encodes everything but unreserved characters.
+    static func component(_ s: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s
+    }
+}
+
+enum Responses {
+    static let jsonEncoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }()
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        data(try jsonEncoder.encode(value), type: "application/json; charset=utf-8", status: status)
+    }
+
+    static func data(_ data: Data, type: String, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = type
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func html(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        data(Data(text.utf8), type: "text/html; charset=utf-8", status: status, headers: [.cacheControl: "no-store"])
+    }
+
+    /// API callers get `{"error": ...}`, pages a short HTML message.
+    static func failure(_ f: HTTPFailure, api: Bool) -> Response {
+        if api {
+            let body = (try? jsonEncoder.encode(["error": f.message])) ?? Data()
+            return data(body, type: "application/json; charset=utf-8", status: f.status)
+        }
+        return html(Page.message(title: "\(f.status.code) \(f.status.reasonPhrase)", text: f.message), status: f.status)
+    }
+}
+
+/// Runs blocking catalogue and image work on a Dispatch thread, keeping Swift's few cooperative threads free to
+/// serve other requests while a large image decodes.
+func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}

@@ -1,0 +1,132 @@
+import DatasetBuilder
+import Foundation
+import Imaging
+import Synchronization
+
+/// Which image of a pair a URL asks for. Names, not paths: the file is looked up in the catalogue.
+public enum PairImageKind: String, Sendable, CaseIterable {
+    case source, target, left, right
+    /// |source - target|, amplified four times: where the pair disagrees.
+    case difference
+}
+
+public enum PairImageEncoding: String, Sendable {
+    case png, jpeg
+
+    var contentType: String { self == .png ? "image/png" : "image/jpeg" }
+}
+
+/// One encoded image and the tag that names its content.
+public struct EncodedImage: Sendable {
+    public let data: Data
+    public let contentType: String
+    public let etag: String
+}
+
+/// Decodes, scales and encodes a pair's images on demand and keeps the most recent results, up to a byte budget.
+final class ImageService: Sendable {
+    private let dataset: Dataset
+    private let cache: Mutex<ByteBoundedCache>
+
+    init(dataset: Dataset, cacheBytes: Int = 64 << 20) {
+        self.dataset = dataset
+        cache = Mutex(ByteBoundedCache(limit: cacheBytes))
+    }
+
+    /// The tag of an image, known from the catalogue's hashes without decoding anything (so a 304 costs one
+    /// read of the catalogue).
+    func etag(for pair: PairDetail, kind: PairImageKind, size: Int?, encoding: PairImageEncoding) throws -> String {
+        let hashes = try files(pair, kind).map { String($0.sha256.prefix(16)) }.joined(separator: "-")
+        return "\"\(hashes)-\(kind.rawValue)-\(size.map(String.init) ?? "full")-\(encoding.rawValue)\""
+    }
+
+    func image(for pair: PairDetail, kind: PairImageKind, size: Int?, encoding: PairImageEncoding) throws -> EncodedImage {
+        let tag = try etag(for: pair, kind: kind, size: size, encoding: encoding)
+        if let hit = cache.withLock({ $0.get(tag) }) {
+            return EncodedImage(data: hit, contentType: encoding.contentType, etag: tag)
+        }
+        let files = try files(pair, kind)
+        let urls = try files.map { try dataset.managedFileURL($0) }
+        let data: Data
+        if kind != .difference, size == nil, encoding == .png, let bytes = try? Data(contentsOf: urls[0]),
+           ImageFormat.sniff(bytes) == .png {
+            // Full size as stored: the catalogued PNG itself (16-bit files stay 16-bit).
+            data = bytes
+        } else {
+            var image: RGBImage
+            if kind == .difference {
+                image = try Self.difference(try decode(urls[0]), try decode(urls[1]), pair: pair)
+            } else {
+                image = try decode(urls[0])
+            }
+            if let size { image = image.downscaled(maxSide: size) }
+            let raster = image.raster8()
+            data = encoding == .png ? try PNGFile.encode(raster, compressionLevel: 3)
+                                    : try JPEGFile.encode(raster, quality: 90)
+        }
+        cache.withLock { $0.put(tag, data) }
+        return EncodedImage(data: data, contentType: encoding.contentType, etag: tag)
+    }
+
+    private func files(_ pair: PairDetail, _ kind: PairImageKind) throws -> [FileInfo] {
+        let files: [FileInfo?] = switch kind {
+        case .source: [pair.source]
+        case .target: [pair.target]
+        case .left: [pair.left]
+        case .right: [pair.right]
+        case .difference: [pair.source, pair.target]
+        }
+        let present = files.compactMap { $0 }
+        guard present.count == files.count else {
+            throw HTTPFailure.notFound("pair \(pair.id) has no \(kind.rawValue) image")
+        }
+        return present
+    }
+
+    private func decode(_ url: URL) throws -> RGBImage {
+        let image = try ImageFile.read(url)
+        return image.transfer == .display ? image : image.displayEncoded()
+    }
+
+    static func difference(_ a: RGBImage, _ b: RGBImage, pair: PairDetail) throws -> RGBImage {
+        guard a.width == b.width, a.height == b.height else {
+            throw HTTPFailure(status: .conflict, message: "pair \(pair.id): source is \(a.width)x\(a.height), "
+                              + "target \(b.width)x\(b.height); no difference image")
+        }
+        var out = a
+        for i in out.pixels.indices { out.pixels[i] = min(1, abs(a.pixels[i] - b.pixels[i]) * 4) }
+        return out
+    }
+}
+
+/// Least-recently-used entries, evicted once their bytes exceed the limit; an entry larger than a quarter of the
+/// limit is not kept at all, so one huge image cannot empty the cache.
+public struct ByteBoundedCache: Sendable {
+    public let limit: Int
+    private var entries: [String: (data: Data, used: UInt64)] = [:]
+    private var clock: UInt64 = 0
+    public private(set) var bytes = 0
+
+    public init(limit: Int) { self.limit = limit }
+
+    public var count: Int { entries.count }
+
+    public mutating func get(_ key: String) -> Data? {
+        guard let entry = entries[key] else { return nil }
+        clock += 1
+        entries[key] = (entry.data, clock)
+        return entry.data
+    }
+
+    public mutating func put(_ key: String, _ data: Data) {
+        guard data.count <= limit / 4 else { return }
+        clock += 1
+        if let old = entries[key] { bytes -= old.data.count }
+        entries[key] = (data, clock)
+        bytes += data.count
+        while bytes > limit, let oldest = entries.min(by: { $0.value.used < $1.value.used }) {
+            bytes -= oldest.value.data.count
+            entries[oldest.key] = nil
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import DatasetBuilder
+import Foundation
+
+/// The server-rendered pages. Everything interpolated is escaped; scripts and styles are the embedded assets.
+enum Page {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.count)
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+
+    static func document(title: String, body: String, script: String? = nil) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escape(title))</title>
+        <link rel="stylesheet" href="/static/review.css">
+        </head><body>
+        \(body)
+        \(script.map { "<script src=\"/static/\($0)\"></script>" } ?? "")
+        </body></html>
+        """
+    }
+
+    static func message(title: String, text: String) -> String {
+        document(title: title, body: "<main class=\"message\"><h1>\(escape(title))</h1><p>\(escape(text))</p></main>")
+    }
+
+    static func format(_ value: Double?) -> String {
+        guard let value else { return "–" }
+        if value == value.rounded(), abs(value) < 1e6 { return String(Int(value)) }
+        return abs(value) >= 100 ? String(format: "%.1f", value) : String(format: "%.4g", value)
+    }
+
+    // MARK: - Queue
+
+    static func queue(query: ReviewQuery, page: ReviewPage, facets: ReviewFacets, dataset: String, readOnly: Bool) -> String {
+        func select(_ name: String, _ label: String, _ values: [String], _ current: String?) -> String {
+            let options = ([""] + values).map { (v: String) -> String in
+                "<option value=\"\(escape(v))\"\(v == (current ?? "") ? " selected" : "")>\(v.isEmpty ? "any" : escape(v))</option>"
+            }.joined()
+            return "<label>\(label) <select name=\"\(name)\">\(options)</select></label>"
+        }
+        let counts = [
+            "<span><b>\(page.pairs)</b> pairs</span>",
+            page.byReview.keys.sorted().map { "<span>\(escape($0)) <b>\(page.byReview[$0] ?? 0)</b></span>" }.joined(),
+            page.byVerdict.keys.sorted().map { "<span>verdict \(escape($0)) <b>\(page.byVerdict[$0] ?? 0)</b></span>" }.joined(),
+            "<span>matching <b>\(page.total)</b></span>",
+        ].joined()
+        // Worst aligned first: the largest 95th-percentile block shift, or the lowest correlation when the
+        // pipeline's misalignment figures are absent (imports).
+        let worst: ReviewQuery = {
+            var q = query
+            q.offset = 0
+            if facets.qualityKeys.contains("p95Shift") { q.sort = .quality("p95Shift"); q.descending = true }
+            else if facets.qualityKeys.contains("correlation") { q.sort = .quality("correlation"); q.descending = false }
+            else if let first = facets.qualityKeys.first { q.sort = .quality(first); q.descending = false }
+            return q
+        }()
+        let qualityColumns = facets.qualityKeys
+        let scoreColumns = facets.models.flatMap { m in ["psnr", "ssim"].map { (m, $0) } }
+        func header(_ label: String, _ field: ReviewSortField) -> String {
+            var q = query
+            q.offset = 0
+            let active = q.sort == field
+            q.descending = active ? !query.descending : false
+            q.sort = field
+            let arrow = active ? (query.descending ? " ▼" : " ▲") : ""
+            return "<th><a href=\"/?\(escape(q.queryString(includePaging: true)))\">\(escape(label))\(arrow)</a></th>"
+        }
+        var head = header("id", .id) + header("name", .name) + header("scene", .scene)
+        head += "<th>verdict</th><th>split</th><th>review</th>"
+        head += qualityColumns.map { header($0, .quality($0)) }.joined()
+        head += header("skew", .skew) + header("colour residual", .colourResidual)
+        head += scoreColumns.map { header("\($0.0) \($0.1)", .score(model: $0.0, metric: .init(rawValue: $0.1)!)) }.joined()
+        let filterQuery = query.queryString()
+        let rows = page.rows.map { (r: ReviewRow) -> String in
+            var cells = "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
+            cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(escape(r.verdict))\">\(escape(r.verdict))</td>"
+            cells += "<td>\(escape(r.split))</td><td class=\"r-\(escape(r.reviewState))\" title=\"\(escape(r.reviewNote))\">\(escape(r.reviewState))</td>"
+            cells += qualityColumns.map { "<td class=\"num\">\(format(r.quality[$0]))</td>" }.joined()
+            cells += "<td class=\"num\">\(format(r.skew))</td><td class=\"num\">\(format(r.colourResidual))</td>"
+            cells += scoreColumns.map { "<td class=\"num\">\(format(r.scores[$0.0]?[$0.1]))</td>" }.joined()
+            return "<tr data-id=\"\(r.id)\">\(cells)</tr>"
+        }.joined(separator: "\n")
+        var pager = ""
+        if query.offset > 0 {
+            pager += "<a rel=\"prev\" href=\"/?\(escape(query.queryString(includePaging: true, offset: max(0, query.offset - query.limit))))\">← previous page</a> "
+        }
+        let last = min(page.total, query.offset + page.rows.count)
+        pager += "<span>\(page.total == 0 ? 0 : query.offset + 1)–\(last) of \(page.total)</span>"
+        if last < page.total {
+            pager += " <a rel=\"next\" href=\"/?\(escape(query.queryString(includePaging: true, offset: query.offset + query.limit)))\">next page →</a>"
+        }
+        let body = """
+        <header><h1>rigctl review · \(escape(dataset))</h1>\(readOnly ? "<span class=\"badge\">read-only</span>" : "")</header>
+        <section class="counts">\(counts)</section>
+        <form class="filters" method="get" action="/">
+        \(select("verdict", "verdict", Verdict.allCases.map(\.rawValue), query.verdict?.rawValue))
+        \(select("review", "review", ReviewState.allCases.map(\.rawValue), query.review?.rawValue))
+        \(select("scene", "scene", facets.scenes, query.scene))
+        \(select("split", "split", Split.allCases.map(\.rawValue), query.split?.rawValue))
+        \(select("sort", "sort", facets.sortKeys, query.sort.text))
+        <label>order <select name="order"><option value="asc"\(query.descending ? "" : " selected")>ascending</option><option value="desc"\(query.descending ? " selected" : "")>descending</option></select></label>
+        <button type="submit">apply</button>
+        <a class="worst" href="/?\(escape(worst.queryString()))">worst aligned first</a>
+        <a href="/">reset</a>
+        </form>
+        <div class="table-wrap"><table class="queue"><thead><tr>\(head)</tr></thead><tbody>
+        \(rows)
+        </tbody></table></div>
+        <nav class="pager">\(pager)</nav>
+        """
+        return document(title: "review · \(dataset)", body: body, script: "queue.js")
+    }
+
+    // MARK: - Pair
+
+    static func pair(_ p: PairDetail, query: ReviewQuery, previous: Int64?, next: Int64?, position: (Int, Int)?,
+                     readOnly: Bool) -> String {
+        let filter = query.queryString()
+        let suffix = filter.isEmpty ? "" : "?" + filter
+        func link(_ id: Int64?, _ rel: String, _ label: String) -> String {
+            guard let id else { return "<span class=\"disabled\">\(label)</span>" }
+            return "<a id=\"\(rel)\" rel=\"\(rel)\" href=\"/pairs/\(id)\(escape(suffix))\">\(label)</a>"
+        }
+        var figures: [(String, String)] = p.quality.keys.sorted().map { ($0, format(p.quality[$0])) }
+        if let c = p.colour {
+            figures.append(("colour model", c.name))
+            figures.append(("colour residual", format(c.residual)))
+        }
+        if let crop = p.crop { figures.append(("crop", "\(crop.width)×\(crop.height) at (\(crop.x), \(crop.y))")) }
+        if let h = p.homography { figures.append(("homography", h.map { format($0) }.joined(separator: " "))) }
+        if let capture = p.capture {
+            figures.append(("skew", capture.skew.map { String(format: "%.2f ms", $0 * 1000) } ?? "–"))
+            for shot in capture.shots {
+                let s = shot.settings
+                var parts: [String] = ["\(shot.camera.make) \(shot.camera.model)"]
+                if let a = s.aperture { parts.append("f/\(format(a))") }
+                if let t = s.exposureTime { parts.append(t < 1 ? "1/\(Int((1 / t).rounded())) s" : "\(format(t)) s") }
+                if let iso = s.iso { parts.append("ISO \(iso)") }
+                if let f = s.focalLength { parts.append("\(format(f)) mm") }
+                figures.append((shot.role, parts.joined(separator: ", ")))
+            }
+        }
+        if !p.reasons.isEmpty { figures.append(("reasons", p.reasons.joined(separator: "; "))) }
+        let figureRows = figures.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()
+        let scoreRows = p.evaluations.map { (e: EvaluationDetail) -> String in
+            "<tr><th>\(escape(e.model))</th><td>\(format(e.psnr))</td><td>\(format(e.ssim))</td><td>\(format(e.mae))</td><td>\(format(e.lpips))</td></tr>"
+        }.joined()
+        let scores = p.evaluations.isEmpty ? "" : """
+            <h2>scores</h2><table class="figures"><tr><th>model</th><th>PSNR</th><th>SSIM</th><th>MAE</th><th>LPIPS</th></tr>\(scoreRows)</table>
+            """
+        let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off</p>" : """
+            <div class="decide">
+            <button data-state="approved" title="a">approve (a)</button>
+            <button data-state="rejected" title="r">reject (r)</button>
+            <button data-state="flagged" title="f">another look (f)</button>
+            <button data-state="unreviewed" title="u">unreviewed (u)</button>
+            <input id="note" type="text" placeholder="note" value="\(escape(p.reviewNote))">
+            </div>
+            """
+        let body = """
+        <header><a href="/\(escape(suffix))">← queue</a> <h1>pair \(p.id) · \(escape(p.name))</h1>
+        <span>\(escape(p.scene)) · \(escape(p.split)) · verdict <b class="v-\(escape(p.verdict))">\(escape(p.verdict))</b> ·
+        review <b id="state" class="r-\(escape(p.reviewState))">\(escape(p.reviewState))</b></span>
+        <nav>\(link(previous, "prev", "← previous (k)")) \(position.map { "\($0.0) of \($0.1)" } ?? "") \(link(next, "next", "next (j) →"))</nav>
+        </header>
+        <main id="pair" data-id="\(p.id)" data-next="\(next.map(String.init) ?? "")" data-prev="\(previous.map(String.init) ?? "")" data-query="\(escape(filter))">
+        <div class="toolbar">
+        <button data-mode="side">side by side (s)</button><button data-mode="flicker">flicker (space)</button>
+        <button data-mode="wipe">wipe (w)</button><button data-mode="difference">difference (d)</button>
+        <button id="one">1:1 (1)</button><button id="fit">fit (0)</button>
+        <input id="wipe" type="range" min="0" max="100" value="50" aria-label="wipe position">
+        <span id="zoom"></span> <span id="status" role="status"></span>
+        </div>
+        <div class="views" data-mode="side">
+        <figure class="view" id="view-a"><figcaption>source (input)</figcaption><div class="stage">
+        <img alt="source" src="/api/pairs/\(p.id)/image/source"><img class="over" alt="target" src="/api/pairs/\(p.id)/image/target">
+        </div></figure>
+        <figure class="view" id="view-b"><figcaption>aligned target</figcaption><div class="stage">
+        <img alt="target" src="/api/pairs/\(p.id)/image/target">
+        </div></figure>
+        </div>
+        \(decisions)
+        <aside><h2>figures</h2><table class="figures">\(figureRows)</table>\(scores)</aside>
+        </main>
+        """
+        return document(title: "pair \(p.id) · \(p.name)", body: body, script: "pair.js")
+    }
+}

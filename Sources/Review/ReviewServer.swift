@@ -1,0 +1,81 @@
+import DatasetBuilder
+import Foundation
+import Hummingbird
+import Logging
+import Synchronization
+
+/// How `rigctl review` serves a dataset.
+public struct ReviewOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// Generated when the host is not loopback; nil on loopback.
+    public var token: String?
+    public var imageCacheBytes: Int
+
+    public init(host: String = "127.0.0.1", port: Int = 8417, token: String? = nil, imageCacheBytes: Int = 64 << 20) {
+        self.host = host
+        self.port = port
+        self.token = token ?? (AccessPolicy.isLoopback(host) ? nil : AccessPolicy.makeToken())
+        self.imageCacheBytes = imageCacheBytes
+    }
+}
+
+/// Where a started server listens, and the address to open (with the token, when one is needed).
+public struct ReviewAddress: Sendable {
+    public let host: String
+    public let port: Int
+    public let token: String?
+
+    /// The address to open in a browser; for a wildcard bind, through this machine's name.
+    public var url: String {
+        let name = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName
+                 : host.contains(":") ? "[\(host)]" : host
+        return "http://\(name):\(port)/" + (token.map { "?token=\($0)" } ?? "")
+    }
+}
+
+/// The review web app: pages, JSON API and images of one dataset.
+public struct ReviewServer: Sendable {
+    let dataset: Dataset
+    let options: ReviewOptions
+
+    public init(dataset: Dataset, options: ReviewOptions) {
+        self.dataset = dataset
+        self.options = options
+    }
+
+    /// Serves until the task is cancelled or, with `stopOnSignals`, SIGINT or SIGTERM arrives (then it finishes
+    /// the requests in flight). `onStart` gets the bound address (the real port when `options.port` is 0).
+    public func run(stopOnSignals: Bool = false, logger: Logger? = nil,
+                    onStart: @escaping @Sendable (ReviewAddress) async -> Void) async throws {
+        let images = ImageService(dataset: dataset, cacheBytes: options.imageCacheBytes)
+        let options = self.options
+        let dataset = self.dataset
+        var log = logger ?? Logger(label: "rigctl.review")
+        if logger == nil { log.logLevel = .warning }
+        let boundPort = BoundPort()
+        let app = Application(
+            responder: ReviewResponder(dataset: dataset, images: images, options: options, boundPort: boundPort),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? options.port
+                boundPort.set(port)
+                await onStart(ReviewAddress(host: options.host, port: port, token: options.token))
+            },
+            logger: log)
+        if stopOnSignals {
+            try await app.runService()
+        } else {
+            try await app.runService(gracefulShutdownSignals: [])
+        }
+    }
+}
+
+/// The port the listener got, known only once it is bound (port 0 picks a free one); until then it is 0 and the
+/// Host check refuses everything.
+final class BoundPort: Sendable {
+    private let value = Mutex(0)
+
+    func set(_ port: Int) { value.withLock { $0 = port } }
+    var port: Int { value.withLock { $0 } }
+}

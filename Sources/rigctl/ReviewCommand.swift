@@ -1,0 +1,49 @@
+import ArgumentParser
+import DatasetBuilder
+import Foundation
+import Review
+
+/// `rigctl review`: the browser review of a dataset's pairs (see docs/review.md).
+struct ReviewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Review a dataset's pairs in the browser: queue, pair viewer and decisions.",
+        discussion: """
+            Serves on 127.0.0.1 by default and prints the address to open. With --host other than a loopback \
+            address it generates a token and prints an address that carries it; every request must present it. \
+            Decisions go through the catalogue exactly as `rigctl dataset review` does; --read-only turns them off \
+            and opens the catalogue without taking the writer's lock. Stops on Ctrl-C or SIGTERM.
+            """
+    )
+
+    @OptionGroup var location: DatasetLocation
+    @Option(help: "Port to listen on (0: any free port).") var port: Int = 8417
+    @Option(help: "Address to listen on; 0.0.0.0 serves the lab's network and requires the printed token.")
+    var host: String = "127.0.0.1"
+    @Flag(help: "Open the catalogue read-only; decisions are refused.") var readOnly = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard !host.isEmpty else { throw ValidationError("--host must not be empty") }
+    }
+
+    func run() async throws {
+        let dataset = try reportingErrors { try location.open(readOnly: readOnly) }
+        let options = ReviewOptions(host: host, port: port)
+        let server = ReviewServer(dataset: dataset, options: options)
+        do {
+            try await server.run(stopOnSignals: true) { address in
+                var lines = ["rigctl review: serving \(dataset.root.path)\(readOnly ? " (read-only)" : "") at \(address.url)"]
+                if address.token != nil {
+                    lines.append("rigctl review: the token in this address is required; share it only with people who may decide on pairs")
+                }
+                lines.append("rigctl review: Ctrl-C stops")
+                print(lines.joined(separator: "\n"))
+                fflush(nil)  // the address must reach a pipe at once, not at exit
+            }
+        } catch {
+            FileHandle.standardError.write(Data("rigctl: error: cannot serve on \(host):\(port): \(error)\n".utf8))
+            throw ExitCode(ExitStatus.failure)
+        }
+    }
+}
