@@ -118,6 +118,11 @@ public final class CapturePipeline: Sendable {
                 let queued = queue.offer(id)
                 events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
                                  waiting: queue.count + (queued ? 0 : 1)))
+            } catch RigError.pairAborted(_, let failures) {
+                // The rig numbers pairs by their files in incoming/, which is emptied after each one: name the pair
+                // as the user counts it in this session instead.
+                captureError = RigError.pairAborted(index: n + 1, failures: failures)
+                break
             } catch {
                 captureError = error
                 break

@@ -115,6 +115,20 @@ final class EventLog: @unchecked Sendable {
         #expect(incoming.isEmpty, "\(incoming)")
     }
 
+    /// A pair that aborts is named as the user counts it: the third pair of the session is "pair 3", even though
+    /// the rig numbers its files in an incoming/ folder that is emptied after every pair.
+    @Test func anAbortedPairIsNumberedAsTheUserCountsIt() throws {
+        let f = try PipelineFixture()
+        let deep = f.virtualRig.deep
+        let error = try #require(throws: RigError.self) {
+            _ = try f.pipeline(withModel: false).run(rig: f.rig, count: 4, stop: StopFlag()) { event in
+                if case .captured(let index, _, _, _) = event, index == 2 { deep.inject(.dropConnection) }
+            }
+        }
+        #expect(error.description.hasPrefix("pair 3 aborted"), "\(error)")
+        #expect(try f.dataset.status().captures == 2)
+    }
+
     /// Stopping after the first pair loses nothing: what was captured but not processed is finished later.
     @Test func stoppingEarlyAndResumingLosesNothing() throws {
         let f = try PipelineFixture()
