@@ -309,6 +309,7 @@ public final class Dataset: Sendable {
         guard let fileID else { return }
         let referenced = try Bool.fetchOne(db, sql: """
             SELECT EXISTS(SELECT 1 FROM shot WHERE fileId = :id)
+                OR EXISTS(SELECT 1 FROM shotCompanion WHERE fileId = :id)
                 OR EXISTS(SELECT 1 FROM pair WHERE :id IN (sourceFileId, targetFileId, leftFileId, rightFileId))
                 OR EXISTS(SELECT 1 FROM model WHERE weightsFileId = :id)
                 OR EXISTS(SELECT 1 FROM evaluation WHERE outputFileId = :id)

@@ -2,8 +2,8 @@ import Foundation
 import GRDB
 
 extension Dataset {
-    /// Copies a capture's two originals into `originals/<key>/` and catalogues the capture, its scene, cameras,
-    /// rig and session, in one step. The key derives from both files' hashes, so ingesting the same files again
+    /// Copies a capture's two originals (and their shots' companion files) into `originals/<key>/` and catalogues
+    /// the capture, its scene, cameras, rig and session, in one step. The key derives from both files' hashes, so ingesting the same files again
     /// returns the existing capture.
     @discardableResult
     public func ingestCapture(_ input: CaptureInput) throws -> Ingested {
@@ -30,10 +30,20 @@ extension Dataset {
         let folder = "\(Folder.originals)/\(key)"
         let sourcePath = "\(folder)/source.\(SafeName.fileExtension(of: input.source.file))"
         let targetPath = "\(folder)/target.\(SafeName.fileExtension(of: input.target.file))"
-        let files = [
+        var files = [
             PlannedFile(relativePath: sourcePath, data: sourceData, sha256: sourceHash, kind: "original"),
             PlannedFile(relativePath: targetPath, data: targetData, sha256: targetHash, kind: "original"),
         ]
+        // A shot's other files (RAW+JPEG) sit beside its original as `<role>-companion-N.<ext>`.
+        var companionPaths: [ShotRole: [String]] = [:]
+        for (role, shot) in [(ShotRole.source, input.source), (.target, input.target)] {
+            for (n, url) in shot.companions.enumerated() {
+                let data = try Self.readInput(url)
+                let path = "\(folder)/\(role.rawValue)-companion-\(n + 1).\(SafeName.fileExtension(of: url))"
+                files.append(PlannedFile(relativePath: path, data: data, sha256: SHA256Hex.of(data), kind: "companion"))
+                companionPaths[role, default: []].append(path)
+            }
+        }
         let now = Date()
         let id = try commitStep(files) { db, fileIDs in
             let rigID = try input.rig.map { try Self.upsertRig(named: $0, in: db) }
@@ -54,6 +64,11 @@ extension Dataset {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [captureID, role.rawValue, cameraID, fileIDs[path], s.aperture, s.exposureTime, s.iso,
                                      s.focalLength, s.captureTime, shot.arrivalTime])
+                let shotID = db.lastInsertedRowID
+                for companion in companionPaths[role] ?? [] {
+                    try db.execute(sql: "INSERT OR IGNORE INTO shotCompanion (shotId, fileId) VALUES (?, ?)",
+                                   arguments: [shotID, fileIDs[companion]])
+                }
             }
             return captureID
         }

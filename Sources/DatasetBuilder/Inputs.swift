@@ -51,12 +51,16 @@ public struct ShotInput: Sendable {
     public var settings: CameraSettings
     /// When the file arrived on the host.
     public var arrivalTime: Date?
+    /// The shot's other files (the JPEG of a RAW+JPEG shot), copied in and catalogued with the shot.
+    public var companions: [URL]
 
-    public init(file: URL, camera: CameraIdentity, settings: CameraSettings, arrivalTime: Date? = nil) {
+    public init(file: URL, camera: CameraIdentity, settings: CameraSettings, arrivalTime: Date? = nil,
+                companions: [URL] = []) {
         self.file = file
         self.camera = camera
         self.settings = settings
         self.arrivalTime = arrivalTime
+        self.companions = companions
     }
 }
 

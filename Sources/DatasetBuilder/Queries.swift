@@ -74,6 +74,8 @@ public struct ShotDetail: Sendable, Codable, Equatable {
     public let settings: CameraSettings
     public let arrivalTime: Date?
     public let file: FileInfo
+    /// The shot's other files (the JPEG of a RAW+JPEG shot); empty for one file.
+    public let companions: [FileInfo]
 }
 
 /// A capture, as catalogued.
@@ -289,11 +291,15 @@ extension Dataset {
             WHERE sh.captureId = ? ORDER BY sh.role
             """, arguments: [id]).compactMap { s -> ShotDetail? in
             guard let file = try fileInfo(s["fileId"], in: db) else { return nil }
+            // A read-only catalogue of an older rigctl may lack the table (it is not needed for reading).
+            let companions = try db.tableExists("shotCompanion") ? try Int64.fetchAll(db, sql: """
+                SELECT sc.fileId FROM shotCompanion sc JOIN file f ON f.id = sc.fileId WHERE sc.shotId = ? ORDER BY f.path
+                """, arguments: [s["id"] as Int64]).compactMap { try fileInfo($0, in: db) } : []
             return ShotDetail(
                 role: s["role"], camera: CameraIdentity(make: s["make"], model: s["model"], serial: s["serial"]),
                 settings: CameraSettings(aperture: s["aperture"], exposureTime: s["exposureTime"], iso: s["iso"],
                                          focalLength: s["focalLength"], captureTime: s["captureTime"]),
-                arrivalTime: s["arrivalTime"], file: file)
+                arrivalTime: s["arrivalTime"], file: file, companions: companions)
         }
         return CaptureDetail(id: id, key: row["contentKey"], rig: row["rigName"], session: row["sessionName"],
                              triggerTime: row["triggerTime"], skew: row["skew"], shots: shots)

@@ -154,6 +154,17 @@ enum Schema {
                 ALTER TABLE file ADD COLUMN bitDepth INTEGER;
                 """)
         }
+        migrator.registerMigration("v4-shot-companions") { db in
+            // The other files of a shot (the JPEG of a RAW+JPEG shot): kept with the shot, never used by a pair.
+            try db.execute(sql: """
+                CREATE TABLE shotCompanion (
+                    shotId INTEGER NOT NULL REFERENCES shot(id) ON DELETE CASCADE,
+                    fileId INTEGER NOT NULL REFERENCES file(id),
+                    PRIMARY KEY (shotId, fileId)
+                ) WITHOUT ROWID;
+                CREATE INDEX shotCompanion_file ON shotCompanion(fileId);
+                """)
+        }
         return migrator
     }
 }

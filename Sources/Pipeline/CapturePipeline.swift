@@ -180,22 +180,41 @@ public final class CapturePipeline: Sendable {
         return ids
     }
 
-    /// One step: both originals and their settings into the catalogue, then the incoming files removed.
+    /// One step: both originals, their shots' companion files (the JPEGs of RAW+JPEG shots) and their settings
+    /// into the catalogue, then the incoming files removed.
     func catalogue(_ pair: CapturedPair, rig: String?) throws -> Int64 {
+        // A pair record left in incoming/ is read back from disk: every name in it must be a file of that folder,
+        // or a crafted record would have files outside the dataset copied in and then deleted.
+        for file in [pair.shallow, pair.deep] {
+            for name in [file.fileName] + (file.companions ?? []) where !Self.isPlainFileName(name) {
+                throw DatasetError.unsafePath(path: pair.sidecarURL.path,
+                                              detail: "it names \(name), which is not a file of its own folder")
+            }
+        }
+        func companions(_ role: CameraRole) -> [URL] {
+            (pair.file(role).companions ?? []).map { pair.directory.appendingPathComponent($0) }
+        }
         func shot(_ role: CameraRole) -> ShotInput {
             let file = pair.file(role), m = file.metadata
             return ShotInput(file: pair.url(role), camera: CameraIdentity(make: m.make, model: m.model, serial: m.serialNumber),
                              settings: CameraSettings(aperture: m.aperture, exposureTime: m.exposureTime, iso: m.iso,
                                                       focalLength: m.focalLength, captureTime: m.captureTime),
-                             arrivalTime: file.arrival)
+                             arrivalTime: file.arrival, companions: companions(role))
         }
         let input = CaptureInput(scene: scene, rig: rig, session: session, source: shot(.shallow), target: shot(.deep),
                                  triggerTime: pair.shallow.triggerTime ?? pair.shallow.arrival,
                                  skew: pair.triggerSkew ?? pair.arrivalSkew)
         let id = try dataset.ingestCapture(input).id
         // The sidecar goes last: a pair without one is incomplete and is never catalogued twice.
-        for url in [pair.url(.shallow), pair.url(.deep), pair.sidecarURL] { try? FileManager.default.removeItem(at: url) }
+        for url in [pair.url(.shallow), pair.url(.deep)] + companions(.shallow) + companions(.deep) + [pair.sidecarURL] {
+            try? FileManager.default.removeItem(at: url)
+        }
         return id
+    }
+
+    /// One path component, not `.` or `..`: a file of the folder itself.
+    static func isPlainFileName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")
     }
 
     /// The worker: queued captures as they come, then whatever the catalogue still lists.

@@ -4,6 +4,9 @@ import Foundation
 /// camera's Nikon personality.
 enum Nikon {
     static let initiateCaptureRecInSdram: UInt16 = 0x90C0
+    /// GetEvent ("CheckEvent" in libgphoto2): the events since the last poll, as a UINT16 count followed by that
+    /// many records of a UINT16 event code and its UINT32 first parameter (ptp-pack.c, ptp_unpack_Nikon_EC).
+    static let getEvent: UInt16 = 0x90C7
     static let deviceReady: UInt16 = 0x90C8
     static let startLiveView: UInt16 = 0x9201
     static let endLiveView: UInt16 = 0x9202
@@ -13,13 +16,35 @@ enum Nikon {
     static let notLiveView: UInt16 = 0xA00B
     static let liveViewHeaderSize = 384
 
+    /// Events kept for GetEvent at most; older ones are dropped.
+    static let eventQueueLimit = 256
+
     /// With these, libgphoto2 captures the Nikon way: InitiateCaptureRecInSdram, then DeviceReady until the body
-    /// is no longer busy, then the file's event. Without Nikon's GetEvent (0x90C7) events come on the PTP/IP
-    /// event channel.
+    /// is no longer busy, then the file's event. When GetEvent (0x90C7) is listed too, libgphoto2's
+    /// ptp_check_event polls it and, once it has returned an event, reads nothing else (ptp.c); without it events
+    /// come on the PTP/IP event channel.
     static let operations: [UInt16] = [initiateCaptureRecInSdram, deviceReady, startLiveView, endLiveView, getLiveViewImg]
 
     /// Nikon-only properties the body lists.
     static let propertyCodes: [UInt16] = [liveViewStatus]
+}
+
+extension Nikon {
+    /// GetEvent's data: the count, then one six-byte record per event.
+    static func eventData(_ events: [(code: UInt16, param: UInt32)]) -> [UInt8] {
+        var w = PTPWriter()
+        w.u16(UInt16(events.count))
+        for event in events {
+            w.u16(event.code)
+            w.u32(event.param)
+        }
+        return w.bytes
+    }
+}
+
+extension VirtualCameraConfiguration {
+    /// A Nikon body that lists GetEvent.
+    var offersNikonGetEvent: Bool { vendor == .nikon && nikonGetEvent }
 }
 
 /// The Nikon personality: capture into SDRAM polled with DeviceReady; busy while the shot is being written.
@@ -47,6 +72,13 @@ extension VirtualCamera {
             return .code(PTPResponse.ok)
         case Nikon.getLiveViewImg:
             return nikonLiveViewFrame()
+        case Nikon.getEvent where configuration.offersNikonGetEvent:
+            lock.lock()
+            let events = nikonEvents
+            nikonEvents = []
+            if !events.isEmpty { nikonEventPolls += 1 }
+            lock.unlock()
+            return .data(Nikon.eventData(events))
         case PTPOperation.getDevicePropDesc, PTPOperation.getDevicePropValue:
             guard params.first.map({ UInt16(truncatingIfNeeded: $0) }) == Nikon.liveViewStatus else { return nil }
             lock.lock()

@@ -49,6 +49,9 @@ public final class VirtualCamera: @unchecked Sendable {
     var eos = EOSState()
     /// The Nikon personality's live view.
     var nikonLiveView = false
+    /// Nikon GetEvent (0x90C7): events waiting for the host's next poll, and how many polls handed one out.
+    var nikonEvents: [(code: UInt16, param: UInt32)] = []
+    var nikonEventPolls = 0
 
     static let storageID: UInt32 = 0x0001_0001
     static let dcimHandle: UInt32 = 1
@@ -161,6 +164,13 @@ public final class VirtualCamera: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return objects.values.filter { $0.format != PTPFormat.association && !$0.inRAM }.count
+    }
+
+    /// Nikon GetEvent (0x90C7) requests that returned at least one event: libgphoto2 took the Nikon event path.
+    public var nikonEventPollsWithEvents: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return nikonEventPolls
     }
 
     /// Number of host sessions accepted so far (a reconnect starts a new one).

@@ -105,7 +105,7 @@ extension VirtualCamera {
         switch vendor {
         case .generic: break
         case .canon: operations += CanonEOS.operations
-        case .nikon: operations += Nikon.operations
+        case .nikon: operations += Nikon.operations + (configuration.offersNikonGetEvent ? [Nikon.getEvent] : [])
         }
         w.array16(operations)
         w.array16(vendor == .canon ? [] : PTPEvent.supported)

@@ -83,6 +83,7 @@ extension VirtualCamera {
         sessionOpen = false
         eos.resetSession()
         nikonLiveView = false
+        nikonEvents = []
         lock.unlock()
         for c in connections { c?.close() }
     }
@@ -206,6 +207,13 @@ extension VirtualCamera {
 
     func sendEvent(_ code: UInt16, _ params: [UInt32]) {
         lock.lock()
+        if configuration.offersNikonGetEvent {
+            // Kept for the host's next GetEvent; a host that never polls cannot make the queue grow without bound.
+            nikonEvents.append((code, params.first ?? 0))
+            if nikonEvents.count > Nikon.eventQueueLimit { nikonEvents.removeFirst(nikonEvents.count - Nikon.eventQueueLimit) }
+            lock.unlock()
+            return
+        }
         let connection = eventConnection
         lock.unlock()
         var w = PTPWriter()

@@ -111,6 +111,9 @@ public struct VirtualCameraConfiguration: Sendable {
     public var rawPlusJPEG: Bool
     /// Battery charge in percent at power-on; it drops by one every 20 shots.
     public var batteryPercent: Int
+    /// Nikon: offer GetEvent (0x90C7), as Nikon DSLRs do: events wait in the camera until the host polls for
+    /// them, and none are sent on the PTP/IP event channel. Off: events go on the event channel.
+    public var nikonGetEvent: Bool
 
     public init(name: String, serialNumber: String, vendor: VirtualVendor = .generic, commandPort: UInt16 = 0, eventPort: UInt16 = 0,
                 width: Int = 1200, height: Int = 800, format: CaptureFormat = .dng,
@@ -138,6 +141,7 @@ public struct VirtualCameraConfiguration: Sendable {
         self.manualFocus = true
         self.rawPlusJPEG = false
         self.batteryPercent = 100
+        self.nikonGetEvent = true
     }
 
     /// Becomes a body of `vendor`: its manufacturer and model (the settings and lists stay).

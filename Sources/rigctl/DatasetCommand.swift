@@ -129,6 +129,7 @@ struct DatasetCommand: ParsableCommand {
                               + "f/\(s.aperture.map { "\($0)" } ?? "?"), \(s.exposureTime.map { "\($0) s" } ?? "? s"), "
                               + "ISO \(s.iso.map(String.init) ?? "?"), \(s.focalLength.map { "\($0) mm" } ?? "? mm"), "
                               + "\(shot.file.path)")
+                        for companion in shot.companions { print("    with \(companion.path)") }
                     }
                 }
                 for e in p.evaluations {

@@ -188,6 +188,34 @@ import Testing
         #expect(try dataset.verify().isConsistent)
     }
 
+    /// The JPEG of a RAW+JPEG shot is copied in beside the shot's original and catalogued with that shot.
+    @Test func companionFilesAreCataloguedWithTheirShot() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
+        var input = try SyntheticCapture.make(index: 0, seed: 9, in: dir.appendingPathComponent("in")).capture
+        let jpeg = dir.appendingPathComponent("in/source-preview.jpg")
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 0xFF, 0xD9]).write(to: jpeg)
+        input.source.companions = [jpeg]
+        let first = try dataset.ingestCapture(input)
+        #expect(try dataset.ingestCapture(input) == Ingested(id: first.id, created: false))
+        let capture = try #require(try dataset.capture(id: first.id))
+        let source = try #require(capture.shot(.source)), target = try #require(capture.shot(.target))
+        #expect(source.companions.count == 1 && target.companions.isEmpty)
+        let companion = try #require(source.companions.first)
+        #expect(companion.path == (source.file.path as NSString).deletingLastPathComponent + "/source-companion-1.jpg")
+        #expect(companion.sha256 == SHA256Hex.of(try Data(contentsOf: jpeg)))
+        #expect(try Data(contentsOf: dataset.root.appendingPathComponent(companion.path)) == Data(contentsOf: jpeg))
+        #expect(try dataset.status().files == 3)
+        #expect(try dataset.verify().isConsistent)
+        // A missing companion is an error naming it, and nothing of the capture is catalogued.
+        var other = try SyntheticCapture.make(index: 1, seed: 9, in: dir.appendingPathComponent("in")).capture
+        other.target.companions = [dir.appendingPathComponent("in/gone.jpg")]
+        #expect(throws: DatasetError.self) { try dataset.ingestCapture(other) }
+        #expect(try dataset.status().captures == 1)
+        #expect(try dataset.verify().isConsistent)
+    }
+
     @Test func catalogueHasTheDocumentedSchemaAndWAL() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -205,7 +233,7 @@ import Testing
                       "file", "pendingFile"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(migrations == ["v1", "v2-status-index", "v3-image-info"])
+        #expect(migrations == ["v1", "v2-status-index", "v3-image-info", "v4-shot-companions"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))

@@ -37,17 +37,22 @@ final class PipelineFixture {
     let dataset: Dataset
     let weights: URL
 
-    init() throws {
+    /// `shallowVendor` impersonates a body (Canon EOS, Nikon) for the shallow camera; `shallowFormat` is its
+    /// rig-file image format, applied when the test calls `rig.applySettings()`.
+    init(shallowVendor: VirtualVendor = .generic, shallowFormat: RigImageFormat? = nil) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pipeline-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let (w, h) = (480, 320)
-        virtualRig = try VirtualRig(scene: Scene.builtIn(.planes, width: w, height: h), width: w, height: h, format: .dng)
+        virtualRig = try VirtualRig(scene: Scene.builtIn(.planes, width: w, height: h), width: w, height: h, format: .dng,
+                                    shallowVendor: shallowVendor)
         virtualRig.start()
         func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
-            let s = camera.configuration.settings
+            let s = camera.configuration.settings, vendor = camera.configuration.vendor
             return RigCameraSpec(role: role, port: camera.portPath, serial: camera.configuration.serialNumber,
+                                 model: vendor.libgphoto2Model,
                                  settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso,
-                                                        focusDistance: s.focusDistance))
+                                                        focusDistance: vendor == .generic ? s.focusDistance : nil,
+                                                        imageFormat: role == .shallow ? shallowFormat : nil))
         }
         let file = RigFile(name: "test rig", trigger: .software,
                            cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
@@ -113,6 +118,58 @@ final class EventLog: @unchecked Sendable {
         #expect(try f.dataset.verify().isConsistent)
         let incoming = try FileManager.default.contentsOfDirectory(atPath: f.dataset.root.appendingPathComponent("incoming").path)
         #expect(incoming.isEmpty, "\(incoming)")
+    }
+
+    /// A RAW+JPEG shot's JPEG is catalogued with its shot, and nothing of the pair stays in incoming/.
+    @Test func rawPlusJPEGCompanionsAreCataloguedWithTheirShot() throws {
+        let f = try PipelineFixture(shallowVendor: .canon, shallowFormat: .rawPlusJPEG)
+        _ = try f.rig.applySettings()
+        #expect(f.rig.shallow.filesPerShot == 2)
+        let log = EventLog()
+        let outcomes = try f.pipeline(withModel: false).run(rig: f.rig, count: 2, stop: StopFlag(), events: log.add)
+        #expect(log.failures.isEmpty, "\(log.failures)")
+        #expect(outcomes.count == 2)
+        let incoming = try FileManager.default.contentsOfDirectory(atPath: f.dataset.root.appendingPathComponent("incoming").path)
+        #expect(incoming.isEmpty, "\(incoming)")
+        for outcome in outcomes {
+            let capture = try #require(try f.dataset.capture(id: outcome.captureID))
+            let source = try #require(capture.shot(.source)), target = try #require(capture.shot(.target))
+            #expect(source.companions.count == 1 && target.companions.isEmpty, "\(capture.shots)")
+            let jpeg = try #require(source.companions.first)
+            #expect(jpeg.path.hasPrefix("originals/") && jpeg.path.hasSuffix("/source-companion-1.jpg"))
+            // The camera's own JPEG of the same exposure, byte for byte as downloaded.
+            let url = f.dataset.root.appendingPathComponent(jpeg.path)
+            #expect(ImageFormat.sniff(try Data(contentsOf: url)) == .jpeg)
+            #expect(try ImageFile.read(url).width == 480)
+            #expect(SHA256Hex.of(try Data(contentsOf: url)) == jpeg.sha256)
+        }
+        #expect(try f.dataset.status().captures == 2)
+        #expect(try f.dataset.verify().isConsistent)
+    }
+
+    /// A pair record in incoming/ that names a file outside that folder (a crafted dataset) is refused: nothing
+    /// outside is copied in or deleted.
+    @Test func anIncomingRecordNamingFilesOutsideItsFolderIsRefused() throws {
+        let f = try PipelineFixture()
+        let pipeline = f.pipeline(withModel: false)
+        try FileManager.default.createDirectory(at: pipeline.incoming, withIntermediateDirectories: true)
+        for field in ["fileName", "companions"] {
+            let pair = try f.rig.capturePair(index: 1, into: pipeline.incoming)
+            let victim = f.dataset.root.deletingLastPathComponent().appendingPathComponent("victim.dng")
+            try FileManager.default.copyItem(at: pair.url(.shallow), to: victim)
+            var record = try JSONSerialization.jsonObject(with: Data(contentsOf: pair.sidecarURL)) as! [String: Any]
+            var shallow = record["shallow"] as! [String: Any]
+            shallow[field] = field == "fileName" ? "../../victim.dng" : ["../../victim.dng"]
+            record["shallow"] = shallow
+            try JSONSerialization.data(withJSONObject: record).write(to: pair.sidecarURL)
+            #expect(throws: PipelineError.self) { try pipeline.catalogueIncoming() }
+            #expect(FileManager.default.fileExists(atPath: victim.path), "\(field)")
+            #expect(try f.dataset.status().captures == 0)
+            for name in try FileManager.default.contentsOfDirectory(atPath: pipeline.incoming.path) {
+                try FileManager.default.removeItem(at: pipeline.incoming.appendingPathComponent(name))
+            }
+            try FileManager.default.removeItem(at: victim)
+        }
     }
 
     /// A pair that aborts is named as the user counts it: the third pair of the session is "pair 3", even though

@@ -121,6 +121,8 @@ import VirtualCamera
         // Neither body keeps a file: the Canon's went from its RAM to the host, the Nikon's was deleted.
         #expect(fixture.rig.shallow.fileCount == 0 && fixture.rig.deep.fileCount == 0)
         #expect(fixture.rig.shallow.captureLog.count == 2 && fixture.rig.deep.captureLog.count == 2)
+        // The Nikon's files were announced through its GetEvent (0x90C7), polled by libgphoto2's Nikon event path.
+        #expect(fixture.rig.deep.nikonEventPollsWithEvents >= 2)
     }
 
     @Test func rawPlusJPEGIsOneShotWithBothFilesInThePair() throws {

@@ -14,13 +14,14 @@ import VirtualCamera
         let home: URL
         let gphoto2: String
 
-        init(_ vendor: VirtualVendor) throws {
+        init(_ vendor: VirtualVendor, nikonGetEvent: Bool = true) throws {
             gphoto2 = try #require(findExecutable("gphoto2"), "the gphoto2 command line is not installed (Debian package gphoto2)")
             dir = try makeTemporaryDirectory()
             home = dir.appendingPathComponent("home")
             try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-            let configuration = VirtualCameraConfiguration(name: "solo", serialNumber: "VC-\(vendor)-7", vendor: vendor,
+            var configuration = VirtualCameraConfiguration(name: "solo", serialNumber: "VC-\(vendor)-7", vendor: vendor,
                                                            width: 480, height: 320)
+            configuration.nikonGetEvent = nikonGetEvent
             camera = try VirtualCamera(configuration: configuration, scene: Scene.builtIn(.cards, width: 480, height: 320))
             camera.start()
         }
@@ -28,6 +29,14 @@ import VirtualCamera
         func gp(_ args: String...) throws -> ToolResult {
             try runTool(gphoto2, ["--port", camera.portPath, "--camera", camera.configuration.vendor.libgphoto2Model] + args,
                         home: home, currentDirectory: dir)
+        }
+
+        /// Fires the shutter as a cable release would and waits (up to 30 s) until the body has stored the shot.
+        func releaseAndWaitForTheFile(shots: Int) throws {
+            #expect(camera.externalRelease())
+            let deadline = Date().addingTimeInterval(30)
+            while camera.captureLog.count < shots && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            try #require(camera.captureLog.count == shots, "the body never stored the released shot")
         }
 
         func tearDown() {
@@ -126,5 +135,23 @@ import VirtualCamera
         let metadata = try RawDecoder().metadata(body.dir.appendingPathComponent("n.dng"))
         #expect(metadata.make == "Nikon" && metadata.model == "D850" && abs((metadata.aperture ?? 0) - 8) < 1e-4)
         #expect(body.camera.fileCount == 0 && body.camera.captureLog.count == 1)
+        // The body lists Nikon's GetEvent (0x90C7), so libgphoto2 polled it for the capture's events.
+        #expect(body.camera.nikonEventPollsWithEvents >= 1)
+
+        // A release while no host is connected: its events wait in the body for the next host's GetEvent.
+        try body.releaseAndWaitForTheFile(shots: 2)
+        let wait = try body.gp("--wait-event-and-download=5s", "--filename", "released.dng")
+        #expect(wait.status == 0, "\(wait.output)")
+        #expect(FileManager.default.fileExists(atPath: body.dir.appendingPathComponent("released.dng").path), "\(wait.output)")
+    }
+
+    /// A Nikon without GetEvent (older firmware): libgphoto2 reads the PTP/IP event channel instead.
+    @Test func aNikonWithoutGetEventUsesTheEventChannel() throws {
+        let body = try Body(.nikon, nikonGetEvent: false)
+        defer { body.tearDown() }
+        let capture = try body.gp("--capture-image-and-download", "--filename", "n.dng")
+        #expect(capture.status == 0, "\(capture.output)")
+        #expect(try RawDecoder().metadata(body.dir.appendingPathComponent("n.dng")).make == "Nikon")
+        #expect(body.camera.nikonEventPollsWithEvents == 0)
     }
 }
