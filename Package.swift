@@ -149,7 +149,7 @@ let package = Package(
 // could not link them).
 if ProcessInfo.processInfo.environment["RIGCTL_FUZZ"] == "1" {
     package.targets.append(.executableTarget(
-        name: "FuzzTargets", dependencies: ["Imaging", "NeuralCore", "Rig"], path: "Fuzz/FuzzTargets",
+        name: "FuzzTargets", dependencies: ["Imaging", "NeuralCore", "Rig", "VirtualCamera"], path: "Fuzz/FuzzTargets",
         swiftSettings: [.unsafeFlags(["-parse-as-library"])],
         linkerSettings: [.unsafeFlags(["-Xlinker", "--undefined=LLVMFuzzerRunDriver", "-Xlinker", "--export-dynamic"])]))
 }

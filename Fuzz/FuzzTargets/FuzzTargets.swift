@@ -8,12 +8,27 @@ import Glibc
 import Imaging
 import NeuralCore
 import Rig
+import VirtualCamera
 
 /// The parser under test, read once.
 let target = ProcessInfo.processInfo.environment["RIGCTL_FUZZ_TARGET"] ?? ""
 
 /// Small limits keep one input's work bounded, so the fuzzer explores instead of allocating.
 let maxPixels = 4_000_000
+
+/// One virtual camera per personality for the PTP/IP target, stopped so that no capture (rendering) starts:
+/// the parser is under test. Created on first use.
+let ptpipCameras: [VirtualCamera] = VirtualVendor.allCases.map { vendor in
+    var configuration = VirtualCameraConfiguration(name: "fuzz", serialNumber: "FUZZ-\(vendor)", vendor: vendor,
+                                                   width: 16, height: 16)
+    configuration.storageCapacity = 1 << 20
+    guard let camera = try? VirtualCamera(configuration: configuration, scene: Scene.builtIn(.planes, width: 16, height: 16)) else {
+        FileHandle.standardError.write(Data("cannot create the virtual camera for the ptpip target\n".utf8))
+        exit(1)
+    }
+    camera.stop()
+    return camera
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
@@ -39,8 +54,14 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 
         _ = try? NPYFile.decode(data, path: "fuzz.npy")
     case "rigfile":
         _ = try? RigFile.parse(data, path: "fuzz.rig.json")
+    case "ptpip":
+        // The first byte picks the personality (generic, Canon EOS, Nikon); the rest is what a host sends on the
+        // command channel after the handshake: packets, operation requests, data phases.
+        guard let first = data.first else { break }
+        let camera = ptpipCameras[Int(first) % ptpipCameras.count]
+        _ = camera.replay(commandChannel: [UInt8](data.dropFirst()))
     default:
-        FileHandle.standardError.write(Data("set RIGCTL_FUZZ_TARGET to png, jpeg, dng, safetensors, torch, zip, pickle, numpy or rigfile\n".utf8))
+        FileHandle.standardError.write(Data("set RIGCTL_FUZZ_TARGET to png, jpeg, dng, safetensors, torch, zip, pickle, numpy, rigfile or ptpip\n".utf8))
         exit(2)
     }
     return 0

@@ -88,12 +88,15 @@ extension VirtualCamera {
         for c in connections { c?.close() }
     }
 
-    func readPacket(_ connection: TCPConnection) throws -> (type: UInt32, payload: [UInt8])? {
+    /// Largest packet or data phase accepted from a host (the biggest a host sends is a property value).
+    static let maxIncoming = 64 << 20
+
+    func readPacket(_ connection: some PTPIPChannel) throws -> (type: UInt32, payload: [UInt8])? {
         guard let header = try connection.read(count: 8, shouldStop: { isStopped }) else { return nil }
         var reader = PTPReader(header)
         let length = Int(try reader.u32())
         let type = try reader.u32()
-        guard length >= 8, length <= 64 << 20 else { throw PTPDecodingError(description: "bad packet length \(length)") }
+        guard length >= 8, length <= Self.maxIncoming else { throw PTPDecodingError(description: "bad packet length \(length)") }
         if length == 8 { return (type, []) }
         guard let payload = try connection.read(count: length - 8, shouldStop: { isStopped }) else { return nil }
         return (type, payload)
@@ -129,36 +132,40 @@ extension VirtualCamera {
             lock.unlock()
             guard let eventRequest = try readPacket(events), eventRequest.type == PTPIPPacket.initEventRequest.rawValue else { return }
             try events.write(Self.packet(.initEventAck, []))
-
-            while let packet = try readPacket(command) {
-                guard packet.type == PTPIPPacket.operationRequest.rawValue else { continue }
-                var r = PTPReader(packet.payload)
-                let dataPhase = try r.u32()
-                let code = try r.u16()
-                let transaction = try r.u32()
-                var params: [UInt32] = []
-                while r.remaining >= 4, params.count < 5 { params.append(try r.u32()) }
-                var incoming: [UInt8]?
-                if dataPhase == 2 {
-                    guard let data = try receiveData(command) else { return }
-                    incoming = data
-                }
-                let reply = handle(code: code, params: params, data: incoming)
-                switch reply {
-                case .drop:
-                    return
-                case .answer(let response, let responseParams, let data, let after):
-                    if let data { try sendData(command, transaction: transaction, bytes: data) }
-                    var w = PTPWriter()
-                    w.u16(response)
-                    w.u32(transaction)
-                    for p in responseParams { w.u32(p) }
-                    try command.write(Self.packet(.operationResponse, w.bytes))
-                    after?()
-                }
-            }
+            try serveOperations(command)
         } catch {
             // A broken or malformed connection ends the session; the camera waits for the next host.
+        }
+    }
+
+    /// Operation requests until the host disconnects: decode, receive the data phase, answer.
+    func serveOperations(_ command: some PTPIPChannel) throws {
+        while let packet = try readPacket(command) {
+            guard packet.type == PTPIPPacket.operationRequest.rawValue else { continue }
+            var r = PTPReader(packet.payload)
+            let dataPhase = try r.u32()
+            let code = try r.u16()
+            let transaction = try r.u32()
+            var params: [UInt32] = []
+            while r.remaining >= 4, params.count < 5 { params.append(try r.u32()) }
+            var incoming: [UInt8]?
+            if dataPhase == 2 {
+                guard let data = try receiveData(command) else { return }
+                incoming = data
+            }
+            let reply = handle(code: code, params: params, data: incoming)
+            switch reply {
+            case .drop:
+                return
+            case .answer(let response, let responseParams, let data, let after):
+                if let data { try sendData(command, transaction: transaction, bytes: data) }
+                var w = PTPWriter()
+                w.u16(response)
+                w.u32(transaction)
+                for p in responseParams { w.u32(p) }
+                try command.write(Self.packet(.operationResponse, w.bytes))
+                after?()
+            }
         }
     }
 
@@ -168,7 +175,7 @@ extension VirtualCamera {
         return bytes
     }
 
-    func receiveData(_ connection: TCPConnection) throws -> [UInt8]? {
+    func receiveData(_ connection: some PTPIPChannel) throws -> [UInt8]? {
         guard let start = try readPacket(connection), start.type == PTPIPPacket.startData.rawValue else { return nil }
         var r = PTPReader(start.payload)
         _ = try r.u32()
@@ -184,7 +191,7 @@ extension VirtualCamera {
         return data
     }
 
-    func sendData(_ connection: TCPConnection, transaction: UInt32, bytes: [UInt8]) throws {
+    func sendData(_ connection: some PTPIPChannel, transaction: UInt32, bytes: [UInt8]) throws {
         var start = PTPWriter()
         start.u32(transaction)
         start.u64(UInt64(bytes.count))

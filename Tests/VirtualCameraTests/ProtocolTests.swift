@@ -62,3 +62,62 @@ import Glibc
         close(good)
     }
 }
+
+/// The command-channel parser without a socket (`VirtualCamera.replay`, what the `ptpip` fuzz target drives), on
+/// the fuzz seeds and on inputs the fuzzer found.
+@Suite struct ReplayTests {
+    static let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/ptpip")
+
+    /// A stopped camera of `vendor` (no capture starts), as the fuzz target makes them.
+    static func camera(_ vendor: VirtualVendor) throws -> VirtualCamera {
+        let camera = try VirtualCamera(configuration: VirtualCameraConfiguration(name: "replay", serialNumber: "RP-\(vendor)",
+                                                                                 vendor: vendor, width: 16, height: 16),
+                                       scene: Scene.builtIn(.planes, width: 16, height: 16))
+        camera.stop()
+        return camera
+    }
+
+    /// The camera's packets: type and payload.
+    static func packets(_ bytes: [UInt8]) -> [(type: UInt32, payload: [UInt8])] {
+        func u32(_ i: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[i + $1]) << (8 * UInt32($1)) } }
+        var out: [(UInt32, [UInt8])] = []
+        var i = 0
+        while i + 8 <= bytes.count {
+            let length = Int(u32(i))
+            guard length >= 8, i + length <= bytes.count else { break }
+            out.append((u32(i + 4), Array(bytes[(i + 8)..<(i + length)])))
+            i += length
+        }
+        return out
+    }
+
+    static func responseCodes(_ bytes: [UInt8]) -> [UInt16] {
+        packets(bytes).filter { $0.type == 7 }.map { UInt16($0.payload[0]) | UInt16($0.payload[1]) << 8 }
+    }
+
+    @Test func theSeedsAreAnsweredRequestByRequest() throws {
+        for (name, vendor, requests) in [("generic-props", VirtualVendor.generic, 12), ("canon-eos", .canon, 15), ("nikon", .nikon, 12)] {
+            let input = try [UInt8](Data(contentsOf: Self.seeds.appendingPathComponent(name)))
+            let codes = Self.responseCodes(try Self.camera(vendor).replay(commandChannel: Array(input.dropFirst())))
+            #expect(codes.count == requests, "\(name): \(codes.map { String($0, radix: 16) })")
+            #expect(codes.prefix(2) == [0x2001, 0x2001], "\(name): GetDeviceInfo and OpenSession")
+        }
+    }
+
+    /// Nikon GetEvent (0x90C7): a UINT16 count, then per event its UINT16 code and UINT32 parameter, as libgphoto2's
+    /// ptp_unpack_Nikon_EC reads it. The seed sets ISO, so the first poll returns DevicePropChanged(ExposureIndex).
+    @Test func nikonGetEventReturnsTheQueuedEventsOnce() throws {
+        let input = try [UInt8](Data(contentsOf: Self.seeds.appendingPathComponent("nikon")))
+        let packets = Self.packets(try Self.camera(.nikon).replay(commandChannel: Array(input.dropFirst())))
+        // Data phases by transaction: Data and End Data payloads start with the transaction id.
+        var data: [UInt32: [UInt8]] = [:]
+        for p in packets where p.type == 10 || p.type == 12 {
+            let id = (0..<4).reduce(UInt32(0)) { $0 | UInt32(p.payload[$1]) << (8 * UInt32($1)) }
+            data[id, default: []] += p.payload.dropFirst(4)
+        }
+        // Requests 6 and 11 of the seed are GetEvent.
+        #expect(data[6] == [1, 0, 0x06, 0x40, 0x0F, 0x50, 0, 0], "\(data[6] ?? [])")
+        #expect(data[11] == [0, 0], "the second poll finds the queue empty")
+    }
+}
