@@ -2,7 +2,9 @@ import Alignment
 import ArgumentParser
 import Foundation
 import Imaging
+import Review
 import Rig
+import ThreadSupport
 
 /// Shift, rotation and scale of the deep camera's view against the shallow one's, from one pair of live-view
 /// frames: what a person turns the beam splitter's screws against.
@@ -20,9 +22,45 @@ struct LiveViewMeasurement: Codable {
     var liveViewWidth: Int
     var liveViewHeight: Int
     var sensorScale: Double
+    /// Focus: `LiveViewFocus.sharpness` of each view (mirror undone) and their ratio, shallow over deep (nil when
+    /// the deep view is flat).
+    var shallowSharpness: Double?
+    var deepSharpness: Double?
+    var sharpnessRatio: Double?
 }
 
-struct RigLiveView: ParsableCommand {
+/// A focus-difference estimate from two live-view frames: how much fine detail each view holds, independent of
+/// its brightness and contrast.
+enum LiveViewFocus {
+    /// Mean squared Laplacian of the luminance over the luminance's variance, in the central half of the frame
+    /// (where the two views overlap whatever the splitter's misalignment). A blurred view loses its high
+    /// frequencies first, so the figure falls with defocus; dividing by the variance cancels exposure, white
+    /// balance and contrast differences between the bodies. 0 for a flat frame.
+    static func sharpness(_ image: RGBImage) -> Double {
+        let w = image.width, h = image.height
+        let x0 = w / 4, x1 = max(x0 + 3, w - w / 4), y0 = h / 4, y1 = max(y0 + 3, h - h / 4)
+        guard w >= 3, h >= 3 else { return 0 }
+        func luma(_ x: Int, _ y: Int) -> Double {
+            0.2126 * Double(image[0, x, y]) + 0.7152 * Double(image[1, x, y]) + 0.0722 * Double(image[2, x, y])
+        }
+        var sum = 0.0, sumSquares = 0.0, energy = 0.0, count = 0.0
+        for y in max(1, y0)..<min(h - 1, y1) {
+            for x in max(1, x0)..<min(w - 1, x1) {
+                let v = luma(x, y)
+                let laplacian = 4 * v - luma(x - 1, y) - luma(x + 1, y) - luma(x, y - 1) - luma(x, y + 1)
+                sum += v
+                sumSquares += v * v
+                energy += laplacian * laplacian
+                count += 1
+            }
+        }
+        guard count > 0 else { return 0 }
+        let variance = sumSquares / count - (sum / count) * (sum / count)
+        return variance > 1e-12 ? energy / count / variance : 0
+    }
+}
+
+struct RigLiveView: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "liveview",
         abstract: "Stream both cameras' live views, register them and report the splitter's misalignment.",
@@ -30,8 +68,10 @@ struct RigLiveView: ParsableCommand {
             Per frame: both live views are fetched (Canon EOS viewfinder, Nikon live view), the deep one is flipped \
             back by the rig file's mirror, registered onto the shallow one by the Alignment module, and the shift, \
             rotation and scale between them are printed in full-sensor pixels (--sensor-width gives the full width; \
-            by default the frames' own pixels are reported). With --out, each frame's views side by side and a \
-            difference overlay are written as PNGs, and liveview.json records every measurement.
+            by default the frames' own pixels are reported), with each view's sharpness and their ratio (the \
+            focus difference). With --out, each frame's views side by side and a difference overlay are written as \
+            PNGs, and liveview.json records every measurement. With --serve, a page on 127.0.0.1 shows the views, \
+            the overlay and the figures as frames arrive, until Ctrl-C (--frames then limits the frames taken).
             """
     )
 
@@ -41,8 +81,14 @@ struct RigLiveView: ParsableCommand {
     @Option(help: "Folder for the side-by-side and overlay PNGs and liveview.json.")
     var out: String?
 
-    @Option(help: "Number of frames.")
-    var frames: Int = 5
+    @Option(help: "Number of frames (default 5; with --serve, until Ctrl-C).")
+    var frames: Int?
+
+    @Flag(help: "Show the live views and figures in a browser page on 127.0.0.1 (loopback only).")
+    var serve = false
+
+    @Option(help: "Port of the --serve page (0: any free port).")
+    var port: Int = 8418
 
     @Option(name: .customLong("sensor-width"), help: "Full sensor width in pixels, to report offsets in sensor pixels.")
     var sensorWidth: Int?
@@ -50,36 +96,33 @@ struct RigLiveView: ParsableCommand {
     @OptionGroup var debugLog: DebugLogOption
 
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+        if let frames, frames < 1 { throw ValidationError("--frames must be at least 1") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        if serve && out != nil { throw ValidationError("--out and --serve: choose one") }
         if let w = sensorWidth, w < 16 { throw ValidationError("--sensor-width must be at least 16") }
     }
 
-    func run() throws {
+    func run() async throws {
+        if serve {
+            try await runServing()
+            return
+        }
         try reportingErrors { try debugLog.around {
             let file = try RigFile.load(URL(fileURLWithPath: rig))
-            let mirror = Self.mirror(of: file)
             let connected = try Rig(file: file, library: try GPhotoLibrary())
             defer { connected.close() }
             let folder = out.map { URL(fileURLWithPath: $0) }
             if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
-            var options = AlignerOptions()
-            let aligner = Aligner(options)
+            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensorWidth: sensorWidth)
             var measurements: [LiveViewMeasurement] = []
-            for n in 1...frames {
-                let shallow = try Self.frame(connected.shallow)
-                var deep = try Self.frame(connected.deep)
-                if mirror != .none { deep = Self.flipped(deep, mirror) }
-                let result = try aligner.align(source: shallow, target: deep)
-                let scale = sensorWidth.map { Double($0) / Double(shallow.width) } ?? 1
-                let m = Self.measure(result.homography, width: shallow.width, height: shallow.height, frame: n,
-                                     sensorScale: scale, correlation: result.quality.registrationCorrelation)
-                measurements.append(m)
-                print(String(format: "frame %d: shift %+.2f, %+.2f px  rotation %+.3f deg  scale %.4f  (correlation %.3f)",
-                             n, m.shiftX, m.shiftY, m.rotationDegrees, m.scale, m.correlation))
+            for n in 1...(frames ?? 5) {
+                let frame = try session.measure(frame: n)
+                measurements.append(frame.measurement)
+                print(frame.line)
                 if let folder {
                     let stem = String(format: "frame%03d", n)
-                    try PNGFile.write(Self.sideBySide(shallow, deep), to: folder.appendingPathComponent(stem + "-views.png"))
-                    try PNGFile.write(Self.difference(shallow, deep), to: folder.appendingPathComponent(stem + "-difference.png"))
+                    try PNGFile.write(Self.sideBySide(frame.shallow, frame.deep), to: folder.appendingPathComponent(stem + "-views.png"))
+                    try PNGFile.write(Self.difference(frame.shallow, frame.deep), to: folder.appendingPathComponent(stem + "-difference.png"))
                 }
             }
             if let folder {
@@ -88,6 +131,62 @@ struct RigLiveView: ParsableCommand {
                 try encoder.encode(measurements).write(to: folder.appendingPathComponent("liveview.json"), options: .atomic)
             }
         } }
+    }
+
+    /// `--serve`: the first frame is measured before the page is served (so it never opens empty), the rest on a
+    /// thread of their own while the server answers; Ctrl-C or SIGTERM stops both.
+    func runServing() async throws {
+        let log = try reportingErrors { try debugLog.verbose.map { try GPhotoDebugLog(path: $0) } }
+        let (connected, session, feed) = try reportingErrors { () throws -> (Rig, LiveViewSession, LiveViewFeed) in
+            let file = try RigFile.load(URL(fileURLWithPath: rig))
+            let connected = try Rig(file: file, library: try GPhotoLibrary())
+            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensorWidth: sensorWidth)
+            let feed = LiveViewFeed()
+            do {
+                let first = try session.measure(frame: 1)
+                print(first.line)
+                feed.publish(try first.snapshot())
+            } catch {
+                connected.close()
+                log?.stop()
+                throw error
+            }
+            return (connected, session, feed)
+        }
+        let stop = LockedValue(false)
+        let limit = frames
+        let grabber = try JoinableThread(name: "liveview") {
+            var n = 2
+            while !stop.value, limit.map({ n <= $0 }) ?? true {
+                do {
+                    let frame = try session.measure(frame: n)
+                    print(frame.line)
+                    fflush(nil)
+                    feed.publish(try frame.snapshot())
+                } catch {
+                    // A camera that fails once (busy, a dropped frame) is tried again; the page shows why.
+                    feed.fail("frame \(n): \(error)")
+                    FileHandle.standardError.write(Data("rigctl: frame \(n): \(error)\n".utf8))
+                    Thread.sleep(forTimeInterval: 0.5)
+                }
+                n += 1
+            }
+        }
+        defer {
+            stop.withLock { $0 = true }
+            grabber.join()
+            connected.close()
+            log?.stop()
+        }
+        do {
+            try await LiveViewServer(feed: feed, port: port).run(stopOnSignals: true) { url in
+                print("rigctl rig liveview: serving at \(url)\nrigctl rig liveview: Ctrl-C stops")
+                fflush(nil)  // the address must reach a pipe at once, not at exit
+            }
+        } catch {
+            FileHandle.standardError.write(Data("rigctl: error: cannot serve on 127.0.0.1:\(port): \(error)\n".utf8))
+            throw ExitCode(ExitStatus.failure)
+        }
     }
 
     static func mirror(of file: RigFile) -> Mirror {
@@ -111,7 +210,8 @@ struct RigLiveView: ParsableCommand {
         let dx = e.x - c.x, dy = e.y - c.y
         return LiveViewMeasurement(frame: frame, shiftX: (c.x - cx) * sensorScale, shiftY: (c.y - cy) * sensorScale,
                                    rotationDegrees: atan2(dy, dx) * 180 / .pi, scale: (dx * dx + dy * dy).squareRoot() / r,
-                                   correlation: correlation, liveViewWidth: width, liveViewHeight: height, sensorScale: sensorScale)
+                                   correlation: correlation, liveViewWidth: width, liveViewHeight: height, sensorScale: sensorScale,
+                                   shallowSharpness: nil, deepSharpness: nil, sharpnessRatio: nil)
     }
 
     static func flipped(_ image: RGBImage, _ mirror: Mirror) -> RGBImage {
