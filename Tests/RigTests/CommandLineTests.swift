@@ -293,4 +293,124 @@ import Glibc
         }
         server.interrupt()
     }
+
+    /// `rig liveview --serve`: the page, the figures and the images over HTTP on loopback, against a Canon + Nikon
+    /// virtual rig whose offsets are known; other hosts and methods are refused; Ctrl-C stops it cleanly.
+    @Test func liveViewServesThePageAndFiguresOnLoopback() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400",
+                                                                   "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        let live = Process()
+        live.executableURL = URL(fileURLWithPath: rigctl)
+        live.arguments = ["rig", "liveview", "--rig", rigFile.path, "--serve", "--port", "0", "--frames", "3",
+                          "--sensor-width", "640"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["HOME"] = home.path
+        live.environment = environment
+        let pipe = Pipe()
+        live.standardOutput = pipe
+        live.standardError = pipe
+        try live.run()
+        defer { if live.isRunning { live.terminate() } }
+        // The address is printed once the first frame is measured and the server listens.
+        var output = ""
+        var port: Int?
+        while port == nil {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            output += String(decoding: chunk, as: UTF8.self)
+            if let range = output.range(of: "serving at http://127.0.0.1:") {
+                port = Int(output[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        let p = try #require(port, "no address printed: \(output)")
+
+        let page = try HTTPExchange.send(port: p, path: "/")
+        #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true, "\(page.status)")
+        for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg"] {
+            #expect(page.text.contains(text), "missing \(text)")
+        }
+        #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
+        for asset in ["/static/liveview.js", "/static/liveview.css", "/static/review.css"] {
+            #expect(try HTTPExchange.send(port: p, path: asset).status == 200, "\(asset)")
+        }
+
+        struct Figures: Decodable {
+            struct M: Decodable { var shiftX, shiftY, rotationDegrees, scale, shallowSharpness, deepSharpness, sharpnessRatio: Double }
+            var frame: Int
+            var measurement: M
+        }
+        // Frames keep coming until --frames is reached: wait (up to two minutes on a loaded machine) for the third.
+        var figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.send(port: p, path: "/api/liveview").body)
+        let deadline = Date().addingTimeInterval(120)
+        while figures.frame < 3 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+            figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.send(port: p, path: "/api/liveview").body)
+        }
+        #expect(figures.frame == 3)
+        let m = figures.measurement
+        #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
+        #expect(abs(m.rotationDegrees - 0.3) < 0.05 && abs(m.scale - 1.004) < 0.002, "\(m)")
+        // The shallow camera (f/2) blurs everything off its focus plane; the deep one (f/16) does not.
+        #expect(m.sharpnessRatio < 0.8 && abs(m.sharpnessRatio - m.shallowSharpness / m.deepSharpness) < 1e-9, "\(m)")
+
+        let views = try HTTPExchange.send(port: p, path: "/liveview/views.jpg")
+        #expect(views.status == 200 && views.headers["content-type"] == "image/jpeg")
+        let image = try JPEGFile.decode(views.body, path: "views.jpg")
+        #expect(image.width == 640 && image.height == 200, "\(image.width)x\(image.height)")
+        let difference = try JPEGFile.decode(try HTTPExchange.send(port: p, path: "/liveview/difference.jpg").body, path: "d.jpg")
+        #expect(difference.width == 320 && difference.height == 200)
+
+        // Loopback and this server's own name only; GET only; nothing else is there.
+        #expect(try HTTPExchange.send(port: p, path: "/", host: "rebound.example:\(p)").status == 403)
+        #expect(try HTTPExchange.send(port: p, path: "/api/liveview", host: "127.0.0.1:1").status == 403)
+        #expect(try HTTPExchange.send("POST", port: p, path: "/").status == 405)
+        #expect(try HTTPExchange.send(port: p, path: "/etc/passwd").status == 404)
+
+        live.interrupt()
+        let rest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        live.waitUntilExit()
+        #expect(live.terminationStatus == 0, "\(output)\(rest)")
+        #expect((output + rest).contains("frame 3:"), "\(output)\(rest)")
+        server.interrupt()
+    }
+
+    /// The focus difference: with both cameras at f/16 the views are about equally sharp; at f/2 against f/16 the
+    /// shallow view is much softer.
+    @Test func liveViewSharpnessRatioFollowsTheApertures() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400"])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        func ratio() throws -> Double {
+            let out = dir.appendingPathComponent("lv-\(UUID().uuidString)")
+            let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "1"], home: home)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("sharpness shallow/deep"), "\(run.output)")
+            struct M: Decodable { var sharpnessRatio: Double }
+            return try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))[0].sharpnessRatio
+        }
+        let wide = try ratio()
+        // Stop the shallow camera down to the deep one's f/16 (the rig file's other settings stay).
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: rigFile)) as? [String: Any])
+        var cameras = try #require(json["cameras"] as? [[String: Any]])
+        var settings = try #require(cameras[0]["settings"] as? [String: Any])
+        settings["aperture"] = 16
+        cameras[0]["settings"] = settings
+        json["cameras"] = cameras
+        let stopped = dir.appendingPathComponent("f16.rig.json")
+        try JSONSerialization.data(withJSONObject: json).write(to: stopped)
+        let apply = try runTool(rigctl, ["rig", "check", "--rig", stopped.path, "--apply", "--brief"], home: home)
+        #expect(apply.status == 0, "\(apply.output)")
+        let same = try ratio()
+        #expect(wide < 0.8, "f/2 against f/16: \(wide)")
+        #expect(same > 0.85 && same < 1.15, "f/16 against f/16: \(same)")
+        server.interrupt()
+    }
 }
