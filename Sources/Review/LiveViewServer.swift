@@ -154,7 +154,8 @@ enum LiveViewPage {
     static func page(_ snapshot: LiveViewSnapshot?) -> String {
         let measurement = snapshot.flatMap { try? JSONSerialization.jsonObject(with: $0.measurement) as? [String: Any] } ?? [:]
         let rows = figures.map { f -> String in
-            let value = (measurement[f.key] as? NSNumber).map { String(format: f.format, $0.doubleValue) } ?? "–"
+            let number = (measurement[f.key] as? Double) ?? (measurement[f.key] as? Int).map(Double.init)
+            let value = number.map { String(format: f.format, $0) } ?? "–"
             return "<tr><th>\(Page.escape(f.label))</th><td id=\"f-\(f.key)\">\(Page.escape(value))</td></tr>"
         }.joined()
         let frame = snapshot.map { "\($0.frame)" } ?? "–"

@@ -180,6 +180,11 @@ extension VirtualCamera {
         var r = PTPReader(start.payload)
         _ = try r.u32()
         let total = Int(try r.u32())
+        // The host announces the size; reserving it unchecked let one Start Data packet make the camera allocate
+        // 4 GiB (found by the ptpip fuzz target).
+        guard total <= Self.maxIncoming else {
+            throw PTPDecodingError(description: "data phase of \(total) bytes announced; at most \(Self.maxIncoming) are accepted")
+        }
         var data: [UInt8] = []
         data.reserveCapacity(total)
         while true {

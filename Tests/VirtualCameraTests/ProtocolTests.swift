@@ -120,4 +120,29 @@ import Glibc
         #expect(data[6] == [1, 0, 0x06, 0x40, 0x0F, 0x50, 0, 0], "\(data[6] ?? [])")
         #expect(data[11] == [0, 0], "the second poll finds the queue empty")
     }
+
+    /// Found by the ptpip fuzz target: a Start Data packet announcing 4 GiB made the camera reserve 4 GiB before
+    /// reading a byte. A data phase over the packet limit now ends the session, unanswered.
+    @Test func anAnnouncedDataPhaseOverTheLimitEndsTheSession() throws {
+        func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8((v >> (8 * UInt64($0))) & 0xFF) } }
+        func packet(_ type: UInt32, _ payload: [UInt8]) -> [UInt8] { le(UInt64(8 + payload.count), 4) + le(UInt64(type), 4) + payload }
+        func request(_ phase: UInt32, _ code: UInt16, _ transaction: UInt32, _ params: [UInt32]) -> [UInt8] {
+            packet(6, le(UInt64(phase), 4) + le(UInt64(code), 2) + le(UInt64(transaction), 4) + params.flatMap { le(UInt64($0), 4) })
+        }
+        let hostile = request(1, 0x1002, 1, [1])                                   // OpenSession
+            + request(2, 0x1016, 2, [0x5007])                                      // SetDevicePropValue(FNumber)
+            + packet(9, le(2, 4) + le(0xFFFF_FFFF, 8))                             // Start Data: 4 GiB coming
+            + packet(12, le(2, 4) + le(560, 2))                                    // End Data: f/5.6
+            + request(1, 0x1004, 3, [])                                            // GetStorageIDs
+        let camera = try Self.camera(.generic)
+        #expect(Self.responseCodes(camera.replay(commandChannel: hostile)) == [0x2001])
+        #expect(camera.currentSettings.fNumber != 5.6)
+        // The same request with an honest size is answered, and the input the fuzzer found replays to its end.
+        let honest = request(1, 0x1002, 1, [1]) + request(2, 0x1016, 2, [0x5007]) + packet(9, le(2, 4) + le(2, 8))
+            + packet(12, le(2, 4) + le(560, 2))
+        #expect(Self.responseCodes(camera.replay(commandChannel: honest)) == [0x2001, 0x2001])
+        #expect(camera.currentSettings.fNumber == 5.6)
+        let found = try [UInt8](Data(contentsOf: Self.seeds.appendingPathComponent("regression-oom-start-data")))
+        _ = try Self.camera(.generic).replay(commandChannel: Array(found.dropFirst()))
+    }
 }
