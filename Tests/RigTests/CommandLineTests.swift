@@ -329,14 +329,14 @@ import Glibc
         }
         let p = try #require(port, "no address printed: \(output)")
 
-        let page = try HTTPExchange.send(port: p, path: "/")
+        let page = try HTTPExchange.exchange(port: p, path: "/")
         #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true, "\(page.status)")
         for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg"] {
             #expect(page.text.contains(text), "missing \(text)")
         }
         #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
         for asset in ["/static/liveview.js", "/static/liveview.css", "/static/review.css"] {
-            #expect(try HTTPExchange.send(port: p, path: asset).status == 200, "\(asset)")
+            #expect(try HTTPExchange.exchange(port: p, path: asset).status == 200, "\(asset)")
         }
 
         struct Figures: Decodable {
@@ -345,11 +345,11 @@ import Glibc
             var measurement: M
         }
         // Frames keep coming until --frames is reached: wait (up to two minutes on a loaded machine) for the third.
-        var figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.send(port: p, path: "/api/liveview").body)
+        var figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.exchange(port: p, path: "/api/liveview").body)
         let deadline = Date().addingTimeInterval(120)
         while figures.frame < 3 && Date() < deadline {
             Thread.sleep(forTimeInterval: 0.2)
-            figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.send(port: p, path: "/api/liveview").body)
+            figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.exchange(port: p, path: "/api/liveview").body)
         }
         #expect(figures.frame == 3)
         let m = figures.measurement
@@ -358,18 +358,18 @@ import Glibc
         // The shallow camera (f/2) blurs everything off its focus plane; the deep one (f/16) does not.
         #expect(m.sharpnessRatio < 0.8 && abs(m.sharpnessRatio - m.shallowSharpness / m.deepSharpness) < 1e-9, "\(m)")
 
-        let views = try HTTPExchange.send(port: p, path: "/liveview/views.jpg")
+        let views = try HTTPExchange.exchange(port: p, path: "/liveview/views.jpg")
         #expect(views.status == 200 && views.headers["content-type"] == "image/jpeg")
         let image = try JPEGFile.decode(views.body, path: "views.jpg")
         #expect(image.width == 640 && image.height == 200, "\(image.width)x\(image.height)")
-        let difference = try JPEGFile.decode(try HTTPExchange.send(port: p, path: "/liveview/difference.jpg").body, path: "d.jpg")
+        let difference = try JPEGFile.decode(try HTTPExchange.exchange(port: p, path: "/liveview/difference.jpg").body, path: "d.jpg")
         #expect(difference.width == 320 && difference.height == 200)
 
         // Loopback and this server's own name only; GET only; nothing else is there.
-        #expect(try HTTPExchange.send(port: p, path: "/", host: "rebound.example:\(p)").status == 403)
-        #expect(try HTTPExchange.send(port: p, path: "/api/liveview", host: "127.0.0.1:1").status == 403)
-        #expect(try HTTPExchange.send("POST", port: p, path: "/").status == 405)
-        #expect(try HTTPExchange.send(port: p, path: "/etc/passwd").status == 404)
+        #expect(try HTTPExchange.exchange(port: p, path: "/", host: "rebound.example:\(p)").status == 403)
+        #expect(try HTTPExchange.exchange(port: p, path: "/api/liveview", host: "127.0.0.1:1").status == 403)
+        #expect(try HTTPExchange.exchange("POST", port: p, path: "/").status == 405)
+        #expect(try HTTPExchange.exchange(port: p, path: "/etc/passwd").status == 404)
 
         live.interrupt()
         let rest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

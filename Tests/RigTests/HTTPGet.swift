@@ -14,7 +14,7 @@ struct HTTPExchange {
 
     struct Failure: Error, CustomStringConvertible { let description: String }
 
-    static func send(_ method: String = "GET", port: Int, path: String, host: String? = nil) throws -> HTTPExchange {
+    static func exchange(_ method: String = "GET", port: Int, path: String, host: String? = nil) throws -> HTTPExchange {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket: errno \(errno)") }
         defer { close(fd) }
