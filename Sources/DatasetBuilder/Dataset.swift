@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import GRDB
 import Imaging
 #if canImport(Glibc)

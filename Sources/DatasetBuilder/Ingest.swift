@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import GRDB
 
 extension Dataset {
@@ -72,14 +73,10 @@ extension Dataset {
     /// catalogued.
     func addPair(_ input: PairInput, preloaded: [LoadedImage]?) throws -> Ingested {
         try requireWritable()
-        if let h = input.homography {
-            guard h.count == 9, h.allSatisfy(\.isFinite) else {
-                throw DatasetError.invalidInput("pair \(input.name): a homography needs 9 finite numbers, got \(h.count)")
-            }
-        }
         if let colour = input.colour {
-            guard colour.parameters.allSatisfy(\.isFinite), colour.residual?.isFinite ?? true else {
-                throw DatasetError.invalidInput("pair \(input.name): colour model \(colour.name) has a non-finite number")
+            guard colour.matrix.count == 9, colour.offset.count == 3, colour.parameters.allSatisfy(\.isFinite),
+                  colour.residual?.isFinite ?? true else {
+                throw DatasetError.invalidInput("pair \(input.name): the \(colour.model) colour fit needs 9 + 3 finite numbers")
             }
         }
         if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
@@ -117,7 +114,7 @@ extension Dataset {
         func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
         let quality = try JSONText.encode(input.quality)
         let reasons = try JSONText.encode(input.reasons)
-        let homography = try input.homography.map { try JSONText.encode($0) }
+        let homography = try input.homography.map { try JSONText.encode($0.m) }
         let colourParameters = try input.colour.map { try JSONText.encode($0.parameters) }
         let now = Date()
         let id = try commitStep(files) { db, fileIDs in
@@ -141,9 +138,9 @@ extension Dataset {
                     key, input.captureID, sceneID, input.name,
                     path("source").flatMap { fileIDs[$0] }, path("target").flatMap { fileIDs[$0] },
                     path("left").flatMap { fileIDs[$0] }, path("right").flatMap { fileIDs[$0] },
-                    homography, input.colour?.name, colourParameters, input.colour?.residual,
+                    homography, input.colour?.model, colourParameters, input.colour?.residual,
                     input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
-                    quality, input.verdict.rawValue, reasons, input.split.rawValue, input.origin, now,
+                    quality, input.verdict, reasons, input.split, input.origin, now,
                 ])
             return db.lastInsertedRowID
         }

@@ -1,12 +1,5 @@
 import Foundation
-
-/// Which side of a pair a shot or file is: the blurred input or the sharp ground truth.
-public enum ShotRole: String, Sendable, Codable, CaseIterable {
-    /// Shallow depth of field (wide aperture): the defocused input, `source/` in RealDOF and DPDD.
-    case source
-    /// Deep depth of field (narrow aperture): the all-in-focus ground truth, `target/`.
-    case target
-}
+import PairVocabulary
 
 /// One physical camera, told apart from its twin by the serial number.
 public struct CameraIdentity: Sendable, Codable, Hashable {
@@ -100,60 +93,6 @@ public struct CaptureInput: Sendable {
     }
 }
 
-/// The colour correction that maps one shot's colours onto the other's.
-public struct ColourModel: Sendable, Codable, Hashable {
-    /// E.g. "gain", "affine3x4", "polynomial2".
-    public var name: String
-    public var parameters: [Double]
-    /// Root-mean-square residual after the correction, in [0, 1] units.
-    public var residual: Double?
-
-    public init(name: String, parameters: [Double], residual: Double? = nil) {
-        self.name = name
-        self.parameters = parameters
-        self.residual = residual
-    }
-}
-
-/// A rectangle in pixels of the aligned images' frame.
-public struct CropRect: Sendable, Codable, Hashable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-}
-
-/// Whether the automatic checks accepted a pair for use. `review` pairs are exported only once a person has
-/// approved them (see `ReviewState`).
-public enum Verdict: String, Sendable, Codable, CaseIterable {
-    case accepted
-    case review
-    case rejected
-}
-
-/// Which side of the benchmark a pair belongs to.
-public enum Split: String, Sendable, Codable, CaseIterable {
-    case train
-    case test
-    /// Set aside: rejected, or not assigned yet.
-    case unused
-}
-
-/// A person's judgement of a pair, on top of the automatic verdict; `rejected` keeps a pair out of exports.
-public enum ReviewState: String, Sendable, Codable, CaseIterable {
-    case unreviewed
-    case approved
-    case flagged
-    case rejected
-}
-
 /// An aligned pair as the alignment step produced it.
 public struct PairInput: Sendable {
     /// The capture it was aligned from; nil for pairs imported from existing sets.
@@ -169,9 +108,9 @@ public struct PairInput: Sendable {
     /// Dual-pixel left and right views of the source (DPDD); nil elsewhere.
     public var left: URL?
     public var right: URL?
-    /// Row-major 3x3 homography mapping target pixels onto source pixels; nil when unknown.
-    public var homography: [Double]?
-    public var colour: ColourModel?
+    /// Source -> target in the cameras' original frames (see `Homography`); nil when unknown (imports).
+    public var homography: Homography?
+    public var colour: ColourFit?
     public var crop: CropRect?
     /// Named quality figures (e.g. "ecc": 0.98, "sharpnessRatio": 3.1).
     public var quality: [String: Double]
@@ -183,7 +122,7 @@ public struct PairInput: Sendable {
     public var origin: String
 
     public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
-                left: URL? = nil, right: URL? = nil, homography: [Double]? = nil, colour: ColourModel? = nil,
+                left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,
                 crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
                 split: Split = .unused, origin: String = "") {
         self.captureID = captureID

@@ -154,6 +154,12 @@ enum Schema {
                 ALTER TABLE file ADD COLUMN bitDepth INTEGER;
                 """)
         }
+        migrator.registerMigration("v6-vocabulary") { db in
+            // One spelling per colour model (the pair vocabulary's): early synthetic catalogues wrote "affine3x4"
+            // and "gain" for the models the aligner calls "affine" and "gain-offset".
+            try db.execute(sql: "UPDATE pair SET colourModel = 'affine' WHERE colourModel = 'affine3x4'")
+            try db.execute(sql: "UPDATE pair SET colourModel = 'gain-offset' WHERE colourModel = 'gain'")
+        }
         return migrator
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PairVocabulary
 
 /// What is left to do: the queries a capture pipeline resumes from. The catalogue is the queue, so an
 /// interrupted run loses nothing - `rigctl process` picks up where it stopped.
@@ -24,10 +25,10 @@ extension Dataset {
     public func pairsWithoutEvaluation(model: String, limit: Int? = nil) throws -> [Int64] {
         try read { db in
             try Int64.fetchAll(db, sql: """
-                SELECT p.id FROM pair p WHERE p.verdict != 'rejected' AND NOT EXISTS (
+                SELECT p.id FROM pair p WHERE p.verdict != ? AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = p.id AND m.name = ?)
                 ORDER BY p.id LIMIT ?
-                """, arguments: [model, limit ?? -1])
+                """, arguments: [Verdict.rejected, model, limit ?? -1])
         }
     }
 

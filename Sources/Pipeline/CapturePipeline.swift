@@ -1,6 +1,7 @@
 import DatasetBuilder
 import Foundation
 import Imaging
+import PairVocabulary
 import Rig
 import ThreadSupport
 

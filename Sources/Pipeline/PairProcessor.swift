@@ -5,6 +5,7 @@ import Foundation
 import IFANEngine
 import Imaging
 import Metrics
+import PairVocabulary
 
 /// The deblurring model the pipeline runs on every pair, with what the catalogue records about it.
 public struct DeblurModel: Sendable {
@@ -50,7 +51,7 @@ public struct PairOutcome: Sendable {
     public var captureID: Int64
     public var pairID: Int64
     public var scene: String
-    public var verdict: DatasetBuilder.Verdict
+    public var verdict: Verdict
     public var reasons: [String]
     /// The input's scores against the aligned target (nil for rejected pairs).
     public var input: MetricReport?
@@ -104,7 +105,7 @@ public struct PairProcessor: Sendable {
 
         // Pairs are stored display-encoded (sRGB) at 16 bits, as the networks and metrics take them. A rejected
         // pair keeps its unaligned images, so that a person can see why.
-        let verdict = Self.verdict(result.verdict)
+        let verdict = result.verdict
         let stored = try timed("store") { () throws -> (RGBImage, RGBImage, Int64) in
             let a = Self.quantised(result.alignedSource ?? source)
             let b = Self.quantised(result.alignedTarget ?? target)
@@ -112,9 +113,8 @@ public struct PairProcessor: Sendable {
             try PNGFile.write(a, to: aURL, bitDepth: 16, compressionLevel: 3)
             try PNGFile.write(b, to: bURL, bitDepth: 16, compressionLevel: 3)
             let input = PairInput(captureID: captureID, name: "capture-\(captureID)", source: aURL, target: bURL,
-                                  homography: result.homography.m, colour: Self.colour(result.colour),
-                                  crop: result.crop.map { DatasetBuilder.CropRect(x: $0.x, y: $0.y, width: $0.width, height: $0.height) },
-                                  quality: Self.quality(result.quality), verdict: verdict, reasons: result.reasons,
+                                  homography: result.homography, colour: result.colour?.fit, crop: result.crop,
+                                  quality: result.quality.figures.figures, verdict: verdict, reasons: result.reasons,
                                   split: verdict == .rejected ? .unused : options.split, origin: "capture")
             return (a, b, try dataset.addPair(input).id)
         }
@@ -141,7 +141,7 @@ public struct PairProcessor: Sendable {
         let scores = try evaluate(pairID: pairID, source: source, target: target,
                                   known: Set(detail.evaluations.map(\.model)))
         return PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
-                           verdict: DatasetBuilder.Verdict(rawValue: detail.verdict) ?? .accepted, reasons: detail.reasons,
+                           verdict: detail.verdict, reasons: detail.reasons,
                            input: scores.input, deblurred: scores.deblurred, modelName: model?.name, timings: scores.timings)
     }
 
@@ -185,33 +185,6 @@ public struct PairProcessor: Sendable {
     /// Display-encoded and rounded to 16 bits, so that what is scored is exactly what is stored.
     static func quantised(_ image: RGBImage) -> RGBImage {
         RGBImage(raster: image.displayEncoded().raster16(), transfer: .display)
-    }
-
-    static func verdict(_ v: Alignment.Verdict) -> DatasetBuilder.Verdict {
-        switch v {
-        case .accept: .accepted
-        case .review: .review
-        case .reject: .rejected
-        }
-    }
-
-    static func colour(_ report: ColourReport?) -> DatasetBuilder.ColourModel? {
-        guard let report else { return nil }
-        return DatasetBuilder.ColourModel(name: report.model, parameters: report.parameters.matrix + report.parameters.offset,
-                                          residual: report.residual)
-    }
-
-    static func quality(_ q: QualityReport) -> [String: Double] {
-        var figures = ["overlap": q.overlap, "clipped": q.clipped, "correlation": q.correlation,
-                       "registrationCorrelation": q.registrationCorrelation, "inFocus": q.inFocus]
-        if let m = q.misalignment {
-            figures["misalignedBlocks"] = Double(m.misaligned.count)
-            figures["measuredBlocks"] = Double(m.measured)
-            figures["medianShift"] = m.medianShift
-            figures["p95Shift"] = m.p95Shift
-            figures["maxShift"] = m.maxShift
-        }
-        return figures.filter { $0.value.isFinite }
     }
 }
 

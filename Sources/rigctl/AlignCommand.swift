@@ -2,6 +2,7 @@ import Alignment
 import ArgumentParser
 import Foundation
 import Imaging
+import PairVocabulary
 
 struct Align: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,10 +77,10 @@ struct Align: ParsableCommand {
             let crop = result.crop.map { "\($0.width)x\($0.height)+\($0.x)+\($0.y)" } ?? "-"
             print(String(format: "%@: overlap %.1f%%, correlation %.4f, crop %@, colour %@ (residual %.4f)",
                          result.verdict.rawValue, 100 * result.quality.overlap, result.quality.correlation, crop,
-                         result.colour?.model ?? "-", result.colour?.residual ?? .nan))
+                         result.colour?.model.rawValue ?? "-", result.colour?.residual ?? .nan))
             for reason in result.reasons { print("  - \(reason)") }
         }
-        if result.verdict == .reject {
+        if result.verdict == .rejected {
             FileHandle.standardError.write(Data("rigctl: pair rejected: \(result.reasons.joined(separator: "; "))\n".utf8))
             throw ExitCode(Self.rejectedStatus)
         }

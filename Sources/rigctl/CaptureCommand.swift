@@ -2,6 +2,7 @@ import ArgumentParser
 import DatasetBuilder
 import Foundation
 import Metrics
+import PairVocabulary
 import Pipeline
 import Rig
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -111,9 +112,9 @@ struct DatasetCommand: ParsableCommand {
                     .compactMap({ role, file in file.map { (role, $0) } }) {
                     print("\(role): \(file.path) (\(file.size) bytes, sha256 \(file.sha256))")
                 }
-                if let h = p.homography { print("homography: " + h.map { "\($0)" }.joined(separator: " ")) }
+                if let h = p.homography { print("homography (source -> target): " + h.m.map { "\($0)" }.joined(separator: " ")) }
                 if let c = p.colour {
-                    print("colour: \(c.name) " + c.parameters.map { "\($0)" }.joined(separator: " ")
+                    print("colour: \(c.model) " + c.parameters.map { "\($0)" }.joined(separator: " ")
                           + (c.residual.map { ", residual \($0)" } ?? ""))
                 }
                 if let c = p.crop { print("crop: \(c.width)x\(c.height)+\(c.x)+\(c.y)") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 /// `--dataset DIR`, shared by every command that works on a dataset.
 struct DatasetLocation: ParsableArguments {

@@ -6,6 +6,7 @@ import IFANEngine
 import Imaging
 import Metrics
 import NeuralCore
+import PairVocabulary
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -122,12 +123,12 @@ struct EvaluateCommand: ParsableCommand {
         let opened = try location.open()
         var filter = PairFilter()
         filter.split = split
-        let summaries = try opened.pairs(filter).filter { $0.verdict != Verdict.rejected.rawValue }
+        let summaries = try opened.pairs(filter).filter { $0.verdict != .rejected }
         var pairs: [ImagePair] = []
         var ids: [String: Int64] = [:]
         for summary in summaries {
             let detail = try opened.pair(String(summary.id))
-            guard detail.reviewState != ReviewState.rejected.rawValue else { continue }
+            guard detail.reviewState != .rejected else { continue }
             let name = "\(detail.id)-\(detail.name)"
             pairs.append(ImagePair(name: name, source: try opened.url(of: detail.source), target: try opened.url(of: detail.target)))
             ids[name] = detail.id

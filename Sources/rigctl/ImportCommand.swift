@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import Foundation
 import IFANEngine
 import Metrics
 import NeuralCore
+import PairVocabulary
 import Pipeline
 import Rig
 import ThreadSupport

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Pipeline
 import Rig
 

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Testing
 import Alignment
 import Imaging

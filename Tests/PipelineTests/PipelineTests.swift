@@ -2,6 +2,7 @@ import DatasetBuilder
 import Foundation
 import IFANEngine
 import Imaging
+import PairVocabulary
 import Pipeline
 import Rig
 import Testing
