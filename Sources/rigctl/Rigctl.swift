@@ -1,4 +1,5 @@
 import ArgumentParser
+import DatasetBuilder
 import Foundation
 import Logging
 import Imaging
@@ -88,7 +89,7 @@ extension Rigctl {
 }
 
 enum RigctlVersion {
-    static let number = "0.1.0"
+    static let number = RigctlRelease.number
 
     /// The version with the C libraries underneath, since decoding results depend on them, and the network kernels
     /// chosen for this CPU, since speed does.
