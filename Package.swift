@@ -112,7 +112,7 @@ let package = Package(
             dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
             path: "Benchmarks/PipelineBenchmark"
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "NeuralCore"]),
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
