@@ -61,7 +61,7 @@ public struct CatalogueEvaluation: Sendable {
                 try observe(ScoredPair(index: index, pair: ImagePair(name: name, source: scorer.dataset.root,
                                                                      target: scorer.dataset.root),
                                        input: source, target: target,
-                                       outputs: scored.map { ($0.method.tableName, $0.output ?? source, $0.scores) }))
+                                       outputs: scored.map { (method: $0.method.tableName, image: $0.output ?? source, scores: $0.scores) }))
             }
         }
         progress(pairs.count, pairs.count, "")

@@ -31,7 +31,7 @@ public struct CatalogueMethod: Sendable {
 
     public static func model(_ model: DeblurModel) -> CatalogueMethod {
         CatalogueMethod(kind: .model(model), name: model.name, tableName: model.name,
-                        complexity: ModelComplexity(parameters: model.parameters, macs: model.macs.map(Double.init)))
+                        complexity: ModelComplexity(parameters: model.parameters, macs: model.macs.map { Double($0) }))
     }
 
     public static func results(_ method: any RestorationMethod) -> CatalogueMethod {
