@@ -217,7 +217,6 @@ enum Schema {
                 DROP TABLE evaluation;
                 ALTER TABLE evaluation_v4 RENAME TO evaluation;
                 CREATE INDEX evaluation_model ON evaluation(modelId);
-                CREATE INDEX evaluation_pair ON evaluation(pairId, modelId);
                 """)
         }
         return migrator

@@ -77,6 +77,7 @@ struct EvaluateCommand: ParsableCommand {
         }
         if noInput && resultsFolders.isEmpty && models.isEmpty { throw ValidationError("nothing to evaluate: no method given") }
         if set != nil && dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
+        if set != nil && rerun { throw ValidationError("--rerun applies to a dataset, whose stored outputs are reused") }
     }
 
     func run() throws {
