@@ -54,23 +54,23 @@ struct ScoringFixture {
         let outputs = f.outputs()
         #expect(outputs.count == 2, "the pipeline keeps each pair's output")
         let before = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
-        #expect(before.stdout.contains("protocol: whole image, 8-bit"), before.stdout)
+        #expect(before.stdout.contains("protocol: whole image, 8-bit"), "\(before.stdout)")
 
         let evaluated = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--format", "markdown"])
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
-        #expect(evaluated.stderr.contains("ifan-test: 2 stored output(s) reused"), evaluated.stderr)
+        #expect(evaluated.stderr.contains("ifan-test: 2 stored output(s) reused"), "\(evaluated.stderr)")
         #expect(!evaluated.stderr.contains("ifan-test: 2 run"))
-        #expect(evaluated.stdout.contains("Protocol: cropped to multiples of 8, 8-bit"), evaluated.stdout)
+        #expect(evaluated.stdout.contains("Protocol: cropped to multiples of 8, 8-bit"), "\(evaluated.stdout)")
         #expect(f.outputs() == outputs, "no output deleted")
         let shown = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
         let modelRows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("model ifan-test:") }
-        #expect(modelRows.count == 2, shown.stdout)
+        #expect(modelRows.count == 2, "\(shown.stdout)")
         #expect(shown.stdout.contains("protocol: whole image, 8-bit") && shown.stdout.contains("protocol: cropped to multiples of 8, 8-bit"))
-        #expect(shown.stdout.contains("lpips missing: LPIPS weights not installed"), shown.stdout)
+        #expect(shown.stdout.contains("lpips missing: LPIPS weights not installed"), "\(shown.stdout)")
 
         let again = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--rerun", "--format", "csv"])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stderr.contains("ifan-test: 2 run"), again.stderr)
+        #expect(again.stderr.contains("ifan-test: 2 run"), "\(again.stderr)")
         #expect(again.stdout.contains("cropped to multiples of 8"))
         #expect(Set(f.outputs()).isSuperset(of: outputs), "a re-run keeps the earlier outputs")
         let after = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
@@ -86,7 +86,7 @@ struct ScoringFixture {
         let first = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("2 pair(s) processed"))
-        #expect(first.stdout.contains("lpips missing: LPIPS weights not installed (2 pair(s))"), first.stdout)
+        #expect(first.stdout.contains("lpips missing: LPIPS weights not installed (2 pair(s))"), "\(first.stdout)")
 
         // Installed once per user, as script/fetch-lpips-weights does without RIGCTL_HOME.
         let perUser = f.env.merging(["RIGCTL_HOME": ""]) { $1 }
@@ -94,15 +94,15 @@ struct ScoringFixture {
                                              "--backbone", fixture("metrics/alexnet_random_features.pth").path],
                                             environment: perUser)
         #expect(installed.status == 0, "\(installed.stderr)")
-        #expect(installed.stdout.contains(f.root.appendingPathComponent("user/.local/share/rigctl/models").path), installed.stdout)
+        #expect(installed.stdout.contains(f.root.appendingPathComponent("user/.local/share/rigctl/models").path), "\(installed.stdout)")
 
         let second = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.contains("2 pair(s) processed"), second.stdout)
+        #expect(second.stdout.contains("2 pair(s) processed"), "\(second.stdout)")
         #expect(!second.stdout.contains("missing"))
         let shown = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
         let rows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("model ") }
-        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("LPIPS") }, shown.stdout)
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("LPIPS") }, "\(shown.stdout)")
         #expect(!shown.stdout.contains("missing"))
         let third = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
         #expect(third.stdout.contains("0 pair(s) processed"), "nothing left")
