@@ -275,15 +275,19 @@ extension Dataset {
             crop = CropRect(x: x, y: y, width: w, height: h)
         }
         let capture = try (row["captureId"] as Int64?).flatMap { try captureDetail(id: $0, in: db) }
-        let evaluations = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db, sql: """
             SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ?
             ORDER BY m.name, e.id
-            """, arguments: [id]).map { e in
-            EvaluationDetail(model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"],
-                             mae: e["mae"], lpips: e["lpips"], seconds: e["seconds"],
-                             output: try fileInfo(e["outputFileId"], in: db), scoreProtocol: scoreProtocol(e),
-                             missing: JSONText.decode([String: String].self, e["missing"]) ?? [:],
-                             evaluatedAt: e["evaluatedAt"])
+            """, arguments: [id])
+        var evaluations: [EvaluationDetail] = []
+        for e in rows {
+            let output = try fileInfo(e["outputFileId"], in: db)
+            let missing: [String: String] = JSONText.decode([String: String].self, e["missing"]) ?? [:]
+            let evaluatedAt: Date? = e["evaluatedAt"]
+            evaluations.append(EvaluationDetail(
+                model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"], mae: e["mae"],
+                lpips: e["lpips"], seconds: e["seconds"], output: output, scoreProtocol: scoreProtocol(e),
+                missing: missing, evaluatedAt: evaluatedAt))
         }
         return PairDetail(
             id: id, key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],
