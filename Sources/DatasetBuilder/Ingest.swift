@@ -196,7 +196,10 @@ extension Dataset {
         return Ingested(id: id, created: true)
     }
 
-    /// Records (or replaces) one model's scores on one pair, copying its output image into `outputs/`.
+    /// Records one model's scores on one pair under one protocol, copying its output image into `outputs/` (or
+    /// pointing at an output already catalogued). A row of the same pair, model and protocol identity is replaced;
+    /// another protocol adds a row. No output is ever deleted here: a replaced row's output stays catalogued, and a
+    /// row recorded without an output keeps the one it had.
     @discardableResult
     public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested {
         try requireWritable()
@@ -213,34 +216,51 @@ extension Dataset {
                                                  arguments: [input.modelID]) ?? false }) else {
             throw DatasetError.notFound(what: "model", id: "\(input.modelID)")
         }
+        if let fileID = input.outputFileID, try read({ db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM file WHERE id = ? AND kind = 'output')",
+                              arguments: [fileID]) ?? false
+        }) == false {
+            throw DatasetError.notFound(what: "output file", id: "\(fileID)")
+        }
         var files: [PlannedFile] = []
         if let output = input.output {
             let data = try Self.readInput(output)
             let sha = SHA256Hex.of(data)
             let path = "\(Folder.outputs)/m\(input.modelID)/\(pairKey)-\(sha.prefix(12)).\(SafeName.fileExtension(of: output))"
+            // The same bytes already kept (a re-run of deterministic weights) are pointed at, not copied again.
             files.append(PlannedFile(relativePath: path, data: data, sha256: sha, kind: "output"))
         }
+        return try recordEvaluation(with: input, outputFileID: input.outputFileID, files: files)
+    }
+
+    private func recordEvaluation(with input: EvaluationInput, outputFileID: Int64?, files: [PlannedFile]) throws -> Ingested {
         let now = Date()
+        let scoring = input.effectiveProtocol
+        let missing = try JSONText.encode(input.missing)
         var created = false
         let id = try commitStep(files) { db, ids in
-            let outputID = files.first.flatMap { ids[$0.relativePath] }
-            if let row = try Row.fetchOne(db, sql: "SELECT id, outputFileId FROM evaluation WHERE pairId = ? AND modelId = ?",
-                                          arguments: [input.pairID, input.modelID]) {
+            let outputID = files.first.flatMap { ids[$0.relativePath] } ?? outputFileID
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT id FROM evaluation
+                WHERE pairId = ? AND modelId = ? AND framing = ? AND bitDepth = ? AND ssimConvention = ?
+                """, arguments: [input.pairID, input.modelID, scoring.framing.rawValue, scoring.bitDepth,
+                                 scoring.ssim.rawValue]) {
                 let id: Int64 = row["id"]
-                let oldOutput: Int64? = row["outputFileId"]
                 try db.execute(sql: """
-                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimGaussian = ?, mae = ?, lpips = ?,
-                        seconds = ?, evaluatedAt = ? WHERE id = ?
+                    UPDATE evaluation SET outputFileId = coalesce(?, outputFileId), psnr = ?, ssim = ?,
+                        ssimGaussian = ?, mae = ?, lpips = ?, seconds = ?, evaluatedAt = ?, lpipsVersion = ?,
+                        rigctlVersion = ?, missing = ? WHERE id = ?
                     """, arguments: [outputID, input.psnr, input.ssim, input.ssimGaussian, input.mae, input.lpips,
-                                     input.seconds, now, id])
-                if oldOutput != outputID { try Self.release(fileID: oldOutput, in: db) }
+                                     input.seconds, now, scoring.lpips, scoring.rigctlVersion, missing, id])
                 return id
             }
             try db.execute(sql: """
-                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds, evaluatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds,
+                                        evaluatedAt, framing, bitDepth, ssimConvention, lpipsVersion, rigctlVersion, missing)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimGaussian,
-                                 input.mae, input.lpips, input.seconds, now])
+                                 input.mae, input.lpips, input.seconds, now, scoring.framing.rawValue, scoring.bitDepth,
+                                 scoring.ssim.rawValue, scoring.lpips, scoring.rigctlVersion, missing])
             created = true
             return db.lastInsertedRowID
         }

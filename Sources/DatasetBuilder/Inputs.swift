@@ -177,9 +177,25 @@ public struct EvaluationInput: Sendable {
     public var seconds: Double?
     /// The model's output image; copied into the dataset when given.
     public var output: URL?
+    /// An output already in the catalogue (the same weights' output reused), instead of `output`.
+    public var outputFileID: Int64?
+    /// How the scores were computed. Nil: the capture pipeline's protocol (whole image, 16-bit, scikit-image
+    /// SSIM, LPIPS v0.1 alex when an LPIPS score is given).
+    public var scoreProtocol: ScoreProtocol?
+    /// Why a score is missing, by column name (e.g. "lpips": "LPIPS weights not installed").
+    public var missing: [String: String] = [:]
+
+    /// The protocol recorded with the row.
+    public var effectiveProtocol: ScoreProtocol {
+        scoreProtocol ?? ScoreProtocol(framing: .whole, bitDepth: 16, lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
+    }
 
     public init(pairID: Int64, modelID: Int64, psnr: Double, ssim: Double, ssimGaussian: Double? = nil,
-                mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil) {
+                mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil,
+                outputFileID: Int64? = nil, scoreProtocol: ScoreProtocol? = nil, missing: [String: String] = [:]) {
+        self.outputFileID = outputFileID
+        self.scoreProtocol = scoreProtocol
+        self.missing = missing
         self.pairID = pairID
         self.modelID = modelID
         self.psnr = psnr

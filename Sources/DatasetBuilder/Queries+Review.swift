@@ -147,7 +147,7 @@ extension Dataset {
                 let list = ids.map(String.init).joined(separator: ",")
                 for e in try Row.fetchAll(db, sql: """
                     SELECT e.pairId, m.name AS model, e.psnr, e.ssim, e.ssimGaussian, e.mae, e.lpips, e.seconds
-                    FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId IN (\(list))
+                    FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId IN (\(list)) ORDER BY e.id
                     """) {
                     var figures: [String: Double] = [:]
                     for metric in ReviewSortField.ScoreMetric.allCases {
@@ -243,7 +243,7 @@ extension Dataset {
         case .score(let model, let metric):
             expression = """
                 (SELECT e.\(metric.rawValue) FROM evaluation e JOIN model m ON m.id = e.modelId
-                 WHERE e.pairId = p.id AND m.name = ?)
+                 WHERE e.pairId = p.id AND m.name = ? ORDER BY e.id DESC LIMIT 1)
                 """
             _ = arguments.append(contentsOf: [model])
         }

@@ -120,6 +120,11 @@ public struct EvaluationDetail: Sendable, Codable, Equatable {
     public let lpips: Double?
     public let seconds: Double?
     public let output: FileInfo?
+    /// How the scores were computed (nil only on a read-only catalogue from before v4-score-protocol).
+    public var scoreProtocol: ScoreProtocol? = nil
+    /// Why a score is missing, by column (e.g. "lpips": "LPIPS weights not installed").
+    public var missing: [String: String] = [:]
+    public var evaluatedAt: Date? = nil
 }
 
 /// Everything the catalogue knows about a pair (`show`, export manifests).
@@ -233,6 +238,15 @@ extension Dataset {
         }
     }
 
+    /// The protocol columns of an evaluation row; nil when the catalogue predates them (a read-only open).
+    static func scoreProtocol(_ row: Row) -> ScoreProtocol? {
+        guard let framing = (row["framing"] as String?).flatMap(ScoreProtocol.Framing.init(rawValue:)),
+              let ssim = (row["ssimConvention"] as String?).flatMap(ScoreProtocol.SSIMConvention.init(rawValue:)),
+              let bitDepth = row["bitDepth"] as Int?, let version = row["rigctlVersion"] as String? else { return nil }
+        return ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, lpips: row["lpipsVersion"],
+                             rigctlVersion: version)
+    }
+
     static func fileInfo(_ id: Int64?, in db: Database) throws -> FileInfo? {
         guard let id, let row = try Row.fetchOne(db, sql: "SELECT path, size, sha256 FROM file WHERE id = ?",
                                                  arguments: [id]) else { return nil }
@@ -259,12 +273,19 @@ extension Dataset {
             crop = CropRect(x: x, y: y, width: w, height: h)
         }
         let capture = try (row["captureId"] as Int64?).flatMap { try captureDetail(id: $0, in: db) }
-        let evaluations = try Row.fetchAll(db, sql: """
-            SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ? ORDER BY m.name
-            """, arguments: [id]).map { e in
-            EvaluationDetail(model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"],
-                             mae: e["mae"], lpips: e["lpips"], seconds: e["seconds"],
-                             output: try fileInfo(e["outputFileId"], in: db))
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ?
+            ORDER BY m.name, e.id
+            """, arguments: [id])
+        var evaluations: [EvaluationDetail] = []
+        for e in rows {
+            let output = try fileInfo(e["outputFileId"], in: db)
+            let missing: [String: String] = JSONText.decode([String: String].self, e["missing"]) ?? [:]
+            let evaluatedAt: Date? = e["evaluatedAt"]
+            evaluations.append(EvaluationDetail(
+                model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"], mae: e["mae"],
+                lpips: e["lpips"], seconds: e["seconds"], output: output, scoreProtocol: scoreProtocol(e),
+                missing: missing, evaluatedAt: evaluatedAt))
         }
         return PairDetail(
             id: id, key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],

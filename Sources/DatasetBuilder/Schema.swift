@@ -1,4 +1,5 @@
 import GRDB
+import PairVocabulary
 
 /// The catalogue's tables. Every change after the first release is a new migration appended here, never an edit
 /// of an old one, so that any older catalogue opens and is brought up to date.
@@ -152,6 +153,71 @@ enum Schema {
                 ALTER TABLE file ADD COLUMN height INTEGER;
                 ALTER TABLE file ADD COLUMN channels INTEGER;
                 ALTER TABLE file ADD COLUMN bitDepth INTEGER;
+                """)
+        }
+        migrator.registerMigration("v4-score-protocol") { db in
+            // Every score row records how it was computed, and a pair and model may have one row per protocol
+            // (framing, bit depth, SSIM convention) instead of one row overwritten by every evaluation. Existing
+            // rows are carried forward with the protocol inferred from what the two writers of v1-v3 did:
+            // - the capture pipeline scored whole images quantised to 16 bits, stored the model's output
+            //   (outputFileId set) and recorded the input's row with seconds = 0 exactly;
+            // - `rigctl evaluate` cropped to multiples of 8 by default, never stored an output and timed every
+            //   method, the input included (seconds > 0).
+            // So: a model with weights and an output, or the baseline "input" with seconds = 0, was scored by the
+            // pipeline (whole, 16-bit); every other row by evaluate (crop-8, the bit depth of the pair's stored
+            // target where the file table knows it, 16 for captured pairs, else 0 = unknown). An `evaluate
+            // --no-crop` run cannot be told apart and is carried forward as crop-8. SSIM was always scikit-image's
+            // uniform 7x7; a non-NULL LPIPS was always v0.1 alex; a NULL one means the weights were not installed.
+            try db.execute(sql: """
+                CREATE TABLE evaluation_v4 (
+                    id INTEGER PRIMARY KEY,
+                    pairId INTEGER NOT NULL REFERENCES pair(id),
+                    modelId INTEGER NOT NULL REFERENCES model(id),
+                    outputFileId INTEGER REFERENCES file(id),
+                    psnr DOUBLE NOT NULL,
+                    ssim DOUBLE NOT NULL,
+                    ssimGaussian DOUBLE,
+                    mae DOUBLE,
+                    lpips DOUBLE,
+                    seconds DOUBLE,
+                    evaluatedAt DATETIME NOT NULL,
+                    -- The protocol (ScoreProtocol): 'whole' or 'crop-8'; bits per sample of the compared images
+                    -- (0 = unknown); the convention of the ssim column; LPIPS version and backbone (NULL without
+                    -- LPIPS); the rigctl release that computed the row.
+                    framing TEXT NOT NULL,
+                    bitDepth INTEGER NOT NULL,
+                    ssimConvention TEXT NOT NULL,
+                    lpipsVersion TEXT,
+                    rigctlVersion TEXT NOT NULL,
+                    -- Why a score is missing, as a JSON object {"lpips": "LPIPS weights not installed"}.
+                    missing TEXT NOT NULL DEFAULT '{}',
+                    UNIQUE (pairId, modelId, framing, bitDepth, ssimConvention)
+                );
+                INSERT INTO evaluation_v4 (id, pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips,
+                                           seconds, evaluatedAt, framing, bitDepth, ssimConvention, lpipsVersion,
+                                           rigctlVersion, missing)
+                SELECT e.id, e.pairId, e.modelId, e.outputFileId, e.psnr, e.ssim, e.ssimGaussian, e.mae, e.lpips,
+                       e.seconds, e.evaluatedAt, w.framing,
+                       CASE WHEN w.framing = 'whole' THEN 16
+                            ELSE coalesce(t.bitDepth, CASE WHEN p.origin = 'capture' THEN 16 ELSE 0 END) END,
+                       'skimage-uniform-7x7',
+                       CASE WHEN e.lpips IS NOT NULL THEN 'v0.1 alex' END,
+                       'before v4-score-protocol (protocol inferred)',
+                       CASE WHEN e.lpips IS NULL
+                            THEN '{"lpips":"LPIPS weights were not installed when this row was scored"}'
+                            ELSE '{}' END
+                FROM evaluation e
+                JOIN model m ON m.id = e.modelId
+                JOIN pair p ON p.id = e.pairId
+                LEFT JOIN file t ON t.id = p.targetFileId
+                JOIN (SELECT e2.id AS id,
+                             CASE WHEN (m2.weightsSHA256 IS NOT NULL AND e2.outputFileId IS NOT NULL)
+                                    OR (m2.weightsSHA256 IS NULL AND m2.name = 'input' AND e2.seconds = 0)
+                                  THEN 'whole' ELSE 'crop-8' END AS framing
+                      FROM evaluation e2 JOIN model m2 ON m2.id = e2.modelId) w ON w.id = e.id;
+                DROP TABLE evaluation;
+                ALTER TABLE evaluation_v4 RENAME TO evaluation;
+                CREATE INDEX evaluation_model ON evaluation(modelId);
                 """)
         }
         migrator.registerMigration("v6-vocabulary") { db in

@@ -155,9 +155,13 @@ public final class CapturePipeline: Sendable {
         return results.all
     }
 
+    /// Pairs missing a whole-image score of the input or the model - or its LPIPS, once LPIPS weights are there.
     func pendingEvaluations() throws -> [Int64] {
-        var ids = Set(try dataset.pairsWithoutEvaluation(model: inputModelName))
-        if let model = processor.model { ids.formUnion(try dataset.pairsWithoutEvaluation(model: model.name)) }
+        var ids = Set<Int64>()
+        for method in processor.methods {
+            ids.formUnion(try dataset.pairsWithoutScores(model: method.name, framing: processor.scorer.framing,
+                                                         requireLPIPS: processor.lpips != nil))
+        }
         return ids.sorted()
     }
 

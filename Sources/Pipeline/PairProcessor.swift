@@ -60,25 +60,49 @@ public struct PairOutcome: Sendable {
     public var modelName: String?
     /// Seconds per stage: decode, align, store, deblur, score.
     public var timings: [String: Double]
+    /// Why a score is missing, by metric (e.g. "lpips": "LPIPS weights not installed").
+    public var missing: [String: String] = [:]
+    /// How the scores were computed.
+    public var scoreProtocol: ScoreProtocol?
+
+    /// Takes the input's and the model's scores from a scoring run that took `totalSeconds` (deblurring included).
+    mutating func apply(_ scores: [PairScore], totalSeconds: Double) {
+        defer { timings["score", default: 0] += max(0, totalSeconds - (timings["deblur"] ?? 0)) }
+        for s in scores {
+            switch s.method.kind {
+            case .input: input = s.scores
+            case .model: deblurred = s.scores
+            case .results: break
+            }
+            if s.origin == .ran, case .model = s.method.kind { timings["deblur", default: 0] += s.seconds }
+            missing.merge(s.missing) { a, _ in a }
+            scoreProtocol = s.scoreProtocol
+        }
+    }
 }
 
-/// The name under which the input itself is scored (the tables' first row).
-public let inputModelName = "input"
-
 /// Turns a catalogued capture into an aligned, catalogued, deblurred and scored pair. Every stage commits on its
-/// own, so an interrupted run resumes where it stopped (`Dataset.capturesWithoutPair`, `pairsWithoutEvaluation`).
+/// own, so an interrupted run resumes where it stopped (`Dataset.capturesWithoutPair`, `pairsWithoutScores`).
+/// Scores are whole-image at the stored pairs' 16 bits (`ScoreProtocol.Framing.whole`), through `PairScorer`.
 public struct PairProcessor: Sendable {
     public let dataset: Dataset
     public let options: ProcessingOptions
     public let model: DeblurModel?
     public let lpips: LPIPS?
+    /// Scores and records the input's and the model's scores (the same code `rigctl evaluate --dataset` uses).
+    public let scorer: PairScorer
 
-    public init(dataset: Dataset, options: ProcessingOptions, model: DeblurModel?, lpips: LPIPS?) {
+    public init(dataset: Dataset, options: ProcessingOptions, model: DeblurModel?, lpips: LPIPS?,
+                lpipsMissingReason: String = "LPIPS weights not installed") {
         self.dataset = dataset
         self.options = options
         self.model = model
         self.lpips = lpips
+        self.scorer = PairScorer(dataset: dataset, framing: .whole, lpips: lpips, lpipsMissingReason: lpipsMissingReason)
     }
+
+    /// The methods every pair is scored with: the input, and the model when there is one.
+    public var methods: [CatalogueMethod] { [.input] + (model.map { [CatalogueMethod.model($0)] } ?? []) }
 
     /// Decodes, aligns and catalogues a capture's pair, then deblurs and scores it.
     public func process(captureID: Int64) throws -> PairOutcome {
@@ -124,62 +148,27 @@ public struct PairProcessor: Sendable {
                                   reasons: result.reasons, input: nil, deblurred: nil, modelName: model?.name,
                                   timings: timings)
         guard verdict != .rejected else { return outcome }
-        let scores = try evaluate(pairID: pairID, source: alignedSource, target: alignedTarget,
-                                  known: Set(detail.evaluations.map(\.model)))
-        outcome.input = scores.input
-        outcome.deblurred = scores.deblurred
-        for (stage, seconds) in scores.timings { outcome.timings[stage, default: 0] += seconds }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let scores = try scorer.score(pairID: pairID, images: PairImages(source: alignedSource, target: alignedTarget, bitDepth: 16),
+                                      methods: methods, pairName: detail.name)
+        outcome.apply(scores, totalSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         return outcome
     }
 
     /// Adds the scores a catalogued pair lacks: the input's, and the model's when there is one (pairs taken before
-    /// the model or the LPIPS weights were installed).
+    /// the model or the LPIPS weights were installed). A model's stored output is scored again, not re-run.
     public func evaluate(pairID: Int64) throws -> PairOutcome {
         let detail = try dataset.pair(String(pairID))
-        let source = try ImageFile.read(dataset.url(of: detail.source))
-        let target = try ImageFile.read(dataset.url(of: detail.target))
-        let scores = try evaluate(pairID: pairID, source: source, target: target,
-                                  known: Set(detail.evaluations.map(\.model)))
-        return PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
-                           verdict: detail.verdict, reasons: detail.reasons,
-                           input: scores.input, deblurred: scores.deblurred, modelName: model?.name, timings: scores.timings)
-    }
-
-    /// Scores `source` and the model's output against `target`, for the models not in `known` yet.
-    func evaluate(pairID: Int64, source: RGBImage, target: RGBImage, known: Set<String>) throws
-        -> (input: MetricReport?, deblurred: MetricReport?, timings: [String: Double]) {
-        var timings: [String: Double] = [:]
-        var input: MetricReport?
-        if !known.contains(inputModelName) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let scores = try MetricReport(output: source, target: target, lpips: lpips)
-            let inputModel = try dataset.registerModel(ModelInput(name: inputModelName, weights: nil,
-                                                                  notes: "the defocused input itself"))
-            try dataset.recordEvaluation(EvaluationInput(pairID: pairID, modelID: inputModel.id, psnr: scores.psnr,
-                                                         ssim: scores.ssim, ssimGaussian: scores.ssimGaussian,
-                                                         mae: scores.mae, lpips: scores.lpips, seconds: 0))
-            timings["score"] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            input = scores
-        }
-        guard let model, !known.contains(model.name) else { return (input, nil, timings) }
-        var start = DispatchTime.now().uptimeNanoseconds
-        let output = Self.quantised(try model.deblurrer.deblur(source))
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        timings["deblur"] = seconds
-        start = DispatchTime.now().uptimeNanoseconds
-        let scores = try MetricReport(output: output, target: target, lpips: lpips)
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-output-" + UUID().uuidString + ".png")
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        try PNGFile.write(output, to: scratch, bitDepth: 16, compressionLevel: 3)
-        let registered = try dataset.registerModel(ModelInput(name: model.name, weights: model.weights,
-                                                              parameterCount: model.parameters.map(Int64.init),
-                                                              macs: model.macs.map(Int64.init)))
-        try dataset.recordEvaluation(EvaluationInput(pairID: pairID, modelID: registered.id, psnr: scores.psnr,
-                                                     ssim: scores.ssim, ssimGaussian: scores.ssimGaussian,
-                                                     mae: scores.mae, lpips: scores.lpips, seconds: seconds,
-                                                     output: scratch))
-        timings["score", default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return (input, scores, timings)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let scores = try scorer.score(pairID: pairID, images: try scorer.images(of: detail), methods: methods,
+                                      pairName: detail.name)
+        let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var outcome = PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
+                                  verdict: detail.verdict,
+                                  reasons: detail.reasons, input: nil, deblurred: nil, modelName: model?.name,
+                                  timings: [:])
+        outcome.apply(scores, totalSeconds: total)
+        return outcome
     }
 
     /// Display-encoded and rounded to 16 bits, so that what is scored is exactly what is stored.

@@ -158,7 +158,7 @@ enum Page {
         if !p.reasons.isEmpty { figures.append(("reasons", p.reasons.joined(separator: "; "))) }
         let figureRows = figures.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()
         let scoreRows = p.evaluations.map { (e: EvaluationDetail) -> String in
-            "<tr><th>\(escape(e.model))</th><td>\(format(e.psnr))</td><td>\(format(e.ssim))</td><td>\(format(e.mae))</td><td>\(format(e.lpips))</td></tr>"
+            "<tr><th>\(escape(e.model + (e.scoreProtocol.map { " (" + $0.framing.rawValue + ")" } ?? "")))</th><td>\(format(e.psnr))</td><td>\(format(e.ssim))</td><td>\(format(e.mae))</td><td>\(format(e.lpips))</td></tr>"
         }.joined()
         let scores = p.evaluations.isEmpty ? "" : """
             <h2>scores</h2><table class="figures"><tr><th>model</th><th>PSNR</th><th>SSIM</th><th>MAE</th><th>LPIPS</th></tr>\(scoreRows)</table>

@@ -136,6 +136,8 @@ struct DatasetCommand: ParsableCommand {
                     print("model \(e.model): PSNR \(e.psnr), SSIM \(e.ssim)"
                           + (e.ssimGaussian.map { ", SSIM (Gaussian) \($0)" } ?? "") + (e.mae.map { ", MAE \($0)" } ?? "")
                           + (e.lpips.map { ", LPIPS \($0)" } ?? "") + (e.seconds.map { ", \($0) s" } ?? ""))
+                    if let scoring = e.scoreProtocol { print("  protocol: \(scoring)" + (e.evaluatedAt.map { ", scored \($0)" } ?? "")) }
+                    for metric in e.missing.keys.sorted() { print("  \(metric) missing: \(e.missing[metric]!)") }
                 }
             }
         }

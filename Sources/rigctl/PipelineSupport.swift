@@ -26,8 +26,9 @@ struct PipelineSettings {
         } else if let alignment = rigFile?.alignment {
             options.calibration = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment")
         }
-        return PairProcessor(dataset: dataset, options: options, model: try deblurModel(),
-                             lpips: try LPIPSLoader.load(path: nil))
+        let lpips = try LPIPSLoader.load(path: nil)
+        return PairProcessor(dataset: dataset, options: options, model: try deblurModel(), lpips: lpips.network,
+                             lpipsMissingReason: lpips.missingReason ?? "")
     }
 
     func deblurModel() throws -> DeblurModel? {
@@ -92,6 +93,13 @@ final class PipelineDisplay: Sendable {
     var failures: Int { screen.withLock { $0.failures } }
 
     static func describe(_ o: PairOutcome) -> String { Screen.describe(o) }
+
+    /// One line per reason a score is missing, with how many pairs it applies to (e.g. LPIPS without weights).
+    static func missingSummary(_ outcomes: [PairOutcome]) -> [String] {
+        var pairs: [String: Int] = [:]
+        for o in outcomes { for (metric, reason) in o.missing { pairs["\(metric) missing: \(reason)", default: 0] += 1 } }
+        return pairs.keys.sorted().map { "\($0) (\(pairs[$0]!) pair(s)); run `rigctl process` again once it is fixed" }
+    }
 }
 
 /// What the display has shown so far, changed only under the display's lock.
@@ -165,6 +173,7 @@ private struct Screen {
         if let input = o.input { line += " · input " + scores(input) }
         if let d = o.deblurred, let name = o.modelName { line += " · \(name) " + scores(d) }
         if o.verdict != .accepted, !o.reasons.isEmpty { line += " · " + o.reasons.joined(separator: "; ") }
+        for metric in o.missing.keys.sorted() { line += " · \(metric.uppercased()) missing: \(o.missing[metric]!)" }
         let stages = ["align", "deblur"].compactMap { s in o.timings[s].map { String(format: "%@ %.1f s", s, $0) } }
         if !stages.isEmpty { line += " (" + stages.joined(separator: ", ") + ")" }
         return line

@@ -48,6 +48,7 @@ struct ProcessCommand: ParsableCommand {
             display.finish()
             let left = try dataset.capturesWithoutPair().count
             print("\(outcomes.count) pair(s) processed, \(display.failures) failed" + (left > 0 ? ", \(left) capture(s) still waiting" : ""))
+            for line in PipelineDisplay.missingSummary(outcomes) { print(line) }
             if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
         }
     }

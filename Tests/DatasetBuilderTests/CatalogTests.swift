@@ -69,10 +69,12 @@ import Testing
         #expect(evaluation.model == "IFAN" && evaluation.psnr == 26 && evaluation.mae == nil)
         #expect(try Data(contentsOf: dataset.root.appendingPathComponent(try #require(evaluation.output).path))
                 == Data(contentsOf: out2))
-        // The replaced output is gone from disk and catalogue: verify finds no orphan.
+        // The replaced output stays on disk and in the catalogue (an evaluation never deletes an output), and
+        // verify finds no orphan.
         let report = try dataset.verify()
         #expect(report.isConsistent, "\(report)")
-        #expect(try dataset.status().files == 8 + 1 + 1)
+        #expect(try dataset.status().files == 8 + 1 + 2)
+        #expect(FileManager.default.fileExists(atPath: dataset.root.appendingPathComponent("outputs/m\(model.id)").path))
 
         #expect(throws: DatasetError.notFound(what: "pair", id: "999")) {
             try dataset.recordEvaluation(EvaluationInput(pairID: 999, modelID: model.id, psnr: 1, ssim: 1))

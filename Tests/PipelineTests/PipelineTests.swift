@@ -1,11 +1,15 @@
 import DatasetBuilder
 import Foundation
+import TestSupport
 import IFANEngine
 import Imaging
+import Metrics
+import NeuralCore
 import PairVocabulary
 import Pipeline
 import Rig
 import Testing
+import ThreadSupport
 import VirtualCamera
 
 /// A small real restoration (unsharp mask), standing in for IFAN so the pipeline tests stay fast; it sharpens,
@@ -195,5 +199,96 @@ final class EventLog: @unchecked Sendable {
         #expect(outcome.input == nil && outcome.deblurred == nil)
         #expect(try f.dataset.pair(String(outcome.pairID)).evaluations.isEmpty)
         #expect(try f.dataset.pairsWithoutEvaluation(model: "input").isEmpty, "rejected pairs are not owed scores")
+    }
+}
+
+/// LPIPS with the real linear layers and the seeded random AlexNet of the shared fixtures (the weights a lab
+/// installs later, as far as the pipeline can tell).
+func fixtureLPIPS() throws -> LPIPS {
+    let lin = try TorchCheckpoint.read(fixture("metrics/lpips_v0.1_alex_lin.pth"))
+    let backbone = try TorchCheckpoint.read(fixture("metrics/alexnet_random_features.pth"))
+    return try LPIPS(weights: LPIPSWeights.combine(lin: lin, backbone: backbone))
+}
+
+/// Counts its runs, so a test can tell a reused output from a fresh one without timing anything.
+final class CountingDeblurrer: Deblurrer {
+    let runs = LockedValue(0)
+    var name: String { "unsharp" }
+    func deblur(_ image: RGBImage) throws -> RGBImage {
+        runs.withLock { $0 += 1 }
+        return try UnsharpMask().deblur(image)
+    }
+}
+
+@Suite(.serialized) struct ScoringTests {
+    /// Pairs scored before the LPIPS weights were installed get LPIPS from `process` afterwards, and the rows
+    /// said why it was missing until then. The model's stored outputs are scored, not re-run.
+    @Test func processCompletesLPIPSOnceTheWeightsAreInstalled() throws {
+        let f = try PipelineFixture()
+        let first = try f.pipeline(withModel: true).run(rig: f.rig, count: 2, stop: StopFlag()) { _ in }
+        #expect(first.count == 2)
+        for o in first { #expect(o.missing == ["lpips": "LPIPS weights not installed"]) }
+        let before = try f.dataset.pair(String(first[0].pairID))
+        #expect(before.evaluations.allSatisfy { $0.lpips == nil && $0.missing["lpips"] == "LPIPS weights not installed" })
+        let outputBefore = before.evaluations.first { $0.model == "unsharp" }?.output
+
+        let counting = CountingDeblurrer()
+        var options = ProcessingOptions()
+        options.calibration = .init(mirror: .horizontal)
+        let processor = PairProcessor(dataset: f.dataset, options: options,
+                                      model: DeblurModel(name: "unsharp", deblurrer: counting, weights: f.weights),
+                                      lpips: try fixtureLPIPS())
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: processor, scene: SceneInput(name: "planes"))
+        let resumed = try pipeline.processBacklog(stop: StopFlag()) { _ in }
+        #expect(resumed.count == 2, "both pairs lacked LPIPS")
+        #expect(counting.runs.value == 0, "the stored outputs are scored, the model is not run again")
+        for o in resumed { #expect(o.missing.isEmpty && o.input?.lpips != nil && o.deblurred?.lpips != nil) }
+        let after = try f.dataset.pair(String(first[0].pairID))
+        #expect(after.evaluations.count == 2, "completed in place, not duplicated")
+        #expect(after.evaluations.allSatisfy { $0.lpips != nil && $0.missing.isEmpty && $0.scoreProtocol?.lpips == "v0.1 alex" })
+        #expect(after.evaluations.first { $0.model == "unsharp" }?.output == outputBefore)
+        #expect(try pipeline.processBacklog(stop: StopFlag()) { _ in }.isEmpty, "nothing left to do")
+    }
+
+    /// `evaluate --dataset`'s scoring: the capture's whole-image rows stay, crop-8 rows are added beside them from
+    /// the stored outputs (no re-run, no output deleted); --rerun runs the model again and replaces only its own
+    /// protocol's rows.
+    @Test func evaluationReusesStoredOutputsAndAddsItsProtocolRows() throws {
+        let f = try PipelineFixture()
+        let captured = try f.pipeline(withModel: true).run(rig: f.rig, count: 2, stop: StopFlag()) { _ in }
+        #expect(captured.count == 2)
+        let whole = try f.dataset.pair(String(captured[0].pairID)).evaluations
+        let counting = CountingDeblurrer()
+        let model = DeblurModel(name: "unsharp", deblurrer: counting, weights: f.weights)
+        let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+
+        let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil)
+        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
+        let (report, counts) = try evaluation.run(pairs: pairs, keepImages: true)
+        #expect(counting.runs.value == 0)
+        #expect(counts.storedOutputs["unsharp"] == 2 && counts.ran["unsharp"] == nil)
+        #expect(report.methods.map(\.name) == ["Input", "unsharp"])
+        #expect(report.scoreProtocol?.hasPrefix("cropped to multiples of 8, 16-bit") == true)
+        let rows = try f.dataset.pair(String(captured[0].pairID)).evaluations
+        #expect(rows.count == 4, "whole-image rows kept, crop-8 rows added")
+        for old in whole {
+            let kept = try #require(rows.first { $0.model == old.model && $0.scoreProtocol?.framing == .whole })
+            #expect(kept.psnr == old.psnr && kept.output == old.output)
+        }
+        let crop = try #require(rows.first { $0.model == "unsharp" && $0.scoreProtocol?.framing == .cropToMultipleOf8 })
+        #expect(crop.output != nil && crop.output == whole.first { $0.model == "unsharp" }?.output)
+
+        // A second evaluation finds everything scored under its protocol.
+        let (_, again) = try evaluation.run(pairs: pairs, keepImages: false)
+        #expect(again.recorded["unsharp"] == 2 && again.recorded["Input"] == 2 && counting.runs.value == 0)
+
+        // --rerun: the model runs again; rows stay four per pair and every output file is still there.
+        let rerun = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil,
+                                                           rerun: true), methods: [.model(model)])
+        let (_, rerunCounts) = try rerun.run(pairs: pairs, keepImages: false)
+        #expect(rerunCounts.ran["unsharp"] == 2 && counting.runs.value == 2)
+        #expect(try f.dataset.pair(String(captured[0].pairID)).evaluations.count == 4)
+        #expect(try f.dataset.verify().isConsistent)
+        for row in rows { if let output = row.output { #expect(FileManager.default.fileExists(atPath: try f.dataset.url(of: output).path)) } }
     }
 }
