@@ -207,7 +207,7 @@ import Testing
                       "file", "pendingFile"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(migrations == ["v1", "v2-status-index", "v3-image-info"])
+        #expect(migrations == ["v1", "v2-status-index", "v3-image-info", "v4-score-protocol"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))
