@@ -111,7 +111,8 @@ public struct PairProcessor: Sendable {
             let aURL = scratch.appendingPathComponent("source.png"), bURL = scratch.appendingPathComponent("target.png")
             try PNGFile.write(a, to: aURL, bitDepth: 16, compressionLevel: 3)
             try PNGFile.write(b, to: bURL, bitDepth: 16, compressionLevel: 3)
-            let input = PairInput(captureID: captureID, name: "capture-\(captureID)", source: aURL, target: bURL,
+            guard let name = try dataset.pairName(forCapture: captureID) else { throw PipelineError.missingCapture(captureID) }
+            let input = PairInput(captureID: captureID, name: name, source: aURL, target: bURL,
                                   homography: result.homography.m, colour: Self.colour(result.colour),
                                   crop: result.crop.map { DatasetBuilder.CropRect(x: $0.x, y: $0.y, width: $0.width, height: $0.height) },
                                   quality: Self.quality(result.quality), verdict: verdict, reasons: result.reasons,
@@ -187,7 +188,9 @@ public struct PairProcessor: Sendable {
         RGBImage(raster: image.displayEncoded().raster16(), transfer: .display)
     }
 
-    static func verdict(_ v: Alignment.Verdict) -> DatasetBuilder.Verdict {
+    /// The catalogue's spelling of an alignment verdict (`rigctl align` prints it, so that `dataset list --verdict`
+    /// takes what it printed).
+    public static func verdict(_ v: Alignment.Verdict) -> DatasetBuilder.Verdict {
         switch v {
         case .accept: .accepted
         case .review: .review

@@ -165,7 +165,8 @@ struct CatalogueSet {
                                                          ssim: s.ssim, ssimGaussian: s.ssimGaussian, mae: s.mae,
                                                          lpips: s.lpips, seconds: result.seconds))
         }
-        print("scores of \(report.results.count) pair(s) x method(s) recorded in \(dataset.root.path)")
+        // Standard output holds the table alone (json, csv and latex are read by programs).
+        note("scores of \(report.results.count) pair(s) x method(s) recorded in \(dataset.root.path)")
     }
 }
 
