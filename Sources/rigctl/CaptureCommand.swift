@@ -95,7 +95,7 @@ struct CaptureCommand: ParsableCommand {
         var skews: [Double] = []
         var pairs: [CapturedPair] = []
         let start = Date()
-        for n in 0..<count where !interrupt.interrupted {
+        for n in 0..<count {
             if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
             if interrupt.interrupted { break }
             let pair = try rig.capture(count: 1, into: directory)[0]

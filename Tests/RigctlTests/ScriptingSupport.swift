@@ -6,11 +6,13 @@ import Testing
 /// Reading what `rigctl ... --json` printed: the whole of standard output must be one JSON document.
 enum JSONOutput {
     static func object(_ result: CommandLine.Result, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        try #require(document(result) as? [String: Any], "not a JSON object: \(result.stdout)", sourceLocation: sourceLocation)
+        let value = try document(result)
+        return try #require(value as? [String: Any], "not a JSON object: \(result.stdout)", sourceLocation: sourceLocation)
     }
 
     static func array(_ result: CommandLine.Result, sourceLocation: SourceLocation = #_sourceLocation) throws -> [[String: Any]] {
-        try #require(document(result) as? [[String: Any]], "not a JSON array of objects: \(result.stdout)", sourceLocation: sourceLocation)
+        let value = try document(result)
+        return try #require(value as? [[String: Any]], "not a JSON array of objects: \(result.stdout)", sourceLocation: sourceLocation)
     }
 
     static func document(_ result: CommandLine.Result) throws -> Any {
