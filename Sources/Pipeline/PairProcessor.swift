@@ -136,7 +136,8 @@ public struct PairProcessor: Sendable {
             let aURL = scratch.appendingPathComponent("source.png"), bURL = scratch.appendingPathComponent("target.png")
             try PNGFile.write(a, to: aURL, bitDepth: 16, compressionLevel: 3)
             try PNGFile.write(b, to: bURL, bitDepth: 16, compressionLevel: 3)
-            let input = PairInput(captureID: captureID, name: "capture-\(captureID)", source: aURL, target: bURL,
+            guard let name = try dataset.pairName(forCapture: captureID) else { throw PipelineError.missingCapture(captureID) }
+            let input = PairInput(captureID: captureID, name: name, source: aURL, target: bURL,
                                   homography: result.homography, colour: result.colour?.fit, crop: result.crop,
                                   quality: result.quality.figures.figures, verdict: verdict, reasons: result.reasons,
                                   split: verdict == .rejected ? .unused : options.split, origin: "capture")

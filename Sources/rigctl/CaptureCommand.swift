@@ -52,6 +52,9 @@ struct CaptureCommand: ParsableCommand {
     @Flag(name: .customLong("no-settings"), help: "Do not apply the rig file's settings.")
     var noSettings = false
 
+    @Flag(help: "Print the result as JSON on standard output (docs/cli-json.md); the per-pair lines go to standard error.")
+    var json = false
+
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         if out == nil && scene == nil { throw ValidationError("give --scene NAME to capture into a dataset (or --out DIR for files only)") }
@@ -82,25 +85,41 @@ struct CaptureCommand: ParsableCommand {
             if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
             if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared) }
             guard let out else { return }
-            let directory = URL(fileURLWithPath: out)
-            if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
-            var skews: [Double] = []
-            let start = Date()
-            for n in 0..<count {
-                if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
-                let pair = try connected.capture(count: 1, into: directory)[0]
-                let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
-                print(String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
-                             pair.deep.fileName, skew, pair.arrivalSkew * 1000))
-                if let s = pair.triggerSkew { skews.append(abs(s)) }
-            }
-            let elapsed = Date().timeIntervalSince(start)
-            var summary = String(format: "%d pair(s) in %.1f s (%.1f pairs/min)", count, elapsed, Double(count) / elapsed * 60)
+            try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// Files only: each pair written into the folder; Ctrl-C stops after the pair in hand, with status 130.
+    func captureFiles(rig: Rig, file: RigFile, into directory: URL) throws {
+        let interrupt = InterruptHandler { note("stopping after the pair in hand (Ctrl-C again to quit at once)") }
+        if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
+        var skews: [Double] = []
+        var pairs: [CapturedPair] = []
+        let start = Date()
+        for n in 0..<count {
+            if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
+            if interrupt.interrupted { break }
+            let pair = try rig.capture(count: 1, into: directory)[0]
+            pairs.append(pair)
+            let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
+            let line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
+                              pair.deep.fileName, skew, pair.arrivalSkew * 1000)
+            if json { note(line) } else { print(line) }
+            if let s = pair.triggerSkew { skews.append(abs(s)) }
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        if json {
+            try printJSON(FileCaptureJSON(folder: directory.path, pairs: pairs.map(FileCaptureJSON.Pair.init),
+                                          interrupted: interrupt.interrupted, seconds: elapsed))
+        } else {
+            var summary = String(format: "%d pair(s) in %.1f s (%.1f pairs/min)", pairs.count, elapsed,
+                                 Double(pairs.count) / max(elapsed, 1e-9) * 60)
             if !skews.isEmpty {
                 summary += String(format: ", median |trigger skew| %.2f ms", skews.sorted()[skews.count / 2] * 1000)
             }
-            print(summary + " into \(out)")
+            print(summary + " into \(directory.path)")
         }
+        if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
     }
 
     /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
@@ -119,18 +138,25 @@ struct CaptureCommand: ParsableCommand {
         let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
                                        scene: SceneInput(name: scene ?? "unsorted"),
                                        session: ISO8601DateFormatter().string(from: Date()))
-        let display = PipelineDisplay(total: count)
+        let display = PipelineDisplay(total: count, standardError: json)
         let interrupt = InterruptHandler { display.handle(.stopping) }
-        if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
+        if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         let start = Date()
         let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop,
                                         events: display.handle)
         display.finish()
         let elapsed = Date().timeIntervalSince(start)
-        print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
         let left = try dataset.capturesWithoutPair().count
-        if left > 0 { print("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
+        if json {
+            try printJSON(PipelineRunJSON(dataset: root, outcomes: outcomes, failures: display.failures, waiting: left,
+                                          interrupted: interrupt.interrupted, seconds: elapsed))
+        } else {
+            print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
+        }
+        if left > 0 { note("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
+        // A failed pair outranks the interruption: it needs a look, the interruption was asked for.
         if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
+        if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
     }
 
     static func summary(_ outcomes: [PairOutcome], elapsed: TimeInterval, dataset: String) -> String {
@@ -138,7 +164,7 @@ struct CaptureCommand: ParsableCommand {
         for o in outcomes { counts[o.verdict.rawValue, default: 0] += 1 }
         var text = String(format: "%d pair(s) processed in %.1f s (%.1f pairs/min): ", outcomes.count, elapsed,
                           Double(outcomes.count) / max(elapsed, 1e-9) * 60)
-        text += ["accepted", "review", "rejected"].map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        text += Verdict.allCases.map { "\(counts[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         func mean(_ reports: [MetricReport]) -> String? {
             guard !reports.isEmpty else { return nil }
             let n = Double(reports.count)

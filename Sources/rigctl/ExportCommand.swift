@@ -19,6 +19,7 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Bits per sample: 8 or 16.") var depth: Int = 8
     @Option(help: "Downscale so that the long side is at most this many pixels.") var maxSize: Int?
     @Option(help: "The datasheet's title.") var title = "rigctl defocus-deblurring test set"
+    @Flag(help: "Print JSON: folder, pairs, files.") var json = false
 
     func validate() throws {
         guard depth == 8 || depth == 16 else { throw ValidationError("--depth must be 8 or 16, not \(depth)") }
@@ -30,6 +31,7 @@ struct ExportCommand: ParsableCommand {
             let dataset = try location.open(readOnly: true)
             let options = ExportOptions(format: format, split: split, depth: depth, maxSize: maxSize, title: title)
             let report = try Exporter(options: options).run(from: dataset, to: URL(fileURLWithPath: out))
+            if json { return try printJSON(ExportJSON(report)) }
             print("exported \(report.pairs) pairs (\(report.files.count) files) to \(report.folder.path)")
         }
     }

@@ -21,6 +21,8 @@ struct ImportCommand: ParsableCommand {
     var scene: String?
     @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
     @Option(help: "The split the pairs join.") var split: Split = .test
+    @Flag(help: "Print JSON: dataset, added, alreadyPresent, mismatches, refused (pair names or problems).")
+    var json = false
 
     func run() throws {
         try reportingErrors {
@@ -33,6 +35,7 @@ struct ImportCommand: ParsableCommand {
             for problem in report.refused {
                 FileHandle.standardError.write(Data("rigctl: not imported: \(problem)\n".utf8))
             }
+            if json { return try printJSON(ImportJSON(report, dataset: dataset.root)) }
             print("imported \(report.added.count) pairs, \(report.alreadyPresent.count) already present, "
                   + "\(report.mismatches.count) mismatches"
                   + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused (unreadable or unsafe files)"))

@@ -114,13 +114,9 @@ struct ModelInfo: ParsableCommand {
             let macs = architecture.macs(width: width, height: height)
             let iac = architecture.iacMACs(width: width, height: height)
             if json {
-                let object: [String: Any] = [
-                    "model": label, "architecture": "ifan", "iac_iterations": architecture.iterations,
-                    "width": width, "height": height, "parameters": architecture.parameterCount,
-                    "macs_ptflops": ptflops, "macs": macs, "macs_iac": iac,
-                ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-                print(String(decoding: data, as: UTF8.self))
+                try printJSON(ModelInfoJSON(model: label, iacIterations: architecture.iterations, width: width,
+                                            height: height, parameters: architecture.parameterCount,
+                                            macsPtflops: ptflops, macs: macs, macsIAC: iac))
             } else {
                 print("\(label): IFAN, \(architecture.iterations) IAC iterations")
                 print("parameters:          \(architecture.parameterCount)")
@@ -134,11 +130,23 @@ struct ModelInfo: ParsableCommand {
 struct ModelList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the models in the model store.")
 
+    @Flag(help: "Print JSON: directory, models (name, path, bytes).")
+    var json = false
+
     func run() throws {
         try reportingErrors {
             let store = ModelStore()
             let names = try store.installedModels()
-            if names.isEmpty { print("no models in \(store.directory.path)") }
+            if json {
+                let models = names.map { name -> ModelListJSON.Model in
+                    let url = store.url(forModel: name)
+                    let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value
+                    return ModelListJSON.Model(name: name, path: url.path, bytes: size ?? 0)
+                }
+                return try printJSON(ModelListJSON(directory: store.directory.path, models: models))
+            }
+            // Only the names on standard output, one a line, so that `for m in $(rigctl model list)` works.
+            if names.isEmpty { note("no models in \(store.directory.path)") }
             for name in names { print(name) }
         }
     }

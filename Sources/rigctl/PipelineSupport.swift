@@ -48,10 +48,14 @@ struct PipelineSettings {
     }
 }
 
-/// Ctrl-C (or SIGTERM) asks the pipeline to stop after the pair in hand; a second one exits at once, which is
-/// still safe because every step is crash-safe.
+/// Ctrl-C (or SIGTERM) asks the pipeline to stop after the pair in hand, and the command then exits with status 130
+/// (`ExitStatus.interrupted`) so that a script can tell a stopped run from a finished one; a second one exits at
+/// once, with the same status, which is still safe because every step is crash-safe.
 final class InterruptHandler {
     let stop = StopFlag()
+
+    /// Whether a stop was asked for.
+    var interrupted: Bool { stop.isRequested }
     /// Kept so that the signal sources live as long as the handler.
     private let sources: [DispatchSourceSignal]
 
@@ -71,7 +75,7 @@ final class InterruptHandler {
                     onFirst()
                 } else {
                     FileHandle.standardError.write(Data("\nrigctl: stopped; unfinished work resumes with `rigctl process`\n".utf8))
-                    exit(130)
+                    exit(ExitStatus.interrupted)
                 }
             }
             source.resume()
@@ -84,7 +88,10 @@ final class InterruptHandler {
 final class PipelineDisplay: Sendable {
     private let screen: LockedValue<Screen>
 
-    init(total: Int?) { screen = LockedValue(Screen(total: total)) }
+    /// `standardError`: the lines go to standard error, for `--json`, whose result alone is on standard output.
+    init(total: Int?, standardError: Bool = false) {
+        screen = LockedValue(Screen(total: total, fd: standardError ? STDERR_FILENO : STDOUT_FILENO))
+    }
 
     func handle(_ event: PipelineEvent) { screen.withLock { $0.handle(event) } }
 
@@ -104,7 +111,9 @@ final class PipelineDisplay: Sendable {
 
 /// What the display has shown so far, changed only under the display's lock.
 private struct Screen {
-    let isTerminal = isatty(STDOUT_FILENO) != 0
+    /// Standard output or standard error.
+    let fd: Int32
+    let isTerminal: Bool
     var captured = 0
     let total: Int?
     var processed = 0
@@ -113,7 +122,17 @@ private struct Screen {
     var statusShown = false
     var failures = 0
 
-    init(total: Int?) { self.total = total }
+    init(total: Int?, fd: Int32) {
+        self.total = total
+        self.fd = fd
+        isTerminal = isatty(fd) != 0
+    }
+
+    /// Standard output goes through `print`'s buffer (so it stays in order with the command's other lines);
+    /// standard error is unbuffered.
+    private func write(_ text: String) {
+        if fd == STDOUT_FILENO { print(text, terminator: "") } else { FileHandle.standardError.write(Data(text.utf8)) }
+    }
 
     mutating func handle(_ event: PipelineEvent) {
         do {
@@ -143,15 +162,15 @@ private struct Screen {
 
     mutating func finish() {
         do {
-            if statusShown { print("\r\u{1B}[K", terminator: "") }
+            if statusShown { write("\r\u{1B}[K") }
             statusShown = false
             fflush(nil)
         }
     }
 
     private mutating func emit(_ line: String) {
-        if statusShown { print("\r\u{1B}[K", terminator: "") }
-        print(line)
+        if statusShown { write("\r\u{1B}[K") }
+        write(line + "\n")
         statusShown = false
     }
 
@@ -160,7 +179,7 @@ private struct Screen {
         var status = "captured \(captured)" + (total.map { "/\($0)" } ?? "") + " · processed \(processed)"
         if waiting > 0 { status += " · \(waiting) waiting" }
         if let current { status += " · \(current)" }
-        print("\r\u{1B}[K" + status, terminator: "")
+        write("\r\u{1B}[K" + status)
         statusShown = true
         fflush(nil)
     }

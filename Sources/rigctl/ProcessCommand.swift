@@ -33,6 +33,9 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Split for new pairs: train, test or unused (rigctl dataset split assigns by scene).")
     var split: Split = .unused
 
+    @Flag(help: "Print the result as JSON on standard output (docs/cli-json.md); the per-pair lines go to standard error.")
+    var json = false
+
     func run() throws {
         try reportingErrors {
             let dataset = try location.open()
@@ -42,14 +45,22 @@ struct ProcessCommand: ParsableCommand {
             let processor = try settings.processor(for: dataset)
             // A scene is only needed for pairs still in incoming/; they keep the name "unsorted" until renamed.
             let pipeline = CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "unsorted"))
-            let display = PipelineDisplay(total: nil)
+            let display = PipelineDisplay(total: nil, standardError: json)
             let interrupt = InterruptHandler { display.handle(.stopping) }
+            let start = Date()
             let outcomes = try pipeline.processBacklog(stop: interrupt.stop, events: display.handle)
             display.finish()
             let left = try dataset.capturesWithoutPair().count
-            print("\(outcomes.count) pair(s) processed, \(display.failures) failed" + (left > 0 ? ", \(left) capture(s) still waiting" : ""))
-            for line in PipelineDisplay.missingSummary(outcomes) { print(line) }
+            if json {
+                try printJSON(PipelineRunJSON(dataset: dataset.root, outcomes: outcomes, failures: display.failures,
+                                              waiting: left, interrupted: interrupt.interrupted,
+                                              seconds: Date().timeIntervalSince(start)))
+            } else {
+                print("\(outcomes.count) pair(s) processed, \(display.failures) failed" + (left > 0 ? ", \(left) capture(s) still waiting" : ""))
+            }
+            for line in PipelineDisplay.missingSummary(outcomes) { json ? note(line) : print(line) }
             if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
+            if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
         }
     }
 }

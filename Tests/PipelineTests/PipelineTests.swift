@@ -107,6 +107,8 @@ final class EventLog: @unchecked Sendable {
         }
         let status = try f.dataset.status()
         #expect(status.captures == 3 && status.pairs == 3 && status.evaluations == 6 && status.models == 2)
+        // A pair's name says its scene and which of the scene's captures it is.
+        #expect(try outcomes.map { try f.dataset.pair(String($0.pairID)).name } == ["planes-1", "planes-2", "planes-3"])
         let detail = try f.dataset.pair(String(outcomes[0].pairID))
         #expect(Set(detail.evaluations.map(\.model)) == ["input", "unsharp"])
         #expect(detail.evaluations.first { $0.model == "unsharp" }?.output != nil)

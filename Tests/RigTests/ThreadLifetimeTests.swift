@@ -27,7 +27,7 @@ import Testing
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let shim = try buildDelayShim(in: dir)
-        let rig = try cli.startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
         defer { if rig.server.isRunning { rig.server.terminate() } }
 
         let runs = 30
