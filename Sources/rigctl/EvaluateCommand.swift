@@ -14,10 +14,12 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             SET is a folder in the RealDOF layout (source/, target/) or the DPDD layout (test_c/source, \
             test_c/target); pairs are matched by file name, and a set whose names do not match is an error. \
-            Without SET, the accepted pairs of a dataset's catalogue are evaluated (--dataset, --split) and every \
+            Without SET, the accepted pairs of one split of a dataset's catalogue are evaluated (--dataset; \
+            --split, default test, so train and test are never mixed unless --split all asks for it) and every \
             per-pair score is kept in the catalogue. Methods: the input itself (the tables' first row), the IFAN \
-            engine with any imported weights (--model, repeatable), and folders of other methods' outputs \
-            (--results DIR --name NAME, repeatable). Images are cropped bottom/right to multiples of 8 as the IFAN \
+            engine with any imported weights (--model, repeatable; --model-name names each, in the same order, \
+            default its store or file name), and folders of other methods' outputs (--results DIR --name NAME, \
+            repeatable). A name the catalogue already gives other weights is refused before anything runs. Images are cropped bottom/right to multiples of 8 as the IFAN \
             paper's evaluation does (--no-crop to score whole images).
             """
     )
@@ -28,11 +30,14 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
     var dataset: String?
 
-    @Option(help: "With a dataset: the split to evaluate (train, test or unused; default: all accepted pairs).")
-    var split: Split?
+    @Option(help: "With a dataset: the split to evaluate: test, train, unused, or all (every usable pair).")
+    var split: ExportSplit = .test
 
     @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")
     var models: [String] = []
+
+    @Option(name: .customLong("model-name"), help: "The name of each --model in the table and catalogue, in the same order.")
+    var modelNames: [String] = []
 
     @Option(help: "Folder layout: realdof or dpdd (default: detected).")
     var layout: PairLayout?
@@ -69,6 +74,10 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("give one --name for each --results folder (\(resultsFolders.count) folders, \(resultNames.count) names)")
         }
         if noInput && resultsFolders.isEmpty && models.isEmpty { throw ValidationError("nothing to evaluate: no method given") }
+        if !modelNames.isEmpty && modelNames.count != models.count {
+            throw ValidationError("give one --model-name for each --model (\(models.count) models, \(modelNames.count) names)")
+        }
+        try validateMethodNames()
         if set != nil && dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
     }
 
@@ -76,8 +85,8 @@ struct EvaluateCommand: ParsableCommand {
         try reportingErrors {
             var weightFiles: [String: URL] = [:]
             var methods: [any RestorationMethod] = noInput ? [] : [InputMethod()]
-            for model in models {
-                let (name, url) = try resolveModel(model, store: ModelStore())
+            for (index, model) in models.enumerated() {
+                let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
                 let network = try IFANModelFile.load(url)
                 let complexity = ModelComplexity(parameters: network.architecture.parameterCount,
                                                  macs: Double(network.architecture.ptflopsMACs(width: 1280, height: 720)))
@@ -93,6 +102,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func evaluate(methods: [any RestorationMethod], weightFiles: [String: URL]) throws {
         let catalogue = try set == nil ? openCatalogue() : nil
+        // Before any work: a name the catalogue gives other weights would be refused only once everything had run.
+        try catalogue?.checkNames(methods, weightFiles: weightFiles)
         let pairs = try catalogue?.pairs ?? PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
         let evaluator = Evaluator(methods: methods, lpips: lpips, cropToMultipleOf8: !noCrop)
@@ -121,7 +132,7 @@ struct EvaluateCommand: ParsableCommand {
         location.dataset = dataset
         let opened = try location.open()
         var filter = PairFilter()
-        filter.split = split
+        filter.split = split.splits?.first
         let summaries = try opened.pairs(filter).filter { $0.verdict != Verdict.rejected.rawValue }
         var pairs: [ImagePair] = []
         var ids: [String: Int64] = [:]
@@ -132,6 +143,7 @@ struct EvaluateCommand: ParsableCommand {
             pairs.append(ImagePair(name: name, source: try opened.url(of: detail.source), target: try opened.url(of: detail.target)))
             ids[name] = detail.id
         }
+        if pairs.isEmpty, let reason = try opened.emptySelectionReason(split, for: .evaluation) { throw BadInput(reason) }
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         return CatalogueSet(dataset: opened, pairs: pairs, ids: ids)
     }

@@ -160,6 +160,32 @@ final class EventLog: @unchecked Sendable {
         #expect(try f.pipeline(withModel: true).processBacklog(stop: StopFlag()) { _ in }.isEmpty)
     }
 
+    /// Captures that a killed `capture --dataset` left unaligned: nothing is queued (capacity 0) and the stop comes
+    /// with the last pair, so the worker processes none of them.
+    func captureWithoutProcessing(_ f: PipelineFixture, count: Int, split: Split? = nil) throws {
+        let stop = StopFlag()
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: f.processor(withModel: false),
+                                       scene: SceneInput(name: "planes"), split: split, queueCapacity: 0)
+        _ = try pipeline.run(rig: f.rig, count: count, stop: stop) { event in
+            if case .captured(let index, _, _, _) = event, index == count { stop.request() }
+        }
+        #expect(try f.dataset.capturesWithoutPair().count == count)
+    }
+
+    /// `rigctl process --dataset D` after a killed capture: no rig file is given, yet the pairs are aligned with the
+    /// calibration the captures were taken with (the virtual rig's mirror flip), not rejected as diverged.
+    @Test func processAfterAKilledCaptureAlignsWithTheCapturesCalibration() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 2, split: .test)
+        let plain = PairProcessor(dataset: f.dataset, options: ProcessingOptions(), model: nil, lpips: nil)
+        let outcomes = try CapturePipeline(dataset: f.dataset, processor: plain, scene: SceneInput(name: "unsorted"))
+            .processBacklog(stop: StopFlag()) { _ in }
+        #expect(outcomes.count == 2)
+        #expect(outcomes.allSatisfy { $0.verdict == .accepted }, "\(outcomes.map(\.reasons))")
+        // The split the capture asked for is kept too.
+        #expect(try f.dataset.pairs(PairFilter(split: .test)).count == 2)
+    }
+
     /// An unrelated pair (the cameras see different scenes) is catalogued as rejected, with the reason, and not
     /// scored.
     @Test func aRejectedPairIsKeptButNotScored() throws {
