@@ -121,10 +121,11 @@ struct CaptureCommand: ParsableCommand {
         // The rig file's calibration is checked here, before a camera is touched; it is recorded with every capture
         // (not given as this run's calibration), so the captures are aligned the same way now and after a stop.
         if let alignment = file.alignment { _ = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment") }
-        let dataset = try location.open(creating: initDataset)
         let settings = PipelineSettings(model: model, modelName: modelName, noModel: noModel, rigFile: nil,
                                         calibrationPath: nil, split: split)
-        return (dataset, try settings.processor(for: dataset))
+        let deblur = try settings.deblurModel()
+        let dataset = try location.open(creating: initDataset)
+        return (dataset, try settings.processor(for: dataset, model: deblur))
     }
 
     func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor)) throws {

@@ -23,6 +23,12 @@ struct PipelineSettings {
     /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are. A
     /// model whose name the dataset gives other weights is refused here, before any pair is touched.
     func processor(for dataset: Dataset) throws -> PairProcessor {
+        try processor(for: dataset, model: try deblurModel())
+    }
+
+    /// The processor with a model loaded already (`deblurModel()`), so that a bad model is found before the
+    /// dataset is opened or created.
+    func processor(for dataset: Dataset, model: DeblurModel?) throws -> PairProcessor {
         var options = ProcessingOptions()
         options.split = split
         if let calibrationPath {
@@ -31,7 +37,6 @@ struct PipelineSettings {
             options.calibration = try AlignmentCalibration.decode(try (file.alignment ?? .object([:])).data(),
                                                                   path: "the rig file's alignment")
         }
-        let model = try deblurModel()
         if let model { try checkModelName(model.name, weights: model.weights, in: dataset) }
         return PairProcessor(dataset: dataset, options: options, model: model, lpips: try LPIPSLoader.load(path: nil))
     }
