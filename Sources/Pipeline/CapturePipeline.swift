@@ -104,6 +104,9 @@ public final class CapturePipeline: Sendable {
         // The rig file's calibration goes with every capture, so that whoever aligns it later uses it.
         let calibration = try Self.calibration(of: rig.file)
         try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        // ... and with the pairs a crash leaves in incoming/, which `process` catalogues later.
+        try AtomicFile.write(try JSONEncoder().encode(IncomingSettings(calibration: calibration, split: split)),
+                             to: incoming.appendingPathComponent(IncomingSettings.fileName))
         let queue = CaptureQueue(capacity: queueCapacity)
         let results = OutcomeList()
         let processor = self.processor
@@ -122,7 +125,7 @@ public final class CapturePipeline: Sendable {
                 let pair = try rig.file.trigger == .external
                     ? rig.waitForExternalPair(index: index, into: incoming)
                     : rig.capturePair(index: index, into: incoming)
-                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration)
+                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split)
                 let queued = queue.offer(id)
                 events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
                                  waiting: queue.count + (queued ? 0 : 1)))
@@ -138,6 +141,7 @@ public final class CapturePipeline: Sendable {
         }
         queue.close()
         worker.join()
+        removeIncomingSettingsWhenDone()
         if let captureError { throw captureError }
         return results.all
     }
@@ -188,18 +192,30 @@ public final class CapturePipeline: Sendable {
     public func catalogueIncoming() throws -> [Int64] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: incoming.path) else { return [] }
         AtomicFile.removeLeftovers(in: incoming)
+        // The settings of the capture run that left the pairs (each run writes them before its first pair).
+        let settings = (try? Data(contentsOf: incoming.appendingPathComponent(IncomingSettings.fileName)))
+            .flatMap { try? JSONDecoder().decode(IncomingSettings.self, from: $0) }
         var ids: [Int64] = []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let sidecar = incoming.appendingPathComponent(name)
             do {
                 var pair = try CapturedPair.load(sidecar: sidecar)
                 pair.directory = incoming
-                ids.append(try catalogue(pair, rig: nil, calibration: nil))
+                ids.append(try catalogue(pair, rig: nil, calibration: settings?.calibration, split: settings?.split))
             } catch {
                 throw PipelineError.incomingPair(path: sidecar.path, reason: "\(error)")
             }
         }
+        removeIncomingSettingsWhenDone()
         return ids
+    }
+
+    /// The run's settings are needed only while a pair waits in incoming/.
+    func removeIncomingSettingsWhenDone() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []
+        if names == [IncomingSettings.fileName] {
+            try? FileManager.default.removeItem(at: incoming.appendingPathComponent(IncomingSettings.fileName))
+        }
     }
 
     /// The rig file's alignment calibration as the catalogue keeps it (none when the file has no "alignment").
@@ -208,9 +224,8 @@ public final class CapturePipeline: Sendable {
         return CalibrationText.of(try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment"))
     }
 
-    /// One step: both originals and their settings into the catalogue, then the incoming files removed. A pair
-    /// that a crash left in incoming/ has no calibration known (nil).
-    func catalogue(_ pair: CapturedPair, rig: String?, calibration: String?) throws -> Int64 {
+    /// One step: both originals and their settings into the catalogue, then the incoming files removed.
+    func catalogue(_ pair: CapturedPair, rig: String?, calibration: String?, split: Split?) throws -> Int64 {
         func shot(_ role: CameraRole) -> ShotInput {
             let file = pair.file(role), m = file.metadata
             return ShotInput(file: pair.url(role), camera: CameraIdentity(make: m.make, model: m.model, serial: m.serialNumber),
@@ -264,6 +279,14 @@ public final class CapturePipeline: Sendable {
             events(.failed(captureID: id, error: "\(error)"))
         }
     }
+}
+
+/// `incoming/.capture-settings.json`: the calibration and split of the capture run that writes into incoming/, so
+/// that pairs a crash leaves there are catalogued with them (a hidden name: it is no pair's sidecar).
+struct IncomingSettings: Codable {
+    static let fileName = ".capture-settings.json"
+    var calibration: String
+    var split: Split?
 }
 
 /// Outcomes collected from the worker thread.

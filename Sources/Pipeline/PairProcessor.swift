@@ -139,7 +139,7 @@ public struct PairProcessor: Sendable {
             throw PipelineError.missingCapture(captureID)
         }
         let recorded = try dataset.captureProcessing(id: captureID)
-        let (calibration, calibrationText) = try calibration(for: captureID, recorded: recorded)
+        let (calibration, calibrationText) = try self.calibration(for: captureID, recorded: recorded)
         let (source, target) = try timed("decode") {
             (try ImageFile.read(dataset.url(of: sourceShot.file), demosaic: options.demosaic),
              try ImageFile.read(dataset.url(of: targetShot.file), demosaic: options.demosaic))
