@@ -147,7 +147,7 @@ struct CaptureCommand: ParsableCommand {
         if left > 0 { print("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
         let made = Set(outcomes.map(\.pairID))
         let unsplit = try dataset.pairs(PairFilter(scene: scene, split: .unused))
-            .filter { made.contains($0.id) && $0.verdict != Verdict.rejected.rawValue }.count
+            .filter { made.contains($0.id) && $0.verdict != DatasetBuilder.Verdict.rejected.rawValue }.count
         if unsplit > 0 {
             print("note: \(unsplit) pair(s) have no split yet (unused), so an export or evaluation of the test split "
                   + "leaves them out: assign scenes with `rigctl dataset split`, or capture with --split test or train")

@@ -30,7 +30,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
     var dataset: String?
 
-    @Option(help: "With a dataset: the split to evaluate: test, train, unused, or all (every usable pair).")
+    @Option(help: "Default: test, so train and test are never mixed; or train, unused, all (every usable pair). With a dataset.")
     var split: ExportSplit = .test
 
     @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")

@@ -25,8 +25,9 @@ import Testing
     }
 
     /// `DIR/NAME/source.png` and `DIR/NAME/target.png` for each name: the `pairs` import layout.
-    func pairFolder(_ dir: URL, names: [String]) throws -> URL {
-        for (i, name) in names.enumerated() {
+    func pairFolder(_ dir: URL, names: [String], seed: Int = 0) throws -> URL {
+        for (n, name) in names.enumerated() {
+            let i = n + seed
             let folder = dir.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try PNGFile.write(texture(i * 2 + 1), to: folder.appendingPathComponent("source.png"))
@@ -63,7 +64,7 @@ import Testing
         // --init asks for it: the dataset is made before the cameras are contacted (which then fail).
         let made = try CommandLine.run(["capture", "--rig", rig.path, "--dataset", ds.path, "--scene", "desk", "--no-model",
                                         "--init"], environment: home)
-        #expect(made.status == 1 && made.stderr.contains("camera"), "\(made.stderr)")
+        #expect(made.status != 0 && made.stderr.contains("camera"), "\(made.stderr)")
         #expect(FileManager.default.fileExists(atPath: ds.appendingPathComponent("catalog.sqlite").path))
         #expect(try CommandLine.run(["capture", "--rig", rig.path, "--out", dir.path, "--init"], environment: home).status == 64,
                 "--init has no meaning with --out")
@@ -116,14 +117,14 @@ import Testing
 
         // evaluate defaults to the test split, says so, and refuses an empty one the same way.
         let help = try CommandLine.run(["evaluate", "--help"], environment: home)
-        #expect(help.stdout.contains("default: test"), "\(help.stdout)")
+        #expect(help.stdout.contains("Default: test"), "\(help.stdout)")
         let noTest = try CommandLine.run(["evaluate", "--dataset", ds, "--format", "csv"], environment: home)
         #expect(noTest.status == 2, "\(noTest.stdout) \(noTest.stderr)")
         #expect(noTest.stderr.contains("3 accepted pairs have no split yet"), "\(noTest.stderr)")
         #expect(noTest.stdout.isEmpty)
 
         // One more pair in the test split (its own scene): evaluate takes it alone, not the unsplit ones.
-        let test = try pairFolder(dir.appendingPathComponent("test"), names: ["z"])
+        let test = try pairFolder(dir.appendingPathComponent("test"), names: ["z"], seed: 10)
         #expect(try CommandLine.run(["import", test.path, "--layout", "pairs", "--dataset", ds, "--scene", "zeta"],
                                     environment: home).status == 0)
         let evaluated = try CommandLine.run(["evaluate", "--dataset", ds, "--format", "csv"], environment: home)
