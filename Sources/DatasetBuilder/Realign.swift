@@ -101,7 +101,8 @@ extension Dataset {
                     """, arguments: [key, id("source"), id("target"), id("left"), id("right"), pairID])
                 try Self.retireScores(pairID: pairID, pairKey: oldKey, in: db)
                 for column in ["sourceFileId", "targetFileId", "leftFileId", "rightFileId"] {
-                    try Self.release(fileID: old?[column] as Int64?, in: db)
+                    let fileID: Int64? = old.flatMap { $0[column] }
+                    try Self.release(fileID: fileID, in: db)
                 }
             }
             try db.execute(sql: """

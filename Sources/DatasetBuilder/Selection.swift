@@ -49,7 +49,7 @@ extension Dataset {
             }
             return (total, usable, unusable)
         }
-        let inSelection = selection.splits.map { $0.reduce(0) { $0 + (usable[$1.rawValue] ?? 0) } }
+        let inSelection = selection.splits.map { splits in splits.reduce(0) { sum, split in sum + (usable[split.rawValue] ?? 0) } }
             ?? usable.values.reduce(0, +)
         guard inSelection == 0 else { return nil }
         let place = selection == .all ? "" : " in the \(selection.rawValue) split"

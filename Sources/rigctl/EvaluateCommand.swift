@@ -30,7 +30,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
     var dataset: String?
 
-    @Option(help: "Default: test, so train and test are never mixed; or train, unused, all (every usable pair). With a dataset.")
+    @Option(help: "Default: test (a dataset's split to evaluate; train and test are never mixed unasked); or train, unused, all (every usable pair).")
     var split: ExportSplit = .test
 
     @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")
