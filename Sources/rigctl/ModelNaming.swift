@@ -1,3 +1,4 @@
+import ArgumentParser
 import DatasetBuilder
 import Evaluation
 import Foundation
