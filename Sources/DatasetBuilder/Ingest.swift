@@ -43,8 +43,10 @@ extension Dataset {
                 try Self.upsertSession(named: $0, rigID: rigID, startedAt: input.triggerTime ?? now, in: db)
             }
             try db.execute(sql: """
-                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [key, sceneID, sessionID, input.triggerTime, input.skew, now])
+                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt, calibration, split)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [key, sceneID, sessionID, input.triggerTime, input.skew, now, input.calibration,
+                                 input.split?.rawValue])
             let captureID = db.lastInsertedRowID
             for (role, shot, path) in [(ShotRole.source, input.source, sourcePath), (.target, input.target, targetPath)] {
                 let cameraID = try Self.upsertCamera(shot.camera, role: role, rigID: rigID, in: db)
@@ -73,18 +75,7 @@ extension Dataset {
     /// catalogued.
     func addPair(_ input: PairInput, preloaded: [LoadedImage]?) throws -> Ingested {
         try requireWritable()
-        if let colour = input.colour {
-            guard colour.matrix.count == 9, colour.offset.count == 3, colour.parameters.allSatisfy(\.isFinite),
-                  colour.residual?.isFinite ?? true else {
-                throw DatasetError.invalidInput("pair \(input.name): the \(colour.model) colour fit needs 9 + 3 finite numbers")
-            }
-        }
-        if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
-            throw DatasetError.invalidInput("pair \(input.name): crop \(c.width)x\(c.height)+\(c.x)+\(c.y) is not a rectangle")
-        }
-        if let bad = input.quality.first(where: { !$0.value.isFinite }) {
-            throw DatasetError.invalidInput("pair \(input.name): quality figure \(bad.key) is not finite")
-        }
+        try Self.validateAlignment(input)
         if input.captureID == nil {
             guard let scene = input.scene else {
                 throw DatasetError.invalidInput("pair \(input.name): a pair without a capture needs a scene")
@@ -93,23 +84,11 @@ extension Dataset {
         } else if let scene = input.scene {
             try Self.validate(scene: scene)
         }
-        var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
-        if let left = input.left { images.append(("left", left)) }
-        if let right = input.right { images.append(("right", right)) }
-        let loaded = try preloaded ?? images.map { image -> LoadedImage in
-            let data = try Self.readInput(image.url)
-            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
-        }
-        let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
-        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
+        let (files, key) = try Self.pairFiles(input, preloaded: preloaded)
         if let id = try read({ db in
             try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE contentKey = ?", arguments: [key])
         }) {
             return Ingested(id: id, created: false)
-        }
-        let files = loaded.map {
-            PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
-                        data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
         }
         func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
         let quality = try JSONText.encode(input.quality)
@@ -132,19 +111,56 @@ extension Dataset {
             try db.execute(sql: """
                 INSERT INTO pair (contentKey, captureId, sceneId, name, sourceFileId, targetFileId, leftFileId, rightFileId,
                                   homography, colourModel, colourParameters, colourResidual,
-                                  cropX, cropY, cropWidth, cropHeight, quality, verdict, reasons, split, origin, addedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  cropX, cropY, cropWidth, cropHeight, quality, verdict, reasons, split, origin, addedAt,
+                                  calibration)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     key, input.captureID, sceneID, input.name,
                     path("source").flatMap { fileIDs[$0] }, path("target").flatMap { fileIDs[$0] },
                     path("left").flatMap { fileIDs[$0] }, path("right").flatMap { fileIDs[$0] },
                     homography, input.colour?.model, colourParameters, input.colour?.residual,
                     input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
-                    quality, input.verdict, reasons, input.split, input.origin, now,
+                    quality, input.verdict, reasons, input.split, input.origin, now, input.calibration,
                 ])
             return db.lastInsertedRowID
         }
         return Ingested(id: id, created: true)
+    }
+
+    /// The checks on a pair's alignment figures, before anything is written.
+    static func validateAlignment(_ input: PairInput) throws {
+        // A homography is 9 finite, non-singular numbers by construction (`Homography`).
+        if let colour = input.colour {
+            guard colour.matrix.count == 9, colour.offset.count == 3, colour.parameters.allSatisfy(\.isFinite),
+                  colour.residual?.isFinite ?? true else {
+                throw DatasetError.invalidInput("pair \(input.name): the \(colour.model) colour fit needs 9 + 3 finite numbers")
+            }
+        }
+        if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
+            throw DatasetError.invalidInput("pair \(input.name): crop \(c.width)x\(c.height)+\(c.x)+\(c.y) is not a rectangle")
+        }
+        if let bad = input.quality.first(where: { !$0.value.isFinite }) {
+            throw DatasetError.invalidInput("pair \(input.name): quality figure \(bad.key) is not finite")
+        }
+    }
+
+    /// A pair's images read (unless the caller already did), hashed and planned under `aligned/<key>/`, with the
+    /// key that derives from their hashes.
+    static func pairFiles(_ input: PairInput, preloaded: [LoadedImage]?) throws -> (files: [PlannedFile], key: String) {
+        var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
+        if let left = input.left { images.append(("left", left)) }
+        if let right = input.right { images.append(("right", right)) }
+        let loaded = try preloaded ?? images.map { image -> LoadedImage in
+            let data = try Self.readInput(image.url)
+            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
+        }
+        let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
+        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
+        let files = loaded.map {
+            PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
+                        data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
+        }
+        return (files, key)
     }
 
     /// Copies a weights file into `models/<hash>/` and catalogues the model. Registering the same name with the same

@@ -80,9 +80,13 @@ public struct CaptureInput: Sendable {
     public var triggerTime: Date?
     /// Seconds between the two exposures as measured (target minus source).
     public var skew: Double?
+    /// The rig file's alignment calibration the capture was taken with (JSON); nil when unknown.
+    public var calibration: String?
+    /// The split the capture asked for; nil leaves it to the capture's scene.
+    public var split: Split?
 
     public init(scene: SceneInput, rig: String? = nil, session: String? = nil, source: ShotInput, target: ShotInput,
-                triggerTime: Date? = nil, skew: Double? = nil) {
+                triggerTime: Date? = nil, skew: Double? = nil, calibration: String? = nil, split: Split? = nil) {
         self.scene = scene
         self.rig = rig
         self.session = session
@@ -90,6 +94,8 @@ public struct CaptureInput: Sendable {
         self.target = target
         self.triggerTime = triggerTime
         self.skew = skew
+        self.calibration = calibration
+        self.split = split
     }
 }
 
@@ -120,11 +126,14 @@ public struct PairInput: Sendable {
     public var split: Split
     /// Where the pair came from, e.g. "import:realdof:source/0001.png"; free text.
     public var origin: String
+    /// The alignment calibration the verdict was reached with (JSON); nil when unknown or not aligned here.
+    public var calibration: String?
 
     public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
                 left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,
                 crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
-                split: Split = .unused, origin: String = "") {
+                split: Split = .unused, origin: String = "", calibration: String? = nil) {
+        self.calibration = calibration
         self.captureID = captureID
         self.scene = scene
         self.name = name

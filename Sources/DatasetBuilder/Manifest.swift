@@ -52,6 +52,8 @@ struct ManifestPair: Codable {
     let verdict: Verdict
     let reasons: [String]
     let review: ReviewState
+    /// The pair's split in the dataset (train, test or unused).
+    let split: Split
     /// SHA-256 of the dataset files the export was made from: `aligned/<role>` and `original/<role>`.
     let sourceFiles: [String: String]
     let origin: String
@@ -86,6 +88,7 @@ struct ManifestPair: Codable {
         verdict = detail.verdict
         reasons = detail.reasons
         review = detail.reviewState
+        split = detail.split
         var sources: [String: String] = ["aligned/source": detail.source.sha256, "aligned/target": detail.target.sha256]
         if let left = detail.left { sources["aligned/left"] = left.sha256 }
         if let right = detail.right { sources["aligned/right"] = right.sha256 }
@@ -111,7 +114,7 @@ extension Exporter {
         "source_camera", "source_serial", "source_aperture", "source_exposure_time", "source_iso", "source_focal_length",
         "target_camera", "target_serial", "target_aperture", "target_exposure_time", "target_iso", "target_focal_length",
         "skew", "width", "height", "homography", "colour_model", "colour_residual", "crop", "quality",
-        "verdict", "review", "source_sha256", "target_sha256",
+        "verdict", "review", "split", "source_sha256", "target_sha256",
         "aligned_source_sha256", "aligned_target_sha256", "original_source_sha256", "original_target_sha256",
     ]
 
@@ -144,7 +147,7 @@ extension Exporter {
                     a.colourModel?.rawValue ?? "", number(a.colourResidual),
                     a.crop.map { "\($0.width)x\($0.height)+\($0.x)+\($0.y)" } ?? "",
                     a.quality.keys.sorted().map { "\($0)=\(a.quality[$0] ?? 0)" }.joined(separator: ";"),
-                    p.verdict.rawValue, p.review.rawValue, p.sha256["source"] ?? "", p.sha256["target"] ?? "",
+                    p.verdict.rawValue, p.review.rawValue, p.split.rawValue, p.sha256["source"] ?? "", p.sha256["target"] ?? "",
                     p.sourceFiles["aligned/source"] ?? "", p.sourceFiles["aligned/target"] ?? "",
                     p.sourceFiles["original/source"] ?? "", p.sourceFiles["original/target"] ?? ""]
             lines.append(row.map(field).joined(separator: ","))
@@ -156,12 +159,15 @@ extension Exporter {
     func datasheet(_ pairs: [ManifestPair], details: [PairDetail], layout: Layout) -> String {
         var s = "# \(options.title)\n\n"
         let sizeNote = options.maxSize.map { ", long side at most \($0) pixels (area-averaged downscaling)" } ?? ""
-        s += "\(pairs.count) pairs of the `\(options.split.rawValue)` split, exported by rigctl in the "
+        s += options.split == .all ? "\(pairs.count) pairs of every split, exported by rigctl in the "
+            : "\(pairs.count) pairs of the `\(options.split.rawValue)` split, exported by rigctl in the "
         s += "`\(options.format.rawValue)` layout as \(options.depth)-bit RGB PNG\(sizeNote). "
         s += "Only pairs that the automatic checks accepted (or flagged for review and a person approved) and no reviewer rejected are included.\n\n"
 
         s += "## Contents\n\n| | |\n|---|---|\n"
         s += "| pairs | \(pairs.count) |\n| scenes | \(Set(pairs.map(\.scene)).count) |\n"
+        let splits = Dictionary(grouping: pairs, by: { $0.split.rawValue }).mapValues(\.count)
+        s += "| splits | \(splits.keys.sorted().map { "\($0) \(splits[$0] ?? 0)" }.joined(separator: ", ")) |\n"
         let sizes = Dictionary(grouping: pairs, by: { "\($0.width)x\($0.height)" }).mapValues(\.count)
         s += "| image sizes | \(sizes.keys.sorted().map { "\($0) (\(sizes[$0] ?? 0))" }.joined(separator: ", ")) |\n"
         let imported = pairs.filter { $0.cameras == nil }.count

@@ -220,6 +220,29 @@ enum Schema {
                 CREATE INDEX evaluation_model ON evaluation(modelId);
                 """)
         }
+        migrator.registerMigration("v5-capture-calibration") { db in
+            // How a capture is to be processed, kept with it so that `process` after a killed capture aligns it as
+            // the capture would have: the rig file's alignment calibration (canonical JSON; NULL for captures made
+            // before this migration, whose calibration is unknown) and the split the capture asked for (NULL: the
+            // side its scene is on). `pair.calibration` is the calibration a pair's verdict was reached with (NULL:
+            // unknown), so a pair aligned with another one can be found and re-aligned. Scores of a pair computed
+            // on aligned images that re-aligning replaced are kept in `staleEvaluation`, one JSON record each.
+            try db.execute(sql: """
+                ALTER TABLE capture ADD COLUMN calibration TEXT;
+                ALTER TABLE capture ADD COLUMN split TEXT;
+                ALTER TABLE pair ADD COLUMN calibration TEXT;
+                CREATE TABLE staleEvaluation (
+                    id INTEGER PRIMARY KEY,
+                    pairId INTEGER NOT NULL REFERENCES pair(id),
+                    pairKey TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    outputFileId INTEGER REFERENCES file(id),
+                    record TEXT NOT NULL,
+                    staleSince DATETIME NOT NULL
+                );
+                CREATE INDEX staleEvaluation_pair ON staleEvaluation(pairId);
+                """)
+        }
         migrator.registerMigration("v6-vocabulary") { db in
             // One spelling per colour model (the pair vocabulary's): early synthetic catalogues wrote "affine3x4"
             // and "gain" for the models the aligner calls "affine" and "gain-offset".

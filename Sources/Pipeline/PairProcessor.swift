@@ -37,13 +37,29 @@ public struct DeblurModel: Sendable {
 
 /// How pairs are processed.
 public struct ProcessingOptions: Sendable {
-    public var calibration = AlignmentCalibration()
+    /// The calibration for this run; nil aligns each capture with the one it was taken with (recorded with it).
+    public var calibration: AlignmentCalibration?
     public var aligner = AlignerOptions()
     public var demosaic: Demosaic = .ahd
-    /// The split new pairs are put in (`rigctl dataset split` assigns them by scene later).
-    public var split: Split = .unused
+    /// The split new pairs are put in; nil: the split their capture asked for, else the side their scene is on,
+    /// else unused (`rigctl dataset split` assigns them by scene later).
+    public var split: Split?
 
     public init() {}
+}
+
+/// A calibration as the catalogue keeps it: canonical JSON (sorted keys), so that equal calibrations are equal text.
+public enum CalibrationText {
+    public static func of(_ calibration: AlignmentCalibration) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // A calibration holds only finite numbers (checked when it is read), so encoding cannot fail.
+        return (try? encoder.encode(calibration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    public static func parse(_ text: String, capture: Int64) throws -> AlignmentCalibration {
+        try AlignmentCalibration.decode(Data(text.utf8), path: "the calibration recorded with capture \(capture)")
+    }
 }
 
 /// What happened to one capture.
@@ -106,6 +122,37 @@ public struct PairProcessor: Sendable {
 
     /// Decodes, aligns and catalogues a capture's pair, then deblurs and scores it.
     public func process(captureID: Int64) throws -> PairOutcome {
+        try align(captureID: captureID, replacing: nil)
+    }
+
+    /// Aligns a captured pair again (with the calibration its capture was taken with, or the one given for this
+    /// run) and replaces its alignment and verdict; scores of images that changed become stale and are computed
+    /// again.
+    public func realign(pairID: Int64) throws -> PairOutcome {
+        let detail = try dataset.pair(String(pairID))
+        guard let captureID = detail.capture?.id else { throw PipelineError.notCaptured(pairID: pairID) }
+        return try align(captureID: captureID, replacing: detail)
+    }
+
+    /// Captured pairs whose verdict was reached with another calibration than the one this processor would use.
+    public func pairsToRealign() throws -> [Int64] {
+        try dataset.pairsAlignedWithOtherCalibration(than: options.calibration.map(CalibrationText.of))
+    }
+
+    /// The calibration a capture is aligned with: the one given for this run, else the one it was taken with
+    /// (none when that is unknown). A capture whose calibration is unknown gets the one given recorded.
+    func calibration(for captureID: Int64, recorded: CaptureProcessing) throws -> (AlignmentCalibration, String) {
+        if let given = options.calibration {
+            let text = CalibrationText.of(given)
+            if recorded.calibration == nil { try dataset.recordCalibration(text, forCapture: captureID) }
+            return (given, text)
+        }
+        if let text = recorded.calibration { return (try CalibrationText.parse(text, capture: captureID), text) }
+        let none = AlignmentCalibration()
+        return (none, CalibrationText.of(none))
+    }
+
+    func align(captureID: Int64, replacing: PairDetail?) throws -> PairOutcome {
         var timings: [String: Double] = [:]
         func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
             let start = DispatchTime.now().uptimeNanoseconds
@@ -116,12 +163,14 @@ public struct PairProcessor: Sendable {
               let sourceShot = capture.shot(.source), let targetShot = capture.shot(.target) else {
             throw PipelineError.missingCapture(captureID)
         }
+        let recorded = try dataset.captureProcessing(id: captureID)
+        let (calibration, calibrationText) = try self.calibration(for: captureID, recorded: recorded)
         let (source, target) = try timed("decode") {
             (try ImageFile.read(dataset.url(of: sourceShot.file), demosaic: options.demosaic),
              try ImageFile.read(dataset.url(of: targetShot.file), demosaic: options.demosaic))
         }
         let result = try timed("align") {
-            try Aligner(options.aligner).align(source: source, target: target, calibration: options.calibration)
+            try Aligner(options.aligner).align(source: source, target: target, calibration: calibration)
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pair-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -136,12 +185,20 @@ public struct PairProcessor: Sendable {
             let aURL = scratch.appendingPathComponent("source.png"), bURL = scratch.appendingPathComponent("target.png")
             try PNGFile.write(a, to: aURL, bitDepth: 16, compressionLevel: 3)
             try PNGFile.write(b, to: bURL, bitDepth: 16, compressionLevel: 3)
-            guard let name = try dataset.pairName(forCapture: captureID) else { throw PipelineError.missingCapture(captureID) }
+            let split: Split = verdict == .rejected ? .unused : (options.split ?? recorded.split ?? recorded.sceneSplit ?? .unused)
+            let name: String
+            if let replacing {
+                name = replacing.name
+            } else {
+                guard let next = try dataset.pairName(forCapture: captureID) else { throw PipelineError.missingCapture(captureID) }
+                name = next
+            }
             let input = PairInput(captureID: captureID, name: name, source: aURL, target: bURL,
                                   homography: result.homography, colour: result.colour?.fit, crop: result.crop,
                                   quality: result.quality.figures.figures, verdict: verdict, reasons: result.reasons,
-                                  split: verdict == .rejected ? .unused : options.split, origin: "capture")
-            return (a, b, try dataset.addPair(input).id)
+                                  split: split, origin: replacing?.origin ?? "capture", calibration: calibrationText)
+            let id = try replacing.map { try dataset.replaceAlignment(pairID: $0.id, with: input).id } ?? dataset.addPair(input).id
+            return (a, b, id)
         }
         let (alignedSource, alignedTarget, pairID) = stored
         let detail = try dataset.pair(String(pairID))
@@ -181,10 +238,13 @@ public struct PairProcessor: Sendable {
 public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case missingCapture(Int64)
     case incomingPair(path: String, reason: String)
+    /// Only captured pairs can be aligned again (imported ones keep their set's alignment).
+    case notCaptured(pairID: Int64)
 
     public var description: String {
         switch self {
         case .missingCapture(let id): "capture \(id) is not in the catalogue (or lacks a shot)"
+        case .notCaptured(let id): "pair \(id) was imported, not captured, so it cannot be aligned again"
         case .incomingPair(let path, let reason): "cannot catalogue the captured pair \(path): \(reason)"
         }
     }

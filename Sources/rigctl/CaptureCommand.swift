@@ -1,3 +1,4 @@
+import Alignment
 import ArgumentParser
 import DatasetBuilder
 import Foundation
@@ -19,7 +20,9 @@ struct CaptureCommand: ParsableCommand {
             With --dataset instead of --out, every pair is catalogued as it arrives, then aligned, deblurred by the \
             installed IFAN weights and scored (input and output against the aligned target) on a worker thread \
             while the next pair is captured. Ctrl-C stops after the pair in hand; unfinished work resumes with \
-            `rigctl process`.
+            `rigctl process`, which aligns each capture with the rig file's calibration recorded with it and puts its \
+            pair in the split the capture asked for. The dataset must exist (`rigctl dataset init DIR`) unless --init \
+            is given.
             """
     )
 
@@ -31,17 +34,26 @@ struct CaptureCommand: ParsableCommand {
 
     @OptionGroup var location: DatasetLocation
 
+    @Flag(name: .customLong("init"), help: "Create the dataset if the folder holds none (default: it must exist).")
+    var initDataset = false
+
     @Option(help: "The scene being shot (with --dataset).")
     var scene: String?
 
     @Option(help: "The deblurring model: a store name or a .safetensors file (default: ifan, when installed).")
     var model: String?
 
+    @Option(name: .customLong("model-name"), help: "The model's name in the catalogue (default: its store or file name).")
+    var modelName: String?
+
     @Flag(name: .customLong("no-model"), help: "Align and score the input only.")
     var noModel = false
 
-    @Option(help: "Split for new pairs: train, test or unused (rigctl dataset split assigns by scene).")
-    var split: Split = .unused
+    @Option(help: ArgumentHelp("Split for the new pairs: train, test or unused.", discussion: """
+        Default: the side the scene is already on (from `rigctl dataset split` or an earlier capture), else unused \
+        until `rigctl dataset split` assigns scenes. Rejected pairs are always unused.
+        """))
+    var split: Split?
 
     @Option(help: "Number of pairs.")
     var count: Int = 1
@@ -65,6 +77,8 @@ struct CaptureCommand: ParsableCommand {
         }
         if let scene, scene.utf8.count > 200 { throw ValidationError("--scene is longer than 200 bytes") }
         if model != nil && noModel { throw ValidationError("give either --model or --no-model, not both") }
+        if modelName != nil && noModel { throw ValidationError("--model-name names a model; it has no meaning with --no-model") }
+        if initDataset && out != nil { throw ValidationError("--init creates a dataset; it has no meaning with --out") }
     }
 
     func run() throws {
@@ -124,12 +138,14 @@ struct CaptureCommand: ParsableCommand {
 
     /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
     func prepareDataset(file: RigFile) throws -> (dataset: Dataset, processor: PairProcessor) {
-        let root = location.url
-        var st = stat()
-        let dataset = lstat(root.appendingPathComponent(Dataset.catalogName).path, &st) == 0
-            ? try location.open() : try Dataset.create(at: root)
-        let settings = PipelineSettings(model: model, noModel: noModel, rigFile: file, calibrationPath: nil, split: split)
-        return (dataset, try settings.processor(for: dataset))
+        // The rig file's calibration is checked here, before a camera is touched; it is recorded with every capture
+        // (not given as this run's calibration), so the captures are aligned the same way now and after a stop.
+        if let alignment = file.alignment { _ = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment") }
+        let settings = PipelineSettings(model: model, modelName: modelName, noModel: noModel, rigFile: nil,
+                                        calibrationPath: nil, split: split)
+        let deblur = try settings.deblurModel()
+        let dataset = try location.open(creating: initDataset)
+        return (dataset, try settings.processor(for: dataset, model: deblur))
     }
 
     func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor)) throws {
@@ -137,7 +153,7 @@ struct CaptureCommand: ParsableCommand {
         let dataset = prepared.dataset
         let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
                                        scene: SceneInput(name: scene ?? "unsorted"),
-                                       session: ISO8601DateFormatter().string(from: Date()))
+                                       session: ISO8601DateFormatter().string(from: Date()), split: split)
         let display = PipelineDisplay(total: count, standardError: json)
         let interrupt = InterruptHandler { display.handle(.stopping) }
         if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
@@ -154,6 +170,13 @@ struct CaptureCommand: ParsableCommand {
             print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
         }
         if left > 0 { note("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
+        let made = Set(outcomes.map(\.pairID))
+        let unsplit = try dataset.pairs(PairFilter(scene: scene, split: .unused))
+            .filter { made.contains($0.id) && $0.verdict != .rejected }.count
+        if unsplit > 0 {
+            note("\(unsplit) pair(s) have no split yet (unused), so an export or evaluation of the test split "
+                 + "leaves them out: assign scenes with `rigctl dataset split`, or capture with --split test or train")
+        }
         // A failed pair outranks the interruption: it needs a look, the interruption was asked for.
         if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
         if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }

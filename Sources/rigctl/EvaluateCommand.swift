@@ -16,10 +16,12 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             SET is a folder in the RealDOF layout (source/, target/) or the DPDD layout (test_c/source, \
             test_c/target); pairs are matched by file name, and a set whose names do not match is an error. \
-            Without SET, the accepted pairs of a dataset's catalogue are evaluated (--dataset, --split) and every \
+            Without SET, the accepted pairs of one split of a dataset's catalogue are evaluated (--dataset; \
+            --split, default test, so train and test are never mixed unless --split all asks for it) and every \
             per-pair score is kept in the catalogue. Methods: the input itself (the tables' first row), the IFAN \
-            engine with any imported weights (--model, repeatable), and folders of other methods' outputs \
-            (--results DIR --name NAME, repeatable). Images are cropped bottom/right to multiples of 8 as the IFAN \
+            engine with any imported weights (--model, repeatable; --model-name names each, in the same order, \
+            default its store or file name), and folders of other methods' outputs (--results DIR --name NAME, \
+            repeatable). A name the catalogue already gives other weights is refused before anything runs. Images are cropped bottom/right to multiples of 8 as the IFAN \
             paper's evaluation does (--no-crop to score whole images). In a dataset every score row records its \
             protocol (framing, bit depth, SSIM, LPIPS, rigctl release) and date; another protocol adds rows \
             rather than replacing the capture pipeline's whole-image ones, and a model's output kept from an \
@@ -33,11 +35,14 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
     var dataset: String?
 
-    @Option(help: "With a dataset: the split to evaluate (train, test or unused; default: all accepted pairs).")
-    var split: Split?
+    @Option(help: "Default: test (a dataset's split to evaluate; train and test are never mixed unasked); or train, unused, all (every usable pair).")
+    var split: ExportSplit = .test
 
     @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")
     var models: [String] = []
+
+    @Option(name: .customLong("model-name"), help: "The name of each --model in the table and catalogue, in the same order.")
+    var modelNames: [String] = []
 
     @Option(help: "Folder layout: realdof or dpdd (default: detected).")
     var layout: PairLayout?
@@ -77,6 +82,10 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("give one --name for each --results folder (\(resultsFolders.count) folders, \(resultNames.count) names)")
         }
         if noInput && resultsFolders.isEmpty && models.isEmpty { throw ValidationError("nothing to evaluate: no method given") }
+        if !modelNames.isEmpty && modelNames.count != models.count {
+            throw ValidationError("give one --model-name for each --model (\(models.count) models, \(modelNames.count) names)")
+        }
+        try validateMethodNames()
         if set != nil && dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
         if set != nil && rerun { throw ValidationError("--rerun applies to a dataset, whose stored outputs are reused") }
     }
@@ -85,8 +94,8 @@ struct EvaluateCommand: ParsableCommand {
         try reportingErrors {
             if set == nil { return try evaluateDataset() }
             var methods: [any RestorationMethod] = noInput ? [] : [InputMethod()]
-            for model in models {
-                let (name, url) = try resolveModel(model, store: ModelStore())
+            for (index, model) in models.enumerated() {
+                let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
                 let network = try IFANModelFile.load(url)
                 let complexity = ModelComplexity(parameters: network.architecture.parameterCount,
                                                  macs: Double(network.architecture.ptflopsMACs(width: 1280, height: 720)))
@@ -111,11 +120,14 @@ struct EvaluateCommand: ParsableCommand {
     func evaluateDataset() throws {
         let (opened, pairs) = try openCatalogue()
         var methods: [CatalogueMethod] = noInput ? [] : [.input]
-        for model in models {
-            let (name, url) = try resolveModel(model, store: ModelStore())
+        for (index, model) in models.enumerated() {
+            let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
+            // Before any work: a name the catalogue gives other weights would be refused only once everything had run.
+            try checkModelName(name, weights: url, in: opened)
             methods.append(.model(try DeblurModel.ifan(name: name, weights: url)))
         }
         for (folder, name) in zip(resultsFolders, resultNames) {
+            try checkModelName(name, weights: nil, in: opened)
             methods.append(.results(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder))))
         }
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
@@ -161,7 +173,7 @@ struct EvaluateCommand: ParsableCommand {
         location.dataset = dataset
         let opened = try location.open()
         var filter = PairFilter()
-        filter.split = split
+        filter.split = split.splits?.first
         let summaries = try opened.pairs(filter).filter { $0.verdict != .rejected }
         var pairs: [PairDetail] = []
         for summary in summaries {
@@ -169,6 +181,7 @@ struct EvaluateCommand: ParsableCommand {
             guard detail.reviewState != .rejected else { continue }
             pairs.append(detail)
         }
+        if pairs.isEmpty, let reason = try opened.emptySelectionReason(split, for: .evaluation) { throw BadInput(reason) }
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         return (opened, pairs)
     }

@@ -17,6 +17,8 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The folder to import.") var directory: String
     @Option(help: "The folder layout of DIR.") var layout: ImportLayout
     @OptionGroup var location: DatasetLocation
+    @Flag(name: .customLong("init"), help: "Create the dataset if the folder holds none (default: it must exist).")
+    var initDataset = false
     @Option(help: "Put every pair in this scene (default: each pair is its own scene, named after the file).")
     var scene: String?
     @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
@@ -26,7 +28,7 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let dataset = try location.open()
+            let dataset = try location.open(creating: initDataset)
             let importer = Importer(layout: layout, scene: scene, tags: tag, split: split)
             let report = try importer.run(from: URL(fileURLWithPath: directory), into: dataset)
             for problem in report.mismatches {

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Metrics
 import Pipeline
 import Rig

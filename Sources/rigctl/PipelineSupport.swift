@@ -12,22 +12,35 @@ import ThreadSupport
 /// Options shared by `capture --dataset` and `process`: which model deblurs, how pairs are aligned.
 struct PipelineSettings {
     var model: String?
+    /// `--model-name`: what the model is called in the catalogue (default: its store or file name).
+    var modelName: String?
     var noModel: Bool
+    /// A calibration given for this run (`process --rig` or `--calibration`); without one each capture is aligned
+    /// with the calibration it was taken with.
     var rigFile: RigFile?
     var calibrationPath: String?
-    var split: Split
+    var split: Split?
 
-    /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are.
+    /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are. A
+    /// model whose name the dataset gives other weights is refused here, before any pair is touched.
     func processor(for dataset: Dataset) throws -> PairProcessor {
+        try processor(for: dataset, model: try deblurModel())
+    }
+
+    /// The processor with a model loaded already (`deblurModel()`), so that a bad model is found before the
+    /// dataset is opened or created.
+    func processor(for dataset: Dataset, model: DeblurModel?) throws -> PairProcessor {
         var options = ProcessingOptions()
         options.split = split
         if let calibrationPath {
             options.calibration = try AlignmentCalibration.read(URL(fileURLWithPath: calibrationPath))
-        } else if let alignment = rigFile?.alignment {
-            options.calibration = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment")
+        } else if let file = rigFile {
+            options.calibration = try AlignmentCalibration.decode(try (file.alignment ?? .object([:])).data(),
+                                                                  path: "the rig file's alignment")
         }
+        if let model { try checkModelName(model.name, weights: model.weights, in: dataset) }
         let lpips = try LPIPSLoader.load(path: nil)
-        return PairProcessor(dataset: dataset, options: options, model: try deblurModel(), lpips: lpips.network,
+        return PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips.network,
                              lpipsMissingReason: lpips.missingReason ?? "")
     }
 
@@ -43,7 +56,8 @@ struct PipelineSettings {
                 """.utf8))
             return nil
         }
-        let (name, url) = try resolveModel(model ?? "ifan", store: store)
+        if let modelName { try validateModelName(modelName) }
+        let (name, url) = try resolveModel(model ?? "ifan", name: modelName, store: store)
         return try DeblurModel.ifan(name: name, weights: url)
     }
 }

@@ -167,6 +167,102 @@ final class EventLog: @unchecked Sendable {
         #expect(try f.pipeline(withModel: true).processBacklog(stop: StopFlag()) { _ in }.isEmpty)
     }
 
+    /// Captures that a killed `capture --dataset` left unaligned: nothing is queued (capacity 0) and the stop comes
+    /// with the last pair, so the worker processes none of them.
+    func captureWithoutProcessing(_ f: PipelineFixture, count: Int, split: Split? = nil) throws {
+        let stop = StopFlag()
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: f.processor(withModel: false),
+                                       scene: SceneInput(name: "planes"), split: split, queueCapacity: 0)
+        _ = try pipeline.run(rig: f.rig, count: count, stop: stop) { event in
+            if case .captured(let index, _, _, _) = event, index == count { stop.request() }
+        }
+        #expect(try f.dataset.capturesWithoutPair().count == count)
+    }
+
+    /// `rigctl process --dataset D` after a killed capture: no rig file is given, yet the pairs are aligned with the
+    /// calibration the captures were taken with (the virtual rig's mirror flip), not rejected as diverged.
+    @Test func processAfterAKilledCaptureAlignsWithTheCapturesCalibration() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 2, split: .test)
+        let plain = PairProcessor(dataset: f.dataset, options: ProcessingOptions(), model: nil, lpips: nil)
+        let outcomes = try CapturePipeline(dataset: f.dataset, processor: plain, scene: SceneInput(name: "unsorted"))
+            .processBacklog(stop: StopFlag()) { _ in }
+        #expect(outcomes.count == 2)
+        #expect(outcomes.allSatisfy { $0.verdict == .accepted }, "\(outcomes.map(\.reasons))")
+        // The split the capture asked for is kept too.
+        #expect(try f.dataset.pairs(PairFilter(split: .test)).count == 2)
+    }
+
+    /// A processor as `rigctl process --dataset D` builds it: no calibration given, so each capture's own applies.
+    func plainProcessor(_ f: PipelineFixture, options: ProcessingOptions = ProcessingOptions(), withModel: Bool) -> PairProcessor {
+        PairProcessor(dataset: f.dataset, options: options,
+                      model: withModel ? DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights) : nil,
+                      lpips: nil)
+    }
+
+    /// A verdict reached with another calibration than the capture's (as `process` without --rig reached them before
+    /// calibrations were recorded) is found, and `--realign` runs it again: same pair ids, new images and verdicts.
+    @Test func realignRedoesAVerdictReachedWithAnotherCalibration() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 2)
+        var noMirror = ProcessingOptions()
+        noMirror.calibration = .init()
+        let first = try CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, options: noMirror, withModel: false),
+                                        scene: SceneInput(name: "unsorted")).processBacklog(stop: StopFlag()) { _ in }
+        #expect(first.count == 2 && first.allSatisfy { $0.verdict == .rejected }, "\(first.map(\.verdict))")
+        let ids = first.map(\.pairID).sorted()
+        let oldKeys = try ids.map { try f.dataset.pair(String($0)).key }
+
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, withModel: true),
+                                       scene: SceneInput(name: "unsorted"))
+        #expect(try pipeline.processor.pairsToRealign() == ids)
+        // Without --realign nothing is aligned again (the rejected pairs are owed no scores).
+        #expect(try pipeline.processBacklog(stop: StopFlag()) { _ in }.isEmpty)
+        let redone = try pipeline.processBacklog(stop: StopFlag(), realign: true) { _ in }
+        #expect(redone.map(\.pairID).sorted() == ids)
+        #expect(redone.allSatisfy { $0.verdict == .accepted && $0.input != nil && $0.deblurred != nil },
+                "\(redone.map(\.reasons))")
+        #expect(try pipeline.processor.pairsToRealign().isEmpty)
+        let status = try f.dataset.status()
+        #expect(status.pairs == 2 && status.captures == 2 && status.byVerdict == ["accepted": 2])
+        #expect(try ids.map { try f.dataset.pair(String($0)).key } != oldKeys)
+        // The replaced images are gone, nothing else is left behind.
+        let report = try f.dataset.verify()
+        #expect(report.isConsistent, "\(report)")
+    }
+
+    /// Re-aligning a scored pair keeps its old scores, marked stale with the images they were computed on, and
+    /// scores the new images.
+    @Test func realigningKeepsTheOldScoresAsStale() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 1)
+        var other = ProcessingOptions()
+        other.calibration = .init(mirror: .horizontal, distortion: .init(target: .init(coefficients: [0.0005])))
+        let first = try CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, options: other, withModel: true),
+                                        scene: SceneInput(name: "unsorted")).processBacklog(stop: StopFlag()) { _ in }
+        let pairID = try #require(first.first?.pairID)
+        try #require(first.first?.verdict != .rejected)
+        let before = try f.dataset.pair(String(pairID))
+        #expect(before.evaluations.count == 2)
+
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, withModel: true),
+                                       scene: SceneInput(name: "unsorted"))
+        let redone = try pipeline.processBacklog(stop: StopFlag(), realign: true) { _ in }
+        #expect(redone.count == 1 && redone.first?.pairID == pairID)
+        let after = try f.dataset.pair(String(pairID))
+        #expect(after.key != before.key)
+        #expect(Set(after.evaluations.map(\.model)) == ["input", "unsharp"])
+        let stale = try f.dataset.staleScores(pairID: pairID)
+        #expect(stale.map(\.model).sorted() == ["input", "unsharp"] && stale.allSatisfy { $0.pairKey == before.key })
+        #expect(stale.first { $0.model == "input" }?.record.contains("\"psnr\"") == true)
+        // The old model output stays catalogued (scores are never thrown away); the old aligned images do not.
+        let oldOutput = try #require(before.evaluations.first { $0.model == "unsharp" }?.output)
+        #expect(FileManager.default.fileExists(atPath: f.dataset.root.appendingPathComponent(oldOutput.path).path))
+        #expect(!FileManager.default.fileExists(atPath: f.dataset.root.appendingPathComponent(before.source.path).path))
+        let report = try f.dataset.verify()
+        #expect(report.isConsistent, "\(report)")
+    }
+
     /// An unrelated pair (the cameras see different scenes) is catalogued as rejected, with the reason, and not
     /// scored.
     @Test func aRejectedPairIsKeptButNotScored() throws {

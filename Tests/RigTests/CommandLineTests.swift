@@ -83,7 +83,7 @@ import Glibc
         defer { if server.isRunning { server.terminate() } }
         let dataset = dir.appendingPathComponent("ds").path
         let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
-                                           "--count", "2", "--split", "test", "--no-model"], home: home)
+                                           "--count", "2", "--split", "test", "--no-model", "--init"], home: home)
         #expect(capture.status == 0, "\(capture.output)")
         #expect(capture.output.contains("2 pair(s) processed"), "\(capture.output)")
         #expect(capture.output.contains("2 accepted"), "\(capture.output)")
@@ -100,6 +100,20 @@ import Glibc
         // Nothing is waiting: `process` finds no work.
         let process = try runTool(rigctl, ["process", "--dataset", dataset, "--no-model"], home: home)
         #expect(process.status == 0 && process.output.contains("0 pair(s) processed"), "\(process.output)")
+
+        // Without --split a pair joins the side its scene is on; a new scene's pair has no split yet, and the
+        // capture says so. `export --split all` takes every exportable pair, whatever its split.
+        let same = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
+                                        "--count", "1", "--no-model"], home: home)
+        #expect(same.status == 0 && !same.output.contains("no split yet"), "\(same.output)")
+        let new = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "desk",
+                                       "--count", "1", "--no-model"], home: home)
+        #expect(new.status == 0 && new.output.contains("1 pair(s) have no split yet"), "\(new.output)")
+        let test = try runTool(rigctl, ["export", "--dataset", dataset, "--out", dir.appendingPathComponent("test3").path], home: home)
+        #expect(test.status == 0 && test.output.contains("exported 3 pairs"), "\(test.output)")
+        let all = try runTool(rigctl, ["export", "--dataset", dataset, "--out", dir.appendingPathComponent("all").path,
+                                       "--split", "all"], home: home)
+        #expect(all.status == 0 && all.output.contains("exported 4 pairs"), "\(all.output)")
     }
 
     /// Ctrl-C during a capture into a dataset: the pair in hand is finished, the rest waits for `rigctl process`,
@@ -115,7 +129,7 @@ import Glibc
         let capture = Process()
         capture.executableURL = URL(fileURLWithPath: rigctl)
         capture.arguments = ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes", "--count", "50",
-                             "--interval", "0.3", "--no-model"]
+                             "--interval", "0.3", "--no-model", "--init"]
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         capture.environment = environment

@@ -37,7 +37,7 @@ import Testing
             let process = Process()
             process.executableURL = URL(fileURLWithPath: rigctl)
             process.arguments = ["capture", "--rig", rig.rigFile.path, "--dataset", dataset, "--scene", "planes",
-                                 "--count", "2", "--split", "test", "--no-model"]
+                                 "--count", "2", "--split", "test", "--no-model", "--init"]
             var environment = ProcessInfo.processInfo.environment
             environment["HOME"] = rig.home.path
             environment["LD_PRELOAD"] = shim.path
