@@ -249,6 +249,37 @@ enum Schema {
             try db.execute(sql: "UPDATE pair SET colourModel = 'affine' WHERE colourModel = 'affine3x4'")
             try db.execute(sql: "UPDATE pair SET colourModel = 'gain-offset' WHERE colourModel = 'gain'")
         }
+        migrator.registerMigration("v7-views") { db in
+            // Views for the questions a lab asks of its catalogue (docs/dataset.md has example queries).
+            try db.execute(sql: """
+                -- Mean scores per scene and model, one row per protocol: rows of different protocols never mix.
+                CREATE VIEW sceneScores AS
+                SELECT s.name AS scene, m.name AS model, e.framing, e.bitDepth, e.ssimConvention, e.lpipsVersion,
+                       count(*) AS pairs, avg(e.psnr) AS psnr, avg(e.ssim) AS ssim, avg(e.ssimGaussian) AS ssimGaussian,
+                       avg(e.mae) AS mae, avg(e.lpips) AS lpips
+                FROM evaluation e JOIN pair p ON p.id = e.pairId JOIN scene s ON s.id = p.sceneId
+                JOIN model m ON m.id = e.modelId
+                GROUP BY s.name, m.name, e.framing, e.bitDepth, e.ssimConvention, e.lpipsVersion;
+
+                -- Pairs a person should look at: sent to review and not judged yet, or flagged.
+                CREATE VIEW pairsNeedingReview AS
+                SELECT p.id, p.name, s.name AS scene, p.verdict, p.reviewState, p.reviewNote, p.reasons
+                FROM pair p JOIN scene s ON s.id = p.sceneId
+                WHERE (p.verdict = 'review' AND p.reviewState = 'unreviewed') OR p.reviewState = 'flagged';
+
+                -- Every pair's alignment figures as columns (NULL where the pair has none, e.g. imports).
+                CREATE VIEW pairAlignment AS
+                SELECT p.id, p.name, s.name AS scene, p.verdict, p.reviewState, p.split,
+                       json_extract(p.quality, '$.p95Shift') AS p95Shift,
+                       json_extract(p.quality, '$.maxShift') AS maxShift,
+                       json_extract(p.quality, '$.correlation') AS correlation,
+                       json_extract(p.quality, '$.overlap') AS overlap,
+                       json_extract(p.quality, '$.clipped') AS clipped,
+                       p.colourResidual
+                FROM pair p JOIN scene s ON s.id = p.sceneId
+                WHERE json_valid(p.quality);
+                """)
+        }
         return migrator
     }
 }

@@ -210,8 +210,8 @@ import Testing
                       "file", "pendingFile"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(Array(migrations.prefix(3)) == ["v1", "v2-status-index", "v3-image-info"], "\(migrations)")
-        #expect(migrations.last == "v5-capture-calibration", "\(migrations)")
+        #expect(migrations == ["v1", "v2-status-index", "v3-image-info", "v4-score-protocol", "v5-capture-calibration",
+                               "v6-vocabulary", "v7-views"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))

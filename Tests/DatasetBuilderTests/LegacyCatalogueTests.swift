@@ -59,6 +59,18 @@ import Testing
         #expect(first.capture?.shot(.source)?.role == .source)
         #expect(Set(first.evaluations.map(\.model)) == ["input", "blurry"])
         #expect(try dataset.status().byScene.map(\.scene) == ["cards", "planes"])
+
+        // The views answer a lab's questions on the migrated catalogue (docs/dataset.md).
+        let db = try DatabaseQueue(path: root.appendingPathComponent("catalog.sqlite").path,
+                                   configuration: { var c = Configuration(); c.readonly = true; return c }())
+        try db.read { db in
+            let scores = try Row.fetchAll(db, sql: "SELECT scene, model, framing, pairs FROM sceneScores ORDER BY scene, model")
+            #expect(scores.map { "\($0["scene"] as String)/\($0["model"] as String)/\($0["pairs"] as Int)" }
+                    == ["cards/blurry/1", "cards/input/1", "planes/blurry/2", "planes/input/2"])
+            #expect(try Int64.fetchAll(db, sql: "SELECT id FROM pairsNeedingReview") == [1])
+            let worst = try Row.fetchAll(db, sql: "SELECT id, p95Shift FROM pairAlignment ORDER BY p95Shift DESC")
+            #expect(worst.count == 3 && worst.allSatisfy { ($0["p95Shift"] as Double?) != nil })
+        }
     }
 
     @Test func readOnlyOpenReadsTheUnmigratedCatalogue() throws {

@@ -75,7 +75,7 @@ import Testing
         let rows = try JSONOutput.array(json)
         #expect(rows.map { $0["name"] as? String } == ["Input"] && rows.first?["pairs"] as? Int == 2, "\(rows)")
         JSONOutput.expectKeys(rows.first, required: ["name", "pairs", "psnr", "ssim", "ssim_gaussian", "mae", "lpips",
-                                                     "seconds_per_image", "complexity"], "evaluate --format json")
+                                                     "seconds_per_image", "complexity", "protocol"], "evaluate --format json")
         #expect(json.stderr.contains("recorded in"), "the note goes to standard error: \(json.stderr)")
         let csv = try CommandLine.run(["evaluate", "--dataset", ds, "--format", "csv"], environment: env)
         #expect(csv.status == 0, "\(csv.stderr)")
@@ -138,7 +138,7 @@ import Testing
         }
         let psnr = try Regex(#"^model input: PSNR [0-9]+\.[0-9]{2} dB, SSIM [0-9]\.[0-9]{4}, SSIM \(Gaussian\) [0-9]\.[0-9]{4}, MAE [0-9]\.[0-9]{4}"#)
         #expect(lines.contains { $0.firstMatch(of: psnr) != nil }, "\(show.stdout)")
-        let h = try #require(lines.firstIndex(of: "homography:"), "\(show.stdout)")
+        let h = try #require(lines.firstIndex(of: "homography (source -> target):"), "\(show.stdout)")
         let row = try Regex(#"^  \[ +-?[0-9.e+-]+ +-?[0-9.e+-]+ +-?[0-9.e+-]+ \]$"#)
         #expect(lines.count > h + 3 && lines[(h + 1)...(h + 3)].allSatisfy { $0.firstMatch(of: row) != nil }, "\(show.stdout)")
     }
