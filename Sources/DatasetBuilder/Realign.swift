@@ -97,7 +97,7 @@ extension Dataset {
                                            arguments: [pairID])
                 try db.execute(sql: """
                     UPDATE pair SET contentKey = ?, sourceFileId = ?, targetFileId = ?, leftFileId = ?, rightFileId = ?,
-                        reviewState = CASE WHEN reviewState = 'approved' THEN 'unreviewed' ELSE reviewState END
+                        reviewState = \(PairSQL.reviewAfterRealign)
                     WHERE id = ?
                     """, arguments: [key, id("source"), id("target"), id("left"), id("right"), pairID])
                 try Self.retireScores(pairID: pairID, pairKey: oldKey, in: db)

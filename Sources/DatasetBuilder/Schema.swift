@@ -283,3 +283,25 @@ enum Schema {
         return migrator
     }
 }
+
+/// The SQL conditions (on `pair p`) that name a verdict, review state or split. They live here, beside the tables,
+/// so that a status is spelled in SQL in this one file; every other query binds `Verdict`, `ReviewState` and
+/// `Split` values as arguments or uses these.
+enum PairSQL {
+    /// What an export may take: accepted, or sent to review and approved; never rejected on review.
+    static let exportable =
+        "(p.verdict = 'accepted' OR (p.verdict = 'review' AND p.reviewState = 'approved')) AND p.reviewState != 'rejected'"
+    /// What an evaluation may take: rejected neither by the checks nor on review.
+    static let evaluable = "p.verdict != 'rejected' AND p.reviewState != 'rejected'"
+    /// Pairs owed scores: all but those the checks rejected.
+    static let notRejected = "p.verdict != 'rejected'"
+    /// Why a pair is not usable, in words.
+    static let unusableReason = """
+        CASE WHEN p.reviewState = 'rejected' THEN 'rejected on review'
+             WHEN p.verdict = 'rejected' THEN 'rejected by the checks'
+             ELSE 'awaiting a reviewer''s approval' END
+        """
+    /// A re-aligned pair's review state: an approval was of other images.
+    static let reviewAfterRealign = "CASE WHEN reviewState = 'approved' THEN 'unreviewed' ELSE reviewState END"
+}
+

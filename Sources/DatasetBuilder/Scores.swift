@@ -66,7 +66,7 @@ extension Dataset {
                                    limit: Int? = nil) throws -> [Int64] {
         try read { db in
             try Int64.fetchAll(db, sql: """
-                SELECT p.id FROM pair p WHERE p.verdict != 'rejected' AND NOT EXISTS (
+                SELECT p.id FROM pair p WHERE \(PairSQL.notRejected) AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId
                     WHERE e.pairId = p.id AND m.name = ? AND e.framing = ? AND (e.lpips IS NOT NULL OR NOT ?))
                 ORDER BY p.id LIMIT ?

@@ -15,9 +15,9 @@ extension Dataset {
     static func usableClause(_ use: PairUse) -> String {
         switch use {
         case .export:
-            "(p.verdict = 'accepted' OR (p.verdict = 'review' AND p.reviewState = 'approved')) AND p.reviewState != 'rejected'"
+            PairSQL.exportable
         case .evaluation:
-            "p.verdict != 'rejected' AND p.reviewState != 'rejected'"
+            PairSQL.evaluable
         }
     }
 
@@ -41,9 +41,7 @@ extension Dataset {
             }
             var unusable: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: """
-                SELECT CASE WHEN p.reviewState = 'rejected' THEN 'rejected on review'
-                            WHEN p.verdict = 'rejected' THEN 'rejected by the checks'
-                            ELSE 'awaiting a reviewer''s approval' END, count(*)
+                SELECT \(PairSQL.unusableReason), count(*)
                 FROM pair p WHERE NOT (\(Self.usableClause(use))) GROUP BY 1
                 """) {
                 unusable[row[0]] = row[1]

@@ -71,6 +71,11 @@ import Testing
         // Take the catalogue back to v3: the v1 evaluation table, exactly as the previous release created it.
         let queue = try DatabaseQueue(path: root.appendingPathComponent(Dataset.catalogName).path)
         try queue.write { db in
+            // The views of v7 read the evaluation table: they go too, and come back with v7 after v4.
+            try db.execute(sql: """
+                DROP VIEW sceneScores; DROP VIEW pairsNeedingReview; DROP VIEW pairAlignment;
+                DELETE FROM grdb_migrations WHERE identifier = 'v7-views';
+                """)
             try db.execute(sql: """
                 CREATE TABLE evaluation_v3 (
                     id INTEGER PRIMARY KEY,
