@@ -180,8 +180,8 @@ public struct PairProcessor: Sendable {
         // pair keeps its unaligned images, so that a person can see why.
         let verdict = result.verdict
         let stored = try timed("store") { () throws -> (RGBImage, RGBImage, Int64) in
-            let a = Self.quantised(result.alignedSource ?? source)
-            let b = Self.quantised(result.alignedTarget ?? target)
+            let a = PairScorer.quantised(result.alignedSource ?? source, bitDepth: 16)
+            let b = PairScorer.quantised(result.alignedTarget ?? target, bitDepth: 16)
             let aURL = scratch.appendingPathComponent("source.png"), bURL = scratch.appendingPathComponent("target.png")
             try PNGFile.write(a, to: aURL, bitDepth: 16, compressionLevel: 3)
             try PNGFile.write(b, to: bURL, bitDepth: 16, compressionLevel: 3)
@@ -227,11 +227,6 @@ public struct PairProcessor: Sendable {
                                   timings: [:])
         outcome.apply(scores, totalSeconds: total)
         return outcome
-    }
-
-    /// Display-encoded and rounded to 16 bits, so that what is scored is exactly what is stored.
-    static func quantised(_ image: RGBImage) -> RGBImage {
-        RGBImage(raster: image.displayEncoded().raster16(), transfer: .display)
     }
 }
 
