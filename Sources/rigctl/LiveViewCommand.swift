@@ -2,6 +2,7 @@ import Alignment
 import ArgumentParser
 import Foundation
 import Imaging
+import PairVocabulary
 import Review
 import Rig
 import ThreadSupport
