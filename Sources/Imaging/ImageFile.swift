@@ -16,13 +16,20 @@ public enum ImageFormat: String, Sendable, Codable {
 /// Reads any supported image into an `RGBImage`: PNG (display values), JPEG (display values), RAW (linear).
 public enum ImageFile {
     public static func read(_ url: URL, demosaic: Demosaic = .ahd) throws -> RGBImage {
+        try readWithMetadata(url, demosaic: demosaic).image
+    }
+
+    /// The image and, for a RAW file, what libraw reads of its camera and exposure (make, model, serial,
+    /// aperture, ...): which body took it. PNG and JPEG give no metadata.
+    public static func readWithMetadata(_ url: URL, demosaic: Demosaic = .ahd) throws -> (image: RGBImage, metadata: CaptureMetadata?) {
         let data = try readFile(url)
         switch ImageFormat.sniff(data) {
-        case .png: return try PNGFile.decode(data, path: url.path).rgbImage()
-        case .jpeg: return RGBImage(raster: try JPEGFile.decode(data, path: url.path))
+        case .png: return (try PNGFile.decode(data, path: url.path).rgbImage(), nil)
+        case .jpeg: return (RGBImage(raster: try JPEGFile.decode(data, path: url.path)), nil)
         case .raw:
             if data.isEmpty { throw ImagingError.corrupt(path: url.path, format: "image", detail: "the file is empty") }
-            return try RawDecoder(demosaic: demosaic).decode(data, path: url.path).image
+            let decoded = try RawDecoder(demosaic: demosaic).decode(data, path: url.path)
+            return (decoded.image, decoded.metadata)
         }
     }
 }

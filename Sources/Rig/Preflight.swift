@@ -153,7 +153,7 @@ extension Rig {
 extension RigCamera {
     /// One live-view frame.
     public func capturePreview() throws -> Data {
-        do { return try camera.capturePreview() } catch { throw RigError.camera(failure(.reading, error)) }
+        do { return try camera.capturePreview() } catch { throw RigError.camera(failure(.liveView, error)) }
     }
 
     /// Free space on the camera's storages.

@@ -12,6 +12,7 @@ public enum CaptureStage: String, Sendable, Codable, CustomStringConvertible {
     case deleting = "deleting the file on the card"
     case writing = "writing the file"
     case checking = "checking the file"
+    case liveView = "reading its live view"
 
     public var description: String { rawValue }
 }

@@ -32,11 +32,25 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            var image = try ImageFile.read(URL(fileURLWithPath: input), demosaic: demosaic.value)
+            var (image, metadata) = try ImageFile.readWithMetadata(URL(fileURLWithPath: input), demosaic: demosaic.value)
             if display { image = image.displayEncoded() }
             try PNGFile.write(image, to: URL(fileURLWithPath: output), bitDepth: depth)
             print("\(output): \(image.width)x\(image.height), \(depth)-bit, \(image.transfer.rawValue)")
+            if let metadata, let line = Self.cameraLine(metadata) { print(line) }
         }
+    }
+}
+
+extension Convert {
+    /// Which body took a RAW file and how, from its own metadata: `camera: Canon EOS 5D Mark IV #0123, f/2,
+    /// 1/500 s, ISO 100, 50 mm`. Nil when the file names no camera.
+    static func cameraLine(_ m: CaptureMetadata) -> String? {
+        let body = [m.make, m.model].filter { !$0.isEmpty }.joined(separator: " ")
+        guard !body.isEmpty else { return nil }
+        let exposure = [m.aperture.map(HumanFormat.aperture), m.exposureTime.map(HumanFormat.shutter), m.iso.map { "ISO \($0)" },
+                        m.focalLength.map { HumanFormat.significant($0, 3) + " mm" }].compactMap { $0 }
+        return "camera: " + body + (m.serialNumber.isEmpty ? "" : " #\(m.serialNumber)")
+            + exposure.map { ", " + $0 }.joined()
     }
 }
 

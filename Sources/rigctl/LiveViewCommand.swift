@@ -161,9 +161,10 @@ struct RigLiveView: AsyncParsableCommand {
             while !stop.value, limit.map({ n <= $0 }) ?? true {
                 do {
                     let frame = try session.measure(frame: n)
+                    // Published before its line is printed: a frame that is printed is on the page.
+                    feed.publish(try frame.snapshot())
                     print(frame.line)
                     fflush(nil)
-                    feed.publish(try frame.snapshot())
                 } catch {
                     // A camera that fails once (busy, a dropped frame) is tried again; the page shows why.
                     feed.fail("frame \(n): \(error)")
@@ -198,7 +199,7 @@ struct RigLiveView: AsyncParsableCommand {
     static func frame(_ camera: RigCamera) throws -> RGBImage {
         let data = try camera.capturePreview()
         guard ImageFormat.sniff(data) == .jpeg else {
-            throw RigError.camera(CameraFailure(role: camera.role, camera: camera.label, stage: .reading,
+            throw RigError.camera(CameraFailure(role: camera.role, camera: camera.label, stage: .liveView,
                                                 reason: "its live-view frame is not a JPEG (\(data.count) bytes)"))
         }
         return RGBImage(raster: try JPEGFile.decode(data, path: "\(camera.label) live view"))

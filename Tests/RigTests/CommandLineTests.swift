@@ -63,6 +63,12 @@ import Glibc
         #expect(missing.status == 2, "a missing rig file is bad input: \(missing.output)")
         #expect(missing.output.contains("nope.json"))
 
+        // A generic PTP body has no live view: a failure naming the camera and what was asked of it.
+        let live = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--frames", "1"], home: home)
+        #expect(live.status == 1, "\(live.output)")
+        #expect(live.output.contains("shallow camera (ptpip:127.0.0.1:\(port):\(port + 1)) failed while reading its live view"),
+                "\(live.output)")
+
         server.interrupt()
         let stopDeadline = Date().addingTimeInterval(10)
         while server.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.05) }
@@ -219,6 +225,15 @@ import Glibc
         #expect(names == ["0001.json", "0001_deep.dng", "0001_shallow.dng", "0002.json", "0002_deep.dng", "0002_shallow.dng"])
         let pair = try CapturedPair.load(sidecar: out.appendingPathComponent("0002.json"))
         #expect(pair.shallow.metadata.make == "Canon" && pair.deep.metadata.make == "Nikon")
+        // `rigctl convert` says which body took each file, from the DNG's own Make/Model.
+        for (role, file) in [("shallow", pair.shallow), ("deep", pair.deep)] {
+            let png = dir.appendingPathComponent("\(role).png").path
+            let converted = try runTool(rigctl, ["convert", out.appendingPathComponent(file.fileName).path, png], home: home)
+            #expect(converted.status == 0, "\(converted.output)")
+            let m = file.metadata
+            #expect(!m.model.isEmpty && !m.serialNumber.isEmpty, "\(m)")
+            #expect(converted.output.contains("camera: \(m.make) \(m.model) #\(m.serialNumber), f/"), "\(converted.output)")
+        }
         server.interrupt()
     }
 
@@ -257,7 +272,7 @@ import Glibc
         let rigctl = try rigctlExecutable()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400",
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400", "--scene", "cards",
                                                                    "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
         let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
         defer { if server.isRunning { server.terminate() } }
@@ -273,17 +288,19 @@ import Glibc
         live.standardError = pipe
         try live.run()
         defer { if live.isRunning { live.terminate() } }
-        // The address is printed once the first frame is measured and the server listens.
+        // Reads the command's output until `text` appears (or it exits): no clock, however loaded the machine.
         var output = ""
-        var port: Int?
-        while port == nil {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            output += String(decoding: chunk, as: UTF8.self)
-            if let range = output.range(of: "serving at http://127.0.0.1:") {
-                port = Int(output[range.upperBound...].prefix { $0.isNumber })
+        func read(until text: String) -> Bool {
+            while !output.contains(text) {
+                let chunk = pipe.fileHandleForReading.availableData
+                if chunk.isEmpty { return false }
+                output += String(decoding: chunk, as: UTF8.self)
             }
+            return true
         }
+        // The address is printed once the first frame is measured and the server listens.
+        _ = read(until: "rigctl rig liveview: Ctrl-C stops")
+        let port = output.range(of: "serving at http://127.0.0.1:").flatMap { Int(output[$0.upperBound...].prefix { $0.isNumber }) }
         let p = try #require(port, "no address printed: \(output)")
 
         let page = try HTTPExchange.exchange(port: p, path: "/")
@@ -301,19 +318,18 @@ import Glibc
             var frame: Int
             var measurement: M
         }
-        // Frames keep coming until --frames is reached: wait (up to two minutes on a loaded machine) for the third.
-        var figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.exchange(port: p, path: "/api/liveview").body)
-        let deadline = Date().addingTimeInterval(120)
-        while figures.frame < 3 && Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.2)
-            figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.exchange(port: p, path: "/api/liveview").body)
-        }
+        // Frames keep coming on the grabbing thread until --frames is reached; a frame's line is printed once the
+        // page has it, so after "frame 3:" the figures are the third frame's.
+        #expect(read(until: "frame 3:"), "\(output)")
+        let figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.exchange(port: p, path: "/api/liveview").body)
         #expect(figures.frame == 3)
         let m = figures.measurement
         #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
         #expect(abs(m.rotationDegrees - 0.3) < 0.05 && abs(m.scale - 1.004) < 0.002, "\(m)")
-        // The shallow camera (f/2) blurs everything off its focus plane; the deep one (f/16) does not.
-        #expect(m.sharpnessRatio < 0.8 && abs(m.sharpnessRatio - m.shallowSharpness / m.deepSharpness) < 1e-9, "\(m)")
+        // The shallow camera (f/2) blurs the cards off its focus plane; the deep one (f/16) does not. Measured on this
+        // rig: 0.613 in every frame of every run (live view is rendered without noise); swapped views would give
+        // about 1.6, a constant figure 1.
+        #expect(m.sharpnessRatio < 0.75 && abs(m.sharpnessRatio - m.shallowSharpness / m.deepSharpness) < 1e-9, "\(m)")
 
         let views = try HTTPExchange.exchange(port: p, path: "/liveview/views.jpg")
         #expect(views.status == 200 && views.headers["content-type"] == "image/jpeg")
@@ -336,13 +352,15 @@ import Glibc
         server.interrupt()
     }
 
-    /// The focus difference: with both cameras at f/16 the views are about equally sharp; at f/2 against f/16 the
-    /// shallow view is much softer.
+    /// The focus difference follows the shallow camera's aperture: at f/2 against f/16 the shallow view is much
+    /// softer; stopped down to the deep camera's f/16 (with its shutter and ISO, so the exposures match) it is not.
     @Test func liveViewSharpnessRatioFollowsTheApertures() throws {
         let rigctl = try rigctlExecutable()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400"])
+        // Generic virtual cameras have no live view; Canon and Nikon bodies have.
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "640", "--height", "400", "--scene", "cards",
+                                                                   "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
         let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
         defer { if server.isRunning { server.terminate() } }
         func ratio() throws -> Double {
@@ -350,24 +368,32 @@ import Glibc
             let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "1"], home: home)
             #expect(run.status == 0, "\(run.output)")
             #expect(run.output.contains("sharpness shallow/deep"), "\(run.output)")
-            struct M: Decodable { var sharpnessRatio: Double }
-            return try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))[0].sharpnessRatio
+            struct M: Decodable { var sharpnessRatio: Double? }
+            let measured = try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))
+            return try #require(measured.first?.sharpnessRatio, "\(run.output)")
         }
         let wide = try ratio()
-        // Stop the shallow camera down to the deep one's f/16 (the rig file's other settings stay).
+        // The shallow camera takes the deep one's aperture, shutter and ISO (its other settings stay).
         var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: rigFile)) as? [String: Any])
         var cameras = try #require(json["cameras"] as? [[String: Any]])
-        var settings = try #require(cameras[0]["settings"] as? [String: Any])
-        settings["aperture"] = 16
-        cameras[0]["settings"] = settings
+        let shallowIndex = try #require(cameras.firstIndex { $0["role"] as? String == "shallow" })
+        let deepSettings = try #require(cameras[1 - shallowIndex]["settings"] as? [String: Any])
+        var settings = try #require(cameras[shallowIndex]["settings"] as? [String: Any])
+        for key in ["aperture", "shutter", "iso"] { settings[key] = deepSettings[key] }
+        #expect((settings["aperture"] as? NSNumber)?.doubleValue == 16)
+        cameras[shallowIndex]["settings"] = settings
         json["cameras"] = cameras
         let stopped = dir.appendingPathComponent("f16.rig.json")
         try JSONSerialization.data(withJSONObject: json).write(to: stopped)
         let apply = try runTool(rigctl, ["rig", "check", "--rig", stopped.path, "--apply", "--brief"], home: home)
         #expect(apply.status == 0, "\(apply.output)")
         let same = try ratio()
-        #expect(wide < 0.8, "f/2 against f/16: \(wide)")
-        #expect(same > 0.85 && same < 1.15, "f/16 against f/16: \(same)")
+        // Measured on this rig (every run; live view has no noise): 0.613 at f/2 against f/16, 1.279 with both at
+        // f/16. Not 1 at equal apertures: the virtual deep camera's view is resampled to its viewpoint (rotation,
+        // scale, sub-pixel shift), which softens it a little; a real rig has no such step.
+        #expect(wide < 0.75, "f/2 against f/16: \(wide)")
+        #expect(same > 1.6 * wide, "f/16 against f/16: \(same), f/2 against f/16: \(wide)")
+        #expect(same > 0.9 && same < 1.6, "f/16 against f/16: \(same)")
         server.interrupt()
     }
 }
