@@ -73,12 +73,13 @@ let package = Package(
             name: "Review",
             dependencies: [
                 "DatasetBuilder",
+                "Alignment",
                 "Imaging",
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "Review", "DatasetBuilder", "Imaging"]),
+        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "Review", "DatasetBuilder", "Alignment", "Imaging"]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["Imaging"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.

@@ -48,7 +48,18 @@ enum Assets {
     .stage img { position: absolute; left: 0; top: 0; max-width: none; user-select: none; -webkit-user-drag: none; }
     .views.pixels .stage img { image-rendering: pixelated; }
     .stage img.over { display: none; }
-    .views[data-mode="flicker"] #view-b, .views[data-mode="wipe"] #view-b, .views[data-mode="difference"] #view-b { display: none; }
+    .views:not([data-mode="side"]) #view-b, .views:not([data-mode="side"]) .view.output { display: none; }
+    button[disabled] { opacity: .5; }
+    .stage svg.overlay { position: absolute; left: 0; top: 0; overflow: visible; pointer-events: none; }
+    .views:not(.map-on) svg.map { display: none; }
+    .views:not([data-mode="frame"]) svg.crop-frame { display: none; }
+    svg.map rect.good, .swatch.good { fill: rgba(46,160,67,.45); background: rgba(46,160,67,.45); }
+    svg.map rect.fair, .swatch.fair { fill: rgba(230,180,0,.5); background: rgba(230,180,0,.5); }
+    svg.map rect.bad, .swatch.bad { fill: rgba(220,40,40,.55); background: rgba(220,40,40,.55); }
+    svg.map rect.failing { stroke: #ff1744; stroke-width: 2; }
+    svg.crop-frame rect { fill: none; stroke: #ffeb3b; stroke-width: 2; stroke-dasharray: 6 4; }
+    svg.crop-frame path { fill: rgba(0,0,0,.45); fill-rule: evenodd; }
+    .swatch { display: inline-block; width: 1.2em; height: .9em; vertical-align: middle; border: 1px solid var(--line); }
     .views[data-mode="flicker"].showing-target img.over { display: block; }
     .views[data-mode="wipe"] img.over { display: block; }
     #wipe { display: none; width: 12em; }
@@ -87,23 +98,33 @@ enum Assets {
     })();
     """#
 
-    /// The pair view: one pan/zoom shared by both views (CSS transforms), flicker, wipe and difference modes, and
-    /// decisions by button or key, posted to the API.
+    /// The pair view: one pan/zoom shared by every view (CSS transforms), flicker, wipe, difference and frame
+    /// modes, the misalignment map and crop overlays (SVG inside the stages, so they pan and zoom with the image),
+    /// and decisions by button or key, posted to the API.
     static let pairJS = #"""
     "use strict";
     (function () {
       const main = document.getElementById("pair");
       const id = main.dataset.id, query = main.dataset.query;
+      const crop = main.dataset.crop ? main.dataset.crop.split(",").map(Number) : null;
       const views = document.querySelector(".views");
       const stages = Array.from(document.querySelectorAll(".stage"));
+      const stageA = document.querySelector("#view-a .stage");
       const baseA = document.querySelector("#view-a img:not(.over)");
       const over = document.querySelector("#view-a img.over");
       const wipe = document.getElementById("wipe");
       const status = document.getElementById("status");
       const zoomLabel = document.getElementById("zoom");
       const sourceURL = baseA.getAttribute("src");
+      const images = "/api/pairs/" + id + "/image/";
+      // What flicker and wipe compare the source with: the target, then each stored model output.
+      const comparisons = [{ name: "target", url: over.getAttribute("src") }].concat(
+        Array.from(document.querySelectorAll(".view.output")).map(function (v) {
+          return { name: v.dataset.model + " output", url: v.querySelector("img").getAttribute("src") };
+        }));
+      let compared = 0;
       const view = { s: 1, x: 0, y: 0 };
-      let fitted = false;
+      let fittedTo = null;
 
       function natural() { return { w: baseA.naturalWidth || 1, h: baseA.naturalHeight || 1 }; }
       function box() { return document.getElementById("view-a").getBoundingClientRect(); }
@@ -118,6 +139,7 @@ enum Assets {
         view.s = Math.min(b.width / n.w, b.height / n.h);
         view.x = (b.width - n.w * view.s) / 2;
         view.y = (b.height - n.h * view.s) / 2;
+        fittedTo = n.w + "x" + n.h;
         apply();
       }
       function zoomAt(factor, cx, cy) {
@@ -128,8 +150,10 @@ enum Assets {
         apply();
       }
       function oneToOne() { const b = box(); zoomAt(1 / view.s, b.width / 2, b.height / 2); }
-      baseA.addEventListener("load", function () { if (!fitted) { fitted = true; fit(); } });
-      if (baseA.complete && baseA.naturalWidth) { fitted = true; fit(); }
+      // Fit once the first image is in, and again whenever the image's size changes (the original frame).
+      function loaded() { const n = natural(); if (baseA.naturalWidth && fittedTo !== n.w + "x" + n.h) fit(); }
+      baseA.addEventListener("load", loaded);
+      if (baseA.complete) loaded();
       window.addEventListener("resize", fit);
 
       document.querySelectorAll(".view").forEach(function (v) {
@@ -152,23 +176,115 @@ enum Assets {
         v.addEventListener("pointerup", function () { drag = null; });
       });
 
+      function svg(tag, attributes) {
+        const e = document.createElementNS("http://www.w3.org/2000/svg", tag);
+        Object.keys(attributes || {}).forEach(function (k) { e.setAttribute(k, attributes[k]); });
+        return e;
+      }
+      // The crop over the original frame: a dashed outline, and the parts of the frame outside it shaded.
+      let cropLayer = null;
+      if (crop) {
+        cropLayer = svg("svg", { "class": "overlay crop-frame", width: crop[0] + crop[2], height: crop[1] + crop[3] });
+        const outline = svg("rect", { x: crop[0], y: crop[1], width: crop[2], height: crop[3],
+                                      "vector-effect": "non-scaling-stroke" });
+        cropLayer.appendChild(outline);
+        stageA.appendChild(cropLayer);
+      }
+      function shadeOutsideCrop() {
+        if (!cropLayer || views.dataset.mode !== "frame" || cropLayer.querySelector("path")) return;
+        const w = baseA.naturalWidth, h = baseA.naturalHeight;
+        cropLayer.setAttribute("width", w); cropLayer.setAttribute("height", h);
+        cropLayer.insertBefore(svg("path", { d: "M0 0H" + w + "V" + h + "H0Z M" + crop[0] + " " + crop[1] + "h" + crop[2]
+                                                + "v" + crop[3] + "h" + (-crop[2]) + "Z" }), cropLayer.firstChild);
+      }
+      baseA.addEventListener("load", shadeOutsideCrop);
+
+      // The misalignment map, measured by the server on first use and drawn over every view.
+      let map = null, mapRequested = false;
+      const mapButton = document.getElementById("map-toggle");
+      function drawMap(data) {
+        const failing = new Set(data.misaligned.map(function (b) { return b.x + "," + b.y; }));
+        stages.forEach(function (st) {
+          const layer = svg("svg", { "class": "overlay map", width: data.width, height: data.height });
+          const g = svg("g");
+          layer.appendChild(g);
+          data.map.forEach(function (row, r) {
+            row.forEach(function (shift, c) {
+              if (shift === null) return;
+              const x = c * data.blockSize, y = r * data.blockSize;
+              const level = shift < data.maxBlockShift / 2 ? "good" : shift < data.maxBlockShift ? "fair" : "bad";
+              const rect = svg("rect", { x: x, y: y, width: data.blockSize, height: data.blockSize,
+                                         "class": "block " + level + (failing.has(x + "," + y) ? " failing" : ""),
+                                         "data-shift": shift, "vector-effect": "non-scaling-stroke" });
+              const title = svg("title");
+              title.textContent = "block at (" + x + ", " + y + "): shift " + shift.toFixed(2) + " px";
+              rect.appendChild(title);
+              g.appendChild(rect);
+            });
+          });
+          st.appendChild(layer);
+        });
+        map = data;
+        placeMap();
+        document.getElementById("map-summary").textContent = data.measured + " of " + data.columns * data.rows
+          + " blocks measured, " + data.misaligned.length + " failing"
+          + (data.p95Shift === null ? "" : "; 95th percentile shift " + data.p95Shift.toFixed(2) + " px");
+      }
+      // Over the original frame the map sits where the crop was taken from.
+      function placeMap() {
+        const layer = stageA.querySelector("svg.map g");
+        if (!layer) return;
+        layer.setAttribute("transform", views.dataset.mode === "frame" && crop ? "translate(" + crop[0] + " " + crop[1] + ")" : "");
+      }
+      function toggleMap() {
+        const on = !views.classList.contains("map-on");
+        views.classList.toggle("map-on", on);
+        mapButton.setAttribute("aria-pressed", on ? "true" : "false");
+        mapButton.classList.toggle("active", on);
+        if (on && !mapRequested) {
+          mapRequested = true;
+          status.textContent = "measuring the misalignment map…";
+          fetch("/api/pairs/" + id + "/misalignment", { credentials: "same-origin" }).then(function (r) {
+            return r.json().then(function (body) {
+              if (!r.ok) throw new Error(body.error || r.status);
+              drawMap(body);
+              status.textContent = "misalignment map";
+            });
+          }).catch(function (err) { mapRequested = false; status.textContent = "no map: " + err.message; });
+        }
+      }
+      mapButton.addEventListener("click", toggleMap);
+
       function setWipe() { over.style.clipPath = "inset(0 0 0 " + wipe.value + "%)"; }
       wipe.addEventListener("input", setWipe);
       function mode(m) {
+        if (m === "frame" && !crop) return;
         views.dataset.mode = m;
         document.body.classList.toggle("wipe", m === "wipe");
         views.classList.remove("showing-target");
-        baseA.src = m === "difference" ? "/api/pairs/" + id + "/image/difference" : sourceURL;
+        const src = m === "difference" ? images + "difference" : m === "frame" ? images + "original" : sourceURL;
+        if (baseA.getAttribute("src") !== src) baseA.src = src;
         over.style.clipPath = m === "wipe" ? "inset(0 0 0 " + wipe.value + "%)" : "";
         document.querySelectorAll("[data-mode]").forEach(function (b) {
           if (b.tagName === "BUTTON") b.classList.toggle("active", b.dataset.mode === m);
         });
+        placeMap();
+        shadeOutsideCrop();
       }
       function flicker() {
         if (views.dataset.mode !== "flicker") { mode("flicker"); }
         views.classList.toggle("showing-target");
-        status.textContent = views.classList.contains("showing-target") ? "target" : "source";
+        status.textContent = views.classList.contains("showing-target") ? comparisons[compared].name : "source";
       }
+      function nextComparison() {
+        compared = (compared + 1) % comparisons.length;
+        over.src = comparisons[compared].url;
+        const name = document.getElementById("compare-name");
+        if (name) name.textContent = comparisons[compared].name;
+        if (views.dataset.mode === "flicker" && views.classList.contains("showing-target")) status.textContent = comparisons[compared].name;
+      }
+      const compareButton = document.getElementById("compare");
+      if (compareButton) compareButton.addEventListener("click", nextComparison);
       document.querySelectorAll("button[data-mode]").forEach(function (b) {
         b.addEventListener("click", function () { b.dataset.mode === "flicker" ? flicker() : mode(b.dataset.mode); });
       });
@@ -204,7 +320,8 @@ enum Assets {
           f: function () { decide("flagged"); }, u: function () { decide("unreviewed"); },
           j: function () { go(main.dataset.next); }, k: function () { go(main.dataset.prev); },
           " ": flicker, s: function () { mode("side"); }, w: function () { mode("wipe"); },
-          d: function () { mode("difference"); }, "0": fit, "1": oneToOne,
+          d: function () { mode("difference"); }, c: function () { mode("frame"); }, m: toggleMap,
+          o: nextComparison, "0": fit, "1": oneToOne,
           "+": function () { const b = box(); zoomAt(1.25, b.width / 2, b.height / 2); },
           "-": function () { const b = box(); zoomAt(0.8, b.width / 2, b.height / 2); }
         };

@@ -162,6 +162,20 @@ enum Page {
         let scores = p.evaluations.isEmpty ? "" : """
             <h2>scores</h2><table class="figures"><tr><th>model</th><th>PSNR</th><th>SSIM</th><th>MAE</th><th>LPIPS</th></tr>\(scoreRows)</table>
             """
+        // Model outputs stored with their evaluations, beside the pair under one pan and zoom, captioned with
+        // their scores.
+        let outputs = p.evaluations.filter { $0.output != nil }
+        let outputViews = outputs.enumerated().map { (i, e) -> String in
+            let caption = "\(e.model) · PSNR \(format(e.psnr)) dB · SSIM \(format(e.ssim))"
+                + (e.lpips.map { " · LPIPS \(format($0))" } ?? "")
+            let src = "/api/pairs/\(p.id)/image/output?model=\(URLText.component(e.model))"
+            return "<figure class=\"view output\" id=\"view-out-\(i)\" data-model=\"\(escape(e.model))\">"
+                + "<figcaption>\(escape(caption))</figcaption><div class=\"stage\">"
+                + "<img alt=\"\(escape(e.model)) output\" src=\"\(escape(src))\"></div></figure>"
+        }.joined(separator: "\n")
+        // The crop is drawn over the source camera's original frame, which only captured pairs have.
+        let framed = p.crop != nil && p.capture?.shot(.source) != nil
+        let cropAttribute = framed ? p.crop.map { " data-crop=\"\($0.x),\($0.y),\($0.width),\($0.height)\"" } ?? "" : ""
         let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off</p>" : """
             <div class="decide">
             <button data-state="approved" title="a">approve (a)</button>
@@ -177,10 +191,13 @@ enum Page {
         review <b id="state" class="r-\(escape(p.reviewState))">\(escape(p.reviewState))</b></span>
         <nav>\(link(previous, "prev", "← previous (k)")) \(position.map { "\($0.0) of \($0.1)" } ?? "") \(link(next, "next", "next (j) →"))</nav>
         </header>
-        <main id="pair" data-id="\(p.id)" data-next="\(next.map(String.init) ?? "")" data-prev="\(previous.map(String.init) ?? "")" data-query="\(escape(filter))">
+        <main id="pair" data-id="\(p.id)" data-next="\(next.map(String.init) ?? "")" data-prev="\(previous.map(String.init) ?? "")" data-query="\(escape(filter))"\(cropAttribute)>
         <div class="toolbar">
         <button data-mode="side">side by side (s)</button><button data-mode="flicker">flicker (space)</button>
         <button data-mode="wipe">wipe (w)</button><button data-mode="difference">difference (d)</button>
+        <button data-mode="frame"\(framed ? "" : " disabled title=\"no original frame or crop in the catalogue\"")>frame and crop (c)</button>
+        <button id="map-toggle" aria-pressed="false">misalignment map (m)</button>
+        \(outputs.isEmpty ? "" : "<button id=\"compare\">compare with: <span id=\"compare-name\">target</span> (o)</button>")
         <button id="one">1:1 (1)</button><button id="fit">fit (0)</button>
         <input id="wipe" type="range" min="0" max="100" value="50" aria-label="wipe position">
         <span id="zoom"></span> <span id="status" role="status"></span>
@@ -192,9 +209,15 @@ enum Page {
         <figure class="view" id="view-b"><figcaption>aligned target</figcaption><div class="stage">
         <img alt="target" src="/api/pairs/\(p.id)/image/target">
         </div></figure>
+        \(outputViews)
         </div>
         \(decisions)
-        <aside><h2>figures</h2><table class="figures">\(figureRows)</table>\(scores)</aside>
+        <aside><h2>figures</h2><table class="figures">\(figureRows)</table>\(scores)
+        <h2>misalignment map (m)</h2><p id="map-legend">Each in-focus block's residual shift after alignment:
+        <span class="swatch good"></span> under half the threshold, <span class="swatch fair"></span> under the
+        threshold, <span class="swatch bad"></span> over it (outlined: the block fails the check). Unmeasured blocks
+        (defocused or flat) are clear. <span id="map-summary"></span></p>
+        </aside>
         </main>
         """
         return document(title: "pair \(p.id) · \(p.name)", body: body, script: "pair.js")

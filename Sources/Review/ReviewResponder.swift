@@ -111,6 +111,11 @@ struct ReviewResponder: HTTPResponder {
         case 4 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "review":
             try only(.post)
             return try await review(request, id: try Self.pairID(parts[2]))
+        case 4 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "misalignment":
+            try only(.get)
+            let id = try Self.pairID(parts[2])
+            let data = try await offload { [dataset, images] in try images.misalignment(for: try dataset.pair("\(id)")) }
+            return Responses.data(data, type: "application/json; charset=utf-8")
         case 5 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "image":
             try only(.get)
             return try await image(request, id: try Self.pairID(parts[2]), kind: parts[4], query: query)
@@ -184,15 +189,17 @@ struct ReviewResponder: HTTPResponder {
         case "jpeg", "jpg": encoding = .jpeg
         case let other?: throw HTTPFailure.badRequest("format is png or jpeg, not \(other)")
         }
+        let model = query["model"]
+        guard kind == .output || model == nil else { throw HTTPFailure.badRequest("model= goes with the output image only") }
         let ifNoneMatch = request.headers[.ifNoneMatch]
         let images = self.images
         // The tag comes from the catalogue's hashes, so a revalidation is answered without decoding anything.
         let result: ImageResult = try await offload { [dataset] in
             let pair = try dataset.pair("\(id)")
-            let tag = try images.etag(for: pair, kind: kind, size: size, encoding: encoding)
+            let tag = try images.etag(for: pair, kind: kind, model: model, size: size, encoding: encoding)
             let tags = ifNoneMatch?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
             if tags.contains(tag) || tags.contains("*") { return .notModified(tag) }
-            return .image(try images.image(for: pair, kind: kind, size: size, encoding: encoding))
+            return .image(try images.image(for: pair, kind: kind, model: model, size: size, encoding: encoding))
         }
         switch result {
         case .notModified(let tag):
