@@ -36,6 +36,9 @@ enum Assets {
     .v-rejected, .r-rejected { color: #c62828; } .v-accepted, .r-approved { color: #2e7d32; }
     .v-review, .r-flagged { color: #b36b00; }
     .pager { padding: .6em 1em; display: flex; gap: 1em; }
+    .batch { display: flex; flex-wrap: wrap; gap: .4em; align-items: center; padding: .2em 1em .5em; }
+    .batch #confirm { background: #fff3cd; color: #1b1b1b; padding: .1em .5em; border-radius: 3px; }
+    #batch-note { min-width: 12em; }
     .message { padding: 2em; }
     .disabled { color: var(--muted); }
     .toolbar, .decide { display: flex; flex-wrap: wrap; gap: .4em; align-items: center; padding: .4em 1em; }
@@ -71,7 +74,8 @@ enum Assets {
     @media (max-width: 760px) { .views { flex-direction: column; height: 90vh; } }
     """#
 
-    /// The queue: j/k move a highlight through the rows, Enter opens the pair; filter menus apply at once.
+    /// The queue: j/k move a highlight through the rows, x selects the highlighted one, Enter opens it; filter
+    /// menus apply at once; batch decisions on the selected rows (or every matching pair) after a confirmation.
     static let queueJS = #"""
     "use strict";
     (function () {
@@ -87,11 +91,73 @@ enum Assets {
       document.querySelectorAll(".filters select").forEach(function (s) {
         s.addEventListener("change", function () { s.form.submit(); });
       });
+
+      const batch = document.getElementById("batch");
+      let matching = false, pending = null;
+      function pick(row) { return row.querySelector("input.pick"); }
+      function selectedIDs() { return rows.filter(function (r) { return pick(r) && pick(r).checked; }).map(function (r) { return Number(r.dataset.id); }); }
+      function count() { return matching ? Number(batch.dataset.total) : selectedIDs().length; }
+      function update() {
+        if (!batch) return;
+        const n = count();
+        document.getElementById("selected").textContent = matching ? "all " + n + " matching selected" : n + " selected";
+        batch.querySelectorAll("button[data-batch]").forEach(function (b) { b.disabled = n === 0; });
+        document.getElementById("confirm").hidden = true;
+        pending = null;
+      }
+      function setAll(on) { rows.forEach(function (r) { if (pick(r)) pick(r).checked = on; }); }
+      if (batch) {
+        rows.forEach(function (r) { if (pick(r)) pick(r).addEventListener("change", function () { matching = false; update(); }); });
+        document.getElementById("pick-all").addEventListener("change", function (e) { matching = false; setAll(e.target.checked); update(); });
+        document.getElementById("select-matching").addEventListener("click", function () {
+          matching = true; setAll(true); document.getElementById("pick-all").checked = true; update();
+        });
+        batch.querySelectorAll("button[data-batch]").forEach(function (b) {
+          b.addEventListener("click", function () {
+            const n = count();
+            if (!n) return;
+            pending = { state: b.dataset.batch, ids: matching ? null : selectedIDs(), n: n };
+            document.getElementById("confirm-text").textContent = "Mark " + n + (n === 1 ? " pair" : " pairs") + " as " + pending.state
+              + (matching ? " (every pair matching the filter)" : "") + "?";
+            document.getElementById("confirm").hidden = false;
+            document.getElementById("confirm-yes").focus();
+          });
+        });
+        document.getElementById("confirm-no").addEventListener("click", update);
+        document.getElementById("confirm-yes").addEventListener("click", function () {
+          if (!pending) return;
+          const decision = pending, status = document.getElementById("batch-status");
+          const note = document.getElementById("batch-note").value;
+          const body = { state: decision.state };
+          if (note) body.note = note;
+          if (decision.ids) body.ids = decision.ids; else { body.filter = batch.dataset.filter; body.expected = decision.n; }
+          document.getElementById("confirm").hidden = true;
+          status.textContent = "saving…";
+          fetch("/api/review", { method: "POST", headers: { "Content-Type": "application/json" }, credentials: "same-origin",
+                                 body: JSON.stringify(body) }).then(function (r) {
+            return r.json().then(function (reply) {
+              if (!r.ok) throw new Error(reply.error || r.status);
+              const done = new Set(reply.ids.map(String));
+              rows.forEach(function (row) {
+                if (!done.has(row.dataset.id)) return;
+                const cell = row.querySelector("td.review");
+                cell.textContent = reply.reviewState;
+                cell.className = "review r-" + reply.reviewState;
+                if (note) cell.title = note;
+              });
+              matching = false; setAll(false); document.getElementById("pick-all").checked = false; update();
+              status.textContent = reply.updated + (reply.updated === 1 ? " pair" : " pairs") + " marked " + reply.reviewState;
+            });
+          }).catch(function (err) { status.textContent = "not saved: " + err.message; });
+        });
+      }
+
       document.addEventListener("keydown", function (e) {
-        if (e.target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+        if (e.target.closest("input[type=text], select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
         if (e.key === "j") highlight(current + 1);
         else if (e.key === "k") highlight(current - 1);
-        else if (e.key === "Enter" && current >= 0) rows[current].querySelector("a").click();
+        else if (e.key === "x" && current >= 0 && pick(rows[current])) { const p = pick(rows[current]); p.checked = !p.checked; matching = false; update(); }
+        else if (e.key === "Enter" && current >= 0 && e.target.tagName !== "BUTTON") rows[current].querySelector("a").click();
         else return;
         e.preventDefault();
       });

@@ -79,16 +79,18 @@ enum Page {
             let arrow = active ? (query.descending ? " ▼" : " ▲") : ""
             return "<th><a href=\"/?\(escape(q.queryString(includePaging: true)))\">\(escape(label))\(arrow)</a></th>"
         }
-        var head = header("id", .id) + header("name", .name) + header("scene", .scene)
+        var head = readOnly ? "" : "<th><input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every pair on this page\"></th>"
+        head += header("id", .id) + header("name", .name) + header("scene", .scene)
         head += "<th>verdict</th><th>split</th><th>review</th>"
         head += qualityColumns.map { header($0, .quality($0)) }.joined()
         head += header("skew", .skew) + header("colour residual", .colourResidual)
         head += scoreColumns.map { header("\($0.0) \($0.1)", .score(model: $0.0, metric: .init(rawValue: $0.1)!)) }.joined()
         let filterQuery = query.queryString()
         let rows = page.rows.map { (r: ReviewRow) -> String in
-            var cells = "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
+            var cells = readOnly ? "" : "<td><input type=\"checkbox\" class=\"pick\" aria-label=\"select pair \(r.id)\"></td>"
+            cells += "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
             cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(escape(r.verdict))\">\(escape(r.verdict))</td>"
-            cells += "<td>\(escape(r.split))</td><td class=\"r-\(escape(r.reviewState))\" title=\"\(escape(r.reviewNote))\">\(escape(r.reviewState))</td>"
+            cells += "<td>\(escape(r.split))</td><td class=\"review r-\(escape(r.reviewState))\" title=\"\(escape(r.reviewNote))\">\(escape(r.reviewState))</td>"
             cells += qualityColumns.map { "<td class=\"num\">\(format(r.quality[$0]))</td>" }.joined()
             cells += "<td class=\"num\">\(format(r.skew))</td><td class=\"num\">\(format(r.colourResidual))</td>"
             cells += scoreColumns.map { "<td class=\"num\">\(format(r.scores[$0.0]?[$0.1]))</td>" }.joined()
@@ -117,12 +119,32 @@ enum Page {
         <a class="worst" href="/?\(escape(worst.queryString()))">worst aligned first</a>
         <a href="/">reset</a>
         </form>
+        \(readOnly ? "" : batchBar(total: page.total, filter: filterQuery))
         <div class="table-wrap"><table class="queue"><thead><tr>\(head)</tr></thead><tbody>
         \(rows)
         </tbody></table></div>
         <nav class="pager">\(pager)</nav>
         """
         return document(title: "review · \(dataset)", body: body, script: "queue.js")
+    }
+
+    /// Batch decisions on the selected rows, or on every pair the filter matches; each asks for a confirmation
+    /// in the page before anything is sent.
+    static func batchBar(total: Int, filter: String) -> String {
+        """
+        <div class="batch" id="batch" data-total="\(total)" data-filter="\(escape(filter))">
+        <span id="selected">0 selected</span>
+        <button type="button" id="select-matching">select all \(total) matching</button>
+        <button type="button" data-batch="approved" disabled>approve</button>
+        <button type="button" data-batch="flagged" disabled>another look</button>
+        <button type="button" data-batch="rejected" disabled>reject</button>
+        <button type="button" data-batch="unreviewed" disabled>unreviewed</button>
+        <input id="batch-note" type="text" placeholder="note for all (optional)">
+        <span id="confirm" hidden><span id="confirm-text"></span> <button type="button" id="confirm-yes">yes</button>
+        <button type="button" id="confirm-no">cancel</button></span>
+        <span id="batch-status" role="status"></span>
+        </div>
+        """
     }
 
     // MARK: - Pair

@@ -29,11 +29,12 @@ import Testing
 
     /// A fresh dataset, server, browser and page for `body`; all of it is stopped and removed afterwards, also
     /// when `body` throws.
-    func withBrowser(token: String? = nil, _ body: (Session) async throws -> Void) async throws {
+    func withBrowser(token: String? = nil, dataset make: (URL) throws -> (Dataset, [Int64]) = { try makeReviewDataset(in: $0) },
+                     _ body: (Session) async throws -> Void) async throws {
         let browser = try #require(Self.chromium)
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let (dataset, ids) = try makeReviewDataset(in: dir)
+        let (dataset, ids) = try make(dir)
         let server = try await RunningServer.start(dataset, token: token)
         let devtools: DevTools
         do {
@@ -325,4 +326,136 @@ import Testing
             #expect(try s.state(1).0 == "approved")
         }
     }
+
+    @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser tests"))
+    func misalignmentMapCropAndModelOutputsAreDrawnInPlace() async throws {
+        try await withBrowser(dataset: { dir in
+            let (dataset, id) = try OverlayPair.make(in: dir)
+            return (dataset, [id])
+        }) { s in
+            let page = s.page
+            try await openPair(s, 0, query: "")
+            // The model's output is a third view, captioned with its scores, under the same pan and zoom.
+            #expect(try await visible(page, "#view-out-0"))
+            #expect(try await page.string("#view-out-0 figcaption".asText) == "sharpen · PSNR 31.25 dB · SSIM 0.925 · LPIPS 0.0625")
+            try await page.waitFor("document.querySelector('#view-out-0 img').naturalWidth === 224")
+            let a = try await page.centre(of: "#view-a")
+            try await page.wheel(x: a.0, y: a.1, deltaY: -150)
+            try await page.waitFor("new Set(Array.from(document.querySelectorAll('.stage')).map(function (st) { return st.style.transform; })).size === 1 && document.querySelector('.stage').style.transform.indexOf('scale') >= 0")
+            let t = try await transforms(page)
+            #expect(t.count == 3 && t.allSatisfy { $0 == t[0] })
+
+            // m: the map over every view; the shifted block is red, outlined as failing, and sits on that block.
+            try await page.press("m")
+            try await page.waitFor("document.querySelectorAll('svg.map').length === 3 && document.getElementById('status').textContent === 'misalignment map'")
+            let bad = "#view-a svg.map rect.bad.failing"
+            #expect(try await page.number("document.querySelectorAll('\(bad)').length") == 1)
+            #expect(try await page.string("document.querySelector('\(bad)').getAttribute('x')") == "\(OverlayPair.shiftedBlock.x)")
+            #expect(try await page.string("document.querySelector('\(bad)').getAttribute('y')") == "\(OverlayPair.shiftedBlock.y)")
+            #expect(try await page.number("document.querySelectorAll('#view-b svg.map rect.bad').length") == 1)
+            #expect(try await page.number("document.querySelectorAll('#view-a svg.map rect.good').length") >= 50)
+            #expect(try await visible(page, "#view-a svg.map"))
+            func onScreen(_ imageX: Double, _ imageY: Double) async throws -> (Double, Double) {
+                let view = try await page.rect(of: "#view-a"), m = try await transforms(page)[0]
+                return (view.x + 1 + m[1] + imageX * m[0], view.y + 1 + m[2] + imageY * m[0])
+            }
+            var block = try await page.rect(of: bad)
+            var expected = try await onScreen(Double(OverlayPair.shiftedBlock.x), Double(OverlayPair.shiftedBlock.y))
+            #expect(abs(block.x - expected.0) < 0.5 && abs(block.y - expected.1) < 0.5, "\(block) vs \(expected)")
+            #expect(try await page.string("document.getElementById('map-summary').textContent").contains("1 failing"))
+
+            // c: the original frame with the crop outlined; the map moves with the crop's offset.
+            try await page.press("c")
+            try await page.waitFor("document.querySelector('.views').dataset.mode === 'frame' && document.querySelector('#view-a img').src.endsWith('/image/original') && document.querySelector('#view-a img').naturalWidth === 256 && document.querySelector('svg.crop-frame path') !== null")
+            #expect(try await visible(page, "#view-a svg.crop-frame"))
+            #expect(try await !visible(page, "#view-b"))
+            #expect(try await !visible(page, "#view-out-0"))
+            let c = OverlayPair.crop
+            let outline = try await page.rect(of: "svg.crop-frame rect")
+            let corner = try await onScreen(Double(c.x), Double(c.y))
+            let scale = try await transforms(page)[0][0]
+            #expect(abs(outline.x - corner.0) < 1.5 && abs(outline.y - corner.1) < 1.5, "\(outline) vs \(corner)")
+            #expect(abs(outline.width - Double(c.width) * scale) < 3, "\(outline.width) vs \(Double(c.width) * scale)")
+            block = try await page.rect(of: bad)
+            expected = try await onScreen(Double(c.x + OverlayPair.shiftedBlock.x), Double(c.y + OverlayPair.shiftedBlock.y))
+            #expect(abs(block.x - expected.0) < 0.5 && abs(block.y - expected.1) < 0.5, "\(block) vs \(expected)")
+
+            // m again hides the map; s is side by side with the stored source again.
+            try await page.press("m")
+            try await page.waitFor("!document.querySelector('.views').classList.contains('map-on')")
+            #expect(try await !visible(page, "#view-a svg.map"))
+            try await page.press("s")
+            try await page.waitFor("document.querySelector('#view-a img').src.endsWith('/image/source') && document.querySelector('#view-a img').naturalWidth === 224")
+            #expect(try await !visible(page, "#view-a svg.crop-frame"))
+
+            // o: flicker compares the source with the model's output instead of the target.
+            try await page.press("o")
+            try await page.waitFor("document.getElementById('compare-name').textContent === 'sharpen output'")
+            try await page.press(" ")
+            try await page.waitFor("document.getElementById('status').textContent === 'sharpen output' && document.querySelector('#view-a img.over').src.indexOf('/image/output?model=sharpen') > 0")
+            #expect(try await visible(page, "#view-a img.over"))
+        }
+    }
+
+    @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser tests"))
+    func batchDecisionsInTheQueueAskFirstThenReachTheCatalogue() async throws {
+        try await withBrowser { s in
+            let page = s.page
+            try await page.open("\(s.base)/?\(Self.worstFirst)")
+            // Two rows by mouse, one by keyboard (j j j x: the third row).
+            for row in [0, 1] {
+                let box = try await page.centre(of: "tr[data-id='\(s.ids[Self.order[row]])'] input.pick")
+                try await page.click(x: box.0, y: box.1)
+            }
+            try await page.press("Escape")
+            try await page.evaluate("document.activeElement.blur(), true")
+            for _ in 0..<3 { try await page.press("j") }
+            try await page.press("x")
+            try await page.waitFor("document.getElementById('selected').textContent === '3 selected'")
+            let note = try await page.centre(of: "#batch-note")
+            try await page.click(x: note.0, y: note.1)
+            try await page.type("sharp throughout")
+            let approve = try await page.centre(of: "button[data-batch=approved]")
+            try await page.click(x: approve.0, y: approve.1)
+            try await page.waitFor("!document.getElementById('confirm').hidden")
+            #expect(try await page.string("document.getElementById('confirm-text').textContent") == "Mark 3 pairs as approved?")
+            // Nothing is sent before the confirmation; cancel sends nothing either.
+            let no = try await page.centre(of: "#confirm-no")
+            try await page.click(x: no.0, y: no.1)
+            try await page.waitFor("document.getElementById('confirm').hidden")
+            #expect(try (0..<10).map { try s.state($0).0 }.allSatisfy { $0 == "unreviewed" })
+
+            try await page.click(x: approve.0, y: approve.1)
+            try await page.waitFor("!document.getElementById('confirm').hidden")
+            let yes = try await page.centre(of: "#confirm-yes")
+            try await page.click(x: yes.0, y: yes.1)
+            try await page.waitFor("document.getElementById('batch-status').textContent === '3 pairs marked approved'")
+            let chosen = [Self.order[0], Self.order[1], Self.order[2]]
+            for i in 0..<10 {
+                #expect(try s.state(i) == (chosen.contains(i) ? ("approved", "sharp throughout") : ("unreviewed", "")), "pair \(i)")
+            }
+            #expect(try await page.string("tr[data-id='\(s.ids[chosen[0]])'] td.review".asText) == "approved")
+            #expect(try await page.string("document.getElementById('selected').textContent") == "0 selected")
+
+            // Every pair a filter matches, beyond the rows on the page: verdict=rejected, one row a page.
+            try await page.open("\(s.base)/?verdict=rejected&limit=1")
+            let all = try await page.centre(of: "#select-matching")
+            try await page.click(x: all.0, y: all.1)
+            try await page.waitFor("document.getElementById('selected').textContent === 'all 2 matching selected'")
+            let reject = try await page.centre(of: "button[data-batch=rejected]")
+            try await page.click(x: reject.0, y: reject.1)
+            try await page.waitFor("!document.getElementById('confirm').hidden")
+            #expect(try await page.string("document.getElementById('confirm-text').textContent") == "Mark 2 pairs as rejected (every pair matching the filter)?")
+            let confirm = try await page.centre(of: "#confirm-yes")
+            try await page.click(x: confirm.0, y: confirm.1)
+            try await page.waitFor("document.getElementById('batch-status').textContent === '2 pairs marked rejected'")
+            #expect(try s.state(4).0 == "rejected" && s.state(9).0 == "rejected")
+            #expect(try s.state(5).0 == "unreviewed")
+        }
+    }
+}
+
+extension String {
+    /// A JavaScript expression for the text of the element this selector names.
+    var asText: String { "document.querySelector(\(BrowserPage.literal(self))).textContent" }
 }
