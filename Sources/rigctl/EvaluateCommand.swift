@@ -96,7 +96,16 @@ struct EvaluateCommand: ParsableCommand {
         let pairs = try catalogue?.pairs ?? PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
         let evaluator = Evaluator(methods: methods, lpips: lpips, cropToMultipleOf8: !noCrop)
-        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? catalogue!.dataset.root.path).lastPathComponent)") }
+        let evaluated = URL(fileURLWithPath: set ?? catalogue!.dataset.root.path)
+        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(evaluated.lastPathComponent)") }
+        if let writer {
+            // The header: date, version, what was evaluated, and the hash of every model's weights.
+            var weights: [String: String] = [:]
+            for (name, url) in weightFiles { weights[name] = try SHA256Hex.ofFile(url).sha256 }
+            writer.context = ReportContext(date: Date(), version: String(RigctlVersion.string.prefix { $0 != "\n" }), dataset: evaluated.lastPathComponent,
+                                           split: catalogue.map { _ in split?.rawValue ?? "all accepted pairs" },
+                                           weights: weights, pairs: catalogue?.info ?? [:])
+        }
         let progress = ProgressLine(label: "evaluating")
         let result = try evaluator.run(pairs: pairs, progress: progress.update, observe: { try writer?.add($0) })
         try writer?.finish(result)
@@ -125,15 +134,17 @@ struct EvaluateCommand: ParsableCommand {
         let summaries = try opened.pairs(filter).filter { $0.verdict != Verdict.rejected.rawValue }
         var pairs: [ImagePair] = []
         var ids: [String: Int64] = [:]
+        var info: [String: ReportContext.PairInfo] = [:]
         for summary in summaries {
             let detail = try opened.pair(String(summary.id))
             guard detail.reviewState != ReviewState.rejected.rawValue else { continue }
             let name = "\(detail.id)-\(detail.name)"
             pairs.append(ImagePair(name: name, source: try opened.url(of: detail.source), target: try opened.url(of: detail.target)))
             ids[name] = detail.id
+            info[name] = ReportContext.PairInfo(scene: detail.scene, split: detail.split)
         }
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
-        return CatalogueSet(dataset: opened, pairs: pairs, ids: ids)
+        return CatalogueSet(dataset: opened, pairs: pairs, ids: ids, info: info)
     }
 }
 
@@ -142,6 +153,8 @@ struct CatalogueSet {
     let dataset: Dataset
     let pairs: [ImagePair]
     let ids: [String: Int64]
+    /// Scene and split of each pair, for the report.
+    let info: [String: ReportContext.PairInfo]
 
     /// Keeps every per-pair score in the catalogue, each method as a model (baselines without weights).
     func record(_ report: EvaluationReport, weightFiles: [String: URL]) throws {
