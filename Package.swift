@@ -79,7 +79,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "Review", "DatasetBuilder", "Alignment", "Imaging"]),
+        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "Review", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["Imaging"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
