@@ -142,11 +142,11 @@ public final class HTMLReportWriter {
         // MACs are counted at one image size; the heading says which.
         let sizes = Set(report.methods.compactMap { m in m.complexity.flatMap { $0.macs == nil ? nil : "\($0.macsWidth)×\($0.macsHeight)" } })
         let macsHeading = sizes.count == 1 ? "MACs (G) at \(sizes.first!)" : "MACs (G)"
-        let summaryRows: [[Cell]] = report.methods.map { m in
+        let summaryRows: [[Cell]] = report.methods.map { (m: MethodSummary) -> [Cell] in
             [.text(escape(m.name)), .number(m.psnr, 2), .number(m.ssim, 3), .number(m.ssimGaussian, 3),
-             .number(m.mae * 10, 3), m.lpips.map { .number($0, 3) } ?? .missing,
-             m.complexity?.parameters.map { .number(Double($0) / 1e6, 2) } ?? .missing,
-             m.complexity.flatMap { c in c.macs.map { .label(f($0 / 1e9, 1) + (sizes.count > 1 ? " at \(c.macsWidth)×\(c.macsHeight)" : "")) } } ?? .missing,
+             .number(m.mae * 10, 3), m.lpips.map { Cell.number($0, 3) } ?? Cell.missing,
+             m.complexity?.parameters.map { Cell.number(Double($0) / 1e6, 2) } ?? Cell.missing,
+             m.complexity.flatMap { (c: ModelComplexity) -> Cell? in c.macs.map { Cell.label(self.f($0 / 1e9, 1) + (sizes.count > 1 ? " at \(c.macsWidth)×\(c.macsHeight)" : "")) } } ?? Cell.missing,
              .number(m.secondsPerImage, 3)]
         }
         html += tableHTML(id: "summary", header: ["Model", "PSNR", "SSIM", "SSIM (Gaussian)", "MAE ×10⁻¹", "LPIPS", "Params (M)", macsHeading, "Time (s)"],
@@ -158,11 +158,11 @@ public final class HTMLReportWriter {
         for (i, _) in methodNames.enumerated() {
             better[3 + 4 * i] = .higher; better[4 + 4 * i] = .higher; better[5 + 4 * i] = .lower; better[6 + 4 * i] = .lower
         }
-        let perPair: [[Cell]] = pairRows.map { row in
+        let perPair: [[Cell]] = pairRows.map { row -> [Cell] in
             let info = context.pairs[row.name]
             var cells: [Cell] = [.text("<a href=\"#pair-\(row.id)\">\(escape(row.name))</a>"),
-                                 info.map { .text(escape($0.scene)) } ?? .missing, info.map { .text(escape($0.split)) } ?? .missing]
-            for s in row.scores { cells += [.number(s.psnr, 2), .number(s.ssim, 4), .number(s.mae * 10, 4), s.lpips.map { .number($0, 4) } ?? .missing] }
+                                 info.map { Cell.text(escape($0.scene)) } ?? Cell.missing, info.map { Cell.text(escape($0.split)) } ?? Cell.missing]
+            for s in row.scores { cells += [.number(s.psnr, 2), .number(s.ssim, 4), .number(s.mae * 10, 4), s.lpips.map { Cell.number($0, 4) } ?? Cell.missing] }
             return cells
         }
         html += tableHTML(id: "pairs", header: header, rows: Self.highlightedAcross(perPair, groups: better, stride: 4, methods: methodNames.count))
@@ -264,7 +264,8 @@ public final class HTMLReportWriter {
         html += header.map { "<th>\(escape($0))</th>" }.joined()
         html += "</tr></thead><tbody>"
         for row in rows {
-            html += "<tr>" + row.map { cell, best -> String in
+            html += "<tr>" + row.map { (item: (Cell, Bool)) -> String in
+                let (cell, best) = item
                 let text: String
                 var classes: [String] = best ? ["best"] : []
                 switch cell {

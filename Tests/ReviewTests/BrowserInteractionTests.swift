@@ -204,16 +204,16 @@ import Testing
             let page = s.page
             try await openPair(s, 1)
             #expect(try await visible(page, "#view-b"))
-            #expect(try await !visible(page, "#view-a img.over"))
+            #expect(try await visible(page, "#view-a img.over") == false)
 
             // Space flickers: one view, the target shown over the source, then the source again.
             try await page.press(" ")
             try await page.waitFor("document.querySelector('.views').dataset.mode === 'flicker' && document.getElementById('status').textContent === 'target'")
             #expect(try await visible(page, "#view-a img.over"))
-            #expect(try await !visible(page, "#view-b"))
+            #expect(try await visible(page, "#view-b") == false)
             try await page.press(" ")
             try await page.waitFor("document.getElementById('status').textContent === 'source'")
-            #expect(try await !visible(page, "#view-a img.over"))
+            #expect(try await visible(page, "#view-a img.over") == false)
             try await page.press(" ")
             try await page.waitFor("document.getElementById('status').textContent === 'target'")
             #expect(try await visible(page, "#view-a img.over"))
@@ -234,9 +234,9 @@ import Testing
             // d: the difference image, loaded through the API, in one view.
             try await page.press("d")
             try await page.waitFor("document.querySelector('#view-a img').src.endsWith('/image/difference') && document.querySelector('#view-a img').complete && document.querySelector('#view-a img').naturalWidth === 32")
-            #expect(try await !visible(page, "#view-b"))
-            #expect(try await !visible(page, "#view-a img.over"))
-            #expect(try await !visible(page, "#wipe"))
+            #expect(try await visible(page, "#view-b") == false)
+            #expect(try await visible(page, "#view-a img.over") == false)
+            #expect(try await visible(page, "#wipe") == false)
 
             // The buttons do the same as the keys; s goes back to side by side with the source.
             let flicker = try await page.centre(of: "button[data-mode=flicker]")
@@ -245,7 +245,7 @@ import Testing
             try await page.press("s")
             try await page.waitFor("document.querySelector('.views').dataset.mode === 'side' && document.querySelector('#view-a img').src.endsWith('/image/source')")
             #expect(try await visible(page, "#view-b"))
-            #expect(try await !visible(page, "#view-a img.over"))
+            #expect(try await visible(page, "#view-a img.over") == false)
             #expect(try await page.evaluate("document.querySelector('button[data-mode=side]').classList.contains('active')") as? Bool == true)
         }
     }
@@ -361,15 +361,17 @@ import Testing
             }
             var block = try await page.rect(of: bad)
             var expected = try await onScreen(Double(OverlayPair.shiftedBlock.x), Double(OverlayPair.shiftedBlock.y))
-            #expect(abs(block.x - expected.0) < 0.5 && abs(block.y - expected.1) < 0.5, "\(block) vs \(expected)")
+            #expect(abs(block.x - expected.0) < 1.5 && abs(block.y - expected.1) < 1.5, "\(block) vs \(expected)")
             #expect(try await page.string("document.getElementById('map-summary').textContent").contains("1 failing"))
+            let shots = ProcessInfo.processInfo.environment["RIGCTL_REVIEW_SCREENSHOTS"]
+            if let shots { try await page.screenshot(to: "\(shots)/review-map.png") }
 
             // c: the original frame with the crop outlined; the map moves with the crop's offset.
             try await page.press("c")
             try await page.waitFor("document.querySelector('.views').dataset.mode === 'frame' && document.querySelector('#view-a img').src.endsWith('/image/original') && document.querySelector('#view-a img').naturalWidth === 256 && document.querySelector('svg.crop-frame path') !== null")
             #expect(try await visible(page, "#view-a svg.crop-frame"))
-            #expect(try await !visible(page, "#view-b"))
-            #expect(try await !visible(page, "#view-out-0"))
+            #expect(try await visible(page, "#view-b") == false)
+            #expect(try await visible(page, "#view-out-0") == false)
             let c = OverlayPair.crop
             let outline = try await page.rect(of: "svg.crop-frame rect")
             let corner = try await onScreen(Double(c.x), Double(c.y))
@@ -378,15 +380,16 @@ import Testing
             #expect(abs(outline.width - Double(c.width) * scale) < 3, "\(outline.width) vs \(Double(c.width) * scale)")
             block = try await page.rect(of: bad)
             expected = try await onScreen(Double(c.x + OverlayPair.shiftedBlock.x), Double(c.y + OverlayPair.shiftedBlock.y))
-            #expect(abs(block.x - expected.0) < 0.5 && abs(block.y - expected.1) < 0.5, "\(block) vs \(expected)")
+            #expect(abs(block.x - expected.0) < 1.5 && abs(block.y - expected.1) < 1.5, "\(block) vs \(expected)")
+            if let shots { try await page.screenshot(to: "\(shots)/review-frame.png") }
 
             // m again hides the map; s is side by side with the stored source again.
             try await page.press("m")
             try await page.waitFor("!document.querySelector('.views').classList.contains('map-on')")
-            #expect(try await !visible(page, "#view-a svg.map"))
+            #expect(try await visible(page, "#view-a svg.map") == false)
             try await page.press("s")
             try await page.waitFor("document.querySelector('#view-a img').src.endsWith('/image/source') && document.querySelector('#view-a img').naturalWidth === 224")
-            #expect(try await !visible(page, "#view-a svg.crop-frame"))
+            #expect(try await visible(page, "#view-a svg.crop-frame") == false)
 
             // o: flicker compares the source with the model's output instead of the target.
             try await page.press("o")
@@ -408,7 +411,7 @@ import Testing
                 try await page.click(x: box.0, y: box.1)
             }
             try await page.press("Escape")
-            try await page.evaluate("document.activeElement.blur(), true")
+            _ = try await page.evaluate("document.activeElement.blur(), true")
             for _ in 0..<3 { try await page.press("j") }
             try await page.press("x")
             try await page.waitFor("document.getElementById('selected').textContent === '3 selected'")

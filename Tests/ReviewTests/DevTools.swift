@@ -36,9 +36,9 @@ final class DevTools: Sendable {
         // The child's ends go to 3 and 4 by dup2 from copies above 4, so that neither is already 3 or 4 (dup2 onto
         // itself would keep close-on-exec) and the first dup2 cannot overwrite the second's source.
         let childRead = fcntl(toChild[0], F_DUPFD_CLOEXEC, 10), childWrite = fcntl(fromChild[1], F_DUPFD_CLOEXEC, 10)
-        close(toChild[0]); close(fromChild[1])
+        Glibc.close(toChild[0]); Glibc.close(fromChild[1])
         for fd in [toChild[1], fromChild[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        defer { close(childRead); close(childWrite) }
+        defer { Glibc.close(childRead); Glibc.close(childWrite) }
 
         let arguments = [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                          "--no-default-browser-check", "--disable-extensions", "--disable-background-networking",
@@ -64,7 +64,7 @@ final class DevTools: Sendable {
         var child: pid_t = 0
         let status = posix_spawn(&child, executable, &actions, &attributes, argv, environ)
         guard status == 0 else {
-            close(toChild[1]); close(fromChild[0])
+            Glibc.close(toChild[1]); Glibc.close(fromChild[0])
             throw Failure("cannot start \(executable): \(String(cString: strerror(status)))")
         }
         pid = child
@@ -72,7 +72,7 @@ final class DevTools: Sendable {
         let fromBrowser = fromChild[0]
         let thread = try JoinableThread(name: "devtools-read") { [state] in
             Self.readLoop(fromBrowser, state: state)
-            close(fromBrowser)
+            Glibc.close(fromBrowser)
         }
         reader.withLock { $0 = thread }
     }

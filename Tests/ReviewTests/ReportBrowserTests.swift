@@ -71,6 +71,9 @@ import Testing
             try await page.waitFor("window.innerWidth === 700")
             let wrapped = try await figures(page)
             #expect(wrapped[0][1] == wrapped[1][1] && wrapped[2][1] > wrapped[0][1], "\(wrapped)")
+            if let shots = ProcessInfo.processInfo.environment["RIGCTL_REVIEW_SCREENSHOTS"] {
+                try await page.screenshot(to: "\(shots)/report-narrow.png")
+            }
             // A phone: the page does not scroll sideways, the per-pair table does.
             try await page.resize(width: 360, height: 740)
             try await page.waitFor("window.innerWidth === 360")
@@ -81,6 +84,9 @@ import Testing
 
             try await page.resize(width: 1280, height: 900)
             try await page.waitFor("window.innerWidth === 1280")
+            if let shots = ProcessInfo.processInfo.environment["RIGCTL_REVIEW_SCREENSHOTS"] {
+                try await page.screenshot(to: "\(shots)/report-wide.png")
+            }
             // The zoom crop's mark sits where the crop was taken: (32, 0), 64 px, on the 96x80 picture.
             let geometry = try await page.evaluate("""
                 (function () { const f = document.querySelectorAll('#pair-0001 figure')[1];
