@@ -125,9 +125,9 @@ public final class HTMLReportWriter {
             th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
             dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px}dl.meta dt{font-weight:600}dl.meta dd{margin:0;word-break:break-all}
             .row{display:grid;grid-template-columns:repeat(var(--columns),minmax(0,1fr));gap:10px;align-items:start}
-            @media (max-width:960px){.row{grid-template-columns:repeat(auto-fill,minmax(min(100%,280px),1fr))}}
+            @media (max-width:959.98px){.row{grid-template-columns:repeat(auto-fill,minmax(min(100%,280px),1fr))}}
             figure{margin:0;min-width:0}figure h4{margin:0 0 2px;font-size:14px}p.scores{margin:0 0 4px;font-size:12px;color:#555;min-height:1.3em}
-            a.shot{position:relative;display:block}
+            a.shot{position:relative;display:block;margin-bottom:4px}a.shot img{margin-bottom:0}
             figure img{width:100%;display:block;margin-bottom:4px;image-rendering:auto}
             figure img.crop{image-rendering:pixelated}section{margin:28px 0}
             .zoom-mark{position:absolute;border:2px solid #ffeb3b;outline:1px solid #000;pointer-events:none}

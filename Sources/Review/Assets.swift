@@ -257,7 +257,7 @@ enum Assets {
         stageA.appendChild(cropLayer);
       }
       function shadeOutsideCrop() {
-        if (!cropLayer || views.dataset.mode !== "frame" || cropLayer.querySelector("path")) return;
+        if (!cropLayer || !baseA.src.endsWith("/image/original") || cropLayer.querySelector("path")) return;
         const w = baseA.naturalWidth, h = baseA.naturalHeight;
         cropLayer.setAttribute("width", w); cropLayer.setAttribute("height", h);
         cropLayer.insertBefore(svg("path", { d: "M0 0H" + w + "V" + h + "H0Z M" + crop[0] + " " + crop[1] + "h" + crop[2]
@@ -335,7 +335,6 @@ enum Assets {
           if (b.tagName === "BUTTON") b.classList.toggle("active", b.dataset.mode === m);
         });
         placeMap();
-        shadeOutsideCrop();
       }
       function flicker() {
         if (views.dataset.mode !== "flicker") { mode("flicker"); }

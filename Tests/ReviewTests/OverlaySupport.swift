@@ -8,7 +8,7 @@ import Imaging
 /// one 24-px block at `shiftedBlock` (the misalignment map's block size for 224x168 images is 24); and a model
 /// `sharpen` has its output stored with its scores.
 enum OverlayPair {
-    static let crop = CropRect(x: 16, y: 12, width: 224, height: 168)
+    static let crop = DatasetBuilder.CropRect(x: 16, y: 12, width: 224, height: 168)
     static let shiftedBlock = (x: 72, y: 48)
     static let blockSize = 24
     static let model = "sharpen"
