@@ -1,4 +1,5 @@
 import GRDB
+import PairVocabulary
 
 extension Dataset {
     /// Sets the review state (and the note, unless nil) of several pairs in one transaction: either every pair
@@ -14,9 +15,9 @@ extension Dataset {
                 }
                 if let note {
                     try db.execute(sql: "UPDATE pair SET reviewState = ?, reviewNote = ? WHERE id = ?",
-                                   arguments: [state.rawValue, note, id])
+                                   arguments: [state, note, id])
                 } else {
-                    try db.execute(sql: "UPDATE pair SET reviewState = ? WHERE id = ?", arguments: [state.rawValue, id])
+                    try db.execute(sql: "UPDATE pair SET reviewState = ? WHERE id = ?", arguments: [state, id])
                 }
             }
             return unique.count

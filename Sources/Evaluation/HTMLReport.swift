@@ -214,6 +214,8 @@ public final class HTMLReportWriter {
             + "Wang et al. 2004 (11×11, σ 1.5); MAE ×10⁻¹; "
             + (report.methods.contains { $0.lpips != nil } ? "LPIPS (AlexNet)" : "LPIPS not installed, left out")
         items.append(("Protocol", escape(protocolText)))
+        // The catalogue's protocol key (framing, bit depth, SSIM, LPIPS, release) that every stored score carries.
+        if let key = report.scoreProtocol { items.append(("Score protocol", "<code>\(escape(key))</code>")) }
         for m in report.methods {
             let weights = context.weights[m.name].map { "<code title=\"SHA-256 \(escape($0))\">sha256:\(escape(String($0.prefix(16))))</code>" }
                 ?? (m.name == InputMethod().name ? "the defocused input itself" : "no weights file")

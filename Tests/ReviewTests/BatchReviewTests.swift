@@ -28,7 +28,7 @@ import Testing
 
     func states(_ root: URL, _ ids: [Int64]) throws -> [String] {
         let dataset = try Dataset.open(at: root, readOnly: true)
-        return try ids.map { try dataset.pair("\($0)").reviewState }
+        return try ids.map { try dataset.pair("\($0)").reviewState.rawValue }
     }
 
     @Test func byIDsAllOrNothing() async throws {
@@ -47,7 +47,7 @@ import Testing
             // Without a note the notes are kept.
             #expect(try await post(server, #"{"ids": [\#(ids[3])], "state": "flagged"}"#).status == 200)
             let flagged = try Dataset.open(at: root, readOnly: true).pair("\(ids[3])")
-            #expect(flagged.reviewState == "flagged" && flagged.reviewNote == "batch")
+            #expect(flagged.reviewState == .flagged && flagged.reviewNote == "batch")
 
             for bad in [#"{"ids": [], "state": "approved"}"#, #"{"state": "approved"}"#,
                         #"{"ids": [1], "filter": "verdict=rejected", "expected": 2, "state": "approved"}"#,

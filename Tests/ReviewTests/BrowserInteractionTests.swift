@@ -23,7 +23,7 @@ import Testing
 
         func state(_ index: Int) throws -> (String, String) {
             let pair = try Dataset.open(at: root, readOnly: true).pair("\(ids[index])")
-            return (pair.reviewState, pair.reviewNote)
+            return (pair.reviewState.rawValue, pair.reviewNote)
         }
     }
 

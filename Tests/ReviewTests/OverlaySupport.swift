@@ -2,13 +2,14 @@ import Alignment
 import DatasetBuilder
 import Foundation
 import Imaging
+import PairVocabulary
 
 /// One captured pair whose files agree with its records, for the overlays: the source camera's original frame is a
 /// 256x192 texture; the stored pair is cropped from it at `crop`; the stored target is shifted by 1.5 px in the
 /// one 24-px block at `shiftedBlock` (the misalignment map's block size for 224x168 images is 24); and a model
 /// `sharpen` has its output stored with its scores.
 enum OverlayPair {
-    static let crop = DatasetBuilder.CropRect(x: 16, y: 12, width: 224, height: 168)
+    static let crop = CropRect(x: 16, y: 12, width: 224, height: 168)
     static let shiftedBlock = (x: 72, y: 48)
     static let blockSize = 24
     static let model = "sharpen"
