@@ -378,8 +378,15 @@ enum Assets {
       });
       function go(target) { if (target) location.href = "/pairs/" + target + (query ? "?" + query : ""); }
 
+      // Keys are typed text only in fields that take text: a focused slider, checkbox or button keeps the shortcuts
+      // (after dragging the wipe slider, space must still flicker).
+      const textTypes = ["text", "search", "email", "url", "tel", "password", "number", "date", "datetime-local", "month", "time", "week"];
+      function takesText(el) {
+        if (el.closest("textarea, select, [contenteditable=''], [contenteditable=true]")) return true;
+        return el.tagName === "INPUT" && textTypes.indexOf(el.type) >= 0;
+      }
       document.addEventListener("keydown", function (e) {
-        if (e.target.closest("input, textarea, select") || e.ctrlKey || e.metaKey || e.altKey) return;
+        if (takesText(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
         const keys = {
           a: function () { decide("approved"); }, r: function () { decide("rejected"); },
           f: function () { decide("flagged"); }, u: function () { decide("unreviewed"); },
