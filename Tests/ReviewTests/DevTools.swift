@@ -334,10 +334,23 @@ struct BrowserPage: Sendable {
         try await drag(from: (x, y), to: (x, y), steps: 1)
     }
 
-    /// The centre of an element's box in CSS pixels of the viewport.
+    /// The centre of an element's box in CSS pixels of the viewport, the page scrolled first (the window only, never
+    /// an inner scroller) when that centre is outside the viewport: input events land where the viewport shows.
     func centre(of selector: String) async throws -> (Double, Double) {
-        let box = try await rect(of: selector)
-        return (box.x + box.width / 2, box.y + box.height / 2)
+        var box = try await rect(of: selector)
+        let viewport = try await evaluate("[window.innerWidth, window.innerHeight]") as? [NSNumber]
+        guard let viewport, viewport.count == 2 else { throw DevTools.Failure("no viewport size") }
+        let (width, height) = (viewport[0].doubleValue, viewport[1].doubleValue)
+        let (cx, cy) = (box.x + box.width / 2, box.y + box.height / 2)
+        if cx < 0 || cy < 0 || cx >= width || cy >= height {
+            _ = try await evaluate("window.scrollBy({left: \(cx - width / 2), top: \(cy - height / 2), behavior: 'instant'})")
+            box = try await rect(of: selector)
+        }
+        let centre = (box.x + box.width / 2, box.y + box.height / 2)
+        guard centre.0 >= 0, centre.1 >= 0, centre.0 < width, centre.1 < height else {
+            throw DevTools.Failure("\(selector) is outside the viewport at (\(centre.0), \(centre.1)) even after scrolling")
+        }
+        return centre
     }
 
     func rect(of selector: String) async throws -> (x: Double, y: Double, width: Double, height: Double) {
