@@ -345,15 +345,25 @@ import Testing
             let t = try await transforms(page)
             #expect(t.count == 3 && t.allSatisfy { $0 == t[0] })
 
-            // m: the map over every view; the shifted block is red, outlined as failing, and sits on that block.
+            // m: the map over every view; the shifted patch is red, outlined as failing, and its centre block sits on
+            // that block.
             try await page.press("m")
             try await page.waitFor("document.querySelectorAll('svg.map').length === 3 && document.getElementById('status').textContent === 'misalignment map'")
-            let bad = "#view-a svg.map rect.bad.failing"
-            #expect(try await page.number("document.querySelectorAll('\(bad)').length") == 1)
-            #expect(try await page.string("document.querySelector('\(bad)').getAttribute('x')") == "\(OverlayPair.shiftedBlock.x)")
-            #expect(try await page.string("document.querySelector('\(bad)').getAttribute('y')") == "\(OverlayPair.shiftedBlock.y)")
-            #expect(try await page.number("document.querySelectorAll('#view-b svg.map rect.bad').length") == 1)
-            #expect(try await page.number("document.querySelectorAll('#view-a svg.map rect.good').length") >= 50)
+            let failingRects = "#view-a svg.map rect.bad.failing"
+            let bad = "\(failingRects)[x='\(OverlayPair.shiftedBlock.x)'][y='\(OverlayPair.shiftedBlock.y)']"
+            #expect(try await page.number("document.querySelectorAll(\(BrowserPage.literal(bad))).length") == 1)
+            let failingCount = Int(try await page.number("document.querySelectorAll('\(failingRects)').length"))
+            let patch = OverlayPair.shiftedPixels
+            let outside = try await page.number("""
+                Array.from(document.querySelectorAll('\(failingRects)')).filter(function (r) {
+                  const x = +r.getAttribute('x'), y = +r.getAttribute('y');
+                  return x < \(patch.x.lowerBound) || x >= \(patch.x.upperBound) || y < \(patch.y.lowerBound) || y >= \(patch.y.upperBound);
+                }).length
+                """)
+            #expect(outside == 0, "failing blocks outside the shifted patch")
+            #expect(try await page.number("document.querySelectorAll('#view-b svg.map rect.bad').length") == Double(failingCount))
+            #expect(failingCount == 9)
+            #expect(try await page.number("document.querySelectorAll('#view-a svg.map rect.good').length") >= 12)
             #expect(try await visible(page, "#view-a svg.map"))
             func onScreen(_ imageX: Double, _ imageY: Double) async throws -> (Double, Double) {
                 let view = try await page.rect(of: "#view-a"), m = try await transforms(page)[0]
@@ -362,7 +372,7 @@ import Testing
             var block = try await page.rect(of: bad)
             var expected = try await onScreen(Double(OverlayPair.shiftedBlock.x), Double(OverlayPair.shiftedBlock.y))
             #expect(abs(block.x - expected.0) < 1.5 && abs(block.y - expected.1) < 1.5, "\(block) vs \(expected)")
-            #expect(try await page.string("document.getElementById('map-summary').textContent").contains("1 failing"))
+            #expect(try await page.string("document.getElementById('map-summary').textContent").contains("\(failingCount) failing"))
             let shots = ProcessInfo.processInfo.environment["RIGCTL_REVIEW_SCREENSHOTS"]
             if let shots { try await page.screenshot(to: "\(shots)/review-map.png") }
 

@@ -32,20 +32,28 @@ import Testing
             let rows = try #require(map["map"] as? [[Any]])
             #expect(rows.count == 7 && rows.allSatisfy { $0.count == 9 })
             let column = OverlayPair.shiftedBlock.x / OverlayPair.blockSize, row = OverlayPair.shiftedBlock.y / OverlayPair.blockSize
-            let shifted = try #require(rows[row][column] as? Double, "the shifted block was not measured")
+            let shifted = try #require(rows[row][column] as? Double, "the centre of the shifted patch was not measured")
             #expect(abs(shifted - 1.5) < 0.25, "shifted block: \(shifted) px")
-            var others: [Double] = []
+            // Every block of the patch is measured and shows its shift; the blocks measured elsewhere agree.
+            var patch: Set<[Int]> = [], others = 0
             for (r, cells) in rows.enumerated() {
-                for (c, cell) in cells.enumerated() where (r, c) != (row, column) {
-                    if let v = cell as? Double { others.append(v) }
+                for (c, cell) in cells.enumerated() {
+                    guard let value = cell as? Double else { continue }
+                    if OverlayPair.isShifted(column: c, row: r) {
+                        patch.insert([c * OverlayPair.blockSize, r * OverlayPair.blockSize])
+                        #expect(abs(value - 1.5) < 0.25, "block (\(c), \(r)) of the patch: \(value) px")
+                    } else {
+                        others += 1
+                        #expect(value < 0.2, "block (\(c), \(r)): \(value) px")
+                    }
                 }
             }
-            // The texture is sharp everywhere, so nearly every block is measured, and the unshifted ones agree.
-            #expect(others.count >= 50, "\(others.count) other blocks measured")
-            #expect(others.allSatisfy { $0 < 0.2 }, "\(others.max() ?? -1)")
+            #expect(patch.count == 9)
+            #expect(others >= 12, "\(others) other blocks measured")
+            // The failing blocks are exactly the measured blocks of the patch.
             let failing = try #require(map["misaligned"] as? [[String: Any]])
-            #expect(failing.contains { $0["x"] as? Int == OverlayPair.shiftedBlock.x && $0["y"] as? Int == OverlayPair.shiftedBlock.y })
-            #expect(failing.count == 1)
+            let failed = Set(failing.compactMap { b in (b["x"] as? Int).flatMap { x in (b["y"] as? Int).map { [x, $0] } } })
+            #expect(failed == patch && failed.count == failing.count, "failing \(failed), patch \(patch)")
 
             // Measured once: the second answer is the same (from the cache).
             let again = try await server.request("/api/pairs/\(id)/misalignment")
