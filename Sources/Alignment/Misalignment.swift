@@ -2,10 +2,14 @@ import Imaging
 
 /// The block-wise misalignment map of a pair that is already aligned and cropped (the images a dataset stores),
 /// measured as `align` measures it after warping: a viewer can redraw the map from the stored pair without the
-/// originals. Both images must have the same size.
+/// originals. Throws `AlignmentError.badImage` for images of different sizes (not an aligned pair).
 public func measureMisalignment(source: RGBImage, target: RGBImage,
-                                thresholds: VerdictThresholds = VerdictThresholds()) -> MisalignmentReport {
-    focusAndMisalignment(source: Plane(luma: source), target: Plane(luma: target), thresholds: thresholds).report
+                                thresholds: VerdictThresholds = VerdictThresholds()) throws -> MisalignmentReport {
+    guard source.width == target.width, source.height == target.height else {
+        throw AlignmentError.badImage(name: "target", detail: "\(target.width)x\(target.height) is not the source's "
+                                          + "\(source.width)x\(source.height); the misalignment map needs an aligned pair")
+    }
+    return focusAndMisalignment(source: Plane(luma: source), target: Plane(luma: target), thresholds: thresholds).report
 }
 
 /// The fraction of the source in focus and the residual shift of its in-focus blocks.

@@ -112,7 +112,7 @@ final class ImageService: Sendable {
                               + "target \(target.width)x\(target.height); no misalignment map")
         }
         let thresholds = VerdictThresholds()
-        let report = measureMisalignment(source: source, target: target, thresholds: thresholds)
+        let report = try measureMisalignment(source: source, target: target, thresholds: thresholds)
         let data = try Responses.jsonEncoder.encode(MisalignmentMap(report: report, width: source.width,
                                                                      height: source.height, thresholds: thresholds))
         cache.withLock { $0.put(tag, data) }
