@@ -218,23 +218,8 @@ public struct Aligner: Sendable {
         // Quality on the aligned, colour-matched pair.
         let sg = Plane(luma: sourceCrop), tg = Plane(luma: warped)
         result.quality.correlation = correlation(sg, tg)
-        // In focus at two neighbouring scales (the finer one sensitive to slight defocus, the coarser one less
-        // dominated by noise), the finer being full resolution up to about 6 megapixels (coarser, defocus of a
-        // few pixels would pass for sharp): the blocks measured must be sharp in the source, or their shift means
-        // nothing.
-        var sLevel = sg, tLevel = tg, shift = 0
-        while sLevel.width * sLevel.height > 6_500_000 && min(sLevel.width, sLevel.height) >= 128 {
-            sLevel = sLevel.halved()
-            tLevel = tLevel.halved()
-            shift += 1
-        }
-        let fine = focusMap(source: sLevel, target: tLevel, homography: .identity, contrast: 1)
-        let coarse = focusMap(source: sLevel.halved(), target: tLevel.halved(), homography: .identity, contrast: 1)
-        var focus = upsampled(fine, shift: shift, width: sg.width, height: sg.height)
-        let coarseFull = upsampled(coarse, shift: shift + 1, width: sg.width, height: sg.height)
-        for i in focus.values.indices { focus.values[i] = min(focus.values[i], coarseFull.values[i]) }
-        result.quality.inFocus = Double(focus.values.lazy.filter { $0 >= 0.5 }.count) / Double(focus.values.count)
-        let mis = misalignment(source: sg, target: tg, focus: focus, thresholds: thresholds)
+        let (inFocus, mis) = focusAndMisalignment(source: sg, target: tg, thresholds: thresholds)
+        result.quality.inFocus = inFocus
         result.quality.misalignment = mis
         stage("quality")
 

@@ -11,6 +11,8 @@ import Metrics
 public final class HTMLReportWriter {
     public let folder: URL
     public var title: String
+    /// What the header says about the run, and the scene and split of each pair (by pair name).
+    public var context = ReportContext()
     /// Longest side of the side-by-side pictures.
     public var thumbnailSide = 640
     /// Side of the zoomed crop in source pixels, and its enlargement.
@@ -35,42 +37,66 @@ public final class HTMLReportWriter {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
 
         let (cx, cy) = Self.mostDetailedRegion(scored.target, side: cropSide)
-        func save(_ image: RGBImage, _ name: String) throws -> String {
-            try PNGFile.write(image.displayEncoded().downscaled(maxSide: thumbnailSide), to: dir.appendingPathComponent(name),
+        let side = min(cropSide, scored.target.width, scored.target.height)
+        let cropX = min(cx, scored.target.width - side), cropY = min(cy, scored.target.height - side)
+        // Each picture at full resolution (the click-through) and scaled for the page.
+        func save(_ image: RGBImage, _ name: String) throws -> (thumbnail: String, full: String) {
+            let display = image.displayEncoded()
+            try PNGFile.write(display, to: dir.appendingPathComponent("full-" + name), bitDepth: 8, compressionLevel: 3)
+            try PNGFile.write(display.downscaled(maxSide: thumbnailSide), to: dir.appendingPathComponent(name),
                               bitDepth: 8, compressionLevel: 3)
-            return "pairs/\(id)/\(name)"
+            return ("pairs/\(id)/\(name)", "pairs/\(id)/full-\(name)")
         }
         func saveCrop(_ image: RGBImage, _ name: String) throws -> String {
-            let side = min(cropSide, image.width, image.height)
-            let crop = image.displayEncoded().cropped(x: min(cx, image.width - side), y: min(cy, image.height - side),
-                                                      width: side, height: side)
+            let crop = image.displayEncoded().cropped(x: cropX, y: cropY, width: side, height: side)
             try PNGFile.write(crop.enlargedNearest(by: cropZoom), to: dir.appendingPathComponent(name), bitDepth: 8,
                               compressionLevel: 3)
             return "pairs/\(id)/\(name)"
         }
 
-        var figures: [(caption: String, image: String, crop: String, heat: String?)] = []
+        struct Figure {
+            let caption: String
+            let image: (thumbnail: String, full: String)
+            let crop: String
+            let heat: String?
+        }
+        var figures: [Figure] = []
         // The input row of the table is the input itself: its scores and heat-map go with the input picture.
         let inputIndex = scored.outputs.firstIndex { $0.method == InputMethod().name }
-        figures.append(("Input", try save(scored.input, "input.png"), try saveCrop(scored.input, "input-crop.png"),
-                        try inputIndex.map { _ in try save(heatMap(scored.input, scored.target), "error-input.png") }))
+        figures.append(Figure(caption: "Input", image: try save(scored.input, "input.png"),
+                              crop: try saveCrop(scored.input, "input-crop.png"),
+                              heat: try inputIndex.map { _ in try save(heatMap(scored.input, scored.target), "error-input.png").thumbnail }))
         for (i, output) in scored.outputs.enumerated() where i != inputIndex {
             let heat = heatMap(output.image, scored.target)
-            figures.append((output.method, try save(output.image, "output-\(i).png"),
-                            try saveCrop(output.image, "output-\(i)-crop.png"), try save(heat, "error-\(i).png")))
+            figures.append(Figure(caption: output.method, image: try save(output.image, "output-\(i).png"),
+                                  crop: try saveCrop(output.image, "output-\(i)-crop.png"),
+                                  heat: try save(heat, "error-\(i).png").thumbnail))
         }
-        figures.append(("Ground truth", try save(scored.target, "target.png"), try saveCrop(scored.target, "target-crop.png"), nil))
+        let truth = Figure(caption: "Ground truth", image: try save(scored.target, "target.png"),
+                           crop: try saveCrop(scored.target, "target-crop.png"), heat: nil)
+        figures.append(truth)
 
-        var html = "<section id=\"pair-\(id)\"><h3>\(escape(scored.pair.name))</h3><div class=\"row\">"
+        // The zoom crop's place on the full picture, in percent, so that it scales with the picture.
+        let w = Double(scored.target.width), h = Double(scored.target.height)
+        let mark = String(format: "left:%.3f%%;top:%.3f%%;width:%.3f%%;height:%.3f%%",
+                          100 * Double(cropX) / w, 100 * Double(cropY) / h, 100 * Double(side) / w, 100 * Double(side) / h)
+        let info = context.pairs[scored.pair.name]
+        var html = "<section id=\"pair-\(id)\"><h3>\(escape(scored.pair.name))"
+        if let info { html += " <small>\(escape(info.scene)) · \(escape(info.split))</small>" }
+        html += " <button type=\"button\" class=\"flip\" aria-pressed=\"false\">A/B: show ground truth</button></h3>"
+        html += "<div class=\"row\" style=\"--columns:\(figures.count)\">"
         for f in figures {
             let score = scored.outputs.first { $0.method == f.caption }?.scores
-            let caption = escape(f.caption) + (score.map { s in
-                String(format: " · %.2f dB · SSIM %.3f", s.psnr, s.ssim) + (s.lpips.map { String(format: " · LPIPS %.3f", $0) } ?? "")
-            } ?? "")
-            html += "<figure><img loading=\"lazy\" src=\"\(f.image)\" alt=\"\(escape(f.caption))\">"
-            html += "<img class=\"crop\" loading=\"lazy\" src=\"\(f.crop)\" alt=\"zoomed crop\">"
-            if let heat = f.heat { html += "<img loading=\"lazy\" src=\"\(heat)\" alt=\"error heat-map\">" }
-            html += "<figcaption>\(caption)</figcaption></figure>"
+            let scores = score.map { s in
+                String(format: "%.2f dB · SSIM %.3f · MAE %.4f", s.psnr, s.ssim, s.mae) + (s.lpips.map { String(format: " · LPIPS %.3f", $0) } ?? "")
+            } ?? (f.caption == truth.caption ? "reference" : "")
+            html += "<figure><h4>\(escape(f.caption))</h4><p class=\"scores\">\(escape(scores))</p>"
+            html += "<a class=\"shot\" href=\"\(f.image.full)\" title=\"full resolution\">"
+            html += "<img loading=\"lazy\" src=\"\(f.image.thumbnail)\" data-a=\"\(f.image.thumbnail)\" data-b=\"\(truth.image.thumbnail)\" alt=\"\(escape(f.caption))\">"
+            html += "<span class=\"zoom-mark\" style=\"\(mark)\"></span></a>"
+            html += "<img class=\"crop\" loading=\"lazy\" src=\"\(f.crop)\" data-a=\"\(f.crop)\" data-b=\"\(truth.crop)\" alt=\"zoomed crop\">"
+            if let heat = f.heat { html += "<img class=\"heat\" loading=\"lazy\" src=\"\(heat)\" alt=\"error heat-map\">" }
+            html += "</figure>"
         }
         html += "</div></section>"
         sections.append(html)
@@ -84,38 +110,63 @@ public final class HTMLReportWriter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report), to: folder.appendingPathComponent("report.json"))
 
+        let pairCount = report.results.count / max(1, report.methods.count)
         var html = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+            <!doctype html><html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title))</title>
             <style>
-            body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
-            table{border-collapse:collapse;margin:12px 0}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}
+            *{box-sizing:border-box}
+            body{font-family:system-ui,sans-serif;margin:0 auto;padding:16px 24px;color:#222;background:#fafafa;max-width:2400px}
+            .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
+            table{border-collapse:collapse;margin:12px 0}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right;white-space:nowrap}
             td:first-child,th:first-child{text-align:left}th{cursor:pointer;background:#eee;user-select:none}
+            td.text{text-align:left}td.best{font-weight:700;background:#e3f2e1}
             th.sorted-asc::after{content:" ▲"}th.sorted-desc::after{content:" ▼"}
-            .row{display:flex;gap:10px;flex-wrap:wrap;align-items:flex-start}figure{margin:0;width:300px}
+            dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:8px 0 16px}dl.meta dt{font-weight:600}dl.meta dd{margin:0;word-break:break-all}
+            .row{display:grid;grid-template-columns:repeat(var(--columns),minmax(0,1fr));gap:10px;align-items:start}
+            @media (max-width:959.98px){.row{grid-template-columns:repeat(auto-fill,minmax(min(100%,280px),1fr))}}
+            figure{margin:0;min-width:0}figure h4{margin:0 0 2px;font-size:14px}p.scores{margin:0 0 4px;font-size:12px;color:#555;min-height:1.3em}
+            a.shot{position:relative;display:block;margin-bottom:4px}a.shot img{margin-bottom:0}
             figure img{width:100%;display:block;margin-bottom:4px;image-rendering:auto}
-            figure img.crop{image-rendering:pixelated}figcaption{font-size:13px}section{margin:28px 0}
+            figure img.crop{image-rendering:pixelated}section{margin:28px 0}
+            .zoom-mark{position:absolute;border:2px solid #ffeb3b;outline:1px solid #000;pointer-events:none}
+            section.flipped figure img[data-b]{outline:3px solid #0b62d6}
+            button.flip{font-size:12px;margin-left:8px;vertical-align:middle}
             .legend{height:12px;width:240px;background:linear-gradient(to right,#000004,#51127c,#b73779,#fc8961,#fcfdbf)}
             </style></head><body>
             <h1>\(escape(title))</h1>
-            <p>\(report.results.count / max(1, report.methods.count)) pairs\(report.croppedToMultipleOf8 ? ", cropped bottom/right to multiples of 8 as in the IFAN paper's evaluation" : ""). SSIM as the defocus papers compute it (7x7 uniform window); MAE ×10⁻¹.\(report.scoreProtocol.map { " Protocol: " + escape($0) + "." } ?? "")</p>
-            <h2>Results</h2>
             """
-        html += tableHTML(id: "summary", header: ["Model", "PSNR", "SSIM", "SSIM (Gaussian)", "MAE ×10⁻¹", "LPIPS", "Params (M)", "MACs (G)", "Time (s)"],
-                          rows: report.methods.map { m in
-                              [escape(m.name), f(m.psnr, 2), f(m.ssim, 3), f(m.ssimGaussian, 3), f(m.mae * 10, 3),
-                               m.lpips.map { f($0, 3) } ?? "-",
-                               m.complexity?.parameters.map { f(Double($0) / 1e6, 2) } ?? "-",
-                               m.complexity?.macs.map { f($0 / 1e9, 1) } ?? "-", f(m.secondsPerImage, 3)]
-                          })
-        html += "<h2>Per pair</h2><p>Click a column to sort.</p>"
-        var header = ["Pair"]
-        for m in methodNames { header += ["\(m) PSNR", "\(m) SSIM", "\(m) LPIPS"] }
-        html += tableHTML(id: "pairs", header: header, rows: pairRows.map { row in
-            var cells = ["<a href=\"#pair-\(row.id)\">\(escape(row.name))</a>"]
-            for s in row.scores { cells += [f(s.psnr, 2), f(s.ssim, 4), s.lpips.map { f($0, 4) } ?? "-"] }
+        html += metadataHTML(report, pairCount: pairCount)
+        html += "<h2>Results</h2>"
+        // MACs are counted at one image size; the heading says which.
+        let sizes = Set(report.methods.compactMap { m in m.complexity.flatMap { $0.macs == nil ? nil : "\($0.macsWidth)×\($0.macsHeight)" } })
+        let macsHeading = sizes.count == 1 ? "MACs (G) at \(sizes.first!)" : "MACs (G)"
+        let summaryRows: [[Cell]] = report.methods.map { (m: MethodSummary) -> [Cell] in
+            [.text(escape(m.name)), .number(m.psnr, 2), .number(m.ssim, 3), .number(m.ssimGaussian, 3),
+             .number(m.mae * 10, 3), m.lpips.map { Cell.number($0, 3) } ?? Cell.missing,
+             m.complexity?.parameters.map { Cell.number(Double($0) / 1e6, 2) } ?? Cell.missing,
+             m.complexity.flatMap { (c: ModelComplexity) -> Cell? in c.macs.map { Cell.label(self.f($0 / 1e9, 1) + (sizes.count > 1 ? " at \(c.macsWidth)×\(c.macsHeight)" : "")) } } ?? Cell.missing,
+             .number(m.secondsPerImage, 3)]
+        }
+        html += tableHTML(id: "summary", header: ["Model", "PSNR", "SSIM", "SSIM (Gaussian)", "MAE ×10⁻¹", "LPIPS", "Params (M)", macsHeading, "Time (s)"],
+                          rows: Self.highlighted(summaryRows, better: [1: .higher, 2: .higher, 3: .higher, 4: .lower, 5: .lower]))
+        html += "<h2>Per pair</h2><p>Click a column to sort; the best value of each measure in a row is highlighted.</p>"
+        var header = ["Pair", "Scene", "Split"]
+        for m in methodNames { header += ["\(m) PSNR", "\(m) SSIM", "\(m) MAE ×10⁻¹", "\(m) LPIPS"] }
+        var better: [Int: Better] = [:]
+        for (i, _) in methodNames.enumerated() {
+            better[3 + 4 * i] = .higher; better[4 + 4 * i] = .higher; better[5 + 4 * i] = .lower; better[6 + 4 * i] = .lower
+        }
+        let perPair: [[Cell]] = pairRows.map { row -> [Cell] in
+            let info = context.pairs[row.name]
+            var cells: [Cell] = [.text("<a href=\"#pair-\(row.id)\">\(escape(row.name))</a>"),
+                                 info.map { Cell.text(escape($0.scene)) } ?? Cell.missing, info.map { Cell.text(escape($0.split)) } ?? Cell.missing]
+            for s in row.scores { cells += [.number(s.psnr, 2), .number(s.ssim, 4), .number(s.mae * 10, 4), s.lpips.map { Cell.number($0, 4) } ?? Cell.missing] }
             return cells
-        })
-        html += "<h2>Pairs</h2><p>Each method's output is followed by a zoomed crop of the most detailed region and its error heat-map (mean absolute error, 0 <span class=\"legend\" style=\"display:inline-block\"></span> \(f(Double(heatMapMaximum), 2)) and above).</p>"
+        }
+        html += tableHTML(id: "pairs", header: header, rows: Self.highlightedAcross(perPair, groups: better, stride: 4, methods: methodNames.count))
+        html += "<h2>Pairs</h2><p>Each column is one method, headed by its name and scores. Under each picture: a zoomed crop of the most detailed region (marked on the picture) and the error heat-map (mean absolute error, 0 <span class=\"legend\" style=\"display:inline-block\"></span> \(f(Double(heatMapMaximum), 2)) and above). Click a picture for full resolution; <b>A/B</b> flips every picture of a pair to the ground truth and back.</p>"
         html += sections.joined(separator: "\n")
         html += """
             <script>
@@ -133,17 +184,102 @@ public final class HTMLReportWriter {
                 });
               });
             });
+            document.querySelectorAll('button.flip').forEach(function(button){
+              button.addEventListener('click',function(){
+                var section=button.closest('section');var b=!section.classList.contains('flipped');
+                section.classList.toggle('flipped',b);button.setAttribute('aria-pressed',b?'true':'false');
+                button.textContent=b?'A/B: showing ground truth':'A/B: show ground truth';
+                section.querySelectorAll('img[data-b]').forEach(function(img){img.src=b?img.dataset.b:img.dataset.a});
+              });
+            });
             </script></body></html>
             """
         try AtomicFile.write(Data(html.utf8), to: folder.appendingPathComponent("index.html"))
     }
 
-    private func tableHTML(id: String, header: [String], rows: [[String]]) -> String {
-        var html = "<table class=\"sortable\" id=\"\(id)\"><thead><tr>"
+    /// The header: when, which rigctl, on what, how it was scored, and which weights each model ran with.
+    private func metadataHTML(_ report: EvaluationReport, pairCount: Int) -> String {
+        var items: [(String, String)] = []
+        let date = ISO8601DateFormatter()
+        date.formatOptions = [.withInternetDateTime]
+        items.append(("Date", escape(date.string(from: context.date))))
+        items.append(("rigctl", escape(context.version)))
+        items.append(("Dataset", escape(context.dataset)))
+        items.append(("Split", escape(context.split ?? "–")))
+        items.append(("Pairs", "\(pairCount)"))
+        var protocolText = report.croppedToMultipleOf8
+            ? "images cropped bottom/right to multiples of 8, as in the IFAN paper's evaluation"
+            : "whole images"
+        protocolText += "; SSIM as the defocus papers compute it (7×7 uniform window, mean over RGB), SSIM (Gaussian) as "
+            + "Wang et al. 2004 (11×11, σ 1.5); MAE ×10⁻¹; "
+            + (report.methods.contains { $0.lpips != nil } ? "LPIPS (AlexNet)" : "LPIPS not installed, left out")
+        items.append(("Protocol", escape(protocolText)))
+        // The catalogue's protocol key (framing, bit depth, SSIM, LPIPS, release) that every stored score carries.
+        if let key = report.scoreProtocol { items.append(("Score protocol", "<code>\(escape(key))</code>")) }
+        for m in report.methods {
+            let weights = context.weights[m.name].map { "<code title=\"SHA-256 \(escape($0))\">sha256:\(escape(String($0.prefix(16))))</code>" }
+                ?? (m.name == InputMethod().name ? "the defocused input itself" : "no weights file")
+            items.append(("Weights: " + escape(m.name), weights))
+        }
+        return "<dl class=\"meta\">" + items.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl>"
+    }
+
+    enum Cell {
+        case number(Double, Int)
+        case text(String)
+        case label(String)
+        case missing
+        var value: Double? { if case .number(let v, _) = self, v.isFinite || v == .infinity { return v }; return nil }
+    }
+
+    enum Better { case higher, lower }
+
+    /// Summary rows, with the best value of each scored column (down the rows) marked.
+    static func highlighted(_ rows: [[Cell]], better: [Int: Better]) -> [[(Cell, Bool)]] {
+        var marked = rows.map { $0.map { ($0, false) } }
+        for (column, direction) in better {
+            let values = rows.compactMap { $0.indices.contains(column) ? $0[column].value : nil }
+            guard values.count > 1, let best = direction == .higher ? values.max() : values.min() else { continue }
+            for r in rows.indices where rows[r].indices.contains(column) && rows[r][column].value == best { marked[r][column].1 = true }
+        }
+        return marked
+    }
+
+    /// Per-pair rows, with the best method of each measure (across the row) marked.
+    static func highlightedAcross(_ rows: [[Cell]], groups better: [Int: Better], stride: Int, methods: Int) -> [[(Cell, Bool)]] {
+        var marked = rows.map { $0.map { ($0, false) } }
+        guard methods > 1 else { return marked }
+        for r in rows.indices {
+            for offset in 0..<stride {
+                let columns = (0..<methods).map { 3 + offset + stride * $0 }.filter { rows[r].indices.contains($0) }
+                guard let direction = better[columns.first ?? -1] else { continue }
+                let values = columns.compactMap { rows[r][$0].value }
+                guard values.count > 1, let best = direction == .higher ? values.max() : values.min() else { continue }
+                for c in columns where rows[r][c].value == best { marked[r][c].1 = true }
+            }
+        }
+        return marked
+    }
+
+    private func tableHTML(id: String, header: [String], rows: [[(Cell, Bool)]]) -> String {
+        var html = "<div class=\"scroll\"><table class=\"sortable\" id=\"\(id)\"><thead><tr>"
         html += header.map { "<th>\(escape($0))</th>" }.joined()
         html += "</tr></thead><tbody>"
-        for row in rows { html += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>" }
-        return html + "</tbody></table>"
+        for row in rows {
+            html += "<tr>" + row.map { (item: (Cell, Bool)) -> String in
+                let (cell, best) = item
+                let text: String
+                var classes: [String] = best ? ["best"] : []
+                switch cell {
+                case .number(let v, let digits): text = v.isFinite ? f(v, digits) : (v > 0 ? "∞" : "–")
+                case .text(let t): text = t; classes.append("text")
+                case .label(let t): text = escape(t)
+                case .missing: text = "-"
+                }
+                return "<td\(classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\"")>\(text)</td>"
+            }.joined() + "</tr>"
+        }
+        return html + "</tbody></table></div>"
     }
 
     private func f(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
@@ -195,6 +331,39 @@ public final class HTMLReportWriter {
             y += step
         }
         return best
+    }
+}
+
+/// What the report's header says about the run; the command fills it in.
+public struct ReportContext: Sendable {
+    public struct PairInfo: Sendable {
+        public var scene: String
+        public var split: String
+        public init(scene: String, split: String) {
+            self.scene = scene
+            self.split = split
+        }
+    }
+
+    public var date: Date
+    public var version: String
+    /// The test set folder or dataset evaluated.
+    public var dataset: String
+    /// The split evaluated (nil for a folder set).
+    public var split: String?
+    /// SHA-256 of each model's weights file, by method name.
+    public var weights: [String: String]
+    /// Scene and split by pair name (dataset evaluations).
+    public var pairs: [String: PairInfo]
+
+    public init(date: Date = Date(), version: String = "", dataset: String = "", split: String? = nil,
+                weights: [String: String] = [:], pairs: [String: PairInfo] = [:]) {
+        self.date = date
+        self.version = version
+        self.dataset = dataset
+        self.split = split
+        self.weights = weights
+        self.pairs = pairs
     }
 }
 

@@ -1,3 +1,4 @@
+import Alignment
 import DatasetBuilder
 import Foundation
 import Imaging
@@ -8,6 +9,11 @@ public enum PairImageKind: String, Sendable, CaseIterable {
     case source, target, left, right
     /// |source - target|, amplified four times: where the pair disagrees.
     case difference
+    /// The source camera's original frame, uncropped (the page draws the crop over it).
+    case original
+    /// A model's output; which model is a separate parameter (`?model=` in URLs), looked up among the pair's
+    /// evaluations.
+    case output
 }
 
 public enum PairImageEncoding: String, Sendable {
@@ -35,17 +41,19 @@ final class ImageService: Sendable {
 
     /// The tag of an image, known from the catalogue's hashes without decoding anything (so a 304 costs one
     /// read of the catalogue).
-    func etag(for pair: PairDetail, kind: PairImageKind, size: Int?, encoding: PairImageEncoding) throws -> String {
-        let hashes = try files(pair, kind).map { String($0.sha256.prefix(16)) }.joined(separator: "-")
+    func etag(for pair: PairDetail, kind: PairImageKind, model: String? = nil, size: Int?,
+              encoding: PairImageEncoding) throws -> String {
+        let hashes = try files(pair, kind, model: model).map { String($0.sha256.prefix(16)) }.joined(separator: "-")
         return "\"\(hashes)-\(kind.rawValue)-\(size.map(String.init) ?? "full")-\(encoding.rawValue)\""
     }
 
-    func image(for pair: PairDetail, kind: PairImageKind, size: Int?, encoding: PairImageEncoding) throws -> EncodedImage {
-        let tag = try etag(for: pair, kind: kind, size: size, encoding: encoding)
+    func image(for pair: PairDetail, kind: PairImageKind, model: String? = nil, size: Int?,
+               encoding: PairImageEncoding) throws -> EncodedImage {
+        let tag = try etag(for: pair, kind: kind, model: model, size: size, encoding: encoding)
         if let hit = cache.withLock({ $0.get(tag) }) {
             return EncodedImage(data: hit, contentType: encoding.contentType, etag: tag)
         }
-        let files = try files(pair, kind)
+        let files = try files(pair, kind, model: model)
         let urls = try files.map { try dataset.managedFileURL($0) }
         let data: Data
         if kind != .difference, size == nil, encoding == .png, let bytes = try? Data(contentsOf: urls[0]),
@@ -68,19 +76,47 @@ final class ImageService: Sendable {
         return EncodedImage(data: data, contentType: encoding.contentType, etag: tag)
     }
 
-    private func files(_ pair: PairDetail, _ kind: PairImageKind) throws -> [FileInfo] {
+    private func files(_ pair: PairDetail, _ kind: PairImageKind, model: String?) throws -> [FileInfo] {
+        if kind == .output {
+            guard let model else { throw HTTPFailure.badRequest("name the model: ?model=NAME") }
+            guard let output = pair.evaluations.first(where: { $0.model == model })?.output else {
+                throw HTTPFailure.notFound("pair \(pair.id) has no stored output of model \(model)")
+            }
+            return [output]
+        }
         let files: [FileInfo?] = switch kind {
         case .source: [pair.source]
         case .target: [pair.target]
         case .left: [pair.left]
         case .right: [pair.right]
         case .difference: [pair.source, pair.target]
+        case .original: [pair.capture?.shot(.source)?.file]
+        case .output: []
         }
         let present = files.compactMap { $0 }
         guard present.count == files.count else {
             throw HTTPFailure.notFound("pair \(pair.id) has no \(kind.rawValue) image")
         }
         return present
+    }
+
+    /// The misalignment map of the stored (aligned, cropped) pair as JSON, measured on first request and kept in
+    /// the image cache under the pair's hashes, so that it is measured again only when the files change.
+    func misalignment(for pair: PairDetail) throws -> Data {
+        let tag = "misalignment-\(pair.source.sha256)-\(pair.target.sha256)"
+        if let hit = cache.withLock({ $0.get(tag) }) { return hit }
+        let source = try decode(try dataset.managedFileURL(pair.source))
+        let target = try decode(try dataset.managedFileURL(pair.target))
+        guard source.width == target.width, source.height == target.height else {
+            throw HTTPFailure(status: .conflict, message: "pair \(pair.id): source is \(source.width)x\(source.height), "
+                              + "target \(target.width)x\(target.height); no misalignment map")
+        }
+        let thresholds = VerdictThresholds()
+        let report = try measureMisalignment(source: source, target: target, thresholds: thresholds)
+        let data = try Responses.jsonEncoder.encode(MisalignmentMap(report: report, width: source.width,
+                                                                     height: source.height, thresholds: thresholds))
+        cache.withLock { $0.put(tag, data) }
+        return data
     }
 
     private func decode(_ url: URL) throws -> RGBImage {
@@ -96,6 +132,45 @@ final class ImageService: Sendable {
         var out = a
         for i in out.pixels.indices { out.pixels[i] = min(1, abs(a.pixels[i] - b.pixels[i]) * 4) }
         return out
+    }
+}
+
+/// What the pair view draws: each block's residual shift in pixels (null where not measured: defocused, flat),
+/// the blocks that fail the checks, and the thresholds they are judged by, in the stored images' pixels.
+struct MisalignmentMap: Encodable {
+    struct Block: Encodable {
+        let x: Int, y: Int, dx: Double, dy: Double, shift: Double, correlation: Double
+    }
+
+    let width: Int
+    let height: Int
+    let blockSize: Int
+    let columns: Int
+    let rows: Int
+    let measured: Int
+    let map: [[Double?]]
+    let misaligned: [Block]
+    let medianShift: Double?
+    let p95Shift: Double?
+    let maxShift: Double?
+    let maxBlockShift: Double
+    let minBlockCorrelation: Double
+
+    init(report r: MisalignmentReport, width: Int, height: Int, thresholds: VerdictThresholds) {
+        func finite(_ v: Double) -> Double? { v.isFinite ? v : nil }
+        self.width = width
+        self.height = height
+        blockSize = r.blockSize
+        columns = r.columns
+        rows = r.rows
+        measured = r.measured
+        map = r.map.map { row in row.map { $0.flatMap(finite) } }
+        misaligned = r.misaligned.map { Block(x: $0.x, y: $0.y, dx: $0.dx, dy: $0.dy, shift: $0.shift, correlation: $0.correlation) }
+        medianShift = finite(r.medianShift)
+        p95Shift = finite(r.p95Shift)
+        maxShift = finite(r.maxShift)
+        maxBlockShift = thresholds.maxBlockShift
+        minBlockCorrelation = thresholds.minBlockCorrelation
     }
 }
 

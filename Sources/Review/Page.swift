@@ -80,16 +80,18 @@ enum Page {
             let arrow = active ? (query.descending ? " ▼" : " ▲") : ""
             return "<th><a href=\"/?\(escape(q.queryString(includePaging: true)))\">\(escape(label))\(arrow)</a></th>"
         }
-        var head = header("id", .id) + header("name", .name) + header("scene", .scene)
+        var head = readOnly ? "" : "<th><input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every pair on this page\"></th>"
+        head += header("id", .id) + header("name", .name) + header("scene", .scene)
         head += "<th>verdict</th><th>split</th><th>review</th>"
         head += qualityColumns.map { header($0, .quality($0)) }.joined()
         head += header("skew", .skew) + header("colour residual", .colourResidual)
         head += scoreColumns.map { header("\($0.0) \($0.1)", .score(model: $0.0, metric: .init(rawValue: $0.1)!)) }.joined()
         let filterQuery = query.queryString()
         let rows = page.rows.map { (r: ReviewRow) -> String in
-            var cells = "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
+            var cells = readOnly ? "" : "<td><input type=\"checkbox\" class=\"pick\" aria-label=\"select pair \(r.id)\"></td>"
+            cells += "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
             cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(r.verdict)\">\(r.verdict)</td>"
-            cells += "<td>\(r.split)</td><td class=\"r-\(r.reviewState)\" title=\"\(escape(r.reviewNote))\">\(r.reviewState)</td>"
+            cells += "<td>\(r.split)</td><td class=\"review r-\(r.reviewState)\" title=\"\(escape(r.reviewNote))\">\(r.reviewState)</td>"
             cells += qualityColumns.map { "<td class=\"num\">\(format(r.quality[$0]))</td>" }.joined()
             cells += "<td class=\"num\">\(format(r.skew))</td><td class=\"num\">\(format(r.colourResidual))</td>"
             cells += scoreColumns.map { "<td class=\"num\">\(format(r.scores[$0.0]?[$0.1]))</td>" }.joined()
@@ -118,12 +120,32 @@ enum Page {
         <a class="worst" href="/?\(escape(worst.queryString()))">worst aligned first</a>
         <a href="/">reset</a>
         </form>
+        \(readOnly ? "" : batchBar(total: page.total, filter: filterQuery))
         <div class="table-wrap"><table class="queue"><thead><tr>\(head)</tr></thead><tbody>
         \(rows)
         </tbody></table></div>
         <nav class="pager">\(pager)</nav>
         """
         return document(title: "review · \(dataset)", body: body, script: "queue.js")
+    }
+
+    /// Batch decisions on the selected rows, or on every pair the filter matches; each asks for a confirmation
+    /// in the page before anything is sent.
+    static func batchBar(total: Int, filter: String) -> String {
+        """
+        <div class="batch" id="batch" data-total="\(total)" data-filter="\(escape(filter))">
+        <span id="selected">0 selected</span>
+        <button type="button" id="select-matching">select all \(total) matching</button>
+        <button type="button" data-batch="approved" disabled>approve</button>
+        <button type="button" data-batch="flagged" disabled>another look</button>
+        <button type="button" data-batch="rejected" disabled>reject</button>
+        <button type="button" data-batch="unreviewed" disabled>unreviewed</button>
+        <input id="batch-note" type="text" placeholder="note for all (optional)">
+        <span id="confirm" hidden><span id="confirm-text"></span> <button type="button" id="confirm-yes">yes</button>
+        <button type="button" id="confirm-no">cancel</button></span>
+        <span id="batch-status" role="status"></span>
+        </div>
+        """
     }
 
     // MARK: - Pair
@@ -163,6 +185,20 @@ enum Page {
         let scores = p.evaluations.isEmpty ? "" : """
             <h2>scores</h2><table class="figures"><tr><th>model</th><th>PSNR</th><th>SSIM</th><th>MAE</th><th>LPIPS</th></tr>\(scoreRows)</table>
             """
+        // Model outputs stored with their evaluations, beside the pair under one pan and zoom, captioned with
+        // their scores.
+        let outputs = p.evaluations.filter { $0.output != nil }
+        let outputViews = outputs.enumerated().map { (i, e) -> String in
+            let caption = "\(e.model) · PSNR \(format(e.psnr)) dB · SSIM \(format(e.ssim))"
+                + (e.lpips.map { " · LPIPS \(format($0))" } ?? "")
+            let src = "/api/pairs/\(p.id)/image/output?model=\(URLText.component(e.model))"
+            return "<figure class=\"view output\" id=\"view-out-\(i)\" data-model=\"\(escape(e.model))\">"
+                + "<figcaption>\(escape(caption))</figcaption><div class=\"stage\">"
+                + "<img alt=\"\(escape(e.model)) output\" src=\"\(escape(src))\"></div></figure>"
+        }.joined(separator: "\n")
+        // The crop is drawn over the source camera's original frame, which only captured pairs have.
+        let framed = p.crop != nil && p.capture?.shot(.source) != nil
+        let cropAttribute = framed ? p.crop.map { " data-crop=\"\($0.x),\($0.y),\($0.width),\($0.height)\"" } ?? "" : ""
         let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off</p>" : """
             <div class="decide">
             <button data-state="approved" title="a">approve (a)</button>
@@ -178,10 +214,13 @@ enum Page {
         review <b id="state" class="r-\(p.reviewState)">\(p.reviewState)</b></span>
         <nav>\(link(previous, "prev", "← previous (k)")) \(position.map { "\($0.0) of \($0.1)" } ?? "") \(link(next, "next", "next (j) →"))</nav>
         </header>
-        <main id="pair" data-id="\(p.id)" data-next="\(next.map(String.init) ?? "")" data-prev="\(previous.map(String.init) ?? "")" data-query="\(escape(filter))">
+        <main id="pair" data-id="\(p.id)" data-next="\(next.map(String.init) ?? "")" data-prev="\(previous.map(String.init) ?? "")" data-query="\(escape(filter))"\(cropAttribute)>
         <div class="toolbar">
         <button data-mode="side">side by side (s)</button><button data-mode="flicker">flicker (space)</button>
         <button data-mode="wipe">wipe (w)</button><button data-mode="difference">difference (d)</button>
+        <button data-mode="frame"\(framed ? "" : " disabled title=\"no original frame or crop in the catalogue\"")>frame and crop (c)</button>
+        <button id="map-toggle" aria-pressed="false">misalignment map (m)</button>
+        \(outputs.isEmpty ? "" : "<button id=\"compare\">compare with: <span id=\"compare-name\">target</span> (o)</button>")
         <button id="one">1:1 (1)</button><button id="fit">fit (0)</button>
         <input id="wipe" type="range" min="0" max="100" value="50" aria-label="wipe position">
         <span id="zoom"></span> <span id="status" role="status"></span>
@@ -193,9 +232,15 @@ enum Page {
         <figure class="view" id="view-b"><figcaption>aligned target</figcaption><div class="stage">
         <img alt="target" src="/api/pairs/\(p.id)/image/target">
         </div></figure>
+        \(outputViews)
         </div>
         \(decisions)
-        <aside><h2>figures</h2><table class="figures">\(figureRows)</table>\(scores)</aside>
+        <aside><h2>figures</h2><table class="figures">\(figureRows)</table>\(scores)
+        <h2>misalignment map (m)</h2><p id="map-legend">Each in-focus block's residual shift after alignment:
+        <span class="swatch good"></span> under half the threshold, <span class="swatch fair"></span> under the
+        threshold, <span class="swatch bad"></span> over it (outlined: the block fails the check). Unmeasured blocks
+        (defocused or flat) are clear. <span id="map-summary"></span></p>
+        </aside>
         </main>
         """
         return document(title: "pair \(p.id) · \(p.name)", body: body, script: "pair.js")

@@ -102,6 +102,9 @@ struct ReviewResponder: HTTPResponder {
             try only(.get)
             let q = try ReviewQuery(items: query)
             return try Responses.json(try await offload { [dataset] in try dataset.reviewPage(q) })
+        case 2 where parts[0] == "api" && parts[1] == "review":
+            try only(.post)
+            return try await batchReview(request)
         case 2 where parts[0] == "api" && parts[1] == "facets":
             try only(.get)
             return try Responses.json(try await offload { [dataset] in try dataset.reviewFacets() })
@@ -112,6 +115,11 @@ struct ReviewResponder: HTTPResponder {
         case 4 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "review":
             try only(.post)
             return try await review(request, id: try Self.pairID(parts[2]))
+        case 4 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "misalignment":
+            try only(.get)
+            let id = try Self.pairID(parts[2])
+            let data = try await offload { [dataset, images] in try images.misalignment(for: try dataset.pair("\(id)")) }
+            return Responses.data(data, type: "application/json; charset=utf-8")
         case 5 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "image":
             try only(.get)
             return try await image(request, id: try Self.pairID(parts[2]), kind: parts[4], query: query)
@@ -140,27 +148,32 @@ struct ReviewResponder: HTTPResponder {
         let reviewNote: String
     }
 
-    private func review(_ request: Request, id: Int64) async throws -> Response {
+    /// The JSON body of a decision, after the checks every decision passes (writable, JSON, size).
+    private func decisionBody<T: Decodable>(_ request: Request, as type: T.Type, limit: Int, usage: String) async throws -> T {
         guard !dataset.readOnly else {
             throw HTTPFailure(status: .forbidden, message: "this server was started with --read-only; decisions are off")
         }
-        let type = request.headers[.contentType]?.lowercased() ?? ""
-        guard type.hasPrefix("application/json") else {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
             throw HTTPFailure(status: .unsupportedMediaType, message: "send the decision as application/json")
         }
         var request = request
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: Self.maxBody)
+            buffer = try await request.collectBody(upTo: limit)
         } catch {
-            throw HTTPFailure(status: .contentTooLarge, message: "a review body is at most \(Self.maxBody) bytes")
+            throw HTTPFailure(status: .contentTooLarge, message: "a decision's body is at most \(limit) bytes")
         }
-        let body: ReviewBody
         do {
-            body = try JSONDecoder().decode(ReviewBody.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch {
-            throw HTTPFailure.badRequest("expected {\"state\": \"approved\"|\"rejected\"|\"flagged\"|\"unreviewed\", \"note\": \"...\"}")
+            throw HTTPFailure.badRequest("expected \(usage)")
         }
+    }
+
+    private func review(_ request: Request, id: Int64) async throws -> Response {
+        let body = try await decisionBody(request, as: ReviewBody.self, limit: Self.maxBody,
+                                          usage: "{\"state\": \"approved\"|\"rejected\"|\"flagged\"|\"unreviewed\", \"note\": \"...\"}")
         // The catalogue's own review path: the same update as `rigctl dataset review`, committed with
         // synchronous = FULL before the answer goes out, so an acknowledged decision survives a killed server.
         let detail = try await offload { [dataset] in
@@ -168,6 +181,56 @@ struct ReviewResponder: HTTPResponder {
             return try dataset.pair("\(id)")
         }
         return try Responses.json(ReviewResult(id: detail.id, reviewState: detail.reviewState, reviewNote: detail.reviewNote))
+    }
+
+    /// A batch decision: the pairs named by id, or every pair a queue filter matches. With a filter, `expected` is
+    /// the count the person confirmed; if the filter matches a different number now, nothing is changed (409).
+    struct BatchBody: Decodable {
+        let ids: [Int64]?
+        let filter: String?
+        let expected: Int?
+        let state: ReviewState
+        let note: String?
+    }
+
+    struct BatchResult: Encodable {
+        let updated: Int
+        let reviewState: String
+        let ids: [Int64]
+    }
+
+    /// Largest batch body (about 60,000 ids).
+    static let maxBatchBody = 1 << 20
+
+    private func batchReview(_ request: Request) async throws -> Response {
+        let body = try await decisionBody(request, as: BatchBody.self, limit: Self.maxBatchBody, usage: """
+            {"ids": [1, 2, ...] or "filter": "verdict=review&...", "expected": N, "state": "approved"|"rejected"|"flagged"|"unreviewed", "note": "..."}
+            """)
+        let query: ReviewQuery?
+        switch (body.ids, body.filter) {
+        case (let ids?, nil):
+            guard !ids.isEmpty else { throw HTTPFailure.badRequest("ids is empty: name at least one pair") }
+            query = nil
+        case (nil, let filter?):
+            guard body.expected != nil else {
+                throw HTTPFailure.badRequest("a filtered batch needs \"expected\": the number of pairs confirmed")
+            }
+            var q = try ReviewQuery(items: QueryItems(filter))
+            q.offset = 0
+            query = q
+        default:
+            throw HTTPFailure.badRequest("give either ids or filter, not both or neither")
+        }
+        let ids = try await offload { [dataset] () throws -> [Int64] in
+            let ids = try query.map { try dataset.reviewOrder($0) } ?? body.ids ?? []
+            if let expected = body.expected, expected != ids.count {
+                throw HTTPFailure(status: .conflict, message: "the filter matches \(ids.count) pairs now, not the \(expected) confirmed; nothing was changed")
+            }
+            // One transaction: all of them or, if one id is unknown, none.
+            try dataset.review(pairs: ids, state: body.state, note: body.note)
+            return ids
+        }
+        return try Responses.json(BatchResult(updated: Set(ids).count, reviewState: body.state.rawValue, ids: ids))
     }
 
     private func image(_ request: Request, id: Int64, kind kindText: String, query: QueryItems) async throws -> Response {
@@ -185,15 +248,17 @@ struct ReviewResponder: HTTPResponder {
         case "jpeg", "jpg": encoding = .jpeg
         case let other?: throw HTTPFailure.badRequest("format is png or jpeg, not \(other)")
         }
+        let model = query["model"]
+        guard kind == .output || model == nil else { throw HTTPFailure.badRequest("model= goes with the output image only") }
         let ifNoneMatch = request.headers[.ifNoneMatch]
         let images = self.images
         // The tag comes from the catalogue's hashes, so a revalidation is answered without decoding anything.
         let result: ImageResult = try await offload { [dataset] in
             let pair = try dataset.pair("\(id)")
-            let tag = try images.etag(for: pair, kind: kind, size: size, encoding: encoding)
+            let tag = try images.etag(for: pair, kind: kind, model: model, size: size, encoding: encoding)
             let tags = ifNoneMatch?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
             if tags.contains(tag) || tags.contains("*") { return .notModified(tag) }
-            return .image(try images.image(for: pair, kind: kind, size: size, encoding: encoding))
+            return .image(try images.image(for: pair, kind: kind, model: model, size: size, encoding: encoding))
         }
         switch result {
         case .notModified(let tag):

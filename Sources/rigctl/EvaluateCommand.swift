@@ -94,12 +94,14 @@ struct EvaluateCommand: ParsableCommand {
         try reportingErrors {
             if set == nil { return try evaluateDataset() }
             var methods: [any RestorationMethod] = noInput ? [] : [InputMethod()]
+            var weightFiles: [String: URL] = [:]
             for (index, model) in models.enumerated() {
                 let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
                 let network = try IFANModelFile.load(url)
                 let complexity = ModelComplexity(parameters: network.architecture.parameterCount,
                                                  macs: Double(network.architecture.ptflopsMACs(width: 1280, height: 720)))
                 methods.append(DeblurrerMethod(IFANDeblurrer(name: name, network: network), complexity: complexity))
+                weightFiles[name] = url
             }
             for (folder, name) in zip(resultsFolders, resultNames) {
                 methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
@@ -107,7 +109,8 @@ struct EvaluateCommand: ParsableCommand {
             let pairs = try PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
             let lpips = try LPIPSLoader.load(path: lpipsWeights)
             let evaluator = Evaluator(methods: methods, lpips: lpips.network, cropToMultipleOf8: !noCrop)
-            let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? ".").lastPathComponent)") }
+            let writer = try reportWriter(evaluated: URL(fileURLWithPath: set ?? ".").lastPathComponent, split: nil,
+                                          weightFiles: weightFiles, pairs: [:])
             let progress = ProgressLine(label: "evaluating")
             let result = try evaluator.run(pairs: pairs, progress: progress.update, observe: { try writer?.add($0) })
             try writer?.finish(result)
@@ -120,11 +123,13 @@ struct EvaluateCommand: ParsableCommand {
     func evaluateDataset() throws {
         let (opened, pairs) = try openCatalogue()
         var methods: [CatalogueMethod] = noInput ? [] : [.input]
+        var weightFiles: [String: URL] = [:]
         for (index, model) in models.enumerated() {
             let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
             // Before any work: a name the catalogue gives other weights would be refused only once everything had run.
             try checkModelName(name, weights: url, in: opened)
             methods.append(.model(try DeblurModel.ifan(name: name, weights: url)))
+            weightFiles[name] = url
         }
         for (folder, name) in zip(resultsFolders, resultNames) {
             try checkModelName(name, weights: nil, in: opened)
@@ -133,7 +138,12 @@ struct EvaluateCommand: ParsableCommand {
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
         let scorer = PairScorer(dataset: opened, framing: noCrop ? .whole : .cropToMultipleOf8, lpips: lpips.network,
                                 lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
-        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(opened.root.lastPathComponent)") }
+        // Pairs are named "<id>-<name>" in the results (CatalogueEvaluation); the report shows their scene and split.
+        var info: [String: ReportContext.PairInfo] = [:]
+        for pair in pairs { info["\(pair.id)-\(pair.name)"] = ReportContext.PairInfo(scene: pair.scene, split: pair.split.rawValue) }
+        let writer = try reportWriter(evaluated: opened.root.lastPathComponent,
+                                      split: split == .all ? "all (every usable pair)" : split.rawValue,
+                                      weightFiles: weightFiles, pairs: info)
         let progress = ProgressLine(label: "evaluating")
         let (result, counts) = try CatalogueEvaluation(scorer: scorer, methods: methods)
             .run(pairs: pairs, keepImages: writer != nil, progress: progress.update, observe: { try writer?.add($0) })
@@ -149,6 +159,19 @@ struct EvaluateCommand: ParsableCommand {
         for (reason, n) in counts.missing.sorted(by: { $0.key < $1.key }) { lines.append("missing \(reason) (\(n) score(s))") }
         lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol ?? "")")
         FileHandle.standardError.write(Data(lines.map { "rigctl: " + $0 + "\n" }.joined().utf8))
+    }
+
+    /// The --report writer, its header filled in: date, version, what was evaluated, and the SHA-256 of every
+    /// model's weights (so a published table names exactly what ran).
+    func reportWriter(evaluated: String, split: String?, weightFiles: [String: URL],
+                      pairs: [String: ReportContext.PairInfo]) throws -> HTMLReportWriter? {
+        guard let report else { return nil }
+        let writer = try HTMLReportWriter(folder: URL(fileURLWithPath: report), title: "rigctl evaluation: \(evaluated)")
+        var weights: [String: String] = [:]
+        for (name, url) in weightFiles { weights[name] = try SHA256Hex.ofFile(url).sha256 }
+        writer.context = ReportContext(date: Date(), version: String(RigctlVersion.string.prefix { $0 != "\n" }),
+                                       dataset: evaluated, split: split, weights: weights, pairs: pairs)
+        return writer
     }
 
     /// The table on standard output (or --output), the per-pair scores with --scores.

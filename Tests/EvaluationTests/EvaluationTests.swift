@@ -151,6 +151,75 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
     }
 }
 
+@Suite struct PublishableReportTests {
+    /// A pair with a checkered region (the most detailed place), scored for the input and a closer "Other" method.
+    func makeReport(in root: URL) throws -> (EvaluationReport, String) {
+        var img = grey(0.5, width: 96, height: 80)
+        for y in 40..<80 { for x in 48..<96 where (x / 4 + y / 4) % 2 == 0 { img[0, x, y] = 0.9 } }
+        try writePNG(grey(0.3, width: 96, height: 80), root.appendingPathComponent("set/source/p1.png"))
+        try writePNG(img, root.appendingPathComponent("set/target/p1.png"))
+        try writePNG(grey(0.45, width: 96, height: 80), root.appendingPathComponent("other/p1.png"))
+        let writer = try HTMLReportWriter(folder: root.appendingPathComponent("report"), title: "bench")
+        writer.context = ReportContext(date: Date(timeIntervalSince1970: 1_767_225_600), version: "rigctl 9.9.9 (test)",
+                                       dataset: "bench", split: "test", weights: ["Other": String(repeating: "ab", count: 32)],
+                                       pairs: ["p1": .init(scene: "desk <1>", split: "test")])
+        let methods: [any RestorationMethod] = [
+            InputMethod(),
+            ResultsFolderMethod(name: "Other", folder: root.appendingPathComponent("other"),
+                                complexity: ModelComplexity(parameters: 10_476_996, macs: 362.9e9)),
+        ]
+        let report = try Evaluator(methods: methods, lpips: nil)
+            .run(pairs: try PairFolder.pairs(in: root.appendingPathComponent("set")), observe: writer.add)
+        try writer.finish(report)
+        return (report, try String(contentsOf: root.appendingPathComponent("report/index.html"), encoding: .utf8))
+    }
+
+    @Test func headerColumnsFullResolutionAndHighlights() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (_, html) = try makeReport(in: root)
+        #expect(html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"))
+        // The header.
+        for item in ["<dt>Date</dt><dd>2026-01-01T00:00:00Z</dd>", "<dt>rigctl</dt><dd>rigctl 9.9.9 (test)</dd>",
+                     "<dt>Dataset</dt><dd>bench</dd>", "<dt>Split</dt><dd>test</dd>", "<dt>Pairs</dt><dd>1</dd>",
+                     "<dt>Weights: Other</dt><dd><code title=\"SHA-256 \(String(repeating: "ab", count: 32))\">sha256:abababababababab</code></dd>",
+                     "<dt>Weights: Input</dt><dd>the defocused input itself</dd>"] {
+            #expect(html.contains(item), "\(item)")
+        }
+        #expect(html.contains("<dt>Protocol</dt><dd>images cropped bottom/right to multiples of 8"))
+        // MACs with the image size they were counted at.
+        #expect(html.contains("<th>MACs (G) at 1280×720</th>"))
+        #expect(html.contains("<td>362.9</td>"))
+        // Column headings above the pictures, in order; each picture links to its full-resolution file.
+        let headings = ["<h4>Input</h4>", "<h4>Other</h4>", "<h4>Ground truth</h4>"].map { html.range(of: $0)?.lowerBound }
+        #expect(headings.allSatisfy { $0 != nil } && headings[0]! < headings[1]! && headings[1]! < headings[2]!)
+        #expect(html.contains("style=\"--columns:3\""))
+        for name in ["input", "output-1", "target", "error-input", "error-1"] {
+            let full = try PNGFile.read(root.appendingPathComponent("report/pairs/0001/full-\(name).png"))
+            #expect(full.width == 96 && full.height == 80, "\(name)")
+        }
+        #expect(html.contains("<a class=\"shot\" href=\"pairs/0001/full-output-1.png\""))
+        // The zoom crop marked on the picture: 64 px of the 96x80 target at (32, 0), the window of the coarse grid
+        // that covers most of the checkered bottom-right quarter.
+        #expect(html.contains("<span class=\"zoom-mark\" style=\"left:33.333%;top:0.000%;width:66.667%;height:80.000%\"></span>"),
+                "\(html.components(separatedBy: "zoom-mark").dropFirst().first?.prefix(90) ?? "")")
+        // Per pair: scene, split and MAE; the better method's values are highlighted, in the summary too.
+        #expect(html.contains("<th>Pair</th><th>Scene</th><th>Split</th><th>Input PSNR</th><th>Input SSIM</th><th>Input MAE ×10⁻¹</th>"))
+        #expect(html.contains("<td class=\"text\">desk &lt;1&gt;</td><td class=\"text\">test</td>"))
+        let perPair = try #require(html.components(separatedBy: "id=\"pairs\"").last)
+        let cells = perPair.components(separatedBy: "<td").dropFirst().prefix(11).map { String($0) }
+        #expect(!cells[3].hasPrefix(" class=\"best\"") && cells[7].hasPrefix(" class=\"best\""), "PSNR: \(cells[3]) vs \(cells[7])")
+        #expect(cells[9].hasPrefix(" class=\"best\""), "MAE: \(cells[9])")
+        let summary = try #require(html.components(separatedBy: "id=\"summary\"").dropFirst().first?.components(separatedBy: "</table>").first)
+        #expect(summary.components(separatedBy: "class=\"best\"").count - 1 == 4, "PSNR, SSIM, SSIM (Gaussian) and MAE of Other")
+        // The A/B flip has both pictures to flip between.
+        #expect(html.contains("data-a=\"pairs/0001/output-1.png\" data-b=\"pairs/0001/target.png\""))
+        #expect(html.contains("<button type=\"button\" class=\"flip\""))
+        // Tables scroll on their own on a narrow screen.
+        #expect(html.contains("<div class=\"scroll\"><table class=\"sortable\" id=\"pairs\">"))
+    }
+}
+
 @Suite struct PerfectOutputTests {
     @Test func infinitePSNRSurvivesJSONAndTables() throws {
         let row = MethodSummary(name: "Oracle", pairs: 1, psnr: .infinity, ssim: 1, ssimGaussian: 1, mae: 0, lpips: 0,

@@ -130,6 +130,14 @@ import Testing
         let evaluated = try CommandLine.run(["evaluate", "--dataset", ds, "--format", "csv"], environment: home)
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
         #expect(evaluated.stdout.contains("Input,1,"), "\(evaluated.stdout)")
+        // The report's header names the dataset and the split; the per-pair table gives each pair's scene and split.
+        let report = dir.appendingPathComponent("report")
+        let reported = try CommandLine.run(["evaluate", "--dataset", ds, "--format", "csv", "--report", report.path], environment: home)
+        #expect(reported.status == 0, "\(reported.stderr)")
+        let html = try String(contentsOf: report.appendingPathComponent("index.html"), encoding: .utf8)
+        let datasetName = URL(fileURLWithPath: ds).lastPathComponent
+        #expect(html.contains("<dt>Dataset</dt><dd>\(datasetName)</dd>") && html.contains("<dt>Split</dt><dd>test</dd>"))
+        #expect(html.contains("<small>zeta · test</small>"), "the pair's scene and split")
         let everything = try CommandLine.run(["evaluate", "--dataset", ds, "--split", "all", "--format", "csv"], environment: home)
         #expect(everything.status == 0 && everything.stdout.contains("Input,4,"), "\(everything.stdout) \(everything.stderr)")
         // The train split is empty and says where the pairs are.
