@@ -28,8 +28,9 @@ public struct GPhotoError: Error, Equatable, CustomStringConvertible {
 }
 
 /// libgphoto2 has no locks: camlib loading, the settings file written on the first PTP/IP connect and ptp2's static
-/// timeouts are process-wide. Library loading, camera init and camera exit all take this lock; everything else is
-/// per camera.
+/// timeouts are process-wide, and libltdl (which loads the camera and port drivers) keeps unlocked global state.
+/// Library loading and freeing, port selection, camera init and camera exit all take this lock; everything else
+/// is per camera.
 enum GPhotoGlobalLock {
     static let lock = NSLock()
 
@@ -123,8 +124,10 @@ public final class GPhotoLibrary: @unchecked Sendable {
     }
 
     deinit {
-        gp_abilities_list_free(abilities)
-        gp_port_info_list_free(ports)
+        GPhotoGlobalLock.run {
+            gp_abilities_list_free(abilities)
+            gp_port_info_list_free(ports)
+        }
     }
 
     /// libgphoto2's version string, for reports.
@@ -230,8 +233,11 @@ public final class GPhotoCamera: @unchecked Sendable {
         try context.check("creating a camera", gp_camera_new(&camera))
         guard let camera else { throw GPhotoError(code: GP_ERROR_NO_MEMORY, operation: "creating a camera") }
         do {
-            try library.configure(camera, port: port, model: model, context: context)
+            // Selecting the port loads its I/O library through libltdl (gp_port_set_info: lt_dlinit, lt_dlopenext),
+            // whose handle list and init count are process-wide and unlocked: two cameras connecting at once on
+            // different threads crashed inside libltdl. So the port is chosen under the same lock as the init.
             try GPhotoGlobalLock.runGuardingDescriptorZero {
+                try library.configure(camera, port: port, model: model, context: context)
                 _ = try context.check("connecting to the camera on \(port)", gp_camera_init(camera, context.pointer))
             }
         } catch {

@@ -27,11 +27,17 @@ private let teardownKey: pthread_key_t = {
     /// order a Foundation `Thread {}` does not keep.
     @Test func capturesAreReleasedBeforeTheThreadTearsDown() throws {
         log.withLock { $0 = [] }
-        // Only the closure holds the witness, so its release is the closure's.
+        // Only the closure holds the witness, so its release is the closure's. The body waits until this thread
+        // has let go of its own reference to the closure (the call's argument), so that the started thread's
+        // routine holds the last one - otherwise a slow creator (ThreadSanitizer, a loaded machine) releases it
+        // here, after the other thread's teardown, and the order says nothing about JoinableThread.
+        let creatorDone = DispatchSemaphore(value: 0)
         let thread = try JoinableThread(name: "witness") { [witness = Witness("dataset")] in
+            creatorDone.wait()
             pthread_setspecific(teardownKey, UnsafeRawPointer(bitPattern: 1))
             _ = witness.name
         }
+        creatorDone.signal()
         thread.join()
         #expect(log.value == ["released dataset", "teardown"])
     }
