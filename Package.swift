@@ -51,7 +51,7 @@ let package = Package(
         // The IFAN defocus-deblurring network on the CPU.
         .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
-        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine"]),
+        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore"]),
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
@@ -114,9 +114,9 @@ let package = Package(
         ),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "NeuralCore"]),
-        .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging"]),
+        .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
-        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
@@ -125,7 +125,7 @@ let package = Package(
         // Resources: C sources the tests compile themselves (the thread-exit shim).
         .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
 
-        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore"], path: "Benchmarks/MetricsBenchmark"),
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
         // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
         .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),

@@ -5,10 +5,28 @@
 //
 //   swift run -c release MetricsBenchmark        (RIGCTL_WINOGRAD=0 / RIGCTL_MAX_ISA=avx2: the slower paths)
 import Foundation
+import Imaging
 import Metrics
 import NeuralCore
 
-let (width, height) = (1680, 1120)
+// `--pair OUTPUT TARGET` times the metrics on those image files instead of the synthetic pair, `--lpips-weights F`
+// uses those weights, `--runs N` sets the runs per figure (median quoted; default 3).
+var arguments = Array(CommandLine.arguments.dropFirst())
+var pairFiles: (String, String)?
+var weightsFile: String?
+var runs = 3
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    switch flag {
+    case "--pair" where arguments.count >= 2: pairFiles = (arguments.removeFirst(), arguments.removeFirst())
+    case "--lpips-weights" where !arguments.isEmpty: weightsFile = arguments.removeFirst()
+    case "--runs" where !arguments.isEmpty: runs = max(1, Int(arguments.removeFirst()) ?? 3)
+    default:
+        FileHandle.standardError.write(Data("usage: MetricsBenchmark [--pair OUTPUT TARGET] [--lpips-weights F] [--runs N]\n".utf8))
+        exit(64)
+    }
+}
+
 struct Random {
     var state: UInt64 = 2024
     mutating func next() -> Double {
@@ -17,24 +35,37 @@ struct Random {
     }
 }
 var random = Random()
-var pixels = [Double](repeating: 0, count: 3 * width * height)
-for c in 0..<3 {
-    for y in 0..<height {
-        for x in 0..<width {
-            let smooth = 0.5 + 0.4 * sin(Double(x) / 37 + Double(c)) * cos(Double(y) / 53)
-            pixels[(c * height + y) * width + x] = (smooth * 255).rounded() / 255
+let output: MetricImage, target: MetricImage
+if let pair = pairFiles {
+    let (a, b) = pair
+    func load(_ path: String) throws -> MetricImage {
+        let image = try ImageFile.read(URL(fileURLWithPath: path))
+        return try MetricImage(width: image.width, height: image.height, planar: image.pixels)
+    }
+    (output, target) = (try load(a), try load(b))
+    print("pair: \(a), \(b)")
+} else {
+    let (width, height) = (1680, 1120)
+    var pixels = [Double](repeating: 0, count: 3 * width * height)
+    for c in 0..<3 {
+        for y in 0..<height {
+            for x in 0..<width {
+                let smooth = 0.5 + 0.4 * sin(Double(x) / 37 + Double(c)) * cos(Double(y) / 53)
+                pixels[(c * height + y) * width + x] = (smooth * 255).rounded() / 255
+            }
         }
     }
+    target = try MetricImage(width: width, height: height, pixels: pixels)
+    var noisy = pixels
+    for i in noisy.indices {
+        let v: Double = min(1, max(0, noisy[i] + 0.05 * (random.next() - 0.5)))
+        noisy[i] = (v * 255).rounded() / 255
+    }
+    output = try MetricImage(width: width, height: height, pixels: noisy)
 }
-let target = try MetricImage(width: width, height: height, pixels: pixels)
-var noisy = pixels
-for i in noisy.indices {
-    let v: Double = min(1, max(0, noisy[i] + 0.05 * (random.next() - 0.5)))
-    noisy[i] = (v * 255).rounded() / 255
-}
-let output = try MetricImage(width: width, height: height, pixels: noisy)
+let (width, height) = (output.width, output.height)
 
-let installed = ModelStore().url(forModel: LPIPS.modelName)
+let installed = weightsFile.map { URL(fileURLWithPath: $0) } ?? ModelStore().url(forModel: LPIPS.modelName)
 let network: LPIPS
 if FileManager.default.fileExists(atPath: installed.path) {
     network = try LPIPS(contentsOf: installed)
@@ -70,7 +101,7 @@ func loadAverage() -> String {
 }
 
 @discardableResult
-func time(_ name: String, runs: Int = 3, _ body: () throws -> Double) rethrows -> Double {
+func time(_ name: String, _ body: () throws -> Double) rethrows -> Double {
     var times: [Double] = []
     var value = 0.0
     for _ in 0..<runs {
@@ -96,7 +127,7 @@ try time("SSIM") { try PixelMetrics.ssim(output, target) }
 try time("SSIM (Gaussian)") { try PixelMetrics.ssimGaussian(output, target) }
 let c0 = processCPUSeconds()
 let lpipsTime = try time("LPIPS") { try network.distance(output, target) }
-let lpipsCPU = (processCPUSeconds() - c0) / 3
+let lpipsCPU = (processCPUSeconds() - c0) / Double(runs)
 let flops = 2 * 2 * lpipsMACs(width: width, height: height)  // two images
 print(String(format: "LPIPS: %.1f GMAC per pair (direct convolution), %.1f GFLOP/s = %.0f%% of the sgemm peak; "
              + "%.2f s CPU per pair = %.1f GFLOP/s per core (%.0f%% of sgemm's per core)", flops / 2e9, flops / lpipsTime / 1e9,

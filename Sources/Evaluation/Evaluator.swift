@@ -1,6 +1,8 @@
 import Foundation
+import IFANEngine
 import Imaging
 import Metrics
+import ThreadSupport
 
 /// One method's scores on one pair.
 public struct PairResult: Sendable, Equatable, Codable {
@@ -118,44 +120,116 @@ public struct Evaluator: Sendable {
         self.cropToMultipleOf8 = cropToMultipleOf8
     }
 
+    /// Scores every method on every pair. `progress` is told as each pair's scoring starts (index, count, name);
+    /// `imageProgress`, when given, where a method stands within an image (pair index, method name, tiles and
+    /// stages), from the thread that runs the method.
+    ///
+    /// The stages overlap across pairs: one thread decodes the next pair while another runs the methods on the
+    /// current one and the calling thread scores (and hands to `observe`) the one before, so single-threaded work
+    /// (PNG decoding, SSIM, the report's pictures) fills the gaps of the multi-threaded network. At most one pair
+    /// waits between two stages. Results, observations and the first error come in pair order, as if run one by one.
     public func run(pairs: [ImagePair], progress: (Int, Int, String) -> Void = { _, _, _ in },
+                    imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)? = nil,
                     observe: (ScoredPair) throws -> Void = { _ in }) throws -> EvaluationReport {
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         guard !methods.isEmpty else { throw EvaluationError.noMethods }
-        var results: [PairResult] = []
-        for (index, pair) in pairs.enumerated() {
-            progress(index, pairs.count, pair.name)
-            var input = try ImageFile.read(pair.source)
-            var target = try ImageFile.read(pair.target)
-            guard input.width == target.width, input.height == target.height else {
-                throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
-                                                          target: "\(target.width)x\(target.height)")
+        let decoded = BoundedChannel<Result<DecodedPair, Error>>(capacity: 1)
+        let restored = BoundedChannel<Result<RestoredPair, Error>>(capacity: 1)
+        let decoder = try JoinableThread(name: "eval-decode") { [self] in
+            for (index, pair) in pairs.enumerated() {
+                let item = Result { try decode(pair, index: index) }
+                guard decoded.send(item), case .success = item else { break }
             }
-            if cropToMultipleOf8 {
-                input = Self.cropToMultipleOf8(input)
-                target = Self.cropToMultipleOf8(target)
-            }
-            var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
-            for method in methods {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let output = try method.restore(input, pair: pair)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                guard output.width == target.width, output.height == target.height else {
-                    throw EvaluationError.sizeMismatch(pair: pair.name, method: method.name,
-                                                       output: "\(output.width)x\(output.height)",
-                                                       target: "\(target.width)x\(target.height)")
+            decoded.close()
+        }
+        let restorer: JoinableThread
+        do {
+            restorer = try JoinableThread(name: "eval-restore") { [self] in
+                while let item = decoded.receive() {
+                    let next = item.flatMap { pair in Result { try restore(pair, imageProgress: imageProgress) } }
+                    guard restored.send(next), case .success = next else { break }
                 }
-                let scores = try MetricReport(output: output, target: target, lpips: lpips)
-                results.append(PairResult(pair: pair.name, method: method.name, scores: scores, seconds: seconds))
-                outputs.append((method.name, output, scores))
+                restored.close()
+                decoded.close()  // a decoder still waiting for room stops
             }
-            try observe(ScoredPair(index: index, pair: pair, input: input, target: target, outputs: outputs))
+        } catch {
+            decoded.close()
+            decoder.join()
+            throw error
+        }
+        defer {
+            // On an error here the other stages stop at their next send.
+            restored.close()
+            decoded.close()
+            restorer.join()
+            decoder.join()
+        }
+        var results: [PairResult] = []
+        while let item = restored.receive() {
+            let pair = try item.get()
+            progress(pair.index, pairs.count, pair.pair.name)
+            var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
+            for (method, output, seconds) in pair.outputs {
+                let scores = try MetricReport(output: output, target: pair.target, lpips: lpips)
+                results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
+                outputs.append((method, output, scores))
+            }
+            try observe(ScoredPair(index: pair.index, pair: pair.pair, input: pair.input, target: pair.target,
+                                   outputs: outputs))
         }
         progress(pairs.count, pairs.count, "")
         let summaries = methods.map { method in
             Self.summarize(method: method, results: results.filter { $0.method == method.name })
         }
         return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8)
+    }
+
+    /// A pair read and fitted to the protocol, waiting for the methods.
+    struct DecodedPair: Sendable {
+        var index: Int
+        var pair: ImagePair
+        var input: RGBImage
+        var target: RGBImage
+    }
+
+    /// A pair with every method's output (and the seconds it took), waiting to be scored.
+    struct RestoredPair: Sendable {
+        var index: Int
+        var pair: ImagePair
+        var input: RGBImage
+        var target: RGBImage
+        var outputs: [(method: String, image: RGBImage, seconds: Double)]
+    }
+
+    func decode(_ pair: ImagePair, index: Int) throws -> DecodedPair {
+        var input = try ImageFile.read(pair.source)
+        var target = try ImageFile.read(pair.target)
+        guard input.width == target.width, input.height == target.height else {
+            throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
+                                                      target: "\(target.width)x\(target.height)")
+        }
+        if cropToMultipleOf8 {
+            input = Self.cropToMultipleOf8(input)
+            target = Self.cropToMultipleOf8(target)
+        }
+        return DecodedPair(index: index, pair: pair, input: input, target: target)
+    }
+
+    func restore(_ d: DecodedPair, imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?) throws -> RestoredPair {
+        var outputs: [(method: String, image: RGBImage, seconds: Double)] = []
+        for method in methods {
+            let name = method.name, index = d.index
+            let start = DispatchTime.now().uptimeNanoseconds
+            let output = try method.restore(d.input, pair: d.pair, progress: imageProgress.map { report in { report(index, name, $0) } })
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard output.width == d.target.width, output.height == d.target.height else {
+                throw EvaluationError.sizeMismatch(pair: d.pair.name, method: method.name,
+                                                   output: "\(output.width)x\(output.height)",
+                                                   target: "\(d.target.width)x\(d.target.height)")
+            }
+            outputs.append((name, output, seconds))
+        }
+        return RestoredPair(index: d.index, pair: d.pair, input: d.input, target: d.target, outputs: outputs)
     }
 
     /// The paper's protocol: drop the bottom rows and right columns beyond a multiple of 8.

@@ -64,6 +64,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")
     var lpipsWeights: String?
 
+    @Flag(help: "Show each model's tiles and stages within an image on standard error even when it is not a terminal.")
+    var progress = false
+
     func validate() throws {
         guard resultsFolders.count == resultNames.count else {
             throw ValidationError("give one --name for each --results folder (\(resultsFolders.count) folders, \(resultNames.count) names)")
@@ -97,8 +100,12 @@ struct EvaluateCommand: ParsableCommand {
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
         let evaluator = Evaluator(methods: methods, lpips: lpips, cropToMultipleOf8: !noCrop)
         let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? catalogue!.dataset.root.path).lastPathComponent)") }
-        let progress = ProgressLine(label: "evaluating")
-        let result = try evaluator.run(pairs: pairs, progress: progress.update, observe: { try writer?.add($0) })
+        let pairProgress = ProgressLine(label: "evaluating")
+        let within = ImageProgressLine(label: "", requested: progress)
+        let names = pairs.map(\.name)
+        let result = try evaluator.run(pairs: pairs, progress: pairProgress.update, imageProgress: within.map { line in
+            { index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
+        }, observe: { try writer?.add($0) })
         try writer?.finish(result)
 
         let table = try ResultsTable(rows: result.methods).render(format)

@@ -59,5 +59,14 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("| ifan-test |") })
         #expect(row.contains("| 10.48 | 362.9 |"), "\(row)")
+        // Standard error is a pipe: without --progress no stage of the model is shown, with it every one is.
+        #expect(!result.stderr.contains("filter encoder"), "\(result.stderr)")
+        let shown = try CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
+                                         "--progress"], environment: home)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let lines = shown.stderr.split(separator: "\n").filter { $0.hasPrefix("evaluating [1/1] a ifan-test: ") }
+        #expect(lines.first == "evaluating [1/1] a ifan-test: filter encoder, 0%", "\(shown.stderr)")
+        #expect(lines.last == "evaluating [1/1] a ifan-test: done, 100%", "\(shown.stderr)")
+        #expect(lines.count == 8, "\(shown.stderr)")
     }
 }
