@@ -14,18 +14,20 @@ import NeuralCore
 var arguments = Array(CommandLine.arguments.dropFirst())
 var pairFiles: (String, String)?
 var weightsFile: String?
-var runs = 3
+var requestedRuns = 3
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
     switch flag {
     case "--pair" where arguments.count >= 2: pairFiles = (arguments.removeFirst(), arguments.removeFirst())
     case "--lpips-weights" where !arguments.isEmpty: weightsFile = arguments.removeFirst()
-    case "--runs" where !arguments.isEmpty: runs = max(1, Int(arguments.removeFirst()) ?? 3)
+    case "--runs" where !arguments.isEmpty: requestedRuns = max(1, Int(arguments.removeFirst()) ?? 3)
     default:
         FileHandle.standardError.write(Data("usage: MetricsBenchmark [--pair OUTPUT TARGET] [--lpips-weights F] [--runs N]\n".utf8))
         exit(64)
     }
 }
+
+let runs = requestedRuns
 
 struct Random {
     var state: UInt64 = 2024

@@ -220,7 +220,8 @@ public struct Evaluator: Sendable {
         for method in methods {
             let name = method.name, index = d.index
             let start = DispatchTime.now().uptimeNanoseconds
-            let output = try method.restore(d.input, pair: d.pair, progress: imageProgress.map { report in { report(index, name, $0) } })
+            let report: DeblurProgressHandler? = imageProgress.map { forward in { @Sendable p in forward(index, name, p) } }
+            let output = try method.restore(d.input, pair: d.pair, progress: report)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             guard output.width == d.target.width, output.height == d.target.height else {
                 throw EvaluationError.sizeMismatch(pair: d.pair.name, method: method.name,

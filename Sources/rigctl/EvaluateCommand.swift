@@ -104,7 +104,7 @@ struct EvaluateCommand: ParsableCommand {
         let within = ImageProgressLine(label: "", requested: progress)
         let names = pairs.map(\.name)
         let result = try evaluator.run(pairs: pairs, progress: pairProgress.update, imageProgress: within.map { line in
-            { index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
+            { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
         }, observe: { try writer?.add($0) })
         try writer?.finish(result)
 
