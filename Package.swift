@@ -2,8 +2,8 @@
 import Foundation
 import PackageDescription
 
-// Layout: thin system-library targets wrap the C libraries (module map + shim header); Imaging holds the one
-// image type and the file formats; the mission modules build on it; rigctl is the command line.
+// Layout, by layer: thin C targets (module map + shim header); the core (threads, files, the image type, the pair
+// vocabulary, tensors); the modules in the order data flows; the command line; then tests and benchmarks.
 let package = Package(
     name: "rigctl",
     platforms: [.macOS(.v15)],
@@ -19,7 +19,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
-        // C libraries, one thin target each.
+        // ---- C libraries and shims: one thin target each.
         .systemLibrary(name: "CGPhoto2", pkgConfig: "libgphoto2", providers: [.apt(["libgphoto2-dev"])]),
         .systemLibrary(name: "CLibRaw", providers: [.apt(["libraw-dev"])]),
         .systemLibrary(name: "CPNG", providers: [.apt(["libpng-dev"])]),
@@ -33,7 +33,6 @@ let package = Package(
             dependencies: ["CPNG", "CJPEG"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
-
         // Keeps descriptor 0 for good: libgphoto2 closes it on every PTP/IP disconnect. It interposes close(), so
         // the symbol is exported for the camlibs that libgphoto2 loads at run time.
         .target(
@@ -41,51 +40,62 @@ let package = Package(
             linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=close"])]
         ),
 
+        // ---- Core: shared by every module above.
         // Joinable threads and the one locked-value box, for every module that starts threads or shares state.
         .target(name: "ThreadSupport"),
         // Crash-safe file writes (temporary sibling, fsync, rename), for every module that writes files.
         .target(name: "AtomicFiles"),
+        // The one image type and the file formats.
         .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
+        // The words for a pair, defined once: verdict, review state, split, crop, homography, colour fit, quality
+        // figures, camera roles, a model's identity, a score's protocol.
+        .target(name: "PairVocabulary"),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
         .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CKernels"]),
-        // The IFAN defocus-deblurring network on the CPU.
-        .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
-        // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
-        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
-        // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
-        .target(name: "Metrics", dependencies: ["NeuralCore"]),
+
+        // ---- Modules, in the order data flows: Rig -> Alignment -> DatasetBuilder; IFANEngine and Metrics are leaves.
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
         .target(name: "VirtualCamera", dependencies: ["Imaging", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
-        .target(name: "Rig", dependencies: ["Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Rig", dependencies: ["PairVocabulary", "Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
+        // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
+        .target(name: "Alignment", dependencies: ["PairVocabulary", "Imaging"]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
         .target(
             name: "DatasetBuilder",
             dependencies: [
+                "PairVocabulary",
                 "ThreadSupport",
                 "Imaging",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The IFAN defocus-deblurring network on the CPU.
+        .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
+        // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
+        .target(name: "Metrics", dependencies: ["NeuralCore"]),
+        // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
+        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
+        // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
+        .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "Imaging"]),
         // The browser review of a dataset's pairs: JSON API, pages and images by id, served on loopback.
         .target(
             name: "Review",
             dependencies: [
+                "PairVocabulary",
                 "DatasetBuilder",
                 "Imaging",
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "Review", "DatasetBuilder", "Imaging"]),
-        // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
-        .target(name: "Alignment", dependencies: ["Imaging"]),
-        // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
-        .target(name: "Pipeline", dependencies: ["ThreadSupport", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "Imaging"]),
+
+        // ---- The command line.
         .executableTarget(
             name: "rigctl",
             dependencies: [
+                "PairVocabulary",
                 "Imaging",
                 "NeuralCore",
                 "IFANEngine",
@@ -103,45 +113,50 @@ let package = Package(
             ]
         ),
 
+        // ---- Tests, mirroring the modules.
         // Helpers shared by the test targets (temporary folders, fixtures, seeded random numbers, running tools).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ThreadSupportTests", dependencies: ["ThreadSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "Imaging"]),
-        .executableTarget(
-            name: "PipelineBenchmark",
-            dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
-            path: "Benchmarks/PipelineBenchmark"
-        ),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Imaging"]),
+        .testTarget(name: "PairVocabularyTests", dependencies: ["PairVocabulary"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "NeuralCore"]),
-        .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
-        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
-        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport"]),
-        // Drives the built rigctl binary end to end.
-        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),
-        .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
-
         .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "ThreadSupport", "VirtualCamera", "Imaging"]),
         // Resources: C sources the tests compile themselves (the thread-exit shim).
         .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
-
-        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
-        // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
-        .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),
-        .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
+        .testTarget(name: "AlignmentTests", dependencies: ["TestSupport", "PairVocabulary", "Alignment", "Imaging"]),
+        // Resources: a dataset made by an earlier version, which every later one must open and keep.
         .testTarget(
             name: "DatasetBuilderTests",
-            dependencies: ["TestSupport", "DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TestSupport", "PairVocabulary", "DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Resources"]
         ),
         // A child process the crash tests kill at random moments while it ingests and exports.
         .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
+        .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
+        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "PairVocabulary", "Review", "DatasetBuilder", "Imaging"]),
+        // Drives the built rigctl binary end to end.
+        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),
+
+        // ---- Benchmarks (swift run -c release NAME).
+        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
+        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
+        .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
         .executableTarget(
             name: "DatasetBenchmark",
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/DatasetBenchmark"
         ),
-        .testTarget(name: "AlignmentTests", dependencies: ["TestSupport", "Alignment", "Imaging"]),
-        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
+        .executableTarget(
+            name: "PipelineBenchmark",
+            dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
+            path: "Benchmarks/PipelineBenchmark"
+        ),
+        // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
+        .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),
     ]
 )
 

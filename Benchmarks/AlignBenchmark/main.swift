@@ -8,6 +8,7 @@
 import Alignment
 import Foundation
 import Imaging
+import PairVocabulary
 
 func geometry(width: Int, height: Int) -> Homography {
     let cx = Double(width - 1) / 2, cy = Double(height - 1) / 2
@@ -138,6 +139,6 @@ if !skipLarge {
     let g = result.colour?.parameters.gain ?? []
     print(String(format: "full pipeline 24 MP: %.2f s (%@), error %.4f px, colour %@ gains %@ (true inverse %.4f %.4f %.4f), verdict %@ %@",
                  seconds, stages(result), result.homography.worstCornerError(to: truthL, width: W, height: H),
-                 result.colour?.model ?? "-", g.map { String(format: "%.4f", $0) }.joined(separator: " "),
+                 result.colour?.model.rawValue ?? "-", g.map { String(format: "%.4f", $0) }.joined(separator: " "),
                  1 / 0.9, 1 / 1.05, 1 / 1.1, result.verdict.rawValue, result.reasons.description))
 }

@@ -11,6 +11,7 @@ import IFANEngine
 import Imaging
 import Metrics
 import NeuralCore
+import PairVocabulary
 import Pipeline
 import Rig
 import VirtualCamera

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import PairVocabulary
 import Rig
 import VirtualCamera
 

@@ -89,7 +89,7 @@ let shortStart = Date()
 for n in 1...max(runs, 1) where runs > 0 {
     let dataset = work.appendingPathComponent("ds-\(n)")
     let r = try run(["capture", "--rig", rigFile.path, "--dataset", dataset.path, "--scene", "planes", "--count",
-                     String(pairsPerRun), "--split", "test", "--no-model"])
+                     String(pairsPerRun), "--split", "test", "--no-model", "--init"])
     if r.signalled { aborts += 1 } else if r.status != 0 { failedRuns += 1 }
     if (r.signalled || r.status != 0) && examples.count < 3 { examples.append("run \(n): \(r.output.suffix(300))") }
     let c = try catalogued(dataset)
@@ -103,7 +103,7 @@ let shortTime = Date().timeIntervalSince(shortStart)
 // One long run, sampled while it works.
 let dataset = work.appendingPathComponent("long")
 let long = makeProcess(["capture", "--rig", rigFile.path, "--dataset", dataset.path, "--scene", "planes", "--count",
-                        String(longPairs), "--split", "test", "--no-model"])
+                        String(longPairs), "--split", "test", "--no-model", "--init"])
 let pipe = Pipe()
 long.standardOutput = pipe
 long.standardError = pipe

@@ -1,15 +1,6 @@
 import Foundation
+import PairVocabulary
 import Imaging
-
-/// The judgement on an aligned pair.
-public enum Verdict: String, Sendable, Codable {
-    /// Usable as ground truth.
-    case accept
-    /// Aligned, but something (a moving object, clipping, a weak colour fit) needs a person's look.
-    case review
-    /// Not a valid pair: unrelated images, too little overlap, or the optimisation failed.
-    case reject
-}
 
 public struct AlignerOptions: Sendable, Equatable {
     public var registration = RegistrationOptions()
@@ -31,8 +22,8 @@ public struct ColourReport: Sendable, Equatable, Codable {
         public var model: ColourModel
         public var residual: Double
     }
-    /// `gain-offset`, `affine`, or `identity` when colour matching was off or impossible.
-    public var model: String
+    /// `identity` when colour matching was off or impossible.
+    public var model: ColourModel
     public var parameters: Parameters
     public var residual: Double
     /// Low-pass samples the fit used.
@@ -129,7 +120,7 @@ public struct Aligner: Sendable {
             homography: homography, colour: nil, crop: nil,
             quality: QualityReport(overlap: 0, clipped: 0, correlation: 0, registrationCorrelation: reg.correlation,
                                    inFocus: 0, misalignment: nil),
-            verdict: .reject, reasons: [],
+            verdict: .rejected, reasons: [],
             registration: RegistrationReport(coarse: reg.coarseMethod, phasePeak: reg.phasePeak,
                                              iterations: reg.iterations, focusWeighting: options.registration.focusWeighting,
                                              mirror: calibration.mirror,
@@ -148,18 +139,18 @@ public struct Aligner: Sendable {
             r.reasons = reasons
             r.timings = timings
             r.timings["total"] = Date().timeIntervalSince(started)
-            if verdict == .reject {
+            if verdict == .rejected {
                 r.alignedSource = nil
                 r.alignedTarget = nil
             }
             return r
         }
         if let failure = reg.failure {
-            return finish(.reject, ["registration failed (\(failure)): the images may not show the same scene, or be "
+            return finish(.rejected, ["registration failed (\(failure)): the images may not show the same scene, or be "
                                     + "too far apart for the coarse search (give the rig's reference homography)"])
         }
         if reg.correlation < thresholds.minCorrelation {
-            return finish(.reject, [String(format: "the images do not match: correlation %.3f after registration "
+            return finish(.rejected, [String(format: "the images do not match: correlation %.3f after registration "
                                            + "(at least %.2f needed); an unrelated pair or a failed optimisation",
                                            reg.correlation, thresholds.minCorrelation)])
         }
@@ -168,13 +159,13 @@ public struct Aligner: Sendable {
         let (cropRect, overlap) = validRegion(map: map, sourceWidth: sw, sourceHeight: sh, targetWidth: tw, targetHeight: th)
         result.quality.overlap = overlap
         if overlap < thresholds.minOverlap {
-            return finish(.reject, [String(format: "too little overlap: the target covers %.1f%% of the source "
+            return finish(.rejected, [String(format: "too little overlap: the target covers %.1f%% of the source "
                                            + "(at least %.0f%% needed)", 100 * overlap, 100 * thresholds.minOverlap)])
         }
         guard let crop = cropRect, Double(crop.area) >= thresholds.minCropFraction * Double(sw * sh),
               crop.width >= 32, crop.height >= 32 else {
             let area = Double(cropRect?.area ?? 0) / Double(sw * sh)
-            return finish(.reject, [String(format: "the common rectangle is %.1f%% of the source (at least %.0f%% needed)",
+            return finish(.rejected, [String(format: "the common rectangle is %.1f%% of the source (at least %.0f%% needed)",
                                            100 * area, 100 * thresholds.minCropFraction)])
         }
         result.crop = crop
@@ -187,7 +178,7 @@ public struct Aligner: Sendable {
 
         // Colour: fitted on low-pass blocks of well-exposed pixels so that defocus does not bias it.
         var reasons: [String] = []
-        var verdict = Verdict.accept
+        var verdict = Verdict.accepted
         // Blocks of about 1/10000 of the crop: strongly low-passed, and few enough for a quick robust fit.
         let block = max(2, Int((Double(crop.area) / 10_000).squareRoot()))
         let samples = ColourSamples(source: sourceCrop, target: warped, block: block)
@@ -203,7 +194,7 @@ public struct Aligner: Sendable {
         if let chosen {
             chosen.apply(to: &warped)
             result.colour = ColourReport(
-                model: chosen.model.rawValue,
+                model: chosen.model,
                 parameters: .init(matrix: chosen.matrix, offset: chosen.offset, gain: chosen.gains),
                 residual: chosen.residual, samples: chosen.samples,
                 candidates: fits.map { .init(model: $0.model, residual: $0.residual) })
@@ -214,7 +205,7 @@ public struct Aligner: Sendable {
             }
         } else {
             let id = ColourTransform.identity
-            result.colour = ColourReport(model: "identity", parameters: .init(matrix: id.matrix, offset: id.offset,
+            result.colour = ColourReport(model: .identity, parameters: .init(matrix: id.matrix, offset: id.offset,
                                                                               gain: id.gains),
                                          residual: .nan, samples: samples.count, candidates: [])
             if options.colourModel != .none {
@@ -380,4 +371,23 @@ func clippedFraction(_ a: RGBImage, _ b: RGBImage) -> Double {
         }
     }
     return Double(counts.reduce(0, +)) / Double(max(n, 1))
+}
+
+extension ColourReport {
+    /// The fit as the catalogue keeps it with the pair.
+    public var fit: ColourFit {
+        ColourFit(model: model, matrix: parameters.matrix, offset: parameters.offset, residual: residual)
+    }
+}
+
+extension QualityReport {
+    /// The figures as the catalogue keeps them with the pair.
+    public var figures: QualityFigures {
+        QualityFigures(overlap: overlap, clipped: clipped, correlation: correlation,
+                       registrationCorrelation: registrationCorrelation, inFocus: inFocus,
+                       misalignedBlocks: misalignment.map { Double($0.misaligned.count) },
+                       measuredBlocks: misalignment.map { Double($0.measured) },
+                       medianShift: misalignment?.medianShift, p95Shift: misalignment?.p95Shift,
+                       maxShift: misalignment?.maxShift)
+    }
 }

@@ -1,8 +1,6 @@
 /// Why a pair could not be aligned at all (as opposed to a pair that was aligned and judged bad, which is a
-/// `reject` verdict in the result).
+/// `rejected` verdict in the result).
 public enum AlignmentError: Error, Equatable, CustomStringConvertible {
-    /// A homography given as input (calibration, reference) is malformed.
-    case invalidHomography(String)
     /// The calibration file cannot be read or has a bad `alignment` object; names the file.
     case badCalibration(path: String, detail: String)
     /// An input image is unusable (too small, wrong kind); names it.
@@ -12,7 +10,6 @@ public enum AlignmentError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidHomography(let d): "invalid homography: \(d)"
         case .badCalibration(let path, let d): "bad alignment calibration in \(path): \(d)"
         case .badImage(let name, let d): "cannot align \(name): \(d)"
         case .badReference(let path, let d): "bad reference alignment \(path): \(d)"

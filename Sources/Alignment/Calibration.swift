@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// The beam splitter's reflected camera sees the scene mirrored; the target image is flipped back before
 /// registration (an exact pixel permutation, not a resampling).

@@ -1,13 +1,6 @@
 import Foundation
+import PairVocabulary
 import Imaging
-
-/// How the target's colours are mapped onto the source's.
-public enum ColourModel: String, Sendable, Codable, CaseIterable {
-    /// Per-channel gain and offset (RealBlur's model): 6 parameters.
-    case gainOffset = "gain-offset"
-    /// A full 3x3 matrix plus offset: 12 parameters, for cameras whose colour responses differ.
-    case affine
-}
 
 /// Which colour model to fit.
 public enum ColourModelChoice: String, Sendable, Codable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// In-place iterative radix-2 complex FFT of length `n` (a power of two) on separate real/imaginary arrays,
 /// with stride so that columns of a 2-D array can be transformed without copying.

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// Thresholds of the verdict. A pair below a `reject` threshold is never delivered as ground truth; one below a
 /// `review` threshold is delivered with reasons for a person to look at.

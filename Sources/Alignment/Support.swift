@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import PairVocabulary
 import Imaging
 
 /// Splits per-pixel passes over the available cores; each chunk returns its own partial result so that no

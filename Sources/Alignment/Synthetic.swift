@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Imaging
 
 /// A procedural colour texture defined at every real coordinate, so that a pair can be rendered through a known

@@ -1,22 +1,6 @@
 import Foundation
+import PairVocabulary
 import Imaging
-
-/// A rectangle of source pixels.
-public struct CropRect: Sendable, Equatable, Codable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    public var area: Int { width * height }
-}
 
 /// Where each source pixel is found in the target file: source lens undistortion, the homography, target lens
 /// distortion.

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import GRDB
 import Imaging
 #if canImport(Glibc)
@@ -312,6 +313,7 @@ public final class Dataset: Sendable {
                 OR EXISTS(SELECT 1 FROM pair WHERE :id IN (sourceFileId, targetFileId, leftFileId, rightFileId))
                 OR EXISTS(SELECT 1 FROM model WHERE weightsFileId = :id)
                 OR EXISTS(SELECT 1 FROM evaluation WHERE outputFileId = :id)
+                OR EXISTS(SELECT 1 FROM staleEvaluation WHERE outputFileId = :id)
             """, arguments: ["id": fileID]) ?? true
         guard !referenced, let path = try String.fetchOne(db, sql: "SELECT path FROM file WHERE id = ?", arguments: [fileID])
         else { return }

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import ThreadSupport
 import GRDB
 import Imaging
@@ -15,11 +16,24 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     case dpdd
 }
 
-/// Which pairs an export takes.
+/// Which pairs an export (or an evaluation of a dataset) takes, by split.
 public enum ExportSplit: String, Sendable, CaseIterable {
     case test
-    /// Train and test (never unused pairs).
+    case train
+    /// Pairs not assigned to train or test yet.
+    case unused
+    /// Every exportable pair, whatever its split.
     case all
+
+    /// The splits taken; nil for every split.
+    public var splits: [Split]? {
+        switch self {
+        case .test: [.test]
+        case .train: [.train]
+        case .unused: [.unused]
+        case .all: nil
+        }
+    }
 }
 
 public struct ExportOptions: Sendable {
@@ -77,6 +91,8 @@ public struct Exporter: Sendable {
         let parent = out.deletingLastPathComponent()
         try Self.refuseInside(dataset, out)
         let previous = try Self.checkReplaceable(out)
+        // Chosen before anything is written: an export that would hold no pair stops here and says why.
+        let details = try selectPairs(dataset)
         do {
             try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
@@ -84,7 +100,6 @@ public struct Exporter: Sendable {
         }
         Self.removeLeftovers(in: parent, for: out.lastPathComponent)
 
-        let details = try selectPairs(dataset)
         let staging = parent.appendingPathComponent(Self.temporaryName(Self.stagingPrefix, for: out.lastPathComponent))
         var finished = false
         defer { if !finished { try? FileManager.default.removeItem(at: staging) } }
@@ -171,18 +186,21 @@ public struct Exporter: Sendable {
         return ExportReport(folder: out, pairs: entries.count, files: (exportedHashes.keys + ["SHA256SUMS"]).sorted())
     }
 
-    /// The pairs of the split, in export order.
+    /// The pairs of the split, in export order. An export that would hold no pair is an error that says why.
     func selectPairs(_ dataset: Dataset) throws -> [PairDetail] {
-        let splits = options.split == .test ? "('test')" : "('train', 'test')"
-        return try dataset.read { db in
+        let (clause, arguments) = Dataset.splitClause(options.split)
+        let details = try dataset.read { db in
             let ids = try Int64.fetchAll(db, sql: """
                 SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
-                WHERE (p.verdict = 'accepted' OR (p.verdict = 'review' AND p.reviewState = 'approved'))
-                  AND p.reviewState != 'rejected' AND p.split IN \(splits)
+                WHERE \(Dataset.usableClause(.export))\(clause)
                 ORDER BY s.name, p.name, p.contentKey
-                """)
+                """, arguments: arguments)
             return try ids.map { try Dataset.pairDetail(id: $0, in: db) }
         }
+        if details.isEmpty, let reason = try dataset.emptySelectionReason(options.split, for: .export) {
+            throw DatasetError.invalidInput(reason)
+        }
+        return details
     }
 
     /// The PNG bytes to export for a catalogued image: the file itself when it already is an RGB PNG of the asked

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Imaging
 #if canImport(Glibc)
 import Glibc

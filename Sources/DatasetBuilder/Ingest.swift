@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import GRDB
 
 extension Dataset {
@@ -42,8 +43,10 @@ extension Dataset {
                 try Self.upsertSession(named: $0, rigID: rigID, startedAt: input.triggerTime ?? now, in: db)
             }
             try db.execute(sql: """
-                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [key, sceneID, sessionID, input.triggerTime, input.skew, now])
+                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt, calibration, split)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [key, sceneID, sessionID, input.triggerTime, input.skew, now, input.calibration,
+                                 input.split?.rawValue])
             let captureID = db.lastInsertedRowID
             for (role, shot, path) in [(ShotRole.source, input.source, sourcePath), (.target, input.target, targetPath)] {
                 let cameraID = try Self.upsertCamera(shot.camera, role: role, rigID: rigID, in: db)
@@ -72,22 +75,7 @@ extension Dataset {
     /// catalogued.
     func addPair(_ input: PairInput, preloaded: [LoadedImage]?) throws -> Ingested {
         try requireWritable()
-        if let h = input.homography {
-            guard h.count == 9, h.allSatisfy(\.isFinite) else {
-                throw DatasetError.invalidInput("pair \(input.name): a homography needs 9 finite numbers, got \(h.count)")
-            }
-        }
-        if let colour = input.colour {
-            guard colour.parameters.allSatisfy(\.isFinite), colour.residual?.isFinite ?? true else {
-                throw DatasetError.invalidInput("pair \(input.name): colour model \(colour.name) has a non-finite number")
-            }
-        }
-        if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
-            throw DatasetError.invalidInput("pair \(input.name): crop \(c.width)x\(c.height)+\(c.x)+\(c.y) is not a rectangle")
-        }
-        if let bad = input.quality.first(where: { !$0.value.isFinite }) {
-            throw DatasetError.invalidInput("pair \(input.name): quality figure \(bad.key) is not finite")
-        }
+        try Self.validateAlignment(input)
         if input.captureID == nil {
             guard let scene = input.scene else {
                 throw DatasetError.invalidInput("pair \(input.name): a pair without a capture needs a scene")
@@ -96,28 +84,16 @@ extension Dataset {
         } else if let scene = input.scene {
             try Self.validate(scene: scene)
         }
-        var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
-        if let left = input.left { images.append(("left", left)) }
-        if let right = input.right { images.append(("right", right)) }
-        let loaded = try preloaded ?? images.map { image -> LoadedImage in
-            let data = try Self.readInput(image.url)
-            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
-        }
-        let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
-        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
+        let (files, key) = try Self.pairFiles(input, preloaded: preloaded)
         if let id = try read({ db in
             try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE contentKey = ?", arguments: [key])
         }) {
             return Ingested(id: id, created: false)
         }
-        let files = loaded.map {
-            PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
-                        data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
-        }
         func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
         let quality = try JSONText.encode(input.quality)
         let reasons = try JSONText.encode(input.reasons)
-        let homography = try input.homography.map { try JSONText.encode($0) }
+        let homography = try input.homography.map { try JSONText.encode($0.m) }
         let colourParameters = try input.colour.map { try JSONText.encode($0.parameters) }
         let now = Date()
         let id = try commitStep(files) { db, fileIDs in
@@ -135,19 +111,56 @@ extension Dataset {
             try db.execute(sql: """
                 INSERT INTO pair (contentKey, captureId, sceneId, name, sourceFileId, targetFileId, leftFileId, rightFileId,
                                   homography, colourModel, colourParameters, colourResidual,
-                                  cropX, cropY, cropWidth, cropHeight, quality, verdict, reasons, split, origin, addedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  cropX, cropY, cropWidth, cropHeight, quality, verdict, reasons, split, origin, addedAt,
+                                  calibration)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     key, input.captureID, sceneID, input.name,
                     path("source").flatMap { fileIDs[$0] }, path("target").flatMap { fileIDs[$0] },
                     path("left").flatMap { fileIDs[$0] }, path("right").flatMap { fileIDs[$0] },
-                    homography, input.colour?.name, colourParameters, input.colour?.residual,
+                    homography, input.colour?.model, colourParameters, input.colour?.residual,
                     input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
-                    quality, input.verdict.rawValue, reasons, input.split.rawValue, input.origin, now,
+                    quality, input.verdict, reasons, input.split, input.origin, now, input.calibration,
                 ])
             return db.lastInsertedRowID
         }
         return Ingested(id: id, created: true)
+    }
+
+    /// The checks on a pair's alignment figures, before anything is written.
+    static func validateAlignment(_ input: PairInput) throws {
+        // A homography is 9 finite, non-singular numbers by construction (`Homography`).
+        if let colour = input.colour {
+            guard colour.matrix.count == 9, colour.offset.count == 3, colour.parameters.allSatisfy(\.isFinite),
+                  colour.residual?.isFinite ?? true else {
+                throw DatasetError.invalidInput("pair \(input.name): the \(colour.model) colour fit needs 9 + 3 finite numbers")
+            }
+        }
+        if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
+            throw DatasetError.invalidInput("pair \(input.name): crop \(c.width)x\(c.height)+\(c.x)+\(c.y) is not a rectangle")
+        }
+        if let bad = input.quality.first(where: { !$0.value.isFinite }) {
+            throw DatasetError.invalidInput("pair \(input.name): quality figure \(bad.key) is not finite")
+        }
+    }
+
+    /// A pair's images read (unless the caller already did), hashed and planned under `aligned/<key>/`, with the
+    /// key that derives from their hashes.
+    static func pairFiles(_ input: PairInput, preloaded: [LoadedImage]?) throws -> (files: [PlannedFile], key: String) {
+        var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
+        if let left = input.left { images.append(("left", left)) }
+        if let right = input.right { images.append(("right", right)) }
+        let loaded = try preloaded ?? images.map { image -> LoadedImage in
+            let data = try Self.readInput(image.url)
+            return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
+        }
+        let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
+        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
+        let files = loaded.map {
+            PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
+                        data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
+        }
+        return (files, key)
     }
 
     /// Copies a weights file into `models/<hash>/` and catalogues the model. Registering the same name with the same
@@ -199,7 +212,10 @@ extension Dataset {
         return Ingested(id: id, created: true)
     }
 
-    /// Records (or replaces) one model's scores on one pair, copying its output image into `outputs/`.
+    /// Records one model's scores on one pair under one protocol, copying its output image into `outputs/` (or
+    /// pointing at an output already catalogued). A row of the same pair, model and protocol identity is replaced;
+    /// another protocol adds a row. No output is ever deleted here: a replaced row's output stays catalogued, and a
+    /// row recorded without an output keeps the one it had.
     @discardableResult
     public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested {
         try requireWritable()
@@ -216,34 +232,51 @@ extension Dataset {
                                                  arguments: [input.modelID]) ?? false }) else {
             throw DatasetError.notFound(what: "model", id: "\(input.modelID)")
         }
+        if let fileID = input.outputFileID, try read({ db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM file WHERE id = ? AND kind = 'output')",
+                              arguments: [fileID]) ?? false
+        }) == false {
+            throw DatasetError.notFound(what: "output file", id: "\(fileID)")
+        }
         var files: [PlannedFile] = []
         if let output = input.output {
             let data = try Self.readInput(output)
             let sha = SHA256Hex.of(data)
             let path = "\(Folder.outputs)/m\(input.modelID)/\(pairKey)-\(sha.prefix(12)).\(SafeName.fileExtension(of: output))"
+            // The same bytes already kept (a re-run of deterministic weights) are pointed at, not copied again.
             files.append(PlannedFile(relativePath: path, data: data, sha256: sha, kind: "output"))
         }
+        return try recordEvaluation(with: input, outputFileID: input.outputFileID, files: files)
+    }
+
+    private func recordEvaluation(with input: EvaluationInput, outputFileID: Int64?, files: [PlannedFile]) throws -> Ingested {
         let now = Date()
+        let scoring = input.effectiveProtocol
+        let missing = try JSONText.encode(input.missing)
         var created = false
         let id = try commitStep(files) { db, ids in
-            let outputID = files.first.flatMap { ids[$0.relativePath] }
-            if let row = try Row.fetchOne(db, sql: "SELECT id, outputFileId FROM evaluation WHERE pairId = ? AND modelId = ?",
-                                          arguments: [input.pairID, input.modelID]) {
+            let outputID = files.first.flatMap { ids[$0.relativePath] } ?? outputFileID
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT id FROM evaluation
+                WHERE pairId = ? AND modelId = ? AND framing = ? AND bitDepth = ? AND ssimConvention = ?
+                """, arguments: [input.pairID, input.modelID, scoring.framing.rawValue, scoring.bitDepth,
+                                 scoring.ssim.rawValue]) {
                 let id: Int64 = row["id"]
-                let oldOutput: Int64? = row["outputFileId"]
                 try db.execute(sql: """
-                    UPDATE evaluation SET outputFileId = ?, psnr = ?, ssim = ?, ssimGaussian = ?, mae = ?, lpips = ?,
-                        seconds = ?, evaluatedAt = ? WHERE id = ?
+                    UPDATE evaluation SET outputFileId = coalesce(?, outputFileId), psnr = ?, ssim = ?,
+                        ssimGaussian = ?, mae = ?, lpips = ?, seconds = ?, evaluatedAt = ?, lpipsVersion = ?,
+                        rigctlVersion = ?, missing = ? WHERE id = ?
                     """, arguments: [outputID, input.psnr, input.ssim, input.ssimGaussian, input.mae, input.lpips,
-                                     input.seconds, now, id])
-                if oldOutput != outputID { try Self.release(fileID: oldOutput, in: db) }
+                                     input.seconds, now, scoring.lpips, scoring.rigctlVersion, missing, id])
                 return id
             }
             try db.execute(sql: """
-                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds, evaluatedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds,
+                                        evaluatedAt, framing, bitDepth, ssimConvention, lpipsVersion, rigctlVersion, missing)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimGaussian,
-                                 input.mae, input.lpips, input.seconds, now])
+                                 input.mae, input.lpips, input.seconds, now, scoring.framing.rawValue, scoring.bitDepth,
+                                 scoring.ssim.rawValue, scoring.lpips, scoring.rigctlVersion, missing])
             created = true
             return db.lastInsertedRowID
         }

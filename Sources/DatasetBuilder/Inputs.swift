@@ -1,12 +1,5 @@
 import Foundation
-
-/// Which side of a pair a shot or file is: the blurred input or the sharp ground truth.
-public enum ShotRole: String, Sendable, Codable, CaseIterable {
-    /// Shallow depth of field (wide aperture): the defocused input, `source/` in RealDOF and DPDD.
-    case source
-    /// Deep depth of field (narrow aperture): the all-in-focus ground truth, `target/`.
-    case target
-}
+import PairVocabulary
 
 /// One physical camera, told apart from its twin by the serial number.
 public struct CameraIdentity: Sendable, Codable, Hashable {
@@ -87,9 +80,13 @@ public struct CaptureInput: Sendable {
     public var triggerTime: Date?
     /// Seconds between the two exposures as measured (target minus source).
     public var skew: Double?
+    /// The rig file's alignment calibration the capture was taken with (JSON); nil when unknown.
+    public var calibration: String?
+    /// The split the capture asked for; nil leaves it to the capture's scene.
+    public var split: Split?
 
     public init(scene: SceneInput, rig: String? = nil, session: String? = nil, source: ShotInput, target: ShotInput,
-                triggerTime: Date? = nil, skew: Double? = nil) {
+                triggerTime: Date? = nil, skew: Double? = nil, calibration: String? = nil, split: Split? = nil) {
         self.scene = scene
         self.rig = rig
         self.session = session
@@ -97,61 +94,9 @@ public struct CaptureInput: Sendable {
         self.target = target
         self.triggerTime = triggerTime
         self.skew = skew
+        self.calibration = calibration
+        self.split = split
     }
-}
-
-/// The colour correction that maps one shot's colours onto the other's.
-public struct ColourModel: Sendable, Codable, Hashable {
-    /// E.g. "gain", "affine3x4", "polynomial2".
-    public var name: String
-    public var parameters: [Double]
-    /// Root-mean-square residual after the correction, in [0, 1] units.
-    public var residual: Double?
-
-    public init(name: String, parameters: [Double], residual: Double? = nil) {
-        self.name = name
-        self.parameters = parameters
-        self.residual = residual
-    }
-}
-
-/// A rectangle in pixels of the aligned images' frame.
-public struct CropRect: Sendable, Codable, Hashable {
-    public var x: Int
-    public var y: Int
-    public var width: Int
-    public var height: Int
-
-    public init(x: Int, y: Int, width: Int, height: Int) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-}
-
-/// Whether the automatic checks accepted a pair for use. `review` pairs are exported only once a person has
-/// approved them (see `ReviewState`).
-public enum Verdict: String, Sendable, Codable, CaseIterable {
-    case accepted
-    case review
-    case rejected
-}
-
-/// Which side of the benchmark a pair belongs to.
-public enum Split: String, Sendable, Codable, CaseIterable {
-    case train
-    case test
-    /// Set aside: rejected, or not assigned yet.
-    case unused
-}
-
-/// A person's judgement of a pair, on top of the automatic verdict; `rejected` keeps a pair out of exports.
-public enum ReviewState: String, Sendable, Codable, CaseIterable {
-    case unreviewed
-    case approved
-    case flagged
-    case rejected
 }
 
 /// An aligned pair as the alignment step produced it.
@@ -169,9 +114,9 @@ public struct PairInput: Sendable {
     /// Dual-pixel left and right views of the source (DPDD); nil elsewhere.
     public var left: URL?
     public var right: URL?
-    /// Row-major 3x3 homography mapping target pixels onto source pixels; nil when unknown.
-    public var homography: [Double]?
-    public var colour: ColourModel?
+    /// Source -> target in the cameras' original frames (see `Homography`); nil when unknown (imports).
+    public var homography: Homography?
+    public var colour: ColourFit?
     public var crop: CropRect?
     /// Named quality figures (e.g. "ecc": 0.98, "sharpnessRatio": 3.1).
     public var quality: [String: Double]
@@ -181,11 +126,14 @@ public struct PairInput: Sendable {
     public var split: Split
     /// Where the pair came from, e.g. "import:realdof:source/0001.png"; free text.
     public var origin: String
+    /// The alignment calibration the verdict was reached with (JSON); nil when unknown or not aligned here.
+    public var calibration: String?
 
     public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
-                left: URL? = nil, right: URL? = nil, homography: [Double]? = nil, colour: ColourModel? = nil,
+                left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,
                 crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
-                split: Split = .unused, origin: String = "") {
+                split: Split = .unused, origin: String = "", calibration: String? = nil) {
+        self.calibration = calibration
         self.captureID = captureID
         self.scene = scene
         self.name = name
@@ -238,9 +186,25 @@ public struct EvaluationInput: Sendable {
     public var seconds: Double?
     /// The model's output image; copied into the dataset when given.
     public var output: URL?
+    /// An output already in the catalogue (the same weights' output reused), instead of `output`.
+    public var outputFileID: Int64?
+    /// How the scores were computed. Nil: the capture pipeline's protocol (whole image, 16-bit, scikit-image
+    /// SSIM, LPIPS v0.1 alex when an LPIPS score is given).
+    public var scoreProtocol: ScoreProtocol?
+    /// Why a score is missing, by column name (e.g. "lpips": "LPIPS weights not installed").
+    public var missing: [String: String] = [:]
+
+    /// The protocol recorded with the row.
+    public var effectiveProtocol: ScoreProtocol {
+        scoreProtocol ?? ScoreProtocol(framing: .whole, bitDepth: 16, lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
+    }
 
     public init(pairID: Int64, modelID: Int64, psnr: Double, ssim: Double, ssimGaussian: Double? = nil,
-                mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil) {
+                mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil,
+                outputFileID: Int64? = nil, scoreProtocol: ScoreProtocol? = nil, missing: [String: String] = [:]) {
+        self.outputFileID = outputFileID
+        self.scoreProtocol = scoreProtocol
+        self.missing = missing
         self.pairID = pairID
         self.modelID = modelID
         self.psnr = psnr

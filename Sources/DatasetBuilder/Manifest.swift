@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// `manifest.json` of an export.
 struct Manifest: Codable {
@@ -23,8 +24,9 @@ struct ManifestShot: Codable {
 }
 
 struct ManifestAlignment: Codable {
+    /// Row-major, source -> target in the cameras' original frames (see `Homography`).
     let homography: [Double]?
-    let colourModel: String?
+    let colourModel: ColourModel?
     let colourParameters: [Double]?
     let colourResidual: Double?
     let crop: CropRect?
@@ -47,9 +49,11 @@ struct ManifestPair: Codable {
     let cameras: [String: ManifestShot]?
     let skew: Double?
     let alignment: ManifestAlignment
-    let verdict: String
+    let verdict: Verdict
     let reasons: [String]
-    let review: String
+    let review: ReviewState
+    /// The pair's split in the dataset (train, test or unused).
+    let split: Split
     /// SHA-256 of the dataset files the export was made from: `aligned/<role>` and `original/<role>`.
     let sourceFiles: [String: String]
     let origin: String
@@ -69,7 +73,7 @@ struct ManifestPair: Codable {
             var shots: [String: ManifestShot] = [:]
             for shot in capture.shots {
                 let s = shot.settings
-                shots[shot.role] = ManifestShot(make: shot.camera.make, model: shot.camera.model, serial: shot.camera.serial,
+                shots[shot.role.rawValue] = ManifestShot(make: shot.camera.make, model: shot.camera.model, serial: shot.camera.serial,
                                                 aperture: s.aperture, exposureTime: s.exposureTime, iso: s.iso,
                                                 focalLength: s.focalLength, captureTime: s.captureTime.map(ISOTime.string))
             }
@@ -78,16 +82,17 @@ struct ManifestPair: Codable {
             cameras = nil
         }
         skew = capture?.skew
-        alignment = ManifestAlignment(homography: detail.homography, colourModel: detail.colour?.name,
+        alignment = ManifestAlignment(homography: detail.homography?.m, colourModel: detail.colour?.model,
                                       colourParameters: detail.colour?.parameters, colourResidual: detail.colour?.residual,
                                       crop: detail.crop, quality: detail.quality)
         verdict = detail.verdict
         reasons = detail.reasons
         review = detail.reviewState
+        split = detail.split
         var sources: [String: String] = ["aligned/source": detail.source.sha256, "aligned/target": detail.target.sha256]
         if let left = detail.left { sources["aligned/left"] = left.sha256 }
         if let right = detail.right { sources["aligned/right"] = right.sha256 }
-        for shot in capture?.shots ?? [] { sources["original/\(shot.role)"] = shot.file.sha256 }
+        for shot in capture?.shots ?? [] { sources["original/\(shot.role.rawValue)"] = shot.file.sha256 }
         sourceFiles = sources
         origin = detail.origin
     }
@@ -109,7 +114,7 @@ extension Exporter {
         "source_camera", "source_serial", "source_aperture", "source_exposure_time", "source_iso", "source_focal_length",
         "target_camera", "target_serial", "target_aperture", "target_exposure_time", "target_iso", "target_focal_length",
         "skew", "width", "height", "homography", "colour_model", "colour_residual", "crop", "quality",
-        "verdict", "review", "source_sha256", "target_sha256",
+        "verdict", "review", "split", "source_sha256", "target_sha256",
         "aligned_source_sha256", "aligned_target_sha256", "original_source_sha256", "original_target_sha256",
     ]
 
@@ -139,10 +144,10 @@ extension Exporter {
             let a = p.alignment
             row += [number(p.skew), "\(p.width)", "\(p.height)",
                     a.homography.map { $0.map { "\($0)" }.joined(separator: " ") } ?? "",
-                    a.colourModel ?? "", number(a.colourResidual),
+                    a.colourModel?.rawValue ?? "", number(a.colourResidual),
                     a.crop.map { "\($0.width)x\($0.height)+\($0.x)+\($0.y)" } ?? "",
                     a.quality.keys.sorted().map { "\($0)=\(a.quality[$0] ?? 0)" }.joined(separator: ";"),
-                    p.verdict, p.review, p.sha256["source"] ?? "", p.sha256["target"] ?? "",
+                    p.verdict.rawValue, p.review.rawValue, p.split.rawValue, p.sha256["source"] ?? "", p.sha256["target"] ?? "",
                     p.sourceFiles["aligned/source"] ?? "", p.sourceFiles["aligned/target"] ?? "",
                     p.sourceFiles["original/source"] ?? "", p.sourceFiles["original/target"] ?? ""]
             lines.append(row.map(field).joined(separator: ","))
@@ -154,12 +159,15 @@ extension Exporter {
     func datasheet(_ pairs: [ManifestPair], details: [PairDetail], layout: Layout) -> String {
         var s = "# \(options.title)\n\n"
         let sizeNote = options.maxSize.map { ", long side at most \($0) pixels (area-averaged downscaling)" } ?? ""
-        s += "\(pairs.count) pairs of the `\(options.split.rawValue)` split, exported by rigctl in the "
+        s += options.split == .all ? "\(pairs.count) pairs of every split, exported by rigctl in the "
+            : "\(pairs.count) pairs of the `\(options.split.rawValue)` split, exported by rigctl in the "
         s += "`\(options.format.rawValue)` layout as \(options.depth)-bit RGB PNG\(sizeNote). "
         s += "Only pairs that the automatic checks accepted (or flagged for review and a person approved) and no reviewer rejected are included.\n\n"
 
         s += "## Contents\n\n| | |\n|---|---|\n"
         s += "| pairs | \(pairs.count) |\n| scenes | \(Set(pairs.map(\.scene)).count) |\n"
+        let splits = Dictionary(grouping: pairs, by: { $0.split.rawValue }).mapValues(\.count)
+        s += "| splits | \(splits.keys.sorted().map { "\($0) \(splits[$0] ?? 0)" }.joined(separator: ", ")) |\n"
         let sizes = Dictionary(grouping: pairs, by: { "\($0.width)x\($0.height)" }).mapValues(\.count)
         s += "| image sizes | \(sizes.keys.sorted().map { "\($0) (\(sizes[$0] ?? 0))" }.joined(separator: ", ")) |\n"
         let imported = pairs.filter { $0.cameras == nil }.count
@@ -201,7 +209,7 @@ extension Exporter {
         s += "\n\n"
         let withHomography = pairs.filter { $0.alignment.homography != nil }.count
         s += "- pairs with a homography: \(withHomography) of \(pairs.count)\n"
-        let models = Dictionary(grouping: pairs.compactMap(\.alignment.colourModel), by: { $0 }).mapValues(\.count)
+        let models = Dictionary(grouping: pairs.compactMap { $0.alignment.colourModel?.rawValue }, by: { $0 }).mapValues(\.count)
         if !models.isEmpty {
             s += "- colour models: " + models.keys.sorted().map { "\($0) (\(models[$0] ?? 0))" }.joined(separator: ", ") + "\n"
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PairVocabulary
 
 /// What the browser review sorts pairs by. Every field maps to one SQL expression; names come from a closed set
 /// (quality keys and model names are bound as arguments, never spliced into the SQL).
@@ -80,6 +81,9 @@ public struct ReviewQuery: Sendable, Equatable {
         self.limit = limit
         self.offset = offset
     }
+
+    /// The pairs the queue shows, as every pair query filters them.
+    public var filter: PairFilter { PairFilter(scene: scene, verdict: verdict, split: split, review: review) }
 }
 
 /// One row of the review queue: the pair's summary with the figures it can be sorted by.
@@ -88,9 +92,9 @@ public struct ReviewRow: Sendable, Codable, Equatable {
     public let key: String
     public let name: String
     public let scene: String
-    public let verdict: String
-    public let split: String
-    public let reviewState: String
+    public let verdict: Verdict
+    public let split: Split
+    public let reviewState: ReviewState
     public let reviewNote: String
     public let quality: [String: Double]
     public let skew: Double?
@@ -124,7 +128,7 @@ extension Dataset {
     /// A page of pairs in the order asked for; pairs lacking the sort figure come last in either direction, ties
     /// by id, so paging is stable.
     public func reviewPage(_ query: ReviewQuery) throws -> ReviewPage {
-        let (whereSQL, arguments) = Self.reviewWhere(query)
+        let (whereSQL, arguments) = query.filter.whereClause()
         let (orderSQL, orderArguments) = Self.reviewOrder(query)
         let limit = max(0, min(query.limit, 1000)), offset = max(0, query.offset)
         return try read { db in
@@ -143,7 +147,7 @@ extension Dataset {
                 let list = ids.map(String.init).joined(separator: ",")
                 for e in try Row.fetchAll(db, sql: """
                     SELECT e.pairId, m.name AS model, e.psnr, e.ssim, e.ssimGaussian, e.mae, e.lpips, e.seconds
-                    FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId IN (\(list))
+                    FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId IN (\(list)) ORDER BY e.id
                     """) {
                     var figures: [String: Double] = [:]
                     for metric in ReviewSortField.ScoreMetric.allCases {
@@ -163,11 +167,13 @@ extension Dataset {
             }
             return ReviewPage(
                 total: total, offset: offset, limit: limit,
-                rows: rows.map { row in
+                rows: try rows.map { row in
                     let id: Int64 = row["id"]
                     return ReviewRow(
-                        id: id, key: row["contentKey"], name: row["name"], scene: row["scene"], verdict: row["verdict"],
-                        split: row["split"], reviewState: row["reviewState"], reviewNote: row["reviewNote"],
+                        id: id, key: row["contentKey"], name: row["name"], scene: row["scene"],
+                        verdict: try row.vocabulary("verdict", of: "pair", id: id),
+                        split: try row.vocabulary("split", of: "pair", id: id),
+                        reviewState: try row.vocabulary("reviewState", of: "pair", id: id), reviewNote: row["reviewNote"],
                         quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:], skew: row["skew"],
                         colourResidual: row["colourResidual"], scores: scores[id] ?? [:])
                 },
@@ -178,7 +184,7 @@ extension Dataset {
     /// The ids of every pair the query matches, in its order (limit and offset ignored): next and previous in
     /// the pair view.
     public func reviewOrder(_ query: ReviewQuery) throws -> [Int64] {
-        let (whereSQL, arguments) = Self.reviewWhere(query)
+        let (whereSQL, arguments) = query.filter.whereClause()
         let (orderSQL, orderArguments) = Self.reviewOrder(query)
         var all = arguments
         all += orderArguments
@@ -221,28 +227,6 @@ extension Dataset {
         return url
     }
 
-    private static func reviewWhere(_ query: ReviewQuery) -> (String, StatementArguments) {
-        var clauses: [String] = []
-        var arguments = StatementArguments()
-        if let verdict = query.verdict {
-            clauses.append("p.verdict = ?")
-            _ = arguments.append(contentsOf: [verdict.rawValue])
-        }
-        if let review = query.review {
-            clauses.append("p.reviewState = ?")
-            _ = arguments.append(contentsOf: [review.rawValue])
-        }
-        if let scene = query.scene {
-            clauses.append("s.name = ?")
-            _ = arguments.append(contentsOf: [scene])
-        }
-        if let split = query.split {
-            clauses.append("p.split = ?")
-            _ = arguments.append(contentsOf: [split.rawValue])
-        }
-        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), arguments)
-    }
-
     private static func reviewOrder(_ query: ReviewQuery) -> (String, StatementArguments) {
         var arguments = StatementArguments()
         let expression: String
@@ -259,7 +243,7 @@ extension Dataset {
         case .score(let model, let metric):
             expression = """
                 (SELECT e.\(metric.rawValue) FROM evaluation e JOIN model m ON m.id = e.modelId
-                 WHERE e.pairId = p.id AND m.name = ?)
+                 WHERE e.pairId = p.id AND m.name = ? ORDER BY e.id DESC LIMIT 1)
                 """
             _ = arguments.append(contentsOf: [model])
         }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import PairVocabulary
 
 /// Counts for `rigctl dataset status`.
 public struct DatasetStatus: Sendable, Codable, Equatable {
@@ -24,7 +25,7 @@ public struct DatasetStatus: Sendable, Codable, Equatable {
 }
 
 /// Which pairs `list` (and export) look at. Nil fields do not filter.
-public struct PairFilter: Sendable {
+public struct PairFilter: Sendable, Equatable {
     public var scene: String?
     public var tag: String?
     public var verdict: Verdict?
@@ -47,6 +48,26 @@ public struct PairFilter: Sendable {
     }
 }
 
+extension PairFilter {
+    /// The filter as a `WHERE` clause over `pair p JOIN scene s` (empty when nothing filters), values bound as
+    /// arguments. Every query that filters pairs (listings, the review queue, exports) builds its clause here.
+    func whereClause() -> (sql: String, arguments: StatementArguments) {
+        var clauses: [String] = []
+        var arguments = StatementArguments()
+        func add(_ clause: String, _ value: some DatabaseValueConvertible) {
+            clauses.append(clause)
+            _ = arguments.append(contentsOf: [value])
+        }
+        if let scene { add("s.name = ?", scene) }
+        if let tag { add("p.sceneId IN (SELECT sceneId FROM sceneTag WHERE tag = ?)", tag) }
+        if let verdict { add("p.verdict = ?", verdict) }
+        if let split { add("p.split = ?", split) }
+        if let review { add("p.reviewState = ?", review) }
+        if let captureID { add("p.captureId = ?", captureID) }
+        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), arguments)
+    }
+}
+
 /// One line of `list`.
 public struct PairSummary: Sendable, Codable, Equatable {
     public let id: Int64
@@ -54,9 +75,9 @@ public struct PairSummary: Sendable, Codable, Equatable {
     public let name: String
     public let scene: String
     public let captureID: Int64?
-    public let verdict: String
-    public let split: String
-    public let reviewState: String
+    public let verdict: Verdict
+    public let split: Split
+    public let reviewState: ReviewState
 }
 
 /// A catalogued file.
@@ -69,7 +90,7 @@ public struct FileInfo: Sendable, Codable, Equatable {
 
 /// One shot of a capture, as catalogued.
 public struct ShotDetail: Sendable, Codable, Equatable {
-    public let role: String
+    public let role: ShotRole
     public let camera: CameraIdentity
     public let settings: CameraSettings
     public let arrivalTime: Date?
@@ -86,7 +107,7 @@ public struct CaptureDetail: Sendable, Codable, Equatable {
     public let skew: Double?
     public let shots: [ShotDetail]
 
-    public func shot(_ role: ShotRole) -> ShotDetail? { shots.first { $0.role == role.rawValue } }
+    public func shot(_ role: ShotRole) -> ShotDetail? { shots.first { $0.role == role } }
 }
 
 /// One model's scores on a pair.
@@ -99,6 +120,11 @@ public struct EvaluationDetail: Sendable, Codable, Equatable {
     public let lpips: Double?
     public let seconds: Double?
     public let output: FileInfo?
+    /// How the scores were computed (nil only on a read-only catalogue from before v4-score-protocol).
+    public var scoreProtocol: ScoreProtocol? = nil
+    /// Why a score is missing, by column (e.g. "lpips": "LPIPS weights not installed").
+    public var missing: [String: String] = [:]
+    public var evaluatedAt: Date? = nil
 }
 
 /// Everything the catalogue knows about a pair (`show`, export manifests).
@@ -113,14 +139,15 @@ public struct PairDetail: Sendable, Codable, Equatable {
     public let target: FileInfo
     public let left: FileInfo?
     public let right: FileInfo?
-    public let homography: [Double]?
-    public let colour: ColourModel?
+    /// Source -> target in the cameras' original frames (see `Homography`).
+    public let homography: Homography?
+    public let colour: ColourFit?
     public let crop: CropRect?
     public let quality: [String: Double]
-    public let verdict: String
+    public let verdict: Verdict
     public let reasons: [String]
-    public let split: String
-    public let reviewState: String
+    public let split: Split
+    public let reviewState: ReviewState
     public let reviewNote: String
     public let origin: String
     public let capture: CaptureDetail?
@@ -173,45 +200,20 @@ extension Dataset {
 
     /// Pairs matching `filter`, in id order.
     public func pairs(_ filter: PairFilter = PairFilter()) throws -> [PairSummary] {
-        var clauses: [String] = []
-        var arguments = StatementArguments()
-        if let scene = filter.scene {
-            clauses.append("s.name = ?")
-            _ = arguments.append(contentsOf: [scene])
-        }
-        if let tag = filter.tag {
-            clauses.append("p.sceneId IN (SELECT sceneId FROM sceneTag WHERE tag = ?)")
-            _ = arguments.append(contentsOf: [tag])
-        }
-        if let verdict = filter.verdict {
-            clauses.append("p.verdict = ?")
-            _ = arguments.append(contentsOf: [verdict.rawValue])
-        }
-        if let split = filter.split {
-            clauses.append("p.split = ?")
-            _ = arguments.append(contentsOf: [split.rawValue])
-        }
-        if let review = filter.review {
-            clauses.append("p.reviewState = ?")
-            _ = arguments.append(contentsOf: [review.rawValue])
-        }
-        if let capture = filter.captureID {
-            clauses.append("p.captureId = ?")
-            _ = arguments.append(contentsOf: [capture])
-        }
+        let (whereSQL, arguments) = filter.whereClause()
         var sql = """
             SELECT p.id, p.contentKey, p.name, s.name AS scene, p.captureId, p.verdict, p.split, p.reviewState
             FROM pair p JOIN scene s ON s.id = p.sceneId
-            """
-        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
-        sql += " ORDER BY p.id"
+            """ + whereSQL + " ORDER BY p.id"
         if let limit = filter.limit { sql += " LIMIT \(max(0, limit)) OFFSET \(max(0, filter.offset))" }
         else if filter.offset > 0 { sql += " LIMIT -1 OFFSET \(filter.offset)" }
         return try read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                PairSummary(id: row["id"], key: row["contentKey"], name: row["name"], scene: row["scene"],
-                            captureID: row["captureId"], verdict: row["verdict"], split: row["split"],
-                            reviewState: row["reviewState"])
+                let id: Int64 = row["id"]
+                return PairSummary(id: id, key: row["contentKey"], name: row["name"], scene: row["scene"],
+                                   captureID: row["captureId"], verdict: try row.vocabulary("verdict", of: "pair", id: id),
+                                   split: try row.vocabulary("split", of: "pair", id: id),
+                                   reviewState: try row.vocabulary("reviewState", of: "pair", id: id))
             }
         }
     }
@@ -236,6 +238,15 @@ extension Dataset {
         }
     }
 
+    /// The protocol columns of an evaluation row; nil when the catalogue predates them (a read-only open).
+    static func scoreProtocol(_ row: Row) -> ScoreProtocol? {
+        guard let framing = (row["framing"] as String?).flatMap(ScoreProtocol.Framing.init(rawValue:)),
+              let ssim = (row["ssimConvention"] as String?).flatMap(ScoreProtocol.SSIMConvention.init(rawValue:)),
+              let bitDepth = row["bitDepth"] as Int?, let version = row["rigctlVersion"] as String? else { return nil }
+        return ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, lpips: row["lpipsVersion"],
+                             rigctlVersion: version)
+    }
+
     static func fileInfo(_ id: Int64?, in db: Database) throws -> FileInfo? {
         guard let id, let row = try Row.fetchOne(db, sql: "SELECT path, size, sha256 FROM file WHERE id = ?",
                                                  arguments: [id]) else { return nil }
@@ -251,31 +262,42 @@ extension Dataset {
         let tags = try String.fetchAll(db, sql: "SELECT tag FROM sceneTag WHERE sceneId = ? ORDER BY tag", arguments: [sceneID])
         guard let source = try fileInfo(row["sourceFileId"], in: db), let target = try fileInfo(row["targetFileId"], in: db)
         else { throw DatasetError.database("pair \(id) points at a missing file row") }
-        var colour: ColourModel?
-        if let name: String = row["colourModel"] {
-            colour = ColourModel(name: name, parameters: JSONText.decode([Double].self, row["colourParameters"]) ?? [],
-                                 residual: row["colourResidual"])
+        var colour: ColourFit?
+        if row["colourModel"] as String? != nil {
+            let model: ColourModel = try row.vocabulary("colourModel", of: "pair", id: id)
+            colour = ColourFit(model: model, parameters: JSONText.decode([Double].self, row["colourParameters"]) ?? [],
+                               residual: row["colourResidual"])
         }
         var crop: CropRect?
         if let x: Int = row["cropX"], let y: Int = row["cropY"], let w: Int = row["cropWidth"], let h: Int = row["cropHeight"] {
             crop = CropRect(x: x, y: y, width: w, height: h)
         }
         let capture = try (row["captureId"] as Int64?).flatMap { try captureDetail(id: $0, in: db) }
-        let evaluations = try Row.fetchAll(db, sql: """
-            SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ? ORDER BY m.name
-            """, arguments: [id]).map { e in
-            EvaluationDetail(model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"],
-                             mae: e["mae"], lpips: e["lpips"], seconds: e["seconds"],
-                             output: try fileInfo(e["outputFileId"], in: db))
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ?
+            ORDER BY m.name, e.id
+            """, arguments: [id])
+        var evaluations: [EvaluationDetail] = []
+        for e in rows {
+            let output = try fileInfo(e["outputFileId"], in: db)
+            let missing: [String: String] = JSONText.decode([String: String].self, e["missing"]) ?? [:]
+            let evaluatedAt: Date? = e["evaluatedAt"]
+            evaluations.append(EvaluationDetail(
+                model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"], mae: e["mae"],
+                lpips: e["lpips"], seconds: e["seconds"], output: output, scoreProtocol: scoreProtocol(e),
+                missing: missing, evaluatedAt: evaluatedAt))
         }
         return PairDetail(
             id: id, key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],
             tags: tags, source: source, target: target,
             left: try fileInfo(row["leftFileId"], in: db), right: try fileInfo(row["rightFileId"], in: db),
-            homography: JSONText.decode([Double].self, row["homography"]), colour: colour, crop: crop,
-            quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:], verdict: row["verdict"],
-            reasons: JSONText.decode([String].self, row["reasons"]) ?? [], split: row["split"],
-            reviewState: row["reviewState"], reviewNote: row["reviewNote"], origin: row["origin"],
+            homography: JSONText.decode([Double].self, row["homography"]).flatMap { try? Homography($0) },
+            colour: colour, crop: crop,
+            quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:],
+            verdict: try row.vocabulary("verdict", of: "pair", id: id),
+            reasons: JSONText.decode([String].self, row["reasons"]) ?? [], split: try row.vocabulary("split", of: "pair", id: id),
+            reviewState: try row.vocabulary("reviewState", of: "pair", id: id), reviewNote: row["reviewNote"],
+            origin: row["origin"],
             capture: capture, evaluations: evaluations)
     }
 
@@ -290,7 +312,7 @@ extension Dataset {
             """, arguments: [id]).compactMap { s -> ShotDetail? in
             guard let file = try fileInfo(s["fileId"], in: db) else { return nil }
             return ShotDetail(
-                role: s["role"], camera: CameraIdentity(make: s["make"], model: s["model"], serial: s["serial"]),
+                role: try s.vocabulary("role", of: "shot", id: s["id"]), camera: CameraIdentity(make: s["make"], model: s["model"], serial: s["serial"]),
                 settings: CameraSettings(aperture: s["aperture"], exposureTime: s["exposureTime"], iso: s["iso"],
                                          focalLength: s["focalLength"], captureTime: s["captureTime"]),
                 arrivalTime: s["arrivalTime"], file: file)
@@ -305,9 +327,9 @@ extension Dataset {
         try write { db in
             if let note {
                 try db.execute(sql: "UPDATE pair SET reviewState = ?, reviewNote = ? WHERE id = ?",
-                               arguments: [state.rawValue, note, id])
+                               arguments: [state, note, id])
             } else {
-                try db.execute(sql: "UPDATE pair SET reviewState = ? WHERE id = ?", arguments: [state.rawValue, id])
+                try db.execute(sql: "UPDATE pair SET reviewState = ? WHERE id = ?", arguments: [state, id])
             }
         }
     }
@@ -329,9 +351,10 @@ extension Dataset {
             throw DatasetError.invalidInput("the test fraction must be between 0 and 1, not \(testFraction)")
         }
         return try write { db in
+            let accepted = Verdict.accepted, rejected = ReviewState.rejected
             try db.execute(sql: """
-                UPDATE pair SET split = 'unused' WHERE (verdict != 'accepted' OR reviewState = 'rejected') AND split != 'unused'
-                """)
+                UPDATE pair SET split = :unused WHERE (verdict != :accepted OR reviewState = :rejected) AND split != :unused
+                """, arguments: ["unused": Split.unused, "accepted": accepted, "rejected": rejected])
             // Scenes with a usable pair, each to one side; then one UPDATE that touches only pairs that change.
             var test: [String] = []
             var train: [String] = []
@@ -340,9 +363,9 @@ extension Dataset {
             let insert = try db.makeStatement(sql: "INSERT INTO temp.testScene (id) VALUES (?)")
             for row in try Row.fetchAll(db, sql: """
                 SELECT id, name FROM scene WHERE id IN
-                    (SELECT sceneId FROM pair WHERE verdict = 'accepted' AND reviewState != 'rejected')
+                    (SELECT sceneId FROM pair WHERE verdict = ? AND reviewState != ?)
                 ORDER BY name
-                """) {
+                """, arguments: [accepted, rejected]) {
                 let name: String = row[1]
                 if Self.isTestScene(name, testFraction: testFraction, seed: seed) {
                     test.append(name)
@@ -352,10 +375,10 @@ extension Dataset {
                 }
             }
             try db.execute(sql: """
-                UPDATE pair SET split = CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN 'test' ELSE 'train' END
-                WHERE verdict = 'accepted' AND reviewState != 'rejected'
-                  AND split != CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN 'test' ELSE 'train' END
-                """)
+                UPDATE pair SET split = CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN :test ELSE :train END
+                WHERE verdict = :accepted AND reviewState != :rejected
+                  AND split != CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN :test ELSE :train END
+                """, arguments: ["test": Split.test, "train": Split.train, "accepted": accepted, "rejected": rejected])
             try db.execute(sql: "DROP TABLE temp.testScene")
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT split, count(*) AS n FROM pair GROUP BY split") {

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import PairVocabulary
 
 /// Made-up captures with unique, reproducible pixels, for benchmarks, crash tests and trying the commands without a
 /// rig. Nothing here is used on real data.
@@ -15,9 +16,9 @@ public enum SyntheticCapture {
             PairInput(
                 captureID: captureID, name: alignedSource.deletingLastPathComponent().lastPathComponent,
                 source: alignedSource, target: alignedTarget,
-                homography: [1, 0.001, 2.5, -0.0005, 1, -1.25, 0, 0, 1],
-                colour: ColourModel(name: "affine3x4", parameters: [1.02, 0, 0, 0.01, 0, 0.98, 0, -0.02, 0, 0, 1.01, 0],
-                                    residual: 0.004),
+                homography: try? Homography([1, 0.001, 2.5, -0.0005, 1, -1.25, 0, 0, 1]),
+                colour: ColourFit(model: .affine, matrix: [1.02, 0, 0, 0, 0.98, 0, 0, 0, 1.01], offset: [0.01, -0.02, 0],
+                                  residual: 0.004),
                 crop: CropRect(x: 4, y: 4, width: 64, height: 48),
                 quality: ["ecc": 0.97, "sharpnessRatio": 2.5], verdict: verdict,
                 reasons: verdict == .accepted ? [] : ["ecc below 0.9"])

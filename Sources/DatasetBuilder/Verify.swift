@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import PairVocabulary
 import GRDB
 import Imaging
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import PairVocabulary
 
 /// What is left to do: the queries a capture pipeline resumes from. The catalogue is the queue, so an
 /// interrupted run loses nothing - `rigctl process` picks up where it stopped.
@@ -14,6 +15,18 @@ extension Dataset {
         }
     }
 
+    /// The name a pair aligned from this capture gets: its scene and the capture's number within the scene,
+    /// "desk-3" for the third capture of "desk", so that a name alone says what it shows. Nil for an unknown capture.
+    public func pairName(forCapture id: Int64) throws -> String? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.name AS scene, (SELECT COUNT(*) FROM capture o WHERE o.sceneId = c.sceneId AND o.id <= c.id) AS n
+                FROM capture c JOIN scene s ON s.id = c.sceneId WHERE c.id = ?
+                """, arguments: [id]) else { return nil }
+            return "\(row["scene"] as String)-\(row["n"] as Int)"
+        }
+    }
+
     /// The catalogued capture with this id, or nil.
     public func capture(id: Int64) throws -> CaptureDetail? {
         try read { db in try Self.captureDetail(id: id, in: db) }
@@ -24,10 +37,10 @@ extension Dataset {
     public func pairsWithoutEvaluation(model: String, limit: Int? = nil) throws -> [Int64] {
         try read { db in
             try Int64.fetchAll(db, sql: """
-                SELECT p.id FROM pair p WHERE p.verdict != 'rejected' AND NOT EXISTS (
+                SELECT p.id FROM pair p WHERE p.verdict != ? AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = p.id AND m.name = ?)
                 ORDER BY p.id LIMIT ?
-                """, arguments: [model, limit ?? -1])
+                """, arguments: [Verdict.rejected, model, limit ?? -1])
         }
     }
 

@@ -11,6 +11,13 @@ public struct PairResult: Sendable, Equatable, Codable {
     public var scores: MetricReport
     /// Wall-clock seconds the method took for this pair (reading a results file counts for folders).
     public var seconds: Double
+
+    public init(pair: String, method: String, scores: MetricReport, seconds: Double) {
+        self.pair = pair
+        self.method = method
+        self.scores = scores
+        self.seconds = seconds
+    }
 }
 
 /// A method's row of the results table: means over the pairs.
@@ -25,6 +32,8 @@ public struct MethodSummary: Sendable, Equatable, Codable {
     public var lpips: Double?
     public var complexity: ModelComplexity?
     public var secondsPerImage: Double
+    /// How the row's scores were computed, in words (see `EvaluationReport.scoreProtocol`).
+    public var scoreProtocol: String?
 
     public init(name: String, pairs: Int, psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?,
                 complexity: ModelComplexity?, secondsPerImage: Double) {
@@ -42,6 +51,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case name, pairs, psnr, ssim, ssimGaussian = "ssim_gaussian", mae, lpips, complexity
         case secondsPerImage = "seconds_per_image"
+        case scoreProtocol = "protocol"
     }
 
     /// PSNR is infinite for a perfect output; JSON has no infinity, so it is written as null (as MetricReport does).
@@ -56,6 +66,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         try c.encode(lpips, forKey: .lpips)
         try c.encode(complexity, forKey: .complexity)
         try c.encode(secondsPerImage, forKey: .secondsPerImage)
+        try c.encodeIfPresent(scoreProtocol, forKey: .scoreProtocol)
     }
 
     public init(from decoder: Decoder) throws {
@@ -69,6 +80,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         lpips = try c.decodeIfPresent(Double.self, forKey: .lpips)
         complexity = try c.decodeIfPresent(ModelComplexity.self, forKey: .complexity)
         secondsPerImage = try c.decode(Double.self, forKey: .secondsPerImage)
+        scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol)
     }
 }
 
@@ -78,6 +90,16 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
     public var results: [PairResult]
     /// Whether inputs and targets were cropped bottom/right to multiples of 8, as the paper's evaluation does.
     public var croppedToMultipleOf8: Bool
+    /// How the scores were computed, in words (framing, bit depth, SSIM, LPIPS, rigctl release), for tables
+    /// and reports; nil when not stated.
+    public var scoreProtocol: String?
+
+    public init(methods: [MethodSummary], results: [PairResult], croppedToMultipleOf8: Bool, scoreProtocol: String? = nil) {
+        self.methods = methods
+        self.results = results
+        self.croppedToMultipleOf8 = croppedToMultipleOf8
+        self.scoreProtocol = scoreProtocol
+    }
 }
 
 /// What the evaluator hands to observers (the HTML report, the catalogue) for each pair as soon as it is scored,
@@ -88,6 +110,15 @@ public struct ScoredPair {
     public var input: RGBImage
     public var target: RGBImage
     public var outputs: [(method: String, image: RGBImage, scores: MetricReport)]
+
+    public init(index: Int, pair: ImagePair, input: RGBImage, target: RGBImage,
+                outputs: [(method: String, image: RGBImage, scores: MetricReport)]) {
+        self.index = index
+        self.pair = pair
+        self.input = input
+        self.target = target
+        self.outputs = outputs
+    }
 }
 
 public enum EvaluationError: Error, CustomStringConvertible {
@@ -178,10 +209,20 @@ public struct Evaluator: Sendable {
                                    outputs: outputs))
         }
         progress(pairs.count, pairs.count, "")
+        let described = protocolDescription
         let summaries = methods.map { method in
-            Self.summarize(method: method, results: results.filter { $0.method == method.name })
+            var row = Self.summarize(method: method, results: results.filter { $0.method == method.name })
+            row.scoreProtocol = described
+            return row
         }
-        return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8)
+        return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8,
+                                scoreProtocol: described)
+    }
+
+    /// A folder set's protocol in words: images compared as their files hold them (outputs unquantised).
+    var protocolDescription: String {
+        (cropToMultipleOf8 ? "cropped to multiples of 8" : "whole image")
+            + ", as read from the files, SSIM skimage-uniform-7x7, LPIPS " + (lpips == nil ? "none" : "v0.1 alex")
     }
 
     /// A pair read and fitted to the protocol, waiting for the methods.
@@ -241,12 +282,17 @@ public struct Evaluator: Sendable {
     }
 
     static func summarize(method: any RestorationMethod, results: [PairResult]) -> MethodSummary {
+        summarize(name: method.name, complexity: method.complexity, results: results)
+    }
+
+    /// A method's row of the table: the means of its per-pair results (LPIPS only when every pair has one).
+    public static func summarize(name: String, complexity: ModelComplexity?, results: [PairResult]) -> MethodSummary {
         let n = Double(results.count)
         func mean(_ f: (MetricReport) -> Double) -> Double { results.reduce(0) { $0 + f($1.scores) } / n }
         let lpips: Double? = results.allSatisfy { $0.scores.lpips != nil } ? mean { $0.lpips! } : nil
-        return MethodSummary(name: method.name, pairs: results.count, psnr: mean(\.psnr), ssim: mean(\.ssim),
+        return MethodSummary(name: name, pairs: results.count, psnr: mean(\.psnr), ssim: mean(\.ssim),
                              ssimGaussian: mean(\.ssimGaussian), mae: mean(\.mae), lpips: lpips,
-                             complexity: method.complexity,
+                             complexity: complexity,
                              secondsPerImage: results.reduce(0) { $0 + $1.seconds } / n)
     }
 }

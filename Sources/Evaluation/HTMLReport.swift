@@ -97,7 +97,7 @@ public final class HTMLReportWriter {
             .legend{height:12px;width:240px;background:linear-gradient(to right,#000004,#51127c,#b73779,#fc8961,#fcfdbf)}
             </style></head><body>
             <h1>\(escape(title))</h1>
-            <p>\(report.results.count / max(1, report.methods.count)) pairs\(report.croppedToMultipleOf8 ? ", cropped bottom/right to multiples of 8 as in the IFAN paper's evaluation" : ""). SSIM as the defocus papers compute it (7x7 uniform window); MAE ×10⁻¹.</p>
+            <p>\(report.results.count / max(1, report.methods.count)) pairs\(report.croppedToMultipleOf8 ? ", cropped bottom/right to multiples of 8 as in the IFAN paper's evaluation" : ""). SSIM as the defocus papers compute it (7x7 uniform window); MAE ×10⁻¹.\(report.scoreProtocol.map { " Protocol: " + escape($0) + "." } ?? "")</p>
             <h2>Results</h2>
             """
         html += tableHTML(id: "summary", header: ["Model", "PSNR", "SSIM", "SSIM (Gaussian)", "MAE ×10⁻¹", "LPIPS", "Params (M)", "MACs (G)", "Time (s)"],

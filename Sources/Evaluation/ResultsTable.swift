@@ -12,6 +12,13 @@ public struct ResultsTable: Sendable {
 
     public init(rows: [MethodSummary]) { self.rows = rows }
 
+    /// The protocol(s) of the rows, one line, for the tables' caption.
+    var caption: String? {
+        var seen: [String] = []
+        for p in rows.compactMap(\.scoreProtocol) where !seen.contains(p) { seen.append(p) }
+        return seen.isEmpty ? nil : "Protocol: " + seen.joined(separator: "; ")
+    }
+
     static let header = ["Model", "PSNR↑", "SSIM↑", "MAE(×10⁻¹)↓", "LPIPS↓", "Params(M)", "MACs(G)", "Time(s)"]
 
     /// Cells as the paper prints them: PSNR 2 decimals, SSIM and LPIPS 3, MAE x10 with 3, params in millions,
@@ -51,24 +58,26 @@ public struct ResultsTable: Sendable {
                     : String(repeating: " ", count: widths[c] - cell.count) + cell
             }.joined(separator: "  ")
             return i == 0 ? line + "\n" + String(repeating: "-", count: line.count) : line
-        }.joined(separator: "\n") + "\n"
+        }.joined(separator: "\n") + "\n" + (caption.map { $0 + "\n" } ?? "")
     }
 
     func markdown() -> String {
         var lines = ["| " + Self.header.joined(separator: " | ") + " |",
                      "|" + Self.header.indices.map { $0 == 0 ? "---|" : "---:|" }.joined()]
         lines += rows.map { "| " + cells($0).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
+        if let caption { lines += ["", caption] }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// CSV keeps full precision and plain units (MAE as is, MACs as a count) for scripts.
     func csv() -> String {
-        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image"]
+        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image,protocol"]
         for r in rows {
             let fields: [String] = [
                 csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
                 r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
                 r.complexity?.macs.map { String(format: "%.0f", $0) } ?? "", "\(r.secondsPerImage)",
+                csvField(r.scoreProtocol ?? ""),
             ]
             lines.append(fields.joined(separator: ","))
         }
@@ -93,7 +102,7 @@ public struct ResultsTable: Sendable {
             }
             return out
         }
-        var lines = [
+        var lines = (caption.map { ["% " + $0] } ?? []) + [
             "\\begin{tabular}{lrrrrrrr}",
             "\\toprule",
             "Model & PSNR$\\uparrow$ & SSIM$\\uparrow$ & MAE ($\\times10^{-1}$)$\\downarrow$ & LPIPS$\\downarrow$ & Params (M) & MACs (G) & Time (s) \\\\",

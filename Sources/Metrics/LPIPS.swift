@@ -9,6 +9,17 @@ public struct LPIPS: Sendable {
     /// The model name under which `rigctl lpips install` stores the converted weights.
     public static let modelName = "lpips-alex"
 
+    /// Where installed weights are looked for, in order: the model store ($RIGCTL_HOME/models when set), then the
+    /// per-user store (~/.local/share/rigctl/models). LPIPS's weights are the same published files for every
+    /// model store, so pointing RIGCTL_HOME at a project's own store (for its IFAN weights) must not hide the
+    /// weights installed once per user.
+    public static func installedLocations(store: ModelStore = ModelStore()) -> [URL] {
+        var urls = [store.url(forModel: modelName)]
+        let perUser = ModelStore(home: ModelStore.perUserHome).url(forModel: modelName)
+        if perUser.standardizedFileURL != urls[0].standardizedFileURL { urls.append(perUser) }
+        return urls
+    }
+
     /// The torchvision/lpips key layout this type reads: `features.{0,3,6,8,10}.{weight,bias}` and
     /// `lin{0...4}.model.1.weight`.
     public static let backboneLayers = [0, 3, 6, 8, 10]

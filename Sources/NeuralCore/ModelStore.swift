@@ -12,10 +12,14 @@ public struct ModelStore: Sendable {
         } else if let env = ProcessInfo.processInfo.environment["RIGCTL_HOME"], !env.isEmpty {
             self.home = URL(fileURLWithPath: env, isDirectory: true)
         } else {
-            let userHome = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-            self.home = URL(fileURLWithPath: userHome, isDirectory: true)
-                .appendingPathComponent(".local/share/rigctl", isDirectory: true)
+            self.home = Self.perUserHome
         }
+    }
+
+    /// ~/.local/share/rigctl, whatever $RIGCTL_HOME says.
+    public static var perUserHome: URL {
+        let userHome = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return URL(fileURLWithPath: userHome, isDirectory: true).appendingPathComponent(".local/share/rigctl", isDirectory: true)
     }
 
     public var directory: URL { home.appendingPathComponent("models", isDirectory: true) }

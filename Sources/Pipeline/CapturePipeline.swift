@@ -1,6 +1,8 @@
+import Alignment
 import DatasetBuilder
 import Foundation
 import Imaging
+import PairVocabulary
 import Rig
 import ThreadSupport
 
@@ -78,11 +80,16 @@ public final class CapturePipeline: Sendable {
     public let processor: PairProcessor
     public let scene: SceneInput
     public let session: String?
+    /// The split new captures ask for (kept with each capture, so that `rigctl process` honours it after a stop);
+    /// nil leaves it to the scene.
+    public let split: Split?
     /// Captures waiting for the worker before new ones are left to the catalogue's backlog.
     public let queueCapacity: Int
 
-    public init(dataset: Dataset, processor: PairProcessor, scene: SceneInput, session: String? = nil, queueCapacity: Int = 4) {
+    public init(dataset: Dataset, processor: PairProcessor, scene: SceneInput, session: String? = nil, split: Split? = nil,
+                queueCapacity: Int = 4) {
         self.queueCapacity = queueCapacity
+        self.split = split
         self.dataset = dataset
         self.processor = processor
         self.scene = scene
@@ -95,7 +102,12 @@ public final class CapturePipeline: Sendable {
     /// Returns the outcomes of the pairs processed in this run.
     public func run(rig: Rig, count: Int, interval: TimeInterval = 0, stop: StopFlag,
                     events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
+        // The rig file's calibration goes with every capture, so that whoever aligns it later uses it.
+        let calibration = try Self.calibration(of: rig.file)
         try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        // ... and with the pairs a crash leaves in incoming/, which `process` catalogues later.
+        try AtomicFile.write(try JSONEncoder().encode(IncomingSettings(calibration: calibration, split: split)),
+                             to: incoming.appendingPathComponent(IncomingSettings.fileName))
         let queue = CaptureQueue(capacity: queueCapacity)
         let results = OutcomeList()
         let processor = self.processor
@@ -114,7 +126,7 @@ public final class CapturePipeline: Sendable {
                 let pair = try rig.file.trigger == .external
                     ? rig.waitForExternalPair(index: index, into: incoming)
                     : rig.capturePair(index: index, into: incoming)
-                let id = try catalogue(pair, rig: rig.file.name)
+                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split)
                 let queued = queue.offer(id)
                 events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
                                  waiting: queue.count + (queued ? 0 : 1)))
@@ -130,16 +142,31 @@ public final class CapturePipeline: Sendable {
         }
         queue.close()
         worker.join()
+        removeIncomingSettingsWhenDone()
         if let captureError { throw captureError }
         return results.all
     }
 
     /// Processes catalogued captures that have no pair yet and pairs that lack the input's or the model's scores,
     /// until there are none or `stop` is set: the work `rigctl process` resumes.
-    public func processBacklog(stop: StopFlag, events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
+    /// With `realign`, captured pairs whose verdict was reached with another calibration than their capture's (or
+    /// the one given for this run) are aligned again first.
+    public func processBacklog(stop: StopFlag, realign: Bool = false,
+                               events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
         _ = try catalogueIncoming()
         let results = OutcomeList()
         Self.processRemaining(processor: processor, dataset: dataset, stop: stop, results: results, events: events)
+        let toRealign: [Int64] = try realign ? processor.pairsToRealign() : []
+        for pairID in toRealign {
+            if stop.isRequested { break }
+            do {
+                let outcome = try processor.realign(pairID: pairID)
+                results.append(outcome)
+                events(.processed(outcome))
+            } catch {
+                events(.failed(captureID: 0, error: "pair \(pairID): \(error)"))
+            }
+        }
         // Pairs taken before the model (or the LPIPS weights) were installed get the missing scores.
         for pairID in try pendingEvaluations() {
             if stop.isRequested { break }
@@ -154,9 +181,13 @@ public final class CapturePipeline: Sendable {
         return results.all
     }
 
+    /// Pairs missing a whole-image score of the input or the model - or its LPIPS, once LPIPS weights are there.
     func pendingEvaluations() throws -> [Int64] {
-        var ids = Set(try dataset.pairsWithoutEvaluation(model: inputModelName))
-        if let model = processor.model { ids.formUnion(try dataset.pairsWithoutEvaluation(model: model.name)) }
+        var ids = Set<Int64>()
+        for method in processor.methods {
+            ids.formUnion(try dataset.pairsWithoutScores(model: method.name, framing: processor.scorer.framing,
+                                                         requireLPIPS: processor.lpips != nil))
+        }
         return ids.sorted()
     }
 
@@ -166,22 +197,40 @@ public final class CapturePipeline: Sendable {
     public func catalogueIncoming() throws -> [Int64] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: incoming.path) else { return [] }
         AtomicFile.removeLeftovers(in: incoming)
+        // The settings of the capture run that left the pairs (each run writes them before its first pair).
+        let settings = (try? Data(contentsOf: incoming.appendingPathComponent(IncomingSettings.fileName)))
+            .flatMap { try? JSONDecoder().decode(IncomingSettings.self, from: $0) }
         var ids: [Int64] = []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let sidecar = incoming.appendingPathComponent(name)
             do {
                 var pair = try CapturedPair.load(sidecar: sidecar)
                 pair.directory = incoming
-                ids.append(try catalogue(pair, rig: nil))
+                ids.append(try catalogue(pair, rig: nil, calibration: settings?.calibration, split: settings?.split))
             } catch {
                 throw PipelineError.incomingPair(path: sidecar.path, reason: "\(error)")
             }
         }
+        removeIncomingSettingsWhenDone()
         return ids
     }
 
+    /// The run's settings are needed only while a pair waits in incoming/.
+    func removeIncomingSettingsWhenDone() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []
+        if names == [IncomingSettings.fileName] {
+            try? FileManager.default.removeItem(at: incoming.appendingPathComponent(IncomingSettings.fileName))
+        }
+    }
+
+    /// The rig file's alignment calibration as the catalogue keeps it (none when the file has no "alignment").
+    static func calibration(of file: RigFile) throws -> String {
+        guard let alignment = file.alignment else { return CalibrationText.of(AlignmentCalibration()) }
+        return CalibrationText.of(try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment"))
+    }
+
     /// One step: both originals and their settings into the catalogue, then the incoming files removed.
-    func catalogue(_ pair: CapturedPair, rig: String?) throws -> Int64 {
+    func catalogue(_ pair: CapturedPair, rig: String?, calibration: String?, split: Split?) throws -> Int64 {
         func shot(_ role: CameraRole) -> ShotInput {
             let file = pair.file(role), m = file.metadata
             return ShotInput(file: pair.url(role), camera: CameraIdentity(make: m.make, model: m.model, serial: m.serialNumber),
@@ -191,7 +240,7 @@ public final class CapturePipeline: Sendable {
         }
         let input = CaptureInput(scene: scene, rig: rig, session: session, source: shot(.shallow), target: shot(.deep),
                                  triggerTime: pair.shallow.triggerTime ?? pair.shallow.arrival,
-                                 skew: pair.triggerSkew ?? pair.arrivalSkew)
+                                 skew: pair.triggerSkew ?? pair.arrivalSkew, calibration: calibration, split: split)
         let id = try dataset.ingestCapture(input).id
         // The sidecar goes last: a pair without one is incomplete and is never catalogued twice.
         for url in [pair.url(.shallow), pair.url(.deep), pair.sidecarURL] { try? FileManager.default.removeItem(at: url) }
@@ -235,6 +284,14 @@ public final class CapturePipeline: Sendable {
             events(.failed(captureID: id, error: "\(error)"))
         }
     }
+}
+
+/// `incoming/.capture-settings.json`: the calibration and split of the capture run that writes into incoming/, so
+/// that pairs a crash leaves there are catalogued with them (a hidden name: it is no pair's sidecar).
+struct IncomingSettings: Codable {
+    static let fileName = ".capture-settings.json"
+    var calibration: String
+    var split: Split?
 }
 
 /// Outcomes collected from the worker thread.

@@ -1,6 +1,7 @@
 import DatasetBuilder
 import Foundation
 import Hummingbird
+import PairVocabulary
 
 /// Query strings as browsers write them (`+` for space, percent escapes), first value of a name wins.
 struct QueryItems: Sendable {

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 /// The server-rendered pages. Everything interpolated is escaped; scripts and styles are the embedded assets.
 enum Page {
@@ -87,8 +88,8 @@ enum Page {
         let filterQuery = query.queryString()
         let rows = page.rows.map { (r: ReviewRow) -> String in
             var cells = "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
-            cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(escape(r.verdict))\">\(escape(r.verdict))</td>"
-            cells += "<td>\(escape(r.split))</td><td class=\"r-\(escape(r.reviewState))\" title=\"\(escape(r.reviewNote))\">\(escape(r.reviewState))</td>"
+            cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(r.verdict)\">\(r.verdict)</td>"
+            cells += "<td>\(r.split)</td><td class=\"r-\(r.reviewState)\" title=\"\(escape(r.reviewNote))\">\(r.reviewState)</td>"
             cells += qualityColumns.map { "<td class=\"num\">\(format(r.quality[$0]))</td>" }.joined()
             cells += "<td class=\"num\">\(format(r.skew))</td><td class=\"num\">\(format(r.colourResidual))</td>"
             cells += scoreColumns.map { "<td class=\"num\">\(format(r.scores[$0.0]?[$0.1]))</td>" }.joined()
@@ -137,11 +138,11 @@ enum Page {
         }
         var figures: [(String, String)] = p.quality.keys.sorted().map { ($0, format(p.quality[$0])) }
         if let c = p.colour {
-            figures.append(("colour model", c.name))
+            figures.append(("colour model", c.model.rawValue))
             figures.append(("colour residual", format(c.residual)))
         }
         if let crop = p.crop { figures.append(("crop", "\(crop.width)×\(crop.height) at (\(crop.x), \(crop.y))")) }
-        if let h = p.homography { figures.append(("homography", h.map { format($0) }.joined(separator: " "))) }
+        if let h = p.homography { figures.append(("homography (source → target)", h.m.map { format($0) }.joined(separator: " "))) }
         if let capture = p.capture {
             figures.append(("skew", capture.skew.map { String(format: "%.2f ms", $0 * 1000) } ?? "–"))
             for shot in capture.shots {
@@ -151,13 +152,13 @@ enum Page {
                 if let t = s.exposureTime { parts.append(t < 1 ? "1/\(Int((1 / t).rounded())) s" : "\(format(t)) s") }
                 if let iso = s.iso { parts.append("ISO \(iso)") }
                 if let f = s.focalLength { parts.append("\(format(f)) mm") }
-                figures.append((shot.role, parts.joined(separator: ", ")))
+                figures.append((shot.role.rawValue, parts.joined(separator: ", ")))
             }
         }
         if !p.reasons.isEmpty { figures.append(("reasons", p.reasons.joined(separator: "; "))) }
         let figureRows = figures.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()
         let scoreRows = p.evaluations.map { (e: EvaluationDetail) -> String in
-            "<tr><th>\(escape(e.model))</th><td>\(format(e.psnr))</td><td>\(format(e.ssim))</td><td>\(format(e.mae))</td><td>\(format(e.lpips))</td></tr>"
+            "<tr><th>\(escape(e.model + (e.scoreProtocol.map { " (" + $0.framing.rawValue + ")" } ?? "")))</th><td>\(format(e.psnr))</td><td>\(format(e.ssim))</td><td>\(format(e.mae))</td><td>\(format(e.lpips))</td></tr>"
         }.joined()
         let scores = p.evaluations.isEmpty ? "" : """
             <h2>scores</h2><table class="figures"><tr><th>model</th><th>PSNR</th><th>SSIM</th><th>MAE</th><th>LPIPS</th></tr>\(scoreRows)</table>
@@ -173,8 +174,8 @@ enum Page {
             """
         let body = """
         <header><a href="/\(escape(suffix))">← queue</a> <h1>pair \(p.id) · \(escape(p.name))</h1>
-        <span>\(escape(p.scene)) · \(escape(p.split)) · verdict <b class="v-\(escape(p.verdict))">\(escape(p.verdict))</b> ·
-        review <b id="state" class="r-\(escape(p.reviewState))">\(escape(p.reviewState))</b></span>
+        <span>\(escape(p.scene)) · \(p.split) · verdict <b class="v-\(p.verdict)">\(p.verdict)</b> ·
+        review <b id="state" class="r-\(p.reviewState)">\(p.reviewState)</b></span>
         <nav>\(link(previous, "prev", "← previous (k)")) \(position.map { "\($0.0) of \($0.1)" } ?? "") \(link(next, "next", "next (j) →"))</nav>
         </header>
         <main id="pair" data-id="\(p.id)" data-next="\(next.map(String.init) ?? "")" data-prev="\(previous.map(String.init) ?? "")" data-query="\(escape(filter))">

@@ -1,6 +1,7 @@
 import DatasetBuilder
 import Foundation
 import Hummingbird
+import PairVocabulary
 
 /// Every request passes the access checks first (Host, then token, then Origin for POSTs), then goes to one
 /// route. Paths carry pair ids and image kinds only; nothing in a URL is ever used as a file path.
@@ -135,7 +136,7 @@ struct ReviewResponder: HTTPResponder {
 
     struct ReviewResult: Encodable {
         let id: Int64
-        let reviewState: String
+        let reviewState: ReviewState
         let reviewNote: String
     }
 

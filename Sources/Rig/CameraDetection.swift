@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// A camera found on a port, as `rig detect` lists it and `rig init` writes it into a rig file.
 public struct DetectedCamera: Sendable, Equatable, Codable {

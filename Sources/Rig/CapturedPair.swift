@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import PairVocabulary
 
 /// One camera's file of a pair, with the host-side journal of how it was taken.
 public struct CapturedFile: Sendable, Equatable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// One camera's state before the first pair: what could stop a session part-way or spoil its pairs.
 public struct CameraPreflight: Sendable, Equatable, Codable {

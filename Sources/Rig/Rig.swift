@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import PairVocabulary
 import ThreadSupport
 
 /// A connected two-camera rig: captures pairs and writes them, whole or not at all.

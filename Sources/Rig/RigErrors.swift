@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// What rigctl was doing with a camera when something went wrong.
 public enum CaptureStage: String, Sendable, Codable, CustomStringConvertible {

@@ -1,15 +1,6 @@
 import Foundation
 import Imaging
-
-/// The two jobs in a defocus rig: the wide-open camera and the stopped-down one.
-public enum CameraRole: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
-    /// Shallow depth of field (wide aperture): the blurred input of a pair.
-    case shallow
-    /// Deep depth of field (small aperture): the sharp target of a pair.
-    case deep
-
-    public var description: String { rawValue }
-}
+import PairVocabulary
 
 /// How the cameras are fired.
 public enum TriggerMode: String, Sendable, Codable, CaseIterable {

@@ -2,6 +2,8 @@ import Alignment
 import ArgumentParser
 import Foundation
 import Imaging
+import PairVocabulary
+import Pipeline
 
 struct Align: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,9 +40,6 @@ struct Align: ParsableCommand {
     @Flag(help: "Print the report as JSON instead of a summary.")
     var json = false
 
-    /// Exit status of a rejected pair (0 accept, 0 review, 3 reject; 1 and 2 are failures and bad input).
-    static let rejectedStatus: Int32 = 3
-
     func run() throws {
         let result = try reportingErrors { () -> AlignmentResult in
             let calibration = try rig.map { try AlignmentCalibration.read(URL(fileURLWithPath: $0)) } ?? AlignmentCalibration()
@@ -74,14 +73,15 @@ struct Align: ParsableCommand {
             print(String(decoding: try result.jsonData(), as: UTF8.self))
         } else {
             let crop = result.crop.map { "\($0.width)x\($0.height)+\($0.x)+\($0.y)" } ?? "-"
+            // The verdict as the catalogue spells it (accepted, review, rejected): `dataset list --verdict` takes it.
             print(String(format: "%@: overlap %.1f%%, correlation %.4f, crop %@, colour %@ (residual %.4f)",
                          result.verdict.rawValue, 100 * result.quality.overlap, result.quality.correlation, crop,
-                         result.colour?.model ?? "-", result.colour?.residual ?? .nan))
+                         result.colour?.model.rawValue ?? "-", result.colour?.residual ?? .nan))
             for reason in result.reasons { print("  - \(reason)") }
         }
-        if result.verdict == .reject {
+        if result.verdict == .rejected {
             FileHandle.standardError.write(Data("rigctl: pair rejected: \(result.reasons.joined(separator: "; "))\n".utf8))
-            throw ExitCode(Self.rejectedStatus)
+            throw ExitCode(ExitStatus.rejectedPair)
         }
     }
 

@@ -1,7 +1,9 @@
+import Alignment
 import ArgumentParser
 import DatasetBuilder
 import Foundation
 import Metrics
+import PairVocabulary
 import Pipeline
 import Rig
 
@@ -18,7 +20,9 @@ struct CaptureCommand: ParsableCommand {
             With --dataset instead of --out, every pair is catalogued as it arrives, then aligned, deblurred by the \
             installed IFAN weights and scored (input and output against the aligned target) on a worker thread \
             while the next pair is captured. Ctrl-C stops after the pair in hand; unfinished work resumes with \
-            `rigctl process`.
+            `rigctl process`, which aligns each capture with the rig file's calibration recorded with it and puts its \
+            pair in the split the capture asked for. The dataset must exist (`rigctl dataset init DIR`) unless --init \
+            is given.
             """
     )
 
@@ -30,17 +34,26 @@ struct CaptureCommand: ParsableCommand {
 
     @OptionGroup var location: DatasetLocation
 
+    @Flag(name: .customLong("init"), help: "Create the dataset if the folder holds none (default: it must exist).")
+    var initDataset = false
+
     @Option(help: "The scene being shot (with --dataset).")
     var scene: String?
 
     @Option(help: "The deblurring model: a store name or a .safetensors file (default: ifan, when installed).")
     var model: String?
 
+    @Option(name: .customLong("model-name"), help: "The model's name in the catalogue (default: its store or file name).")
+    var modelName: String?
+
     @Flag(name: .customLong("no-model"), help: "Align and score the input only.")
     var noModel = false
 
-    @Option(help: "Split for new pairs: train, test or unused (rigctl dataset split assigns by scene).")
-    var split: Split = .unused
+    @Option(help: ArgumentHelp("Split for the new pairs: train, test or unused.", discussion: """
+        Default: the side the scene is already on (from `rigctl dataset split` or an earlier capture), else unused \
+        until `rigctl dataset split` assigns scenes. Rejected pairs are always unused.
+        """))
+    var split: Split?
 
     @Option(help: "Number of pairs.")
     var count: Int = 1
@@ -50,6 +63,9 @@ struct CaptureCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-settings"), help: "Do not apply the rig file's settings.")
     var noSettings = false
+
+    @Flag(help: "Print the result as JSON on standard output (docs/cli-json.md); the per-pair lines go to standard error.")
+    var json = false
 
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
@@ -61,6 +77,8 @@ struct CaptureCommand: ParsableCommand {
         }
         if let scene, scene.utf8.count > 200 { throw ValidationError("--scene is longer than 200 bytes") }
         if model != nil && noModel { throw ValidationError("give either --model or --no-model, not both") }
+        if modelName != nil && noModel { throw ValidationError("--model-name names a model; it has no meaning with --no-model") }
+        if initDataset && out != nil { throw ValidationError("--init creates a dataset; it has no meaning with --out") }
     }
 
     func run() throws {
@@ -81,35 +99,53 @@ struct CaptureCommand: ParsableCommand {
             if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
             if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared) }
             guard let out else { return }
-            let directory = URL(fileURLWithPath: out)
-            if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
-            var skews: [Double] = []
-            let start = Date()
-            for n in 0..<count {
-                if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
-                let pair = try connected.capture(count: 1, into: directory)[0]
-                let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
-                print(String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
-                             pair.deep.fileName, skew, pair.arrivalSkew * 1000))
-                if let s = pair.triggerSkew { skews.append(abs(s)) }
-            }
-            let elapsed = Date().timeIntervalSince(start)
-            var summary = String(format: "%d pair(s) in %.1f s (%.1f pairs/min)", count, elapsed, Double(count) / elapsed * 60)
+            try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out))
+        }
+    }
+
+    /// Files only: each pair written into the folder; Ctrl-C stops after the pair in hand, with status 130.
+    func captureFiles(rig: Rig, file: RigFile, into directory: URL) throws {
+        let interrupt = InterruptHandler { note("stopping after the pair in hand (Ctrl-C again to quit at once)") }
+        if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
+        var skews: [Double] = []
+        var pairs: [CapturedPair] = []
+        let start = Date()
+        for n in 0..<count {
+            if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
+            if interrupt.interrupted { break }
+            let pair = try rig.capture(count: 1, into: directory)[0]
+            pairs.append(pair)
+            let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
+            let line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
+                              pair.deep.fileName, skew, pair.arrivalSkew * 1000)
+            if json { note(line) } else { print(line) }
+            if let s = pair.triggerSkew { skews.append(abs(s)) }
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        if json {
+            try printJSON(FileCaptureJSON(folder: directory.path, pairs: pairs.map(FileCaptureJSON.Pair.init),
+                                          interrupted: interrupt.interrupted, seconds: elapsed))
+        } else {
+            var summary = String(format: "%d pair(s) in %.1f s (%.1f pairs/min)", pairs.count, elapsed,
+                                 Double(pairs.count) / max(elapsed, 1e-9) * 60)
             if !skews.isEmpty {
                 summary += String(format: ", median |trigger skew| %.2f ms", skews.sorted()[skews.count / 2] * 1000)
             }
-            print(summary + " into \(out)")
+            print(summary + " into \(directory.path)")
         }
+        if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
     }
 
     /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
     func prepareDataset(file: RigFile) throws -> (dataset: Dataset, processor: PairProcessor) {
-        let root = location.url
-        var st = stat()
-        let dataset = lstat(root.appendingPathComponent(Dataset.catalogName).path, &st) == 0
-            ? try location.open() : try Dataset.create(at: root)
-        let settings = PipelineSettings(model: model, noModel: noModel, rigFile: file, calibrationPath: nil, split: split)
-        return (dataset, try settings.processor(for: dataset))
+        // The rig file's calibration is checked here, before a camera is touched; it is recorded with every capture
+        // (not given as this run's calibration), so the captures are aligned the same way now and after a stop.
+        if let alignment = file.alignment { _ = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment") }
+        let settings = PipelineSettings(model: model, modelName: modelName, noModel: noModel, rigFile: nil,
+                                        calibrationPath: nil, split: split)
+        let deblur = try settings.deblurModel()
+        let dataset = try location.open(creating: initDataset)
+        return (dataset, try settings.processor(for: dataset, model: deblur))
     }
 
     func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor)) throws {
@@ -117,19 +153,33 @@ struct CaptureCommand: ParsableCommand {
         let dataset = prepared.dataset
         let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
                                        scene: SceneInput(name: scene ?? "unsorted"),
-                                       session: ISO8601DateFormatter().string(from: Date()))
-        let display = PipelineDisplay(total: count)
+                                       session: ISO8601DateFormatter().string(from: Date()), split: split)
+        let display = PipelineDisplay(total: count, standardError: json)
         let interrupt = InterruptHandler { display.handle(.stopping) }
-        if file.trigger == .external { print("waiting for an external release (\(count) pair(s))") }
+        if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         let start = Date()
         let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop,
                                         events: display.handle)
         display.finish()
         let elapsed = Date().timeIntervalSince(start)
-        print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
         let left = try dataset.capturesWithoutPair().count
-        if left > 0 { print("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
+        if json {
+            try printJSON(PipelineRunJSON(dataset: root, outcomes: outcomes, failures: display.failures, waiting: left,
+                                          interrupted: interrupt.interrupted, seconds: elapsed))
+        } else {
+            print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
+        }
+        if left > 0 { note("\(left) capture(s) wait for processing: rigctl process --dataset \(root.path)") }
+        let made = Set(outcomes.map(\.pairID))
+        let unsplit = try dataset.pairs(PairFilter(scene: scene, split: .unused))
+            .filter { made.contains($0.id) && $0.verdict != .rejected }.count
+        if unsplit > 0 {
+            note("\(unsplit) pair(s) have no split yet (unused), so an export or evaluation of the test split "
+                 + "leaves them out: assign scenes with `rigctl dataset split`, or capture with --split test or train")
+        }
+        // A failed pair outranks the interruption: it needs a look, the interruption was asked for.
         if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
+        if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
     }
 
     static func summary(_ outcomes: [PairOutcome], elapsed: TimeInterval, dataset: String) -> String {
@@ -137,7 +187,7 @@ struct CaptureCommand: ParsableCommand {
         for o in outcomes { counts[o.verdict.rawValue, default: 0] += 1 }
         var text = String(format: "%d pair(s) processed in %.1f s (%.1f pairs/min): ", outcomes.count, elapsed,
                           Double(outcomes.count) / max(elapsed, 1e-9) * 60)
-        text += ["accepted", "review", "rejected"].map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        text += Verdict.allCases.map { "\(counts[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         func mean(_ reports: [MetricReport]) -> String? {
             guard !reports.isEmpty else { return nil }
             let n = Double(reports.count)

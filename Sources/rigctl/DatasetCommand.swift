@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -111,30 +112,39 @@ struct DatasetCommand: ParsableCommand {
                     .compactMap({ role, file in file.map { (role, $0) } }) {
                     print("\(role): \(file.path) (\(file.size) bytes, sha256 \(file.sha256))")
                 }
-                if let h = p.homography { print("homography: " + h.map { "\($0)" }.joined(separator: " ")) }
+                if let h = p.homography {
+                    print("homography (source -> target):")
+                    for row in HumanFormat.matrix3x3(h.m) { print(row) }
+                }
                 if let c = p.colour {
-                    print("colour: \(c.name) " + c.parameters.map { "\($0)" }.joined(separator: " ")
-                          + (c.residual.map { ", residual \($0)" } ?? ""))
+                    print("colour: \(c.model) " + c.parameters.map { HumanFormat.significant($0) }.joined(separator: " ")
+                          + (c.residual.map { ", residual \(HumanFormat.significant($0))" } ?? ""))
                 }
                 if let c = p.crop { print("crop: \(c.width)x\(c.height)+\(c.x)+\(c.y)") }
                 if !p.quality.isEmpty {
-                    print("quality: " + p.quality.keys.sorted().map { "\($0) \(p.quality[$0] ?? 0)" }.joined(separator: ", "))
+                    print("quality: " + p.quality.keys.sorted()
+                        .map { "\($0) \(HumanFormat.significant(p.quality[$0] ?? 0))" }.joined(separator: ", "))
                 }
                 if let capture = p.capture {
-                    print("capture \(capture.id): trigger \(capture.triggerTime.map { "\($0)" } ?? "-"), "
-                          + "skew \(capture.skew.map { "\($0) s" } ?? "-")")
+                    let trigger = capture.triggerTime.map { ISO8601DateFormatter().string(from: $0) } ?? "-"
+                    print("capture \(capture.id): trigger \(trigger), "
+                          + "skew \(capture.skew.map { HumanFormat.fixed($0 * 1000, 2) + " ms" } ?? "-")")
                     for shot in capture.shots {
                         let s = shot.settings
                         print("  \(shot.role): \(shot.camera.make) \(shot.camera.model) #\(shot.camera.serial), "
-                              + "f/\(s.aperture.map { "\($0)" } ?? "?"), \(s.exposureTime.map { "\($0) s" } ?? "? s"), "
-                              + "ISO \(s.iso.map(String.init) ?? "?"), \(s.focalLength.map { "\($0) mm" } ?? "? mm"), "
-                              + "\(shot.file.path)")
+                              + "\(s.aperture.map(HumanFormat.aperture) ?? "f/?"), \(s.exposureTime.map(HumanFormat.shutter) ?? "? s"), "
+                              + "ISO \(s.iso.map(String.init) ?? "?"), "
+                              + "\(s.focalLength.map { HumanFormat.significant($0, 3) + " mm" } ?? "? mm"), \(shot.file.path)")
                     }
                 }
                 for e in p.evaluations {
-                    print("model \(e.model): PSNR \(e.psnr), SSIM \(e.ssim)"
-                          + (e.ssimGaussian.map { ", SSIM (Gaussian) \($0)" } ?? "") + (e.mae.map { ", MAE \($0)" } ?? "")
-                          + (e.lpips.map { ", LPIPS \($0)" } ?? "") + (e.seconds.map { ", \($0) s" } ?? ""))
+                    print("model \(e.model): PSNR \(HumanFormat.decibels(e.psnr)), SSIM \(HumanFormat.fixed(e.ssim, 4))"
+                          + (e.ssimGaussian.map { ", SSIM (Gaussian) \(HumanFormat.fixed($0, 4))" } ?? "")
+                          + (e.mae.map { ", MAE \(HumanFormat.fixed($0, 4))" } ?? "")
+                          + (e.lpips.map { ", LPIPS \(HumanFormat.fixed($0, 4))" } ?? "")
+                          + (e.seconds.map { ", \(HumanFormat.fixed($0, 2)) s" } ?? ""))
+                    if let scoring = e.scoreProtocol { print("  protocol: \(scoring)" + (e.evaluatedAt.map { ", scored \($0)" } ?? "")) }
+                    for metric in e.missing.keys.sorted() { print("  \(metric) missing: \(e.missing[metric]!)") }
                 }
             }
         }
@@ -150,12 +160,17 @@ struct DatasetCommand: ParsableCommand {
 
         @OptionGroup var location: DatasetLocation
         @Flag(help: "Check sizes only, not hashes.") var quick = false
+        @Flag(help: "Print JSON (the exit status is still 1 when anything is wrong).") var json = false
 
         func run() throws {
             let consistent = try reportingErrors {
                 // A dataset on a read-only mount (or another user's) is still checked: read-only, reporting leftovers.
                 let writable = access(location.url.path, W_OK) == 0
                 let report = try location.open(readOnly: !writable).verify(hashes: !quick)
+                if json {
+                    try printJSON(VerifyJSON(report, hashes: !quick))
+                    return report.isConsistent
+                }
                 let mib = Double(report.checkedBytes) / 1_048_576
                 print("checked \(report.checkedFiles) files (\(String(format: "%.1f", mib)) MiB)")
                 for path in report.missing { print("missing: \(path)") }

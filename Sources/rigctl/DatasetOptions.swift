@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 /// `--dataset DIR`, shared by every command that works on a dataset.
 struct DatasetLocation: ParsableArguments {
@@ -14,6 +15,20 @@ struct DatasetLocation: ParsableArguments {
             return URL(fileURLWithPath: env)
         }
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }
+
+    /// Opens the dataset; with `create` (the command's explicit `--init`) a folder without one gets a new, empty
+    /// dataset. Without it a missing dataset is an error: only `dataset init` and `--init` ever create one.
+    func open(creating create: Bool) throws -> Dataset {
+        do {
+            return try open()
+        } catch DatasetError.notADataset(let path) {
+            guard create else {
+                throw BadInput("\(path) is not a dataset (no catalog.sqlite); create one with `rigctl dataset init \(path)`, "
+                               + "or pass --init to create it")
+            }
+            return try Dataset.create(at: url)
+        }
     }
 
     func open(readOnly: Bool = false) throws -> Dataset {
@@ -38,4 +53,11 @@ func printJSON<T: Encodable>(_ value: T) throws {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.dateEncodingStrategy = .iso8601
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// A mistake in what the user asked for, said in one sentence (exit status 2).
+struct BadInput: Error, ClassifiedError, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+    var isBadInput: Bool { true }
 }

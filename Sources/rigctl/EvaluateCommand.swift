@@ -6,6 +6,8 @@ import IFANEngine
 import Imaging
 import Metrics
 import NeuralCore
+import PairVocabulary
+import Pipeline
 
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,11 +16,16 @@ struct EvaluateCommand: ParsableCommand {
         discussion: """
             SET is a folder in the RealDOF layout (source/, target/) or the DPDD layout (test_c/source, \
             test_c/target); pairs are matched by file name, and a set whose names do not match is an error. \
-            Without SET, the accepted pairs of a dataset's catalogue are evaluated (--dataset, --split) and every \
+            Without SET, the accepted pairs of one split of a dataset's catalogue are evaluated (--dataset; \
+            --split, default test, so train and test are never mixed unless --split all asks for it) and every \
             per-pair score is kept in the catalogue. Methods: the input itself (the tables' first row), the IFAN \
-            engine with any imported weights (--model, repeatable), and folders of other methods' outputs \
-            (--results DIR --name NAME, repeatable). Images are cropped bottom/right to multiples of 8 as the IFAN \
-            paper's evaluation does (--no-crop to score whole images).
+            engine with any imported weights (--model, repeatable; --model-name names each, in the same order, \
+            default its store or file name), and folders of other methods' outputs (--results DIR --name NAME, \
+            repeatable). A name the catalogue already gives other weights is refused before anything runs. Images are cropped bottom/right to multiples of 8 as the IFAN \
+            paper's evaluation does (--no-crop to score whole images). In a dataset every score row records its \
+            protocol (framing, bit depth, SSIM, LPIPS, rigctl release) and date; another protocol adds rows \
+            rather than replacing the capture pipeline's whole-image ones, and a model's output kept from an \
+            earlier run of the same weights (by SHA-256) is scored instead of running the model again (--rerun).
             """
     )
 
@@ -28,11 +35,14 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
     var dataset: String?
 
-    @Option(help: "With a dataset: the split to evaluate (train, test or unused; default: all accepted pairs).")
-    var split: Split?
+    @Option(help: "Default: test (a dataset's split to evaluate; train and test are never mixed unasked); or train, unused, all (every usable pair).")
+    var split: ExportSplit = .test
 
     @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")
     var models: [String] = []
+
+    @Option(name: .customLong("model-name"), help: "The name of each --model in the table and catalogue, in the same order.")
+    var modelNames: [String] = []
 
     @Option(help: "Folder layout: realdof or dpdd (default: detected).")
     var layout: PairLayout?
@@ -67,47 +77,89 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Show each model's tiles and stages within an image on standard error even when it is not a terminal.")
     var progress = false
 
+    @Flag(help: "With a dataset: run every model again instead of reusing the output its weights already made (scores of the same protocol are replaced; stored outputs are kept).")
+    var rerun = false
+
     func validate() throws {
         guard resultsFolders.count == resultNames.count else {
             throw ValidationError("give one --name for each --results folder (\(resultsFolders.count) folders, \(resultNames.count) names)")
         }
         if noInput && resultsFolders.isEmpty && models.isEmpty { throw ValidationError("nothing to evaluate: no method given") }
+        if !modelNames.isEmpty && modelNames.count != models.count {
+            throw ValidationError("give one --model-name for each --model (\(models.count) models, \(modelNames.count) names)")
+        }
+        try validateMethodNames()
         if set != nil && dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
+        if set != nil && rerun { throw ValidationError("--rerun applies to a dataset, whose stored outputs are reused") }
     }
 
     func run() throws {
         try reportingErrors {
-            var weightFiles: [String: URL] = [:]
+            if set == nil { return try evaluateDataset() }
             var methods: [any RestorationMethod] = noInput ? [] : [InputMethod()]
-            for model in models {
-                let (name, url) = try resolveModel(model, store: ModelStore())
+            for (index, model) in models.enumerated() {
+                let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
                 let network = try IFANModelFile.load(url)
                 let complexity = ModelComplexity(parameters: network.architecture.parameterCount,
                                                  macs: Double(network.architecture.ptflopsMACs(width: 1280, height: 720)))
                 methods.append(DeblurrerMethod(IFANDeblurrer(name: name, network: network), complexity: complexity))
-                weightFiles[name] = url
             }
             for (folder, name) in zip(resultsFolders, resultNames) {
                 methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
             }
-            try evaluate(methods: methods, weightFiles: weightFiles)
+            let pairs = try PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
+            let lpips = try LPIPSLoader.load(path: lpipsWeights)
+            let evaluator = Evaluator(methods: methods, lpips: lpips.network, cropToMultipleOf8: !noCrop)
+            let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? ".").lastPathComponent)") }
+            let pairProgress = ProgressLine(label: "evaluating")
+            let within = ImageProgressLine(label: "", requested: progress)
+            let names = pairs.map(\.name)
+            let result = try evaluator.run(pairs: pairs, progress: pairProgress.update, imageProgress: within.map { line in
+                { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
+            }, observe: { try writer?.add($0) })
+            try writer?.finish(result)
+            try write(result)
         }
     }
 
-    func evaluate(methods: [any RestorationMethod], weightFiles: [String: URL]) throws {
-        let catalogue = try set == nil ? openCatalogue() : nil
-        let pairs = try catalogue?.pairs ?? PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
+    /// A dataset's accepted pairs, scored through the pipeline's `PairScorer`: every score is kept in the
+    /// catalogue with its protocol, and a model's stored output is reused unless --rerun.
+    func evaluateDataset() throws {
+        let (opened, pairs) = try openCatalogue()
+        var methods: [CatalogueMethod] = noInput ? [] : [.input]
+        for (index, model) in models.enumerated() {
+            let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
+            // Before any work: a name the catalogue gives other weights would be refused only once everything had run.
+            try checkModelName(name, weights: url, in: opened)
+            methods.append(.model(try DeblurModel.ifan(name: name, weights: url)))
+        }
+        for (folder, name) in zip(resultsFolders, resultNames) {
+            try checkModelName(name, weights: nil, in: opened)
+            methods.append(.results(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder))))
+        }
         let lpips = try LPIPSLoader.load(path: lpipsWeights)
-        let evaluator = Evaluator(methods: methods, lpips: lpips, cropToMultipleOf8: !noCrop)
-        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? catalogue!.dataset.root.path).lastPathComponent)") }
-        let pairProgress = ProgressLine(label: "evaluating")
-        let within = ImageProgressLine(label: "", requested: progress)
-        let names = pairs.map(\.name)
-        let result = try evaluator.run(pairs: pairs, progress: pairProgress.update, imageProgress: within.map { line in
-            { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
-        }, observe: { try writer?.add($0) })
+        let scorer = PairScorer(dataset: opened, framing: noCrop ? .whole : .cropToMultipleOf8, lpips: lpips.network,
+                                lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
+        let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(opened.root.lastPathComponent)") }
+        let progress = ProgressLine(label: "evaluating")
+        let (result, counts) = try CatalogueEvaluation(scorer: scorer, methods: methods)
+            .run(pairs: pairs, keepImages: writer != nil, progress: progress.update, observe: { try writer?.add($0) })
         try writer?.finish(result)
+        try write(result)
+        var lines: [String] = []
+        for method in methods.map(\.tableName) {
+            let parts = [("already scored", counts.recorded[method]), ("stored output(s) reused", counts.storedOutputs[method]),
+                         ("run", counts.ran[method])].compactMap { label, n in n.map { "\($0) \(label)" } }
+            lines.append("\(method): " + parts.joined(separator: ", "))
+        }
+        for note in counts.notRecorded { lines.append("note: \(note) reproduces the target exactly (PSNR inf); not recorded") }
+        for (reason, n) in counts.missing.sorted(by: { $0.key < $1.key }) { lines.append("missing \(reason) (\(n) score(s))") }
+        lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol ?? "")")
+        FileHandle.standardError.write(Data(lines.map { "rigctl: " + $0 + "\n" }.joined().utf8))
+    }
 
+    /// The table on standard output (or --output), the per-pair scores with --scores.
+    func write(_ result: EvaluationReport) throws {
         let table = try ResultsTable(rows: result.methods).render(format)
         if let output {
             try AtomicFile.write(Data(table.utf8), to: URL(fileURLWithPath: output))
@@ -120,78 +172,53 @@ struct EvaluateCommand: ParsableCommand {
             try AtomicFile.write(try encoder.encode(result), to: URL(fileURLWithPath: scores))
         }
         if let report { FileHandle.standardError.write(Data("report: \(report)/index.html\n".utf8)) }
-        if let catalogue { try catalogue.record(result, weightFiles: weightFiles) }
     }
 
-    func openCatalogue() throws -> CatalogueSet {
+    /// The dataset and its pairs to evaluate: not rejected by alignment or by review, of --split when given.
+    func openCatalogue() throws -> (Dataset, [PairDetail]) {
         var location = DatasetLocation()
         location.dataset = dataset
         let opened = try location.open()
         var filter = PairFilter()
-        filter.split = split
-        let summaries = try opened.pairs(filter).filter { $0.verdict != Verdict.rejected.rawValue }
-        var pairs: [ImagePair] = []
-        var ids: [String: Int64] = [:]
+        filter.split = split.splits?.first
+        let summaries = try opened.pairs(filter).filter { $0.verdict != .rejected }
+        var pairs: [PairDetail] = []
         for summary in summaries {
             let detail = try opened.pair(String(summary.id))
-            guard detail.reviewState != ReviewState.rejected.rawValue else { continue }
-            let name = "\(detail.id)-\(detail.name)"
-            pairs.append(ImagePair(name: name, source: try opened.url(of: detail.source), target: try opened.url(of: detail.target)))
-            ids[name] = detail.id
+            guard detail.reviewState != .rejected else { continue }
+            pairs.append(detail)
         }
+        if pairs.isEmpty, let reason = try opened.emptySelectionReason(split, for: .evaluation) { throw BadInput(reason) }
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
-        return CatalogueSet(dataset: opened, pairs: pairs, ids: ids)
-    }
-}
-
-/// A dataset's pairs under evaluation, and where their scores go back.
-struct CatalogueSet {
-    let dataset: Dataset
-    let pairs: [ImagePair]
-    let ids: [String: Int64]
-
-    /// Keeps every per-pair score in the catalogue, each method as a model (baselines without weights).
-    func record(_ report: EvaluationReport, weightFiles: [String: URL]) throws {
-        var modelIDs: [String: Int64] = [:]
-        for method in report.methods {
-            let name = method.name == InputMethod().name ? "input" : method.name
-            modelIDs[method.name] = try dataset.registerModel(ModelInput(
-                name: name, weights: weightFiles[method.name],
-                parameterCount: method.complexity?.parameters.map(Int64.init),
-                macs: method.complexity?.macs.map { Int64($0) })).id
-        }
-        for result in report.results {
-            guard let pairID = ids[result.pair], let modelID = modelIDs[result.method] else { continue }
-            let s = result.scores
-            guard s.psnr.isFinite else {
-                // An output identical to its target: the catalogue keeps finite scores only.
-                FileHandle.standardError.write(Data("rigctl: note: \(result.method) reproduces pair \(result.pair) exactly (PSNR inf); not recorded\n".utf8))
-                continue
-            }
-            try dataset.recordEvaluation(EvaluationInput(pairID: pairID, modelID: modelID, psnr: s.psnr,
-                                                         ssim: s.ssim, ssimGaussian: s.ssimGaussian, mae: s.mae,
-                                                         lpips: s.lpips, seconds: result.seconds))
-        }
-        print("scores of \(report.results.count) pair(s) x method(s) recorded in \(dataset.root.path)")
+        return (opened, pairs)
     }
 }
 
 extension PairLayout: ExpressibleByArgument {}
 extension TableFormat: ExpressibleByArgument {}
 
-/// Loads the LPIPS network from a given file or the model store; without weights it says once how to install
-/// them and the evaluation goes on without LPIPS.
+/// Loads the LPIPS network from a given file or the installed weights; without weights it says once how to
+/// install them, and the scoring goes on without LPIPS (the reason is recorded with every score).
 enum LPIPSLoader {
-    static func load(path: String?) throws -> LPIPS? {
-        if let path { return try LPIPS(contentsOf: URL(fileURLWithPath: path)) }
-        let url = ModelStore().url(forModel: LPIPS.modelName)
-        if FileManager.default.fileExists(atPath: url.path) { return try LPIPS(contentsOf: url) }
+    struct Loaded {
+        var network: LPIPS?
+        /// Why LPIPS is left out (nil when loaded).
+        var missingReason: String?
+    }
+
+    static func load(path: String?) throws -> Loaded {
+        if let path { return Loaded(network: try LPIPS(contentsOf: URL(fileURLWithPath: path))) }
+        let candidates = LPIPS.installedLocations()
+        if let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            return Loaded(network: try LPIPS(contentsOf: url))
+        }
+        let looked = candidates.map(\.path).joined(separator: ", ")
         FileHandle.standardError.write(Data("""
-            rigctl: note: LPIPS weights are not installed (\(url.path)); LPIPS is left out. \
+            rigctl: note: LPIPS weights are not installed (looked for \(looked)); LPIPS is left out. \
             Install them with script/fetch-lpips-weights.
 
             """.utf8))
-        return nil
+        return Loaded(network: nil, missingReason: "LPIPS weights not installed")
     }
 }
 

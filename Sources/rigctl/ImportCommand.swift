@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,14 +17,18 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The folder to import.") var directory: String
     @Option(help: "The folder layout of DIR.") var layout: ImportLayout
     @OptionGroup var location: DatasetLocation
+    @Flag(name: .customLong("init"), help: "Create the dataset if the folder holds none (default: it must exist).")
+    var initDataset = false
     @Option(help: "Put every pair in this scene (default: each pair is its own scene, named after the file).")
     var scene: String?
     @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
     @Option(help: "The split the pairs join.") var split: Split = .test
+    @Flag(help: "Print JSON: dataset, added, alreadyPresent, mismatches, refused (pair names or problems).")
+    var json = false
 
     func run() throws {
         try reportingErrors {
-            let dataset = try location.open()
+            let dataset = try location.open(creating: initDataset)
             let importer = Importer(layout: layout, scene: scene, tags: tag, split: split)
             let report = try importer.run(from: URL(fileURLWithPath: directory), into: dataset)
             for problem in report.mismatches {
@@ -32,6 +37,7 @@ struct ImportCommand: ParsableCommand {
             for problem in report.refused {
                 FileHandle.standardError.write(Data("rigctl: not imported: \(problem)\n".utf8))
             }
+            if json { return try printJSON(ImportJSON(report, dataset: dataset.root)) }
             print("imported \(report.added.count) pairs, \(report.alreadyPresent.count) already present, "
                   + "\(report.mismatches.count) mismatches"
                   + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused (unreadable or unsafe files)"))

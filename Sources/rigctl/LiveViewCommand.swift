@@ -2,6 +2,7 @@ import Alignment
 import ArgumentParser
 import Foundation
 import Imaging
+import PairVocabulary
 import Rig
 
 /// Shift, rotation and scale of the deep camera's view against the shallow one's, from one pair of live-view

@@ -36,7 +36,7 @@ struct MetricsCommand: ParsableCommand {
             guard a.width == b.width, a.height == b.height else {
                 throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
             }
-            let network = try LPIPSLoader.load(path: lpipsWeights)
+            let network = try LPIPSLoader.load(path: lpipsWeights).network
             let report = try MetricReport(output: a, target: b, lpips: network)
             if json {
                 let encoder = JSONEncoder()

@@ -11,17 +11,18 @@ struct ModelCommand: ParsableCommand {
     )
 }
 
-/// Where `--model` points: a store name, or a path to a .safetensors file.
-func resolveModel(_ model: String, store: ModelStore) throws -> (name: String, url: URL) {
+/// Where `--model` points: a store name, or a path to a .safetensors file. The model is called `name` when given
+/// (`--model-name`), else by its store name or its file's name without the extension.
+func resolveModel(_ model: String, name: String? = nil, store: ModelStore) throws -> (name: String, url: URL) {
     if model.hasSuffix(".safetensors") || model.contains("/") {
         let url = URL(fileURLWithPath: model)
-        return (url.deletingPathExtension().lastPathComponent, url)
+        return (name ?? modelName(for: model), url)
     }
     let url = try store.validatedURL(forModel: model)
     guard FileManager.default.fileExists(atPath: url.path) else {
         throw IFANError.badInput("no model '\(model)' in \(store.directory.path); import one with 'rigctl model import CHECKPOINT'")
     }
-    return (model, url)
+    return (name ?? model, url)
 }
 
 struct ModelImport: ParsableCommand {
@@ -51,7 +52,6 @@ struct ModelImport: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let source = URL(fileURLWithPath: checkpoint)
-            let (architecture, weights) = try IFANModelFile.importCheckpoint(source)
             let destination: URL
             if let output {
                 destination = URL(fileURLWithPath: output)
@@ -61,9 +61,11 @@ struct ModelImport: ParsableCommand {
                 destination = try store.validatedURL(forModel: modelName)
                 try store.createDirectory()
             }
+            // The name is checked before the checkpoint is read, so a clash costs nothing.
             if !force && FileManager.default.fileExists(atPath: destination.path) {
-                throw IFANError.badInput("\(destination.path) exists; pass --force to replace it")
+                throw IFANError.badInput("\(destination.path) exists; pass --force to replace it, or --name to choose another name")
             }
+            let (architecture, weights) = try IFANModelFile.importCheckpoint(source)
             try IFANModelFile.write(weights, architecture: architecture, source: source.lastPathComponent, to: destination)
             print("\(destination.path): IFAN with \(architecture.iterations) IAC iterations, "
                   + "\(architecture.parameterCount) parameters in \(weights.count) tensors")
@@ -114,13 +116,9 @@ struct ModelInfo: ParsableCommand {
             let macs = architecture.macs(width: width, height: height)
             let iac = architecture.iacMACs(width: width, height: height)
             if json {
-                let object: [String: Any] = [
-                    "model": label, "architecture": "ifan", "iac_iterations": architecture.iterations,
-                    "width": width, "height": height, "parameters": architecture.parameterCount,
-                    "macs_ptflops": ptflops, "macs": macs, "macs_iac": iac,
-                ]
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-                print(String(decoding: data, as: UTF8.self))
+                try printJSON(ModelInfoJSON(model: label, iacIterations: architecture.iterations, width: width,
+                                            height: height, parameters: architecture.parameterCount,
+                                            macsPtflops: ptflops, macs: macs, macsIAC: iac))
             } else {
                 print("\(label): IFAN, \(architecture.iterations) IAC iterations")
                 print("parameters:          \(architecture.parameterCount)")
@@ -134,11 +132,23 @@ struct ModelInfo: ParsableCommand {
 struct ModelList: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List the models in the model store.")
 
+    @Flag(help: "Print JSON: directory, models (name, path, bytes).")
+    var json = false
+
     func run() throws {
         try reportingErrors {
             let store = ModelStore()
             let names = try store.installedModels()
-            if names.isEmpty { print("no models in \(store.directory.path)") }
+            if json {
+                let models = names.map { name -> ModelListJSON.Model in
+                    let url = store.url(forModel: name)
+                    let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value
+                    return ModelListJSON.Model(name: name, path: url.path, bytes: size ?? 0)
+                }
+                return try printJSON(ModelListJSON(directory: store.directory.path, models: models))
+            }
+            // Only the names on standard output, one a line, so that `for m in $(rigctl model list)` works.
+            if names.isEmpty { note("no models in \(store.directory.path)") }
             for name in names { print(name) }
         }
     }

@@ -4,6 +4,7 @@ import Foundation
 import IFANEngine
 import Metrics
 import NeuralCore
+import PairVocabulary
 import Pipeline
 import Rig
 import ThreadSupport
@@ -11,22 +12,36 @@ import ThreadSupport
 /// Options shared by `capture --dataset` and `process`: which model deblurs, how pairs are aligned.
 struct PipelineSettings {
     var model: String?
+    /// `--model-name`: what the model is called in the catalogue (default: its store or file name).
+    var modelName: String?
     var noModel: Bool
+    /// A calibration given for this run (`process --rig` or `--calibration`); without one each capture is aligned
+    /// with the calibration it was taken with.
     var rigFile: RigFile?
     var calibrationPath: String?
-    var split: Split
+    var split: Split?
 
-    /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are.
+    /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are. A
+    /// model whose name the dataset gives other weights is refused here, before any pair is touched.
     func processor(for dataset: Dataset) throws -> PairProcessor {
+        try processor(for: dataset, model: try deblurModel())
+    }
+
+    /// The processor with a model loaded already (`deblurModel()`), so that a bad model is found before the
+    /// dataset is opened or created.
+    func processor(for dataset: Dataset, model: DeblurModel?) throws -> PairProcessor {
         var options = ProcessingOptions()
         options.split = split
         if let calibrationPath {
             options.calibration = try AlignmentCalibration.read(URL(fileURLWithPath: calibrationPath))
-        } else if let alignment = rigFile?.alignment {
-            options.calibration = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment")
+        } else if let file = rigFile {
+            options.calibration = try AlignmentCalibration.decode(try (file.alignment ?? .object([:])).data(),
+                                                                  path: "the rig file's alignment")
         }
-        return PairProcessor(dataset: dataset, options: options, model: try deblurModel(),
-                             lpips: try LPIPSLoader.load(path: nil))
+        if let model { try checkModelName(model.name, weights: model.weights, in: dataset) }
+        let lpips = try LPIPSLoader.load(path: nil)
+        return PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips.network,
+                             lpipsMissingReason: lpips.missingReason ?? "")
     }
 
     func deblurModel() throws -> DeblurModel? {
@@ -41,15 +56,20 @@ struct PipelineSettings {
                 """.utf8))
             return nil
         }
-        let (name, url) = try resolveModel(model ?? "ifan", store: store)
+        if let modelName { try validateModelName(modelName) }
+        let (name, url) = try resolveModel(model ?? "ifan", name: modelName, store: store)
         return try DeblurModel.ifan(name: name, weights: url)
     }
 }
 
-/// Ctrl-C (or SIGTERM) asks the pipeline to stop after the pair in hand; a second one exits at once, which is
-/// still safe because every step is crash-safe.
+/// Ctrl-C (or SIGTERM) asks the pipeline to stop after the pair in hand, and the command then exits with status 130
+/// (`ExitStatus.interrupted`) so that a script can tell a stopped run from a finished one; a second one exits at
+/// once, with the same status, which is still safe because every step is crash-safe.
 final class InterruptHandler {
     let stop = StopFlag()
+
+    /// Whether a stop was asked for.
+    var interrupted: Bool { stop.isRequested }
     /// Kept so that the signal sources live as long as the handler.
     private let sources: [DispatchSourceSignal]
 
@@ -69,7 +89,7 @@ final class InterruptHandler {
                     onFirst()
                 } else {
                     FileHandle.standardError.write(Data("\nrigctl: stopped; unfinished work resumes with `rigctl process`\n".utf8))
-                    exit(130)
+                    exit(ExitStatus.interrupted)
                 }
             }
             source.resume()
@@ -82,7 +102,10 @@ final class InterruptHandler {
 final class PipelineDisplay: Sendable {
     private let screen: LockedValue<Screen>
 
-    init(total: Int?) { screen = LockedValue(Screen(total: total)) }
+    /// `standardError`: the lines go to standard error, for `--json`, whose result alone is on standard output.
+    init(total: Int?, standardError: Bool = false) {
+        screen = LockedValue(Screen(total: total, fd: standardError ? STDERR_FILENO : STDOUT_FILENO))
+    }
 
     func handle(_ event: PipelineEvent) { screen.withLock { $0.handle(event) } }
 
@@ -91,11 +114,20 @@ final class PipelineDisplay: Sendable {
     var failures: Int { screen.withLock { $0.failures } }
 
     static func describe(_ o: PairOutcome) -> String { Screen.describe(o) }
+
+    /// One line per reason a score is missing, with how many pairs it applies to (e.g. LPIPS without weights).
+    static func missingSummary(_ outcomes: [PairOutcome]) -> [String] {
+        var pairs: [String: Int] = [:]
+        for o in outcomes { for (metric, reason) in o.missing { pairs["\(metric) missing: \(reason)", default: 0] += 1 } }
+        return pairs.keys.sorted().map { "\($0) (\(pairs[$0]!) pair(s)); run `rigctl process` again once it is fixed" }
+    }
 }
 
 /// What the display has shown so far, changed only under the display's lock.
 private struct Screen {
-    let isTerminal = isatty(STDOUT_FILENO) != 0
+    /// Standard output or standard error.
+    let fd: Int32
+    let isTerminal: Bool
     var captured = 0
     let total: Int?
     var processed = 0
@@ -104,7 +136,17 @@ private struct Screen {
     var statusShown = false
     var failures = 0
 
-    init(total: Int?) { self.total = total }
+    init(total: Int?, fd: Int32) {
+        self.total = total
+        self.fd = fd
+        isTerminal = isatty(fd) != 0
+    }
+
+    /// Standard output goes through `print`'s buffer (so it stays in order with the command's other lines);
+    /// standard error is unbuffered.
+    private func write(_ text: String) {
+        if fd == STDOUT_FILENO { print(text, terminator: "") } else { FileHandle.standardError.write(Data(text.utf8)) }
+    }
 
     mutating func handle(_ event: PipelineEvent) {
         do {
@@ -134,15 +176,15 @@ private struct Screen {
 
     mutating func finish() {
         do {
-            if statusShown { print("\r\u{1B}[K", terminator: "") }
+            if statusShown { write("\r\u{1B}[K") }
             statusShown = false
             fflush(nil)
         }
     }
 
     private mutating func emit(_ line: String) {
-        if statusShown { print("\r\u{1B}[K", terminator: "") }
-        print(line)
+        if statusShown { write("\r\u{1B}[K") }
+        write(line + "\n")
         statusShown = false
     }
 
@@ -151,7 +193,7 @@ private struct Screen {
         var status = "captured \(captured)" + (total.map { "/\($0)" } ?? "") + " · processed \(processed)"
         if waiting > 0 { status += " · \(waiting) waiting" }
         if let current { status += " · \(current)" }
-        print("\r\u{1B}[K" + status, terminator: "")
+        write("\r\u{1B}[K" + status)
         statusShown = true
         fflush(nil)
     }
@@ -164,6 +206,7 @@ private struct Screen {
         if let input = o.input { line += " · input " + scores(input) }
         if let d = o.deblurred, let name = o.modelName { line += " · \(name) " + scores(d) }
         if o.verdict != .accepted, !o.reasons.isEmpty { line += " · " + o.reasons.joined(separator: "; ") }
+        for metric in o.missing.keys.sorted() { line += " · \(metric.uppercased()) missing: \(o.missing[metric]!)" }
         let stages = ["align", "deblur"].compactMap { s in o.timings[s].map { String(format: "%@ %.1f s", s, $0) } }
         if !stages.isEmpty { line += " (" + stages.joined(separator: ", ") + ")" }
         return line

@@ -1,8 +1,10 @@
 import ArgumentParser
+import DatasetBuilder
 import Foundation
 import Logging
 import Imaging
 import NeuralCore
+import PairVocabulary
 import Rig
 
 @main
@@ -88,7 +90,7 @@ extension Rigctl {
 }
 
 enum RigctlVersion {
-    static let number = "0.1.0"
+    static let number = RigctlRelease.number
 
     /// The version with the C libraries underneath, since decoding results depend on them, and the network kernels
     /// chosen for this CPU, since speed does.

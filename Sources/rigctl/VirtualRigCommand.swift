@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PairVocabulary
 import Rig
 import VirtualCamera
 

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Testing
 import Alignment
 import Imaging
@@ -32,7 +33,7 @@ import Imaging
         let result = try Aligner().align(source: p.source, target: p.target)
         let error = result.homography.worstCornerError(to: p.homography, width: Self.size.0, height: Self.size.1)
         #expect(error < 0.08, "worst corner error \(error) px")
-        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.verdict == .accepted, "\(result.reasons)")
         #expect(result.reasons.isEmpty)
     }
 
@@ -54,7 +55,7 @@ import Imaging
         options.colourModel = .gainOffset
         let result = try Aligner(options).align(source: p.source, target: p.target)
         let colour = try #require(result.colour)
-        #expect(colour.model == "gain-offset")
+        #expect(colour.model == .gainOffset)
         // The fitted map takes the target back to the source: gain 1/g, offset -o/g.
         for c in 0..<3 {
             let g = colour.parameters.gain[c], o = colour.parameters.offset[c]
@@ -113,7 +114,7 @@ import Imaging
         }
         let result = try Aligner().align(source: p.source, target: target)
         let colour = try #require(result.colour)
-        #expect(colour.model == "affine")
+        #expect(colour.model == .affine)
         let go = try #require(colour.candidates.first { $0.model == .gainOffset })
         #expect(colour.residual < 0.5 * go.residual)
         #expect(colour.residual < 0.01)
@@ -152,14 +153,14 @@ import Imaging
                                    noise: 0.005, seed: 9)
         let result = try Aligner().align(source: p.source, target: p.target)
         #expect(result.homography.worstCornerError(to: truth, width: w, height: h) < 0.2)
-        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.verdict == .accepted, "\(result.reasons)")
         #expect(result.registration.coarse == "phase correlation")
     }
 
     @Test func anUnrelatedPairIsRejected() throws {
         let p = Self.pair(targetSeed: 99)
         let result = try Aligner().align(source: p.source, target: p.target)
-        #expect(result.verdict == .reject)
+        #expect(result.verdict == .rejected)
         #expect(!result.reasons.isEmpty)
         #expect(result.alignedSource == nil && result.alignedTarget == nil)
     }
@@ -169,7 +170,7 @@ import Imaging
         let far = Self.geometry(w, h, degrees: 0, scale: 1, shift: (260, 0))
         let p = SyntheticPair.make(width: w, height: h, homography: far, noise: 0.005, seed: 5)
         let result = try Aligner().align(source: p.source, target: p.target, initialHomography: far)
-        #expect(result.verdict == .reject)
+        #expect(result.verdict == .rejected)
         #expect(result.reasons.contains { $0.contains("overlap") }, "\(result.reasons)")
     }
 
@@ -191,7 +192,7 @@ import Imaging
         let error = result.homography.worstCornerError(to: flip * p.homography, width: w, height: h)
         #expect(error < 0.08, "worst corner error \(error) px")
         #expect(result.homography.determinant < 0)
-        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.verdict == .accepted, "\(result.reasons)")
     }
 
     @Test func referenceModeRefinesAGivenHomography() throws {
@@ -213,7 +214,7 @@ import Imaging
         let wrong = Homography.translation(150, -90) * p.homography
         let result = try Aligner().align(source: p.source, target: p.target, initialHomography: wrong)
         #expect(result.homography.worstCornerError(to: p.homography, width: w, height: h) < 0.08)
-        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.verdict == .accepted, "\(result.reasons)")
         #expect(result.registration.coarse.hasPrefix("phase correlation"))
     }
 
@@ -234,7 +235,7 @@ import Imaging
         }
         let result = try Aligner().align(source: source, target: target, calibration: calibration)
         #expect(result.homography.worstCornerError(to: truth, width: w, height: h) < 0.05)
-        #expect(result.verdict == .accept, "\(result.reasons)")
+        #expect(result.verdict == .accepted, "\(result.reasons)")
         // Ignoring the distortion cannot fit as well.
         let plain = try Aligner().align(source: source, target: target)
         #expect(plain.quality.registrationCorrelation < result.quality.registrationCorrelation)

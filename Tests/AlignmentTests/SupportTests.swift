@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Testing
 import Alignment
 import Imaging
@@ -22,9 +23,9 @@ import Imaging
     }
 
     @Test func badNumbersAreTypedErrors() {
-        #expect(throws: AlignmentError.self) { try Homography([1, 0, 0, 0, 1, 0, 0, 0]) }
-        #expect(throws: AlignmentError.self) { try Homography([0, 0, 0, 0, 0, 0, 0, 0, 1]) }
-        #expect(throws: AlignmentError.self) { try Homography([1, 0, .nan, 0, 1, 0, 0, 0, 1]) }
+        #expect(throws: VocabularyError.self) { try Homography([1, 0, 0, 0, 1, 0, 0, 0]) }
+        #expect(throws: VocabularyError.self) { try Homography([0, 0, 0, 0, 0, 0, 0, 0, 1]) }
+        #expect(throws: VocabularyError.self) { try Homography([1, 0, .nan, 0, 1, 0, 0, 0, 1]) }
     }
 
     @Test func jsonIsThreeRows() throws {

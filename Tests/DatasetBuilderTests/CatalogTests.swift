@@ -1,3 +1,4 @@
+import PairVocabulary
 import TestSupport
 import DatasetBuilder
 import Foundation
@@ -20,8 +21,8 @@ import Testing
         let detail = try dataset.pair("\(pair.id)")
         #expect(detail.scene == "scene-0")
         #expect(detail.tags == ["synthetic"])
-        #expect(detail.homography?.count == 9)
-        #expect(detail.colour?.name == "affine3x4")
+        #expect(detail.homography?.m.count == 9)
+        #expect(detail.colour?.model == .affine)
         #expect(detail.crop == CropRect(x: 4, y: 4, width: 64, height: 48))
         #expect(detail.quality["ecc"] == 0.97)
         let capture = try #require(detail.capture)
@@ -68,10 +69,12 @@ import Testing
         #expect(evaluation.model == "IFAN" && evaluation.psnr == 26 && evaluation.mae == nil)
         #expect(try Data(contentsOf: dataset.root.appendingPathComponent(try #require(evaluation.output).path))
                 == Data(contentsOf: out2))
-        // The replaced output is gone from disk and catalogue: verify finds no orphan.
+        // The replaced output stays on disk and in the catalogue (an evaluation never deletes an output), and
+        // verify finds no orphan.
         let report = try dataset.verify()
         #expect(report.isConsistent, "\(report)")
-        #expect(try dataset.status().files == 8 + 1 + 1)
+        #expect(try dataset.status().files == 8 + 1 + 2)
+        #expect(FileManager.default.fileExists(atPath: dataset.root.appendingPathComponent("outputs/m\(model.id)").path))
 
         #expect(throws: DatasetError.notFound(what: "pair", id: "999")) {
             try dataset.recordEvaluation(EvaluationInput(pairID: 999, modelID: model.id, psnr: 1, ssim: 1))
@@ -117,14 +120,14 @@ import Testing
         let report = try dataset.assignSplit(testFraction: 0.4, seed: "s")
         #expect(!report.testScenes.isEmpty && !report.trainScenes.isEmpty)
         #expect(Set(report.testScenes).isDisjoint(with: report.trainScenes))
-        var sides: [String: Set<String>] = [:]
+        var sides: [String: Set<Split>] = [:]
         for pair in try dataset.pairs() {
             let detail = try dataset.pair("\(pair.id)")
-            if detail.verdict == "rejected" || detail.reviewState == "rejected" {
-                #expect(pair.split == "unused")
+            if detail.verdict == .rejected || detail.reviewState == .rejected {
+                #expect(pair.split == .unused)
             } else {
                 sides[pair.scene, default: []].insert(pair.split)
-                #expect(pair.split == (Dataset.isTestScene(pair.scene, testFraction: 0.4, seed: "s") ? "test" : "train"))
+                #expect(pair.split == (Dataset.isTestScene(pair.scene, testFraction: 0.4, seed: "s") ? .test : .train))
             }
         }
         #expect(sides.values.allSatisfy { $0.count == 1 }, "a scene landed on both sides: \(sides)")
@@ -175,8 +178,10 @@ import Testing
                                           verdict: .accepted))
         }
         #expect(throws: DatasetError.self) {
+            // A homography is 9 finite numbers by construction; a colour fit is checked on the way in.
             try dataset.addPair(PairInput(scene: SceneInput(name: "x"), name: "x", source: png, target: png,
-                                          homography: [1, 0, 0], verdict: .accepted))
+                                          colour: ColourFit(model: .affine, matrix: [1, 0, 0], offset: [0, 0, .nan]),
+                                          verdict: .accepted))
         }
         #expect(throws: DatasetError.self) {
             try dataset.addPair(PairInput(name: "no scene", source: png, target: png, verdict: .accepted))
@@ -205,7 +210,8 @@ import Testing
                       "file", "pendingFile"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
-        #expect(migrations == ["v1", "v2-status-index", "v3-image-info"])
+        #expect(migrations == ["v1", "v2-status-index", "v3-image-info", "v4-score-protocol", "v5-capture-calibration",
+                               "v6-vocabulary", "v7-views"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))

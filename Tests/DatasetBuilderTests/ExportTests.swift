@@ -1,3 +1,4 @@
+import PairVocabulary
 import TestSupport
 import DatasetBuilder
 import Foundation
@@ -55,7 +56,7 @@ import Testing
         #expect(csv.split(separator: "\n").count == 4)
         #expect(csv.contains(",1.8,") && csv.contains(detail.source.sha256))
         let readme = String(decoding: try #require(filesA["README.md"]), as: UTF8.self)
-        #expect(readme.contains("| pairs | 3 |") && readme.contains("f/1.8 (3)") && readme.contains("affine3x4 (3)"))
+        #expect(readme.contains("| pairs | 3 |") && readme.contains("f/1.8 (3)") && readme.contains("affine (3)"))
 
         // --split all takes train pairs too.
         let all = try Exporter(options: ExportOptions(split: .all)).run(from: dataset, to: dir.appendingPathComponent("all"))

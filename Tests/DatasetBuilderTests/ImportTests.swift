@@ -1,6 +1,7 @@
 import TestSupport
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Testing
 
 @Suite struct ImportTests {
@@ -74,7 +75,7 @@ import Testing
         let report = try Importer(layout: .pairs, split: .train).run(from: set, into: dataset)
         #expect(report.added == ["kitchen"])
         #expect(report.mismatches == ["garden/ has no target image"])
-        #expect(try dataset.pair("1").split == "train")
+        #expect(try dataset.pair("1").split == .train)
         #expect(throws: DatasetError.badLayout(path: dir.appendingPathComponent("none").path, detail: "not a folder")) {
             try Importer(layout: .pairs).run(from: dir.appendingPathComponent("none"), into: dataset)
         }

@@ -1,10 +1,15 @@
 import DatasetBuilder
 import Foundation
+import TestSupport
 import IFANEngine
 import Imaging
+import Metrics
+import NeuralCore
+import PairVocabulary
 import Pipeline
 import Rig
 import Testing
+import ThreadSupport
 import VirtualCamera
 
 /// A small real restoration (unsharp mask), standing in for IFAN so the pipeline tests stay fast; it sharpens,
@@ -102,6 +107,8 @@ final class EventLog: @unchecked Sendable {
         }
         let status = try f.dataset.status()
         #expect(status.captures == 3 && status.pairs == 3 && status.evaluations == 6 && status.models == 2)
+        // A pair's name says its scene and which of the scene's captures it is.
+        #expect(try outcomes.map { try f.dataset.pair(String($0.pairID)).name } == ["planes-1", "planes-2", "planes-3"])
         let detail = try f.dataset.pair(String(outcomes[0].pairID))
         #expect(Set(detail.evaluations.map(\.model)) == ["input", "unsharp"])
         #expect(detail.evaluations.first { $0.model == "unsharp" }?.output != nil)
@@ -160,6 +167,102 @@ final class EventLog: @unchecked Sendable {
         #expect(try f.pipeline(withModel: true).processBacklog(stop: StopFlag()) { _ in }.isEmpty)
     }
 
+    /// Captures that a killed `capture --dataset` left unaligned: nothing is queued (capacity 0) and the stop comes
+    /// with the last pair, so the worker processes none of them.
+    func captureWithoutProcessing(_ f: PipelineFixture, count: Int, split: Split? = nil) throws {
+        let stop = StopFlag()
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: f.processor(withModel: false),
+                                       scene: SceneInput(name: "planes"), split: split, queueCapacity: 0)
+        _ = try pipeline.run(rig: f.rig, count: count, stop: stop) { event in
+            if case .captured(let index, _, _, _) = event, index == count { stop.request() }
+        }
+        #expect(try f.dataset.capturesWithoutPair().count == count)
+    }
+
+    /// `rigctl process --dataset D` after a killed capture: no rig file is given, yet the pairs are aligned with the
+    /// calibration the captures were taken with (the virtual rig's mirror flip), not rejected as diverged.
+    @Test func processAfterAKilledCaptureAlignsWithTheCapturesCalibration() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 2, split: .test)
+        let plain = PairProcessor(dataset: f.dataset, options: ProcessingOptions(), model: nil, lpips: nil)
+        let outcomes = try CapturePipeline(dataset: f.dataset, processor: plain, scene: SceneInput(name: "unsorted"))
+            .processBacklog(stop: StopFlag()) { _ in }
+        #expect(outcomes.count == 2)
+        #expect(outcomes.allSatisfy { $0.verdict == .accepted }, "\(outcomes.map(\.reasons))")
+        // The split the capture asked for is kept too.
+        #expect(try f.dataset.pairs(PairFilter(split: .test)).count == 2)
+    }
+
+    /// A processor as `rigctl process --dataset D` builds it: no calibration given, so each capture's own applies.
+    func plainProcessor(_ f: PipelineFixture, options: ProcessingOptions = ProcessingOptions(), withModel: Bool) -> PairProcessor {
+        PairProcessor(dataset: f.dataset, options: options,
+                      model: withModel ? DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights) : nil,
+                      lpips: nil)
+    }
+
+    /// A verdict reached with another calibration than the capture's (as `process` without --rig reached them before
+    /// calibrations were recorded) is found, and `--realign` runs it again: same pair ids, new images and verdicts.
+    @Test func realignRedoesAVerdictReachedWithAnotherCalibration() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 2)
+        var noMirror = ProcessingOptions()
+        noMirror.calibration = .init()
+        let first = try CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, options: noMirror, withModel: false),
+                                        scene: SceneInput(name: "unsorted")).processBacklog(stop: StopFlag()) { _ in }
+        #expect(first.count == 2 && first.allSatisfy { $0.verdict == .rejected }, "\(first.map(\.verdict))")
+        let ids = first.map(\.pairID).sorted()
+        let oldKeys = try ids.map { try f.dataset.pair(String($0)).key }
+
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, withModel: true),
+                                       scene: SceneInput(name: "unsorted"))
+        #expect(try pipeline.processor.pairsToRealign() == ids)
+        // Without --realign nothing is aligned again (the rejected pairs are owed no scores).
+        #expect(try pipeline.processBacklog(stop: StopFlag()) { _ in }.isEmpty)
+        let redone = try pipeline.processBacklog(stop: StopFlag(), realign: true) { _ in }
+        #expect(redone.map(\.pairID).sorted() == ids)
+        #expect(redone.allSatisfy { $0.verdict == .accepted && $0.input != nil && $0.deblurred != nil },
+                "\(redone.map(\.reasons))")
+        #expect(try pipeline.processor.pairsToRealign().isEmpty)
+        let status = try f.dataset.status()
+        #expect(status.pairs == 2 && status.captures == 2 && status.byVerdict == ["accepted": 2])
+        #expect(try ids.map { try f.dataset.pair(String($0)).key } != oldKeys)
+        // The replaced images are gone, nothing else is left behind.
+        let report = try f.dataset.verify()
+        #expect(report.isConsistent, "\(report)")
+    }
+
+    /// Re-aligning a scored pair keeps its old scores, marked stale with the images they were computed on, and
+    /// scores the new images.
+    @Test func realigningKeepsTheOldScoresAsStale() throws {
+        let f = try PipelineFixture()
+        try captureWithoutProcessing(f, count: 1)
+        var other = ProcessingOptions()
+        other.calibration = .init(mirror: .horizontal, distortion: .init(target: .init(coefficients: [0.0005])))
+        let first = try CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, options: other, withModel: true),
+                                        scene: SceneInput(name: "unsorted")).processBacklog(stop: StopFlag()) { _ in }
+        let pairID = try #require(first.first?.pairID)
+        try #require(first.first?.verdict != .rejected)
+        let before = try f.dataset.pair(String(pairID))
+        #expect(before.evaluations.count == 2)
+
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, withModel: true),
+                                       scene: SceneInput(name: "unsorted"))
+        let redone = try pipeline.processBacklog(stop: StopFlag(), realign: true) { _ in }
+        #expect(redone.count == 1 && redone.first?.pairID == pairID)
+        let after = try f.dataset.pair(String(pairID))
+        #expect(after.key != before.key)
+        #expect(Set(after.evaluations.map(\.model)) == ["input", "unsharp"])
+        let stale = try f.dataset.staleScores(pairID: pairID)
+        #expect(stale.map(\.model).sorted() == ["input", "unsharp"] && stale.allSatisfy { $0.pairKey == before.key })
+        #expect(stale.first { $0.model == "input" }?.record.contains("\"psnr\"") == true)
+        // The old model output stays catalogued (scores are never thrown away); the old aligned images do not.
+        let oldOutput = try #require(before.evaluations.first { $0.model == "unsharp" }?.output)
+        #expect(FileManager.default.fileExists(atPath: f.dataset.root.appendingPathComponent(oldOutput.path).path))
+        #expect(!FileManager.default.fileExists(atPath: f.dataset.root.appendingPathComponent(before.source.path).path))
+        let report = try f.dataset.verify()
+        #expect(report.isConsistent, "\(report)")
+    }
+
     /// An unrelated pair (the cameras see different scenes) is catalogued as rejected, with the reason, and not
     /// scored.
     @Test func aRejectedPairIsKeptButNotScored() throws {
@@ -194,5 +297,96 @@ final class EventLog: @unchecked Sendable {
         #expect(outcome.input == nil && outcome.deblurred == nil)
         #expect(try f.dataset.pair(String(outcome.pairID)).evaluations.isEmpty)
         #expect(try f.dataset.pairsWithoutEvaluation(model: "input").isEmpty, "rejected pairs are not owed scores")
+    }
+}
+
+/// LPIPS with the real linear layers and the seeded random AlexNet of the shared fixtures (the weights a lab
+/// installs later, as far as the pipeline can tell).
+func fixtureLPIPS() throws -> LPIPS {
+    let lin = try TorchCheckpoint.read(fixture("metrics/lpips_v0.1_alex_lin.pth"))
+    let backbone = try TorchCheckpoint.read(fixture("metrics/alexnet_random_features.pth"))
+    return try LPIPS(weights: LPIPSWeights.combine(lin: lin, backbone: backbone))
+}
+
+/// Counts its runs, so a test can tell a reused output from a fresh one without timing anything.
+final class CountingDeblurrer: Deblurrer {
+    let runs = LockedValue(0)
+    var name: String { "unsharp" }
+    func deblur(_ image: RGBImage) throws -> RGBImage {
+        runs.withLock { $0 += 1 }
+        return try UnsharpMask().deblur(image)
+    }
+}
+
+@Suite(.serialized) struct ScoringTests {
+    /// Pairs scored before the LPIPS weights were installed get LPIPS from `process` afterwards, and the rows
+    /// said why it was missing until then. The model's stored outputs are scored, not re-run.
+    @Test func processCompletesLPIPSOnceTheWeightsAreInstalled() throws {
+        let f = try PipelineFixture()
+        let first = try f.pipeline(withModel: true).run(rig: f.rig, count: 2, stop: StopFlag()) { _ in }
+        #expect(first.count == 2)
+        for o in first { #expect(o.missing == ["lpips": "LPIPS weights not installed"]) }
+        let before = try f.dataset.pair(String(first[0].pairID))
+        #expect(before.evaluations.allSatisfy { $0.lpips == nil && $0.missing["lpips"] == "LPIPS weights not installed" })
+        let outputBefore = before.evaluations.first { $0.model == "unsharp" }?.output
+
+        let counting = CountingDeblurrer()
+        var options = ProcessingOptions()
+        options.calibration = .init(mirror: .horizontal)
+        let processor = PairProcessor(dataset: f.dataset, options: options,
+                                      model: DeblurModel(name: "unsharp", deblurrer: counting, weights: f.weights),
+                                      lpips: try fixtureLPIPS())
+        let pipeline = CapturePipeline(dataset: f.dataset, processor: processor, scene: SceneInput(name: "planes"))
+        let resumed = try pipeline.processBacklog(stop: StopFlag()) { _ in }
+        #expect(resumed.count == 2, "both pairs lacked LPIPS")
+        #expect(counting.runs.value == 0, "the stored outputs are scored, the model is not run again")
+        for o in resumed { #expect(o.missing.isEmpty && o.input?.lpips != nil && o.deblurred?.lpips != nil) }
+        let after = try f.dataset.pair(String(first[0].pairID))
+        #expect(after.evaluations.count == 2, "completed in place, not duplicated")
+        #expect(after.evaluations.allSatisfy { $0.lpips != nil && $0.missing.isEmpty && $0.scoreProtocol?.lpips == "v0.1 alex" })
+        #expect(after.evaluations.first { $0.model == "unsharp" }?.output == outputBefore)
+        #expect(try pipeline.processBacklog(stop: StopFlag()) { _ in }.isEmpty, "nothing left to do")
+    }
+
+    /// `evaluate --dataset`'s scoring: the capture's whole-image rows stay, crop-8 rows are added beside them from
+    /// the stored outputs (no re-run, no output deleted); --rerun runs the model again and replaces only its own
+    /// protocol's rows.
+    @Test func evaluationReusesStoredOutputsAndAddsItsProtocolRows() throws {
+        let f = try PipelineFixture()
+        let captured = try f.pipeline(withModel: true).run(rig: f.rig, count: 2, stop: StopFlag()) { _ in }
+        #expect(captured.count == 2)
+        let whole = try f.dataset.pair(String(captured[0].pairID)).evaluations
+        let counting = CountingDeblurrer()
+        let model = DeblurModel(name: "unsharp", deblurrer: counting, weights: f.weights)
+        let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+
+        let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil)
+        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
+        let (report, counts) = try evaluation.run(pairs: pairs, keepImages: true)
+        #expect(counting.runs.value == 0)
+        #expect(counts.storedOutputs["unsharp"] == 2 && counts.ran["unsharp"] == nil)
+        #expect(report.methods.map(\.name) == ["Input", "unsharp"])
+        #expect(report.scoreProtocol?.hasPrefix("cropped to multiples of 8, 16-bit") == true)
+        let rows = try f.dataset.pair(String(captured[0].pairID)).evaluations
+        #expect(rows.count == 4, "whole-image rows kept, crop-8 rows added")
+        for old in whole {
+            let kept = try #require(rows.first { $0.model == old.model && $0.scoreProtocol?.framing == .whole })
+            #expect(kept.psnr == old.psnr && kept.output == old.output)
+        }
+        let crop = try #require(rows.first { $0.model == "unsharp" && $0.scoreProtocol?.framing == .cropToMultipleOf8 })
+        #expect(crop.output != nil && crop.output == whole.first { $0.model == "unsharp" }?.output)
+
+        // A second evaluation finds everything scored under its protocol.
+        let (_, again) = try evaluation.run(pairs: pairs, keepImages: false)
+        #expect(again.recorded["unsharp"] == 2 && again.recorded["Input"] == 2 && counting.runs.value == 0)
+
+        // --rerun: the model runs again; rows stay four per pair and every output file is still there.
+        let rerun = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil,
+                                                           rerun: true), methods: [.model(model)])
+        let (_, rerunCounts) = try rerun.run(pairs: pairs, keepImages: false)
+        #expect(rerunCounts.ran["unsharp"] == 2 && counting.runs.value == 2)
+        #expect(try f.dataset.pair(String(captured[0].pairID)).evaluations.count == 4)
+        #expect(try f.dataset.verify().isConsistent)
+        for row in rows { if let output = row.output { #expect(FileManager.default.fileExists(atPath: try f.dataset.url(of: output).path)) } }
     }
 }

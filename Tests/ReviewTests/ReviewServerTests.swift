@@ -1,6 +1,7 @@
 import DatasetBuilder
 import Foundation
 import Imaging
+import PairVocabulary
 import Review
 import TestSupport
 import Testing
@@ -99,16 +100,16 @@ import Testing
             #expect(reply.status == 200, "\(reply.text)")
             #expect(try reply.object()["reviewState"] as? String == "rejected")
             let reopened = try Dataset.open(at: root, readOnly: true)
-            #expect(try reopened.pair("\(ids[2])").reviewState == "rejected")
+            #expect(try reopened.pair("\(ids[2])").reviewState == .rejected)
             #expect(try reopened.pair("\(ids[2])").reviewNote == "ghosting at the left edge")
-            #expect(try reopened.pair("\(ids[3])").reviewState == "unreviewed")
+            #expect(try reopened.pair("\(ids[3])").reviewState == .unreviewed)
             #expect(self.ids(try await server.json("/api/pairs?review=rejected")) == [ids[2]])
 
             // Without an Origin (scripts, curl) a JSON POST is accepted; back to unreviewed.
             let again = try await server.request("POST", "/api/pairs/\(ids[2])/review", headers: ["Content-Type": "application/json"],
                                                  body: Data(#"{"state": "unreviewed"}"#.utf8))
             #expect(again.status == 200)
-            #expect(try Dataset.open(at: root, readOnly: true).pair("\(ids[2])").reviewState == "unreviewed")
+            #expect(try Dataset.open(at: root, readOnly: true).pair("\(ids[2])").reviewState == .unreviewed)
 
             let malformed = try await server.request("POST", "/api/pairs/\(ids[2])/review", headers: ["Content-Type": "application/json"],
                                                      body: Data(#"{"state": "maybe"}"#.utf8))
@@ -133,7 +134,7 @@ import Testing
                                                      body: body)
                 #expect(reply.status == 403, "\(headers): \(reply.status)")
             }
-            #expect(try Dataset.open(at: root, readOnly: true).pair("\(ids[1])").reviewState == "unreviewed")
+            #expect(try Dataset.open(at: root, readOnly: true).pair("\(ids[1])").reviewState == .unreviewed)
         }
     }
 
@@ -221,7 +222,7 @@ import Testing
             let reply = try await server.request("POST", "/api/pairs/\(ids[0])/review", headers: ["Content-Type": "application/json"],
                                                  body: Data(#"{"state": "approved"}"#.utf8))
             #expect(reply.status == 403)
-            #expect(try Dataset.open(at: root, readOnly: true).pair("\(ids[0])").reviewState == "unreviewed")
+            #expect(try Dataset.open(at: root, readOnly: true).pair("\(ids[0])").reviewState == .unreviewed)
             #expect(try await server.request("/api/pairs").status == 200)
             #expect(try await server.request("/pairs/\(ids[0])").text.contains("read-only"))
         }

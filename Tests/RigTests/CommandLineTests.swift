@@ -22,30 +22,6 @@ import Glibc
         init(_ d: String) { description = d }
     }
 
-    /// A base port with four free ports after it on 127.0.0.1.
-    func freePortBlock() throws -> UInt16 {
-        for _ in 0..<50 {
-            let base = UInt16.random(in: 20000...60000)
-            var sockets: [Int32] = []
-            var ok = true
-            for p in base..<(base + 4) {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = p.bigEndian
-                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let r = withUnsafePointer(to: &addr) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                sockets.append(fd)
-                if r != 0 { ok = false; break }
-            }
-            for fd in sockets { close(fd) }
-            if ok { return base }
-        }
-        throw CLITestError("no four free consecutive ports found")
-    }
-
     @Test func virtualRigCheckAndCaptureFromTheCommandLine() throws {
         let rigctl = try rigctlExecutable()
         let dir = try makeTemporaryDirectory()
@@ -96,40 +72,6 @@ import Glibc
         #expect(output.contains("virtual rig stopped"), "\(output)")
     }
 
-    /// A running `rigctl virtual-rig` on free ports, with its own HOME and rig file inside a test folder.
-    struct VirtualRigProcess {
-        let server: Process
-        let port: UInt16
-        let home: URL
-        let rigFile: URL
-        let log: URL
-    }
-
-    /// Starts `rigctl virtual-rig` in `dir` (HOME in dir/home, rig file dir/rig.json, output in dir/server.log) and
-    /// waits for its rig file.
-    func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String]) throws -> VirtualRigProcess {
-        let home = dir.appendingPathComponent("home")
-        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let rigFile = dir.appendingPathComponent("rig.json"), log = dir.appendingPathComponent("server.log")
-        let port = try freePortBlock()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: rigctl)
-        server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = home.path
-        server.environment = environment
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: log)
-        server.standardOutput = logHandle
-        server.standardError = logHandle
-        try server.run()
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: rigFile.path) && Date() < deadline && server.isRunning {
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return VirtualRigProcess(server: server, port: port, home: home, rigFile: rigFile, log: log)
-    }
-
     /// The whole mission from the command line: a virtual rig, pairs captured into a dataset (catalogued,
     /// aligned, scored as they arrive), evaluated from the catalogue, and exported as a test set.
     @Test func captureIntoADatasetEvaluateAndExport() throws {
@@ -141,7 +83,7 @@ import Glibc
         defer { if server.isRunning { server.terminate() } }
         let dataset = dir.appendingPathComponent("ds").path
         let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
-                                           "--count", "2", "--split", "test", "--no-model"], home: home)
+                                           "--count", "2", "--split", "test", "--no-model", "--init"], home: home)
         #expect(capture.status == 0, "\(capture.output)")
         #expect(capture.output.contains("2 pair(s) processed"), "\(capture.output)")
         #expect(capture.output.contains("2 accepted"), "\(capture.output)")
@@ -158,6 +100,20 @@ import Glibc
         // Nothing is waiting: `process` finds no work.
         let process = try runTool(rigctl, ["process", "--dataset", dataset, "--no-model"], home: home)
         #expect(process.status == 0 && process.output.contains("0 pair(s) processed"), "\(process.output)")
+
+        // Without --split a pair joins the side its scene is on; a new scene's pair has no split yet, and the
+        // capture says so. `export --split all` takes every exportable pair, whatever its split.
+        let same = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes",
+                                        "--count", "1", "--no-model"], home: home)
+        #expect(same.status == 0 && !same.output.contains("no split yet"), "\(same.output)")
+        let new = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "desk",
+                                       "--count", "1", "--no-model"], home: home)
+        #expect(new.status == 0 && new.output.contains("1 pair(s) have no split yet"), "\(new.output)")
+        let test = try runTool(rigctl, ["export", "--dataset", dataset, "--out", dir.appendingPathComponent("test3").path], home: home)
+        #expect(test.status == 0 && test.output.contains("exported 3 pairs"), "\(test.output)")
+        let all = try runTool(rigctl, ["export", "--dataset", dataset, "--out", dir.appendingPathComponent("all").path,
+                                       "--split", "all"], home: home)
+        #expect(all.status == 0 && all.output.contains("exported 4 pairs"), "\(all.output)")
     }
 
     /// Ctrl-C during a capture into a dataset: the pair in hand is finished, the rest waits for `rigctl process`,
@@ -173,7 +129,7 @@ import Glibc
         let capture = Process()
         capture.executableURL = URL(fileURLWithPath: rigctl)
         capture.arguments = ["capture", "--rig", rigFile.path, "--dataset", dataset, "--scene", "planes", "--count", "50",
-                             "--interval", "0.3", "--no-model"]
+                             "--interval", "0.3", "--no-model", "--init"]
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         capture.environment = environment
@@ -189,7 +145,8 @@ import Glibc
         capture.interrupt()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         capture.waitUntilExit()
-        #expect(capture.terminationStatus == 0, "\(output)")
+        // Stopped, not finished: exit status 130 (after the clean stop, not a death by the signal).
+        #expect(capture.terminationReason == .exit && capture.terminationStatus == 130, "\(output)")
         #expect(output.contains("stopping after the pair in hand"), "\(output)")
         let status = try runTool(rigctl, ["dataset", "status", "--dataset", dataset], home: home)
         // "captures N, pairs M, ..."

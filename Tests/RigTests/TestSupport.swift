@@ -1,3 +1,4 @@
+import PairVocabulary
 import TestSupport
 import Foundation
 

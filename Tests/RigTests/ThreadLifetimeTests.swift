@@ -27,7 +27,7 @@ import Testing
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let shim = try buildDelayShim(in: dir)
-        let rig = try cli.startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
         defer { if rig.server.isRunning { rig.server.terminate() } }
 
         let runs = 30
@@ -37,7 +37,7 @@ import Testing
             let process = Process()
             process.executableURL = URL(fileURLWithPath: rigctl)
             process.arguments = ["capture", "--rig", rig.rigFile.path, "--dataset", dataset, "--scene", "planes",
-                                 "--count", "2", "--split", "test", "--no-model"]
+                                 "--count", "2", "--split", "test", "--no-model", "--init"]
             var environment = ProcessInfo.processInfo.environment
             environment["HOME"] = rig.home.path
             environment["LD_PRELOAD"] = shim.path

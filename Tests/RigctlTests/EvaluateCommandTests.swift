@@ -23,7 +23,8 @@ import Testing
             }
         }
         let set = root.appendingPathComponent("set").path
-        let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path]
+        // HOME too: LPIPS weights installed for the user would otherwise be found beside RIGCTL_HOME.
+        let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
         let result = try CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine", "--format", "csv",
                                           "--report", root.appendingPathComponent("report").path], environment: home)
         #expect(result.status == 0, "\(result.stderr)")

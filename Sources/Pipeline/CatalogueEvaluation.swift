@@ -1,0 +1,78 @@
+import DatasetBuilder
+import Evaluation
+import Foundation
+import Imaging
+
+/// How a catalogue evaluation got each score: what `rigctl evaluate --dataset` reports after the table.
+public struct CatalogueEvaluationCounts: Sendable, Equatable {
+    /// Per method (table name): rows already complete under the protocol, outputs of the same weights reused,
+    /// and runs of the method.
+    public var recorded: [String: Int] = [:]
+    public var storedOutputs: [String: Int] = [:]
+    public var ran: [String: Int] = [:]
+    /// Scores the catalogue cannot keep (PSNR infinite: an output identical to its target), as "method on pair".
+    public var notRecorded: [String] = []
+    /// Why scores are missing, with how many rows each reason applies to.
+    public var missing: [String: Int] = [:]
+}
+
+/// `rigctl evaluate --dataset`: the paper's table over catalogued pairs, every score kept in the catalogue with
+/// its protocol, through the same `PairScorer` the capture pipeline uses.
+public struct CatalogueEvaluation: Sendable {
+    public let scorer: PairScorer
+    public let methods: [CatalogueMethod]
+
+    public init(scorer: PairScorer, methods: [CatalogueMethod]) {
+        self.scorer = scorer
+        self.methods = methods
+    }
+
+    /// Scores every pair; `observe` gets each pair's images as soon as it is scored (the HTML report), so no image
+    /// is kept for the whole run. Pairs are named "<id>-<name>" in the results, as results folders name them.
+    public func run(pairs: [PairDetail], keepImages: Bool, progress: (Int, Int, String) -> Void = { _, _, _ in },
+                    observe: (ScoredPair) throws -> Void = { _ in }) throws -> (EvaluationReport, CatalogueEvaluationCounts) {
+        guard !pairs.isEmpty else { throw EvaluationError.noPairs }
+        guard !methods.isEmpty else { throw EvaluationError.noMethods }
+        // Every model is registered (and a name clash refused) before any pair is scored.
+        for method in methods { try scorer.register(method) }
+        var results: [PairResult] = []
+        var counts = CatalogueEvaluationCounts()
+        var described: String?
+        for (index, pair) in pairs.enumerated() {
+            let name = "\(pair.id)-\(pair.name)"
+            progress(index, pairs.count, name)
+            let images = try scorer.images(of: pair)
+            let scored = try scorer.score(pairID: pair.id, images: images, methods: methods, pairName: name,
+                                          keepImages: keepImages)
+            for s in scored {
+                let method = s.method.tableName
+                results.append(PairResult(pair: name, method: method, scores: s.scores, seconds: s.seconds))
+                switch s.origin {
+                case .recorded: counts.recorded[method, default: 0] += 1
+                case .storedOutput: counts.storedOutputs[method, default: 0] += 1
+                case .ran: counts.ran[method, default: 0] += 1
+                }
+                if !s.recorded { counts.notRecorded.append("\(method) on pair \(name)") }
+                for (metric, reason) in s.missing { counts.missing["\(metric): \(reason)", default: 0] += 1 }
+            }
+            described = described ?? scorer.scoreProtocol(bitDepth: images.bitDepth).description
+            if keepImages {
+                let source = scorer.frame(images.source), target = scorer.frame(images.target)
+                try observe(ScoredPair(index: index, pair: ImagePair(name: name, source: scorer.dataset.root,
+                                                                     target: scorer.dataset.root),
+                                       input: source, target: target,
+                                       outputs: scored.map { (method: $0.method.tableName, image: $0.output ?? source, scores: $0.scores) }))
+            }
+        }
+        progress(pairs.count, pairs.count, "")
+        let summaries = methods.map { method in
+            var row = Evaluator.summarize(name: method.tableName, complexity: method.complexity,
+                                          results: results.filter { $0.method == method.tableName })
+            row.scoreProtocol = described
+            return row
+        }
+        return (EvaluationReport(methods: summaries, results: results,
+                                 croppedToMultipleOf8: scorer.framing == .cropToMultipleOf8, scoreProtocol: described),
+                counts)
+    }
+}

@@ -1,0 +1,273 @@
+import DatasetBuilder
+import Evaluation
+import Foundation
+import Imaging
+import Metrics
+import PairVocabulary
+import ThreadSupport
+
+/// The name under which the input itself is scored (the tables' first row).
+public let inputModelName = "input"
+
+/// Something scored on catalogued pairs: the input itself, a deblurring model with weights, or another method's
+/// outputs (a results folder), with what the catalogue records about it.
+public struct CatalogueMethod: Sendable {
+    public enum Kind: Sendable {
+        case input
+        /// Its outputs are kept in the catalogue and reused by any later scoring of the same weights.
+        case model(DeblurModel)
+        /// Outputs made elsewhere (read per pair); nothing is kept but the scores.
+        case results(any RestorationMethod)
+    }
+
+    public var kind: Kind
+    /// The name in the catalogue's model table.
+    public var name: String
+    /// The name in results tables ("Input" for the input, as the paper's tables print it).
+    public var tableName: String
+    public var complexity: ModelComplexity?
+
+    public static let input = CatalogueMethod(kind: .input, name: inputModelName, tableName: InputMethod().name,
+                                              complexity: nil)
+
+    public static func model(_ model: DeblurModel) -> CatalogueMethod {
+        CatalogueMethod(kind: .model(model), name: model.name, tableName: model.name,
+                        complexity: ModelComplexity(parameters: model.parameters, macs: model.macs.map { Double($0) }))
+    }
+
+    public static func results(_ method: any RestorationMethod) -> CatalogueMethod {
+        CatalogueMethod(kind: .results(method), name: method.name, tableName: method.name, complexity: method.complexity)
+    }
+
+    var registration: ModelInput {
+        switch kind {
+        case .input: ModelInput(name: name, weights: nil, notes: "the defocused input itself")
+        case .model(let m): ModelInput(name: name, weights: m.weights, parameterCount: m.parameters.map(Int64.init),
+                                       macs: m.macs.map(Int64.init))
+        case .results: ModelInput(name: name, weights: nil, parameterCount: complexity?.parameters.map(Int64.init),
+                                  macs: complexity?.macs.map { Int64($0) }, notes: "outputs from a results folder")
+        }
+    }
+}
+
+/// A pair's stored images, as every method of one scoring run compares against them.
+public struct PairImages: Sendable {
+    public var source: RGBImage
+    public var target: RGBImage
+    /// Bits per sample of the stored target: outputs are quantised to it before they are kept and scored.
+    public var bitDepth: Int
+
+    public init(source: RGBImage, target: RGBImage, bitDepth: Int) {
+        self.source = source
+        self.target = target
+        self.bitDepth = bitDepth
+    }
+}
+
+/// One method's scores on one pair, and where they came from.
+public struct PairScore: Sendable {
+    public enum Origin: Sendable, Equatable {
+        /// A complete row of this protocol was already in the catalogue; nothing was computed.
+        case recorded
+        /// The output the same weights made earlier was scored again (e.g. under another protocol, or to add LPIPS).
+        case storedOutput
+        /// The method ran.
+        case ran
+    }
+
+    public var method: CatalogueMethod
+    public var scores: MetricReport
+    /// The method's seconds for the pair (for a reused output, the inference time recorded when it was made).
+    public var seconds: Double
+    public var origin: Origin
+    public var scoreProtocol: ScoreProtocol
+    /// Why a score is missing, by metric (e.g. "lpips": "LPIPS weights not installed").
+    public var missing: [String: String]
+    /// False when the catalogue cannot keep the scores (an output identical to its target: PSNR infinite).
+    public var recorded: Bool
+    /// The output as scored (framed like the target); only when the caller asked for images.
+    public var output: RGBImage?
+}
+
+/// Scores catalogued pairs and records every score with its protocol: the one implementation behind the capture
+/// pipeline (`PairProcessor`) and `rigctl evaluate --dataset`.
+///
+/// For each pair and method: a complete row of the same protocol identity is reused as it is (unless `rerun`); a
+/// model whose weights already produced an output of the pair has that output scored instead of running again
+/// (unless `rerun`); otherwise the method runs on the whole stored input, and a model's output is quantised to the
+/// pair's bit depth and kept in `outputs/`. Framing (crop to multiples of 8) is applied after inference to input,
+/// output and target alike. Rows are only ever added or completed; outputs are never deleted.
+public struct PairScorer: Sendable {
+    public let dataset: Dataset
+    public var framing: ScoreProtocol.Framing
+    /// LPIPS network; nil leaves LPIPS out, and `lpipsMissingReason` is recorded with the row.
+    public var lpips: LPIPS?
+    public var lpipsMissingReason: String
+    /// Run the methods again even where a complete row or a stored output exists (the rows of the same protocol
+    /// are replaced; the earlier outputs stay).
+    public var rerun: Bool
+    /// Catalogue ids of the methods registered so far, by name, so that weights are hashed once per run.
+    private let registered = LockedValue<[String: Int64]>([:])
+
+    public init(dataset: Dataset, framing: ScoreProtocol.Framing, lpips: LPIPS?,
+                lpipsMissingReason: String = "LPIPS weights not installed", rerun: Bool = false) {
+        self.dataset = dataset
+        self.framing = framing
+        self.lpips = lpips
+        self.lpipsMissingReason = lpipsMissingReason
+        self.rerun = rerun
+    }
+
+    /// The protocol this scorer records for a pair of `bitDepth`.
+    public func scoreProtocol(bitDepth: Int) -> ScoreProtocol {
+        ScoreProtocol(framing: framing, bitDepth: bitDepth, lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
+    }
+
+    /// Reads a catalogued pair's stored source and target (links refused, as everywhere in the dataset).
+    public func images(of pair: PairDetail) throws -> PairImages {
+        let (source, _) = try Self.read(dataset.url(of: pair.source))
+        let (target, bitDepth) = try Self.read(dataset.url(of: pair.target))
+        guard source.width == target.width, source.height == target.height else {
+            throw EvaluationError.inputTargetMismatch(pair: "\(pair.id)", input: "\(source.width)x\(source.height)",
+                                                      target: "\(target.width)x\(target.height)")
+        }
+        return PairImages(source: source, target: target, bitDepth: bitDepth)
+    }
+
+    /// Registers a method in the catalogue once per scorer (the same name with other weights is refused here,
+    /// before any pair is scored).
+    @discardableResult
+    public func register(_ method: CatalogueMethod) throws -> Int64 {
+        if let id = registered.withLock({ $0[method.name] }) { return id }
+        let id = try dataset.registerModel(method.registration).id
+        registered.withLock { $0[method.name] = id }
+        return id
+    }
+
+    /// Scores `methods` on one pair (see the type's comment), recording each score.
+    public func score(pairID: Int64, images: PairImages, methods: [CatalogueMethod], pairName: String,
+                      keepImages: Bool = false) throws -> [PairScore] {
+        let scoring = scoreProtocol(bitDepth: images.bitDepth)
+        let framedSource = frame(images.source), framedTarget = frame(images.target)
+        var scored: [PairScore] = []
+        for method in methods {
+            let modelID = try register(method)
+            let missing = lpips == nil ? ["lpips": lpipsMissingReason] : [:]
+            let known = try dataset.score(pairID: pairID, modelID: modelID, identity: scoring.identity)
+            if let known, !rerun, known.lpips != nil || lpips == nil,
+               let reused = try recorded(known, method: method, modelID: modelID, pairID: pairID,
+                                         source: framedSource, keepImages: keepImages) {
+                scored.append(reused)
+                continue
+            }
+            // The output, whole: the stored one of the same weights, or the method's.
+            var origin = PairScore.Origin.ran
+            var seconds = 0.0
+            var output: RGBImage
+            var keptOutput: Int64?
+            var newOutput: RGBImage?
+            switch method.kind {
+            case .input:
+                output = images.source
+            case .model(let model):
+                if !rerun, let stored = try dataset.storedOutput(pairID: pairID, modelID: modelID) {
+                    output = try Self.read(dataset.url(of: stored.file)).image
+                    seconds = stored.seconds ?? 0
+                    keptOutput = stored.fileID
+                    origin = .storedOutput
+                } else {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    output = Self.quantised(try model.deblurrer.deblur(images.source), bitDepth: images.bitDepth)
+                    seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                    newOutput = output
+                }
+            case .results(let results):
+                let start = DispatchTime.now().uptimeNanoseconds
+                output = try results.restore(framedSource, pair: ImagePair(name: pairName, source: dataset.root,
+                                                                           target: dataset.root))
+                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+            if case .results = method.kind {} else { output = frame(output) }
+            guard output.width == framedTarget.width, output.height == framedTarget.height else {
+                throw EvaluationError.sizeMismatch(pair: pairName, method: method.tableName,
+                                                   output: "\(output.width)x\(output.height)",
+                                                   target: "\(framedTarget.width)x\(framedTarget.height)")
+            }
+            let scores = try MetricReport(output: output, target: framedTarget, lpips: lpips)
+            let recordable = scores.psnr.isFinite
+            if recordable {
+                try record(scores, pairID: pairID, modelID: modelID, seconds: seconds, scoring: scoring,
+                           missing: missing, keptOutput: keptOutput, newOutput: newOutput, bitDepth: images.bitDepth)
+            }
+            scored.append(PairScore(method: method, scores: scores, seconds: seconds, origin: origin,
+                                    scoreProtocol: scoring, missing: missing, recorded: recordable,
+                                    output: keepImages ? output : nil))
+        }
+        return scored
+    }
+
+    /// A complete row reused as it is; nil when the caller needs the output image and it is not at hand without
+    /// running a model (then the pair is scored again).
+    func recorded(_ known: StoredScore, method: CatalogueMethod, modelID: Int64, pairID: Int64, source: RGBImage,
+                  keepImages: Bool) throws -> PairScore? {
+        var output: RGBImage?
+        if keepImages {
+            switch method.kind {
+            case .input: output = source
+            case .model:
+                guard let file = known.output else { return nil }
+                output = frame(try Self.read(dataset.url(of: file)).image)
+            case .results: return nil
+            }
+        }
+        let scores = MetricReport(psnr: known.psnr, ssim: known.ssim, ssimGaussian: known.ssimGaussian ?? .nan,
+                                  mae: known.mae ?? .nan, lpips: known.lpips)
+        return PairScore(method: method, scores: scores, seconds: known.seconds ?? 0, origin: .recorded,
+                         scoreProtocol: known.scoreProtocol ?? scoreProtocol(bitDepth: 0), missing: known.missing,
+                         recorded: true, output: output)
+    }
+
+    func record(_ scores: MetricReport, pairID: Int64, modelID: Int64, seconds: Double, scoring: ScoreProtocol,
+                missing: [String: String], keptOutput: Int64?, newOutput: RGBImage?, bitDepth: Int) throws {
+        var scratch: URL?
+        if let newOutput {
+            let url = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-output-" + UUID().uuidString + ".png")
+            try PNGFile.write(newOutput, to: url, bitDepth: bitDepth == 8 ? 8 : 16, compressionLevel: 3)
+            scratch = url
+        }
+        defer { if let scratch { try? FileManager.default.removeItem(at: scratch) } }
+        try dataset.recordEvaluation(EvaluationInput(
+            pairID: pairID, modelID: modelID, psnr: scores.psnr, ssim: scores.ssim,
+            ssimGaussian: scores.ssimGaussian.isFinite ? scores.ssimGaussian : nil, mae: scores.mae.isFinite ? scores.mae : nil,
+            lpips: scores.lpips, seconds: seconds, output: scratch, outputFileID: keptOutput, scoreProtocol: scoring,
+            missing: missing))
+    }
+
+    func frame(_ image: RGBImage) -> RGBImage {
+        framing == .cropToMultipleOf8 ? Evaluator.cropToMultipleOf8(image) : image
+    }
+
+    /// Display-encoded and rounded to the pair's bit depth, so that what is scored is exactly what is stored.
+    public static func quantised(_ image: RGBImage, bitDepth: Int) -> RGBImage {
+        let display = image.displayEncoded()
+        return bitDepth == 8 ? RGBImage(raster: display.raster8(), transfer: .display)
+            : RGBImage(raster: display.raster16(), transfer: .display)
+    }
+
+    /// An image and its bits per sample (PNG: as stored; JPEG: 8; RAW: 16, as decoded).
+    static func read(_ url: URL) throws -> (image: RGBImage, bitDepth: Int) {
+        let data: Data
+        do {
+            data = try FileContents.read(path: url.path)
+        } catch let error as FileReadError {
+            throw ImagingError.unreadable(path: url.path, reason: error.reason)
+        }
+        switch ImageFormat.sniff(data) {
+        case .png:
+            let raster = try PNGFile.decode(data, path: url.path)
+            return (raster.rgbImage(), raster.bitDepth)
+        case .jpeg: return (try ImageFile.read(url), 8)
+        case .raw: return (try ImageFile.read(url), 16)
+        }
+    }
+}

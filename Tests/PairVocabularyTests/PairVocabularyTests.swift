@@ -1,0 +1,71 @@
+import Foundation
+import PairVocabulary
+import Testing
+
+@Suite struct HomographyTests {
+    @Test func refusesMalformedAndSingularMaps() {
+        #expect(throws: VocabularyError.self) { try Homography([1, 0, 0]) }
+        #expect(throws: VocabularyError.self) { try Homography([1, 0, 0, 0, 1, 0, 0, 0, .nan]) }
+        #expect(throws: VocabularyError.self) { try Homography([1, 2, 3, 2, 4, 6, 0, 0, 1]) }
+    }
+
+    @Test func decodesFlatAndRowFormsAndEncodesRows() throws {
+        let flat = try JSONDecoder().decode(Homography.self, from: Data("[2,0,1,0,2,3,0,0,1]".utf8))
+        let rows = try JSONDecoder().decode(Homography.self, from: Data("[[2,0,1],[0,2,3],[0,0,1]]".utf8))
+        #expect(flat == rows)
+        let p = flat.apply(1, 1)
+        #expect(p.x == 3 && p.y == 5)
+        let text = String(decoding: try JSONEncoder().encode(flat), as: UTF8.self)
+        #expect(text == "[[2,0,1],[0,2,3],[0,0,1]]")
+    }
+
+    @Test func inverseUndoesTheMap() throws {
+        let h = try Homography([1.01, 0.02, 3.5, -0.01, 0.99, -2.25, 1e-5, -2e-5, 1])
+        let back = try #require(h.inverse)
+        let p = h.apply(120, 80), q = back.apply(p.x, p.y)
+        #expect(abs(q.x - 120) < 1e-9 && abs(q.y - 80) < 1e-9)
+    }
+}
+
+@Suite struct StatusTests {
+    /// The catalogue, the aligner and the command line share these spellings; changing one breaks old catalogues.
+    @Test func spellingsAreTheCatalogues() {
+        #expect(Verdict.allCases.map(\.rawValue) == ["accepted", "review", "rejected"])
+        #expect(ReviewState.allCases.map(\.rawValue) == ["unreviewed", "approved", "flagged", "rejected"])
+        #expect(Split.allCases.map(\.rawValue) == ["train", "test", "unused"])
+        #expect(ColourModel.allCases.map(\.rawValue) == ["gain-offset", "affine", "identity"])
+    }
+
+    @Test func exportabilityFollowsVerdictAndReview() {
+        #expect(Verdict.accepted.isExportable(review: .unreviewed))
+        #expect(Verdict.accepted.isExportable(review: .flagged))
+        #expect(!Verdict.accepted.isExportable(review: .rejected))
+        #expect(!Verdict.review.isExportable(review: .unreviewed))
+        #expect(Verdict.review.isExportable(review: .approved))
+        #expect(!Verdict.rejected.isExportable(review: .approved))
+    }
+
+    @Test func cameraRolesMapOntoShotRoles() {
+        #expect(CameraRole.shallow.shot == .source)
+        #expect(CameraRole.deep.shot == .target)
+        for role in ShotRole.allCases { #expect(CameraRole(shot: role).shot == role) }
+    }
+}
+
+@Suite struct ColourFitTests {
+    @Test func catalogueParametersRoundTrip() throws {
+        let fit = ColourFit(model: .affine, matrix: [1, 0.1, 0, 0, 1, 0, 0, 0.2, 1], offset: [0.01, 0, -0.01], residual: 0.003)
+        let back = try #require(ColourFit(model: .affine, parameters: fit.parameters, residual: fit.residual))
+        #expect(back == fit)
+        #expect(ColourFit(model: .affine, parameters: [1, 2, 3], residual: nil) == nil)
+        #expect(ColourFit(model: .affine, parameters: Array(repeating: .nan, count: 12), residual: nil) == nil)
+    }
+}
+
+@Suite struct QualityFiguresTests {
+    @Test func figuresKeepOnlyKnownFiniteValues() {
+        let q = QualityFigures(overlap: 0.98, clipped: .nan, correlation: 0.91, maxShift: 0.4)
+        #expect(q.figures == ["overlap": 0.98, "correlation": 0.91, "maxShift": 0.4])
+        #expect(QualityFigures(figures: q.figures) == QualityFigures(overlap: 0.98, correlation: 0.91, maxShift: 0.4))
+    }
+}

@@ -1,0 +1,110 @@
+import TestSupport
+import Foundation
+import Imaging
+import Testing
+
+/// A small dataset of two imported pairs whose size is not a multiple of 8 (so crop-8 and whole-image scores
+/// differ), an imported random-weights IFAN, and the environment that keeps the user's own model stores out.
+struct ScoringFixture {
+    let root: URL
+    let dataset: String
+    let env: [String: String]
+
+    init() throws {
+        root = try makeTemporaryDirectory()
+        dataset = root.appendingPathComponent("ds").path
+        // HOME too: LPIPS weights are also looked for in the per-user store, which must not leak in here.
+        env = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
+        let input = try ImageFile.read(fixture("ifan-random/input.png"))
+        for (i, name) in ["a", "b"].enumerated() {
+            for folder in ["source", "target"] {
+                try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
+                // The target a pixel off the source: finite, different scores for every method.
+                let shift = folder == "target" ? 1 : 0
+                let image = input.cropped(x: i * 4 + shift, y: i * 3 + shift, width: 61, height: 45)
+                try PNGFile.write(image, to: root.appendingPathComponent("set/\(folder)/\(name).png"))
+            }
+        }
+        for command in [["dataset", "init", dataset],
+                        ["import", root.appendingPathComponent("set").path, "--layout", "realdof", "--dataset", dataset],
+                        ["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"]] {
+            let r = try CommandLine.run(command, environment: env)
+            guard r.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: ["command": command, "stderr": r.stderr]) }
+        }
+    }
+
+    func run(_ arguments: [String]) throws -> CommandLine.Result { try CommandLine.run(arguments, environment: env) }
+
+    func outputs() -> [String] {
+        let folder = URL(fileURLWithPath: dataset).appendingPathComponent("outputs")
+        guard let e = FileManager.default.enumerator(atPath: folder.path) else { return [] }
+        return e.compactMap { $0 as? String }.filter { $0.hasSuffix(".png") }.sorted()
+    }
+}
+
+@Suite(.serialized) struct ScoreProtocolCommandTests {
+    /// Issue 12, item 1: `evaluate --dataset` after the pipeline scored the pairs keeps the pipeline's whole-image
+    /// rows and outputs, adds crop-8 rows from the stored outputs without running the model, says which protocol
+    /// its table shows; `--rerun` runs the model again and still deletes nothing.
+    @Test func evaluateReusesStoredOutputsAndAddsRows() throws {
+        let f = try ScoringFixture()
+        defer { try? FileManager.default.removeItem(at: f.root) }
+        let processed = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
+        #expect(processed.status == 0, "\(processed.stderr)")
+        let outputs = f.outputs()
+        #expect(outputs.count == 2, "the pipeline keeps each pair's output")
+        let before = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
+        #expect(before.stdout.contains("protocol: whole image, 8-bit"), "\(before.stdout)")
+
+        let evaluated = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--format", "markdown"])
+        #expect(evaluated.status == 0, "\(evaluated.stderr)")
+        #expect(evaluated.stderr.contains("ifan-test: 2 stored output(s) reused"), "\(evaluated.stderr)")
+        #expect(!evaluated.stderr.contains("ifan-test: 2 run"))
+        #expect(evaluated.stdout.contains("Protocol: cropped to multiples of 8, 8-bit"), "\(evaluated.stdout)")
+        #expect(f.outputs() == outputs, "no output deleted")
+        let shown = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
+        let modelRows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("model ifan-test:") }
+        #expect(modelRows.count == 2, "\(shown.stdout)")
+        #expect(shown.stdout.contains("protocol: whole image, 8-bit") && shown.stdout.contains("protocol: cropped to multiples of 8, 8-bit"))
+        #expect(shown.stdout.contains("lpips missing: LPIPS weights not installed"), "\(shown.stdout)")
+
+        let again = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--rerun", "--format", "csv"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("ifan-test: 2 run"), "\(again.stderr)")
+        #expect(again.stdout.contains("cropped to multiples of 8"))
+        #expect(Set(f.outputs()).isSuperset(of: outputs), "a re-run keeps the earlier outputs")
+        let after = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
+        #expect(after.stdout.split(separator: "\n").filter { $0.hasPrefix("model ifan-test:") }.count == 2)
+        #expect(try f.run(["dataset", "verify", "--dataset", f.dataset]).status == 0)
+    }
+
+    /// Issue 12, item 5: with RIGCTL_HOME set, LPIPS weights installed in the per-user store are found; `process`
+    /// then completes the LPIPS scores it left out before and says why they were missing.
+    @Test func processCompletesLPIPSAfterInstallAndRIGCTLHomeDoesNotHideIt() throws {
+        let f = try ScoringFixture()
+        defer { try? FileManager.default.removeItem(at: f.root) }
+        let first = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("2 pair(s) processed"))
+        #expect(first.stdout.contains("lpips missing: LPIPS weights not installed (2 pair(s))"), "\(first.stdout)")
+
+        // Installed once per user, as script/fetch-lpips-weights does without RIGCTL_HOME.
+        let perUser = f.env.merging(["RIGCTL_HOME": ""]) { $1 }
+        let installed = try CommandLine.run(["lpips", "install", "--lin", fixture("metrics/lpips_v0.1_alex_lin.pth").path,
+                                             "--backbone", fixture("metrics/alexnet_random_features.pth").path],
+                                            environment: perUser)
+        #expect(installed.status == 0, "\(installed.stderr)")
+        #expect(installed.stdout.contains(f.root.appendingPathComponent("user/.local/share/rigctl/models").path), "\(installed.stdout)")
+
+        let second = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("2 pair(s) processed"), "\(second.stdout)")
+        #expect(!second.stdout.contains("missing"))
+        let shown = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
+        let rows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("model ") }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("LPIPS") }, "\(shown.stdout)")
+        #expect(!shown.stdout.contains("missing"))
+        let third = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
+        #expect(third.stdout.contains("0 pair(s) processed"), "nothing left")
+    }
+}
