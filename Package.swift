@@ -134,8 +134,8 @@ let package = Package(
         .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport", "Metrics", "NeuralCore"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "PairVocabulary", "Review", "DatasetBuilder", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),

@@ -126,6 +126,8 @@ public enum EvaluationError: Error, CustomStringConvertible {
     case inputTargetMismatch(pair: String, input: String, target: String)
     case noPairs
     case noMethods
+    /// Stopped on request after `scored` of `of` pairs.
+    case cancelled(scored: Int, of: Int)
 
     public var description: String {
         switch self {
@@ -133,6 +135,7 @@ public enum EvaluationError: Error, CustomStringConvertible {
         case .inputTargetMismatch(let p, let i, let t): "pair \(p): the input is \(i) but the target is \(t)"
         case .noPairs: "there are no pairs to evaluate"
         case .noMethods: "no method to evaluate"
+        case .cancelled(let n, let total): "stopped after \(n) of \(total) pairs"
         }
     }
 }
@@ -153,21 +156,72 @@ public struct Evaluator: Sendable {
 
     /// Scores every method on every pair. `progress` is told as each pair's scoring starts (index, count, name);
     /// `imageProgress`, when given, where a method stands within an image (pair index, method name, tiles and
-    /// stages), from the thread that runs the method.
+    /// stages), from the thread that runs the method. `isCancelled` is asked before each pair's decoding, methods
+    /// and scoring; once it says yes no new work starts and the run throws `EvaluationError.cancelled` with the
+    /// number of pairs scored (and observed) so far. An error in a pair is a `PairFailure` naming the pair and stage.
     ///
-    /// The stages overlap across pairs: one thread decodes the next pair while another runs the methods on the
-    /// current one and the calling thread scores (and hands to `observe`) the one before, so single-threaded work
-    /// (PNG decoding, SSIM, the report's pictures) fills the gaps of the multi-threaded network. At most one pair
-    /// waits between two stages. Results, observations and the first error come in pair order, as if run one by one.
-    public func run(pairs: [ImagePair], progress: (Int, Int, String) -> Void = { _, _, _ in },
+    /// `overlapped` (the default) runs the stages on three threads across pairs: one decodes the next pair while
+    /// another runs the methods on the current one and the calling thread scores (and hands to `observe`) the one
+    /// before, so single-threaded work (PNG decoding, SSIM, the report's pictures) fills the gaps of the
+    /// multi-threaded network. At most one pair waits between two stages. Results, observations and the first
+    /// error come in pair order, exactly as in the one-by-one run (`overlapped: false`).
+    public func run(pairs: [ImagePair], overlapped: Bool = true, isCancelled: @escaping @Sendable () -> Bool = { false },
+                    progress: (Int, Int, String) -> Void = { _, _, _ in },
                     imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)? = nil,
                     observe: (ScoredPair) throws -> Void = { _ in }) throws -> EvaluationReport {
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         guard !methods.isEmpty else { throw EvaluationError.noMethods }
+        var results: [PairResult] = []
+        var scoredPairs = 0
+        func score(_ pair: RestoredPair) throws {
+            progress(pair.index, pairs.count, pair.pair.name)
+            var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
+            for (method, output, seconds) in pair.outputs {
+                let scores = try PairFailure.naming(pair.pair, .scoring(method: method)) {
+                    try MetricReport(output: output, target: pair.target, lpips: lpips)
+                }
+                results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
+                outputs.append((method, output, scores))
+            }
+            try observe(ScoredPair(index: pair.index, pair: pair.pair, input: pair.input, target: pair.target,
+                                   outputs: outputs))
+            scoredPairs += 1
+        }
+        if overlapped {
+            try runOverlapped(pairs: pairs, isCancelled: isCancelled, imageProgress: imageProgress, score: score)
+        } else {
+            for (index, pair) in pairs.enumerated() {
+                guard !isCancelled() else { break }
+                let decoded = try decode(pair, index: index)
+                guard !isCancelled() else { break }
+                let restored = try restore(decoded, imageProgress: imageProgress)
+                guard !isCancelled() else { break }
+                try score(restored)
+            }
+        }
+        guard scoredPairs == pairs.count else { throw EvaluationError.cancelled(scored: scoredPairs, of: pairs.count) }
+        progress(pairs.count, pairs.count, "")
+        let described = protocolDescription
+        let summaries = methods.map { method in
+            var row = Self.summarize(method: method, results: results.filter { $0.method == method.name })
+            row.scoreProtocol = described
+            return row
+        }
+        return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8,
+                                scoreProtocol: described)
+    }
+
+    /// The three stages on their own threads, joined by channels of capacity 1. A failure travels down the
+    /// channels in pair order and stops each stage after it; the calling thread's own failure (or a cancellation)
+    /// closes both channels, so the other stages stop at their next hand-over and are joined before returning.
+    func runOverlapped(pairs: [ImagePair], isCancelled: @escaping @Sendable () -> Bool,
+                       imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?,
+                       score: (RestoredPair) throws -> Void) throws {
         let decoded = BoundedChannel<Result<DecodedPair, Error>>(capacity: 1)
         let restored = BoundedChannel<Result<RestoredPair, Error>>(capacity: 1)
         let decoder = try JoinableThread(name: "eval-decode") { [self] in
             for (index, pair) in pairs.enumerated() {
+                guard !isCancelled() else { break }
                 let item = Result { try decode(pair, index: index) }
                 guard decoded.send(item), case .success = item else { break }
             }
@@ -177,6 +231,7 @@ public struct Evaluator: Sendable {
         do {
             restorer = try JoinableThread(name: "eval-restore") { [self] in
                 while let item = decoded.receive() {
+                    guard !isCancelled() else { break }
                     let next = item.flatMap { pair in Result { try restore(pair, imageProgress: imageProgress) } }
                     guard restored.send(next), case .success = next else { break }
                 }
@@ -189,34 +244,16 @@ public struct Evaluator: Sendable {
             throw error
         }
         defer {
-            // On an error here the other stages stop at their next send.
             restored.close()
             decoded.close()
             restorer.join()
             decoder.join()
         }
-        var results: [PairResult] = []
         while let item = restored.receive() {
             let pair = try item.get()
-            progress(pair.index, pairs.count, pair.pair.name)
-            var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
-            for (method, output, seconds) in pair.outputs {
-                let scores = try MetricReport(output: output, target: pair.target, lpips: lpips)
-                results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
-                outputs.append((method, output, scores))
-            }
-            try observe(ScoredPair(index: pair.index, pair: pair.pair, input: pair.input, target: pair.target,
-                                   outputs: outputs))
+            guard !isCancelled() else { return }
+            try score(pair)
         }
-        progress(pairs.count, pairs.count, "")
-        let described = protocolDescription
-        let summaries = methods.map { method in
-            var row = Self.summarize(method: method, results: results.filter { $0.method == method.name })
-            row.scoreProtocol = described
-            return row
-        }
-        return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8,
-                                scoreProtocol: described)
     }
 
     /// A folder set's protocol in words: images compared as their files hold them (outputs unquantised).
@@ -243,8 +280,8 @@ public struct Evaluator: Sendable {
     }
 
     func decode(_ pair: ImagePair, index: Int) throws -> DecodedPair {
-        var input = try ImageFile.read(pair.source)
-        var target = try ImageFile.read(pair.target)
+        var input = try PairFailure.naming(pair, .decoding) { try ImageFile.read(pair.source) }
+        var target = try PairFailure.naming(pair, .decoding) { try ImageFile.read(pair.target) }
         guard input.width == target.width, input.height == target.height else {
             throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
                                                       target: "\(target.width)x\(target.height)")
@@ -262,7 +299,9 @@ public struct Evaluator: Sendable {
             let name = method.name, index = d.index
             let start = DispatchTime.now().uptimeNanoseconds
             let report: DeblurProgressHandler? = imageProgress.map { forward in { @Sendable p in forward(index, name, p) } }
-            let output = try method.restore(d.input, pair: d.pair, progress: report)
+            let output = try PairFailure.naming(d.pair, .restoring(method: name)) {
+                try method.restore(d.input, pair: d.pair, progress: report)
+            }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             guard output.width == d.target.width, output.height == d.target.height else {
                 throw EvaluationError.sizeMismatch(pair: d.pair.name, method: method.name,

@@ -111,10 +111,15 @@ struct EvaluateCommand: ParsableCommand {
             let lpips = try LPIPSLoader.load(path: lpipsWeights)
             let evaluator = Evaluator(methods: methods, lpips: lpips.network, cropToMultipleOf8: !noCrop)
             let writer = try report.map { try HTMLReportWriter(folder: URL(fileURLWithPath: $0), title: "rigctl evaluation: \(URL(fileURLWithPath: set ?? ".").lastPathComponent)") }
+            // Ctrl-C stops after the pairs in hand; the command then exits with status 130.
+            let interrupt = InterruptHandler {
+                FileHandle.standardError.write(Data("\nrigctl: stopping after the pairs in hand (Ctrl-C again to quit at once)\n".utf8))
+            }
             let pairProgress = ProgressLine(label: "evaluating")
             let within = ImageProgressLine(label: "", requested: progress)
             let names = pairs.map(\.name)
-            let result = try evaluator.run(pairs: pairs, progress: pairProgress.update, imageProgress: within.map { line in
+            let stop = interrupt.stop
+            let result = try evaluator.run(pairs: pairs, isCancelled: { stop.isRequested }, progress: pairProgress.update, imageProgress: within.map { line in
                 { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
             }, observe: { try writer?.add($0) })
             try writer?.finish(result)
@@ -224,4 +229,7 @@ enum LPIPSLoader {
 
 extension PairFolderError: ClassifiedError { var isBadInput: Bool { true } }
 extension ResultsFolderError: ClassifiedError { var isBadInput: Bool { true } }
-extension EvaluationError: ClassifiedError { var isBadInput: Bool { true } }
+extension EvaluationError: ClassifiedError {
+    var isBadInput: Bool { if case .cancelled = self { false } else { true } }
+}
+extension PairFailure: ClassifiedError { var isBadInput: Bool { (underlying as? ClassifiedError)?.isBadInput ?? false } }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import ThreadSupport
 
@@ -43,4 +44,33 @@ import ThreadSupport
     #expect(r == [true, true, false] || r == [true, false], "\(r)")
     #expect(channel.receive() == (r.count == 3 ? 1 : nil))
     #expect(channel.receive() == nil)
+}
+
+/// Back-pressure: with nobody receiving, a sender fills the channel to its capacity and then waits; it does not
+/// get further however long it is left, and each receive lets exactly one more element in.
+@Test func aFullChannelHoldsTheSenderBack() throws {
+    let channel = BoundedChannel<Int>(capacity: 3)
+    let sent = LockedValue(0)
+    let producer = try JoinableThread(name: "producer") {
+        for i in 0..<10 {
+            guard channel.send(i) else { break }
+            sent.withLock { $0 += 1 }
+        }
+    }
+    func waitFor(_ n: Int) {
+        for _ in 0..<5000 where sent.value < n { usleep(1000) }
+    }
+    waitFor(3)
+    usleep(100_000)  // room for a sender that ignored the capacity to run ahead (the correct one cannot)
+    #expect(sent.value == 3)
+    #expect(channel.receive() == 0)
+    waitFor(4)
+    usleep(50_000)
+    #expect(sent.value == 4)
+    channel.close()
+    producer.join()
+    #expect(sent.value == 4, "a send after close was accepted")
+    // What was queued before the close is still delivered, in order, then nil.
+    #expect([channel.receive(), channel.receive(), channel.receive(), channel.receive()] == [1, 2, 3, nil])
+    #expect(channel.send(99) == false)
 }
