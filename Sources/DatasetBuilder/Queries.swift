@@ -239,6 +239,15 @@ extension Dataset {
     }
 
     /// The protocol columns of an evaluation row; nil when the catalogue predates them (a read-only open).
+    /// An `evaluation` row joined with its model's name (as `model`): the one decoding of a score row.
+    static func evaluationDetail(_ e: Row, in db: Database) throws -> EvaluationDetail {
+        EvaluationDetail(
+            model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"], mae: e["mae"],
+            lpips: e["lpips"], seconds: e["seconds"], output: try fileInfo(e["outputFileId"], in: db),
+            scoreProtocol: scoreProtocol(e), missing: JSONText.decode([String: String].self, e["missing"]) ?? [:],
+            evaluatedAt: e["evaluatedAt"])
+    }
+
     static func scoreProtocol(_ row: Row) -> ScoreProtocol? {
         guard let framing = (row["framing"] as String?).flatMap(ScoreProtocol.Framing.init(rawValue:)),
               let ssim = (row["ssimConvention"] as String?).flatMap(ScoreProtocol.SSIMConvention.init(rawValue:)),
@@ -278,15 +287,7 @@ extension Dataset {
             ORDER BY m.name, e.id
             """, arguments: [id])
         var evaluations: [EvaluationDetail] = []
-        for e in rows {
-            let output = try fileInfo(e["outputFileId"], in: db)
-            let missing: [String: String] = JSONText.decode([String: String].self, e["missing"]) ?? [:]
-            let evaluatedAt: Date? = e["evaluatedAt"]
-            evaluations.append(EvaluationDetail(
-                model: e["model"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"], mae: e["mae"],
-                lpips: e["lpips"], seconds: e["seconds"], output: output, scoreProtocol: scoreProtocol(e),
-                missing: missing, evaluatedAt: evaluatedAt))
-        }
+        for e in rows { evaluations.append(try evaluationDetail(e, in: db)) }
         return PairDetail(
             id: id, key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],
             tags: tags, source: source, target: target,

@@ -2,19 +2,12 @@ import Foundation
 import GRDB
 import PairVocabulary
 
-/// One row of the `evaluation` table, as the scorer needs it to decide what to reuse.
+/// One row of the `evaluation` table as the scorer needs it to decide what to reuse: the scores as `show` gives
+/// them, plus the row's own ids.
 public struct StoredScore: Sendable, Equatable {
     public let id: Int64
-    public let psnr: Double
-    public let ssim: Double
-    public let ssimGaussian: Double?
-    public let mae: Double?
-    public let lpips: Double?
-    public let seconds: Double?
-    public let output: FileInfo?
     public let outputFileID: Int64?
-    public let scoreProtocol: ScoreProtocol?
-    public let missing: [String: String]
+    public let detail: EvaluationDetail
 }
 
 /// A model's output kept in the catalogue, found by the weights that made it.
@@ -32,15 +25,11 @@ extension Dataset {
     public func score(pairID: Int64, modelID: Int64, identity: ScoreProtocol.Identity) throws -> StoredScore? {
         try read { db in
             guard let e = try Row.fetchOne(db, sql: """
-                SELECT * FROM evaluation
-                WHERE pairId = ? AND modelId = ? AND framing = ? AND bitDepth = ? AND ssimConvention = ?
+                SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId
+                WHERE e.pairId = ? AND e.modelId = ? AND e.framing = ? AND e.bitDepth = ? AND e.ssimConvention = ?
                 """, arguments: [pairID, modelID, identity.framing.rawValue, identity.bitDepth, identity.ssim.rawValue])
             else { return nil }
-            return StoredScore(id: e["id"], psnr: e["psnr"], ssim: e["ssim"], ssimGaussian: e["ssimGaussian"],
-                               mae: e["mae"], lpips: e["lpips"], seconds: e["seconds"],
-                               output: try Self.fileInfo(e["outputFileId"], in: db), outputFileID: e["outputFileId"],
-                               scoreProtocol: Self.scoreProtocol(e),
-                               missing: JSONText.decode([String: String].self, e["missing"]) ?? [:])
+            return StoredScore(id: e["id"], outputFileID: e["outputFileId"], detail: try Self.evaluationDetail(e, in: db))
         }
     }
 

@@ -154,7 +154,7 @@ public struct PairScorer: Sendable {
             let modelID = try register(method)
             let missing = lpips == nil ? ["lpips": lpipsMissingReason] : [:]
             let known = try dataset.score(pairID: pairID, modelID: modelID, identity: scoring.identity)
-            if let known, !rerun, known.lpips != nil || lpips == nil,
+            if let known, !rerun, known.detail.lpips != nil || lpips == nil,
                let reused = try recorded(known, method: method, modelID: modelID, pairID: pairID,
                                          source: framedSource, keepImages: keepImages) {
                 scored.append(reused)
@@ -208,8 +208,9 @@ public struct PairScorer: Sendable {
 
     /// A complete row reused as it is; nil when the caller needs the output image and it is not at hand without
     /// running a model (then the pair is scored again).
-    func recorded(_ known: StoredScore, method: CatalogueMethod, modelID: Int64, pairID: Int64, source: RGBImage,
+    func recorded(_ stored: StoredScore, method: CatalogueMethod, modelID: Int64, pairID: Int64, source: RGBImage,
                   keepImages: Bool) throws -> PairScore? {
+        let known = stored.detail
         var output: RGBImage?
         if keepImages {
             switch method.kind {
