@@ -34,6 +34,18 @@ import Testing
         #expect(result.stderr.contains("LPIPS weights are not installed"))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("report/index.html").path))
 
+        // A method's error names the pair and the stage, and keeps its exit status (bad input: 2).
+        try FileManager.default.removeItem(at: root.appendingPathComponent("set/mine/b.png"))
+        let missing = try CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine"], environment: home)
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stderr.contains("rigctl: error: pair b, running Mine: "), "\(missing.stderr)")
+        // An unreadable target: the pair and the reading stage are named; not bad input of the command's own kind
+        // unless the decoder says so, so only the words are checked.
+        try Data("not a PNG".utf8).write(to: root.appendingPathComponent("set/target/a.png"))
+        let unreadable = try CommandLine.run(["evaluate", set], environment: home)
+        #expect(unreadable.status != 0)
+        #expect(unreadable.stderr.contains("rigctl: error: pair a, reading the images: "), "\(unreadable.stderr)")
+
         try FileManager.default.removeItem(at: root.appendingPathComponent("set/target/b.png"))
         let mismatch = try CommandLine.run(["evaluate", set], environment: home)
         #expect(mismatch.status == 2)
