@@ -83,3 +83,46 @@ import Testing
         #expect(lines.count == 8, "\(shown.stderr)")
     }
 }
+
+@Suite struct EvaluateInterruptTests {
+    /// Ctrl-C during `evaluate SET`: the pairs in flight finish, no table is printed, the message says how far it
+    /// got and the exit status is 130. The signal is sent once the first pair is being scored, with 40 pairs of
+    /// IFAN work still to come, so it always arrives while work remains.
+    @Test func interruptStopsAfterThePairsInFlight() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
+        #expect(try CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"],
+                                    environment: home).status == 0)
+        let input = try ImageFile.read(fixture("ifan-random/input.png"))
+        for folder in ["source", "target"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
+            for i in 0..<40 { try PNGFile.write(input, to: root.appendingPathComponent("set/\(folder)/p\(i).png")) }
+        }
+        let process = Process()
+        process.executableURL = CommandLine.executable
+        process.arguments = ["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test"]
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in home { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var stderr = Data()
+        while !String(decoding: stderr, as: UTF8.self).contains("evaluating [0/40]") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }  // ended before the first pair: the expectations below fail
+            stderr.append(chunk)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        stderr.append(err.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let text = String(decoding: stderr, as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(text)")
+        #expect(text.contains("stopping after the pairs in hand"), "\(text)")
+        #expect(text.contains("rigctl: error: stopped after ") && text.contains(" of 40 pairs"), "\(text)")
+        #expect(stdout.isEmpty, "no table for an interrupted run")
+    }
+}
