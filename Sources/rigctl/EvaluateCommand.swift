@@ -154,7 +154,7 @@ struct EvaluateCommand: ParsableCommand {
         var lines: [String] = []
         for method in methods.map(\.tableName) {
             let parts = [("already scored", counts.recorded[method]), ("stored output(s) reused", counts.storedOutputs[method]),
-                         ("run", counts.ran[method])].compactMap { label, n in n.map { "\($0) \(label)" } }
+                         ("scored anew", counts.ran[method])].compactMap { label, n in n.map { "\($0) \(label)" } }
             lines.append("\(method): " + parts.joined(separator: ", "))
         }
         for note in counts.notRecorded { lines.append("note: \(note) reproduces the target exactly (PSNR inf); not recorded") }

@@ -22,7 +22,7 @@ import Glibc
         let errors = Pipe()
         process.standardError = errors
         try process.run()
-        usleep(milliseconds * 1000)
+        usleep(UInt32(TestTime.scaled(Double(milliseconds))) * 1000)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         if process.terminationReason != .uncaughtSignal {

@@ -57,7 +57,7 @@ final class PipelineFixture {
         }
         let file = RigFile(name: "test rig", trigger: .software,
                            cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
-                           fileTimeout: 10, alignment: .object(["mirror": .string("horizontal")]))
+                           fileTimeout: TestTime.scaled(10), alignment: .object(["mirror": .string("horizontal")]))
         rig = try Rig(file: file, library: try GPhotoLibrary())
         dataset = try Dataset.create(at: root.appendingPathComponent("ds"))
         weights = root.appendingPathComponent("unsharp.weights")

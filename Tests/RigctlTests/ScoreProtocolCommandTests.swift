@@ -59,7 +59,7 @@ struct ScoringFixture {
         let evaluated = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--format", "markdown"])
         #expect(evaluated.status == 0, "\(evaluated.stderr)")
         #expect(evaluated.stderr.contains("ifan-test: 2 stored output(s) reused"), "\(evaluated.stderr)")
-        #expect(!evaluated.stderr.contains("ifan-test: 2 run"))
+        #expect(!evaluated.stderr.contains("scored anew"), "\(evaluated.stderr)")
         #expect(evaluated.stdout.contains("Protocol: cropped to multiples of 8, 8-bit"), "\(evaluated.stdout)")
         #expect(f.outputs() == outputs, "no output deleted")
         let shown = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
@@ -70,7 +70,7 @@ struct ScoringFixture {
 
         let again = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--rerun", "--format", "csv"])
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stderr.contains("ifan-test: 2 run"), "\(again.stderr)")
+        #expect(again.stderr.contains("ifan-test: 2 scored anew"), "\(again.stderr)")
         #expect(again.stdout.contains("cropped to multiples of 8"))
         #expect(Set(f.outputs()).isSuperset(of: outputs), "a re-run keeps the earlier outputs")
         let after = try f.run(["dataset", "show", "1", "--dataset", f.dataset])

@@ -1,0 +1,16 @@
+import Foundation
+
+/// How many times slower than a plain release build the code under test runs. script/sanitize sets
+/// RIGCTL_TEST_TIME_SCALE for ThreadSanitizer, whose 5-15x slowdown (on top of a loaded machine) would otherwise
+/// turn a camera's file deadline or a crash test's kill delay into a test failure that says nothing about threads.
+/// Only waits and delays are scaled, never what a test asserts about results.
+public enum TestTime {
+    public static let scale: Double = {
+        guard let text = ProcessInfo.processInfo.environment["RIGCTL_TEST_TIME_SCALE"], let value = Double(text),
+              value.isFinite, value >= 1 else { return 1 }
+        return value
+    }()
+
+    /// `seconds` stretched by the scale.
+    public static func scaled(_ seconds: Double) -> Double { seconds * scale }
+}
