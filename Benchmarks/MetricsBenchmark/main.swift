@@ -5,10 +5,33 @@
 //
 //   swift run -c release MetricsBenchmark        (RIGCTL_WINOGRAD=0 / RIGCTL_MAX_ISA=avx2: the slower paths)
 import Foundation
+import Imaging
 import Metrics
 import NeuralCore
 
-let (width, height) = (1680, 1120)
+// `--pair OUTPUT TARGET` times the metrics on those image files instead of the synthetic pair, `--lpips-weights F`
+// uses those weights, `--runs N` sets the runs per figure (median quoted; default 3), `--layers` adds the first two
+// layers with and without `ThreeByThreeRewrite` (time, largest difference) and LPIPS's distance both ways.
+var arguments = Array(CommandLine.arguments.dropFirst())
+var pairFiles: (String, String)?
+var weightsFile: String?
+var requestedRuns = 3
+var layers = false
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    switch flag {
+    case "--pair" where arguments.count >= 2: pairFiles = (arguments.removeFirst(), arguments.removeFirst())
+    case "--lpips-weights" where !arguments.isEmpty: weightsFile = arguments.removeFirst()
+    case "--runs" where !arguments.isEmpty: requestedRuns = max(1, Int(arguments.removeFirst()) ?? 3)
+    case "--layers": layers = true
+    default:
+        FileHandle.standardError.write(Data("usage: MetricsBenchmark [--pair OUTPUT TARGET] [--lpips-weights F] [--runs N] [--layers]\n".utf8))
+        exit(64)
+    }
+}
+
+let runs = requestedRuns
+
 struct Random {
     var state: UInt64 = 2024
     mutating func next() -> Double {
@@ -17,30 +40,42 @@ struct Random {
     }
 }
 var random = Random()
-var pixels = [Double](repeating: 0, count: 3 * width * height)
-for c in 0..<3 {
-    for y in 0..<height {
-        for x in 0..<width {
-            let smooth = 0.5 + 0.4 * sin(Double(x) / 37 + Double(c)) * cos(Double(y) / 53)
-            pixels[(c * height + y) * width + x] = (smooth * 255).rounded() / 255
+let output: MetricImage, target: MetricImage
+if let pair = pairFiles {
+    let (a, b) = pair
+    func load(_ path: String) throws -> MetricImage {
+        let image = try ImageFile.read(URL(fileURLWithPath: path))
+        return try MetricImage(width: image.width, height: image.height, planar: image.pixels)
+    }
+    (output, target) = (try load(a), try load(b))
+    print("pair: \(a), \(b)")
+} else {
+    let (width, height) = (1680, 1120)
+    var pixels = [Double](repeating: 0, count: 3 * width * height)
+    for c in 0..<3 {
+        for y in 0..<height {
+            for x in 0..<width {
+                let smooth = 0.5 + 0.4 * sin(Double(x) / 37 + Double(c)) * cos(Double(y) / 53)
+                pixels[(c * height + y) * width + x] = (smooth * 255).rounded() / 255
+            }
         }
     }
+    target = try MetricImage(width: width, height: height, pixels: pixels)
+    var noisy = pixels
+    for i in noisy.indices {
+        let v: Double = min(1, max(0, noisy[i] + 0.05 * (random.next() - 0.5)))
+        noisy[i] = (v * 255).rounded() / 255
+    }
+    output = try MetricImage(width: width, height: height, pixels: noisy)
 }
-let target = try MetricImage(width: width, height: height, pixels: pixels)
-var noisy = pixels
-for i in noisy.indices {
-    let v: Double = min(1, max(0, noisy[i] + 0.05 * (random.next() - 0.5)))
-    noisy[i] = (v * 255).rounded() / 255
-}
-let output = try MetricImage(width: width, height: height, pixels: noisy)
+let (width, height) = (output.width, output.height)
 
-let installed = ModelStore().url(forModel: LPIPS.modelName)
-let network: LPIPS
+let installed = weightsFile.map { URL(fileURLWithPath: $0) } ?? ModelStore().url(forModel: LPIPS.modelName)
+var weights: TensorDictionary = [:]
 if FileManager.default.fileExists(atPath: installed.path) {
-    network = try LPIPS(contentsOf: installed)
+    weights = try SafeTensors.read(installed)
     print("LPIPS weights: \(installed.path)")
 } else {
-    var weights: TensorDictionary = [:]
     let shapes: [(Int, [Int])] = [(0, [64, 3, 11, 11]), (3, [192, 64, 5, 5]), (6, [384, 192, 3, 3]), (8, [256, 384, 3, 3]),
                                   (10, [256, 256, 3, 3])]
     for (i, (layer, shape)) in shapes.enumerated() {
@@ -50,9 +85,9 @@ if FileManager.default.fileExists(atPath: installed.path) {
         weights["features.\(layer).bias"] = Tensor(shape: [shape[0]], data: (0..<shape[0]).map { _ in Float(random.next() * 0.1) })
         weights["lin\(i).model.1.weight"] = Tensor(shape: [1, shape[0], 1, 1], data: (0..<shape[0]).map { _ in Float(random.next()) })
     }
-    network = try LPIPS(weights: weights)
     print("LPIPS weights: random (none installed)")
 }
+let network = try LPIPS(weights: weights)
 
 /// Multiply-accumulates of LPIPS-alex's five convolutions on one image (two 3x3/2 poolings after the first two).
 func lpipsMACs(width: Int, height: Int) -> Double {
@@ -70,7 +105,7 @@ func loadAverage() -> String {
 }
 
 @discardableResult
-func time(_ name: String, runs: Int = 3, _ body: () throws -> Double) rethrows -> Double {
+func time(_ name: String, _ body: () throws -> Double) rethrows -> Double {
     var times: [Double] = []
     var value = 0.0
     for _ in 0..<runs {
@@ -96,7 +131,7 @@ try time("SSIM") { try PixelMetrics.ssim(output, target) }
 try time("SSIM (Gaussian)") { try PixelMetrics.ssimGaussian(output, target) }
 let c0 = processCPUSeconds()
 let lpipsTime = try time("LPIPS") { try network.distance(output, target) }
-let lpipsCPU = (processCPUSeconds() - c0) / 3
+let lpipsCPU = (processCPUSeconds() - c0) / Double(runs)
 let flops = 2 * 2 * lpipsMACs(width: width, height: height)  // two images
 print(String(format: "LPIPS: %.1f GMAC per pair (direct convolution), %.1f GFLOP/s = %.0f%% of the sgemm peak; "
              + "%.2f s CPU per pair = %.1f GFLOP/s per core (%.0f%% of sgemm's per core)", flops / 2e9, flops / lpipsTime / 1e9,
@@ -108,4 +143,51 @@ try time("LPIPS features") { Double(try network.features(output).count) }
 try time("all (report)") {
     let r = try MetricReport(output: output, target: target, lpips: network)
     return r.lpips ?? 0
+}
+
+/// 3x3 stride-2 max pooling, as LPIPS runs it between the first layers.
+func maxPool(_ x: Tensor) throws -> Tensor {
+    let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
+    let (oh, ow) = ((h - 3) / 2 + 1, (w - 3) / 2 + 1)
+    var out = [Float](repeating: 0, count: c * oh * ow)
+    for ch in 0..<c {
+        for y in 0..<oh {
+            for xx in 0..<ow {
+                var m = -Float.infinity
+                for dy in 0..<3 { for dx in 0..<3 { m = max(m, x.data[(ch * h + 2 * y + dy) * w + 2 * xx + dx]) } }
+                out[(ch * oh + y) * ow + xx] = m
+            }
+        }
+    }
+    return Tensor(shape: [c, oh, ow], data: out)
+}
+
+if layers {
+    // The first two layers on the first image (as it is, not scaled as LPIPS scales it), plain and rewritten.
+    let plain = try LPIPS(weights: weights, rewriting: false), rewritten = try LPIPS(weights: weights, rewriting: true)
+    let d0 = try plain.distance(output, target), d1 = try rewritten.distance(output, target)
+    print(String(format: "LPIPS distance plain %.9f, rewritten %.9f: difference %.3g (%.3g relative)", d0, d1, abs(d1 - d0),
+                 abs(d1 - d0) / d0))
+    let f0 = try plain.features(output), f1 = try rewritten.features(output)
+    for (k, (a, b)) in zip(f0, f1).enumerated() {
+        let largest = a.data.map(abs).max() ?? 1
+        let worst = zip(a.data, b.data).map { abs($0 - $1) }.max() ?? 0
+        print(String(format: "stage %d features: largest difference %.3g = %.3g of the largest value", k + 1, worst, worst / largest))
+    }
+    var x = Tensor(shape: [3, height, width], data: output.pixels.map(Float.init))
+    for (i, (key, stride, padding)) in [("features.0", 4, 2), ("features.3", 1, 2)].enumerated() {
+        let w = weights[key + ".weight"]!, b = weights[key + ".bias"]
+        let conv = try Conv2D(weight: w, bias: b, stride: stride, padding: padding, activation: .relu)
+        let rewrite = try ThreeByThreeRewrite(weight: w, bias: b, stride: stride, padding: padding, activation: .relu)!
+        let c0 = processCPUSeconds()
+        let t0 = try time("\(key) plain") { Double(try conv(x).data.count) }
+        let cpuPlain = (processCPUSeconds() - c0) / Double(runs)
+        let c1 = processCPUSeconds()
+        let t1 = try time("\(key) 3x3") { Double(try rewrite(x).data.count) }
+        let cpuRewrite = (processCPUSeconds() - c1) / Double(runs)
+        print(String(format: "%@ (%@): plain %.3f s wall %.3f s CPU, rewritten %.3f s wall %.3f s CPU", key as NSString,
+                     "\(rewrite.form)" as NSString, t0, cpuPlain, t1, cpuRewrite))
+        x = try conv(x)
+        if i == 0 { x = try maxPool(x) }
+    }
 }

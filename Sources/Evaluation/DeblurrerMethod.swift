@@ -16,4 +16,8 @@ public struct DeblurrerMethod: RestorationMethod {
     public func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage {
         try deblurrer.deblur(input)
     }
+
+    public func restore(_ input: RGBImage, pair: ImagePair, progress: DeblurProgressHandler?) throws -> RGBImage {
+        try deblurrer.deblur(input, progress: progress)
+    }
 }

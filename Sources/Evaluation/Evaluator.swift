@@ -1,6 +1,8 @@
 import Foundation
+import IFANEngine
 import Imaging
 import Metrics
+import ThreadSupport
 
 /// One method's scores on one pair.
 public struct PairResult: Sendable, Equatable, Codable {
@@ -124,6 +126,8 @@ public enum EvaluationError: Error, CustomStringConvertible {
     case inputTargetMismatch(pair: String, input: String, target: String)
     case noPairs
     case noMethods
+    /// Stopped on request after `scored` of `of` pairs.
+    case cancelled(scored: Int, of: Int)
 
     public var description: String {
         switch self {
@@ -131,6 +135,7 @@ public enum EvaluationError: Error, CustomStringConvertible {
         case .inputTargetMismatch(let p, let i, let t): "pair \(p): the input is \(i) but the target is \(t)"
         case .noPairs: "there are no pairs to evaluate"
         case .noMethods: "no method to evaluate"
+        case .cancelled(let n, let total): "stopped after \(n) of \(total) pairs"
         }
     }
 }
@@ -149,39 +154,52 @@ public struct Evaluator: Sendable {
         self.cropToMultipleOf8 = cropToMultipleOf8
     }
 
-    public func run(pairs: [ImagePair], progress: (Int, Int, String) -> Void = { _, _, _ in },
+    /// Scores every method on every pair. `progress` is told as each pair's scoring starts (index, count, name);
+    /// `imageProgress`, when given, where a method stands within an image (pair index, method name, tiles and
+    /// stages), from the thread that runs the method. `isCancelled` is asked before each pair's decoding, methods
+    /// and scoring; once it says yes no new work starts and the run throws `EvaluationError.cancelled` with the
+    /// number of pairs scored (and observed) so far. An error in a pair is a `PairFailure` naming the pair and stage.
+    ///
+    /// `overlapped` (the default) runs the stages on three threads across pairs: one decodes the next pair while
+    /// another runs the methods on the current one and the calling thread scores (and hands to `observe`) the one
+    /// before, so single-threaded work (PNG decoding, SSIM, the report's pictures) fills the gaps of the
+    /// multi-threaded network. At most one pair waits between two stages. Results, observations and the first
+    /// error come in pair order, exactly as in the one-by-one run (`overlapped: false`).
+    public func run(pairs: [ImagePair], overlapped: Bool = true, isCancelled: @escaping @Sendable () -> Bool = { false },
+                    progress: (Int, Int, String) -> Void = { _, _, _ in },
+                    imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)? = nil,
                     observe: (ScoredPair) throws -> Void = { _ in }) throws -> EvaluationReport {
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         guard !methods.isEmpty else { throw EvaluationError.noMethods }
         var results: [PairResult] = []
-        for (index, pair) in pairs.enumerated() {
-            progress(index, pairs.count, pair.name)
-            var input = try ImageFile.read(pair.source)
-            var target = try ImageFile.read(pair.target)
-            guard input.width == target.width, input.height == target.height else {
-                throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
-                                                          target: "\(target.width)x\(target.height)")
-            }
-            if cropToMultipleOf8 {
-                input = Self.cropToMultipleOf8(input)
-                target = Self.cropToMultipleOf8(target)
-            }
+        var scoredPairs = 0
+        func score(_ pair: RestoredPair) throws {
+            progress(pair.index, pairs.count, pair.pair.name)
             var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
-            for method in methods {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let output = try method.restore(input, pair: pair)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                guard output.width == target.width, output.height == target.height else {
-                    throw EvaluationError.sizeMismatch(pair: pair.name, method: method.name,
-                                                       output: "\(output.width)x\(output.height)",
-                                                       target: "\(target.width)x\(target.height)")
+            for (method, output, seconds) in pair.outputs {
+                let scores = try PairFailure.naming(pair.pair, .scoring(method: method)) {
+                    try MetricReport(output: output, target: pair.target, lpips: lpips)
                 }
-                let scores = try MetricReport(output: output, target: target, lpips: lpips)
-                results.append(PairResult(pair: pair.name, method: method.name, scores: scores, seconds: seconds))
-                outputs.append((method.name, output, scores))
+                results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
+                outputs.append((method, output, scores))
             }
-            try observe(ScoredPair(index: index, pair: pair, input: input, target: target, outputs: outputs))
+            try observe(ScoredPair(index: pair.index, pair: pair.pair, input: pair.input, target: pair.target,
+                                   outputs: outputs))
+            scoredPairs += 1
         }
+        if overlapped {
+            try runOverlapped(pairs: pairs, isCancelled: isCancelled, imageProgress: imageProgress, score: score)
+        } else {
+            for (index, pair) in pairs.enumerated() {
+                guard !isCancelled() else { break }
+                let decoded = try decode(pair, index: index)
+                guard !isCancelled() else { break }
+                let restored = try restore(decoded, imageProgress: imageProgress)
+                guard !isCancelled() else { break }
+                try score(restored)
+            }
+        }
+        guard scoredPairs == pairs.count else { throw EvaluationError.cancelled(scored: scoredPairs, of: pairs.count) }
         progress(pairs.count, pairs.count, "")
         let described = protocolDescription
         let summaries = methods.map { method in
@@ -193,10 +211,106 @@ public struct Evaluator: Sendable {
                                 scoreProtocol: described)
     }
 
+    /// The three stages on their own threads, joined by channels of capacity 1. A failure travels down the
+    /// channels in pair order and stops each stage after it; the calling thread's own failure (or a cancellation)
+    /// closes both channels, so the other stages stop at their next hand-over and are joined before returning.
+    func runOverlapped(pairs: [ImagePair], isCancelled: @escaping @Sendable () -> Bool,
+                       imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?,
+                       score: (RestoredPair) throws -> Void) throws {
+        let decoded = BoundedChannel<Result<DecodedPair, Error>>(capacity: 1)
+        let restored = BoundedChannel<Result<RestoredPair, Error>>(capacity: 1)
+        let decoder = try JoinableThread(name: "eval-decode") { [self] in
+            for (index, pair) in pairs.enumerated() {
+                guard !isCancelled() else { break }
+                let item = Result { try decode(pair, index: index) }
+                guard decoded.send(item), case .success = item else { break }
+            }
+            decoded.close()
+        }
+        let restorer: JoinableThread
+        do {
+            restorer = try JoinableThread(name: "eval-restore") { [self] in
+                while let item = decoded.receive() {
+                    guard !isCancelled() else { break }
+                    let next = item.flatMap { pair in Result { try restore(pair, imageProgress: imageProgress) } }
+                    guard restored.send(next), case .success = next else { break }
+                }
+                restored.close()
+                decoded.close()  // a decoder still waiting for room stops
+            }
+        } catch {
+            decoded.close()
+            decoder.join()
+            throw error
+        }
+        defer {
+            restored.close()
+            decoded.close()
+            restorer.join()
+            decoder.join()
+        }
+        while let item = restored.receive() {
+            let pair = try item.get()
+            guard !isCancelled() else { return }
+            try score(pair)
+        }
+    }
+
     /// A folder set's protocol in words: images compared as their files hold them (outputs unquantised).
     var protocolDescription: String {
         (cropToMultipleOf8 ? "cropped to multiples of 8" : "whole image")
             + ", as read from the files, SSIM skimage-uniform-7x7, LPIPS " + (lpips == nil ? "none" : "v0.1 alex")
+    }
+
+    /// A pair read and fitted to the protocol, waiting for the methods.
+    struct DecodedPair: Sendable {
+        var index: Int
+        var pair: ImagePair
+        var input: RGBImage
+        var target: RGBImage
+    }
+
+    /// A pair with every method's output (and the seconds it took), waiting to be scored.
+    struct RestoredPair: Sendable {
+        var index: Int
+        var pair: ImagePair
+        var input: RGBImage
+        var target: RGBImage
+        var outputs: [(method: String, image: RGBImage, seconds: Double)]
+    }
+
+    func decode(_ pair: ImagePair, index: Int) throws -> DecodedPair {
+        var input = try PairFailure.naming(pair, .decoding) { try ImageFile.read(pair.source) }
+        var target = try PairFailure.naming(pair, .decoding) { try ImageFile.read(pair.target) }
+        guard input.width == target.width, input.height == target.height else {
+            throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
+                                                      target: "\(target.width)x\(target.height)")
+        }
+        if cropToMultipleOf8 {
+            input = Self.cropToMultipleOf8(input)
+            target = Self.cropToMultipleOf8(target)
+        }
+        return DecodedPair(index: index, pair: pair, input: input, target: target)
+    }
+
+    func restore(_ d: DecodedPair, imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?) throws -> RestoredPair {
+        var outputs: [(method: String, image: RGBImage, seconds: Double)] = []
+        for method in methods {
+            let name = method.name, index = d.index
+            let start = DispatchTime.now().uptimeNanoseconds
+            let report: DeblurProgressHandler? = imageProgress.map { forward in { @Sendable p in forward(index, name, p) } }
+            let output = try PairFailure.naming(d.pair, .restoring(method: name)) {
+                try method.restore(d.input, pair: d.pair, progress: report)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            guard output.width == d.target.width, output.height == d.target.height else {
+                throw EvaluationError.sizeMismatch(pair: d.pair.name, method: method.name,
+                                                   output: "\(output.width)x\(output.height)",
+                                                   target: "\(d.target.width)x\(d.target.height)")
+            }
+            outputs.append((name, output, seconds))
+        }
+        return RestoredPair(index: d.index, pair: d.pair, input: d.input, target: d.target, outputs: outputs)
     }
 
     /// The paper's protocol: drop the bottom rows and right columns beyond a multiple of 8.

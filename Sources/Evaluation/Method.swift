@@ -1,4 +1,5 @@
 import Foundation
+import IFANEngine
 import Imaging
 
 /// What a results table reports about a method's cost; nil where it is not known (e.g. a results folder).
@@ -26,6 +27,15 @@ public protocol RestorationMethod: Sendable {
     var complexity: ModelComplexity? { get }
     /// The restored image, the size of `input`.
     func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage
+    /// The same, reporting progress within the image to `progress` (a model's tiles and stages).
+    func restore(_ input: RGBImage, pair: ImagePair, progress: DeblurProgressHandler?) throws -> RGBImage
+}
+
+extension RestorationMethod {
+    /// Methods that take no time worth reporting (the input, a results folder) say nothing.
+    public func restore(_ input: RGBImage, pair: ImagePair, progress: DeblurProgressHandler?) throws -> RGBImage {
+        try restore(input, pair: pair)
+    }
 }
 
 /// The defocused input scored as it is: the lower bound every table starts with.

@@ -6,6 +6,17 @@ public protocol Deblurrer: Sendable {
     /// A short name for reports (e.g. the model's store name).
     var name: String { get }
     func deblur(_ image: RGBImage) throws -> RGBImage
+    /// The same, reporting progress within the image (tiles, stages) to `progress` when it is not nil.
+    func deblur(_ image: RGBImage, progress: DeblurProgressHandler?) throws -> RGBImage
+}
+
+extension Deblurrer {
+    /// A model that cannot say where it stands reports only its end.
+    public func deblur(_ image: RGBImage, progress: DeblurProgressHandler?) throws -> RGBImage {
+        let result = try deblur(image)
+        progress?(DeblurProgress(tile: 1, tiles: 1, stage: .done, fraction: 1))
+        return result
+    }
 }
 
 /// How an image whose size is not a multiple of 8 is fitted to the network.
@@ -47,6 +58,10 @@ public struct IFANDeblurrer: Deblurrer {
     }
 
     public func deblur(_ image: RGBImage) throws -> RGBImage {
+        try deblur(image, progress: nil)
+    }
+
+    public func deblur(_ image: RGBImage, progress: DeblurProgressHandler?) throws -> RGBImage {
         let source = image.displayEncoded()
         let (w, h) = (source.width, source.height)
         let input: Tensor
@@ -66,12 +81,19 @@ public struct IFANDeblurrer: Deblurrer {
                 (Self.fold(x, size: w, mode: mode), Self.fold(y, size: h, mode: mode))
             }
         }
-        let output: Tensor
-        if let tiling, input.shape[1] * input.shape[2] > maxWholeImagePixels {
-            output = try tiling.run(input) { try network.forward($0) }
-        } else {
-            output = try network.forward(input)
+        let (inH, inW) = (input.shape[1], input.shape[2])
+        let tiled = tiling.map { inW * inH > maxWholeImagePixels && $0.needsTiling(width: inW, height: inH) } ?? false
+        let tiles = tiled ? tiling!.tileCount(width: inW, height: inH) : 1
+        let shares = progress == nil ? [:] : network.architecture.stageShares(width: inW, height: inH)
+        var tile = 0
+        func forward(_ x: Tensor) throws -> Tensor {
+            tile += 1
+            guard let progress else { return try network.forward(x) }
+            var reporter = StageReporter(handler: progress, tile: tile, tiles: tiles, shares: shares)
+            return try network.forward(x, stage: { reporter.start($0) })
         }
+        let output = tiled ? try tiling!.run(input, forward) : try forward(input)
+        progress?(DeblurProgress(tile: tiles, tiles: tiles, stage: .done, fraction: 1))
         // Finite weights and inputs can still overflow; a non-finite output is an error, never an image.
         if let bad = output.data.firstIndex(where: { !$0.isFinite }) {
             throw IFANError.badInput("the network produced a non-finite value (\(output.data[bad]) at element \(bad)); "

@@ -63,8 +63,10 @@ public struct IFANNetwork: Sendable {
     }
 
     /// Runs the network on a (3, H, W) image tensor with values in [0, 1]; H and W must be multiples of 8.
-    /// Returns the clipped (3, H, W) output. `observe` receives the intermediate tensors named by `Tap`.
-    public func forward(_ input: Tensor, observe: ((Tap, Tensor) -> Void)? = nil) throws -> Tensor {
+    /// Returns the clipped (3, H, W) output. `observe` receives the intermediate tensors named by `Tap`; `stage` is
+    /// told as each stage starts (for progress displays).
+    public func forward(_ input: Tensor, observe: ((Tap, Tensor) -> Void)? = nil,
+                        stage: ((DeblurProgress.Stage) -> Void)? = nil) throws -> Tensor {
         guard input.rank == 3, input.shape[0] == 3 else {
             throw IFANError.badInput("the network expects a (3, H, W) image tensor, got \(input.shape)")
         }
@@ -75,12 +77,15 @@ public struct IFANNetwork: Sendable {
         // Filter path: encoder, disparity map, filter predictor trunk.
         var filterFeatures: Tensor
         do {
+            stage?(.filterEncoder)
             let f = try encoder("kconv", input)
+            stage?(.disparityMap)
             var dm = try conv("DME.0.0", f)
             try resblock("DME.1", stems: 2, &dm)
             try resblock("DME.2", stems: 2, &dm)
             dm = try conv("DME.3", dm)
             observe?(.DME, dm)
+            stage?(.filterPredictor)
             let fDM = try conv("conv_DME.0", dm)
             var joined = f
             joined.shape[0] += fDM.shape[0]
@@ -95,20 +100,24 @@ public struct IFANNetwork: Sendable {
             filterFeatures = g
         }
         // Feature extractor, keeping the skips; each skip is released as soon as it has been added.
+        stage?(.featureExtractor)
         var f1: Tensor? = try sequence(["conv1_1.0", "conv1_2.0", "conv1_3.0"], input)
         var f2: Tensor? = try sequence(["conv2_1.0", "conv2_2.0", "conv2_3.0"], f1!)
         var f3: Tensor? = try sequence(["conv3_1.0", "conv3_2.0", "conv3_3.0"], f2!)
         var f = try sequence(["conv4_1.0", "conv4_2.0", "conv4_3.0"], f3!)
         observe?(.conv4_3, f)
 
+        stage?(.iac)
         f = try iac(f, filterFeatures)
         filterFeatures = Tensor(zeros: [0])
         observe?(.IAC, f)
 
+        stage?(.reconstructor)
         f = try conv("conv_res.0.0", f)
         try resblock("conv_res.1", stems: 3, &f)
         f = try conv("conv_res.2.0", f)
         observe?(.conv_res, f)
+        stage?(.upsampling)
         f = try upsample("upconv3_u.0", f, skip: f3!)
         f3 = nil
         try resblock("upconv3_1", stems: 1, &f)

@@ -23,6 +23,12 @@ public struct TiledInference: Sendable, Equatable {
         width > tileSize + 2 * overlap || height > tileSize + 2 * overlap
     }
 
+    /// How many times `run` calls its body for an image of this size.
+    public func tileCount(width: Int, height: Int) -> Int {
+        guard needsTiling(width: width, height: height) else { return 1 }
+        return ((height + tileSize - 1) / tileSize) * ((width + tileSize - 1) / tileSize)
+    }
+
     /// Applies `body` to (C, H, W) `input`, tile by tile; `body` must map a (C, h, w) tile to a (C', h, w) output.
     public func run(_ input: Tensor, _ body: (Tensor) throws -> Tensor) throws -> Tensor {
         guard input.rank == 3 else { throw IFANError.badInput("tiling expects a (C, H, W) tensor, got \(input.shape)") }

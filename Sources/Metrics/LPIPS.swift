@@ -31,11 +31,15 @@ public struct LPIPS: Sendable {
     static let scale: [Float] = [0.458, 0.448, 0.450]
 
     let convolutions: [Conv2D]
+    /// The 11x11 stride-4 and 5x5 layers rewritten as 3x3 convolutions for the Winograd kernel (nil: run as is).
+    let rewrites: [ThreeByThreeRewrite?]
     let linear: [[Float]]
 
-    /// Builds the network from weights in the torchvision/lpips key layout, checking every shape.
-    public init(weights: TensorDictionary) throws {
+    /// Builds the network from weights in the torchvision/lpips key layout, checking every shape. `rewriting`
+    /// runs the first two layers through `ThreeByThreeRewrite` (the default where Winograd runs; tests compare both).
+    public init(weights: TensorDictionary, rewriting: Bool = Kernels.choice.winograd) throws {
         var convolutions: [Conv2D] = []
+        var rewrites: [ThreeByThreeRewrite?] = []
         var linear: [[Float]] = []
         for (i, layer) in Self.backboneLayers.enumerated() {
             let shape = Self.convShapes[i]
@@ -44,12 +48,16 @@ public struct LPIPS: Sendable {
             do {
                 convolutions.append(try Conv2D(weight: weight, bias: bias, stride: Self.strides[i], padding: Self.paddings[i],
                                                activation: .relu))
+                rewrites.append(rewriting && i < 2
+                    ? try ThreeByThreeRewrite(weight: weight, bias: bias, stride: Self.strides[i], padding: Self.paddings[i],
+                                              activation: .relu) : nil)
             } catch {
                 throw MetricsError.badWeights("features.\(layer): \(error)")
             }
             linear.append(try Self.tensor(weights, "lin\(i).model.1.weight", [1, shape[0], 1, 1]).data)
         }
         self.convolutions = convolutions
+        self.rewrites = rewrites
         self.linear = linear
     }
 
@@ -92,7 +100,7 @@ public struct LPIPS: Sendable {
         var out: [Tensor] = []
         for (i, conv) in convolutions.enumerated() {
             if i == 1 || i == 2 { x = try maxPool3x3Stride2(x) }
-            x = try conv(x)
+            x = try rewrites[i].map { try $0(x) } ?? conv(x)
             out.append(x)
         }
         return out

@@ -2,6 +2,7 @@ import DatasetBuilder
 import Evaluation
 import Foundation
 import Imaging
+import ThreadSupport
 
 /// How a catalogue evaluation got each score: what `rigctl evaluate --dataset` reports after the table.
 public struct CatalogueEvaluationCounts: Sendable, Equatable {
@@ -29,7 +30,11 @@ public struct CatalogueEvaluation: Sendable {
 
     /// Scores every pair; `observe` gets each pair's images as soon as it is scored (the HTML report), so no image
     /// is kept for the whole run. Pairs are named "<id>-<name>" in the results, as results folders name them.
-    public func run(pairs: [PairDetail], keepImages: Bool, progress: (Int, Int, String) -> Void = { _, _, _ in },
+    /// `overlapped` (the default) reads the next pair's stored images on a thread of its own while the current
+    /// pair is deblurred and scored (at most one pair read ahead); every catalogue write stays on the calling
+    /// thread, in pair order, so the rows are those of the one-by-one run (`overlapped: false`).
+    public func run(pairs: [PairDetail], keepImages: Bool, overlapped: Bool = true,
+                    progress: (Int, Int, String) -> Void = { _, _, _ in },
                     observe: (ScoredPair) throws -> Void = { _ in }) throws -> (EvaluationReport, CatalogueEvaluationCounts) {
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         guard !methods.isEmpty else { throw EvaluationError.noMethods }
@@ -38,10 +43,25 @@ public struct CatalogueEvaluation: Sendable {
         var results: [PairResult] = []
         var counts = CatalogueEvaluationCounts()
         var described: String?
+        let scorer = self.scorer
+        let ahead = overlapped ? BoundedChannel<Result<PairImages, Error>>(capacity: 1) : nil
+        let reader = try ahead.map { channel in
+            try JoinableThread(name: "eval-read") {
+                for pair in pairs {
+                    let item = Result { try scorer.images(of: pair) }
+                    guard channel.send(item), case .success = item else { break }
+                }
+                channel.close()
+            }
+        }
+        defer {
+            ahead?.close()
+            reader?.join()
+        }
         for (index, pair) in pairs.enumerated() {
             let name = "\(pair.id)-\(pair.name)"
             progress(index, pairs.count, name)
-            let images = try scorer.images(of: pair)
+            let images = try ahead.map { try ($0.receive() ?? .failure(EvaluationError.noPairs)).get() } ?? scorer.images(of: pair)
             let scored = try scorer.score(pairID: pair.id, images: images, methods: methods, pairName: name,
                                           keepImages: keepImages)
             for s in scored {

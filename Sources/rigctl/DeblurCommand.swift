@@ -39,6 +39,9 @@ struct DeblurCommand: ParsableCommand {
     @Option(help: "Context around each tile in pixels (multiple of 8).")
     var overlap: Int = 128
 
+    @Flag(help: "Show the tiles and stages on standard error even when it is not a terminal.")
+    var progress = false
+
     func validate() throws {
         guard depth == 8 || depth == 16 else { throw ValidationError("--depth must be 8 or 16, not \(depth)") }
         guard tile == 0 || (tile > 0 && tile % 8 == 0) else { throw ValidationError("--tile must be 0 or a multiple of 8") }
@@ -55,7 +58,9 @@ struct DeblurCommand: ParsableCommand {
             let deblurrer = IFANDeblurrer(name: name, network: network, edges: edges.value, tiling: tiling,
                                           maxWholeImagePixels: Int(maxWhole * 1_048_576))
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = try deblurrer.deblur(image)
+            let display = ImageProgressLine(label: "deblurring \(URL(fileURLWithPath: input).lastPathComponent)",
+                                            requested: progress)
+            let result = try deblurrer.deblur(image, progress: display?.handler)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             try PNGFile.write(result, to: URL(fileURLWithPath: output), bitDepth: depth)
             print("\(output): \(result.width)x\(result.height), \(depth)-bit, deblurred with \(name) in "

@@ -1,3 +1,4 @@
+import Evaluation
 import ArgumentParser
 import Foundation
 
@@ -33,6 +34,7 @@ func reportingErrors<T>(_ body: () throws -> T) throws -> T {
 }
 
 func exitStatus(for error: Error) -> Int32 {
+    if case EvaluationError.cancelled = error { return ExitStatus.interrupted }
     if let classified = error as? ClassifiedError { return classified.isBadInput ? ExitStatus.badInput : ExitStatus.failure }
     return ExitStatus.failure
 }

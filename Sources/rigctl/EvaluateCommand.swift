@@ -74,6 +74,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")
     var lpipsWeights: String?
 
+    @Flag(help: "Show each model's tiles and stages within an image on standard error even when it is not a terminal.")
+    var progress = false
+
     @Flag(help: "With a dataset: run every model again instead of reusing the output its weights already made (scores of the same protocol are replaced; stored outputs are kept).")
     var rerun = false
 
@@ -111,8 +114,17 @@ struct EvaluateCommand: ParsableCommand {
             let evaluator = Evaluator(methods: methods, lpips: lpips.network, cropToMultipleOf8: !noCrop)
             let writer = try reportWriter(evaluated: URL(fileURLWithPath: set ?? ".").lastPathComponent, split: nil,
                                           weightFiles: weightFiles, pairs: [:])
-            let progress = ProgressLine(label: "evaluating")
-            let result = try evaluator.run(pairs: pairs, progress: progress.update, observe: { try writer?.add($0) })
+            // Ctrl-C stops after the pairs in hand; the command then exits with status 130.
+            let interrupt = InterruptHandler {
+                FileHandle.standardError.write(Data("\nrigctl: stopping after the pairs in hand (Ctrl-C again to quit at once)\n".utf8))
+            }
+            let pairProgress = ProgressLine(label: "evaluating")
+            let within = ImageProgressLine(label: "", requested: progress)
+            let names = pairs.map(\.name)
+            let stop = interrupt.stop
+            let result = try evaluator.run(pairs: pairs, isCancelled: { stop.isRequested }, progress: pairProgress.update, imageProgress: within.map { line in
+                { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
+            }, observe: { try writer?.add($0) })
             try writer?.finish(result)
             try write(result)
         }
@@ -240,4 +252,7 @@ enum LPIPSLoader {
 
 extension PairFolderError: ClassifiedError { var isBadInput: Bool { true } }
 extension ResultsFolderError: ClassifiedError { var isBadInput: Bool { true } }
-extension EvaluationError: ClassifiedError { var isBadInput: Bool { true } }
+extension EvaluationError: ClassifiedError {
+    var isBadInput: Bool { if case .cancelled = self { false } else { true } }
+}
+extension PairFailure: ClassifiedError { var isBadInput: Bool { (underlying as? ClassifiedError)?.isBadInput ?? false } }

@@ -85,15 +85,19 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         defer { try? FileManager.default.removeItem(at: root) }
         try writePNG(grey(0.4, width: 29, height: 21), root.appendingPathComponent("results/p1.png"))
         let method = ResultsFolderMethod(name: "Partial", folder: root.appendingPathComponent("results"))
-        #expect(throws: ResultsFolderError.missingOutput(method: "Partial", folder: root.appendingPathComponent("results").path, pair: "p2")) {
+        let missing = #expect(throws: PairFailure.self) {
             try Evaluator(methods: [method], lpips: nil).run(pairs: try PairFolder.pairs(in: root))
         }
+        #expect(missing?.pair == "p2" && missing?.stage == .restoring(method: "Partial"))
+        #expect(missing?.underlying as? ResultsFolderError
+                == .missingOutput(method: "Partial", folder: root.appendingPathComponent("results").path, pair: "p2"))
         try writePNG(grey(0.4, width: 9, height: 9), root.appendingPathComponent("small/p1.png"))
         try writePNG(grey(0.4, width: 9, height: 9), root.appendingPathComponent("small/p2.png"))
-        #expect(throws: ResultsFolderError.self) {
+        let small = #expect(throws: PairFailure.self) {
             try Evaluator(methods: [ResultsFolderMethod(name: "S", folder: root.appendingPathComponent("small"))],
                           lpips: nil).run(pairs: try PairFolder.pairs(in: root))
         }
+        #expect(small?.underlying is ResultsFolderError)
     }
 }
 

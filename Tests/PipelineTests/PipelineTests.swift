@@ -1,4 +1,5 @@
 import DatasetBuilder
+import Evaluation
 import Foundation
 import TestSupport
 import IFANEngine
@@ -445,5 +446,54 @@ final class CountingDeblurrer: Deblurrer {
         #expect(try f.dataset.pair(String(captured[0].pairID)).evaluations.count == 4)
         #expect(try f.dataset.verify().isConsistent)
         for row in rows { if let output = row.output { #expect(FileManager.default.fileExists(atPath: try f.dataset.url(of: output).path)) } }
+    }
+}
+
+@Suite(.serialized) struct CatalogueOverlapTests {
+    /// Reading the next pair ahead (the default) records the same catalogue rows and reports the same scores as
+    /// the one-by-one run: both run the model again (--rerun) on the same pairs, LPIPS included.
+    @Test func overlappedEvaluationRecordsTheSameRows() throws {
+        let f = try PipelineFixture()
+        let captured = try f.pipeline(withModel: false).run(rig: f.rig, count: 3, stop: StopFlag()) { _ in }
+        #expect(captured.count == 3)
+        let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+        let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
+        let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: try fixtureLPIPS(), rerun: true)
+        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
+
+        struct Row: Equatable {
+            var model: String, psnr: Double, ssim: Double, ssimGaussian: Double?, mae: Double?, lpips: Double?
+            var scoreProtocol: ScoreProtocol?, missing: [String: String]
+        }
+        func rows() throws -> [[Row]] {
+            try captured.map { c in
+                try f.dataset.pair(String(c.pairID)).evaluations.map {
+                    Row(model: $0.model, psnr: $0.psnr, ssim: $0.ssim, ssimGaussian: $0.ssimGaussian, mae: $0.mae,
+                        lpips: $0.lpips, scoreProtocol: $0.scoreProtocol, missing: $0.missing)
+                }.sorted { ($0.model, $0.scoreProtocol?.framing == .whole ? 0 : 1) < ($1.model, $1.scoreProtocol?.framing == .whole ? 0 : 1) }
+            }
+        }
+        func run(_ overlapped: Bool) throws -> (EvaluationReport, CatalogueEvaluationCounts, [String]) {
+            var observed: [String] = []
+            var (report, counts) = try evaluation.run(pairs: pairs, keepImages: true, overlapped: overlapped,
+                                                      observe: { observed.append($0.pair.name) })
+            for i in report.results.indices { report.results[i].seconds = 0 }
+            for i in report.methods.indices { report.methods[i].secondsPerImage = 0 }
+            return (report, counts, observed)
+        }
+        let (sequential, sequentialCounts, sequentialObserved) = try run(false)
+        let sequentialRows = try rows()
+        let (overlapped, overlappedCounts, overlappedObserved) = try run(true)
+        let overlappedRows = try rows()
+        #expect(overlapped == sequential)
+        #expect(overlappedCounts == sequentialCounts && sequentialCounts.ran["unsharp"] == 3)
+        #expect(overlappedObserved == sequentialObserved && sequentialObserved.count == 3)
+        #expect(overlappedRows == sequentialRows)
+        // Per pair: the crop-8 rows of the input and the model, beside the capture's own whole-image input row.
+        #expect(sequentialRows.allSatisfy { pair in
+            pair.filter { $0.scoreProtocol?.framing == .cropToMultipleOf8 && $0.lpips != nil }.map(\.model) == ["Input", "unsharp"]
+                || pair.filter { $0.scoreProtocol?.framing == .cropToMultipleOf8 && $0.lpips != nil }.map(\.model) == ["input", "unsharp"]
+        }, "\(sequentialRows)")
+        #expect(try f.dataset.verify().isConsistent)
     }
 }

@@ -34,6 +34,18 @@ import Testing
         #expect(result.stderr.contains("LPIPS weights are not installed"))
         #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("report/index.html").path))
 
+        // A method's error names the pair and the stage, and keeps its exit status (bad input: 2).
+        try FileManager.default.removeItem(at: root.appendingPathComponent("set/mine/b.png"))
+        let missing = try CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine"], environment: home)
+        #expect(missing.status == 2, "\(missing.stderr)")
+        #expect(missing.stderr.contains("rigctl: error: pair b, running Mine: "), "\(missing.stderr)")
+        // An unreadable target: the pair and the reading stage are named; not bad input of the command's own kind
+        // unless the decoder says so, so only the words are checked.
+        try Data("not a PNG".utf8).write(to: root.appendingPathComponent("set/target/a.png"))
+        let unreadable = try CommandLine.run(["evaluate", set], environment: home)
+        #expect(unreadable.status != 0)
+        #expect(unreadable.stderr.contains("rigctl: error: pair a, reading the images: "), "\(unreadable.stderr)")
+
         try FileManager.default.removeItem(at: root.appendingPathComponent("set/target/b.png"))
         let mismatch = try CommandLine.run(["evaluate", set], environment: home)
         #expect(mismatch.status == 2)
@@ -60,5 +72,57 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("| ifan-test |") })
         #expect(row.contains("| 10.48 | 362.9 |"), "\(row)")
+        // Standard error is a pipe: without --progress no stage of the model is shown, with it every one is.
+        #expect(!result.stderr.contains("filter encoder"), "\(result.stderr)")
+        let shown = try CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
+                                         "--progress"], environment: home)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let lines = shown.stderr.split(separator: "\n").filter { $0.hasPrefix("evaluating [1/1] a ifan-test: ") }
+        #expect(lines.first == "evaluating [1/1] a ifan-test: filter encoder, 0%", "\(shown.stderr)")
+        #expect(lines.last == "evaluating [1/1] a ifan-test: done, 100%", "\(shown.stderr)")
+        #expect(lines.count == 8, "\(shown.stderr)")
+    }
+}
+
+@Suite struct EvaluateInterruptTests {
+    /// Ctrl-C during `evaluate SET`: the pairs in flight finish, no table is printed, the message says how far it
+    /// got and the exit status is 130. The signal is sent once the first pair is being scored, with 40 pairs of
+    /// IFAN work still to come, so it always arrives while work remains.
+    @Test func interruptStopsAfterThePairsInFlight() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
+        #expect(try CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"],
+                                    environment: home).status == 0)
+        let input = try ImageFile.read(fixture("ifan-random/input.png"))
+        for folder in ["source", "target"] {
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
+            for i in 0..<40 { try PNGFile.write(input, to: root.appendingPathComponent("set/\(folder)/p\(i).png")) }
+        }
+        let process = Process()
+        process.executableURL = CommandLine.executable
+        process.arguments = ["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test"]
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in home { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var stderr = Data()
+        while !String(decoding: stderr, as: UTF8.self).contains("evaluating [0/40]") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }  // ended before the first pair: the expectations below fail
+            stderr.append(chunk)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        stderr.append(err.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let text = String(decoding: stderr, as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(text)")
+        #expect(text.contains("stopping after the pairs in hand"), "\(text)")
+        #expect(text.contains("rigctl: error: stopped after ") && text.contains(" of 40 pairs"), "\(text)")
+        #expect(stdout.isEmpty, "no table for an interrupted run")
     }
 }

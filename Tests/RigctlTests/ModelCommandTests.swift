@@ -61,4 +61,35 @@ import Testing
         #expect(noModel.status == 2)
         #expect(noModel.stderr.contains("missing"))
     }
+
+    /// `deblur --progress` names the stages and the share done on standard error, which is a pipe here; without
+    /// the flag a pipe gets no progress at all (logs and scripts stay clean).
+    @Test func deblurShowsProgressOnlyWhenAsked() throws {
+        let home = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let env = ["RIGCTL_HOME": home.path]
+        let checkpoint = Self.fixtures.appendingPathComponent("IFAN_random.pytorch").path
+        #expect(try CommandLine.run(["model", "import", checkpoint, "--name", "ifan"], environment: env).status == 0)
+        let input = Self.fixtures.appendingPathComponent("input.png").path
+        let out = home.appendingPathComponent("out.png").path
+
+        let quiet = try CommandLine.run(["deblur", input, "-o", out], environment: env)
+        #expect(quiet.status == 0, "\(quiet.stderr)")
+        #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+
+        let shown = try CommandLine.run(["deblur", input, "-o", out, "--progress"], environment: env)
+        #expect(shown.status == 0, "\(shown.stderr)")
+        let lines = shown.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "deblurring input.png: filter encoder, 0%", "\(lines)")
+        #expect(lines.contains { $0.hasPrefix("deblurring input.png: IAC, ") })
+        #expect(lines.last == "deblurring input.png: done, 100%", "\(lines)")
+        #expect(lines.count == 8)
+
+        // Tiles are counted: 4 x 3 tiles of 32 pixels.
+        let tiled = try CommandLine.run(["deblur", input, "-o", out, "--progress", "--tile", "32", "--overlap", "8",
+                                         "--max-whole", "0"], environment: env)
+        #expect(tiled.status == 0, "\(tiled.stderr)")
+        #expect(tiled.stderr.contains("deblurring input.png: tile 12/12, upsampling, "))
+        #expect(tiled.stderr.split(separator: "\n").count == 12 * 7 + 1)
+    }
 }
