@@ -199,7 +199,7 @@ enum Page {
         // The crop is drawn over the source camera's original frame, which only captured pairs have.
         let framed = p.crop != nil && p.capture?.shot(.source) != nil
         let cropAttribute = framed ? p.crop.map { " data-crop=\"\($0.x),\($0.y),\($0.width),\($0.height)\"" } ?? "" : ""
-        let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off</p>" : """
+        let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off (start rigctl review with --decisions)</p>" : """
             <div class="decide">
             <button data-state="approved" title="a">approve (a)</button>
             <button data-state="rejected" title="r">reject (r)</button>
