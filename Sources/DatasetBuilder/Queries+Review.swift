@@ -200,6 +200,21 @@ extension Dataset {
         }
     }
 
+    /// SQLite's plan for the queue's query (the `detail` lines of EXPLAIN QUERY PLAN): which indexes a sort or
+    /// a figure condition reaches the rows through, for tests and for diagnosing a slow queue.
+    public func reviewQueryPlan(_ query: ReviewQuery) throws -> [String] {
+        let (whereSQL, arguments) = Self.reviewWhere(query)
+        let (orderSQL, orderArguments) = Self.reviewOrder(query)
+        var all = arguments
+        all += orderArguments
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
+                LEFT JOIN capture c ON c.id = p.captureId
+                """ + whereSQL + orderSQL, arguments: all).map { $0["detail"] as String }
+        }
+    }
+
     /// Scenes, quality figure names and models present in the catalogue.
     public func reviewFacets() throws -> ReviewFacets {
         try read { db in
