@@ -156,6 +156,13 @@ let package = Package(
             dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
             path: "Benchmarks/PipelineBenchmark"
         ),
+        // The browser review's queue and pages over HTTP on a catalogue of 10,000 pairs, served by the built
+        // `rigctl review` (not linked in: Hummingbird's module alias would clash with this package's Metrics).
+        .executableTarget(
+            name: "ReviewBenchmark",
+            dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/ReviewBenchmark"
+        ),
         // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
         .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),
     ]

@@ -65,17 +65,21 @@ public struct ReviewQuery: Sendable, Equatable {
     public var review: ReviewState?
     public var scene: String?
     public var split: Split?
+    /// Conditions on figures (`quality.p95Shift>0.5`, `score.ifan.psnr<30`), all of which must hold.
+    public var conditions: [ReviewCondition]
     public var sort: ReviewSortField
     public var descending: Bool
     public var limit: Int
     public var offset: Int
 
     public init(verdict: Verdict? = nil, review: ReviewState? = nil, scene: String? = nil, split: Split? = nil,
-                sort: ReviewSortField = .id, descending: Bool = false, limit: Int = 100, offset: Int = 0) {
+                conditions: [ReviewCondition] = [], sort: ReviewSortField = .id, descending: Bool = false,
+                limit: Int = 100, offset: Int = 0) {
         self.verdict = verdict
         self.review = review
         self.scene = scene
         self.split = split
+        self.conditions = conditions
         self.sort = sort
         self.descending = descending
         self.limit = limit
@@ -128,12 +132,13 @@ extension Dataset {
     /// A page of pairs in the order asked for; pairs lacking the sort figure come last in either direction, ties
     /// by id, so paging is stable.
     public func reviewPage(_ query: ReviewQuery) throws -> ReviewPage {
-        let (whereSQL, arguments) = query.filter.whereClause()
+        let (whereSQL, arguments) = Self.reviewWhere(query)
         let (orderSQL, orderArguments) = Self.reviewOrder(query)
         let limit = max(0, min(query.limit, 1000)), offset = max(0, query.offset)
         return try read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM pair p JOIN scene s ON s.id = p.sceneId" + whereSQL,
-                                         arguments: arguments) ?? 0
+            let total = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM pair p JOIN scene s ON s.id = p.sceneId LEFT JOIN capture c ON c.id = p.captureId
+                """ + whereSQL, arguments: arguments) ?? 0
             var pageArguments = arguments
             pageArguments += orderArguments
             let rows = try Row.fetchAll(db, sql: """
@@ -184,7 +189,7 @@ extension Dataset {
     /// The ids of every pair the query matches, in its order (limit and offset ignored): next and previous in
     /// the pair view.
     public func reviewOrder(_ query: ReviewQuery) throws -> [Int64] {
-        let (whereSQL, arguments) = query.filter.whereClause()
+        let (whereSQL, arguments) = Self.reviewWhere(query)
         let (orderSQL, orderArguments) = Self.reviewOrder(query)
         var all = arguments
         all += orderArguments
@@ -192,6 +197,21 @@ extension Dataset {
             try Int64.fetchAll(db, sql: """
                 SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId LEFT JOIN capture c ON c.id = p.captureId
                 """ + whereSQL + orderSQL, arguments: all)
+        }
+    }
+
+    /// SQLite's plan for the queue's query (the `detail` lines of EXPLAIN QUERY PLAN): which indexes a sort or
+    /// a figure condition reaches the rows through, for tests and for diagnosing a slow queue.
+    public func reviewQueryPlan(_ query: ReviewQuery) throws -> [String] {
+        let (whereSQL, arguments) = Self.reviewWhere(query)
+        let (orderSQL, orderArguments) = Self.reviewOrder(query)
+        var all = arguments
+        all += orderArguments
+        return try read { db in
+            try Row.fetchAll(db, sql: """
+                EXPLAIN QUERY PLAN SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
+                LEFT JOIN capture c ON c.id = p.captureId
+                """ + whereSQL + orderSQL, arguments: all).map { $0["detail"] as String }
         }
     }
 
@@ -227,30 +247,48 @@ extension Dataset {
         return url
     }
 
-    private static func reviewOrder(_ query: ReviewQuery) -> (String, StatementArguments) {
-        var arguments = StatementArguments()
-        let expression: String
-        switch query.sort {
-        case .id: expression = "p.id"
-        case .name: expression = "p.name"
-        case .scene: expression = "s.name"
-        case .skew: expression = "c.skew"
-        case .colourResidual: expression = "p.colourResidual"
+    /// The SQL expression of one figure of a pair (over `pair p`, `scene s`, `capture c`) and its arguments.
+    private static func expression(_ field: ReviewSortField) -> (String, StatementArguments) {
+        switch field {
+        case .id: return ("p.id", [])
+        case .name: return ("p.name", [])
+        case .scene: return ("s.name", [])
+        case .skew: return ("c.skew", [])
+        case .colourResidual: return ("p.colourResidual", [])
         case .quality(let key):
             // The key is an identifier (see init), bound as a quoted JSON path.
-            expression = "(CASE WHEN json_valid(p.quality) THEN json_extract(p.quality, ?) END)"
-            _ = arguments.append(contentsOf: ["$.\"\(key)\""])
+            return ("(CASE WHEN json_valid(p.quality) THEN json_extract(p.quality, ?) END)", ["$.\"\(key)\""])
         case .score(let model, let metric):
-            expression = """
-                (SELECT e.\(metric.rawValue) FROM evaluation e JOIN model m ON m.id = e.modelId
+            // The pair's most recent row of that model. `+e.modelId` keeps SQLite off the evaluation_model index,
+            // which it otherwise picks (every row of the model, for every pair: 19 s instead of 30 ms to sort
+            // 10,000 pairs, found by ReviewBenchmark); the pairId index finds the pair's few rows.
+            return ("""
+                (SELECT e.\(metric.rawValue) FROM evaluation e JOIN model m ON m.id = +e.modelId
                  WHERE e.pairId = p.id AND m.name = ? ORDER BY e.id DESC LIMIT 1)
-                """
-            _ = arguments.append(contentsOf: [model])
+                """, [model])
         }
+    }
+
+    /// The queue's filter and its figure conditions as one WHERE clause. A NULL figure fails every comparison,
+    /// so pairs lacking it never match.
+    private static func reviewWhere(_ query: ReviewQuery) -> (String, StatementArguments) {
+        var (sql, arguments) = query.filter.whereClause()
+        for condition in query.conditions {
+            let (figure, expressionArguments) = Self.expression(condition.field)
+            // The operator comes from a closed set; the value is bound.
+            sql += (sql.isEmpty ? " WHERE " : " AND ") + "(\(figure)) \(condition.comparison.rawValue) ?"
+            arguments += expressionArguments
+            _ = arguments.append(contentsOf: [condition.value])
+        }
+        return (sql, arguments)
+    }
+
+    private static func reviewOrder(_ query: ReviewQuery) -> (String, StatementArguments) {
+        let (figure, once) = Self.expression(query.sort)
         // The expression appears twice (null test, then value): its arguments are bound twice.
-        let doubled = arguments
-        arguments += doubled
+        var arguments = once
+        arguments += once
         let direction = query.descending ? "DESC" : "ASC"
-        return (" ORDER BY (\(expression)) IS NULL, \(expression) \(direction), p.id \(direction)", arguments)
+        return (" ORDER BY (\(figure)) IS NULL, \(figure) \(direction), p.id \(direction)", arguments)
     }
 }

@@ -32,8 +32,8 @@ struct HTTPFailure: Error {
     static func notFound(_ m: String) -> Self { .init(status: .notFound, message: m) }
 }
 
-/// The queue's filter and sort as they appear in URLs (`verdict`, `review`, `scene`, `split`, `sort`, `order`,
-/// `limit`, `offset`), shared by the pages and the API so a page's address is also its API query.
+/// The queue's filter and sort as they appear in URLs (`verdict`, `review`, `scene`, `split`, `where`, `sort`,
+/// `order`, `limit`, `offset`), shared by the pages and the API so a page's address is also its API query.
 extension ReviewQuery {
     init(items: QueryItems, defaultLimit: Int = 100) throws {
         self.init()
@@ -50,6 +50,9 @@ extension ReviewQuery {
             self.split = split
         }
         scene = items["scene"]
+        if let v = items["where"] {
+            do { conditions = try ReviewCondition.parseList(v) } catch { throw HTTPFailure.badRequest("\(error)") }
+        }
         if let v = items["sort"] {
             guard let field = ReviewSortField(v) else { throw HTTPFailure.badRequest("cannot sort by \(v)") }
             sort = field
@@ -77,6 +80,7 @@ extension ReviewQuery {
         if let review { parts.append(("review", review.rawValue)) }
         if let scene { parts.append(("scene", scene)) }
         if let split { parts.append(("split", split.rawValue)) }
+        if !conditions.isEmpty { parts.append(("where", ReviewCondition.listText(conditions))) }
         if sort != .id { parts.append(("sort", sort.text)) }
         if descending { parts.append(("order", "desc")) }
         if includePaging {

@@ -114,6 +114,7 @@ enum Page {
         \(select("review", "review", ReviewState.allCases.map(\.rawValue), query.review?.rawValue))
         \(select("scene", "scene", facets.scenes, query.scene))
         \(select("split", "split", Split.allCases.map(\.rawValue), query.split?.rawValue))
+        <label>where <input type="text" name="where" id="where" value="\(escape(ReviewCondition.listText(query.conditions)))" placeholder="\(escape(conditionExample(facets)))" title="conditions on any figure, all must hold: FIELD&lt;VALUE, FIELD&gt;=VALUE, ... separated by commas"></label>
         \(select("sort", "sort", facets.sortKeys, query.sort.text))
         <label>order <select name="order"><option value="asc"\(query.descending ? "" : " selected")>ascending</option><option value="desc"\(query.descending ? " selected" : "")>descending</option></select></label>
         <button type="submit">apply</button>
@@ -127,6 +128,14 @@ enum Page {
         <nav class="pager">\(pager)</nav>
         """
         return document(title: "review · \(dataset)", body: body, script: "queue.js")
+    }
+
+    /// A placeholder for the `where` field made of figures this catalogue has.
+    static func conditionExample(_ facets: ReviewFacets) -> String {
+        var parts: [String] = []
+        if let key = facets.qualityKeys.contains("p95Shift") ? "p95Shift" : facets.qualityKeys.first { parts.append("quality.\(key)>0.5") }
+        if let model = facets.models.first { parts.append("score.\(model).psnr<30") }
+        return parts.isEmpty ? "skew>0.001" : parts.joined(separator: ", ")
     }
 
     /// Batch decisions on the selected rows, or on every pair the filter matches; each asks for a confirmation
@@ -199,7 +208,7 @@ enum Page {
         // The crop is drawn over the source camera's original frame, which only captured pairs have.
         let framed = p.crop != nil && p.capture?.shot(.source) != nil
         let cropAttribute = framed ? p.crop.map { " data-crop=\"\($0.x),\($0.y),\($0.width),\($0.height)\"" } ?? "" : ""
-        let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off</p>" : """
+        let decisions = readOnly ? "<p class=\"badge\">read-only: decisions are off (start rigctl review with --decisions)</p>" : """
             <div class="decide">
             <button data-state="approved" title="a">approve (a)</button>
             <button data-state="rejected" title="r">reject (r)</button>

@@ -151,7 +151,7 @@ struct ReviewResponder: HTTPResponder {
     /// The JSON body of a decision, after the checks every decision passes (writable, JSON, size).
     private func decisionBody<T: Decodable>(_ request: Request, as type: T.Type, limit: Int, usage: String) async throws -> T {
         guard !dataset.readOnly else {
-            throw HTTPFailure(status: .forbidden, message: "this server was started with --read-only; decisions are off")
+            throw HTTPFailure(status: .forbidden, message: "decisions are off: the catalogue is open read-only; start rigctl review with --decisions to decide on pairs")
         }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {

@@ -11,8 +11,9 @@ struct ReviewCommand: AsyncParsableCommand {
         discussion: """
             Serves on 127.0.0.1 by default and prints the address to open. With --host other than a loopback \
             address it generates a token and prints an address that carries it; every request must present it. \
-            Decisions go through the catalogue exactly as `rigctl dataset review` does; --read-only turns them off \
-            and opens the catalogue without taking the writer's lock. Stops on Ctrl-C or SIGTERM.
+            The catalogue is opened read-only (no writer's lock, decision buttons hidden, decision requests refused) \
+            unless --decisions is given; then it is opened for writing and decisions go through the catalogue exactly \
+            as `rigctl dataset review` does. Stops on Ctrl-C or SIGTERM.
             """
     )
 
@@ -20,7 +21,8 @@ struct ReviewCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: any free port).") var port: Int = 8417
     @Option(help: "Address to listen on; 0.0.0.0 serves the lab's network and requires the printed token.")
     var host: String = "127.0.0.1"
-    @Flag(help: "Open the catalogue read-only; decisions are refused.") var readOnly = false
+    @Flag(help: "Enable decisions: open the catalogue for writing (holding the writer's lock) and accept approve/reject. Without it the catalogue is opened read-only.")
+    var decisions = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
@@ -28,12 +30,12 @@ struct ReviewCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let dataset = try reportingErrors { try location.open(readOnly: readOnly) }
+        let dataset = try reportingErrors { try location.open(readOnly: !decisions) }
         let options = ReviewOptions(host: host, port: port)
         let server = ReviewServer(dataset: dataset, options: options)
         do {
             try await server.run(stopOnSignals: true) { address in
-                var lines = ["rigctl review: serving \(dataset.root.path)\(readOnly ? " (read-only)" : "") at \(address.url)"]
+                var lines = ["rigctl review: serving \(dataset.root.path)\(decisions ? " (decisions on)" : " (read-only; --decisions enables decisions)") at \(address.url)"]
                 if address.token != nil {
                     lines.append("rigctl review: the token in this address is required; share it only with people who may decide on pairs")
                 }

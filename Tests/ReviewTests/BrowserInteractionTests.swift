@@ -410,6 +410,35 @@ import Testing
         }
     }
 
+    /// A condition typed into the queue's `where` field and submitted with Enter filters the rows, lands in the
+    /// address, and survives a reload.
+    @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser tests"))
+    func aFigureConditionTypedInTheQueueFiltersAndStaysInTheAddress() async throws {
+        try await withBrowser { s in
+            let page = s.page
+            try await page.open("\(s.base)/?\(Self.worstFirst)")
+            try await page.waitFor("document.querySelectorAll('table.queue tbody tr').length === 10")
+            let field = try await page.centre(of: "#where")
+            try await page.click(x: field.0, y: field.1)
+            try await page.waitFor("document.activeElement.id === 'where'")
+            try await page.type("quality.p95Shift>0.5, score.input.psnr<26")
+            try await page.press("Enter")
+            try await page.waitFor("location.search.includes('where=') && document.readyState === 'complete'"
+                                   + " && document.querySelectorAll('table.queue tbody tr').length === 3")
+            let rows = "Array.from(document.querySelectorAll('table.queue tbody tr')).map(function (r) { return r.dataset.id; }).join(',')"
+            // p95Shift > 0.5 is pairs 6-9; PSNR under 26 drops pair 9; worst aligned first.
+            let expected = [8, 7, 6].map { "\(s.ids[$0])" }.joined(separator: ",")
+            #expect(try await page.string(rows) == expected)
+            let search = try await page.string("decodeURIComponent(location.search.replace(/\\+/g, ' '))")
+            #expect(search.contains("where=quality.p95Shift>0.5, score.input.psnr<26") && search.contains("sort=quality.p95Shift"), "\(search)")
+            _ = try await page.evaluate("window.stale = true, true")
+            try await page.send("Page.reload")
+            try await page.waitFor("!window.stale && document.readyState === 'complete' && document.querySelectorAll('table.queue tbody tr').length === 3")
+            #expect(try await page.string(rows) == expected)
+            #expect(try await page.string("document.getElementById('where').value") == "quality.p95Shift>0.5,score.input.psnr<26")
+        }
+    }
+
     @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser tests"))
     func batchDecisionsInTheQueueAskFirstThenReachTheCatalogue() async throws {
         try await withBrowser { s in

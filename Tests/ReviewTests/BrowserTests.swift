@@ -35,6 +35,8 @@ import Testing
             if let shots = ProcessInfo.processInfo.environment["RIGCTL_REVIEW_SCREENSHOTS"] {
                 try await Self.screenshot(browser, "\(base)/?sort=quality.p95Shift&order=desc", to: "\(shots)/review-queue.png",
                                           size: "1280,640", profile: dir)
+                try await Self.screenshot(browser, "\(base)/?sort=quality.p95Shift&order=desc", to: "\(shots)/review-queue-narrow.png",
+                                          size: "420,900", profile: dir)
                 try await Self.screenshot(browser, "\(base)/pairs/\(ids[5])", to: "\(shots)/review-pair.png",
                                           size: "1280,900", profile: dir)
                 try await Self.screenshot(browser, "\(base)/pairs/\(ids[5])", to: "\(shots)/review-pair-narrow.png",

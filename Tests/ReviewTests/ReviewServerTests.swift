@@ -74,6 +74,51 @@ import Testing
         }
     }
 
+    /// `where`: conditions on any quality figure or score, with the other filters and any sort; in every link
+    /// of the queue page, in next/previous and in a filtered batch. p95Shift is i/10 (none for pair 3); the
+    /// input's PSNR is 20 + (3i mod 7): 20 23 26 22 25 21 24 20 23 26.
+    @Test func filtersByAnyFigureOrScore() async throws {
+        try await withServer { server, ids, _ in
+            func list(_ query: String) async throws -> [Int64] { self.ids(try await server.json("/api/pairs?" + query)) }
+            #expect(try await list("where=quality.p95Shift%3E0.5") == [6, 7, 8, 9].map { ids[$0] })
+            #expect(try await list("where=quality.p95Shift%3C%3D0.2") == [0, 1, 2].map { ids[$0] })
+            #expect(try await list("where=score.input.psnr%3C23") == [0, 3, 5, 7].map { ids[$0] })
+            #expect(try await list("where=score.input.psnr%20!%3D%2020") == [1, 2, 3, 4, 5, 6, 8, 9].map { ids[$0] })
+            #expect(try await list("where=score.input.psnr%3E%3D26") == [2, 9].map { ids[$0] })
+            #expect(try await list("where=quality.p95Shift%3E0.5,score.input.psnr%3C23") == [ids[7]])
+            #expect(try await list("where=quality.p95Shift%3E0.5&verdict=rejected") == [ids[9]])
+            // Pairs without the figure never match; the sort still puts pairs lacking its figure last.
+            let sorted = try await server.json("/api/pairs?where=score.input.psnr%3C23&sort=quality.p95Shift&order=desc&limit=2")
+            #expect(self.ids(sorted) == [ids[7], ids[5]])
+            #expect(sorted["total"] as? Int == 4)
+            #expect(try await list("where=score.input.psnr%3C23&sort=quality.p95Shift&order=desc") == [7, 5, 0, 3].map { ids[$0] })
+            #expect(try await list("where=score.nomodel.psnr%3C100").isEmpty)
+
+            for bad in ["where=quality.p95Shift", "where=name%3Cb", "where=quality.p95Shift%3Eabc", "where=nonsense%3E1",
+                        "where=%3E1", "where=score.input.psnr%3Cnan", "where=quality.a%22b%3E1"] {
+                let reply = try await server.request("/api/pairs?" + bad)
+                #expect(reply.status == 400, "\(bad): \(reply.status) \(reply.text)")
+                #expect((try reply.object()["error"] as? String)?.contains("condition") == true, "\(bad): \(reply.text)")
+            }
+
+            // The queue page: the field shows the conditions, the rows match, links keep them.
+            let queue = try await server.request("/?where=quality.p95Shift%3E0.5&sort=quality.p95Shift&order=desc")
+            #expect(queue.status == 200)
+            #expect(queue.text.contains("name=\"where\" id=\"where\" value=\"quality.p95Shift&gt;0.5\""))
+            #expect(queue.text.components(separatedBy: "<tr data-id=").count - 1 == 4)
+            #expect(queue.text.contains("/pairs/\(ids[9])?where=quality.p95Shift%3E0.5&amp;sort=quality.p95Shift&amp;order=desc"))
+            // Next/previous in the pair view walk only the matching pairs.
+            let pair = try await server.request("/pairs/\(ids[6])?where=quality.p95Shift%3E0.5")
+            #expect(pair.text.contains("1 of 4") && pair.text.contains("/pairs/\(ids[7])?where=quality.p95Shift%3E0.5"), "\(pair.text)")
+
+            // A filtered batch decides exactly the pairs the conditions match.
+            let batch = try await server.request("POST", "/api/review", headers: ["Content-Type": "application/json"],
+                                                 body: Data(#"{"filter": "where=score.input.psnr%3C23", "expected": 4, "state": "flagged"}"#.utf8))
+            #expect(batch.status == 200, "\(batch.text)")
+            #expect(try await list("review=flagged") == [0, 3, 5, 7].map { ids[$0] })
+        }
+    }
+
     @Test func pairDetailAndUnknownIDs() async throws {
         try await withServer { server, ids, _ in
             let detail = try await server.json("/api/pairs/\(ids[5])")

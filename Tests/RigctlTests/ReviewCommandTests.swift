@@ -1,0 +1,124 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Imaging
+import TestSupport
+import Testing
+
+/// `rigctl review` as a person starts it: read-only unless `--decisions`.
+@Suite struct ReviewCommandTests {
+    /// A running `rigctl review`, its printed first line and address; `stop()` interrupts it and waits.
+    struct Server {
+        let process: Process
+        let banner: String
+        let base: URL
+
+        static func start(_ arguments: [String], environment: [String: String]) throws -> Server {
+            let process = Process()
+            process.executableURL = CommandLine.executable
+            process.arguments = ["review", "--port", "0"] + arguments
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.standardError
+            try process.run()
+            // A server that never prints is killed, which ends the read below with end of file.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
+            var text = ""
+            while !text.contains("Ctrl-C stops") {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            let first = text.split(separator: "\n").first.map(String.init) ?? ""
+            guard let at = first.range(of: " at http://"),
+                  let url = URL(string: "http://" + first[at.upperBound...].trimmingCharacters(in: .whitespaces)) else {
+                if process.isRunning { process.terminate() }
+                throw ReviewCommandError("rigctl review printed no address: \(text)")
+            }
+            return Server(process: process, banner: first, base: url)
+        }
+
+        func stop() {
+            if process.isRunning { process.interrupt() }
+            process.waitUntilExit()
+        }
+
+        func send(_ method: String, _ path: String, json: String? = nil) async throws -> (status: Int, body: String) {
+            var request = URLRequest(url: URL(string: path, relativeTo: base)!)
+            request.httpMethod = method
+            if let json {
+                request.httpBody = Data(json.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    struct ReviewCommandError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    @Test func readOnlyUnlessDecisionsAreEnabled() async throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let env = ["RIGCTL_HOME": dir.appendingPathComponent("home").path]
+        let ds = dir.appendingPathComponent("ds").path
+        let set = dir.appendingPathComponent("set/p1")
+        try FileManager.default.createDirectory(at: set, withIntermediateDirectories: true)
+        try PNGFile.write(texturedImage(seed: 1, width: 48, height: 32), to: set.appendingPathComponent("source.png"))
+        try PNGFile.write(texturedImage(seed: 2, width: 48, height: 32), to: set.appendingPathComponent("target.png"))
+        let imported = try CommandLine.run(["import", dir.appendingPathComponent("set").path, "--layout", "pairs",
+                                            "--dataset", ds, "--init"], environment: env)
+        try #require(imported.status == 0, "\(imported.stderr)")
+        let decision = #"{"state": "rejected", "note": "ghosting"}"#
+
+        // The default: read-only. Listing works, a decision is a 403 that names the flag, the page has no
+        // decision controls, and the writer's lock is free (`dataset review` runs beside it).
+        let viewer = try Server.start(["--dataset", ds], environment: env)
+        do {
+            #expect(viewer.banner.contains("read-only"), "\(viewer.banner)")
+            let list = try await viewer.send("GET", "/api/pairs")
+            #expect(list.status == 200 && list.body.contains("\"total\":1"), "\(list)")
+            let refused = try await viewer.send("POST", "/api/pairs/1/review", json: decision)
+            #expect(refused.status == 403, "\(refused)")
+            let error = try JSONSerialization.jsonObject(with: Data(refused.body.utf8)) as? [String: Any]
+            #expect((error?["error"] as? String)?.contains("--decisions") == true, "\(refused.body)")
+            let batch = try await viewer.send("POST", "/api/review", json: #"{"ids": [1], "state": "approved"}"#)
+            #expect(batch.status == 403, "\(batch)")
+            let queue = try await viewer.send("GET", "/")
+            #expect(queue.status == 200 && !queue.body.contains("id=\"batch\""), "the read-only queue offers batch decisions")
+            let pairPage = try await viewer.send("GET", "/pairs/1")
+            #expect(!pairPage.body.contains("data-state=") && pairPage.body.contains("--decisions"))
+            let beside = try CommandLine.run(["dataset", "review", "1", "--state", "flagged", "--dataset", ds], environment: env)
+            #expect(beside.status == 0, "dataset review beside a read-only server: \(beside.stderr)")
+        } catch {
+            viewer.stop()
+            throw error
+        }
+        viewer.stop()
+        let shown = try CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
+        #expect(shown.stdout.contains("review: flagged"), "\(shown.stdout)")
+
+        // --decisions: the same POST is written and seen by `dataset show`.
+        let decider = try Server.start(["--dataset", ds, "--decisions"], environment: env)
+        do {
+            #expect(!decider.banner.contains("read-only"), "\(decider.banner)")
+            let accepted = try await decider.send("POST", "/api/pairs/1/review", json: decision)
+            #expect(accepted.status == 200, "\(accepted)")
+            let queue = try await decider.send("GET", "/")
+            #expect(queue.body.contains("id=\"batch\""))
+        } catch {
+            decider.stop()
+            throw error
+        }
+        decider.stop()
+        let after = try CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
+        #expect(after.stdout.contains("review: rejected - ghosting"), "\(after.stdout)")
+    }
+}
