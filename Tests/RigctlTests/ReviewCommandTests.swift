@@ -25,8 +25,12 @@ import Testing
             process.standardOutput = out
             process.standardError = FileHandle.standardError
             try process.run()
-            // A server that never prints is killed, which ends the read below with end of file.
-            DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
+            // A server that never prints is killed, which ends the read below with end of file. Only until it has
+            // printed: a loaded machine can take longer than the watchdog over the whole test, and a server killed
+            // mid-test fails with "could not connect" instead of saying anything about review.
+            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
+            defer { watchdog.cancel() }
             var text = ""
             while !text.contains("Ctrl-C stops") {
                 let chunk = out.fileHandleForReading.availableData
