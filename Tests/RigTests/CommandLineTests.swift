@@ -303,14 +303,14 @@ import Glibc
         let port = output.range(of: "serving at http://127.0.0.1:").flatMap { Int(output[$0.upperBound...].prefix { $0.isNumber }) }
         let p = try #require(port, "no address printed: \(output)")
 
-        let page = try HTTPExchange.exchange(port: p, path: "/")
-        #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true, "\(page.status)")
+        let page = try liveViewRequest(port: p, path: "/")
+        #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true, "\(page.status)")
         for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg"] {
             #expect(page.text.contains(text), "missing \(text)")
         }
-        #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
+        #expect(page.header("content-security-policy")?.contains("script-src 'self'") == true)
         for asset in ["/static/liveview.js", "/static/liveview.css", "/static/review.css"] {
-            #expect(try HTTPExchange.exchange(port: p, path: asset).status == 200, "\(asset)")
+            #expect(try liveViewRequest(port: p, path: asset).status == 200, "\(asset)")
         }
 
         struct Figures: Decodable {
@@ -321,7 +321,7 @@ import Glibc
         // Frames keep coming on the grabbing thread until --frames is reached; a frame's line is printed once the
         // page has it, so after "frame 3:" the figures are the third frame's.
         #expect(read(until: "frame 3:"), "\(output)")
-        let figures = try JSONDecoder().decode(Figures.self, from: HTTPExchange.exchange(port: p, path: "/api/liveview").body)
+        let figures = try JSONDecoder().decode(Figures.self, from: liveViewRequest(port: p, path: "/api/liveview").body)
         #expect(figures.frame == 3)
         let m = figures.measurement
         #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
@@ -331,18 +331,18 @@ import Glibc
         // about 1.6, a constant figure 1.
         #expect(m.sharpnessRatio < 0.75 && abs(m.sharpnessRatio - m.shallowSharpness / m.deepSharpness) < 1e-9, "\(m)")
 
-        let views = try HTTPExchange.exchange(port: p, path: "/liveview/views.jpg")
-        #expect(views.status == 200 && views.headers["content-type"] == "image/jpeg")
+        let views = try liveViewRequest(port: p, path: "/liveview/views.jpg")
+        #expect(views.status == 200 && views.header("content-type") == "image/jpeg")
         let image = try JPEGFile.decode(views.body, path: "views.jpg")
         #expect(image.width == 640 && image.height == 200, "\(image.width)x\(image.height)")
-        let difference = try JPEGFile.decode(try HTTPExchange.exchange(port: p, path: "/liveview/difference.jpg").body, path: "d.jpg")
+        let difference = try JPEGFile.decode(try liveViewRequest(port: p, path: "/liveview/difference.jpg").body, path: "d.jpg")
         #expect(difference.width == 320 && difference.height == 200)
 
         // Loopback and this server's own name only; GET only; nothing else is there.
-        #expect(try HTTPExchange.exchange(port: p, path: "/", host: "rebound.example:\(p)").status == 403)
-        #expect(try HTTPExchange.exchange(port: p, path: "/api/liveview", host: "127.0.0.1:1").status == 403)
-        #expect(try HTTPExchange.exchange("POST", port: p, path: "/").status == 405)
-        #expect(try HTTPExchange.exchange(port: p, path: "/etc/passwd").status == 404)
+        #expect(try liveViewRequest(port: p, path: "/", host: "rebound.example:\(p)").status == 403)
+        #expect(try liveViewRequest(port: p, path: "/api/liveview", host: "127.0.0.1:1").status == 403)
+        #expect(try liveViewRequest("POST", port: p, path: "/").status == 405)
+        #expect(try liveViewRequest(port: p, path: "/etc/passwd").status == 404)
 
         live.interrupt()
         let rest = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -396,4 +396,10 @@ import Glibc
         #expect(same > 0.9 && same < 1.6, "f/16 against f/16: \(same)")
         server.interrupt()
     }
+}
+
+/// One blocking request to the live view server (TestSupport's loopback client, so a test can send any Host).
+private func liveViewRequest(_ method: String = "GET", port: Int, path: String, host: String? = nil) throws -> HTTPReply {
+    try HTTPClient.sendBlocking(method: method, port: port, path: path, host: host ?? "127.0.0.1:\(port)", headers: [:],
+                                body: method == "POST" ? Data() : nil)
 }
