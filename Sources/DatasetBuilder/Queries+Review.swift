@@ -189,29 +189,27 @@ extension Dataset {
     /// The ids of every pair the query matches, in its order (limit and offset ignored): next and previous in
     /// the pair view.
     public func reviewOrder(_ query: ReviewQuery) throws -> [Int64] {
-        let (whereSQL, arguments) = Self.reviewWhere(query)
-        let (orderSQL, orderArguments) = Self.reviewOrder(query)
+        let (sql, arguments) = Self.reviewOrderSQL(query)
+        return try read { db in try Int64.fetchAll(db, sql: sql, arguments: arguments) }
+    }
+
+    /// The ids query behind `reviewOrder`, built once so that `reviewQueryPlan` explains exactly what runs.
+    static func reviewOrderSQL(_ query: ReviewQuery) -> (String, StatementArguments) {
+        let (whereSQL, arguments) = reviewWhere(query)
+        let (orderSQL, orderArguments) = reviewOrder(query)
         var all = arguments
         all += orderArguments
-        return try read { db in
-            try Int64.fetchAll(db, sql: """
-                SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId LEFT JOIN capture c ON c.id = p.captureId
-                """ + whereSQL + orderSQL, arguments: all)
-        }
+        return ("""
+            SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId LEFT JOIN capture c ON c.id = p.captureId
+            """ + whereSQL + orderSQL, all)
     }
 
     /// SQLite's plan for the queue's query (the `detail` lines of EXPLAIN QUERY PLAN): which indexes a sort or
     /// a figure condition reaches the rows through, for tests and for diagnosing a slow queue.
     public func reviewQueryPlan(_ query: ReviewQuery) throws -> [String] {
-        let (whereSQL, arguments) = Self.reviewWhere(query)
-        let (orderSQL, orderArguments) = Self.reviewOrder(query)
-        var all = arguments
-        all += orderArguments
+        let (sql, arguments) = Self.reviewOrderSQL(query)
         return try read { db in
-            try Row.fetchAll(db, sql: """
-                EXPLAIN QUERY PLAN SELECT p.id FROM pair p JOIN scene s ON s.id = p.sceneId
-                LEFT JOIN capture c ON c.id = p.captureId
-                """ + whereSQL + orderSQL, arguments: all).map { $0["detail"] as String }
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
         }
     }
 
