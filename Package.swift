@@ -33,6 +33,9 @@ let package = Package(
             dependencies: ["CPNG", "CJPEG"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]
         ),
+        // libraw in a child process (the running executable, re-entered before main), so that a RAW file that
+        // crashes libraw fails as that file's error.
+        .target(name: "CRawChild", dependencies: ["CLibRaw"]),
         // Keeps descriptor 0 for good: libgphoto2 closes it on every PTP/IP disconnect. It interposes close(), so
         // the symbol is exported for the camlibs that libgphoto2 loads at run time.
         .target(
@@ -46,7 +49,7 @@ let package = Package(
         // Crash-safe file writes (temporary sibling, fsync, rename), for every module that writes files.
         .target(name: "AtomicFiles"),
         // The one image type and the file formats.
-        .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw"]),
+        .target(name: "Imaging", dependencies: ["AtomicFiles", "CodecShims", "CPNG", "CJPEG", "CLibRaw", "CRawChild"]),
         // The words for a pair, defined once: verdict, review state, split, crop, homography, colour fit, quality
         // figures, camera roles, a model's identity, a score's protocol.
         .target(name: "PairVocabulary"),

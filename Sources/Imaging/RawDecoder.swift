@@ -1,4 +1,5 @@
 import CLibRaw
+import CRawChild
 import Foundation
 
 /// Demosaicing algorithms libraw offers (its `user_qual` numbers).
@@ -33,60 +34,84 @@ public struct RawDecoder: Sendable {
     }
 
     public func decode(_ data: Data, path: String) throws -> (image: RGBImage, metadata: CaptureMetadata) {
-        try withSession(data, path: path) { session in
-            let metadata = session.metadata()
-            let image = try session.process(demosaic: demosaic, adjustMaximumThreshold: adjustMaximumThreshold)
-            return (image, metadata)
+        var output = try LibRawChild.run(data, path: path, decode: true, demosaic: demosaic,
+                                         adjustMaximumThreshold: adjustMaximumThreshold)
+        defer { rc_raw_release(&output) }
+        let r = output.result
+        let w = Int(r.width), h = Int(r.height), n = w * h
+        guard let samples = output.pixels, n > 0 else {
+            throw ImagingError.corrupt(path: path, format: "RAW", detail: "the decoder returned no pixels")
         }
+        var pixels = [Float](repeating: 0, count: 3 * n)
+        let scale: Float = 1 / 65535
+        pixels.withUnsafeMutableBufferPointer { out in
+            for i in 0..<n {
+                out[i] = Float(samples[3 * i]) * scale
+                out[n + i] = Float(samples[3 * i + 1]) * scale
+                out[2 * n + i] = Float(samples[3 * i + 2]) * scale
+            }
+        }
+        return (RGBImage(width: w, height: h, transfer: .linear, pixels: pixels), LibRawChild.metadata(r))
     }
 
     /// Reads only the metadata (no unpacking), for cataloguing.
     public func metadata(_ url: URL) throws -> CaptureMetadata {
-        try withSession(readFile(url), path: url.path) { $0.metadata() }
-    }
-
-    private func withSession<T>(_ data: Data, path: String, _ body: (LibRawSession) throws -> T) throws -> T {
-        try data.withUnsafeBytes { raw in
-            let session = try LibRawSession(bytes: raw, path: path)
-            defer { session.close() }
-            return try body(session)
-        }
+        let path = url.path
+        var output = try LibRawChild.run(try readFile(url), path: path, decode: false, demosaic: demosaic,
+                                         adjustMaximumThreshold: adjustMaximumThreshold)
+        defer { rc_raw_release(&output) }
+        return LibRawChild.metadata(output.result)
     }
 }
 
-/// One libraw handle over a buffer the caller keeps alive.
-private final class LibRawSession {
-    let handle: UnsafeMutablePointer<libraw_data_t>
-    let path: String
-    /// Set by libraw's data-error callback (for example "unexpected end of file" while unpacking).
-    var dataErrors = 0
-
-    init(bytes: UnsafeRawBufferPointer, path: String) throws {
-        self.path = path
-        guard let handle = libraw_init(0) else {
-            throw ImagingError.unreadable(path: path, reason: "libraw could not be initialised")
+/// libraw, run in a child process (see rc_raw_run): a file that crashes libraw is an error of that file, not the
+/// end of rigctl. Debian's libraw 0.20 aborts on a crafted Hasselblad model name (an unbounded strcat fixed
+/// upstream in 0.22), and the fuzzer found it within two minutes.
+enum LibRawChild {
+    static func run(_ data: Data, path: String, decode: Bool, demosaic: Demosaic, adjustMaximumThreshold: Float) throws
+        -> rc_raw_output
+    {
+        guard !data.isEmpty else { throw ImagingError.corrupt(path: path, format: "RAW", detail: "the file is empty") }
+        var output = rc_raw_output()
+        var message = [CChar](repeating: 0, count: 256)
+        let rc = data.withUnsafeBytes { bytes in
+            rc_raw_run(bytes.baseAddress, bytes.count, decode ? 1 : 0, demosaic.rawValue, adjustMaximumThreshold, &output,
+                       &message, message.count)
         }
-        self.handle = handle
-        libraw_set_dataerror_handler(handle, { context, _, _ in
-            guard let context else { return }
-            Unmanaged<LibRawSession>.fromOpaque(context).takeUnretainedValue().dataErrors += 1
-        }, Unmanaged.passUnretained(self).toOpaque())
-        guard bytes.count > 0 else {
-            libraw_close(handle)
-            throw ImagingError.corrupt(path: path, format: "RAW", detail: "the file is empty")
+        switch rc {
+        case 0: break
+        case 1:
+            let status = output.status
+            let how = status == 0 ? "gave an unreadable answer for it"
+                : (status & 0x7f) != 0 ? "crashed on it (signal \(status & 0x7f))" : "failed on it (exit status \((status >> 8) & 0xff))"
+            throw ImagingError.corrupt(path: path, format: "RAW", detail: "libraw \(String(cString: libraw_version())) \(how)")
+        default:
+            throw ImagingError.unreadable(path: path, reason: "the RAW decoder could not run: \(String(cString: message))")
         }
-        let rc = libraw_open_buffer(handle, UnsafeMutableRawPointer(mutating: bytes.baseAddress!), bytes.count)
-        if rc != LIBRAW_SUCCESS.rawValue {
+        let r = output.result
+        let failure: ImagingError?
+        switch Int(r.stage) {
+        case Int(RC_RAW_OK): failure = nil
+        case Int(RC_RAW_OPENING):
             // A file that does not even start like a RAW format is unsupported, not damaged.
-            let error = Self.looksLikeRaw(bytes)
-                ? Self.error(rc, path: path, stage: "opening")
+            failure = data.withUnsafeBytes(looksLikeRaw)
+                ? error(r.code, path: path, stage: "opening")
                 : ImagingError.unsupported(path: path, detail: "not a PNG, JPEG or camera RAW file")
-            libraw_close(handle)
-            throw error
+        case Int(RC_RAW_UNPACKING): failure = error(r.code, path: path, stage: "unpacking")
+        case Int(RC_RAW_PROCESSING): failure = error(r.code, path: path, stage: "processing")
+        case Int(RC_RAW_RENDERING): failure = error(r.code, path: path, stage: "rendering")
+        case Int(RC_RAW_DATA_ERRORS):
+            failure = .corrupt(path: path, format: "RAW", detail: "the image data is truncated or unreadable")
+        case Int(RC_RAW_UNEXPECTED_OUTPUT):
+            failure = .unsupported(path: path, detail: "libraw produced \(r.colors) colours at \(r.bits) bits")
+        default: failure = .unreadable(path: path, reason: "libraw could not be initialised")
         }
+        if let failure {
+            rc_raw_release(&output)
+            throw failure
+        }
+        return output
     }
-
-    func close() { libraw_close(handle) }
 
     /// Signatures of the RAW containers libraw reads: TIFF-based (DNG, CR2, NEF, ARW, ...), Olympus, Panasonic,
     /// Fujifilm, Canon CR3 (ISO BMFF), Minolta, Sigma, Phase One.
@@ -109,69 +134,25 @@ private final class LibRawSession {
         return .corrupt(path: path, format: "RAW", detail: "\(stage): \(message)")
     }
 
-    func metadata() -> CaptureMetadata {
-        let d = handle.pointee
+    static func metadata(_ r: rc_raw_result) -> CaptureMetadata {
         var m = CaptureMetadata()
-        m.make = Self.string(d.idata.make)
-        m.model = Self.string(d.idata.model)
-        m.serialNumber = Self.string(d.shootinginfo.BodySerial)
-        if d.other.aperture > 0 { m.aperture = Double(d.other.aperture) }
-        if d.other.shutter > 0 { m.exposureTime = Double(d.other.shutter) }
-        if d.other.iso_speed > 0 { m.iso = Int(d.other.iso_speed.rounded()) }
-        if d.other.focal_len > 0 { m.focalLength = Double(d.other.focal_len) }
-        if d.other.timestamp > 0 {
-            // libraw turned the EXIF wall clock into time_t with mktime (local time); undo that to get the wall
-            // clock back, and keep it as UTC so that a file reads the same in every time zone.
-            var t = d.other.timestamp
+        m.make = string(r.make)
+        m.model = string(r.model)
+        m.serialNumber = string(r.serial)
+        if r.aperture > 0 { m.aperture = Double(r.aperture) }
+        if r.shutter > 0 { m.exposureTime = Double(r.shutter) }
+        if r.iso > 0 { m.iso = Int(r.iso.rounded()) }
+        if r.focal_length > 0 { m.focalLength = Double(r.focal_length) }
+        if r.timestamp > 0 {
+            // libraw turned the EXIF wall clock into time_t with mktime (local time, in the child, which has this
+            // process's environment); undo that to get the wall clock back, and keep it as UTC so that a file reads
+            // the same in every time zone.
+            var t = time_t(r.timestamp)
             var local = tm()
             localtime_r(&t, &local)
             m.captureTime = Date(timeIntervalSince1970: TimeInterval(timegm(&local)))
         }
         return m
-    }
-
-    func process(demosaic: Demosaic, adjustMaximumThreshold: Float) throws -> RGBImage {
-        handle.pointee.params.use_camera_wb = 1
-        handle.pointee.params.no_auto_bright = 1
-        handle.pointee.params.output_bps = 16
-        handle.pointee.params.output_color = 1
-        handle.pointee.params.user_qual = demosaic.rawValue
-        handle.pointee.params.gamm.0 = 1
-        handle.pointee.params.gamm.1 = 1
-        handle.pointee.params.adjust_maximum_thr = adjustMaximumThreshold
-
-        var rc = libraw_unpack(handle)
-        if rc != LIBRAW_SUCCESS.rawValue { throw Self.error(rc, path: path, stage: "unpacking") }
-        if dataErrors > 0 {
-            throw ImagingError.corrupt(path: path, format: "RAW", detail: "the image data is truncated or unreadable")
-        }
-        rc = libraw_dcraw_process(handle)
-        if rc != LIBRAW_SUCCESS.rawValue { throw Self.error(rc, path: path, stage: "processing") }
-        if dataErrors > 0 {
-            throw ImagingError.corrupt(path: path, format: "RAW", detail: "the image data is truncated or unreadable")
-        }
-        var err: Int32 = 0
-        guard let processed = libraw_dcraw_make_mem_image(handle, &err) else {
-            throw Self.error(err, path: path, stage: "rendering")
-        }
-        defer { libraw_dcraw_clear_mem(processed) }
-        let p = processed.pointee
-        guard p.type == LIBRAW_IMAGE_BITMAP, p.colors == 3, p.bits == 16, p.width > 0, p.height > 0 else {
-            throw ImagingError.unsupported(path: path, detail: "libraw produced \(p.colors) colours at \(p.bits) bits")
-        }
-        let w = Int(p.width), h = Int(p.height), n = w * h
-        let dataOffset = MemoryLayout<libraw_processed_image_t>.offset(of: \libraw_processed_image_t.data)!
-        let samples = (UnsafeRawPointer(processed) + dataOffset).assumingMemoryBound(to: UInt16.self)
-        var pixels = [Float](repeating: 0, count: 3 * n)
-        let scale: Float = 1 / 65535
-        pixels.withUnsafeMutableBufferPointer { out in
-            for i in 0..<n {
-                out[i] = Float(samples[3 * i]) * scale
-                out[n + i] = Float(samples[3 * i + 1]) * scale
-                out[2 * n + i] = Float(samples[3 * i + 2]) * scale
-            }
-        }
-        return RGBImage(width: w, height: h, transfer: .linear, pixels: pixels)
     }
 
     static func string<T>(_ tuple: T) -> String {

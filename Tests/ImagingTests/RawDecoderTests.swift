@@ -93,3 +93,39 @@ import Imaging
         #expect(abs(decoded[0, 8, 8] - 0.25) < Self.tolerance)
     }
 }
+
+/// libraw runs in a child process: a file that crashes libraw is that file's error. The input is what the `dng`
+/// fuzz target found: a 487-byte TIFF whose model text makes Debian's libraw 0.20 overflow a 64-byte buffer in
+/// its Hasselblad model code (an unbounded strcat, fixed upstream only in 0.22); glibc's fortify check aborts.
+@Suite struct RawDecoderIsolationTests {
+    static let finding = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/dng/regression-libraw-hasselblad-strcat")
+
+    @Test func aFileThatCrashesLibrawIsAnErrorNamingIt() throws {
+        for decode in [true, false] {
+            do {
+                if decode { _ = try RawDecoder().decode(Self.finding) } else { _ = try RawDecoder().metadata(Self.finding) }
+                Issue.record("the crafted file decoded")
+            } catch let error as ImagingError {
+                let text = "\(error)"
+                #expect(text.contains("regression-libraw-hasselblad-strcat"), "\(text)")
+                #expect(text.contains("crashed on it"), "\(text)")
+            }
+        }
+    }
+
+    /// The process keeps decoding after a crashed child.
+    @Test func decodingGoesOnAfterACrash() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let frame = BayerFrame(mosaicking: RGBImage(width: 32, height: 24, transfer: .linear,
+                                                    pixels: [Float](repeating: 0.25, count: 3 * 32 * 24)),
+                               pattern: .rggb, blackLevel: 512, whiteLevel: 16383)
+        let good = dir.appendingPathComponent("good.dng")
+        try DNGWriter.write(frame, metadata: CaptureMetadata(), to: good)
+        for _ in 0..<3 {
+            #expect(throws: ImagingError.self) { _ = try RawDecoder().decode(Self.finding) }
+            #expect(try RawDecoder().decode(good).image.width == 32)
+        }
+    }
+}

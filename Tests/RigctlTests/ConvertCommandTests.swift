@@ -85,3 +85,19 @@ import Testing
         #expect(result.stderr.contains("missing-folder/out.png"))
     }
 }
+
+extension ConvertCommandTests {
+    /// The fuzzer's libraw crash through the command line: a message naming the file and exit 2, not SIGABRT.
+    @Test func aRAWFileThatCrashesLibrawIsABadInput() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/dng/regression-libraw-hasselblad-strcat")
+        let out = dir.appendingPathComponent("out.png")
+        let result = try CommandLine.run(["convert", input.path, out.path])
+        #expect(result.status == 2, "status \(result.status): \(result.stderr)")
+        #expect(result.stderr.contains("regression-libraw-hasselblad-strcat") && result.stderr.contains("crashed on it"),
+                "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+}
