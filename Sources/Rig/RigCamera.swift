@@ -47,6 +47,14 @@ public final class RigCamera: Sendable {
         set { state.withLock { $0.filesPerShot = newValue } }
     }
 
+    /// Bytes of the latest shot downloaded this session (all its files): the current file size, from which the
+    /// free space on the card is turned into shots.
+    private let latestShot = LockedValue<UInt64?>(nil)
+    public internal(set) var lastShotBytes: UInt64? {
+        get { latestShot.value }
+        set { latestShot.withLock { $0 = newValue } }
+    }
+
     public var role: CameraRole { spec.role }
     /// "deep camera (ptpip:127.0.0.1:15742:15743)".
     public var label: String { "\(spec.role) camera (\(port))" }

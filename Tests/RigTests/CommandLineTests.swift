@@ -78,6 +78,54 @@ import Glibc
         #expect(output.contains("virtual rig stopped"), "\(output)")
     }
 
+    /// A small card that keeps its files: `rig check` reckons from the camera's estimate (no shot yet), then
+    /// `capture` prints after each pair the pairs that still fit at the current file size, and warns once when
+    /// fewer than 50 are left.
+    @Test func captureFollowsTheCardFillingUpAndWarnsOnce() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The camera estimates a frame at width x height x 2 + 4096 bytes: a card for 52 of them.
+        let frame = 320 * 240 * 2 + 4096, capacity = 52 * frame
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240",
+                                                                   "--card-mb", String(Double(capacity) / 1e6)])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        var file = try RigFile.load(rigFile)
+        file.keepOnCamera = true
+        try file.encoded().write(to: rigFile)
+
+        let check = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief", "--json"], home: home)
+        #expect(check.status == 0, "\(check.output)")
+        let report = try JSONDecoder().decode(PreflightReport.self, from: Data(check.output.utf8))
+        #expect(report.pairsThatFit == 52 && report.pairsThatFitBasis == .cameraEstimate, "\(check.output)")
+        let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief"], home: home)
+        #expect(text.output.contains("pairs that fit: 52 (shallow camera, by the camera's own estimate)"), "\(text.output)")
+
+        let out = dir.appendingPathComponent("pairs")
+        let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--out", out.path, "--count", "5"], home: home)
+        #expect(capture.status == 0, "\(capture.output)")
+        let lines = capture.output.split(separator: "\n").map(String.init)
+        var figures: [Int] = []
+        var used = [0, 0]
+        for n in 1...5 {
+            let pair = try CapturedPair.load(sidecar: out.appendingPathComponent(String(format: "%04d.json", n)))
+            used[0] += pair.shallow.bytes
+            used[1] += pair.deep.bytes
+            // Free space as libgphoto2 reports it (whole KiB) over the latest shot's bytes, the smaller camera's.
+            let fits = zip(used, [pair.shallow.bytes, pair.deep.bytes]).map { u, b in (capacity - u) / 1024 * 1024 / b }
+            figures.append(fits.min()!)
+            let line = try #require(lines.first { $0.hasPrefix("pair \(n): ") }, "\(capture.output)")
+            #expect(line.hasSuffix(", \(figures.last!) more pair(s) fit"), "\(line)")
+        }
+        #expect(figures.first! >= 50 && figures.last! < 50, "the test's card must be crossed: \(figures)")
+        let warnings = lines.filter { $0.contains("more pair(s) fit on the cards") }
+        let low = figures.first { $0 < 50 }!
+        #expect(warnings.count == 1 && warnings[0].contains("only \(low) more pair(s) fit on the cards"), "\(capture.output)")
+        #expect(warnings.first?.hasPrefix("rigctl: warning: ") == true)
+        server.interrupt()
+    }
+
     /// The whole mission from the command line: a virtual rig, pairs captured into a dataset (catalogued,
     /// aligned, scored as they arrive), evaluated from the catalogue, and exported as a test set.
     @Test func captureIntoADatasetEvaluateAndExport() throws {
