@@ -168,6 +168,20 @@ public final class RigCamera: Sendable {
                             imageFormat: value(.imageFormat), focusMode: value(.focusMode))
     }
 
+    /// The full image size the camera records, from its `imagesize` entry ("8256x5504": PTP ImageSize, offered by
+    /// Nikon and many other bodies; a Canon EOS has none through libgphoto2); nil where it gives none.
+    public func imageSize() -> (width: Int, height: Int)? {
+        guard let value = try? camera.setting("imagesize").value else { return nil }
+        return Self.parseImageSize(value)
+    }
+
+    /// "8256x5504", "8256 x 5504" -> (8256, 5504); nil for anything else ("Large", "L").
+    public static func parseImageSize(_ text: String) -> (width: Int, height: Int)? {
+        let parts = text.lowercased().split(separator: "x").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 else { return nil }
+        return (w, h)
+    }
+
     /// Sets one configuration entry by name.
     public func set(_ name: String, to value: String) throws {
         do { try camera.set(name, to: value) } catch { throw RigError.camera(failure(.configuring, error)) }

@@ -294,22 +294,41 @@ import Glibc
                                                                    "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
         let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
         defer { if server.isRunning { server.terminate() } }
+        struct M: Decodable {
+            var shiftX, shiftY, rotationDegrees, scale, sensorScale: Double
+            var liveViewWidth: Int
+            var sensorScaleSource: String?
+        }
+        // No --sensor-width: the Nikon (deep) says its image size (640x400), its live view is 320 wide, so offsets
+        // are in full-sensor pixels, scaled by 2. The Canon says none through libgphoto2.
         let out = dir.appendingPathComponent("lv")
-        let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "2",
-                                       "--sensor-width", "640"], home: home)
+        let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "2"], home: home)
         #expect(run.status == 0, "\(run.output)")
-        struct M: Decodable { var shiftX, shiftY, rotationDegrees, scale, sensorScale: Double; var liveViewWidth: Int }
+        #expect(run.output.contains("offsets in full-sensor pixels (deep camera's imagesize 640x400)"), "\(run.output)")
         let measured = try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))
         #expect(measured.count == 2)
-        // The deep camera: shifted (3.5, -2.25) px, rotated 0.3 degrees, 0.4 % larger (VirtualRig.configurations).
+        // The deep camera: shifted (3.5, -2.25) px, rotated 0.3 degrees, 0.4 % larger (VirtualRig.configurations),
+        // in full-frame pixels. Registered coarsely (at most 240 px across), measured within 0.05 px here.
         for m in measured {
-            #expect(m.liveViewWidth == 320 && m.sensorScale == 2)
+            #expect(m.liveViewWidth == 320 && m.sensorScale == 2 && m.sensorScaleSource == "deep camera's imagesize 640x400")
             #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
             #expect(abs(m.rotationDegrees - 0.3) < 0.05, "rotation \(m.rotationDegrees)")
             #expect(abs(m.scale - 1.004) < 0.002, "scale \(m.scale)")
         }
         for name in ["frame001-views.png", "frame001-difference.png", "frame002-views.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+        }
+        // --sensor-width overrides what the camera says: a sensor twice as wide doubles the offsets.
+        let wide = dir.appendingPathComponent("lv-wide")
+        let override = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", wide.path, "--frames", "1",
+                                            "--sensor-width", "1280"], home: home)
+        #expect(override.status == 0 && override.output.contains("offsets in full-sensor pixels (--sensor-width)"), "\(override.output)")
+        let doubled = try JSONDecoder().decode([M].self, from: Data(contentsOf: wide.appendingPathComponent("liveview.json")))
+        #expect(doubled.first?.sensorScale == 4 && doubled.first?.sensorScaleSource == "--sensor-width")
+        if let d = doubled.first, let m = measured.first {
+            #expect(abs(d.shiftX - 2 * m.shiftX) < 1e-6 && abs(d.shiftY - 2 * m.shiftY) < 1e-6, "\(d.shiftX), \(d.shiftY)")
+            #expect(abs(d.shiftX - 7) < 1 && abs(d.shiftY + 4.5) < 1)
+            #expect(abs(d.rotationDegrees - m.rotationDegrees) < 1e-9)
         }
         server.interrupt()
     }
