@@ -115,6 +115,31 @@ public enum LiveViewImages {
         return out
     }
 
+    /// The overlays a person aligns the splitter against.
+    public enum Overlay: String, Sendable, CaseIterable {
+        /// |shallow - deep| x4: edges that do not line up show as bright fringes.
+        case difference
+        /// Tiles taken alternately from the shallow and the deep view: a misaligned edge breaks at tile borders.
+        case checkerboard
+    }
+
+    public static func overlay(_ kind: Overlay, _ a: RGBImage, _ b: RGBImage) -> RGBImage {
+        kind == .difference ? difference(a, b) : checkerboard(a, b)
+    }
+
+    /// Squares of `tile` pixels (default: an eighth of the shorter side, at least 8), the top-left one from `a`.
+    public static func checkerboard(_ a: RGBImage, _ b: RGBImage, tile: Int? = nil) -> RGBImage {
+        let w = min(a.width, b.width), h = min(a.height, b.height)
+        let t = max(1, tile ?? max(8, min(w, h) / 8))
+        var out = RGBImage(width: w, height: h, transfer: a.transfer)
+        for ch in 0..<3 {
+            for y in 0..<h {
+                for x in 0..<w { out[ch, x, y] = (x / t + y / t) % 2 == 0 ? a[ch, x, y] : b[ch, x, y] }
+            }
+        }
+        return out
+    }
+
     /// |shallow - deep| per channel, brightened: edges that do not line up show as bright fringes.
     public static func difference(_ a: RGBImage, _ b: RGBImage) -> RGBImage {
         let w = min(a.width, b.width), h = min(a.height, b.height)

@@ -16,7 +16,7 @@ struct RigLiveView: AsyncParsableCommand {
             back by the rig file's mirror, registered onto the shallow one by the Alignment module, and the shift, \
             rotation and scale between them are printed in full-sensor pixels (the full width from the deep or else the \
             shallow camera's image size, or --sensor-width, which overrides it; live-view pixels when neither is known), with each view's sharpness and their ratio (the \
-            focus difference). With --out, each frame's views side by side and a difference overlay are written as \
+            focus difference). With --out, each frame's views side by side and an overlay (--overlay) are written as \
             PNGs, and liveview.json records every measurement. With --serve, a page on 127.0.0.1 shows the views, \
             the overlay and the figures as frames arrive, until Ctrl-C (--frames then limits the frames taken).
             """
@@ -40,6 +40,9 @@ struct RigLiveView: AsyncParsableCommand {
     @Option(name: .customLong("sensor-width"), help: "Full sensor width in pixels (default: from the cameras' image size), to report offsets in sensor pixels.")
     var sensorWidth: Int?
 
+    @Option(help: "The overlay image: difference (|shallow - deep| x4) or checkerboard (tiles of each view).")
+    var overlay: LiveViewImages.Overlay = .difference
+
     @OptionGroup var debugLog: DebugLogOption
 
     func validate() throws {
@@ -62,7 +65,7 @@ struct RigLiveView: AsyncParsableCommand {
             if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
             let sensor = SensorScale.resolve(rig: connected, override: sensorWidth)
             print(SensorScale.note(sensor))
-            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensor: sensor)
+            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensor: sensor, overlay: overlay)
             var measurements: [LiveViewMeasurement] = []
             for n in 1...(frames ?? 5) {
                 let frame = try session.measure(frame: n)
@@ -71,7 +74,8 @@ struct RigLiveView: AsyncParsableCommand {
                 if let folder {
                     let stem = String(format: "frame%03d", n)
                     try PNGFile.write(LiveViewImages.sideBySide(frame.shallow, frame.deep), to: folder.appendingPathComponent(stem + "-views.png"))
-                    try PNGFile.write(LiveViewImages.difference(frame.shallow, frame.deep), to: folder.appendingPathComponent(stem + "-difference.png"))
+                    try PNGFile.write(LiveViewImages.overlay(overlay, frame.shallow, frame.deep),
+                                      to: folder.appendingPathComponent(stem + "-\(overlay.rawValue).png"))
                 }
             }
             if let folder {
@@ -91,7 +95,7 @@ struct RigLiveView: AsyncParsableCommand {
             let connected = try Rig(file: file, library: try GPhotoLibrary())
             let sensor = SensorScale.resolve(rig: connected, override: sensorWidth)
             print(SensorScale.note(sensor))
-            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensor: sensor)
+            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensor: sensor, overlay: overlay)
             let feed = LiveViewFeed()
             do {
                 let first = try session.measure(frame: 1)
@@ -155,3 +159,5 @@ struct RigLiveView: AsyncParsableCommand {
         return RGBImage(raster: try JPEGFile.decode(data, path: "\(camera.label) live view"))
     }
 }
+
+extension LiveViewImages.Overlay: ExpressibleByArgument {}

@@ -11,6 +11,7 @@ struct LiveViewFrame {
     var shallow: RGBImage
     var deep: RGBImage
     var measurement: LiveViewMeasurement
+    var overlay: LiveViewImages.Overlay
 
     var line: String {
         let m = measurement
@@ -19,13 +20,13 @@ struct LiveViewFrame {
             + (m.sharpnessRatio.map { String(format: "  sharpness shallow/deep %.3f", $0) } ?? "")
     }
 
-    /// What the --serve page shows: both views side by side and the difference overlay as JPEG, the figures as JSON.
+    /// What the --serve page shows: both views side by side and the chosen overlay as JPEG, the figures as JSON.
     func snapshot() throws -> LiveViewSnapshot {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return LiveViewSnapshot(frame: measurement.frame,
                                 views: try JPEGFile.encode(LiveViewImages.sideBySide(shallow, deep).raster8(), quality: 85),
-                                difference: try JPEGFile.encode(LiveViewImages.difference(shallow, deep).raster8(), quality: 85),
+                                difference: try JPEGFile.encode(LiveViewImages.overlay(overlay, shallow, deep).raster8(), quality: 85),
                                 measurement: try encoder.encode(measurement))
     }
 }
@@ -36,6 +37,7 @@ struct LiveViewSession: Sendable {
     let rig: Rig
     let mirror: Mirror
     let sensor: SensorScale?
+    var overlay: LiveViewImages.Overlay = .difference
 
     var registration = LiveViewRegistration()
 
@@ -50,7 +52,7 @@ struct LiveViewSession: Sendable {
         m.shallowSharpness = a
         m.deepSharpness = b
         m.sharpnessRatio = b > 0 ? a / b : nil
-        return LiveViewFrame(shallow: shallow, deep: deep, measurement: m)
+        return LiveViewFrame(shallow: shallow, deep: deep, measurement: m, overlay: overlay)
     }
 }
 

@@ -321,8 +321,15 @@ import Glibc
         // --sensor-width overrides what the camera says: a sensor twice as wide doubles the offsets.
         let wide = dir.appendingPathComponent("lv-wide")
         let override = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", wide.path, "--frames", "1",
-                                            "--sensor-width", "1280"], home: home)
+                                            "--sensor-width", "1280", "--overlay", "checkerboard"], home: home)
         #expect(override.status == 0 && override.output.contains("offsets in full-sensor pixels (--sensor-width)"), "\(override.output)")
+        // --overlay checkerboard writes that overlay instead of the difference.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: wide.path).sorted()
+                == ["frame001-checkerboard.png", "frame001-views.png", "liveview.json"])
+        let board = try ImageFile.read(wide.appendingPathComponent("frame001-checkerboard.png"))
+        #expect(board.width == 320 && board.height == 200)
+        let unknown = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--overlay", "stripes"], home: home)
+        #expect(unknown.status == 64 && unknown.output.contains("stripes"), "\(unknown.output)")
         let doubled = try JSONDecoder().decode([M].self, from: Data(contentsOf: wide.appendingPathComponent("liveview.json")))
         #expect(doubled.first?.sensorScale == 4 && doubled.first?.sensorScaleSource == "--sensor-width")
         if let d = doubled.first, let m = measured.first {
