@@ -353,7 +353,7 @@ import Glibc
         let live = Process()
         live.executableURL = URL(fileURLWithPath: rigctl)
         live.arguments = ["rig", "liveview", "--rig", rigFile.path, "--serve", "--port", "0", "--frames", "3",
-                          "--sensor-width", "640"]
+                          "--sensor-width", "640", "--overlay", "checkerboard"]
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         live.environment = environment
@@ -379,7 +379,8 @@ import Glibc
 
         let page = try liveViewRequest(port: p, path: "/")
         #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true, "\(page.status)")
-        for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg"] {
+        for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg",
+                     "squares taken alternately from the shallow and the deep view"] {
             #expect(page.text.contains(text), "missing \(text)")
         }
         #expect(page.header("content-security-policy")?.contains("script-src 'self'") == true)
