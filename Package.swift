@@ -149,6 +149,8 @@ let package = Package(
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
         .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
+        // Frames per second of `rig liveview`'s loop on the virtual rig, and the coarse registration's accuracy by size.
+        .executableTarget(name: "LiveViewBenchmark", dependencies: ["Rig", "VirtualCamera", "Alignment", "Imaging", "PairVocabulary"], path: "Benchmarks/LiveViewBenchmark"),
         .executableTarget(
             name: "DatasetBenchmark",
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],

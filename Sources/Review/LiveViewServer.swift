@@ -3,22 +3,26 @@ import Hummingbird
 import Logging
 import Synchronization
 
-/// One registered pair of live-view frames as the page shows it: the two views side by side, the difference
-/// overlay (both JPEG) and the measurement as JSON (whatever the caller measures; the page reads the fields it
+/// One registered pair of live-view frames as the page shows it: the two views side by side, the overlay
+/// (difference or checkerboard; both JPEG) and the measurement as JSON (whatever the caller measures; the page reads the fields it
 /// knows). Produced by `rigctl rig liveview --serve`, which owns the cameras; this module only serves it.
 public struct LiveViewSnapshot: Sendable {
     public var frame: Int
     public var views: Data
+    /// The overlay image (served as /liveview/difference.jpg whichever it is).
     public var difference: Data
+    /// Which overlay `difference` holds: "difference" or "checkerboard" (the page's caption says how to read it).
+    public var overlay: String
     public var measurement: Data
     /// The last failure to fetch or register a frame, if the newest attempt failed (the images stay the last good
     /// ones).
     public var error: String?
 
-    public init(frame: Int, views: Data, difference: Data, measurement: Data, error: String? = nil) {
+    public init(frame: Int, views: Data, difference: Data, overlay: String = "difference", measurement: Data, error: String? = nil) {
         self.frame = frame
         self.views = views
         self.difference = difference
+        self.overlay = overlay
         self.measurement = measurement
         self.error = error
     }
@@ -159,6 +163,7 @@ enum LiveViewPage {
             return "<tr><th>\(Page.escape(f.label))</th><td id=\"f-\(f.key)\">\(Page.escape(value))</td></tr>"
         }.joined()
         let frame = snapshot.map { "\($0.frame)" } ?? "–"
+        let checkerboard = snapshot?.overlay == "checkerboard"
         let error = snapshot?.error.map { Page.escape($0) } ?? ""
         let body = """
             <header><h1>rigctl live view</h1><span>frame <b id="frame">\(frame)</b></span>\
@@ -166,8 +171,8 @@ enum LiveViewPage {
             <main id="liveview">
             <figure class="live"><img id="views" src="/liveview/views.jpg?frame=\(frame)" alt="shallow and deep live views side by side">\
             <figcaption>shallow (left) and deep, mirror undone</figcaption></figure>
-            <figure class="live"><img id="difference" src="/liveview/difference.jpg?frame=\(frame)" alt="difference of the two views">\
-            <figcaption>|shallow − deep| × 4: edges that do not line up show as bright fringes</figcaption></figure>
+            <figure class="live"><img id="difference" src="/liveview/difference.jpg?frame=\(frame)" alt="\(checkerboard ? "checkerboard of the two views" : "difference of the two views")">\
+            <figcaption>\(checkerboard ? "squares taken alternately from the shallow and the deep view: an edge that does not line up breaks at their borders" : "|shallow − deep| × 4: edges that do not line up show as bright fringes")</figcaption></figure>
             <aside><table class="figures">\(rows)</table>
             <p>Shift: where the shallow view's centre lands in the deep view. Sharpness: mean squared Laplacian of the \
             luminance over its variance, in the central half of each view; the ratio is below 1 where the shallow \

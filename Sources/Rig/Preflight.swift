@@ -21,6 +21,12 @@ public struct CameraPreflight: Sendable, Equatable, Codable {
     /// The camera's own estimate of how many more images fit.
     public var freeImages: UInt64?
     public var filesPerShot: Int
+    /// Bytes of the latest shot this session downloaded from the camera (all its files); nil before the first.
+    public var bytesPerShot: UInt64?
+    /// Shots that still fit on this camera's card, and how that was reckoned (nil when it captures to the host
+    /// or gives no free-space figure).
+    public var shotsThatFit: UInt64?
+    public var fitBasis: FitBasis?
     public var focusMode: String?
     public var aperture: String?
     public var shutter: String?
@@ -34,6 +40,9 @@ public struct PreflightReport: Sendable, Equatable, Codable {
     public var cameras: [CameraPreflight]
     /// Pairs that still fit on the cards at the current file size (nil when both capture to the host).
     public var pairsThatFit: UInt64?
+    /// How the limiting camera's figure was reckoned: from its free bytes and the size of its latest shot, or
+    /// (before the session's first shot) from the camera's own estimate of free images.
+    public var pairsThatFitBasis: FitBasis?
     /// Exposure difference deep minus shallow in stops (aperture, shutter and ISO together); nil when unknown.
     public var exposureDifferenceStops: Double?
     public var sameShutter: Bool?
@@ -65,13 +74,19 @@ extension Rig {
             let storage = (try? camera.storageInfo()) ?? []
             let target = status.captureTarget
             let toHost = target.map { SettingChoice.captureTarget(.ram, in: [$0]) != nil } ?? false
-            let p = CameraPreflight(role: camera.role, port: camera.port, vendor: camera.vendor, manufacturer: status.manufacturer,
+            var p = CameraPreflight(role: camera.role, port: camera.port, vendor: camera.vendor, manufacturer: status.manufacturer,
                                     model: status.model, serialNumber: status.serialNumber, battery: status.battery,
                                     batteryPercent: status.battery.flatMap(Self.batteryPercent), captureTarget: target,
                                     capturesToHost: toHost, freeBytes: storage.compactMap(\.freeBytes).max(),
                                     freeImages: storage.compactMap(\.freeImages).max(), filesPerShot: camera.filesPerShot,
                                     focusMode: status.focusMode, aperture: status.aperture, shutter: status.shutter,
                                     iso: status.iso, applied: applied)
+            p.bytesPerShot = camera.lastShotBytes
+            if !toHost, let fit = CardSpace.shotsThatFit(freeBytes: p.freeBytes, freeImages: p.freeImages,
+                                                          filesPerShot: p.filesPerShot, bytesPerShot: p.bytesPerShot) {
+                p.shotsThatFit = fit.shots
+                p.fitBasis = fit.basis
+            }
             if p.freeBytes == nil && p.freeImages == nil && !toHost {
                 warnings.append("\(camera.label): no free-space figure from the card")
             }
@@ -89,12 +104,12 @@ extension Rig {
             if p.freeImages == 0 && !toHost { errors.append("\(camera.label): the card is full") }
             cameras.append(p)
         }
-        // Pairs that fit: each camera's own estimate of images, per shot's files, the smaller of the two.
-        let fits = cameras.filter { !$0.capturesToHost }.compactMap { c -> UInt64? in
-            c.freeImages.map { $0 / UInt64(max(1, c.filesPerShot)) }
+        // Pairs that fit: the camera whose card fills first decides.
+        let limiting = cameras.filter { $0.shotsThatFit != nil }.min { $0.shotsThatFit! < $1.shotsThatFit! }
+        let pairs = limiting?.shotsThatFit
+        if let pairs, pairs < CardSpace.fewPairs {
+            warnings.append(CardSpace.fewPairsWarning(PairsThatFit(pairs: pairs, basis: limiting!.fitBasis!, role: limiting!.role)))
         }
-        let pairs = fits.min()
-        if let pairs, pairs < 50 { warnings.append("only \(pairs) more pair(s) fit on the cards") }
 
         let shallow = cameras.first { $0.role == .shallow }, deep = cameras.first { $0.role == .deep }
         var difference: Double?
@@ -118,7 +133,8 @@ extension Rig {
                 warnings.append("the roles use different shutter speeds (\(s.shutter ?? "?") and \(d.shutter ?? "?")): motion blur differs between them")
             }
         }
-        return PreflightReport(cameras: cameras, pairsThatFit: pairs, exposureDifferenceStops: difference, sameShutter: sameShutter,
+        return PreflightReport(cameras: cameras, pairsThatFit: pairs, pairsThatFitBasis: limiting?.fitBasis,
+                               exposureDifferenceStops: difference, sameShutter: sameShutter,
                                sameISO: sameISO, warnings: warnings, errors: errors)
     }
 

@@ -137,6 +137,7 @@ public final class Rig: Sendable {
                          triggerStart: Date?, triggerEnd: Date?, busyRetries: Int) throws -> Shot {
         var downloaded: [(path: CameraFilePath, data: Data)] = []
         for f in files { downloaded.append((f.path, try camera.download(f.path, delete: delete))) }
+        camera.lastShotBytes = downloaded.reduce(0) { $0 + UInt64($1.data.count) }
         let main = downloaded.firstIndex { ImageFormat.sniff($0.data) != .jpeg } ?? 0
         var shot = Shot(role: camera.role, port: camera.port, path: downloaded[main].path, data: downloaded[main].data,
                         triggerStart: triggerStart, triggerEnd: triggerEnd, arrival: files[main].arrival,

@@ -47,6 +47,14 @@ public final class RigCamera: Sendable {
         set { state.withLock { $0.filesPerShot = newValue } }
     }
 
+    /// Bytes of the latest shot downloaded this session (all its files): the current file size, from which the
+    /// free space on the card is turned into shots.
+    private let latestShot = LockedValue<UInt64?>(nil)
+    public internal(set) var lastShotBytes: UInt64? {
+        get { latestShot.value }
+        set { latestShot.withLock { $0 = newValue } }
+    }
+
     public var role: CameraRole { spec.role }
     /// "deep camera (ptpip:127.0.0.1:15742:15743)".
     public var label: String { "\(spec.role) camera (\(port))" }
@@ -158,6 +166,20 @@ public final class RigCamera: Sendable {
                             shutter: value(.shutter), iso: value(.iso), focusDistance: value(.focusDistance),
                             battery: value("batterylevel"), captureTarget: value(.captureTarget),
                             imageFormat: value(.imageFormat), focusMode: value(.focusMode))
+    }
+
+    /// The full image size the camera records, from its `imagesize` entry ("8256x5504": PTP ImageSize, offered by
+    /// Nikon and many other bodies; a Canon EOS has none through libgphoto2); nil where it gives none.
+    public func imageSize() -> (width: Int, height: Int)? {
+        guard let value = try? camera.setting("imagesize").value else { return nil }
+        return Self.parseImageSize(value)
+    }
+
+    /// "8256x5504", "8256 x 5504" -> (8256, 5504); nil for anything else ("Large", "L").
+    public static func parseImageSize(_ text: String) -> (width: Int, height: Int)? {
+        let parts = text.lowercased().split(separator: "x").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0 else { return nil }
+        return (w, h)
     }
 
     /// Sets one configuration entry by name.

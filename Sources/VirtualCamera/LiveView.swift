@@ -7,13 +7,20 @@ extension VirtualCamera {
     /// Width and height of a live-view frame.
     public var liveViewSize: (width: Int, height: Int) { (max(8, configuration.width / 2), max(8, configuration.height / 2)) }
 
+    /// Rendered again only when a setting changed since the last frame (see `liveViewCache`).
     func liveViewJPEG() -> [UInt8] {
         lock.lock()
         let shot = settings
+        let cached = liveViewCache
         lock.unlock()
+        if let cached, cached.settings == shot { return cached.jpeg }
         let size = liveViewSize
         let frame = renderer.renderLinear(scene, settings: shot).resizedByArea(width: size.width, height: size.height).displayEncoded()
-        return (try? JPEGFile.encode(frame.raster8(), quality: 80)).map { [UInt8]($0) } ?? []
+        let jpeg = (try? JPEGFile.encode(frame.raster8(), quality: 80)).map { [UInt8]($0) } ?? []
+        lock.lock()
+        liveViewCache = (shot, jpeg)
+        lock.unlock()
+        return jpeg
     }
 
     /// Canon EOS GetViewFinderData: blobs of u32 length (header included), u32 type, data; type 1 is the JPEG.

@@ -49,6 +49,9 @@ public final class VirtualCamera: @unchecked Sendable {
     var eos = EOSState()
     /// The Nikon personality's live view.
     var nikonLiveView = false
+    /// The latest live-view JPEG and the settings it was rendered with: the scene is still and live view is
+    /// rendered without noise, so the frame only changes with a setting (rendering costs a full frame's defocus).
+    var liveViewCache: (settings: ExposureSettings, jpeg: [UInt8])?
     /// Nikon GetEvent (0x90C7): events waiting for the host's next poll, and how many polls handed one out.
     var nikonEvents: [(code: UInt16, param: UInt32)] = []
     var nikonEventPolls = 0

@@ -6,6 +6,8 @@ extension VirtualCamera {
     // MARK: - Properties
 
     static let battery: UInt16 = 0x5001
+    /// ImageSize, a string "WIDTHxHEIGHT" (libgphoto2's `imagesize` entry): the frame size, the one offered.
+    static let imageSize: UInt16 = 0x5003
     static let fNumber: UInt16 = 0x5007
     static let focalLength: UInt16 = 0x5008
     static let focusDistance: UInt16 = 0x5009
@@ -13,7 +15,7 @@ extension VirtualCamera {
     static let exposureTime: UInt16 = 0x500D
     static let exposureIndex: UInt16 = 0x500F
     static let dateTime: UInt16 = 0x5011
-    static let propertyCodes: [UInt16] = [battery, fNumber, focalLength, focusDistance, focusMode, exposureTime, exposureIndex, dateTime]
+    static let propertyCodes: [UInt16] = [battery, imageSize, fNumber, focalLength, focusDistance, focusMode, exposureTime, exposureIndex, dateTime]
 
     struct Property {
         enum Form { case none, range(UInt64, UInt64, UInt64), enumeration([UInt64]) }
@@ -52,6 +54,9 @@ extension VirtualCamera {
         case Self.battery:
             return Property(code: code, dataType: PTPDataType.uint8, settable: false,
                             current: UInt64(batteryLevel(shots: shots)), form: .range(0, 100, 1))
+        case Self.imageSize:
+            return Property(code: code, dataType: PTPDataType.string, settable: false, current: 0,
+                            text: "\(c.width)x\(c.height)", form: .enumeration([0]))
         case Self.focusMode:
             // PTP FocusMode: 1 manual, 2 automatic.
             return Property(code: code, dataType: PTPDataType.uint16, settable: true, current: manual ? 1 : 2,

@@ -12,9 +12,11 @@ public final class VirtualRig: @unchecked Sendable {
 
     /// Starts nothing yet. With `basePort` the shallow camera listens on P (commands) and P+1 (events) and the
     /// deep one on P+2 and P+3; without it every channel gets a free port.
-    /// `shallowVendor` and `deepVendor` choose the bodies impersonated (generic PTP, Canon EOS, Nikon).
+    /// `shallowVendor` and `deepVendor` choose the bodies impersonated (generic PTP, Canon EOS, Nikon);
+    /// `storageCapacity` sets both cards' size in bytes (default: the configuration's 32 GiB).
     public init(basePort: UInt16? = nil, scene: Scene, width: Int = 1200, height: Int = 800, format: CaptureFormat = .dng,
-                shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic) throws {
+                shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic,
+                storageCapacity: UInt64? = nil) throws {
         if let p = basePort, p > UInt16.max - 3 {
             throw VirtualCameraError.badConfiguration("base port \(p) leaves no room for four ports")
         }
@@ -22,6 +24,10 @@ public final class VirtualRig: @unchecked Sendable {
         var configurations = Self.configurations(ports: ports, width: width, height: height, format: format)
         configurations[0].impersonate(shallowVendor)
         configurations[1].impersonate(deepVendor)
+        if let storageCapacity {
+            configurations[0].storageCapacity = storageCapacity
+            configurations[1].storageCapacity = storageCapacity
+        }
         shallow = try VirtualCamera(configuration: configurations[0], scene: scene)
         do {
             deep = try VirtualCamera(configuration: configurations[1], scene: scene)

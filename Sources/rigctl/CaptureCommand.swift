@@ -6,6 +6,7 @@ import Metrics
 import PairVocabulary
 import Pipeline
 import Rig
+import ThreadSupport
 
 struct CaptureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -97,14 +98,15 @@ struct CaptureCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
             }
             if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
-            if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared) }
+            let space = SpaceAfterEachPair(rig: connected, preflight: preflight)
+            if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared, space: space) }
             guard let out else { return }
-            try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out))
+            try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out), space: space)
         }
     }
 
     /// Files only: each pair written into the folder; Ctrl-C stops after the pair in hand, with status 130.
-    func captureFiles(rig: Rig, file: RigFile, into directory: URL) throws {
+    func captureFiles(rig: Rig, file: RigFile, into directory: URL, space: SpaceAfterEachPair) throws {
         let interrupt = InterruptHandler { note("stopping after the pair in hand (Ctrl-C again to quit at once)") }
         if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         var skews: [Double] = []
@@ -116,8 +118,9 @@ struct CaptureCommand: ParsableCommand {
             let pair = try rig.capture(count: 1, into: directory)[0]
             pairs.append(pair)
             let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
-            let line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
+            var line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
                               pair.deep.fileName, skew, pair.arrivalSkew * 1000)
+            if let fit = space.afterPair() { line += ", \(fit.pairs) more pair(s) fit" }
             if json { note(line) } else { print(line) }
             if let s = pair.triggerSkew { skews.append(abs(s)) }
         }
@@ -148,7 +151,8 @@ struct CaptureCommand: ParsableCommand {
         return (dataset, try settings.processor(for: dataset, model: deblur))
     }
 
-    func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor)) throws {
+    func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor),
+                            space: SpaceAfterEachPair) throws {
         let root = location.url
         let dataset = prepared.dataset
         let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
@@ -158,8 +162,11 @@ struct CaptureCommand: ParsableCommand {
         let interrupt = InterruptHandler { display.handle(.stopping) }
         if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         let start = Date()
-        let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop,
-                                        events: display.handle)
+        // The capture loop sends `.captured` between pairs, so the cards can be read then.
+        let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop, events: { event in
+            display.handle(event)
+            if case .captured = event { _ = space.afterPair() }
+        })
         display.finish()
         let elapsed = Date().timeIntervalSince(start)
         let left = try dataset.capturesWithoutPair().count
@@ -198,5 +205,28 @@ struct CaptureCommand: ParsableCommand {
             text += "\nmean \(name): " + d
         }
         return text + "\ndataset: \(dataset)"
+    }
+}
+
+/// The pairs that still fit, read from the cards after each pair; warns once (on standard error) when few are left,
+/// unless the pre-flight already did.
+final class SpaceAfterEachPair: Sendable {
+    private let rig: Rig
+    private let toHost: Set<CameraRole>
+    private let watch: LockedValue<LowSpaceWatch>
+
+    init(rig: Rig, preflight: PreflightReport) {
+        self.rig = rig
+        toHost = preflight.rolesCapturingToHost
+        watch = LockedValue(LowSpaceWatch(warned: (preflight.pairsThatFit ?? .max) < CardSpace.fewPairs))
+    }
+
+    /// The figure now (nil when no card limits the rig or a card cannot be read: the next pair will tell).
+    func afterPair() -> PairsThatFit? {
+        guard let fit = try? rig.pairsThatFit(toHost: toHost) else { return nil }
+        if let warning = watch.withLock({ $0.check(fit) }) {
+            FileHandle.standardError.write(Data("rigctl: warning: \(warning)\n".utf8))
+        }
+        return fit
     }
 }

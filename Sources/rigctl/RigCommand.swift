@@ -71,7 +71,8 @@ struct RigCheck: ParsableCommand {
                     print("  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")  focus mode \(c.focusMode ?? "-")")
                     let space = c.capturesToHost ? "files go to the host" : [c.freeImages.map { "\($0) images free" },
                         c.freeBytes.map { String(format: "%.1f GB free", Double($0) / 1e9) }].compactMap { $0 }.joined(separator: ", ")
-                    print("  capture target \(c.captureTarget ?? "card"), \(space), \(c.filesPerShot) file(s) per shot")
+                    let size = c.bytesPerShot.map { String(format: ", latest shot %.1f MB", Double($0) / 1e6) } ?? ""
+                    print("  capture target \(c.captureTarget ?? "card"), \(space), \(c.filesPerShot) file(s) per shot\(size)")
                     for a in c.applied {
                         print("  set \(a.setting) \(a.wanted): \(a.entry.isEmpty ? "(no entry)" : a.entry)=\"\(a.choice)\", read back \"\(a.readBack)\"")
                     }
@@ -80,7 +81,12 @@ struct RigCheck: ParsableCommand {
                     }
                 }
                 print("")
-                if let pairs = report.pairsThatFit { print("pairs that fit: \(pairs)") } else { print("pairs that fit: no limit (both capture to the host)") }
+                if let fit = report.fit {
+                    print("pairs that fit: \(fit.pairs) (\(fit.role) camera, \(fit.basis.wording))")
+                } else {
+                    print(report.cameras.allSatisfy(\.capturesToHost) ? "pairs that fit: no limit (both capture to the host)"
+                                                                      : "pairs that fit: unknown (no free-space figure)")
+                }
                 if let d = report.exposureDifferenceStops {
                     print(String(format: "exposure deep - shallow: %+.2f stops; same shutter: %@, same ISO: %@", d,
                                  report.sameShutter == true ? "yes" : "no", report.sameISO == true ? "yes" : "no"))

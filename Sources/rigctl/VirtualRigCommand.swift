@@ -58,6 +58,9 @@ struct VirtualRigCommand: ParsableCommand {
     @Option(name: .customLong("vendor"), help: "Body to impersonate: generic, canon or nikon, for both cameras or as ROLE=VENDOR.")
     var vendors: [String] = []
 
+    @Option(name: .customLong("card-mb"), help: "Size of each camera's card in megabytes (10^6 bytes; default 32 GiB).")
+    var cardMB: Double?
+
     @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added, ROLE:ignore-settings.")
     var faults: [String] = []
 
@@ -74,6 +77,7 @@ struct VirtualRigCommand: ParsableCommand {
         }
         for f in faults { _ = try Self.parseFault(f) }
         _ = try Self.parseVendors(vendors)
+        if let cardMB, !(cardMB > 0 && cardMB < 1e9) { throw ValidationError("--card-mb must be a positive number of megabytes") }
     }
 
     /// "canon" sets both roles; "shallow=canon" one. Later options override earlier ones.
@@ -131,7 +135,8 @@ struct VirtualRigCommand: ParsableCommand {
             let bodies = try Self.parseVendors(vendors)
             let rig = try VirtualRig(basePort: port, scene: theScene, width: width, height: height,
                                      format: CaptureFormat(rawValue: format) ?? .dng,
-                                     shallowVendor: bodies.shallow, deepVendor: bodies.deep)
+                                     shallowVendor: bodies.shallow, deepVendor: bodies.deep,
+                                     storageCapacity: cardMB.map { UInt64(($0 * 1e6).rounded()) })
             for f in faults {
                 let (role, fault) = try Self.parseFault(f)
                 (role == .shallow ? rig.shallow : rig.deep).inject(fault)

@@ -78,6 +78,54 @@ import Glibc
         #expect(output.contains("virtual rig stopped"), "\(output)")
     }
 
+    /// A small card that keeps its files: `rig check` reckons from the camera's estimate (no shot yet), then
+    /// `capture` prints after each pair the pairs that still fit at the current file size, and warns once when
+    /// fewer than 50 are left.
+    @Test func captureFollowsTheCardFillingUpAndWarnsOnce() throws {
+        let rigctl = try rigctlExecutable()
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // The camera estimates a frame at width x height x 2 + 4096 bytes: a card for 52 of them.
+        let frame = 320 * 240 * 2 + 4096, capacity = 52 * frame
+        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240",
+                                                                   "--card-mb", String(Double(capacity) / 1e6)])
+        let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
+        defer { if server.isRunning { server.terminate() } }
+        var file = try RigFile.load(rigFile)
+        file.keepOnCamera = true
+        try file.encoded().write(to: rigFile)
+
+        let check = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief", "--json"], home: home)
+        #expect(check.status == 0, "\(check.output)")
+        let report = try JSONDecoder().decode(PreflightReport.self, from: Data(check.output.utf8))
+        #expect(report.pairsThatFit == 52 && report.pairsThatFitBasis == .cameraEstimate, "\(check.output)")
+        let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief"], home: home)
+        #expect(text.output.contains("pairs that fit: 52 (shallow camera, by the camera's own estimate)"), "\(text.output)")
+
+        let out = dir.appendingPathComponent("pairs")
+        let capture = try runTool(rigctl, ["capture", "--rig", rigFile.path, "--out", out.path, "--count", "5"], home: home)
+        #expect(capture.status == 0, "\(capture.output)")
+        let lines = capture.output.split(separator: "\n").map(String.init)
+        var figures: [Int] = []
+        var used = [0, 0]
+        for n in 1...5 {
+            let pair = try CapturedPair.load(sidecar: out.appendingPathComponent(String(format: "%04d.json", n)))
+            used[0] += pair.shallow.bytes
+            used[1] += pair.deep.bytes
+            // Free space as libgphoto2 reports it (whole KiB) over the latest shot's bytes, the smaller camera's.
+            let fits = zip(used, [pair.shallow.bytes, pair.deep.bytes]).map { u, b in (capacity - u) / 1024 * 1024 / b }
+            figures.append(fits.min()!)
+            let line = try #require(lines.first { $0.hasPrefix("pair \(n): ") }, "\(capture.output)")
+            #expect(line.hasSuffix(", \(figures.last!) more pair(s) fit"), "\(line)")
+        }
+        #expect(figures.first! >= 50 && figures.last! < 50, "the test's card must be crossed: \(figures)")
+        let warnings = lines.filter { $0.contains("more pair(s) fit on the cards") }
+        let low = figures.first { $0 < 50 }!
+        #expect(warnings.count == 1 && warnings[0].contains("only \(low) more pair(s) fit on the cards"), "\(capture.output)")
+        #expect(warnings.first?.hasPrefix("rigctl: warning: ") == true)
+        server.interrupt()
+    }
+
     /// The whole mission from the command line: a virtual rig, pairs captured into a dataset (catalogued,
     /// aligned, scored as they arrive), evaluated from the catalogue, and exported as a test set.
     @Test func captureIntoADatasetEvaluateAndExport() throws {
@@ -246,22 +294,48 @@ import Glibc
                                                                    "--vendor", "shallow=canon", "--vendor", "deep=nikon"])
         let (server, home, rigFile) = (rig.server, rig.home, rig.rigFile)
         defer { if server.isRunning { server.terminate() } }
+        struct M: Decodable {
+            var shiftX, shiftY, rotationDegrees, scale, sensorScale: Double
+            var liveViewWidth: Int
+            var sensorScaleSource: String?
+        }
+        // No --sensor-width: the Nikon (deep) says its image size (640x400), its live view is 320 wide, so offsets
+        // are in full-sensor pixels, scaled by 2. The Canon says none through libgphoto2.
         let out = dir.appendingPathComponent("lv")
-        let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "2",
-                                       "--sensor-width", "640"], home: home)
+        let run = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", out.path, "--frames", "2"], home: home)
         #expect(run.status == 0, "\(run.output)")
-        struct M: Decodable { var shiftX, shiftY, rotationDegrees, scale, sensorScale: Double; var liveViewWidth: Int }
+        #expect(run.output.contains("offsets in full-sensor pixels (deep camera's imagesize 640x400)"), "\(run.output)")
         let measured = try JSONDecoder().decode([M].self, from: Data(contentsOf: out.appendingPathComponent("liveview.json")))
         #expect(measured.count == 2)
-        // The deep camera: shifted (3.5, -2.25) px, rotated 0.3 degrees, 0.4 % larger (VirtualRig.configurations).
+        // The deep camera: shifted (3.5, -2.25) px, rotated 0.3 degrees, 0.4 % larger (VirtualRig.configurations),
+        // in full-frame pixels. Registered coarsely (at most 240 px across), measured within 0.05 px here.
         for m in measured {
-            #expect(m.liveViewWidth == 320 && m.sensorScale == 2)
+            #expect(m.liveViewWidth == 320 && m.sensorScale == 2 && m.sensorScaleSource == "deep camera's imagesize 640x400")
             #expect(abs(m.shiftX - 3.5) < 0.5 && abs(m.shiftY + 2.25) < 0.5, "shift \(m.shiftX), \(m.shiftY)")
             #expect(abs(m.rotationDegrees - 0.3) < 0.05, "rotation \(m.rotationDegrees)")
             #expect(abs(m.scale - 1.004) < 0.002, "scale \(m.scale)")
         }
         for name in ["frame001-views.png", "frame001-difference.png", "frame002-views.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
+        }
+        // --sensor-width overrides what the camera says: a sensor twice as wide doubles the offsets.
+        let wide = dir.appendingPathComponent("lv-wide")
+        let override = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", wide.path, "--frames", "1",
+                                            "--sensor-width", "1280", "--overlay", "checkerboard"], home: home)
+        #expect(override.status == 0 && override.output.contains("offsets in full-sensor pixels (--sensor-width)"), "\(override.output)")
+        // --overlay checkerboard writes that overlay instead of the difference.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: wide.path).sorted()
+                == ["frame001-checkerboard.png", "frame001-views.png", "liveview.json"])
+        let board = try ImageFile.read(wide.appendingPathComponent("frame001-checkerboard.png"))
+        #expect(board.width == 320 && board.height == 200)
+        let unknown = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--overlay", "stripes"], home: home)
+        #expect(unknown.status == 64 && unknown.output.contains("stripes"), "\(unknown.output)")
+        let doubled = try JSONDecoder().decode([M].self, from: Data(contentsOf: wide.appendingPathComponent("liveview.json")))
+        #expect(doubled.first?.sensorScale == 4 && doubled.first?.sensorScaleSource == "--sensor-width")
+        if let d = doubled.first, let m = measured.first {
+            #expect(abs(d.shiftX - 2 * m.shiftX) < 1e-6 && abs(d.shiftY - 2 * m.shiftY) < 1e-6, "\(d.shiftX), \(d.shiftY)")
+            #expect(abs(d.shiftX - 7) < 1 && abs(d.shiftY + 4.5) < 1)
+            #expect(abs(d.rotationDegrees - m.rotationDegrees) < 1e-9)
         }
         server.interrupt()
     }
@@ -279,7 +353,7 @@ import Glibc
         let live = Process()
         live.executableURL = URL(fileURLWithPath: rigctl)
         live.arguments = ["rig", "liveview", "--rig", rigFile.path, "--serve", "--port", "0", "--frames", "3",
-                          "--sensor-width", "640"]
+                          "--sensor-width", "640", "--overlay", "checkerboard"]
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.path
         live.environment = environment
@@ -305,7 +379,8 @@ import Glibc
 
         let page = try liveViewRequest(port: p, path: "/")
         #expect(page.status == 200 && page.header("content-type")?.hasPrefix("text/html") == true, "\(page.status)")
-        for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg"] {
+        for text in ["rigctl live view", "sharpness ratio, shallow / deep", "/static/liveview.js", "/liveview/views.jpg",
+                     "squares taken alternately from the shallow and the deep view"] {
             #expect(page.text.contains(text), "missing \(text)")
         }
         #expect(page.header("content-security-policy")?.contains("script-src 'self'") == true)

@@ -163,6 +163,24 @@ import VirtualCamera
         #expect(applied.cameras[0].applied.contains { $0.setting == .iso && $0.readBack == "200" })
     }
 
+    /// The full image size, for live-view offsets in sensor pixels: PTP ImageSize through libgphoto2's `imagesize`
+    /// entry on the Nikon and the generic body; a Canon EOS has no such entry in libgphoto2 2.5.30.
+    @Test func nikonAndGenericBodiesSayTheirImageSize() throws {
+        let fixture = try VirtualRigFixture(width: 480, height: 320, shallowVendor: .canon, deepVendor: .nikon)
+        defer { fixture.tearDown() }
+        let rig = try Rig(file: fixture.file, library: try GPhotoLibrary())
+        defer { rig.close() }
+        #expect(rig.shallow.imageSize() == nil)
+        #expect(rig.deep.imageSize().map { [$0.width, $0.height] } == [480, 320])
+        let generic = try VirtualRigFixture(width: 320, height: 240)
+        defer { generic.tearDown() }
+        let genericRig = try Rig(file: generic.file, library: try GPhotoLibrary())
+        defer { genericRig.close() }
+        #expect(genericRig.shallow.imageSize().map { [$0.width, $0.height] } == [320, 240])
+        #expect(RigCamera.parseImageSize("8256 x 5504").map { [$0.width, $0.height] } == [8256, 5504])
+        #expect(RigCamera.parseImageSize("Large") == nil && RigCamera.parseImageSize("0x10") == nil)
+    }
+
     @Test(arguments: [VirtualVendor.canon, .nikon])
     func everyFaultOfTheGenericCameraEndsAsBefore(vendor: VirtualVendor) throws {
         let fixture = try VirtualRigFixture(fileTimeout: 1.5, shallowVendor: vendor, deepVendor: vendor)
