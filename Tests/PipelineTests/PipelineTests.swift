@@ -509,6 +509,39 @@ final class StartedDeblurrer: Deblurrer {
     }
 }
 
+@Suite(.serialized) struct CatalogueCancelTests {
+    /// A stop asked for while the first pair is scored: the run throws `cancelled(scored: 1, of: 3)`, the first
+    /// pair has its rows (the input's and the model's) and the others none, overlapped or one by one.
+    @Test func aCancelledEvaluationKeepsThePairsScored() throws {
+        for overlapped in [true, false] {
+            let f = try PipelineFixture()
+            let captured = try f.pipeline(withModel: false).run(rig: f.rig, count: 3, stop: StopFlag()) { _ in }
+            let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+            let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
+            let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil),
+                                                 methods: [.input, .model(model)])
+            let stop = StopFlag()
+            var observed = 0
+            #expect {
+                _ = try evaluation.run(pairs: pairs, keepImages: true, overlapped: overlapped,
+                                       isCancelled: { stop.isRequested }, observe: { _ in
+                    observed += 1
+                    stop.request()
+                })
+            } throws: { error in
+                guard case EvaluationError.cancelled(let scored, let total) = error else { return false }
+                return scored == 1 && total == 3
+            }
+            #expect(observed == 1)
+            let cropped = try pairs.map { pair in
+                try f.dataset.pair(String(pair.id)).evaluations.filter { $0.scoreProtocol?.framing == .cropToMultipleOf8 }.count
+            }
+            #expect(cropped == [2, 0, 0], "overlapped \(overlapped)")
+            #expect(try f.dataset.verify().isConsistent)
+        }
+    }
+}
+
 @Suite(.serialized) struct ProcessOverlapTests {
     /// The same captured files in two datasets' incoming/ folders: pair 2's shallow original is cut short, so
     /// that one capture fails while decoding and the others go on.
