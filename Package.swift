@@ -147,6 +147,9 @@ let package = Package(
         // ---- Benchmarks (swift run -c release NAME).
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
+        // `rigctl evaluate`'s pairs per minute at the RealDOF size, overlapped and one by one in the same run.
+        .executableTarget(name: "EvaluationBenchmark", dependencies: ["Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
+                          path: "Benchmarks/EvaluationBenchmark"),
         .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
         // Frames per second of `rig liveview`'s loop on the virtual rig, and the coarse registration's accuracy by size.

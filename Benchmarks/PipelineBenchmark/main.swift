@@ -2,6 +2,7 @@
 // capture (two virtual cameras through libgphoto2) -> catalogue -> decode -> align -> store -> deblur -> score.
 //
 //   swift run -c release PipelineBenchmark [--pairs N] [--width W --height H] [--weights FILE.safetensors|.pytorch]
+//       [--backlog [--reverse]]   (`rigctl process` on the same captures, overlapped and one by one)
 //
 // Without --weights the IFAN checkpoint of the reference fixtures (random weights, the released network's exact
 // shapes, so the same compute) is imported when ../shared/fixtures is present; otherwise deblurring is left out.
@@ -79,6 +80,10 @@ func main() throws {
     let processor = PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips)
     let pipeline = CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "planes"))
 
+    if CommandLine.arguments.contains("--backlog") {
+        return try backlog(rig: rig, pairs: pairs, root: root, model: model, lpips: lpips, options: options,
+                           size: "\(width)x\(height)")
+    }
     print("pipeline benchmark: \(pairs) pairs of \(width)x\(height) DNG, model: \(model == nil ? "none" : "IFAN (\(model!.weights.lastPathComponent))"), LPIPS: \(lpips == nil ? "no" : "yes")")
     let timeline = Timeline()
     let outcomes = try pipeline.run(rig: rig, count: pairs, stop: StopFlag(), events: timeline.handle)
@@ -96,6 +101,40 @@ func main() throws {
     }
     let verdicts = Dictionary(grouping: outcomes, by: \.verdict.rawValue).mapValues(\.count)
     print("verdicts: \(verdicts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+}
+
+/// `--backlog`: `rigctl process` on the same captured files twice, overlapped and one by one (in two datasets).
+func backlog(rig: Rig, pairs: Int, root: URL, model: DeblurModel?, lpips: LPIPS?, options: ProcessingOptions,
+             size: String) throws {
+    let staging = root.appendingPathComponent("staging")
+    try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+    for index in 1...pairs { _ = try rig.capturePair(index: index, into: staging) }
+    print("process benchmark: \(pairs) captured pairs of \(size) DNG, model: \(model == nil ? "none" : "IFAN"), "
+          + "LPIPS: \(lpips == nil ? "no" : "yes"); the same files processed overlapped and one by one")
+    // --reverse runs the one-by-one pass first, to see the order's effect on a shared machine.
+    let order = CommandLine.arguments.contains("--reverse") ? [false, true] : [true, false]
+    var rates: [Bool: Double] = [:]
+    for overlapped in order {
+        let dataset = try Dataset.create(at: root.appendingPathComponent(overlapped ? "overlapped" : "one-by-one"))
+        let incoming = dataset.root.appendingPathComponent(CapturePipeline.incomingFolder)
+        try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: staging.path) {
+            try FileManager.default.copyItem(at: staging.appendingPathComponent(name), to: incoming.appendingPathComponent(name))
+        }
+        let processor = PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips)
+        let pipeline = CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "planes"))
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        let start = Date()
+        let outcomes = try pipeline.processBacklog(stop: StopFlag(), overlapped: overlapped) { _ in }
+        let wall = Date().timeIntervalSince(start)
+        let after = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        let rate = Double(outcomes.count) / wall * 60
+        rates[overlapped] = rate
+        print(String(format: "%@: %d pairs in %.1f s, %.2f pairs/min (load average %@ -> %@)",
+                     (overlapped ? "overlapped" : "one by one") as NSString, outcomes.count, wall, rate,
+                     String(load) as NSString, String(after) as NSString))
+    }
+    print(String(format: "overlap speed-up: %.2fx", rates[true]! / rates[false]!))
 }
 
 do {

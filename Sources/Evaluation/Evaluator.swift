@@ -211,45 +211,24 @@ public struct Evaluator: Sendable {
                                 scoreProtocol: described)
     }
 
-    /// The three stages on their own threads, joined by channels of capacity 1. A failure travels down the
-    /// channels in pair order and stops each stage after it; the calling thread's own failure (or a cancellation)
-    /// closes both channels, so the other stages stop at their next hand-over and are joined before returning.
+    /// The three stages on their own threads, joined by channels of capacity 1 (`StageChain`). A failure travels
+    /// down the chain in pair order and stops each stage after it; the calling thread's own failure (or a
+    /// cancellation) finishes the chain, so the other stages stop at their next hand-over and are joined before
+    /// returning.
     func runOverlapped(pairs: [ImagePair], isCancelled: @escaping @Sendable () -> Bool,
                        imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?,
                        score: (RestoredPair) throws -> Void) throws {
-        let decoded = BoundedChannel<Result<DecodedPair, Error>>(capacity: 1)
-        let restored = BoundedChannel<Result<RestoredPair, Error>>(capacity: 1)
-        let decoder = try JoinableThread(name: "eval-decode") { [self] in
-            for (index, pair) in pairs.enumerated() {
-                guard !isCancelled() else { break }
-                let item = Result { try decode(pair, index: index) }
-                guard decoded.send(item), case .success = item else { break }
-            }
-            decoded.close()
+        let chain = try StageChain<Result<DecodedPair, Error>>.start(name: "eval-decode", inputs: pairs,
+                                                                      isCancelled: isCancelled) { [self] index, pair in
+            let item = Result { try decode(pair, index: index) }
+            return (item, item.isSuccess)
         }
-        let restorer: JoinableThread
-        do {
-            restorer = try JoinableThread(name: "eval-restore") { [self] in
-                while let item = decoded.receive() {
-                    guard !isCancelled() else { break }
-                    let next = item.flatMap { pair in Result { try restore(pair, imageProgress: imageProgress) } }
-                    guard restored.send(next), case .success = next else { break }
-                }
-                restored.close()
-                decoded.close()  // a decoder still waiting for room stops
-            }
-        } catch {
-            decoded.close()
-            decoder.join()
-            throw error
+        .then(name: "eval-restore", isCancelled: isCancelled) { [self] (item: Result<DecodedPair, Error>) in
+            let next = item.flatMap { pair in Result { try restore(pair, imageProgress: imageProgress) } }
+            return (next, next.isSuccess)
         }
-        defer {
-            restored.close()
-            decoded.close()
-            restorer.join()
-            decoder.join()
-        }
-        while let item = restored.receive() {
+        defer { chain.finish() }
+        while let item = chain.receive() {
             let pair = try item.get()
             guard !isCancelled() else { return }
             try score(pair)
@@ -334,4 +313,9 @@ public struct Evaluator: Sendable {
                              complexity: complexity,
                              secondsPerImage: results.reduce(0) { $0 + $1.seconds } / n)
     }
+}
+
+extension Result {
+    /// Whether it holds a value: the stages go on after a success and stop after a failure.
+    var isSuccess: Bool { if case .success = self { true } else { false } }
 }

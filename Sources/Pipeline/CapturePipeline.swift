@@ -150,35 +150,41 @@ public final class CapturePipeline: Sendable {
     /// Processes catalogued captures that have no pair yet and pairs that lack the input's or the model's scores,
     /// until there are none or `stop` is set: the work `rigctl process` resumes.
     /// With `realign`, captured pairs whose verdict was reached with another calibration than their capture's (or
-    /// the one given for this run) are aligned again first.
-    public func processBacklog(stop: StopFlag, realign: Bool = false,
+    /// the one given for this run) are aligned again first. `overlapped` (the default) overlaps the stages of
+    /// successive pairs (`PairProcessor.run`); the catalogue ends up as after the one-by-one run.
+    public func processBacklog(stop: StopFlag, realign: Bool = false, overlapped: Bool = true,
                                events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
         _ = try catalogueIncoming()
         let results = OutcomeList()
-        Self.processRemaining(processor: processor, dataset: dataset, stop: stop, results: results, events: events)
+        Self.processRemaining(processor: processor, dataset: dataset, stop: stop, results: results,
+                              overlapped: overlapped, events: events)
         let toRealign: [Int64] = try realign ? processor.pairsToRealign() : []
-        for pairID in toRealign {
-            if stop.isRequested { break }
-            do {
-                let outcome = try processor.realign(pairID: pairID)
-                results.append(outcome)
-                events(.processed(outcome))
-            } catch {
-                events(.failed(captureID: 0, error: "pair \(pairID): \(error)"))
-            }
-        }
+        Self.run(toRealign.map { .realign(pairID: $0) }, processor: processor, stop: stop, results: results,
+                 overlapped: overlapped, events: events)
         // Pairs taken before the model (or the LPIPS weights) were installed get the missing scores.
-        for pairID in try pendingEvaluations() {
-            if stop.isRequested { break }
-            do {
-                let outcome = try processor.evaluate(pairID: pairID)
+        Self.run(try pendingEvaluations().map { .scores(pairID: $0) }, processor: processor, stop: stop,
+                 results: results, overlapped: overlapped, events: events)
+        return results.all
+    }
+
+    /// Runs works through the processor, reporting each as it is done.
+    static func run(_ works: [PairWork], processor: PairProcessor, stop: StopFlag, results: OutcomeList,
+                    overlapped: Bool, events: @Sendable (PipelineEvent) -> Void) {
+        processor.run(works, overlapped: overlapped, isCancelled: { stop.isRequested }, starting: { work in
+            if case .capture(let id) = work { events(.stage(captureID: id, name: "processing")) }
+        }, report: { work, result in
+            switch result {
+            case .success(let outcome):
                 results.append(outcome)
                 events(.processed(outcome))
-            } catch {
-                events(.failed(captureID: 0, error: "pair \(pairID): \(error)"))
+            case .failure(let error):
+                if case .capture(let id) = work {
+                    events(.failed(captureID: id, error: "\(error)"))
+                } else {
+                    events(.failed(captureID: 0, error: "\(error)"))
+                }
             }
-        }
-        return results.all
+        })
     }
 
     /// Pairs missing a whole-image score of the input or the model - or its LPIPS, once LPIPS weights are there.
@@ -279,7 +285,7 @@ public final class CapturePipeline: Sendable {
     /// The backlog: captures that did not fit in the queue, or were left by an earlier run. Nothing is captured
     /// meanwhile, so the list is read once; each capture is tried once.
     static func processRemaining(processor: PairProcessor, dataset: Dataset, stop: StopFlag, results: OutcomeList,
-                                 events: @Sendable (PipelineEvent) -> Void) {
+                                 overlapped: Bool = true, events: @Sendable (PipelineEvent) -> Void) {
         let waiting: [Int64]
         do {
             waiting = try dataset.capturesWithoutPair()
@@ -287,9 +293,8 @@ public final class CapturePipeline: Sendable {
             events(.failed(captureID: 0, error: "cannot list the captures left to process: \(error)"))
             return
         }
-        for id in waiting where !stop.isRequested {
-            process(id, processor: processor, results: results, events: events)
-        }
+        run(waiting.map { .capture($0) }, processor: processor, stop: stop, results: results, overlapped: overlapped,
+            events: events)
     }
 
     static func process(_ id: Int64, processor: PairProcessor, results: OutcomeList,

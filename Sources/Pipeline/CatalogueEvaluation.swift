@@ -33,7 +33,12 @@ public struct CatalogueEvaluation: Sendable {
     /// `overlapped` (the default) reads the next pair's stored images on a thread of its own while the current
     /// pair is deblurred and scored (at most one pair read ahead); every catalogue write stays on the calling
     /// thread, in pair order, so the rows are those of the one-by-one run (`overlapped: false`).
+    ///
+    /// `isCancelled` is asked before each pair; once it says yes no further pair is scored and the run throws
+    /// `EvaluationError.cancelled` with the number of pairs scored. A pair's scores are recorded only once it has
+    /// been scored, so the catalogue then holds the complete rows of the pairs before and nothing of the rest.
     public func run(pairs: [PairDetail], keepImages: Bool, overlapped: Bool = true,
+                    isCancelled: @escaping @Sendable () -> Bool = { false },
                     progress: (Int, Int, String) -> Void = { _, _, _ in },
                     observe: (ScoredPair) throws -> Void = { _ in }) throws -> (EvaluationReport, CatalogueEvaluationCounts) {
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
@@ -48,6 +53,7 @@ public struct CatalogueEvaluation: Sendable {
         let reader = try ahead.map { channel in
             try JoinableThread(name: "eval-read") {
                 for pair in pairs {
+                    guard !isCancelled() else { break }
                     let item = Result { try scorer.images(of: pair) }
                     guard channel.send(item), case .success = item else { break }
                 }
@@ -59,6 +65,7 @@ public struct CatalogueEvaluation: Sendable {
             reader?.join()
         }
         for (index, pair) in pairs.enumerated() {
+            guard !isCancelled() else { throw EvaluationError.cancelled(scored: index, of: pairs.count) }
             let name = "\(pair.id)-\(pair.name)"
             progress(index, pairs.count, name)
             let images = try ahead.map { try ($0.receive() ?? .failure(EvaluationError.noPairs)).get() } ?? scorer.images(of: pair)

@@ -122,16 +122,14 @@ public struct PairProcessor: Sendable {
 
     /// Decodes, aligns and catalogues a capture's pair, then deblurs and scores it.
     public func process(captureID: Int64) throws -> PairOutcome {
-        try align(captureID: captureID, replacing: nil)
+        try runOne(.capture(captureID))
     }
 
     /// Aligns a captured pair again (with the calibration its capture was taken with, or the one given for this
     /// run) and replaces its alignment and verdict; scores of images that changed become stale and are computed
     /// again.
     public func realign(pairID: Int64) throws -> PairOutcome {
-        let detail = try dataset.pair(String(pairID))
-        guard let captureID = detail.capture?.id else { throw PipelineError.notCaptured(pairID: pairID) }
-        return try align(captureID: captureID, replacing: detail)
+        try runOne(.realign(pairID: pairID))
     }
 
     /// Captured pairs whose verdict was reached with another calibration than the one this processor would use.
@@ -139,94 +137,18 @@ public struct PairProcessor: Sendable {
         try dataset.pairsAlignedWithOtherCalibration(than: options.calibration.map(CalibrationText.of))
     }
 
-    /// The calibration a capture is aligned with: the one given for this run, else the one it was taken with
-    /// (none when that is unknown). A capture whose calibration is unknown gets the one given recorded.
-    func calibration(for captureID: Int64, recorded: CaptureProcessing) throws -> (AlignmentCalibration, String) {
-        if let given = options.calibration {
-            let text = CalibrationText.of(given)
-            if recorded.calibration == nil { try dataset.recordCalibration(text, forCapture: captureID) }
-            return (given, text)
-        }
-        if let text = recorded.calibration { return (try CalibrationText.parse(text, capture: captureID), text) }
-        let none = AlignmentCalibration()
-        return (none, CalibrationText.of(none))
-    }
-
-    func align(captureID: Int64, replacing: PairDetail?) throws -> PairOutcome {
-        var timings: [String: Double] = [:]
-        func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
-            let start = DispatchTime.now().uptimeNanoseconds
-            defer { timings[stage, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-            return try body()
-        }
-        guard let capture = try dataset.capture(id: captureID),
-              let sourceShot = capture.shot(.source), let targetShot = capture.shot(.target) else {
-            throw PipelineError.missingCapture(captureID)
-        }
-        let recorded = try dataset.captureProcessing(id: captureID)
-        let (calibration, calibrationText) = try self.calibration(for: captureID, recorded: recorded)
-        let (source, target) = try timed("decode") {
-            (try ImageFile.read(dataset.url(of: sourceShot.file), demosaic: options.demosaic),
-             try ImageFile.read(dataset.url(of: targetShot.file), demosaic: options.demosaic))
-        }
-        let result = try timed("align") {
-            try Aligner(options.aligner).align(source: source, target: target, calibration: calibration)
-        }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pair-" + UUID().uuidString)
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-
-        // Pairs are stored display-encoded (sRGB) at 16 bits, as the networks and metrics take them. A rejected
-        // pair keeps its unaligned images, so that a person can see why.
-        let verdict = result.verdict
-        let stored = try timed("store") { () throws -> (RGBImage, RGBImage, Int64) in
-            let a = PairScorer.quantised(result.alignedSource ?? source, bitDepth: 16)
-            let b = PairScorer.quantised(result.alignedTarget ?? target, bitDepth: 16)
-            let aURL = scratch.appendingPathComponent("source.png"), bURL = scratch.appendingPathComponent("target.png")
-            try PNGFile.write(a, to: aURL, bitDepth: 16, compressionLevel: 3)
-            try PNGFile.write(b, to: bURL, bitDepth: 16, compressionLevel: 3)
-            let split: Split = verdict == .rejected ? .unused : (options.split ?? recorded.split ?? recorded.sceneSplit ?? .unused)
-            let name: String
-            if let replacing {
-                name = replacing.name
-            } else {
-                guard let next = try dataset.pairName(forCapture: captureID) else { throw PipelineError.missingCapture(captureID) }
-                name = next
-            }
-            let input = PairInput(captureID: captureID, name: name, source: aURL, target: bURL,
-                                  homography: result.homography, colour: result.colour?.fit, crop: result.crop,
-                                  quality: result.quality.figures.figures, verdict: verdict, reasons: result.reasons,
-                                  split: split, origin: replacing?.origin ?? "capture", calibration: calibrationText)
-            let id = try replacing.map { try dataset.replaceAlignment(pairID: $0.id, with: input).id } ?? dataset.addPair(input).id
-            return (a, b, id)
-        }
-        let (alignedSource, alignedTarget, pairID) = stored
-        let detail = try dataset.pair(String(pairID))
-        var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: detail.scene, verdict: verdict,
-                                  reasons: result.reasons, input: nil, deblurred: nil, modelName: model?.name,
-                                  timings: timings)
-        guard verdict != .rejected else { return outcome }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let scores = try scorer.score(pairID: pairID, images: PairImages(source: alignedSource, target: alignedTarget, bitDepth: 16),
-                                      methods: methods, pairName: detail.name)
-        outcome.apply(scores, totalSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        return outcome
-    }
-
     /// Adds the scores a catalogued pair lacks: the input's, and the model's when there is one (pairs taken before
     /// the model or the LPIPS weights were installed). A model's stored output is scored again, not re-run.
     public func evaluate(pairID: Int64) throws -> PairOutcome {
-        let detail = try dataset.pair(String(pairID))
-        let start = DispatchTime.now().uptimeNanoseconds
-        let scores = try scorer.score(pairID: pairID, images: try scorer.images(of: detail), methods: methods,
-                                      pairName: detail.name)
-        let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        var outcome = PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
-                                  verdict: detail.verdict,
-                                  reasons: detail.reasons, input: nil, deblurred: nil, modelName: model?.name,
-                                  timings: [:])
-        outcome.apply(scores, totalSeconds: total)
-        return outcome
+        try runOne(.scores(pairID: pairID))
+    }
+
+    /// One work's stages in turn on the calling thread (see `run(_:overlapped:...)` in PairStages.swift).
+    func runOne(_ work: PairWork) throws -> PairOutcome {
+        var item = PairInFlight(work)
+        read(&item)
+        alignAndEncode(&item)
+        return try commit(item)
     }
 }
 

@@ -144,66 +144,154 @@ public struct PairScorer: Sendable {
         return id
     }
 
-    /// Scores `methods` on one pair (see the type's comment), recording each score.
+    /// Scores `methods` on one pair (see the type's comment), recording each score. `ahead` holds what
+    /// `computeAhead` computed for this pair on another thread: for each method, the work is taken from it when it
+    /// was computed under the decision (run, or rescore which stored output) this call reaches from the catalogue
+    /// now, and done here otherwise, so the rows and scores are those of a call without it.
     public func score(pairID: Int64, images: PairImages, methods: [CatalogueMethod], pairName: String,
-                      keepImages: Bool = false) throws -> [PairScore] {
+                      keepImages: Bool = false, ahead: ScoresAhead? = nil) throws -> [PairScore] {
         let scoring = scoreProtocol(bitDepth: images.bitDepth)
         let framedSource = frame(images.source), framedTarget = frame(images.target)
         var scored: [PairScore] = []
         for method in methods {
             let modelID = try register(method)
             let missing = lpips == nil ? ["lpips": lpipsMissingReason] : [:]
-            let known = try dataset.score(pairID: pairID, modelID: modelID, identity: scoring.identity)
-            if let known, !rerun, known.detail.lpips != nil || lpips == nil,
-               let reused = try recorded(known, method: method, modelID: modelID, pairID: pairID,
-                                         source: framedSource, keepImages: keepImages) {
+            let plan = try self.plan(pairID: pairID, method: method, modelID: modelID, scoring: scoring,
+                                     framedSource: framedSource, keepImages: keepImages)
+            let work: MethodWork
+            switch plan {
+            case .reuse(let reused):
                 scored.append(reused)
                 continue
+            case .rescore(let stored):
+                work = try ahead?.work(for: method.name, plan: .rescore(fileID: stored.fileID))?.get()
+                    ?? compute(.rescore(stored), method: method, images: images, framedSource: framedSource,
+                               framedTarget: framedTarget, pairName: pairName)
+            case .run:
+                work = try ahead?.work(for: method.name, plan: .run)?.get()
+                    ?? compute(.run, method: method, images: images, framedSource: framedSource,
+                               framedTarget: framedTarget, pairName: pairName)
             }
-            // The output, whole: the stored one of the same weights, or the method's.
-            var origin = PairScore.Origin.ran
-            var seconds = 0.0
-            var output: RGBImage
-            var keptOutput: Int64?
-            var newOutput: RGBImage?
-            switch method.kind {
-            case .input:
-                output = images.source
-            case .model(let model):
-                if !rerun, let stored = try dataset.storedOutput(pairID: pairID, modelID: modelID) {
-                    output = try Self.read(dataset.url(of: stored.file)).image
-                    seconds = stored.seconds ?? 0
-                    keptOutput = stored.fileID
-                    origin = .storedOutput
-                } else {
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    output = Self.quantised(try model.deblurrer.deblur(images.source), bitDepth: images.bitDepth)
-                    seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    newOutput = output
-                }
-            case .results(let results):
-                let start = DispatchTime.now().uptimeNanoseconds
-                output = try results.restore(framedSource, pair: ImagePair(name: pairName, source: dataset.root,
-                                                                           target: dataset.root))
-                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            }
-            if case .results = method.kind {} else { output = frame(output) }
-            guard output.width == framedTarget.width, output.height == framedTarget.height else {
-                throw EvaluationError.sizeMismatch(pair: pairName, method: method.tableName,
-                                                   output: "\(output.width)x\(output.height)",
-                                                   target: "\(framedTarget.width)x\(framedTarget.height)")
-            }
-            let scores = try MetricReport(output: output, target: framedTarget, lpips: lpips)
-            let recordable = scores.psnr.isFinite
+            let recordable = work.scores.psnr.isFinite
             if recordable {
-                try record(scores, pairID: pairID, modelID: modelID, seconds: seconds, scoring: scoring,
-                           missing: missing, keptOutput: keptOutput, newOutput: newOutput, bitDepth: images.bitDepth)
+                try record(work.scores, pairID: pairID, modelID: modelID, seconds: work.seconds, scoring: scoring,
+                           missing: missing, keptOutput: work.keptOutput, newOutput: work.newOutput,
+                           bitDepth: images.bitDepth)
             }
-            scored.append(PairScore(method: method, scores: scores, seconds: seconds, origin: origin,
+            scored.append(PairScore(method: method, scores: work.scores, seconds: work.seconds, origin: work.origin,
                                     scoreProtocol: scoring, missing: missing, recorded: recordable,
-                                    output: keepImages ? output : nil))
+                                    output: keepImages ? work.output : nil))
         }
         return scored
+    }
+
+    /// Runs the methods and computes their scores for a pair without writing anything, so that it can be done on
+    /// another thread while earlier pairs are recorded; `score(..., ahead:)` then records them. With `pairID`
+    /// nil the pair is not catalogued yet, so nothing is recorded for it: every method runs. Otherwise each
+    /// method's decision is read from the catalogue as `score` reads it, and only methods already registered
+    /// (by an earlier `register` or `score`) are computed, since registering writes. A method's failure is kept
+    /// and thrown by `score` where the one-by-one run would throw it.
+    public func computeAhead(pairID: Int64?, images: PairImages, methods: [CatalogueMethod],
+                             pairName: String) -> ScoresAhead {
+        let scoring = scoreProtocol(bitDepth: images.bitDepth)
+        let framedSource = frame(images.source), framedTarget = frame(images.target)
+        var ahead = ScoresAhead()
+        for method in methods {
+            let decided: Result<Plan, Error>
+            if let pairID {
+                guard let modelID = registered.withLock({ $0[method.name] }) else { continue }
+                decided = Result {
+                    try plan(pairID: pairID, method: method, modelID: modelID, scoring: scoring,
+                             framedSource: framedSource, keepImages: false)
+                }
+            } else {
+                decided = .success(.run)
+            }
+            // A failed read is left to `score`, which reads the catalogue again and meets the error itself.
+            guard case .success(let plan) = decided else { continue }
+            let key: ScoresAhead.PlanKey
+            switch plan {
+            case .reuse: continue
+            case .rescore(let stored): key = .rescore(fileID: stored.fileID)
+            case .run: key = .run
+            }
+            let work = Result {
+                try compute(plan, method: method, images: images, framedSource: framedSource,
+                            framedTarget: framedTarget, pairName: pairName)
+            }
+            ahead.entries[method.name] = (key, work)
+        }
+        return ahead
+    }
+
+    /// What `score` does for a method on a pair, decided from the catalogue.
+    enum Plan {
+        /// A complete row of the protocol is reused as it is.
+        case reuse(PairScore)
+        /// The output the same weights made earlier is scored again.
+        case rescore(StoredOutput)
+        /// The method runs.
+        case run
+    }
+
+    func plan(pairID: Int64, method: CatalogueMethod, modelID: Int64, scoring: ScoreProtocol, framedSource: RGBImage,
+              keepImages: Bool) throws -> Plan {
+        let known = try dataset.score(pairID: pairID, modelID: modelID, identity: scoring.identity)
+        if let known, !rerun, known.detail.lpips != nil || lpips == nil,
+           let reused = try recorded(known, method: method, modelID: modelID, pairID: pairID,
+                                     source: framedSource, keepImages: keepImages) {
+            return .reuse(reused)
+        }
+        if case .model = method.kind, !rerun, let stored = try dataset.storedOutput(pairID: pairID, modelID: modelID) {
+            return .rescore(stored)
+        }
+        return .run
+    }
+
+    /// A method's output (whole: the stored one of the same weights, or the method's), framed, and its scores:
+    /// everything of `score` but the catalogue's writes.
+    func compute(_ plan: Plan, method: CatalogueMethod, images: PairImages, framedSource: RGBImage,
+                 framedTarget: RGBImage, pairName: String) throws -> MethodWork {
+        var origin = PairScore.Origin.ran
+        var seconds = 0.0
+        var output: RGBImage
+        var keptOutput: Int64?
+        var newOutput: RGBImage?
+        switch method.kind {
+        case .input:
+            output = images.source
+        case .model(let model):
+            if case .rescore(let stored) = plan {
+                output = try Self.read(dataset.url(of: stored.file)).image
+                seconds = stored.seconds ?? 0
+                keptOutput = stored.fileID
+                origin = .storedOutput
+            } else {
+                let start = DispatchTime.now().uptimeNanoseconds
+                let whole = try Self.naming(pairName, .restoring(method: method.tableName)) {
+                    try model.deblurrer.deblur(images.source)
+                }
+                output = Self.quantised(whole, bitDepth: images.bitDepth)
+                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                newOutput = output
+            }
+        case .results(let results):
+            let start = DispatchTime.now().uptimeNanoseconds
+            output = try results.restore(framedSource, pair: ImagePair(name: pairName, source: dataset.root,
+                                                                       target: dataset.root))
+            seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+        if case .results = method.kind {} else { output = frame(output) }
+        guard output.width == framedTarget.width, output.height == framedTarget.height else {
+            throw EvaluationError.sizeMismatch(pair: pairName, method: method.tableName,
+                                               output: "\(output.width)x\(output.height)",
+                                               target: "\(framedTarget.width)x\(framedTarget.height)")
+        }
+        let scores = try Self.naming(pairName, .scoring(method: method.tableName)) {
+            try MetricReport(output: output, target: framedTarget, lpips: lpips)
+        }
+        return MethodWork(output: output, scores: scores, seconds: seconds, origin: origin, keptOutput: keptOutput,
+                          newOutput: newOutput)
     }
 
     /// A complete row reused as it is; nil when the caller needs the output image and it is not at hand without
@@ -244,6 +332,17 @@ public struct PairScorer: Sendable {
             missing: missing))
     }
 
+    /// Runs `body`, naming the pair and the stage in its error (as `Evaluator` does for folder sets).
+    static func naming<T>(_ pair: String, _ stage: PairFailure.Stage, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let failure as PairFailure {
+            throw failure
+        } catch {
+            throw PairFailure(pair: pair, stage: stage, underlying: error)
+        }
+    }
+
     func frame(_ image: RGBImage) -> RGBImage {
         framing == .cropToMultipleOf8 ? Evaluator.cropToMultipleOf8(image) : image
     }
@@ -270,5 +369,37 @@ public struct PairScorer: Sendable {
         case .jpeg: return (try ImageFile.read(url), 8)
         case .raw: return (try ImageFile.read(url), 16)
         }
+    }
+}
+
+/// One method's computed output and scores on a pair, not yet recorded.
+struct MethodWork: Sendable {
+    var output: RGBImage
+    var scores: MetricReport
+    var seconds: Double
+    var origin: PairScore.Origin
+    var keptOutput: Int64?
+    /// A model's new output, to be kept in the catalogue with the row.
+    var newOutput: RGBImage?
+}
+
+/// What `PairScorer.computeAhead` computed for one pair, by method, with the decision each was computed under.
+public struct ScoresAhead: Sendable {
+    enum PlanKey: Equatable, Sendable {
+        case run
+        case rescore(fileID: Int64)
+    }
+
+    var entries: [String: (key: PlanKey, work: Result<MethodWork, Error>)] = [:]
+
+    public init() {}
+
+    /// Whether nothing was computed ahead.
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The work for `method` if it was computed under `plan`.
+    func work(for method: String, plan: PlanKey) -> Result<MethodWork, Error>? {
+        guard let entry = entries[method], entry.key == plan else { return nil }
+        return entry.work
     }
 }

@@ -157,8 +157,14 @@ struct EvaluateCommand: ParsableCommand {
                                       split: split == .all ? "all (every usable pair)" : split.rawValue,
                                       weightFiles: weightFiles, pairs: info)
         let progress = ProgressLine(label: "evaluating")
+        // Ctrl-C stops after the pair in hand, whose scores are recorded whole; the command then exits with 130.
+        let interrupt = InterruptHandler {
+            FileHandle.standardError.write(Data("\nrigctl: stopping after the pair in hand (Ctrl-C again to quit at once)\n".utf8))
+        }
+        let stop = interrupt.stop
         let (result, counts) = try CatalogueEvaluation(scorer: scorer, methods: methods)
-            .run(pairs: pairs, keepImages: writer != nil, progress: progress.update, observe: { try writer?.add($0) })
+            .run(pairs: pairs, keepImages: writer != nil, isCancelled: { stop.isRequested }, progress: progress.update,
+                 observe: { try writer?.add($0) })
         try writer?.finish(result)
         try write(result)
         var lines: [String] = []

@@ -163,10 +163,11 @@ private struct Screen {
                 processed += 1
                 current = nil
                 emit(Self.describe(outcome))
-            case .failed(let id, let error):
+            case .failed(_, let error):
                 failures += 1
                 current = nil
-                emit("capture \(id): FAILED - \(error)")
+                // The error names the capture or pair, and the stage.
+                emit("FAILED - \(error)")
             case .stopping:
                 emit("stopping after the pair in hand (Ctrl-C again to quit at once)")
             }

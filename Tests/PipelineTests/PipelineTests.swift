@@ -497,3 +497,182 @@ final class CountingDeblurrer: Deblurrer {
         #expect(try f.dataset.verify().isConsistent)
     }
 }
+
+/// Notes when each deblurring starts, so a test can see the next pair's model run while a pair is still being
+/// catalogued (no timing: a bounded wait on a condition, then its outcome checked).
+final class StartedDeblurrer: Deblurrer {
+    let runs = LockedValue(0)
+    var name: String { "unsharp" }
+    func deblur(_ image: RGBImage) throws -> RGBImage {
+        runs.withLock { $0 += 1 }
+        return try UnsharpMask().deblur(image)
+    }
+}
+
+@Suite(.serialized) struct CatalogueCancelTests {
+    /// A stop asked for while the first pair is scored: the run throws `cancelled(scored: 1, of: 3)`, the first
+    /// pair has its rows (the input's and the model's) and the others none, overlapped or one by one.
+    @Test func aCancelledEvaluationKeepsThePairsScored() throws {
+        for overlapped in [true, false] {
+            let f = try PipelineFixture()
+            let captured = try f.pipeline(withModel: false).run(rig: f.rig, count: 3, stop: StopFlag()) { _ in }
+            let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+            let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
+            let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil),
+                                                 methods: [.input, .model(model)])
+            let stop = StopFlag()
+            var observed = 0
+            #expect {
+                _ = try evaluation.run(pairs: pairs, keepImages: true, overlapped: overlapped,
+                                       isCancelled: { stop.isRequested }, observe: { _ in
+                    observed += 1
+                    stop.request()
+                })
+            } throws: { error in
+                guard case EvaluationError.cancelled(let scored, let total) = error else { return false }
+                return scored == 1 && total == 3
+            }
+            #expect(observed == 1)
+            let cropped = try pairs.map { pair in
+                try f.dataset.pair(String(pair.id)).evaluations.filter { $0.scoreProtocol?.framing == .cropToMultipleOf8 }.count
+            }
+            #expect(cropped == [2, 0, 0], "overlapped \(overlapped)")
+            #expect(try f.dataset.verify().isConsistent)
+        }
+    }
+}
+
+@Suite(.serialized) struct ProcessOverlapTests {
+    /// The same captured files in two datasets' incoming/ folders: pair 2's shallow original is cut short, so
+    /// that one capture fails while decoding and the others go on.
+    func twoDatasets(_ f: PipelineFixture, count: Int) throws -> Dataset {
+        let staging = f.root.appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        for index in 1...count {
+            let pair = try f.rig.capturePair(index: index, into: staging)
+            if index == 2 {
+                let cut = try Data(contentsOf: pair.url(.shallow)).prefix(200)
+                try cut.write(to: pair.url(.shallow))
+            }
+        }
+        let other = try Dataset.create(at: f.root.appendingPathComponent("ds2"))
+        for dataset in [f.dataset, other] {
+            let incoming = dataset.root.appendingPathComponent(CapturePipeline.incomingFolder)
+            try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+            for name in try FileManager.default.contentsOfDirectory(atPath: staging.path) {
+                try FileManager.default.copyItem(at: staging.appendingPathComponent(name),
+                                                 to: incoming.appendingPathComponent(name))
+            }
+        }
+        return other
+    }
+
+    struct Row: Equatable {
+        var model: String, psnr: Double, ssim: Double, ssimGaussian: Double?, mae: Double?, lpips: Double?
+        var output: String?, scoreProtocol: ScoreProtocol?, missing: [String: String]
+    }
+
+    struct PairRow: Equatable {
+        var id: Int64, name: String, scene: String, verdict: Verdict, reasons: [String], split: Split
+        var source: String, target: String, homography: Homography?, crop: CropRect?, quality: [String: Double]
+        var calibration: String?, evaluations: [Row]
+    }
+
+    func rows(_ dataset: Dataset) throws -> [PairRow] {
+        try dataset.pairs(PairFilter()).map { summary in
+            let p = try dataset.pair(String(summary.id))
+            return PairRow(id: p.id, name: p.name, scene: p.scene, verdict: p.verdict, reasons: p.reasons, split: p.split,
+                           source: p.source.sha256, target: p.target.sha256, homography: p.homography, crop: p.crop,
+                           quality: p.quality,
+                           calibration: try p.capture.map { try dataset.captureProcessing(id: $0.id).calibration } ?? nil,
+                           evaluations: p.evaluations.map {
+                               Row(model: $0.model, psnr: $0.psnr, ssim: $0.ssim, ssimGaussian: $0.ssimGaussian, mae: $0.mae,
+                                   lpips: $0.lpips, output: $0.output?.sha256, scoreProtocol: $0.scoreProtocol,
+                                   missing: $0.missing)
+                           }.sorted { $0.model < $1.model })
+        }
+    }
+
+    /// `process` overlapping its stages across pairs leaves the catalogue exactly as the one-by-one run does (the
+    /// same pairs, alignments, scores with LPIPS, kept outputs and recorded calibrations), reports the same outcomes
+    /// and the same failure, naming the capture and the stage, in the same order; and the model runs once per pair
+    /// (the work done ahead is the work recorded).
+    @Test func overlappedProcessLeavesTheSameCatalogue() throws {
+        let f = try PipelineFixture()
+        let other = try twoDatasets(f, count: 4)
+        let lpips = try fixtureLPIPS()
+        var results: [(outcomes: [PairOutcome], lines: [String], runs: Int, rows: [PairRow])] = []
+        for (dataset, overlapped) in [(f.dataset, true), (other, false)] {
+            var options = ProcessingOptions()
+            options.calibration = .init(mirror: .horizontal)
+            let deblurrer = StartedDeblurrer()
+            let processor = PairProcessor(dataset: dataset, options: options,
+                                          model: DeblurModel(name: "unsharp", deblurrer: deblurrer, weights: f.weights),
+                                          lpips: lpips)
+            let lines = LockedValue<[String]>([])
+            let outcomes = try CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "planes"))
+                .processBacklog(stop: StopFlag(), overlapped: overlapped) { event in
+                    switch event {
+                    case .processed(let o): lines.withLock { $0.append("processed \(o.captureID) -> \(o.pairID)") }
+                    case .failed(let id, let error):
+                        // The message names the damaged file, in this dataset's folder.
+                        let text = "\(error)".replacingOccurrences(of: dataset.root.path, with: "<dataset>")
+                        lines.withLock { $0.append("failed \(id): \(text)") }
+                    case .stage(let id, let name): lines.withLock { $0.append("\(name) \(id)") }
+                    default: break
+                    }
+                }
+            results.append((outcomes, lines.value, deblurrer.runs.value, try rows(dataset)))
+            #expect(try dataset.verify().isConsistent)
+        }
+        let (overlapped, sequential) = (results[0], results[1])
+        #expect(overlapped.rows == sequential.rows)
+        let rows: [PairRow] = sequential.rows
+        #expect(rows.count == 3)
+        let evaluations: [Row] = rows.flatMap(\.evaluations)
+        #expect(evaluations.count == 6)
+        #expect(evaluations.allSatisfy { (row: Row) -> Bool in row.lpips != nil })
+        #expect(rows.allSatisfy { (row: PairRow) -> Bool in row.calibration != nil })
+        #expect(overlapped.lines == sequential.lines)
+        let failures = sequential.lines.filter { $0.hasPrefix("failed") }
+        #expect(failures.count == 1)
+        #expect(failures.first?.hasPrefix("failed 2: capture 2, decoding the originals: ") == true, "\(failures)")
+        #expect(overlapped.outcomes.map(\.pairID) == sequential.outcomes.map(\.pairID))
+        #expect(overlapped.outcomes.map(\.input) == sequential.outcomes.map(\.input))
+        #expect(overlapped.outcomes.map(\.deblurred) == sequential.outcomes.map(\.deblurred))
+        let timed = overlapped.outcomes.filter { (o: PairOutcome) -> Bool in o.timings["deblur"] != nil && o.timings["align"] != nil }
+        #expect(timed.count == 3)
+        #expect(overlapped.runs == 3 && sequential.runs == 3)
+        // The capture that failed is still waiting, in both.
+        #expect(try f.dataset.capturesWithoutPair() == other.capturesWithoutPair())
+        #expect(try other.capturesWithoutPair().count == 1)
+    }
+
+    /// While the first pair is being catalogued (here: its report waits), the model already runs on the next one,
+    /// and no more than two pairs are deblurred ahead of the one being catalogued (one in the scoring stage's
+    /// hand, one waiting for the catalogue): the one-by-one run would wait here until the bound ran out.
+    @Test func theNextPairIsDeblurredWhileOneIsCatalogued() throws {
+        let f = try PipelineFixture()
+        for index in 1...5 {
+            let incoming = f.dataset.root.appendingPathComponent(CapturePipeline.incomingFolder)
+            _ = try f.rig.capturePair(index: index, into: incoming)
+        }
+        let deblurrer = StartedDeblurrer()
+        var options = ProcessingOptions()
+        options.calibration = .init(mirror: .horizontal)
+        let processor = PairProcessor(dataset: f.dataset, options: options,
+                                      model: DeblurModel(name: "unsharp", deblurrer: deblurrer, weights: f.weights),
+                                      lpips: nil)
+        let seen = LockedValue<(overlapped: Bool, most: Int)?>(nil)
+        let outcomes = try CapturePipeline(dataset: f.dataset, processor: processor, scene: SceneInput(name: "planes"))
+            .processBacklog(stop: StopFlag()) { event in
+                guard case .processed = event, seen.value == nil else { return }
+                for _ in 0..<6000 where deblurrer.runs.value < 2 { usleep(10_000) }
+                seen.withLock { $0 = (deblurrer.runs.value >= 2, deblurrer.runs.value) }
+            }
+        let observed = try #require(seen.value)
+        #expect(observed.overlapped, "the model did not start on the second pair while the first was catalogued")
+        #expect(observed.most <= 3, "\(observed.most) pairs deblurred while the first was still being catalogued")
+        #expect(outcomes.count == 5 && deblurrer.runs.value == 5)
+    }
+}

@@ -126,3 +126,72 @@ import Testing
         #expect(stdout.isEmpty, "no table for an interrupted run")
     }
 }
+
+@Suite struct EvaluateDatasetInterruptTests {
+    /// Ctrl-C during `evaluate --dataset`: the signal is sent once the second pair's scoring has begun (so the first
+    /// one's rows are in the catalogue), with 38 more pairs of IFAN work to come. The run stops after the pair in
+    /// hand with status 130 and says how many pairs it scored; exactly those pairs have their two rows (the input's
+    /// and the model's), nothing of the others is written, and the catalogue verifies.
+    @Test func interruptKeepsThePairsScoredAndNothingHalfWritten() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let env = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
+        let dataset = root.appendingPathComponent("ds").path
+        let input = try ImageFile.read(fixture("ifan-random/input.png"))
+        for i in 0..<40 {
+            for folder in ["source", "target"] {
+                try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
+                let shift = folder == "target" ? 1 : 0
+                let image = input.cropped(x: i % 8 + shift, y: i / 8 + shift, width: 112, height: 80)
+                try PNGFile.write(image, to: root.appendingPathComponent("set/\(folder)/p\(i).png"))
+            }
+        }
+        for command in [["dataset", "init", dataset],
+                        ["import", root.appendingPathComponent("set").path, "--layout", "realdof", "--dataset", dataset],
+                        ["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"]] {
+            let r = try CommandLine.run(command, environment: env)
+            #expect(r.status == 0, "\(command): \(r.stderr)")
+        }
+        let before = try CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
+        #expect(before.stdout.contains("pairs 40,") && before.stdout.contains("evaluations 0"), "\(before.stdout)")
+
+        let process = Process()
+        process.executableURL = CommandLine.executable
+        process.arguments = ["evaluate", "--dataset", dataset, "--model", "ifan-test"]
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in env { environment[k] = v }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var stderr = Data()
+        while !String(decoding: stderr, as: UTF8.self).contains("evaluating [1/40]") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }  // ended before the second pair: the expectations below fail
+            stderr.append(chunk)
+        }
+        kill(process.processIdentifier, SIGINT)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        stderr.append(err.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        let text = String(decoding: stderr, as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(text)")
+        #expect(text.contains("stopping after the pair in hand"), "\(text)")
+        #expect(stdout.isEmpty, "no table for an interrupted run")
+        // "rigctl: error: stopped after N of 40 pairs"
+        let scored = text.components(separatedBy: "stopped after ").dropFirst().first
+            .flatMap { Int($0.prefix { $0.isNumber }) }
+        let n = try #require(scored, "\(text)")
+        #expect(text.contains("stopped after \(n) of 40 pairs"), "\(text)")
+        #expect(n >= 1 && n < 40)
+        let after = try CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
+        #expect(after.stdout.contains("evaluations \(2 * n)\n") || after.stdout.contains("evaluations \(2 * n),")
+                || after.stdout.hasSuffix("evaluations \(2 * n)"), "\(n) pairs: \(after.stdout)")
+        #expect(try CommandLine.run(["dataset", "verify", "--dataset", dataset], environment: env).status == 0)
+        // The next run scores only the rest.
+        let resumed = try CommandLine.run(["evaluate", "--dataset", dataset, "--model", "ifan-test"], environment: env)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("ifan-test: \(n) already scored, \(40 - n) scored anew"), "\(resumed.stderr)")
+    }
+}
