@@ -200,7 +200,7 @@ import VirtualCamera
     }
 
     @Test func externalReleasePairsByArrivalTime() throws {
-        let fixture = try VirtualRigFixture(trigger: .external, fileTimeout: 8)
+        let fixture = try VirtualRigFixture(trigger: .external, fileTimeout: 30)
         defer { fixture.tearDown() }
         fixture.file.pairingWindow = 0.4
         let rig = try Rig(file: fixture.file, library: try GPhotoLibrary())
