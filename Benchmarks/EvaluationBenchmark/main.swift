@@ -43,19 +43,6 @@ struct Random {
     }
 }
 
-/// Random weights with fan-in scaling, so activations stay in a normal range (as IFANBenchmark's).
-func randomIFANWeights(_ architecture: IFANArchitecture) -> TensorDictionary {
-    var rng = Random(state: 42)
-    var weights: TensorDictionary = [:]
-    for layer in architecture.layers {
-        let fanIn = layer.inChannels * layer.kernel * layer.kernel
-        let scale = (layer.name == "F.3" ? 0.3 : 1.5) / Float(fanIn).squareRoot()
-        let shape = layer.weightShape
-        weights[layer.name + ".weight"] = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.next() * scale })
-        weights[layer.name + ".bias"] = Tensor(shape: [layer.outChannels], data: (0..<layer.outChannels).map { _ in rng.next() * 0.05 })
-    }
-    return weights
-}
 
 /// The installed lpips-alex weights, else random ones of its shapes (the cost does not depend on the values).
 func lpipsNetwork() throws -> (LPIPS, String) {
@@ -120,7 +107,7 @@ func main() throws {
     }
     let pairs = try PairFolder.pairs(in: root)
     let architecture = IFANArchitecture(iterations: 17)
-    let ifan = IFANDeblurrer(name: "IFAN", network: try IFANNetwork(weights: randomIFANWeights(architecture)))
+    let ifan = IFANDeblurrer(name: "IFAN", network: try IFANNetwork(weights: architecture.randomWeights()))
     let (lpips, lpipsSource) = try lpipsNetwork()
     let evaluator = Evaluator(methods: [InputMethod(), DeblurrerMethod(ifan)], lpips: lpips)
     print(Kernels.summary)

@@ -102,19 +102,6 @@ struct Random {
     }
 }
 
-/// Random weights with fan-in scaling, so activations stay in a normal range (no overflow, no denormals).
-func randomWeights(_ architecture: IFANArchitecture) -> TensorDictionary {
-    var rng = Random(state: 42)
-    var weights: TensorDictionary = [:]
-    for layer in architecture.layers {
-        let fanIn = layer.inChannels * layer.kernel * layer.kernel
-        let scale = (layer.name == "F.3" ? 0.3 : 1.5) / Float(fanIn).squareRoot()
-        let shape = layer.weightShape
-        weights[layer.name + ".weight"] = Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.next() * scale })
-        weights[layer.name + ".bias"] = Tensor(shape: [layer.outChannels], data: (0..<layer.outChannels).map { _ in rng.next() * 0.05 })
-    }
-    return weights
-}
 
 func randomImage(width: Int, height: Int, seed: UInt64) -> Tensor {
     var rng = Random(state: seed)
@@ -199,7 +186,7 @@ func main() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
     let architecture = IFANArchitecture(iterations: 17)
     let network = try options.model.map { try IFANModelFile.load(URL(fileURLWithPath: $0)) }
-        ?? IFANNetwork(weights: randomWeights(architecture))
+        ?? IFANNetwork(weights: architecture.randomWeights())
     say(Kernels.summary)
     let peak = sgemmPeak()
     say(String(format: "OpenBLAS sgemm 1024^3 (%d threads, core %@): %.1f GFLOP/s, %.1f GFLOP/s per core by CPU time; load average %@",

@@ -33,5 +33,36 @@ struct CommandLine {
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
     }
+
+    /// Runs `rigctl` and sends it SIGINT (Ctrl-C) once `marker` has appeared on its standard error: no clock, however
+    /// loaded the machine. A command that ends before the marker is not signalled (the caller's expectations fail).
+    static func interrupted(_ arguments: [String], environment: [String: String] = [:], once marker: String) throws -> Result {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        var stderr = Data()
+        var ended = false
+        while !String(decoding: stderr, as: UTF8.self).contains(marker) {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty {
+                ended = true
+                break
+            }
+            stderr.append(chunk)
+        }
+        if !ended { kill(process.processIdentifier, SIGINT) }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        stderr.append(err.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
 }
 

@@ -99,31 +99,13 @@ import Testing
             try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
             for i in 0..<40 { try PNGFile.write(input, to: root.appendingPathComponent("set/\(folder)/p\(i).png")) }
         }
-        let process = Process()
-        process.executableURL = CommandLine.executable
-        process.arguments = ["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test"]
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in home { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        var stderr = Data()
-        while !String(decoding: stderr, as: UTF8.self).contains("evaluating [0/40]") {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }  // ended before the first pair: the expectations below fail
-            stderr.append(chunk)
-        }
-        kill(process.processIdentifier, SIGINT)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        stderr.append(err.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let text = String(decoding: stderr, as: UTF8.self)
-        #expect(process.terminationStatus == 130, "\(text)")
+        let result = try CommandLine.interrupted(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test"],
+                                                 environment: home, once: "evaluating [0/40]")
+        let text = result.stderr
+        #expect(result.status == 130, "\(text)")
         #expect(text.contains("stopping after the pairs in hand"), "\(text)")
         #expect(text.contains("rigctl: error: stopped after ") && text.contains(" of 40 pairs"), "\(text)")
-        #expect(stdout.isEmpty, "no table for an interrupted run")
+        #expect(result.stdout.isEmpty, "no table for an interrupted run")
     }
 }
 
@@ -155,30 +137,12 @@ import Testing
         let before = try CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
         #expect(before.stdout.contains("pairs 40,") && before.stdout.contains("evaluations 0"), "\(before.stdout)")
 
-        let process = Process()
-        process.executableURL = CommandLine.executable
-        process.arguments = ["evaluate", "--dataset", dataset, "--model", "ifan-test"]
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        var stderr = Data()
-        while !String(decoding: stderr, as: UTF8.self).contains("evaluating [1/40]") {
-            let chunk = err.fileHandleForReading.availableData
-            if chunk.isEmpty { break }  // ended before the second pair: the expectations below fail
-            stderr.append(chunk)
-        }
-        kill(process.processIdentifier, SIGINT)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        stderr.append(err.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        let text = String(decoding: stderr, as: UTF8.self)
-        #expect(process.terminationStatus == 130, "\(text)")
+        let result = try CommandLine.interrupted(["evaluate", "--dataset", dataset, "--model", "ifan-test"], environment: env,
+                                                 once: "evaluating [1/40]")
+        let text = result.stderr
+        #expect(result.status == 130, "\(text)")
         #expect(text.contains("stopping after the pair in hand"), "\(text)")
-        #expect(stdout.isEmpty, "no table for an interrupted run")
+        #expect(result.stdout.isEmpty, "no table for an interrupted run")
         // "rigctl: error: stopped after N of 40 pairs"
         let scored = text.components(separatedBy: "stopped after ").dropFirst().first
             .flatMap { Int($0.prefix { $0.isNumber }) }
