@@ -14,7 +14,10 @@ struct CommandLine {
         locateProduct("rigctl") ?? URL(fileURLWithPath: "rigctl-not-built")
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+    /// `rigctl` started with `arguments`, this process's environment plus `environment`, and both outputs piped.
+    private static func start(_ arguments: [String], environment: [String: String], in directory: URL? = nil) throws
+        -> (process: Process, out: Pipe, err: Pipe)
+    {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
@@ -26,6 +29,11 @@ struct CommandLine {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        return (process, out, err)
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) throws -> Result {
+        let (process, out, err) = try start(arguments, environment: environment, in: directory)
         // Read before waiting so a chatty command cannot fill the pipe and block.
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
@@ -37,16 +45,7 @@ struct CommandLine {
     /// Runs `rigctl` and sends it SIGINT (Ctrl-C) once `marker` has appeared on its standard error: no clock, however
     /// loaded the machine. A command that ends before the marker is not signalled (the caller's expectations fail).
     static func interrupted(_ arguments: [String], environment: [String: String] = [:], once marker: String) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
+        let (process, out, err) = try start(arguments, environment: environment)
         var stderr = Data()
         var ended = false
         while !String(decoding: stderr, as: UTF8.self).contains(marker) {
