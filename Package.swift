@@ -54,7 +54,7 @@ let package = Package(
         // figures, camera roles, a model's identity, a score's protocol.
         .target(name: "PairVocabulary"),
         // Tensors, weight files and the convolution kernels shared by the network engine and the metrics.
-        .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CKernels"]),
+        .target(name: "NeuralCore", dependencies: ["AtomicFiles", "CKernels", "ThreadSupport"]),
 
         // ---- Modules, in the order data flows: Rig -> Alignment -> DatasetBuilder; IFANEngine and Metrics are leaves.
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
@@ -62,7 +62,7 @@ let package = Package(
         // Dual-camera capture through libgphoto2.
         .target(name: "Rig", dependencies: ["PairVocabulary", "Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
-        .target(name: "Alignment", dependencies: ["PairVocabulary", "Imaging"]),
+        .target(name: "Alignment", dependencies: ["PairVocabulary", "Imaging", "ThreadSupport"]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
         .target(
             name: "DatasetBuilder",
@@ -75,9 +75,9 @@ let package = Package(
             ]
         ),
         // The IFAN defocus-deblurring network on the CPU.
-        .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging"]),
+        .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging", "ThreadSupport"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
-        .target(name: "Metrics", dependencies: ["NeuralCore"]),
+        .target(name: "Metrics", dependencies: ["NeuralCore", "ThreadSupport"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import PairVocabulary
 import Imaging
+import ThreadSupport
 
 /// Splits per-pixel passes over the available cores; each chunk returns its own partial result so that no
 /// shared state is written concurrently.
@@ -18,21 +19,17 @@ enum Parallel {
             results.deallocate()
         }
         withoutActuallyEscaping(body) { body in
-            // Each chunk writes only its own slot, and concurrentPerform returns after all chunks: the captures
-            // are safe to share although the compiler cannot see it.
-            let shared = Unchecked((results, body))
-            DispatchQueue.concurrentPerform(iterations: chunks) { k in
-                let (out, work) = shared.value
-                let lo = count * k / chunks, hi = count * (k + 1) / chunks
-                (out + k).initialize(to: work(lo..<hi))
+            // Each chunk writes only its own slot, and concurrentPerform returns after all chunks: the slots and the
+            // closure (reached through a pointer to it) are safe to share although the compiler cannot see it.
+            withUnsafePointer(to: body) { work in
+                let out = SendablePointer(results), shared = SendablePointer(work)
+                DispatchQueue.concurrentPerform(iterations: chunks) { k in
+                    let lo = count * k / chunks, hi = count * (k + 1) / chunks
+                    (out.pointer + k).initialize(to: shared.pointer.pointee(lo..<hi))
+                }
             }
         }
         return Array(UnsafeBufferPointer(start: results, count: chunks))
-    }
-
-    private struct Unchecked<V>: @unchecked Sendable {
-        let value: V
-        init(_ value: V) { self.value = value }
     }
 
     /// Runs `body` on sub-ranges of `0..<count` concurrently, for passes that write disjoint outputs.

@@ -2,6 +2,7 @@ import Foundation
 import PairVocabulary
 import GRDB
 import Imaging
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -40,7 +41,7 @@ public final class Dataset: Sendable {
     /// The advisory lock keeps other processes out; this keeps the threads of this one from interleaving their
     /// crash-safe steps. Without it a sweep on one thread (after an evaluation released a file) took another
     /// thread's journalled, not yet committed files for a killed step's leftovers and deleted them mid-write.
-    private let steps = NSRecursiveLock()
+    private let steps = LockedValue(())
 
     /// Creates a new, empty dataset in `root` (made if missing).
     @discardableResult
@@ -250,8 +251,10 @@ public final class Dataset: Sendable {
     /// rows and clears the journal. `body` gets the file ids by relative path.
     func commitStep<T>(_ files: [PlannedFile], _ body: (Database, [String: Int64]) throws -> T) throws -> T {
         try requireWritable()
-        steps.lock()
-        defer { steps.unlock() }
+        return try steps.withLock { _ in try commitStepLocked(files, body) }
+    }
+
+    private func commitStepLocked<T>(_ files: [PlannedFile], _ body: (Database, [String: Int64]) throws -> T) throws -> T {
         var unique: [String: PlannedFile] = [:]
         for file in files { unique[file.relativePath] = file }
         let existing: [String: (id: Int64, sha256: String)] = try read { db in
@@ -324,9 +327,7 @@ public final class Dataset: Sendable {
 
     /// Sweeps the journal (see `sweepPending`) between this process's steps, never during one.
     func sweepBetweenSteps() {
-        steps.lock()
-        defer { steps.unlock() }
-        _ = try? Self.sweepPending(db: db, files: files)
+        steps.withLock { _ in _ = try? Self.sweepPending(db: db, files: files) }
     }
 
     /// Removes the files of journalled paths that no catalogued file claims, temporaries a killed writer left

@@ -1,13 +1,6 @@
 import Foundation
 import NeuralCore
-
-struct SendableMutablePointer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-}
-
-struct SendablePointer: @unchecked Sendable {
-    let pointer: UnsafePointer<Float>
-}
+import ThreadSupport
 
 /// Element-wise passes over whole feature maps, split into chunks so that both cores share them.
 enum Elementwise {
@@ -19,7 +12,7 @@ enum Elementwise {
         let n = target.count
         other.data.withUnsafeBufferPointer { src in
             target.data.withUnsafeMutableBufferPointer { dst in
-                let s = SendablePointer(pointer: src.baseAddress!), d = SendableMutablePointer(pointer: dst.baseAddress!)
+                let s = SendablePointer(src.baseAddress!), d = SendablePointer(dst.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { part in
                     let lo = part * chunk, hi = min(n, lo + chunk)
                     switch activation {
@@ -42,7 +35,7 @@ enum Elementwise {
     static func clip(_ target: inout Tensor, _ lo: Float, _ hi: Float) {
         let n = target.count
         target.data.withUnsafeMutableBufferPointer { dst in
-            let d = SendableMutablePointer(pointer: dst.baseAddress!)
+            let d = SendablePointer(dst.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { part in
                 for i in (part * chunk)..<min(n, part * chunk + chunk) { d.pointer[i] = min(max(d.pointer[i], lo), hi) }
             }

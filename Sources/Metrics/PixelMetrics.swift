@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 
 /// PSNR, SSIM (both conventions) and MAE, computed in double over all pixels and channels.
 public enum PixelMetrics {
@@ -71,10 +72,10 @@ public enum PixelMetrics {
         let bands = (oh + bandRows - 1) / bandRows
         var sums = [Double](repeating: 0, count: 3 * bands)
         sums.withUnsafeMutableBufferPointer { sumsOut in
-            let out = SendableDoubles(sumsOut.baseAddress!)
+            let out = SendablePointer(sumsOut.baseAddress!)
             a.pixels.withUnsafeBufferPointer { pa in
                 b.pixels.withUnsafeBufferPointer { pb in
-                    let x0 = SendableConstDoubles(pa.baseAddress!), y0 = SendableConstDoubles(pb.baseAddress!)
+                    let x0 = SendablePointer(pa.baseAddress!), y0 = SendablePointer(pb.baseAddress!)
                     DispatchQueue.concurrentPerform(iterations: 3 * bands) { task in
                         let c = task / bands, band = task % bands
                         let x = x0.pointer + c * plane, y = y0.pointer + c * plane
@@ -132,14 +133,4 @@ public enum PixelMetrics {
         for c in 0..<3 { mean += sums[(c * bands)..<((c + 1) * bands)].reduce(0, +) / Double(ow * oh) }
         return mean / 3
     }
-}
-
-struct SendableDoubles: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Double>
-    init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
-}
-
-struct SendableConstDoubles: @unchecked Sendable {
-    let pointer: UnsafePointer<Double>
-    init(_ pointer: UnsafePointer<Double>) { self.pointer = pointer }
 }

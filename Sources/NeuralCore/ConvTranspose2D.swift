@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 
 /// Transposed 2-D convolution, as `torch.nn.ConvTranspose2d` computes it (groups 1, dilation 1, no output padding),
 /// on (C, H, W) tensors: output row `oy = iy * stride - padding + ky`.
@@ -81,12 +82,12 @@ public struct ConvTranspose2D: Sendable {
         let workers = min(BLASThreads.workers, cout)
         let perWorker = (cout + workers - 1) / workers
         let bandRows = max(1, min(h, maxBandBytes / max(1, workers * perWorker * taps * w * 4)))
-        let src = UnsafeSendablePointer(input)
-        let out = UnsafeMutableSendablePointer(output)
+        let src = SendablePointer(input)
+        let out = SendablePointer(output)
         let biasValues = bias?.data
         let activation = activation
         matrix.withUnsafeBufferPointer { a in
-            let weights = UnsafeSendablePointer(a.baseAddress!)
+            let weights = SendablePointer(a.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: workers) { part in
                 let o0 = part * perWorker, o1 = min(cout, o0 + perWorker)
                 guard o1 > o0 else { return }

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import ThreadSupport
 
 /// The pointwise non-linearity fused into a layer's output pass.
 public enum Activation: Sendable, Equatable {
@@ -153,10 +154,10 @@ public struct Conv2D: Sendable {
         let k = inChannels * kernelHeight * kernelWidth
         let planeOut = oh * ow
         let workers = BLASThreads.workers
-        let src = UnsafeSendablePointer(input)
-        let out = UnsafeMutableSendablePointer(output)
+        let src = SendablePointer(input)
+        let out = SendablePointer(output)
         weight.data.withUnsafeBufferPointer { wt in
-            let weights = UnsafeSendablePointer(wt.baseAddress!)
+            let weights = SendablePointer(wt.baseAddress!)
             if kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 {
                 // Columns split across workers; B and C keep the full plane as their row stride.
                 let chunk = (planeOut + workers - 1) / workers
@@ -266,32 +267,17 @@ public enum BLASThreads {
 }
 
 /// Hands out band indices to workers in order, so a worker that is slowed down (a busy core) takes fewer bands.
-final class BandQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextBand = 0
+final class BandQueue: Sendable {
+    private let nextBand = LockedValue(0)
     private let count: Int
 
     init(count: Int) { self.count = count }
 
     func next() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard nextBand < count else { return nil }
-        nextBand += 1
-        return nextBand - 1
+        nextBand.withLock { band in
+            guard band < count else { return nil }
+            band += 1
+            return band - 1
+        }
     }
-}
-
-/// Raw pointers that are safe to share with `concurrentPerform` workers because each worker touches a disjoint
-/// part of the buffer.
-@usableFromInline
-struct UnsafeMutableSendablePointer<T>: @unchecked Sendable {
-    @usableFromInline let pointer: UnsafeMutablePointer<T>
-    @usableFromInline init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
-}
-
-@usableFromInline
-struct UnsafeSendablePointer<T>: @unchecked Sendable {
-    @usableFromInline let pointer: UnsafePointer<T>
-    @usableFromInline init(_ pointer: UnsafePointer<T>) { self.pointer = pointer }
 }

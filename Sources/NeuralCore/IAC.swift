@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 
 /// One iteration of IFAN's iterative adaptive convolution, fused into a single pass over each channel.
 ///
@@ -13,10 +14,10 @@ public enum IAC {
                                output: UnsafeMutablePointer<Float>, channels: Int, height h: Int, width w: Int,
                                slope: Float = 0.1) {
         let plane = h * w
-        let src = UnsafeSendablePointer(input)
-        let k = UnsafeSendablePointer(kernel)
-        let b = UnsafeSendablePointer(bias)
-        let dst = UnsafeMutableSendablePointer(output)
+        let src = SendablePointer(input)
+        let k = SendablePointer(kernel)
+        let b = SendablePointer(bias)
+        let dst = SendablePointer(output)
         DispatchQueue.concurrentPerform(iterations: channels) { c in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: w + 2) { scratch in
                 let mid = scratch.baseAddress! + 1

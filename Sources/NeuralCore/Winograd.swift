@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import ThreadSupport
 
 extension Conv2D {
     /// Tiles per unit of work. The products are (out x in) x (in x tiles) sgemms, which run near sgemm's peak only with a
@@ -28,8 +29,8 @@ extension Conv2D {
         let units = chunksPerRow > 1 ? tilesDown * chunksPerRow : (tilesDown + rowsPerUnit - 1) / rowsPerUnit
         let maxTiles = chunksPerRow > 1 ? chunk : rowsPerUnit * tilesAcross
         let queue = BandQueue(count: units)
-        let src = UnsafeSendablePointer(input)
-        let out = UnsafeMutableSendablePointer(output)
+        let src = SendablePointer(input)
+        let out = SendablePointer(output)
         let (activate, slope): (Int32, Float) = switch activation {
         case .none: (0, 0)
         case .relu: (1, 0)
@@ -37,7 +38,7 @@ extension Conv2D {
         }
         let biasValues = bias?.data
         transformed.withUnsafeBufferPointer { uBuffer in
-            let u = UnsafeSendablePointer(uBuffer.baseAddress!)
+            let u = SendablePointer(uBuffer.baseAddress!)
             withOptionalBuffer(biasValues) { biasPointer in
                 DispatchQueue.concurrentPerform(iterations: min(workers, units)) { _ in
                     let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * maxTiles)
@@ -80,7 +81,7 @@ extension Conv2D {
 }
 
 /// Calls `body` with a pointer to the array's elements, or nil for no array, shareable with the workers (they only read).
-private func withOptionalBuffer<R>(_ values: [Float]?, _ body: (UnsafeSendablePointer<Float>?) -> R) -> R {
+private func withOptionalBuffer<R>(_ values: [Float]?, _ body: (SendablePointer<Float>?) -> R) -> R {
     guard let values else { return body(nil) }
-    return values.withUnsafeBufferPointer { body(UnsafeSendablePointer($0.baseAddress!)) }
+    return values.withUnsafeBufferPointer { body(SendablePointer($0.baseAddress!)) }
 }

@@ -26,46 +26,6 @@ public final class StopFlag: Sendable {
     public var isRequested: Bool { requested.value }
 }
 
-/// A bounded first-in first-out queue of capture ids between the capture loop and the processing worker. The
-/// capture side never waits: when the queue is full the capture stays in the catalogue as unprocessed, and the
-/// worker picks it up from there once it has caught up. (Unchecked: `condition` guards every field; a Mutex has no
-/// condition variable to wait on.)
-final class CaptureQueue: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var items: [Int64] = []
-    private var closed = false
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    /// Adds without waiting; false when the queue is full.
-    func offer(_ id: Int64) -> Bool {
-        condition.withLock {
-            guard items.count < capacity else { return false }
-            items.append(id)
-            condition.signal()
-            return true
-        }
-    }
-
-    /// The next id, waiting for one; nil once the queue is closed and empty.
-    func take() -> Int64? {
-        condition.withLock {
-            while items.isEmpty && !closed { condition.wait() }
-            return items.isEmpty ? nil : items.removeFirst()
-        }
-    }
-
-    func close() {
-        condition.withLock {
-            closed = true
-            condition.broadcast()
-        }
-    }
-
-    var count: Int { condition.withLock { items.count } }
-}
-
 /// Capture with every stage behind it: each pair, as it arrives, is catalogued, then aligned, deblurred and scored
 /// on a worker thread while the next pair is being captured.
 ///
@@ -108,7 +68,10 @@ public final class CapturePipeline: Sendable {
         // ... and with the pairs a crash leaves in incoming/, which `process` catalogues later.
         try AtomicFile.write(try JSONEncoder().encode(IncomingSettings(calibration: calibration, split: split)),
                              to: incoming.appendingPathComponent(IncomingSettings.fileName))
-        let queue = CaptureQueue(capacity: queueCapacity)
+        // Capture ids between the capture loop and the processing worker. The capture side never waits: when the
+        // queue is full the capture stays in the catalogue as unprocessed, and the worker picks it up from there
+        // once it has caught up.
+        let queue = BoundedChannel<Int64>(capacity: queueCapacity)
         let results = OutcomeList()
         let processor = self.processor
         let dataset = self.dataset
@@ -273,10 +236,10 @@ public final class CapturePipeline: Sendable {
     }
 
     /// The worker: queued captures as they come, then whatever the catalogue still lists.
-    static func work(queue: CaptureQueue, processor: PairProcessor, dataset: Dataset, stop: StopFlag,
+    static func work(queue: BoundedChannel<Int64>, processor: PairProcessor, dataset: Dataset, stop: StopFlag,
                      results: OutcomeList, events: @Sendable (PipelineEvent) -> Void) {
         // Queued captures are new; the backlog runs only once the queue is closed and drained.
-        while !stop.isRequested, let id = queue.take() {
+        while !stop.isRequested, let id = queue.receive() {
             process(id, processor: processor, results: results, events: events)
         }
         processRemaining(processor: processor, dataset: dataset, stop: stop, results: results, events: events)

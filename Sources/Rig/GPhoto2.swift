@@ -1,6 +1,7 @@
 import CDescriptorGuard
 import CGPhoto2
 import Foundation
+import ThreadSupport
 
 /// A libgphoto2 call that failed: its result code, what rigctl was doing, and libgphoto2's own message.
 public struct GPhotoError: Error, Equatable, CustomStringConvertible {
@@ -32,12 +33,10 @@ public struct GPhotoError: Error, Equatable, CustomStringConvertible {
 /// Library loading and freeing, port selection, camera init and camera exit all take this lock; everything else
 /// is per camera.
 enum GPhotoGlobalLock {
-    static let lock = NSLock()
+    private static let lock = LockedValue(())
 
-    static func run<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
+    static func run<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        try lock.withLock { _ throws(E) in try body() }
     }
 
     /// Runs a call that may end a PTP/IP connection, with descriptor 0 guarded first.
@@ -46,7 +45,7 @@ enum GPhotoGlobalLock {
     /// camera that field is 0: each `gp_camera_exit` closes descriptor 0. Giving 0 a new owner afterwards leaves a
     /// window in which another thread's `open()` receives 0 and loses it to the next exit. The guard
     /// (CDescriptorGuard) instead keeps /dev/null on 0 for good and ignores every `close(0)` in the process.
-    static func runGuardingDescriptorZero<T>(_ body: () throws -> T) rethrows -> T {
+    static func runGuardingDescriptorZero<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         DescriptorZero.guardOnce()
         return try run(body)
     }
@@ -63,9 +62,10 @@ public enum DescriptorZero {
 
 /// A libgphoto2 context that keeps the last error message instead of printing it.
 final class GPhotoContext: @unchecked Sendable {
+    // Unchecked: `pointer` is libgphoto2's context, used by one camera's calls at a time (GPhotoCamera serialises
+    // them); the message its error callback leaves is in a LockedValue.
     let pointer: OpaquePointer
-    private let lock = NSLock()
-    private var lastError = ""
+    private let lastError = LockedValue("")
 
     init() throws {
         guard let context = gp_context_new() else { throw GPhotoError(code: GP_ERROR_NO_MEMORY, operation: "creating a libgphoto2 context") }
@@ -73,9 +73,8 @@ final class GPhotoContext: @unchecked Sendable {
         gp_context_set_error_func(pointer, { _, text, data in
             guard let text, let data else { return }
             let me = Unmanaged<GPhotoContext>.fromOpaque(data).takeUnretainedValue()
-            me.lock.lock()
-            me.lastError = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
-            me.lock.unlock()
+            let message = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+            me.lastError.withLock { $0 = message }
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
@@ -87,10 +86,10 @@ final class GPhotoContext: @unchecked Sendable {
         if result >= 0 {
             return result
         }
-        lock.lock()
-        let detail = lastError
-        lastError = ""
-        lock.unlock()
+        let detail = lastError.withLock { message in
+            defer { message = "" }
+            return message
+        }
         throw GPhotoError(code: result, operation: operation(), detail: detail)
     }
 }
@@ -218,17 +217,18 @@ public struct CameraSetting: Sendable, Equatable, Codable {
 ///
 /// libgphoto2 allows one thread per camera at a time: calls on one `GPhotoCamera` are serialised by its own
 /// lock, and different cameras can be used from different threads.
-public final class GPhotoCamera: @unchecked Sendable {
+public final class GPhotoCamera: Sendable {
     public let port: String
-    private var camera: UnsafeMutablePointer<Camera>?
+    /// The libgphoto2 camera, reachable only under its lock (nil once closed).
+    private let camera: LockedValue<SendablePointer<Camera>?>
     private let context: GPhotoContext
-    private let lock = NSLock()
     private let library: GPhotoLibrary
 
     fileprivate init(library: GPhotoLibrary, port: String, model: String?) throws {
         self.library = library
         self.port = port
-        context = try GPhotoContext()
+        let context = try GPhotoContext()
+        self.context = context
         var camera: UnsafeMutablePointer<Camera>?
         try context.check("creating a camera", gp_camera_new(&camera))
         guard let camera else { throw GPhotoError(code: GP_ERROR_NO_MEMORY, operation: "creating a camera") }
@@ -244,28 +244,30 @@ public final class GPhotoCamera: @unchecked Sendable {
             GPhotoGlobalLock.runGuardingDescriptorZero { _ = gp_camera_unref(camera) }
             throw error
         }
-        self.camera = camera
+        self.camera = LockedValue(SendablePointer(camera))
     }
 
     deinit { close() }
 
     /// Ends the session (CloseSession) and frees the camera. Safe to call twice.
     public func close() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let camera else { return }
-        GPhotoGlobalLock.runGuardingDescriptorZero {
-            _ = gp_camera_exit(camera, context.pointer)
-            _ = gp_camera_unref(camera)
+        camera.withLock { handle in
+            guard let camera = handle?.pointer else { return }
+            GPhotoGlobalLock.runGuardingDescriptorZero {
+                _ = gp_camera_exit(camera, context.pointer)
+                _ = gp_camera_unref(camera)
+            }
+            handle = nil
         }
-        self.camera = nil
     }
 
     private func withCamera<T>(_ operation: String, _ body: (UnsafeMutablePointer<Camera>) throws -> T) throws -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let camera else { throw GPhotoError(code: GP_ERROR_BAD_PARAMETERS, operation: "\(operation): the camera is closed") }
-        return try body(camera)
+        try camera.withLock { handle in
+            guard let camera = handle?.pointer else {
+                throw GPhotoError(code: GP_ERROR_BAD_PARAMETERS, operation: "\(operation): the camera is closed")
+            }
+            return try body(camera)
+        }
     }
 
     /// libgphoto2's text summary (manufacturer, model, serial number, storage, properties).

@@ -1,10 +1,12 @@
 import CGPhoto2
 import Foundation
+import ThreadSupport
 
 /// libgphoto2's own debug log (every PTP request, response and event, as `gphoto2 --debug` prints it) written to a
 /// file, for support requests about a camera that misbehaves.
-public final class GPhotoDebugLog: @unchecked Sendable {
-    private let file: UnsafeMutablePointer<FILE>
+public final class GPhotoDebugLog: Sendable {
+    /// The open log file, until `stop()` closes it (once: a second close would free the FILE twice).
+    private let file: LockedValue<SendablePointer<FILE>?>
     private let id: Int32
     public let path: String
 
@@ -13,7 +15,7 @@ public final class GPhotoDebugLog: @unchecked Sendable {
         guard let file = fopen(path, "w") else {
             throw RigError.output(path: path, reason: String(cString: strerror(errno)))
         }
-        self.file = file
+        self.file = LockedValue(SendablePointer(file))
         self.path = path
         let writer: GPLogFunc = { _, domain, text, data in
             guard let data, let text else { return }
@@ -29,10 +31,19 @@ public final class GPhotoDebugLog: @unchecked Sendable {
         }
     }
 
-    /// Stops logging and closes the file.
+    deinit { stop() }
+
+    /// Stops logging and closes the file; later calls do nothing.
     public func stop() {
-        gp_log_remove_func(id)
-        fflush(file)
-        fclose(file)
+        file.withLock { open in
+            guard let file = open?.pointer else { return }
+            gp_log_remove_func(id)
+            fflush(file)
+            fclose(file)
+            open = nil
+        }
     }
+
+    /// Whether `stop()` has closed the file.
+    public var isStopped: Bool { file.withLock { $0 == nil } }
 }

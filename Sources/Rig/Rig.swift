@@ -62,7 +62,7 @@ public final class Rig: Sendable {
             try camera.drainEvents()
             barrier.arriveAndWait()
             if barrier.isCancelled {
-                throw CameraFailure(role: camera.role, camera: camera.label, stage: .triggering, reason: StartBarrier.cancelledReason)
+                throw CameraFailure.otherFailedFirst(role: camera.role, camera: camera.label)
             }
             let t = try camera.trigger(busyRetries: self.file.busyRetries)
             let files = try camera.waitForShot(until: t.end.addingTimeInterval(self.file.fileTimeout), waitedFrom: t.end)
@@ -189,7 +189,7 @@ public final class Rig: Sendable {
             }
         }
         // A camera that gave up only because the other failed first is not news.
-        let real = failures.filter { $0.reason != StartBarrier.cancelledReason }
+        let real = failures.filter { !$0.becauseTheOtherFailed }
         if !failures.isEmpty { throw RigError.pairAborted(index: index, failures: real.isEmpty ? failures : real) }
         return (shots[0], shots[1])
     }
@@ -296,42 +296,5 @@ public final class Rig: Sendable {
             return CaptureMetadata()
         }
         return try RawDecoder().metadata(url)
-    }
-}
-
-/// Releases all waiting threads at once when the last one arrives. A party that fails before arriving cancels
-/// it, so the other is not left waiting forever. (Unchecked: `condition` guards every field; a Mutex has no
-/// condition variable to wait on.)
-final class StartBarrier: @unchecked Sendable {
-    static let cancelledReason = "the other camera failed before the trigger"
-    private let condition = NSCondition()
-    private let parties: Int
-    private var arrived = 0
-    private var cancelled = false
-
-    init(parties: Int) { self.parties = parties }
-
-    func arriveAndWait() {
-        condition.lock()
-        defer { condition.unlock() }
-        arrived += 1
-        if arrived >= parties {
-            condition.broadcast()
-            return
-        }
-        while arrived < parties && !cancelled { condition.wait() }
-    }
-
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    var isCancelled: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return cancelled
     }
 }

@@ -26,13 +26,23 @@ public struct CameraFailure: Error, Sendable, Equatable, CustomStringConvertible
     public var reason: String
     /// The libgphoto2 result code when the failure came from libgphoto2.
     public var code: Int32?
+    /// The camera gave up only because the other one failed first (not news when that one is reported).
+    public var becauseTheOtherFailed: Bool
 
-    public init(role: CameraRole, camera: String, stage: CaptureStage, reason: String, code: Int32? = nil) {
+    public init(role: CameraRole, camera: String, stage: CaptureStage, reason: String, code: Int32? = nil,
+                becauseTheOtherFailed: Bool = false) {
         self.role = role
         self.camera = camera
         self.stage = stage
         self.reason = reason
         self.code = code
+        self.becauseTheOtherFailed = becauseTheOtherFailed
+    }
+
+    /// This camera stopped at the trigger because the other one failed before it.
+    static func otherFailedFirst(role: CameraRole, camera: String) -> CameraFailure {
+        CameraFailure(role: role, camera: camera, stage: .triggering, reason: "the other camera failed before the trigger",
+                      becauseTheOtherFailed: true)
     }
 
     public var description: String { "\(camera) failed while \(stage): \(reason)" }

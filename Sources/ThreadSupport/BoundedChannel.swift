@@ -11,8 +11,10 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
     private var closed = false
     public let capacity: Int
 
+    /// A capacity of 0 makes a channel that holds nothing: every `offer` is refused and `send` waits for `close`
+    /// (a producer that offers, and keeps what is refused elsewhere, can run with no queue at all).
     public init(capacity: Int) {
-        self.capacity = max(1, capacity)
+        self.capacity = max(0, capacity)
     }
 
     /// Waits for room and appends; false (and nothing sent) once the channel is closed.
@@ -25,6 +27,24 @@ public final class BoundedChannel<Element: Sendable>: @unchecked Sendable {
         items.append(element)
         condition.broadcast()
         return true
+    }
+
+    /// Appends without waiting: false (and nothing sent) when the channel is full or closed, for a producer that
+    /// must never be held up and keeps what did not fit elsewhere.
+    public func offer(_ element: Element) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard items.count < capacity, !closed else { return false }
+        items.append(element)
+        condition.broadcast()
+        return true
+    }
+
+    /// The elements waiting now.
+    public var count: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return items.count
     }
 
     /// Waits for an element; nil once the channel is closed and empty.

@@ -106,7 +106,7 @@ enum CanonEOS {
     }
 }
 
-/// A Canon EOS session's state (guarded by the camera's lock).
+/// A Canon EOS session's state (part of the camera's locked state).
 struct EOSState {
     var remoteMode: UInt32 = 0
     var eventMode: UInt32 = 0
@@ -143,14 +143,10 @@ extension VirtualCamera {
         case CanonEOS.getStorageInfo:
             return .data(storageInfo())
         case CanonEOS.setRemoteMode:
-            lock.lock()
-            eos.remoteMode = param(0)
-            lock.unlock()
+            state.withLock { s in s.eos.remoteMode = param(0) }
             return .code(PTPResponse.ok)
         case CanonEOS.setEventMode:
-            lock.lock()
-            eos.eventMode = param(0)
-            lock.unlock()
+            state.withLock { s in s.eos.eventMode = param(0) }
             return .code(PTPResponse.ok)
         case CanonEOS.getEvent:
             return .data(takeEOSEvents())
@@ -159,16 +155,12 @@ extension VirtualCamera {
         case CanonEOS.setDevicePropValueEx:
             return .code(setEOSProperty(data ?? []))
         case CanonEOS.transferComplete:
-            lock.lock()
-            if let o = objects[param(0)], o.inRAM { objects[param(0)] = nil }
-            lock.unlock()
+            state.withLock { s in if let o = s.objects[param(0)], o.inRAM { s.objects[param(0)] = nil } }
             return .code(PTPResponse.ok)
         case CanonEOS.remoteReleaseOn:
             return remoteRelease(press: param(0))
         case CanonEOS.remoteReleaseOff:
-            lock.lock()
-            if param(0) == 1 { eos.halfPressed = false }
-            lock.unlock()
+            state.withLock { s in if param(0) == 1 { s.eos.halfPressed = false } }
             return .code(PTPResponse.ok)
         case CanonEOS.getViewFinderData:
             return eosViewFinderFrame()
@@ -185,43 +177,43 @@ extension VirtualCamera {
     /// Half press (1) focuses; full press (2) fires. Busy while the previous shot is still being written, and
     /// every injected fault of the generic camera applies to the half press, which starts a shot.
     private func remoteRelease(press: UInt32) -> Reply {
-        lock.lock()
-        defer { lock.unlock() }
-        if press == 1 {
-            if busyReplies > 0 {
-                busyReplies -= 1
-                return .code(PTPResponse.deviceBusy)
+        return state.withLock { s in
+            if press == 1 {
+                if s.busyReplies > 0 {
+                    s.busyReplies -= 1
+                    return .code(PTPResponse.deviceBusy)
+                }
+                if s.dropOnNextCapture {
+                    s.dropOnNextCapture = false
+                    return .drop
+                }
+                if s.capturing { return .code(PTPResponse.deviceBusy) }
+                if s.eos.captureDestination == CanonEOS.destinationCard,
+                   s.cardBytes + UInt64(configuration.width * configuration.height * 2) > configuration.storageCapacity {
+                    return .code(PTPResponse.storeFull)
+                }
+                s.eos.halfPressed = true
+                // Focus settled (or manual): the body reports its state, which ends libgphoto2's focus wait.
+                s.eos.pending.append(Self.eosValueRecord(CanonEOS.focusMode, u32: s.manualFocus ? CanonEOS.focusManual : CanonEOS.focusOneShot))
+                return .code(PTPResponse.ok)
             }
-            if dropOnNextCapture {
-                dropOnNextCapture = false
-                return .drop
-            }
-            if capturing { return .code(PTPResponse.deviceBusy) }
-            if eos.captureDestination == CanonEOS.destinationCard,
-               cardBytes + UInt64(configuration.width * configuration.height * 2) > configuration.storageCapacity {
-                return .code(PTPResponse.storeFull)
-            }
-            eos.halfPressed = true
-            // Focus settled (or manual): the body reports its state, which ends libgphoto2's focus wait.
-            eos.pending.append(Self.eosValueRecord(CanonEOS.focusMode, u32: manualFocus ? CanonEOS.focusManual : CanonEOS.focusOneShot))
-            return .code(PTPResponse.ok)
+            guard press == 2 || press == 3 else { return .code(PTPResponse.invalidParameter) }
+            s.eos.pending.append(Self.eosStatusRecord(1))
+            let triggered = Date()
+            return .answer(PTPResponse.ok, [], nil, { [self] in _ = beginCapture(external: false, triggered: triggered) })
         }
-        guard press == 2 || press == 3 else { return .code(PTPResponse.invalidParameter) }
-        eos.pending.append(Self.eosStatusRecord(1))
-        let triggered = Date()
-        return .answer(PTPResponse.ok, [], nil, { [self] in _ = beginCapture(external: false, triggered: triggered) })
     }
 
     /// Everything queued since the last GetEvent (the whole property set the first time), then the end record.
     private func takeEOSEvents() -> [UInt8] {
-        lock.lock()
-        if !eos.announced {
-            eos.announced = true
-            eos.pending.insert(contentsOf: eosPropertyRecords(), at: 0)
+        let records = state.withLock { s in
+            if !s.eos.announced {
+                s.eos.announced = true
+                s.eos.pending.insert(contentsOf: eosPropertyRecords(s), at: 0)
+            }
+            defer { s.eos.pending = [] }
+            return s.eos.pending
         }
-        let records = eos.pending
-        eos.pending = []
-        lock.unlock()
         var bytes = records.flatMap { $0 }
         var end = PTPWriter()
         end.u32(8)
@@ -231,21 +223,21 @@ extension VirtualCamera {
     }
 
     /// Value records for every property, then the allowed-values records (libgphoto2 keeps a list only for a
-    /// property whose value it has seen). Caller holds `lock`.
-    private func eosPropertyRecords() -> [[UInt8]] {
+    /// property whose value it has seen), from the state read under the lock.
+    private func eosPropertyRecords(_ state: State) -> [[UInt8]] {
         let c = configuration
-        let s = settings
+        let s = state.settings
         var records: [[UInt8]] = [
             Self.eosValueRecord(CanonEOS.aperture, u32: UInt32(CanonEOS.apertureCode(s.fNumber))),
             Self.eosValueRecord(CanonEOS.shutterSpeed, u32: UInt32(CanonEOS.shutterCode(s.exposureTime))),
             Self.eosValueRecord(CanonEOS.isoSpeed, u32: UInt32(CanonEOS.isoCode(s.iso))),
-            Self.eosValueRecord(CanonEOS.focusMode, u32: manualFocus ? CanonEOS.focusManual : CanonEOS.focusOneShot),
-            Self.eosValueRecord(CanonEOS.batteryPower, u32: CanonEOS.batteryCode(percent: batteryLevel(shots: log.count))),
-            Self.eosValueRecord(CanonEOS.availableShots, u32: availableShots()),
-            Self.eosValueRecord(CanonEOS.captureDestination, u32: eos.captureDestination),
-            Self.eosRecord(CanonEOS.propValueChanged, UInt32(CanonEOS.imageFormat), CanonEOS.imageFormatData(rawPlusJPEG: eos.rawPlusJPEG)),
-            Self.eosValueRecord(CanonEOS.evfOutputDevice, u32: eos.liveView ? 2 : 0),
-            Self.eosValueRecord(CanonEOS.evfMode, u32: eos.liveView ? 1 : 0),
+            Self.eosValueRecord(CanonEOS.focusMode, u32: state.manualFocus ? CanonEOS.focusManual : CanonEOS.focusOneShot),
+            Self.eosValueRecord(CanonEOS.batteryPower, u32: CanonEOS.batteryCode(percent: batteryLevel(shots: state.log.count))),
+            Self.eosValueRecord(CanonEOS.availableShots, u32: availableShots(state)),
+            Self.eosValueRecord(CanonEOS.captureDestination, u32: state.eos.captureDestination),
+            Self.eosRecord(CanonEOS.propValueChanged, UInt32(CanonEOS.imageFormat), CanonEOS.imageFormatData(rawPlusJPEG: state.eos.rawPlusJPEG)),
+            Self.eosValueRecord(CanonEOS.evfOutputDevice, u32: state.eos.liveView ? 2 : 0),
+            Self.eosValueRecord(CanonEOS.evfMode, u32: state.eos.liveView ? 1 : 0),
         ]
         records.append(Self.eosListRecord(CanonEOS.aperture, c.apertures.map { UInt32(CanonEOS.apertureCode($0)) }))
         records.append(Self.eosListRecord(CanonEOS.shutterSpeed, c.exposureTimes.map { UInt32(CanonEOS.shutterCode($0)) }))
@@ -262,9 +254,10 @@ extension VirtualCamera {
         return records
     }
 
-    /// Shots that fit on the card at the current frame size. Caller holds `lock`.
-    private func availableShots() -> UInt32 {
-        let free = configuration.storageCapacity > cardBytes ? configuration.storageCapacity - cardBytes : 0
+    /// Shots that fit on the card at the current frame size, from the state read under the lock.
+    private func availableShots(_ state: State) -> UInt32 {
+        let used = state.cardBytes
+        let free = configuration.storageCapacity > used ? configuration.storageCapacity - used : 0
         return UInt32(min(free / UInt64(configuration.width * configuration.height * 2 + 4096), UInt64(UInt32.max - 1)))
     }
 
@@ -277,80 +270,80 @@ extension VirtualCamera {
         var v = PTPReader(rest)
         var v16 = PTPReader(rest)
         let value = (try? v.u32()) ?? UInt32((try? v16.u16()) ?? 0)
-        lock.lock()
-        defer { lock.unlock() }
-        let c = configuration
-        var record: [UInt8]?
-        switch code {
-        case CanonEOS.aperture, CanonEOS.shutterSpeed, CanonEOS.isoSpeed:
-            let code16 = UInt16(truncatingIfNeeded: value)
-            if code == CanonEOS.aperture {
-                guard let a = c.apertures.first(where: { CanonEOS.apertureCode($0) == code16 }) else { return PTPResponse.invalidDevicePropValue }
-                if !keepOldSettings { settings.fNumber = a }
-                record = Self.eosValueRecord(code, u32: UInt32(CanonEOS.apertureCode(settings.fNumber)))
-            } else if code == CanonEOS.shutterSpeed {
-                guard let t = c.exposureTimes.first(where: { CanonEOS.shutterCode($0) == code16 }) else { return PTPResponse.invalidDevicePropValue }
-                if !keepOldSettings { settings.exposureTime = t }
-                record = Self.eosValueRecord(code, u32: UInt32(CanonEOS.shutterCode(settings.exposureTime)))
-            } else {
-                guard let iso = c.isoValues.first(where: { CanonEOS.isoCode($0) == code16 }) else { return PTPResponse.invalidDevicePropValue }
-                if !keepOldSettings { settings.iso = iso }
-                record = Self.eosValueRecord(code, u32: UInt32(CanonEOS.isoCode(settings.iso)))
+        return state.withLock { s in
+            let c = configuration
+            var record: [UInt8]?
+            switch code {
+            case CanonEOS.aperture, CanonEOS.shutterSpeed, CanonEOS.isoSpeed:
+                let code16 = UInt16(truncatingIfNeeded: value)
+                if code == CanonEOS.aperture {
+                    guard let a = c.apertures.first(where: { CanonEOS.apertureCode($0) == code16 }) else { return PTPResponse.invalidDevicePropValue }
+                    if !s.keepOldSettings { s.settings.fNumber = a }
+                    record = Self.eosValueRecord(code, u32: UInt32(CanonEOS.apertureCode(s.settings.fNumber)))
+                } else if code == CanonEOS.shutterSpeed {
+                    guard let t = c.exposureTimes.first(where: { CanonEOS.shutterCode($0) == code16 }) else { return PTPResponse.invalidDevicePropValue }
+                    if !s.keepOldSettings { s.settings.exposureTime = t }
+                    record = Self.eosValueRecord(code, u32: UInt32(CanonEOS.shutterCode(s.settings.exposureTime)))
+                } else {
+                    guard let iso = c.isoValues.first(where: { CanonEOS.isoCode($0) == code16 }) else { return PTPResponse.invalidDevicePropValue }
+                    if !s.keepOldSettings { s.settings.iso = iso }
+                    record = Self.eosValueRecord(code, u32: UInt32(CanonEOS.isoCode(s.settings.iso)))
+                }
+            case CanonEOS.captureDestination:
+                guard value == CanonEOS.destinationCard || value == CanonEOS.destinationHost else { return PTPResponse.invalidDevicePropValue }
+                s.eos.captureDestination = value
+                record = Self.eosValueRecord(code, u32: value)
+            case CanonEOS.imageFormat:
+                guard c.format == .dng, let both = CanonEOS.parseImageFormat(rest) else { return PTPResponse.invalidDevicePropValue }
+                if !s.keepOldSettings { s.eos.rawPlusJPEG = both }
+                record = Self.eosRecord(CanonEOS.propValueChanged, UInt32(code), CanonEOS.imageFormatData(rawPlusJPEG: s.eos.rawPlusJPEG))
+            case CanonEOS.evfOutputDevice:
+                // A mask: bit 0 the body's screen, bit 1 the PC. Frames go to the host only with bit 1.
+                s.eos.liveView = value & 2 != 0
+                record = Self.eosValueRecord(code, u32: value)
+            case CanonEOS.evfMode:
+                record = Self.eosValueRecord(code, u32: value)
+            case CanonEOS.focusMode:
+                // The lens switch decides; the body refuses the host.
+                return PTPResponse.accessDenied
+            default:
+                return PTPResponse.devicePropNotSupported
             }
-        case CanonEOS.captureDestination:
-            guard value == CanonEOS.destinationCard || value == CanonEOS.destinationHost else { return PTPResponse.invalidDevicePropValue }
-            eos.captureDestination = value
-            record = Self.eosValueRecord(code, u32: value)
-        case CanonEOS.imageFormat:
-            guard c.format == .dng, let both = CanonEOS.parseImageFormat(rest) else { return PTPResponse.invalidDevicePropValue }
-            if !keepOldSettings { eos.rawPlusJPEG = both }
-            record = Self.eosRecord(CanonEOS.propValueChanged, UInt32(code), CanonEOS.imageFormatData(rawPlusJPEG: eos.rawPlusJPEG))
-        case CanonEOS.evfOutputDevice:
-            // A mask: bit 0 the body's screen, bit 1 the PC. Frames go to the host only with bit 1.
-            eos.liveView = value & 2 != 0
-            record = Self.eosValueRecord(code, u32: value)
-        case CanonEOS.evfMode:
-            record = Self.eosValueRecord(code, u32: value)
-        case CanonEOS.focusMode:
-            // The lens switch decides; the body refuses the host.
-            return PTPResponse.accessDenied
-        default:
-            return PTPResponse.devicePropNotSupported
+            // The body confirms what it now holds; libgphoto2 refreshes its cache from this.
+            if let record { s.eos.pending.append(record) }
+            return PTPResponse.ok
         }
-        // The body confirms what it now holds; libgphoto2 refreshes its cache from this.
-        if let record { eos.pending.append(record) }
-        return PTPResponse.ok
     }
 
     /// Announces a shot's files: ObjectAddedEx for files on the card, RequestObjectTransfer for files waiting in
     /// RAM for the host. The "no file announced" fault drops them.
     func queueEOSObjects(_ handles: [UInt32], quiet: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        eos.pending.append(Self.eosValueRecord(CanonEOS.availableShots, u32: availableShots()))
-        defer { eos.pending.append(Self.eosStatusRecord(0)) }
-        guard !quiet else { return }
-        for h in handles {
-            guard let o = objects[h] else { continue }
-            var w = PTPWriter()
-            w.u32(h)
-            if o.inRAM {
-                w.u32(UInt32(o.format))  // 0x0c
-                w.u32(0)
-                w.u32(UInt32(o.data.count))  // 0x14
-                w.u32(0)
-                w.bytes += Array(o.name.utf8) + [0]  // 0x1c
-                eos.pending.append(Self.eosRecord(CanonEOS.requestObjectTransfer, w.bytes))
-            } else {
-                w.u32(Self.storageID)  // 0x0c
-                w.u32(UInt32(o.format))  // 0x10
-                w.u32(0)
-                w.u32(0)
-                w.u32(UInt32(o.data.count))  // 0x1c
-                w.u32(o.parent)  // 0x20
-                w.u32(0)
-                w.bytes += Array(o.name.utf8) + [0]  // 0x28
-                eos.pending.append(Self.eosRecord(CanonEOS.objectAddedEx, w.bytes))
+        state.withLock { s in
+            s.eos.pending.append(Self.eosValueRecord(CanonEOS.availableShots, u32: availableShots(s)))
+            defer { s.eos.pending.append(Self.eosStatusRecord(0)) }
+            guard !quiet else { return }
+            for h in handles {
+                guard let o = s.objects[h] else { continue }
+                var w = PTPWriter()
+                w.u32(h)
+                if o.inRAM {
+                    w.u32(UInt32(o.format))  // 0x0c
+                    w.u32(0)
+                    w.u32(UInt32(o.data.count))  // 0x14
+                    w.u32(0)
+                    w.bytes += Array(o.name.utf8) + [0]  // 0x1c
+                    s.eos.pending.append(Self.eosRecord(CanonEOS.requestObjectTransfer, w.bytes))
+                } else {
+                    w.u32(Self.storageID)  // 0x0c
+                    w.u32(UInt32(o.format))  // 0x10
+                    w.u32(0)
+                    w.u32(0)
+                    w.u32(UInt32(o.data.count))  // 0x1c
+                    w.u32(o.parent)  // 0x20
+                    w.u32(0)
+                    w.bytes += Array(o.name.utf8) + [0]  // 0x28
+                    s.eos.pending.append(Self.eosRecord(CanonEOS.objectAddedEx, w.bytes))
+                }
             }
         }
     }

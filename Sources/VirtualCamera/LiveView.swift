@@ -9,26 +9,19 @@ extension VirtualCamera {
 
     /// Rendered again only when a setting changed since the last frame (see `liveViewCache`).
     func liveViewJPEG() -> [UInt8] {
-        lock.lock()
-        let shot = settings
-        let cached = liveViewCache
-        lock.unlock()
+        let (shot, cached) = state.withLock { s in (s.settings, s.liveViewCache) }
         if let cached, cached.settings == shot { return cached.jpeg }
         let size = liveViewSize
         let frame = renderer.renderLinear(scene, settings: shot).resizedByArea(width: size.width, height: size.height).displayEncoded()
         let jpeg = (try? JPEGFile.encode(frame.raster8(), quality: 80)).map { [UInt8]($0) } ?? []
-        lock.lock()
-        liveViewCache = (shot, jpeg)
-        lock.unlock()
+        state.withLock { s in s.liveViewCache = (shot, jpeg) }
         return jpeg
     }
 
     /// Canon EOS GetViewFinderData: blobs of u32 length (header included), u32 type, data; type 1 is the JPEG.
     /// Until the host has switched the viewfinder to the PC output the body answers "not ready" (0xA102).
     func eosViewFinderFrame() -> Reply {
-        lock.lock()
-        let on = eos.liveView
-        lock.unlock()
+        let on = state.withLock { s in s.eos.liveView }
         guard on else { return .code(CanonEOS.notReady) }
         let jpeg = liveViewJPEG()
         var w = PTPWriter()
@@ -41,9 +34,7 @@ extension VirtualCamera {
     /// Nikon GetLiveViewImg: a header (here 384 bytes: the JPEG's size and the frame's and the sensor's size,
     /// big-endian as Nikon writes them) and then the JPEG. Refused (NotLiveView 0xA00B) while live view is off.
     func nikonLiveViewFrame() -> Reply {
-        lock.lock()
-        let on = nikonLiveView
-        lock.unlock()
+        let on = state.withLock { s in s.nikonLiveView }
         guard on else { return .code(Nikon.notLiveView) }
         let jpeg = liveViewJPEG()
         var header = [UInt8](repeating: 0, count: Nikon.liveViewHeaderSize)

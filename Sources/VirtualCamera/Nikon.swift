@@ -55,35 +55,30 @@ extension VirtualCamera {
             // Same faults and answers as InitiateCapture; libgphoto2 retries DeviceBusy by itself.
             return initiateCapture()
         case Nikon.deviceReady:
-            lock.lock()
-            let busy = capturing
-            lock.unlock()
+            let busy = state.withLock { s in s.capturing }
             return .code(busy ? PTPResponse.deviceBusy : PTPResponse.ok)
         case Nikon.startLiveView:
-            lock.lock()
-            defer { lock.unlock() }
-            if capturing { return .code(PTPResponse.deviceBusy) }
-            nikonLiveView = true
-            return .code(PTPResponse.ok)
+            return state.withLock { s in
+                if s.capturing { return .code(PTPResponse.deviceBusy) }
+                s.nikonLiveView = true
+                return .code(PTPResponse.ok)
+            }
         case Nikon.endLiveView:
-            lock.lock()
-            nikonLiveView = false
-            lock.unlock()
+            state.withLock { s in s.nikonLiveView = false }
             return .code(PTPResponse.ok)
         case Nikon.getLiveViewImg:
             return nikonLiveViewFrame()
         case Nikon.getEvent where configuration.offersNikonGetEvent:
-            lock.lock()
-            let events = nikonEvents
-            nikonEvents = []
-            if !events.isEmpty { nikonEventPolls += 1 }
-            lock.unlock()
+            let events = state.withLock { s in
+                let events = s.nikonEvents
+                s.nikonEvents = []
+                if !events.isEmpty { s.nikonEventPolls += 1 }
+                return events
+            }
             return .data(Nikon.eventData(events))
         case PTPOperation.getDevicePropDesc, PTPOperation.getDevicePropValue:
             guard params.first.map({ UInt16(truncatingIfNeeded: $0) }) == Nikon.liveViewStatus else { return nil }
-            lock.lock()
-            let on: UInt8 = nikonLiveView ? 1 : 0
-            lock.unlock()
+            let on: UInt8 = state.withLock { s in s.nikonLiveView ? 1 : 0 }
             var w = PTPWriter()
             if code == PTPOperation.getDevicePropDesc {
                 w.u16(Nikon.liveViewStatus)

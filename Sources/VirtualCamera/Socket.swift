@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import ThreadSupport
 #endif
 
 /// A socket failure in the virtual camera, with the call that failed.
@@ -25,7 +26,7 @@ func movedAboveStandardDescriptors(_ fd: Int32) -> Int32 {
 }
 
 /// A listening TCP socket on the loopback interface.
-final class TCPListener: @unchecked Sendable {
+final class TCPListener: Sendable {
     let fd: Int32
     let port: UInt16
 
@@ -80,27 +81,25 @@ final class TCPListener: @unchecked Sendable {
         return TCPConnection(fd: client)
     }
 
-    private let closeLock = NSLock()
-    private var isClosed = false
+    private let isClosed = LockedValue(false)
 
     /// Closes once: a second close could hit a descriptor number the process has since reused.
     func close() {
-        closeLock.lock()
-        defer { closeLock.unlock() }
-        guard !isClosed else { return }
-        isClosed = true
-        _ = Glibc.close(fd)
+        isClosed.withLock { closed in
+            guard !closed else { return }
+            closed = true
+            _ = Glibc.close(fd)
+        }
     }
 }
 
 /// One accepted connection, owned by the thread that reads it: only that thread closes it. Other threads may
 /// write (serialised) or `shutdown()` it, which wakes the reader with end of stream without freeing the
 /// descriptor, so a number the process reuses is never read or closed by mistake.
-final class TCPConnection: @unchecked Sendable {
-    private let lock = NSLock()
+final class TCPConnection: Sendable {
+    private struct State { var isClosed = false, isShutDown = false }
+    private let state = LockedValue(State())
     private let fd: Int32
-    private var isClosed = false
-    private var isShutDown = false
 
     init(fd: Int32) { self.fd = fd }
 
@@ -131,36 +130,36 @@ final class TCPConnection: @unchecked Sendable {
 
     /// Writes all bytes; serialised so that two threads never interleave packets.
     func write(_ bytes: [UInt8]) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !isClosed, !isShutDown else { throw SocketError(operation: "send", reason: "connection closed") }
-        var sent = 0
-        while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if Glibc.errno == EINTR || Glibc.errno == EAGAIN { continue }
-                throw SocketError.errno("send")
+        try state.withLock { state in
+            guard !state.isClosed, !state.isShutDown else { throw SocketError(operation: "send", reason: "connection closed") }
+            var sent = 0
+            while sent < bytes.count {
+                let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+                if n < 0 {
+                    if Glibc.errno == EINTR || Glibc.errno == EAGAIN { continue }
+                    throw SocketError.errno("send")
+                }
+                sent += n
             }
-            sent += n
         }
     }
 
     /// Ends the connection for both sides without releasing the descriptor (any thread).
     func shutdown() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !isClosed, !isShutDown else { return }
-        isShutDown = true
-        _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        state.withLock { state in
+            guard !state.isClosed, !state.isShutDown else { return }
+            state.isShutDown = true
+            _ = Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        }
     }
 
     /// Releases the descriptor (owner thread only, idempotent).
     func close() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !isClosed else { return }
-        isClosed = true
-        if !isShutDown { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
-        _ = Glibc.close(fd)
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.isClosed = true
+            if !state.isShutDown { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+            _ = Glibc.close(fd)
+        }
     }
 }

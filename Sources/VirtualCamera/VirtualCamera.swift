@@ -9,7 +9,7 @@ import ThreadSupport
 /// Each capture renders a new frame of the scene for the camera's current aperture, shutter, ISO and focus, so a
 /// rig of two virtual cameras behaves like the real beam-splitter rig it stands in for. One host session at a
 /// time; when it ends the camera waits for the next. Faults can be injected while it runs.
-public final class VirtualCamera: @unchecked Sendable {
+public final class VirtualCamera: Sendable {
     public let configuration: VirtualCameraConfiguration
     public let scene: Scene
     public var commandPort: UInt16 { commandListener.port }
@@ -20,41 +20,46 @@ public final class VirtualCamera: @unchecked Sendable {
     let commandListener: TCPListener
     let eventListener: TCPListener
     let renderer: FrameRenderer
-    let lock = NSLock()
-    var stopped = false
-    var serverThread: JoinableThread?
     /// Session threads, joined by `stop()`; finished ones are joined and dropped as new ones start.
     let workers = LockedValue<[(thread: JoinableThread, done: LockedValue<Bool>)]>([])
+    /// Everything the session, capture and host-facing threads share, behind one lock.
+    let state: LockedValue<State>
 
-    // State below is guarded by `lock`.
-    var settings: ExposureSettings
-    var dateOffset: TimeInterval = 0
-    var sessionOpen = false
-    var commandConnection: TCPConnection?
-    var eventConnection: TCPConnection?
-    var objects: [UInt32: StoredObject] = [:]
-    var nextHandle: UInt32 = 3
-    var fileCounter = 0
-    var capturing = false
-    var busyReplies = 0
-    var dropOnNextCapture = false
-    var bytesPerSecond: Int?
-    var suppressObjectAdded = false
-    var log: [VirtualCaptureRecord] = []
-    var sessions = 0
-    var keepOldSettings = false
-    /// The focus-mode switch: manual, or autofocus.
-    var manualFocus = true
-    /// The Canon EOS personality's session state (remote mode, queued GetEvent records, capture destination).
-    var eos = EOSState()
-    /// The Nikon personality's live view.
-    var nikonLiveView = false
-    /// The latest live-view JPEG and the settings it was rendered with: the scene is still and live view is
-    /// rendered without noise, so the frame only changes with a setting (rendering costs a full frame's defocus).
-    var liveViewCache: (settings: ExposureSettings, jpeg: [UInt8])?
-    /// Nikon GetEvent (0x90C7): events waiting for the host's next poll, and how many polls handed one out.
-    var nikonEvents: [(code: UInt16, param: UInt32)] = []
-    var nikonEventPolls = 0
+    struct State: Sendable {
+        var stopped = false
+        var serverThread: JoinableThread?
+        var settings: ExposureSettings
+        var dateOffset: TimeInterval = 0
+        var sessionOpen = false
+        var commandConnection: TCPConnection?
+        var eventConnection: TCPConnection?
+        var objects: [UInt32: StoredObject] = [:]
+        var nextHandle: UInt32 = 3
+        var fileCounter = 0
+        var capturing = false
+        var busyReplies = 0
+        var dropOnNextCapture = false
+        var bytesPerSecond: Int?
+        var suppressObjectAdded = false
+        var log: [VirtualCaptureRecord] = []
+        var sessions = 0
+        var keepOldSettings = false
+        /// The focus-mode switch: manual, or autofocus.
+        var manualFocus: Bool
+        /// The Canon EOS personality's session state (remote mode, queued GetEvent records, capture destination).
+        var eos = EOSState()
+        /// The Nikon personality's live view.
+        var nikonLiveView = false
+        /// The latest live-view JPEG and the settings it was rendered with: the scene is still and live view is
+        /// rendered without noise, so the frame only changes with a setting (rendering costs a full frame's defocus).
+        var liveViewCache: (settings: ExposureSettings, jpeg: [UInt8])?
+        /// Nikon GetEvent (0x90C7): events waiting for the host's next poll, and how many polls handed one out.
+        var nikonEvents: [(code: UInt16, param: UInt32)] = []
+        var nikonEventPolls = 0
+
+        /// Bytes stored on the card.
+        var cardBytes: UInt64 { objects.values.reduce(0) { $0 + ($1.inRAM ? 0 : UInt64($1.data.count)) } }
+    }
 
     static let storageID: UInt32 = 0x0001_0001
     static let dcimHandle: UInt32 = 1
@@ -78,14 +83,15 @@ public final class VirtualCamera: @unchecked Sendable {
             throw VirtualCameraError.cannotListen(camera: configuration.name, reason: "\(error)")
         }
         renderer = FrameRenderer(character: configuration.character, width: configuration.width, height: configuration.height)
-        settings = configuration.settings
-        manualFocus = configuration.manualFocus
-        eos.rawPlusJPEG = configuration.rawPlusJPEG
+        var initial = State(settings: configuration.settings, manualFocus: configuration.manualFocus)
+        initial.eos.rawPlusJPEG = configuration.rawPlusJPEG
         let now = Date()
-        objects[Self.dcimHandle] = StoredObject(handle: Self.dcimHandle, parent: 0, format: PTPFormat.association,
-                                                name: "DCIM", data: [], captureDate: now, width: 0, height: 0)
-        objects[Self.folderHandle] = StoredObject(handle: Self.folderHandle, parent: Self.dcimHandle, format: PTPFormat.association,
-                                                  name: "100RIGCT", data: [], captureDate: now, width: 0, height: 0)
+        initial.objects[Self.dcimHandle] = StoredObject(handle: Self.dcimHandle, parent: 0, format: PTPFormat.association,
+                                                        name: "DCIM", data: [], captureDate: now, width: 0, height: 0)
+        initial.objects[Self.folderHandle] = StoredObject(handle: Self.folderHandle, parent: Self.dcimHandle,
+                                                          format: PTPFormat.association, name: "100RIGCT", data: [],
+                                                          captureDate: now, width: 0, height: 0)
+        state = LockedValue(initial)
     }
 
     deinit {
@@ -94,23 +100,22 @@ public final class VirtualCamera: @unchecked Sendable {
     }
 
     public func start() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard serverThread == nil, !stopped else { return }
-        do {
-            serverThread = try JoinableThread(name: "vcam-\(configuration.name)") { [self] in serve() }
-        } catch {
-            virtualCameraLog.error("cannot serve", metadata: ["camera": "\(configuration.name)", "error": "\(error)"])
+        state.withLock { s in
+            guard s.serverThread == nil, !s.stopped else { return }
+            do {
+                s.serverThread = try JoinableThread(name: "vcam-\(configuration.name)") { [self] in serve() }
+            } catch {
+                virtualCameraLog.error("cannot serve", metadata: ["camera": "\(configuration.name)", "error": "\(error)"])
+            }
         }
     }
 
     /// Stops serving, closes every connection and waits for the camera's threads to finish.
     public func stop() {
-        lock.lock()
-        let server = serverThread
-        stopped = true
-        let connections = [commandConnection, eventConnection]
-        lock.unlock()
+        let (server, connections) = state.withLock { s in
+            s.stopped = true
+            return (s.serverThread, [s.commandConnection, s.eventConnection])
+        }
         // Wake the session thread; it closes the connections itself.
         for c in connections { c?.shutdown() }
         server?.join()
@@ -121,25 +126,25 @@ public final class VirtualCamera: @unchecked Sendable {
 
     public func inject(_ fault: VirtualCameraFault) {
         virtualCameraLog.notice("fault injected", metadata: ["camera": "\(configuration.name)", "fault": "\(fault)"])
-        lock.lock()
-        defer { lock.unlock() }
-        switch fault {
-        case .busy(let count): busyReplies += max(0, count)
-        case .dropConnection: dropOnNextCapture = true
-        case .slowDownload(let rate): bytesPerSecond = max(1, rate)
-        case .noObjectAdded: suppressObjectAdded = true
-        case .ignoreSettings: keepOldSettings = true
+        state.withLock { s in
+            switch fault {
+            case .busy(let count): s.busyReplies += max(0, count)
+            case .dropConnection: s.dropOnNextCapture = true
+            case .slowDownload(let rate): s.bytesPerSecond = max(1, rate)
+            case .noObjectAdded: s.suppressObjectAdded = true
+            case .ignoreSettings: s.keepOldSettings = true
+            }
         }
     }
 
     public func clearFaults() {
-        lock.lock()
-        defer { lock.unlock() }
-        busyReplies = 0
-        dropOnNextCapture = false
-        bytesPerSecond = nil
-        suppressObjectAdded = false
-        keepOldSettings = false
+        state.withLock { s in
+            s.busyReplies = 0
+            s.dropOnNextCapture = false
+            s.bytesPerSecond = nil
+            s.suppressObjectAdded = false
+            s.keepOldSettings = false
+        }
     }
 
     /// Fires the shutter as an external release (a cable or a remote) would: no request from the host, just the
@@ -150,43 +155,31 @@ public final class VirtualCamera: @unchecked Sendable {
     }
 
     public var currentSettings: ExposureSettings {
-        lock.lock()
-        defer { lock.unlock() }
-        return settings
+        state.withLock { s in s.settings }
     }
 
     /// Every exposure so far, oldest first.
     public var captureLog: [VirtualCaptureRecord] {
-        lock.lock()
-        defer { lock.unlock() }
-        return log
+        state.withLock { s in s.log }
     }
 
     /// Number of image files on the card.
     public var fileCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return objects.values.filter { $0.format != PTPFormat.association && !$0.inRAM }.count
+        state.withLock { s in s.objects.values.filter { $0.format != PTPFormat.association && !$0.inRAM }.count }
     }
 
     /// Nikon GetEvent (0x90C7) requests that returned at least one event: libgphoto2 took the Nikon event path.
     public var nikonEventPollsWithEvents: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return nikonEventPolls
+        state.withLock { s in s.nikonEventPolls }
     }
 
     /// Number of host sessions accepted so far (a reconnect starts a new one).
     public var sessionCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return sessions
+        state.withLock { s in s.sessions }
     }
 
     var isStopped: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopped
+        state.withLock { s in s.stopped }
     }
 }
 

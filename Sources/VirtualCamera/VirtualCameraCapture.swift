@@ -6,42 +6,34 @@ extension VirtualCamera {
     // MARK: - Capture
 
     func initiateCapture() -> Reply {
-        lock.lock()
-        if busyReplies > 0 {
-            busyReplies -= 1
-            lock.unlock()
-            return .code(PTPResponse.deviceBusy)
+        let refusal: Reply? = state.withLock { s in
+            if s.busyReplies > 0 {
+                s.busyReplies -= 1
+                return .code(PTPResponse.deviceBusy)
+            }
+            if s.dropOnNextCapture {
+                s.dropOnNextCapture = false
+                return .drop
+            }
+            if s.capturing { return .code(PTPResponse.deviceBusy) }
+            if s.cardBytes + UInt64(configuration.width * configuration.height * 2) > configuration.storageCapacity {
+                return .code(PTPResponse.storeFull)
+            }
+            return nil
         }
-        if dropOnNextCapture {
-            dropOnNextCapture = false
-            lock.unlock()
-            return .drop
-        }
-        if capturing {
-            lock.unlock()
-            return .code(PTPResponse.deviceBusy)
-        }
-        let used = cardBytes
-        if used + UInt64(configuration.width * configuration.height * 2) > configuration.storageCapacity {
-            lock.unlock()
-            return .code(PTPResponse.storeFull)
-        }
-        lock.unlock()
+        if let refusal { return refusal }
         let triggered = Date()
         return .answer(PTPResponse.ok, [], nil, { [self] in _ = beginCapture(external: false, triggered: triggered) })
     }
 
     func beginCapture(external: Bool, triggered: Date = Date()) -> Bool {
-        lock.lock()
-        if capturing || stopped {
-            lock.unlock()
-            return false
+        let shot: (settings: ExposureSettings, number: Int)? = state.withLock { s in
+            if s.capturing || s.stopped { return nil }
+            s.capturing = true
+            s.fileCounter += 1
+            return (s.settings, s.fileCounter)
         }
-        capturing = true
-        let shotSettings = settings
-        fileCounter += 1
-        let number = fileCounter
-        lock.unlock()
+        guard let (shotSettings, number) = shot else { return false }
         spawnWorker("capture") { [self] in
             expose(settings: shotSettings, number: number, triggered: triggered, external: external)
         }
@@ -51,11 +43,11 @@ extension VirtualCamera {
     func expose(settings shot: ExposureSettings, number: Int, triggered: Date, external: Bool) {
         // The shutter is open for the exposure time (capped, so a long exposure does not stall tests).
         Thread.sleep(forTimeInterval: min(shot.exposureTime, 1))
-        lock.lock()
-        let captureDate = Date().addingTimeInterval(dateOffset)
-        let toRAM = configuration.vendor == .canon && eos.captureDestination == CanonEOS.destinationHost
-        let withJPEG = configuration.vendor == .canon && eos.rawPlusJPEG && configuration.format == .dng
-        lock.unlock()
+        let (captureDate, toRAM, withJPEG) = state.withLock { s in
+            (Date().addingTimeInterval(s.dateOffset),
+             configuration.vendor == .canon && s.eos.captureDestination == CanonEOS.destinationHost,
+             configuration.vendor == .canon && s.eos.rawPlusJPEG && configuration.format == .dng)
+        }
         let vendor = configuration.vendor
         let metadata = CaptureMetadata(make: vendor == .generic ? configuration.manufacturer : vendor.identity.make,
                                        model: vendor == .generic ? "\(configuration.model) \(configuration.name)" : vendor.identity.fileModel,
@@ -73,21 +65,22 @@ extension VirtualCamera {
             let bytes = (try? JPEGFile.encode(linear.raster8(), quality: 92)).map { [UInt8]($0) } ?? []
             files.append((stem + ".JPG", PTPFormat.jpeg, bytes))
         }
-        lock.lock()
-        var handles: [UInt32] = []
-        for file in files {
-            let handle = nextHandle
-            nextHandle += 1
-            objects[handle] = StoredObject(handle: handle, parent: toRAM ? 0 : Self.folderHandle, format: file.format,
-                                           name: file.name, data: file.bytes, captureDate: captureDate,
-                                           width: configuration.width, height: configuration.height, inRAM: toRAM)
-            handles.append(handle)
+        let (handles, quiet) = state.withLock { s in
+            var handles: [UInt32] = []
+            for file in files {
+                let handle = s.nextHandle
+                s.nextHandle += 1
+                s.objects[handle] = StoredObject(handle: handle, parent: toRAM ? 0 : Self.folderHandle, format: file.format,
+                                                 name: file.name, data: file.bytes, captureDate: captureDate,
+                                                 width: configuration.width, height: configuration.height, inRAM: toRAM)
+                handles.append(handle)
+            }
+            s.log.append(VirtualCaptureRecord(triggered: triggered, stored: Date(),
+                                              fileName: files.map(\.name).joined(separator: "+"), settings: shot,
+                                              external: external))
+            s.capturing = false
+            return (handles, s.suppressObjectAdded)
         }
-        let quiet = suppressObjectAdded
-        log.append(VirtualCaptureRecord(triggered: triggered, stored: Date(), fileName: files.map(\.name).joined(separator: "+"),
-                                        settings: shot, external: external))
-        capturing = false
-        lock.unlock()
         announce(handles, quiet: quiet)
     }
 

@@ -17,14 +17,10 @@ extension VirtualCamera {
         func param(_ i: Int) -> UInt32 { i < params.count ? params[i] : 0 }
         if code == PTPOperation.getDeviceInfo { return .data(deviceInfo()) }
         if code == PTPOperation.openSession {
-            lock.lock()
-            sessionOpen = true
-            lock.unlock()
+            state.withLock { s in s.sessionOpen = true }
             return .code(PTPResponse.ok)
         }
-        lock.lock()
-        let open = sessionOpen
-        lock.unlock()
+        let open = state.withLock { s in s.sessionOpen }
         guard open else { return .code(PTPResponse.sessionNotOpen) }
         switch configuration.vendor {
         case .generic: break
@@ -34,9 +30,7 @@ extension VirtualCamera {
 
         switch code {
         case PTPOperation.closeSession:
-            lock.lock()
-            sessionOpen = false
-            lock.unlock()
+            state.withLock { s in s.sessionOpen = false }
             return .code(PTPResponse.ok)
         case PTPOperation.getStorageIDs:
             var w = PTPWriter()
@@ -51,15 +45,11 @@ extension VirtualCamera {
             guard let info = objectInfo(param(0)) else { return .code(PTPResponse.invalidObjectHandle) }
             return .data(info)
         case PTPOperation.getObject:
-            lock.lock()
-            let object = objects[param(0)]
-            lock.unlock()
+            let object = state.withLock { s in s.objects[param(0)] }
             guard let object, object.format != PTPFormat.association else { return .code(PTPResponse.invalidObjectHandle) }
             return .data(object.data)
         case PTPOperation.getPartialObject where configuration.supportsPartialObject:
-            lock.lock()
-            let object = objects[param(0)]
-            lock.unlock()
+            let object = state.withLock { s in s.objects[param(0)] }
             guard let object, object.format != PTPFormat.association else { return .code(PTPResponse.invalidObjectHandle) }
             let start = min(Int(param(1)), object.data.count)
             let end = min(start + Int(param(2)), object.data.count)

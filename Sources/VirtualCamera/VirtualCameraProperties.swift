@@ -43,12 +43,7 @@ extension VirtualCamera {
     static func tenThousandths(_ v: Double) -> UInt64 { UInt64((v * 10000).rounded()) }
 
     func property(_ code: UInt16) -> Property? {
-        lock.lock()
-        let s = settings
-        let shots = log.count
-        let offset = dateOffset
-        let manual = manualFocus
-        lock.unlock()
+        let (s, shots, offset, manual) = state.withLock { st in (st.settings, st.log.count, st.dateOffset, st.manualFocus) }
         let c = configuration
         switch code {
         case Self.battery:
@@ -115,9 +110,7 @@ extension VirtualCamera {
         if p.dataType == PTPDataType.string {
             guard let text = try? r.string() else { return PTPResponse.invalidDevicePropFormat }
             guard let date = Self.parsePTPDate(text) else { return PTPResponse.invalidDevicePropValue }
-            lock.lock()
-            dateOffset = date.timeIntervalSinceNow
-            lock.unlock()
+            state.withLock { s in s.dateOffset = date.timeIntervalSinceNow }
             return PTPResponse.ok
         }
         let value: UInt64
@@ -131,20 +124,21 @@ extension VirtualCamera {
             return PTPResponse.invalidDevicePropFormat
         }
         if case .enumeration(let allowed) = p.form, !allowed.contains(value) { return PTPResponse.invalidDevicePropValue }
-        lock.lock()
-        defer { lock.unlock() }
-        if keepOldSettings { return PTPResponse.ok }
-        switch code {
-        case Self.focusMode: manualFocus = value == 1
-        case Self.fNumber: settings.fNumber = Double(value) / 100
-        case Self.exposureTime:
-            // The offered time this code stands for (1/60 s travels as 167 ten-thousandths).
-            settings.exposureTime = configuration.exposureTimes.first { Self.tenThousandths($0) == value } ?? Double(value) / 10000
-        case Self.exposureIndex: settings.iso = Int(value)
-        case Self.focusDistance: settings.focusDistance = value == 0xFFFF ? 1000 : Double(value) / 1000
-        default: return PTPResponse.accessDenied
+        return state.withLock { s in
+            if s.keepOldSettings { return PTPResponse.ok }
+            switch code {
+            case Self.focusMode: s.manualFocus = value == 1
+            case Self.fNumber: s.settings.fNumber = Double(value) / 100
+            case Self.exposureTime:
+                // The offered time this code stands for (1/60 s travels as 167 ten-thousandths).
+                s.settings.exposureTime = configuration.exposureTimes.first { Self.tenThousandths($0) == value }
+                    ?? Double(value) / 10000
+            case Self.exposureIndex: s.settings.iso = Int(value)
+            case Self.focusDistance: s.settings.focusDistance = value == 0xFFFF ? 1000 : Double(value) / 1000
+            default: return PTPResponse.accessDenied
+            }
+            return PTPResponse.ok
         }
-        return PTPResponse.ok
     }
 
     static func parsePTPDate(_ text: String) -> Date? {

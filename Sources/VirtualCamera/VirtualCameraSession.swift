@@ -12,18 +12,20 @@ extension VirtualCamera {
     func serve() {
         while !isStopped {
             guard let connection = try? commandListener.accept(timeoutMs: 100) else { continue }
-            lock.lock()
-            let busy = commandConnection != nil
-            if !busy { commandConnection = connection }
-            lock.unlock()
+            let busy = state.withLock { s in
+                let busy = s.commandConnection != nil
+                if !busy { s.commandConnection = connection }
+                return busy
+            }
             if busy {
                 spawnWorker("waiting-host") { [self] in
                     let deadline = Date().addingTimeInterval(1)
                     while Date() < deadline && !isStopped {
-                        lock.lock()
-                        let free = commandConnection == nil
-                        if free { commandConnection = connection }
-                        lock.unlock()
+                        let free = state.withLock { s in
+                            let free = s.commandConnection == nil
+                            if free { s.commandConnection = connection }
+                            return free
+                        }
                         if free {
                             runSession(connection)
                             endSession()
@@ -76,15 +78,16 @@ extension VirtualCamera {
     }
 
     func endSession() {
-        lock.lock()
-        let connections = [commandConnection, eventConnection]
-        commandConnection = nil
-        eventConnection = nil
-        sessionOpen = false
-        eos.resetSession()
-        nikonLiveView = false
-        nikonEvents = []
-        lock.unlock()
+        let connections = state.withLock { s in
+            let connections = [s.commandConnection, s.eventConnection]
+            s.commandConnection = nil
+            s.eventConnection = nil
+            s.sessionOpen = false
+            s.eos.resetSession()
+            s.nikonLiveView = false
+            s.nikonEvents = []
+            return connections
+        }
         for c in connections { c?.close() }
     }
 
@@ -126,10 +129,10 @@ extension VirtualCamera {
                 eventSocket = try eventListener.accept(timeoutMs: 100)
             }
             guard let events = eventSocket else { return }
-            lock.lock()
-            eventConnection = events
-            sessions += 1
-            lock.unlock()
+            state.withLock { s in
+                s.eventConnection = events
+                s.sessions += 1
+            }
             guard let eventRequest = try readPacket(events), eventRequest.type == PTPIPPacket.initEventRequest.rawValue else { return }
             try events.write(Self.packet(.initEventAck, []))
             try serveOperations(command)
@@ -201,9 +204,7 @@ extension VirtualCamera {
         start.u32(transaction)
         start.u64(UInt64(bytes.count))
         try connection.write(Self.packet(.startData, start.bytes))
-        lock.lock()
-        let rate = bytesPerSecond
-        lock.unlock()
+        let rate = state.withLock { s in s.bytesPerSecond }
         let chunk = rate == nil ? 1 << 20 : 16 << 10
         var offset = 0
         repeat {
@@ -218,16 +219,15 @@ extension VirtualCamera {
     }
 
     func sendEvent(_ code: UInt16, _ params: [UInt32]) {
-        lock.lock()
         if configuration.offersNikonGetEvent {
             // Kept for the host's next GetEvent; a host that never polls cannot make the queue grow without bound.
-            nikonEvents.append((code, params.first ?? 0))
-            if nikonEvents.count > Nikon.eventQueueLimit { nikonEvents.removeFirst(nikonEvents.count - Nikon.eventQueueLimit) }
-            lock.unlock()
+            state.withLock { s in
+                s.nikonEvents.append((code, params.first ?? 0))
+                if s.nikonEvents.count > Nikon.eventQueueLimit { s.nikonEvents.removeFirst(s.nikonEvents.count - Nikon.eventQueueLimit) }
+            }
             return
         }
-        let connection = eventConnection
-        lock.unlock()
+        let connection = state.withLock { s in s.eventConnection }
         var w = PTPWriter()
         w.u16(code)
         w.u32(0xFFFF_FFFF)

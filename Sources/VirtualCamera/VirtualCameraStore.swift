@@ -17,13 +17,8 @@ extension VirtualCamera {
         var inRAM = false
     }
 
-    /// Bytes stored on the card (caller holds `lock`, or reads a snapshot).
-    var cardBytes: UInt64 { objects.values.reduce(0) { $0 + ($1.inRAM ? 0 : UInt64($1.data.count)) } }
-
     func storageInfo() -> [UInt8] {
-        lock.lock()
-        let used = cardBytes
-        lock.unlock()
+        let used = state.withLock { s in s.cardBytes }
         let free = configuration.storageCapacity > used ? configuration.storageCapacity - used : 0
         let frameBytes = UInt64(configuration.width * configuration.height * 2 + 4096)
         var w = PTPWriter()
@@ -40,9 +35,7 @@ extension VirtualCamera {
 
     func objectHandles(storage: UInt32, format: UInt32, parent: UInt32) -> Reply {
         guard storage == 0xFFFF_FFFF || storage == Self.storageID else { return .code(PTPResponse.invalidStorageID) }
-        lock.lock()
-        let all = objects.values.filter { !$0.inRAM }.sorted { $0.handle < $1.handle }
-        lock.unlock()
+        let all = state.withLock { s in s.objects.values.filter { !$0.inRAM }.sorted { $0.handle < $1.handle } }
         let selected: [StoredObject]
         switch parent {
         case 0: selected = all
@@ -67,9 +60,7 @@ extension VirtualCamera {
     }
 
     func objectInfo(_ handle: UInt32) -> [UInt8]? {
-        lock.lock()
-        let object = objects[handle]
-        lock.unlock()
+        let object = state.withLock { s in s.objects[handle] }
         guard let object else { return nil }
         let isFolder = object.format == PTPFormat.association
         var w = PTPWriter()
@@ -96,16 +87,16 @@ extension VirtualCamera {
     }
 
     func deleteObject(_ handle: UInt32) -> Reply {
-        lock.lock()
-        defer { lock.unlock() }
-        if handle == 0xFFFF_FFFF {
-            objects = objects.filter { $0.value.format == PTPFormat.association }
+        state.withLock { s in
+            if handle == 0xFFFF_FFFF {
+                s.objects = s.objects.filter { $0.value.format == PTPFormat.association }
+                return .code(PTPResponse.ok)
+            }
+            guard let object = s.objects[handle] else { return .code(PTPResponse.invalidObjectHandle) }
+            guard object.format != PTPFormat.association else { return .code(PTPResponse.accessDenied) }
+            s.objects[handle] = nil
             return .code(PTPResponse.ok)
         }
-        guard let object = objects[handle] else { return .code(PTPResponse.invalidObjectHandle) }
-        guard object.format != PTPFormat.association else { return .code(PTPResponse.accessDenied) }
-        objects[handle] = nil
-        return .code(PTPResponse.ok)
     }
 
 }

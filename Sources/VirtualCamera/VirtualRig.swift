@@ -3,7 +3,7 @@ import Foundation
 /// Two virtual cameras set up like a beam-splitter rig: a shallow depth-of-field camera looking through the
 /// splitter and a deep depth-of-field camera seeing the scene in its mirror, slightly offset and with its own
 /// colour response.
-public final class VirtualRig: @unchecked Sendable {
+public final class VirtualRig: Sendable {
     public let shallow: VirtualCamera
     public let deep: VirtualCamera
 

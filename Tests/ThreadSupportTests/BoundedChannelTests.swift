@@ -74,3 +74,21 @@ import ThreadSupport
     #expect([channel.receive(), channel.receive(), channel.receive(), channel.receive()] == [1, 2, 3, nil])
     #expect(channel.send(99) == false)
 }
+
+/// `offer` never waits: it takes what fits, refuses the rest (and everything once closed); capacity 0 takes nothing.
+@Test func offerTakesWhatFitsAndNeverWaits() {
+    let channel = BoundedChannel<Int>(capacity: 2)
+    #expect(channel.offer(1))
+    #expect(channel.offer(2))
+    #expect(!channel.offer(3))
+    #expect(channel.count == 2)
+    #expect(channel.receive() == 1)
+    #expect(channel.offer(4))
+    channel.close()
+    #expect(!channel.offer(5))
+    #expect([channel.receive(), channel.receive(), channel.receive()] == [2, 4, nil])
+
+    let none = BoundedChannel<Int>(capacity: 0)
+    #expect(!none.offer(1))
+    #expect(none.count == 0)
+}
