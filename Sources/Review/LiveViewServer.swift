@@ -1,7 +1,8 @@
+import Alignment
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
+import ThreadSupport
 
 /// One registered pair of live-view frames as the page shows it: the two views side by side, the overlay
 /// (difference or checkerboard; both JPEG) and the measurement as JSON (whatever the caller measures; the page reads the fields it
@@ -11,14 +12,14 @@ public struct LiveViewSnapshot: Sendable {
     public var views: Data
     /// The overlay image (served as /liveview/difference.jpg whichever it is).
     public var difference: Data
-    /// Which overlay `difference` holds: "difference" or "checkerboard" (the page's caption says how to read it).
-    public var overlay: String
+    /// Which overlay `difference` holds: the difference or the checkerboard (the page's caption says how to read it).
+    public var overlay: LiveViewImages.Overlay
     public var measurement: Data
     /// The last failure to fetch or register a frame, if the newest attempt failed (the images stay the last good
     /// ones).
     public var error: String?
 
-    public init(frame: Int, views: Data, difference: Data, overlay: String = "difference", measurement: Data, error: String? = nil) {
+    public init(frame: Int, views: Data, difference: Data, overlay: LiveViewImages.Overlay = .difference, measurement: Data, error: String? = nil) {
         self.frame = frame
         self.views = views
         self.difference = difference
@@ -30,7 +31,7 @@ public struct LiveViewSnapshot: Sendable {
 
 /// The newest snapshot, written by the thread that grabs frames and read by the server.
 public final class LiveViewFeed: Sendable {
-    private let latest = Mutex<LiveViewSnapshot?>(nil)
+    private let latest = LockedValue<LiveViewSnapshot?>(nil)
 
     public init() {}
 
@@ -66,7 +67,9 @@ public struct LiveViewServer: Sendable {
         let port = self.port
         let app = Application(
             responder: LiveViewResponder(feed: feed, boundPort: boundPort),
-            configuration: .init(address: .hostname(Self.host, port: port), serverName: nil),
+            server: ConnectionLimits().server,
+            configuration: .init(address: .hostname(Self.host, port: port), serverName: nil,
+                                 availableConnectionsDelegate: ConnectionLimits().connectionsDelegate),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 boundPort.set(bound)
@@ -102,10 +105,7 @@ struct LiveViewResponder: HTTPResponder {
 
     private func route(_ request: Request, path: String) throws -> Response {
         let policy = AccessPolicy(bindHost: LiveViewServer.host, port: boundPort.port, token: nil)
-        guard policy.acceptsHost(request.head.authority) else {
-            throw HTTPFailure(status: .forbidden,
-                              message: "this server answers to its own address only, not to Host \(request.head.authority ?? "(none)")")
-        }
+        _ = try policy.checkHost(of: request)
         guard request.method == .get || request.method == .head else {
             throw HTTPFailure(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(path)")
         }
@@ -163,7 +163,7 @@ enum LiveViewPage {
             return "<tr><th>\(Page.escape(f.label))</th><td id=\"f-\(f.key)\">\(Page.escape(value))</td></tr>"
         }.joined()
         let frame = snapshot.map { "\($0.frame)" } ?? "–"
-        let checkerboard = snapshot?.overlay == "checkerboard"
+        let checkerboard = snapshot?.overlay == .checkerboard
         let error = snapshot?.error.map { Page.escape($0) } ?? ""
         let body = """
             <header><h1>rigctl live view</h1><span>frame <b id="frame">\(frame)</b></span>\

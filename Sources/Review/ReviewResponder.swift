@@ -27,6 +27,9 @@ struct ReviewResponder: HTTPResponder {
         } catch let error as DatasetError {
             if case .notFound = error {
                 response = Responses.failure(.notFound("\(error)"), api: api)
+            } else if case .unsafePath = error {
+                // A link or special file where the catalogue names a file: refused, never followed.
+                response = Responses.failure(HTTPFailure(status: .forbidden, message: "\(error)"), api: api)
             } else {
                 response = Responses.failure(HTTPFailure(status: .internalServerError, message: "\(error)"), api: api)
             }
@@ -39,10 +42,7 @@ struct ReviewResponder: HTTPResponder {
 
     private func checkedResponse(to request: Request, path: String, api: Bool) async throws -> Response {
         let policy = AccessPolicy(bindHost: options.host, port: boundPort.port, token: options.token)
-        let authority = request.head.authority
-        guard policy.acceptsHost(authority), let authority else {
-            throw HTTPFailure(status: .forbidden, message: "this server answers to its own address only, not to Host \(authority ?? "(none)")")
-        }
+        let authority = try policy.checkHost(of: request)
         let query = QueryItems(request.uri.query)
         var setCookie: String?
         if policy.token != nil {
@@ -61,7 +61,7 @@ struct ReviewResponder: HTTPResponder {
                 if request.method == .get, !api {
                     // Drop the token from the address bar (and from history) once the cookie holds it.
                     let rest = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("token=") }
-                    let location = path + (rest.isEmpty ? "" : "?" + rest.joined(separator: "&"))
+                    let location = Self.localPath(path) + (rest.isEmpty ? "" : "?" + rest.joined(separator: "&"))
                     return Response(status: .seeOther, headers: [.location: location, .setCookie: setCookie!])
                 }
             }
@@ -128,6 +128,27 @@ struct ReviewResponder: HTTPResponder {
         }
     }
 
+    /// A path of this server as a redirect target: one leading slash, so `//host/x` or `/\\host/x` (which browsers
+    /// read as another site) stays a path here.
+    static func localPath(_ path: String) -> String {
+        "/" + path.drop { $0 == "/" || $0 == "\\" }
+    }
+
+    /// Whether a Content-Type names JSON itself (parameters such as `charset` allowed), not a type that merely
+    /// begins with the same letters.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let media = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return media.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+    }
+
+    /// A note is stored whole or not at all: U+0000 would end it early in C strings on the way to SQLite.
+    static func checkNote(_ note: String?) throws {
+        if let note, note.unicodeScalars.contains("\u{0}") {
+            throw HTTPFailure.badRequest("a note may not contain U+0000")
+        }
+    }
+
     /// Pair ids are positive decimal numbers; keys, prefixes and anything path-like are refused.
     static func pairID(_ text: String) throws -> Int64 {
         guard !text.isEmpty, text.count <= 18, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber),
@@ -153,8 +174,7 @@ struct ReviewResponder: HTTPResponder {
         guard !dataset.readOnly else {
             throw HTTPFailure(status: .forbidden, message: "decisions are off: the catalogue is open read-only; start rigctl review with --decisions to decide on pairs")
         }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") else {
+        guard Self.isJSON(request.headers[.contentType]) else {
             throw HTTPFailure(status: .unsupportedMediaType, message: "send the decision as application/json")
         }
         var request = request
@@ -174,6 +194,7 @@ struct ReviewResponder: HTTPResponder {
     private func review(_ request: Request, id: Int64) async throws -> Response {
         let body = try await decisionBody(request, as: ReviewBody.self, limit: Self.maxBody,
                                           usage: "{\"state\": \"approved\"|\"rejected\"|\"flagged\"|\"unreviewed\", \"note\": \"...\"}")
+        try Self.checkNote(body.note)
         // The catalogue's own review path: the same update as `rigctl dataset review`, committed with
         // synchronous = FULL before the answer goes out, so an acknowledged decision survives a killed server.
         let detail = try await offload { [dataset] in
@@ -206,6 +227,7 @@ struct ReviewResponder: HTTPResponder {
         let body = try await decisionBody(request, as: BatchBody.self, limit: Self.maxBatchBody, usage: """
             {"ids": [1, 2, ...] or "filter": "verdict=review&...", "expected": N, "state": "approved"|"rejected"|"flagged"|"unreviewed", "note": "..."}
             """)
+        try Self.checkNote(body.note)
         let query: ReviewQuery?
         switch (body.ids, body.filter) {
         case (let ids?, nil):
