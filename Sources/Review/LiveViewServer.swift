@@ -66,7 +66,7 @@ public struct LiveViewServer: Sendable {
         let boundPort = BoundPort()
         let port = self.port
         let app = Application(
-            responder: LiveViewResponder(feed: feed, boundPort: boundPort),
+            router: LiveViewRoutes.router(feed: feed, boundPort: boundPort),
             server: ConnectionLimits().server,
             configuration: .init(address: .hostname(Self.host, port: port), serverName: nil,
                                  availableConnectionsDelegate: ConnectionLimits().connectionsDelegate),
@@ -84,52 +84,35 @@ public struct LiveViewServer: Sendable {
     }
 }
 
-/// GET only: the page, its script and the review stylesheet, the newest measurement, the newest images.
-struct LiveViewResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-
-    let feed: LiveViewFeed
-    let boundPort: BoundPort
-
-    func respond(to request: Request, context: Context) async throws -> Response {
-        let path = request.uri.path
-        var response: Response
-        do {
-            response = try route(request, path: path)
-        } catch let failure as HTTPFailure {
-            response = Responses.failure(failure, api: path.hasPrefix("/api/"))
+/// GET only, behind the same `AccessMiddleware` as the review server: the page, its script and the review
+/// stylesheet, the newest measurement, the newest images.
+enum LiveViewRoutes {
+    static func router(feed: LiveViewFeed, boundPort: BoundPort) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: AccessMiddleware(bindHost: LiveViewServer.host, token: nil, boundPort: boundPort))
+        router.route("/", [.get]) { _, _ in Responses.html(LiveViewPage.page(feed.snapshot)) }
+        router.route("/static/review.css", [.get]) { _, _ in
+            Responses.data(Data(Assets.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
         }
-        ReviewResponder.addSecurityHeaders(&response.headers)
-        return response
-    }
-
-    private func route(_ request: Request, path: String) throws -> Response {
-        let policy = AccessPolicy(bindHost: LiveViewServer.host, port: boundPort.port, token: nil)
-        _ = try policy.checkHost(of: request)
-        guard request.method == .get || request.method == .head else {
-            throw HTTPFailure(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(path)")
+        router.route("/static/liveview.css", [.get]) { _, _ in
+            Responses.data(Data(LiveViewPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
         }
-        switch path {
-        case "/":
-            return Responses.html(LiveViewPage.page(feed.snapshot))
-        case "/static/review.css":
-            return Responses.data(Data(Assets.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        case "/static/liveview.css":
-            return Responses.data(Data(LiveViewPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        case "/static/liveview.js":
-            return Responses.data(Data(LiveViewPage.script.utf8), type: "text/javascript; charset=utf-8",
-                                  headers: [.cacheControl: "no-cache"])
-        case "/api/liveview":
+        router.route("/static/liveview.js", [.get]) { _, _ in
+            Responses.data(Data(LiveViewPage.script.utf8), type: "text/javascript; charset=utf-8",
+                           headers: [.cacheControl: "no-cache"])
+        }
+        router.route("/api/liveview", [.get]) { _, _ in
             guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
             return Responses.data(LiveViewPage.json(s), type: "application/json; charset=utf-8",
                                   headers: [.cacheControl: "no-store"])
-        case "/liveview/views.jpg", "/liveview/difference.jpg":
-            guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
-            return Responses.data(path.hasSuffix("views.jpg") ? s.views : s.difference, type: "image/jpeg",
-                                  headers: [.cacheControl: "no-store"])
-        default:
-            throw HTTPFailure.notFound("nothing at \(path)")
         }
+        for (path, views) in [("/liveview/views.jpg", true), ("/liveview/difference.jpg", false)] {
+            router.route(path, [.get]) { _, _ in
+                guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
+                return Responses.data(views ? s.views : s.difference, type: "image/jpeg", headers: [.cacheControl: "no-store"])
+            }
+        }
+        return router
     }
 }
 

@@ -59,7 +59,7 @@ public struct ReviewServer: Sendable {
         if logger == nil { log.logLevel = .warning }
         let boundPort = BoundPort()
         let app = Application(
-            responder: ReviewResponder(dataset: dataset, images: images, options: options, boundPort: boundPort),
+            router: ReviewResponder(dataset: dataset, images: images, options: options, boundPort: boundPort).router(),
             server: options.connections.server,
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil,
                                  availableConnectionsDelegate: options.connections.connectionsDelegate),

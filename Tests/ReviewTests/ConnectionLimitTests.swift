@@ -77,7 +77,7 @@ final class RawConnection {
             let (text, closed) = try await offThread { () throws -> (String, Bool) in
                 let connection = try RawConnection(port: port)
                 connection.send("GET /api/pairs HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n")
-                let (data, closed) = connection.receive(for: 10)
+                let (data, closed) = connection.receive(for: 60)
                 return (String(decoding: data, as: UTF8.self), closed)
             }
             #expect(text.hasPrefix("HTTP/1.1 200"), "\(text.prefix(80))")
@@ -94,7 +94,7 @@ final class RawConnection {
                 halfHeader.send("GET /api/pairs HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nX-Slow: ")
                 let halfBody = try RawConnection(port: port)
                 halfBody.send("POST /api/review HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-                return [silent.receive(for: 8).closed, halfHeader.receive(for: 8).closed, halfBody.receive(for: 8).closed]
+                return [silent.receive(for: 30).closed, halfHeader.receive(for: 30).closed, halfBody.receive(for: 30).closed]
             }
             #expect(results == [true, true, true], "\(results)")
         }
@@ -111,7 +111,7 @@ final class RawConnection {
                 waiting.send("GET /api/facets HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n")
                 let early = waiting.receive(for: 1.5)
                 holder = nil
-                let late = waiting.receive(for: 10)
+                let late = waiting.receive(for: 60)
                 return (early.data.isEmpty, String(decoding: late.data, as: UTF8.self))
             }
             #expect(whileHeld, "a second connection was served while the only slot was taken")
