@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        // Hummingbird's own NIO, named for the review server's connection handling (HTTP/1.0 close).
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // ---- C libraries and shims: one thin target each.
@@ -90,8 +92,12 @@ let package = Package(
                 "DatasetBuilder",
                 "Alignment",
                 "Imaging",
+                "ThreadSupport",
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdCore", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
 
@@ -171,6 +177,10 @@ let package = Package(
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/ReviewBenchmark"
         ),
+        // The review server under load: concurrent loopback clients, mixed pages, API and images, for a bounded
+        // time against the built `rigctl review`; requests per second, p99 latency, the server's peak memory.
+        .executableTarget(name: "ReviewLoadBenchmark", dependencies: ["DatasetBuilder", "TestSupport", "ThreadSupport"],
+                          path: "Benchmarks/ReviewLoadBenchmark"),
         // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
         .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),
     ]

@@ -231,6 +231,15 @@ extension Dataset {
         }
     }
 
+    /// The bytes of a file the catalogue manages, read through the dataset's confined open: a symbolic link on its
+    /// path - even one to another file inside the dataset - is refused (`DatasetError.unsafePath`), never followed.
+    public func readManagedFile(_ file: FileInfo) throws -> Data {
+        guard Self.isManagedPath(file.path) else {
+            throw DatasetError.database("the catalogue names \(file.path), which is outside the dataset's folders")
+        }
+        return try files.read(file.path)
+    }
+
     /// The absolute location of a catalogued file, refusing any path that is not inside the dataset's managed
     /// folders (so a damaged catalogue row can never make a server hand out another file).
     public func managedFileURL(_ file: FileInfo) throws -> URL {

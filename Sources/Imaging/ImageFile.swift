@@ -22,13 +22,24 @@ public enum ImageFile {
     /// The image and, for a RAW file, what libraw reads of its camera and exposure (make, model, serial,
     /// aperture, ...): which body took it. PNG and JPEG give no metadata.
     public static func readWithMetadata(_ url: URL, demosaic: Demosaic = .ahd) throws -> (image: RGBImage, metadata: CaptureMetadata?) {
-        let data = try readFile(url)
+        try decodeWithMetadata(try readFile(url), path: url.path, demosaic: demosaic)
+    }
+
+    /// Decodes bytes already read (through a confined open, say); `path` names them in messages. PNG and JPEG of
+    /// more than `maxPixels` are refused before their pixels are allocated.
+    public static func decode(_ data: Data, path: String, maxPixels: Int = ImageLimits.maxPixels,
+                              demosaic: Demosaic = .ahd) throws -> RGBImage {
+        try decodeWithMetadata(data, path: path, maxPixels: maxPixels, demosaic: demosaic).image
+    }
+
+    static func decodeWithMetadata(_ data: Data, path: String, maxPixels: Int = ImageLimits.maxPixels,
+                                   demosaic: Demosaic) throws -> (image: RGBImage, metadata: CaptureMetadata?) {
         switch ImageFormat.sniff(data) {
-        case .png: return (try PNGFile.decode(data, path: url.path).rgbImage(), nil)
-        case .jpeg: return (RGBImage(raster: try JPEGFile.decode(data, path: url.path)), nil)
+        case .png: return (try PNGFile.decode(data, path: path, maxPixels: maxPixels).rgbImage(), nil)
+        case .jpeg: return (RGBImage(raster: try JPEGFile.decode(data, path: path, maxPixels: maxPixels)), nil)
         case .raw:
-            if data.isEmpty { throw ImagingError.corrupt(path: url.path, format: "image", detail: "the file is empty") }
-            let decoded = try RawDecoder(demosaic: demosaic).decode(data, path: url.path)
+            if data.isEmpty { throw ImagingError.corrupt(path: path, format: "image", detail: "the file is empty") }
+            let decoded = try RawDecoder(demosaic: demosaic).decode(data, path: path)
             return (decoded.image, decoded.metadata)
         }
     }

@@ -23,6 +23,22 @@ struct QueryItems: Sendable {
     }
 }
 
+extension AccessPolicy {
+    /// The Host check both servers make first: exactly one Host header, naming this server. Returns the authority.
+    func checkHost(of request: Request) throws -> String {
+        // The first Host header became the authority; a second one left among the fields makes the request
+        // ambiguous (a proxy and this server could read different hosts), so it is refused, not guessed at.
+        guard request.headers[values: .init("Host")!].isEmpty else {
+            throw HTTPFailure.badRequest("one Host header, not several")
+        }
+        let authority = request.head.authority
+        guard acceptsHost(authority), let authority else {
+            throw HTTPFailure(status: .forbidden, message: "this server answers to its own address only, not to Host \(authority ?? "(none)")")
+        }
+        return authority
+    }
+}
+
 /// A request the server refuses, with the status and a message for the person or script that sent it.
 struct HTTPFailure: Error {
     let status: HTTPResponse.Status
@@ -52,6 +68,9 @@ extension ReviewQuery {
         scene = items["scene"]
         if let v = items["where"] {
             do { conditions = try ReviewCondition.parseList(v) } catch { throw HTTPFailure.badRequest("\(error)") }
+            guard conditions.count <= Self.maxConditions else {
+                throw HTTPFailure.badRequest("where= holds at most \(Self.maxConditions) conditions, not \(conditions.count)")
+            }
         }
         if let v = items["sort"] {
             guard let field = ReviewSortField(v) else { throw HTTPFailure.badRequest("cannot sort by \(v)") }
@@ -68,10 +87,18 @@ extension ReviewQuery {
             limit = n
         }
         if let v = items["offset"] {
-            guard let n = Int(v), n >= 0 else { throw HTTPFailure.badRequest("offset is a whole number") }
+            guard let n = Int(v), (0...Self.maxOffset).contains(n) else {
+                throw HTTPFailure.badRequest("offset is 0 to \(Self.maxOffset)")
+            }
             offset = n
         }
     }
+
+    /// The largest offset a URL may ask for: far past any catalogue, and small enough that offset + limit and the
+    /// pager's sums cannot overflow.
+    static let maxOffset = 1_000_000_000
+    /// The most `where` conditions a URL may carry (each becomes a clause of the catalogue's query).
+    static let maxConditions = 32
 
     /// The URL query for this filter and sort (paging left out unless asked for), in a fixed order.
     func queryString(includePaging: Bool = false, offset: Int? = nil) -> String {

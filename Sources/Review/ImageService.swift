@@ -2,7 +2,7 @@ import Alignment
 import DatasetBuilder
 import Foundation
 import Imaging
-import Synchronization
+import ThreadSupport
 
 /// Which image of a pair a URL asks for. Names, not paths: the file is looked up in the catalogue.
 public enum PairImageKind: String, Sendable, CaseIterable {
@@ -29,14 +29,47 @@ public struct EncodedImage: Sendable {
     public let etag: String
 }
 
+/// What one request may make the server decode, and how many decodes may run at once: together they bound the
+/// memory images take (a small PNG can declare 10000x10000; each distinct `size=` misses the cache).
+public struct ImageBudget: Sendable {
+    /// Pixels of one decoded image (a difference decodes two).
+    public var maxPixels: Int
+    /// Decodes and renders in flight; one more is refused with 503 rather than queued.
+    public var maxRenders: Int
+
+    public init(maxPixels: Int = 64_000_000, maxRenders: Int = 4) {
+        self.maxPixels = maxPixels
+        self.maxRenders = maxRenders
+    }
+}
+
 /// Decodes, scales and encodes a pair's images on demand and keeps the most recent results, up to a byte budget.
+/// Files are read only through the dataset's confined open, so only the files the catalogue manages are served.
 final class ImageService: Sendable {
     private let dataset: Dataset
-    private let cache: Mutex<ByteBoundedCache>
+    private let cache: LockedValue<ByteBoundedCache>
+    let budget: ImageBudget
+    private let renders = LockedValue(0)
 
-    init(dataset: Dataset, cacheBytes: Int = 64 << 20) {
+    init(dataset: Dataset, cacheBytes: Int = 64 << 20, budget: ImageBudget = ImageBudget()) {
         self.dataset = dataset
-        cache = Mutex(ByteBoundedCache(limit: cacheBytes))
+        cache = LockedValue(ByteBoundedCache(limit: cacheBytes))
+        self.budget = budget
+    }
+
+    /// Runs one decode or render if fewer than `maxRenders` are running, else refuses it (503).
+    private func rendering<T>(_ body: () throws -> T) throws -> T {
+        let admitted = renders.withLock { (count: inout Int) -> Bool in
+            guard count < budget.maxRenders else { return false }
+            count += 1
+            return true
+        }
+        guard admitted else {
+            throw HTTPFailure(status: .serviceUnavailable,
+                              message: "\(budget.maxRenders) images are being rendered already; try again in a moment")
+        }
+        defer { renders.withLock { $0 -= 1 } }
+        return try body()
     }
 
     /// The tag of an image, known from the catalogue's hashes without decoding anything (so a 304 costs one
@@ -54,23 +87,24 @@ final class ImageService: Sendable {
             return EncodedImage(data: hit, contentType: encoding.contentType, etag: tag)
         }
         let files = try files(pair, kind, model: model)
-        let urls = try files.map { try dataset.managedFileURL($0) }
+        let first = try dataset.readManagedFile(files[0])
         let data: Data
-        if kind != .difference, size == nil, encoding == .png, let bytes = try? Data(contentsOf: urls[0]),
-           ImageFormat.sniff(bytes) == .png {
+        if kind != .difference, size == nil, encoding == .png, ImageFormat.sniff(first) == .png {
             // Full size as stored: the catalogued PNG itself (16-bit files stay 16-bit).
-            data = bytes
+            data = first
         } else {
-            var image: RGBImage
-            if kind == .difference {
-                image = try Self.difference(try decode(urls[0]), try decode(urls[1]), pair: pair)
-            } else {
-                image = try decode(urls[0])
+            data = try rendering {
+                var image: RGBImage
+                if kind == .difference {
+                    image = try Self.difference(try decode(first, files[0]), try decode(files[1]), pair: pair)
+                } else {
+                    image = try decode(first, files[0])
+                }
+                if let size { image = image.downscaled(maxSide: size) }
+                let raster = image.raster8()
+                return encoding == .png ? try PNGFile.encode(raster, compressionLevel: 3)
+                                        : try JPEGFile.encode(raster, quality: 90)
             }
-            if let size { image = image.downscaled(maxSide: size) }
-            let raster = image.raster8()
-            data = encoding == .png ? try PNGFile.encode(raster, compressionLevel: 3)
-                                    : try JPEGFile.encode(raster, quality: 90)
         }
         cache.withLock { $0.put(tag, data) }
         return EncodedImage(data: data, contentType: encoding.contentType, etag: tag)
@@ -105,22 +139,40 @@ final class ImageService: Sendable {
     func misalignment(for pair: PairDetail) throws -> Data {
         let tag = "misalignment-\(pair.source.sha256)-\(pair.target.sha256)"
         if let hit = cache.withLock({ $0.get(tag) }) { return hit }
-        let source = try decode(try dataset.managedFileURL(pair.source))
-        let target = try decode(try dataset.managedFileURL(pair.target))
-        guard source.width == target.width, source.height == target.height else {
-            throw HTTPFailure(status: .conflict, message: "pair \(pair.id): source is \(source.width)x\(source.height), "
-                              + "target \(target.width)x\(target.height); no misalignment map")
-        }
-        let thresholds = VerdictThresholds()
-        let report = try measureMisalignment(source: source, target: target, thresholds: thresholds)
-        let data = try Responses.jsonEncoder.encode(MisalignmentMap(report: report, width: source.width,
+        let data = try rendering {
+            let source = try decode(pair.source)
+            let target = try decode(pair.target)
+            guard source.width == target.width, source.height == target.height else {
+                throw HTTPFailure(status: .conflict, message: "pair \(pair.id): source is \(source.width)x\(source.height), "
+                                  + "target \(target.width)x\(target.height); no misalignment map")
+            }
+            let thresholds = VerdictThresholds()
+            let report = try measureMisalignment(source: source, target: target, thresholds: thresholds)
+            return try Responses.jsonEncoder.encode(MisalignmentMap(report: report, width: source.width,
                                                                      height: source.height, thresholds: thresholds))
+        }
         cache.withLock { $0.put(tag, data) }
         return data
     }
 
-    private func decode(_ url: URL) throws -> RGBImage {
-        let image = try ImageFile.read(url)
+    private func decode(_ file: FileInfo) throws -> RGBImage {
+        try decode(try dataset.readManagedFile(file), file)
+    }
+
+    /// Decodes a managed file's bytes within the per-request pixel budget; a larger image is refused (413) before
+    /// its pixels are allocated.
+    private func decode(_ data: Data, _ file: FileInfo) throws -> RGBImage {
+        let image: RGBImage
+        do {
+            image = try ImageFile.decode(data, path: file.path, maxPixels: budget.maxPixels)
+        } catch let error as ImagingError {
+            // The decoders' size refusal names the limit's environment setting; other unsupported files stay 500.
+            if case .unsupported(_, let detail) = error, detail.contains(ImageLimits.environmentKey) {
+                throw HTTPFailure(status: .contentTooLarge, message: "\(file.path) is larger than this server decodes "
+                                  + "(\(budget.maxPixels / 1_000_000) megapixels): \(error)")
+            }
+            throw error
+        }
         return image.transfer == .display ? image : image.displayEncoded()
     }
 

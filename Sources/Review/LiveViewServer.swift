@@ -1,7 +1,8 @@
+import Alignment
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
+import ThreadSupport
 
 /// One registered pair of live-view frames as the page shows it: the two views side by side, the overlay
 /// (difference or checkerboard; both JPEG) and the measurement as JSON (whatever the caller measures; the page reads the fields it
@@ -11,14 +12,14 @@ public struct LiveViewSnapshot: Sendable {
     public var views: Data
     /// The overlay image (served as /liveview/difference.jpg whichever it is).
     public var difference: Data
-    /// Which overlay `difference` holds: "difference" or "checkerboard" (the page's caption says how to read it).
-    public var overlay: String
+    /// Which overlay `difference` holds: the difference or the checkerboard (the page's caption says how to read it).
+    public var overlay: LiveViewImages.Overlay
     public var measurement: Data
     /// The last failure to fetch or register a frame, if the newest attempt failed (the images stay the last good
     /// ones).
     public var error: String?
 
-    public init(frame: Int, views: Data, difference: Data, overlay: String = "difference", measurement: Data, error: String? = nil) {
+    public init(frame: Int, views: Data, difference: Data, overlay: LiveViewImages.Overlay = .difference, measurement: Data, error: String? = nil) {
         self.frame = frame
         self.views = views
         self.difference = difference
@@ -30,7 +31,7 @@ public struct LiveViewSnapshot: Sendable {
 
 /// The newest snapshot, written by the thread that grabs frames and read by the server.
 public final class LiveViewFeed: Sendable {
-    private let latest = Mutex<LiveViewSnapshot?>(nil)
+    private let latest = LockedValue<LiveViewSnapshot?>(nil)
 
     public init() {}
 
@@ -65,8 +66,10 @@ public struct LiveViewServer: Sendable {
         let boundPort = BoundPort()
         let port = self.port
         let app = Application(
-            responder: LiveViewResponder(feed: feed, boundPort: boundPort),
-            configuration: .init(address: .hostname(Self.host, port: port), serverName: nil),
+            router: LiveViewRoutes.router(feed: feed, boundPort: boundPort),
+            server: ConnectionLimits().server,
+            configuration: .init(address: .hostname(Self.host, port: port), serverName: nil,
+                                 availableConnectionsDelegate: ConnectionLimits().connectionsDelegate),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 boundPort.set(bound)
@@ -81,55 +84,35 @@ public struct LiveViewServer: Sendable {
     }
 }
 
-/// GET only: the page, its script and the review stylesheet, the newest measurement, the newest images.
-struct LiveViewResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-
-    let feed: LiveViewFeed
-    let boundPort: BoundPort
-
-    func respond(to request: Request, context: Context) async throws -> Response {
-        let path = request.uri.path
-        var response: Response
-        do {
-            response = try route(request, path: path)
-        } catch let failure as HTTPFailure {
-            response = Responses.failure(failure, api: path.hasPrefix("/api/"))
+/// GET only, behind the same `AccessMiddleware` as the review server: the page, its script and the review
+/// stylesheet, the newest measurement, the newest images.
+enum LiveViewRoutes {
+    static func router(feed: LiveViewFeed, boundPort: BoundPort) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: AccessMiddleware(bindHost: LiveViewServer.host, token: nil, boundPort: boundPort))
+        router.route("/", [.get]) { _, _ in Responses.html(LiveViewPage.page(feed.snapshot)) }
+        router.route("/static/review.css", [.get]) { _, _ in
+            Responses.data(Data(Assets.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
         }
-        ReviewResponder.addSecurityHeaders(&response.headers)
-        return response
-    }
-
-    private func route(_ request: Request, path: String) throws -> Response {
-        let policy = AccessPolicy(bindHost: LiveViewServer.host, port: boundPort.port, token: nil)
-        guard policy.acceptsHost(request.head.authority) else {
-            throw HTTPFailure(status: .forbidden,
-                              message: "this server answers to its own address only, not to Host \(request.head.authority ?? "(none)")")
+        router.route("/static/liveview.css", [.get]) { _, _ in
+            Responses.data(Data(LiveViewPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
         }
-        guard request.method == .get || request.method == .head else {
-            throw HTTPFailure(status: .methodNotAllowed, message: "\(request.method) is not allowed on \(path)")
+        router.route("/static/liveview.js", [.get]) { _, _ in
+            Responses.data(Data(LiveViewPage.script.utf8), type: "text/javascript; charset=utf-8",
+                           headers: [.cacheControl: "no-cache"])
         }
-        switch path {
-        case "/":
-            return Responses.html(LiveViewPage.page(feed.snapshot))
-        case "/static/review.css":
-            return Responses.data(Data(Assets.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        case "/static/liveview.css":
-            return Responses.data(Data(LiveViewPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        case "/static/liveview.js":
-            return Responses.data(Data(LiveViewPage.script.utf8), type: "text/javascript; charset=utf-8",
-                                  headers: [.cacheControl: "no-cache"])
-        case "/api/liveview":
+        router.route("/api/liveview", [.get]) { _, _ in
             guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
             return Responses.data(LiveViewPage.json(s), type: "application/json; charset=utf-8",
                                   headers: [.cacheControl: "no-store"])
-        case "/liveview/views.jpg", "/liveview/difference.jpg":
-            guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
-            return Responses.data(path.hasSuffix("views.jpg") ? s.views : s.difference, type: "image/jpeg",
-                                  headers: [.cacheControl: "no-store"])
-        default:
-            throw HTTPFailure.notFound("nothing at \(path)")
         }
+        for (path, views) in [("/liveview/views.jpg", true), ("/liveview/difference.jpg", false)] {
+            router.route(path, [.get]) { _, _ in
+                guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
+                return Responses.data(views ? s.views : s.difference, type: "image/jpeg", headers: [.cacheControl: "no-store"])
+            }
+        }
+        return router
     }
 }
 
@@ -163,7 +146,7 @@ enum LiveViewPage {
             return "<tr><th>\(Page.escape(f.label))</th><td id=\"f-\(f.key)\">\(Page.escape(value))</td></tr>"
         }.joined()
         let frame = snapshot.map { "\($0.frame)" } ?? "–"
-        let checkerboard = snapshot?.overlay == "checkerboard"
+        let checkerboard = snapshot?.overlay == .checkerboard
         let error = snapshot?.error.map { Page.escape($0) } ?? ""
         let body = """
             <header><h1>rigctl live view</h1><span>frame <b id="frame">\(frame)</b></span>\

@@ -3,11 +3,9 @@ import Foundation
 import Hummingbird
 import PairVocabulary
 
-/// Every request passes the access checks first (Host, then token, then Origin for POSTs), then goes to one
-/// route. Paths carry pair ids and image kinds only; nothing in a URL is ever used as a file path.
-struct ReviewResponder: HTTPResponder {
-    typealias Context = BasicRequestContext
-
+/// The review server's routes on Hummingbird's `Router`, behind the shared `AccessMiddleware` (Host, token,
+/// Origin). Paths carry pair ids and image kinds only; nothing in a URL is ever used as a file path.
+struct ReviewResponder: Sendable {
     let dataset: Dataset
     let images: ImageService
     let options: ReviewOptions
@@ -16,116 +14,65 @@ struct ReviewResponder: HTTPResponder {
     /// Largest review body accepted (a note is a sentence or two).
     static let maxBody = 64 << 10
 
-    func respond(to request: Request, context: Context) async throws -> Response {
-        let path = request.uri.path
-        let api = path.hasPrefix("/api/")
-        var response: Response
-        do {
-            response = try await checkedResponse(to: request, path: path, api: api)
-        } catch let failure as HTTPFailure {
-            response = Responses.failure(failure, api: api)
-        } catch let error as DatasetError {
-            if case .notFound = error {
-                response = Responses.failure(.notFound("\(error)"), api: api)
-            } else {
-                response = Responses.failure(HTTPFailure(status: .internalServerError, message: "\(error)"), api: api)
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: AccessMiddleware(bindHost: options.host, token: options.token, boundPort: boundPort))
+        let dataset = self.dataset
+        let images = self.images
+        router.route("/", [.get]) { request, _ in try await queuePage(QueryItems(request.uri.query)) }
+        router.route("/static/:name", [.get]) { _, context in
+            guard let name = context.parameters.get("name"), let asset = Assets.named(name) else {
+                throw HTTPFailure.notFound("no such file")
             }
-        } catch {
-            response = Responses.failure(HTTPFailure(status: .internalServerError, message: "\(error)"), api: api)
-        }
-        Self.addSecurityHeaders(&response.headers)
-        return response
-    }
-
-    private func checkedResponse(to request: Request, path: String, api: Bool) async throws -> Response {
-        let policy = AccessPolicy(bindHost: options.host, port: boundPort.port, token: options.token)
-        let authority = request.head.authority
-        guard policy.acceptsHost(authority), let authority else {
-            throw HTTPFailure(status: .forbidden, message: "this server answers to its own address only, not to Host \(authority ?? "(none)")")
-        }
-        let query = QueryItems(request.uri.query)
-        var setCookie: String?
-        if policy.token != nil {
-            let cookie = Self.cookie(AccessPolicy.cookieName, in: request.headers[values: .cookie])
-            var bearer: String?
-            if let auth = request.headers[.authorization], auth.hasPrefix("Bearer ") { bearer = String(auth.dropFirst(7)) }
-            let presented = query["token"] ?? bearer ?? cookie
-            guard let presented else {
-                throw HTTPFailure(status: .unauthorized, message: "open the address rigctl review printed, with its ?token=")
-            }
-            guard policy.tokenMatches(presented) else {
-                throw HTTPFailure(status: .forbidden, message: "wrong token")
-            }
-            if query["token"] != nil {
-                setCookie = "\(AccessPolicy.cookieName)=\(presented); Path=/; HttpOnly; SameSite=Strict"
-                if request.method == .get, !api {
-                    // Drop the token from the address bar (and from history) once the cookie holds it.
-                    let rest = (request.uri.query ?? "").split(separator: "&").filter { !$0.hasPrefix("token=") }
-                    let location = path + (rest.isEmpty ? "" : "?" + rest.joined(separator: "&"))
-                    return Response(status: .seeOther, headers: [.location: location, .setCookie: setCookie!])
-                }
-            }
-        }
-        if request.method == .post {
-            if let origin = request.headers[.origin], !policy.acceptsOrigin(origin, authority: authority) {
-                throw HTTPFailure(status: .forbidden, message: "cross-origin POST from \(origin) refused")
-            }
-            if let site = request.headers[.init("Sec-Fetch-Site")!], site != "same-origin", site != "none" {
-                throw HTTPFailure(status: .forbidden, message: "cross-site POST refused")
-            }
-        }
-        var response = try await route(request, path: path, query: query)
-        if let setCookie { response.headers[.setCookie] = setCookie }
-        return response
-    }
-
-    private func route(_ request: Request, path: String, query: QueryItems) async throws -> Response {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
-        let method = request.method
-        func only(_ allowed: HTTPRequest.Method) throws {
-            guard method == allowed else {
-                throw HTTPFailure(status: .methodNotAllowed, message: "\(method) is not allowed on \(path)")
-            }
-        }
-        switch parts.count {
-        case 1 where parts[0] == "":
-            try only(.get)
-            return try await queuePage(query)
-        case 2 where parts[0] == "static":
-            try only(.get)
-            guard let asset = Assets.named(parts[1]) else { throw HTTPFailure.notFound("no such file") }
             return Responses.data(Data(asset.text.utf8), type: asset.type, headers: [.cacheControl: "no-cache"])
-        case 2 where parts[0] == "pairs":
-            try only(.get)
-            return try await pairPage(try Self.pairID(parts[1]), query)
-        case 2 where parts[0] == "api" && parts[1] == "pairs":
-            try only(.get)
-            let q = try ReviewQuery(items: query)
-            return try Responses.json(try await offload { [dataset] in try dataset.reviewPage(q) })
-        case 2 where parts[0] == "api" && parts[1] == "review":
-            try only(.post)
-            return try await batchReview(request)
-        case 2 where parts[0] == "api" && parts[1] == "facets":
-            try only(.get)
-            return try Responses.json(try await offload { [dataset] in try dataset.reviewFacets() })
-        case 3 where parts[0] == "api" && parts[1] == "pairs":
-            try only(.get)
-            let id = try Self.pairID(parts[2])
-            return try Responses.json(try await offload { [dataset] in try dataset.pair("\(id)") })
-        case 4 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "review":
-            try only(.post)
-            return try await review(request, id: try Self.pairID(parts[2]))
-        case 4 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "misalignment":
-            try only(.get)
-            let id = try Self.pairID(parts[2])
-            let data = try await offload { [dataset, images] in try images.misalignment(for: try dataset.pair("\(id)")) }
-            return Responses.data(data, type: "application/json; charset=utf-8")
-        case 5 where parts[0] == "api" && parts[1] == "pairs" && parts[3] == "image":
-            try only(.get)
-            return try await image(request, id: try Self.pairID(parts[2]), kind: parts[4], query: query)
-        default:
-            throw HTTPFailure.notFound("nothing at \(path)")
         }
+        router.route("/pairs/:id", [.get]) { request, context in
+            try await pairPage(try Self.pairID(context), QueryItems(request.uri.query))
+        }
+        router.route("/api/pairs", [.get]) { request, _ in
+            let q = try ReviewQuery(items: QueryItems(request.uri.query))
+            return try Responses.json(try await offload { try dataset.reviewPage(q) })
+        }
+        router.route("/api/review", [.post]) { request, _ in try await batchReview(request) }
+        router.route("/api/facets", [.get]) { _, _ in
+            try Responses.json(try await offload { try dataset.reviewFacets() })
+        }
+        router.route("/api/pairs/:id", [.get]) { _, context in
+            let id = try Self.pairID(context)
+            return try Responses.json(try await offload { try dataset.pair("\(id)") })
+        }
+        router.route("/api/pairs/:id/review", [.post]) { request, context in
+            try await review(request, id: try Self.pairID(context))
+        }
+        router.route("/api/pairs/:id/misalignment", [.get]) { _, context in
+            let id = try Self.pairID(context)
+            let data = try await offload { try images.misalignment(for: try dataset.pair("\(id)")) }
+            return Responses.data(data, type: "application/json; charset=utf-8")
+        }
+        router.route("/api/pairs/:id/image/:kind", [.get]) { request, context in
+            try await image(request, id: try Self.pairID(context), kind: context.parameters.get("kind") ?? "",
+                            query: QueryItems(request.uri.query))
+        }
+        return router
+    }
+
+    /// Whether a Content-Type names JSON itself (parameters such as `charset` allowed), not a type that merely
+    /// begins with the same letters.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let media = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return media.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+    }
+
+    /// A note is stored whole or not at all: U+0000 would end it early in C strings on the way to SQLite.
+    static func checkNote(_ note: String?) throws {
+        if let note, note.unicodeScalars.contains("\u{0}") {
+            throw HTTPFailure.badRequest("a note may not contain U+0000")
+        }
+    }
+
+    static func pairID(_ context: BasicRequestContext) throws -> Int64 {
+        try pairID(context.parameters.get("id") ?? "")
     }
 
     /// Pair ids are positive decimal numbers; keys, prefixes and anything path-like are refused.
@@ -153,8 +100,7 @@ struct ReviewResponder: HTTPResponder {
         guard !dataset.readOnly else {
             throw HTTPFailure(status: .forbidden, message: "decisions are off: the catalogue is open read-only; start rigctl review with --decisions to decide on pairs")
         }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("application/json") else {
+        guard Self.isJSON(request.headers[.contentType]) else {
             throw HTTPFailure(status: .unsupportedMediaType, message: "send the decision as application/json")
         }
         var request = request
@@ -174,6 +120,7 @@ struct ReviewResponder: HTTPResponder {
     private func review(_ request: Request, id: Int64) async throws -> Response {
         let body = try await decisionBody(request, as: ReviewBody.self, limit: Self.maxBody,
                                           usage: "{\"state\": \"approved\"|\"rejected\"|\"flagged\"|\"unreviewed\", \"note\": \"...\"}")
+        try Self.checkNote(body.note)
         // The catalogue's own review path: the same update as `rigctl dataset review`, committed with
         // synchronous = FULL before the answer goes out, so an acknowledged decision survives a killed server.
         let detail = try await offload { [dataset] in
@@ -206,6 +153,7 @@ struct ReviewResponder: HTTPResponder {
         let body = try await decisionBody(request, as: BatchBody.self, limit: Self.maxBatchBody, usage: """
             {"ids": [1, 2, ...] or "filter": "verdict=review&...", "expected": N, "state": "approved"|"rejected"|"flagged"|"unreviewed", "note": "..."}
             """)
+        try Self.checkNote(body.note)
         let query: ReviewQuery?
         switch (body.ids, body.filter) {
         case (let ids?, nil):
@@ -291,24 +239,5 @@ struct ReviewResponder: HTTPResponder {
         let next = index.flatMap { $0 + 1 < order.count ? order[$0 + 1] : nil }
         return Responses.html(Page.pair(pair, query: q, previous: previous, next: next,
                                         position: index.map { ($0 + 1, order.count) }, readOnly: readOnly))
-    }
-
-    static func cookie(_ name: String, in headers: [String]) -> String? {
-        for header in headers {
-            for part in header.split(separator: ";") {
-                let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if kv.count == 2, kv[0] == name { return String(kv[1]) }
-            }
-        }
-        return nil
-    }
-
-    /// Pages load only this server's own scripts, styles and images, and may not be framed by another site.
-    static func addSecurityHeaders(_ headers: inout HTTPFields) {
-        headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        headers[.xContentTypeOptions] = "nosniff"
-        headers[.init("Referrer-Policy")!] = "no-referrer"
-        headers[.crossOriginResourcePolicy] = "same-origin"
     }
 }

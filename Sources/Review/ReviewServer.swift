@@ -2,7 +2,7 @@ import DatasetBuilder
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
+import ThreadSupport
 
 /// How `rigctl review` serves a dataset.
 public struct ReviewOptions: Sendable {
@@ -11,6 +11,10 @@ public struct ReviewOptions: Sendable {
     /// Generated when the host is not loopback; nil on loopback.
     public var token: String?
     public var imageCacheBytes: Int
+    /// Pixels decoded per image and renders in flight.
+    public var imageBudget = ImageBudget()
+    /// Idle, header and body timeout and the connection cap.
+    public var connections = ConnectionLimits()
 
     public init(host: String = "127.0.0.1", port: Int = 8417, token: String? = nil, imageCacheBytes: Int = 64 << 20) {
         self.host = host
@@ -48,15 +52,17 @@ public struct ReviewServer: Sendable {
     /// the requests in flight). `onStart` gets the bound address (the real port when `options.port` is 0).
     public func run(stopOnSignals: Bool = false, logger: Logger? = nil,
                     onStart: @escaping @Sendable (ReviewAddress) async -> Void) async throws {
-        let images = ImageService(dataset: dataset, cacheBytes: options.imageCacheBytes)
+        let images = ImageService(dataset: dataset, cacheBytes: options.imageCacheBytes, budget: options.imageBudget)
         let options = self.options
         let dataset = self.dataset
         var log = logger ?? Logger(label: "rigctl.review")
         if logger == nil { log.logLevel = .warning }
         let boundPort = BoundPort()
         let app = Application(
-            responder: ReviewResponder(dataset: dataset, images: images, options: options, boundPort: boundPort),
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
+            router: ReviewResponder(dataset: dataset, images: images, options: options, boundPort: boundPort).router(),
+            server: options.connections.server,
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil,
+                                 availableConnectionsDelegate: options.connections.connectionsDelegate),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? options.port
                 boundPort.set(port)
@@ -74,7 +80,7 @@ public struct ReviewServer: Sendable {
 /// The port the listener got, known only once it is bound (port 0 picks a free one); until then it is 0 and the
 /// Host check refuses everything.
 final class BoundPort: Sendable {
-    private let value = Mutex(0)
+    private let value = LockedValue(0)
 
     func set(_ port: Int) { value.withLock { $0 = port } }
     var port: Int { value.withLock { $0 } }

@@ -27,7 +27,7 @@ struct LiveViewFrame {
         return LiveViewSnapshot(frame: measurement.frame,
                                 views: try JPEGFile.encode(LiveViewImages.sideBySide(shallow, deep).raster8(), quality: 85),
                                 difference: try JPEGFile.encode(LiveViewImages.overlay(overlay, shallow, deep).raster8(), quality: 85),
-                                overlay: overlay.rawValue,
+                                overlay: overlay,
                                 measurement: try encoder.encode(measurement))
     }
 }

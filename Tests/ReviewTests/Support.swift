@@ -33,9 +33,12 @@ struct RunningServer {
     let port: Int
     let task: Task<Void, Error>
 
-    static func start(_ dataset: Dataset, token: String? = nil) async throws -> RunningServer {
+    static func start(_ dataset: Dataset, token: String? = nil,
+                      configure: (inout ReviewOptions) -> Void = { _ in }) async throws -> RunningServer {
         let (stream, continuation) = AsyncStream.makeStream(of: ReviewAddress.self)
-        let server = ReviewServer(dataset: dataset, options: ReviewOptions(host: "127.0.0.1", port: 0, token: token))
+        var options = ReviewOptions(host: "127.0.0.1", port: 0, token: token)
+        configure(&options)
+        let server = ReviewServer(dataset: dataset, options: options)
         let task = Task {
             defer { continuation.finish() }
             try await server.run { address in continuation.yield(address) }
