@@ -125,11 +125,11 @@ let package = Package(
 
         // ---- Tests, mirroring the modules.
         // Helpers shared by the test targets (temporary folders, fixtures, seeded random numbers, running tools).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["PairVocabulary"], path: "Tests/TestSupport"),
         .testTarget(name: "ThreadSupportTests", dependencies: ["ThreadSupport"]),
-        .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
         .testTarget(name: "PairVocabularyTests", dependencies: ["PairVocabulary"]),
-        .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "NeuralCore"]),
+        .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "PairVocabulary", "NeuralCore"]),
         .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "ThreadSupport", "VirtualCamera", "Imaging"]),
         // Resources: C sources the tests compile themselves (the thread-exit shim).
         .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
-        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "Imaging"]),
+        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
 
         // ---- Benchmarks (swift run -c release NAME).
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),

@@ -169,7 +169,7 @@ public struct SyntheticPair: Sendable {
             }
         }
         if noise > 0 {
-            var rng = SplitMixGenerator(seed: seed &* 31 &+ 5)
+            var rng = SplitMix64(seed: seed &* 31 &+ 5)
             for image in [0, 1] {
                 var img = image == 0 ? source : target
                 for i in img.pixels.indices {
@@ -227,22 +227,5 @@ public struct SyntheticPair: Sendable {
             }
         }
         return out
-    }
-}
-
-/// SplitMix64 with a Box-Muller normal deviate, for reproducible synthetic noise.
-public struct SplitMixGenerator: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    public mutating func gaussian() -> Float {
-        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(next() >> 11) / Double(1 << 53)
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

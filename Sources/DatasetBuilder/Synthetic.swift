@@ -31,7 +31,7 @@ public enum SyntheticCapture {
                             scenes: Int = 10) throws -> Item {
         let dir = folder.appendingPathComponent("s\(seed)-\(index)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        var rng = SplitMix(seed: seed &* 1_000_003 &+ UInt64(index))
+        var rng = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(index))
         func image(sharp: Bool) -> Raster8 {
             var samples = [UInt8](repeating: 0, count: width * height * 3)
             let phase = Int(rng.next() % 251)
@@ -64,20 +64,5 @@ public enum SyntheticCapture {
         let capture = CaptureInput(scene: scene, rig: "synthetic rig", session: "synthetic \(seed)", source: source,
                                    target: target, triggerTime: start, skew: 0.0004)
         return Item(capture: capture, alignedSource: files[2], alignedTarget: files[3])
-    }
-}
-
-/// SplitMix64: small, fast and the same everywhere, so synthetic data is reproducible.
-public struct SplitMix: RandomNumberGenerator, Sendable {
-    var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import TestSupport
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +40,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: dir) }
         let root = dir.appendingPathComponent("ds")
         do { _ = try Dataset.create(at: root) }
-        var rng = SplitMix(seed: 20_260_101)
+        var rng = SplitMix64(seed: 20_260_101)
         var recovered = 0
 
         for round in 0..<12 {

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Imaging
 
 /// A fresh temporary directory per test, removed by the caller's `defer`.
@@ -8,7 +9,7 @@ import Imaging
 @discardableResult
 func writePNG(_ url: URL, width: Int = 24, height: Int = 16, seed: UInt64) throws -> URL {
     try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     let samples = (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     try PNGFile.write(Raster8(width: width, height: height, channels: 3, samples: samples), to: url)
     return url

@@ -1,5 +1,6 @@
 import TestSupport
 import Foundation
+import PairVocabulary
 import NeuralCore
 import Testing
 

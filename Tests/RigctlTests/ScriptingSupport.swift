@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Imaging
 import TestSupport
 import Testing

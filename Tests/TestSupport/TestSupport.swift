@@ -10,19 +10,6 @@ public func makeTemporaryDirectory() throws -> URL {
     return url
 }
 
-/// A deterministic pseudo-random generator (SplitMix64), so test data and fuzz runs are the same on every run.
-public struct SplitMix64: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The package root (the folder holding Package.swift), found from this file's path, so fixtures resolve the
 /// same way locally and in CI.
 public func packageRoot() -> URL {
