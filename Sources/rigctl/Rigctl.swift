@@ -47,6 +47,9 @@ extension Rigctl {
         // A write to a closed socket or pipe must be an error the caller reports (libgphoto2 writes CloseSession to
         // a camera that has gone), not a silent death by SIGPIPE; sends and writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
+        // Past a file size limit (`ulimit -f`) a write must fail with EFBIG, which the writers report naming the
+        // limit and after which they remove their temporary, not kill the process mid-file with SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
         if let bad = invalidArgument() {
             let message = "rigctl: error: argument \(bad.index) (\(bad.printable)) is not valid UTF-8; "
                 + "rigctl takes file names and other arguments in UTF-8 only\n"
