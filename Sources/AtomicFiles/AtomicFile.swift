@@ -118,13 +118,17 @@ public enum AtomicFile {
     /// The reason for a failed write; a file size limit (`ulimit -f`, EFBIG once SIGXFSZ is ignored) is named as such.
     public static func writeFailureReason() -> String {
         if errno == EFBIG {
-            var limit = rlimit()
-            if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max {
-                return "the file size limit (ulimit -f) of \(limit.rlim_cur) bytes was reached"
-            }
+            if let limit = fileSizeLimit() { return "the file size limit (ulimit -f) of \(limit) bytes was reached" }
             return "the file is too large for the file system"
         }
         return errnoString()
+    }
+
+    /// The process's file size limit in bytes (`ulimit -f`), nil when there is none.
+    public static func fileSizeLimit() -> UInt64? {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }
+        return UInt64(limit.rlim_cur)
     }
 
     static func errnoString() -> String { String(cString: strerror(errno)) }

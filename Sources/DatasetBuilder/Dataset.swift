@@ -211,6 +211,12 @@ public final class Dataset: Sendable {
             switch sqlite.resultCode.primaryResultCode {
             case .SQLITE_NOTADB: return .invalidCatalogue(path: path, detail: "not an SQLite database")
             case .SQLITE_CORRUPT: return .invalidCatalogue(path: path, detail: "the file is damaged or truncated (\(sqlite.message ?? "corrupt"))")
+            case .SQLITE_IOERR, .SQLITE_FULL:
+                // Past `ulimit -f` SQLite sees EFBIG or a short write; the limit is what the user can change.
+                if let limit = AtomicFile.fileSizeLimit() {
+                    return .limitReached(path: path, limit: "\(sqlite.message ?? "disk I/O error"); the file size limit "
+                                         + "(ulimit -f) is \(limit) bytes")
+                }
             default: break
             }
         }
@@ -219,8 +225,11 @@ public final class Dataset: Sendable {
 
     /// As `classify`, keeping the message of errors after the open as it was (without the path).
     static func classifyLater(_ error: Error, catalogue path: String) -> DatasetError {
-        if case .invalidCatalogue = classify(error, catalogue: path) { return classify(error, catalogue: path) }
-        return .database("\(error)")
+        let classified = classify(error, catalogue: path)
+        switch classified {
+        case .invalidCatalogue, .limitReached: return classified
+        default: return .database("\(error)")
+        }
     }
 
     func url(_ relativePath: String) -> URL {

@@ -51,7 +51,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case .invalidCatalogue(let p, let d): "\(p) is not a valid catalogue: \(d)"
         case .unsafePath(let p, let d): "refusing \(p): \(d)"
         case .database(let d): "catalogue error: \(d)"
-        case .limitReached(let p, let l): "cannot open \(p): \(l)"
+        case .limitReached(let p, let l): "\(p): \(l)"
         case .newerCatalogue(let p, let d): "\(p) was written by a newer rigctl (\(d)); this rigctl does not write it"
         }
     }

@@ -66,6 +66,62 @@ import Glibc
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "something was left behind")
     }
 
+    /// Runs rigctl under a shell's `ulimit` and waits at most `seconds` (a process that never ends is killed and
+    /// reported as such): status, whether it exited (not a signal), standard error, and whether it ended in time.
+    func underLimit(_ limit: String, _ arguments: [String], seconds: Double = 60) throws
+        -> (status: Int32, exited: Bool, stderr: String, ended: Bool)
+    {
+        let sh = try #require(findExecutable("sh"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: sh)
+        process.arguments = ["-c", "ulimit \(limit); exec \"$0\" \"$@\"", CommandLine.executable.path] + arguments
+        let err = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = err
+        try process.run()
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        let ended = !process.isRunning
+        if !ended { kill(process.processIdentifier, SIGKILL) }
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, process.terminationReason == .exit, message, ended)
+    }
+
+    /// Too few descriptors (`ulimit -n 9` to 11 crashed export with SIGILL inside libdispatch) is refused up front
+    /// with the limit named; `import` under `ulimit -v 200000` ends (it loaded OpenBLAS, whose thread could not
+    /// allocate, and its exit waited for that thread forever).
+    @Test func descriptorAndMemoryLimitsEndCleanly() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ds = dir.appendingPathComponent("ds").path
+        #expect(try CommandLine.run(["dataset", "init", ds]).status == 0)
+        for n in [9, 10, 11] {
+            let run = try underLimit("-n \(n)", ["dataset", "status", "--dataset", ds])
+            #expect(run.exited && run.status == 1, "ulimit -n \(n): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("ulimit -n") && run.stderr.contains("open-file limit is \(n)"), "\(run.stderr)")
+        }
+        let set = dir.appendingPathComponent("set")
+        for side in ["source", "target"] {
+            try FileManager.default.createDirectory(at: set.appendingPathComponent(side), withIntermediateDirectories: true)
+            try PNGFile.write(texturedImage(seed: side == "source" ? 1 : 2, width: 48, height: 32),
+                              to: set.appendingPathComponent("\(side)/a.png"))
+        }
+        let imported = try underLimit("-v 200000", ["import", set.path, "--layout", "realdof", "--dataset", ds])
+        #expect(imported.ended, "import under ulimit -v 200000 did not end: \(imported.stderr)")
+        #expect(imported.exited && imported.status == 0, "\(imported.status) \(imported.stderr)")
+
+        // Under a file size limit the catalogue cannot grow: import says so, naming the limit, and leaves the
+        // dataset consistent.
+        let other = dir.appendingPathComponent("ds2").path
+        #expect(try CommandLine.run(["dataset", "init", other]).status == 0)
+        let limited = try underLimit("-f 16", ["import", set.path, "--layout", "realdof", "--dataset", other])
+        #expect(limited.exited && limited.status == 1, "\(limited.status) \(limited.stderr)")
+        #expect(limited.stderr.contains("ulimit -f"), "\(limited.stderr)")
+        #expect(try CommandLine.run(["dataset", "verify", "--dataset", other]).status == 0)
+    }
+
     /// Names with tabs and newlines are escaped in `dataset list` (one line per pair); a model name with a newline
     /// is refused; a truncated catalogue is bad input (exit status 2); hidden image files are reported by import.
     @Test func craftedNamesTruncatedCataloguesAndHiddenFiles() throws {
