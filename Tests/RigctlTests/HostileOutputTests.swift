@@ -122,6 +122,38 @@ import Glibc
         #expect(try CommandLine.run(["dataset", "verify", "--dataset", other]).status == 0)
     }
 
+    /// A catalogue a newer rigctl wrote (a migration this one does not know) is read by the reading commands, which
+    /// say so, and refused by those that write, naming both versions (exit status 2).
+    @Test(.enabled(if: findExecutable("sqlite3") != nil)) func aNewerCatalogueIsReadOnly() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let set = dir.appendingPathComponent("set")
+        for side in ["source", "target"] {
+            try FileManager.default.createDirectory(at: set.appendingPathComponent(side), withIntermediateDirectories: true)
+            try PNGFile.write(texturedImage(seed: side == "source" ? 1 : 2, width: 48, height: 32),
+                              to: set.appendingPathComponent("\(side)/a.png"))
+        }
+        let ds = dir.appendingPathComponent("ds").path
+        #expect(try CommandLine.run(["dataset", "init", ds]).status == 0)
+        #expect(try CommandLine.run(["import", set.path, "--layout", "realdof", "--dataset", ds]).status == 0)
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: try #require(findExecutable("sqlite3")))
+        sqlite.arguments = [ds + "/catalog.sqlite", "INSERT INTO grdb_migrations (identifier) VALUES ('v99-future')"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        try #require(sqlite.terminationStatus == 0)
+
+        for arguments in [["dataset", "status"], ["dataset", "verify"], ["dataset", "list"],
+                          ["export", "--out", dir.appendingPathComponent("out").path, "--split", "all"]] {
+            let read = try CommandLine.run(arguments + ["--dataset", ds])
+            #expect(read.status == 0, "\(arguments): \(read.stderr)")
+            #expect(read.stderr.contains("newer rigctl") && read.stderr.contains("v99-future"), "\(arguments): \(read.stderr)")
+        }
+        let write = try CommandLine.run(["dataset", "review", "1", "--state", "approved", "--dataset", ds])
+        #expect(write.status == 2, "\(write.stderr)")
+        #expect(write.stderr.contains("v99-future") && write.stderr.contains("v8-shot-companions"), "\(write.stderr)")
+    }
+
     /// Names with tabs and newlines are escaped in `dataset list` (one line per pair); a model name with a newline
     /// is refused; a truncated catalogue is bad input (exit status 2); hidden image files are reported by import.
     @Test func craftedNamesTruncatedCataloguesAndHiddenFiles() throws {
