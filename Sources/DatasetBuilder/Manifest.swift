@@ -90,7 +90,11 @@ struct ManifestPair: Codable {
         }
         skew = figures.value(capture?.skew, "skew")
         let residual = figures.value(detail.colour?.residual, "alignment.colourResidual")
-        let quality = detail.quality.filter { figures.value($0.value, "alignment.quality.\($0.key)") != nil }
+        // In key order, so that the notes (and the export) are the same on every run.
+        var quality: [String: Double] = [:]
+        for key in detail.quality.keys.sorted() {
+            quality[key] = figures.value(detail.quality[key], "alignment.quality.\(key)")
+        }
         alignment = ManifestAlignment(homography: detail.homography?.m, colourModel: detail.colour?.model,
                                       colourParameters: detail.colour?.parameters, colourResidual: residual,
                                       crop: detail.crop, quality: quality)
