@@ -59,7 +59,10 @@ final class ConfinedFolder: Sendable {
 
     func openFolder(_ parts: ArraySlice<String>, create: Bool, created: inout [String]) throws -> Int32? {
         var current = dup(fd)
-        guard current >= 0 else { throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard current >= 0 else {
+            if errno == EMFILE || errno == ENFILE { throw Self.descriptorLimit(path, errno: errno) }
+            throw DatasetError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
         var walked: [String] = []
         for part in parts {
             walked.append(part)
@@ -92,13 +95,22 @@ final class ConfinedFolder: Sendable {
 
     /// The error for a component that cannot be opened as what it should be.
     private func failure(_ relative: String, kind: Kind, errno code: Int32) -> DatasetError {
-        switch kind {
+        // Out of descriptors, the path is what it should be: the limit is at fault, not the file.
+        if code == EMFILE || code == ENFILE { return Self.descriptorLimit(full(relative), errno: code) }
+        return switch kind {
         case .link: .unsafePath(path: full(relative), detail: "a symbolic link, which rigctl does not follow")
         case .special: .unsafePath(path: full(relative), detail: "not a regular file or folder")
         case .file: .unsafePath(path: full(relative), detail: "a file where a folder is expected")
         case .directory: .unreadable(path: full(relative), reason: "a folder where a file is expected")
         case .missing: .unreadable(path: full(relative), reason: String(cString: strerror(code)))
         }
+    }
+
+    /// The error for EMFILE or ENFILE, naming the limit (`ulimit -n`) rather than the file.
+    static func descriptorLimit(_ path: String, errno code: Int32) -> DatasetError {
+        var limit = rlimit()
+        let soft = getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 && code == EMFILE ? " (ulimit -n \(limit.rlim_cur))" : ""
+        return .limitReached(path: path, limit: "too many open files\(soft)")
     }
 
     static func kind(at dirfd: Int32, _ name: String) -> Kind {

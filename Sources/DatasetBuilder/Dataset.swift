@@ -33,6 +33,9 @@ public final class Dataset: Sendable {
     public let readOnly: Bool
     /// Files of interrupted steps that this open removed (relative paths).
     public let recoveredFiles: [String]
+    /// Set when a read-only open found a catalogue written by a newer rigctl (which a writable open refuses): what
+    /// is newer, for the command to say that it only reads it.
+    public let newerCatalogue: String?
     let db: DatabaseQueue
     /// The dataset folder, reached through its descriptor: every catalogued path is opened from here without
     /// following links.
@@ -71,6 +74,7 @@ public final class Dataset: Sendable {
     private init(root: URL, readOnly: Bool, creating: Bool, lockWait: TimeInterval) throws {
         self.root = root.standardizedFileURL
         self.readOnly = readOnly
+        var newerFound: String? = nil
         let catalog = self.root.appendingPathComponent(Self.catalogName)
         if !creating { try Self.checkCatalogueFile(catalog, root: root) }
         files = try ConfinedFolder(path: self.root.path)
@@ -99,15 +103,22 @@ public final class Dataset: Sendable {
                         throw DatasetError.invalidCatalogue(path: catalog.path, detail: "an SQLite database without rigctl's tables")
                     }
                 }
+                // A newer rigctl's catalogue is never written (not even upgraded to WAL): its migrations may have
+                // changed what this rigctl's writes assume.
+                if !creating, let newer = try db.read({ db in try Schema.newerSchema(db) }) {
+                    throw DatasetError.newerCatalogue(path: catalog.path, detail: newer)
+                }
                 try db.writeWithoutTransaction { db in
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                 }
                 try Schema.migrator.migrate(db)
             } else {
-                let (isCatalogue, upToDate) = try db.read { db in
+                let (isCatalogue, upToDate, newer) = try db.read { db in
                     (try db.tableExists("pair"),
-                     Schema.neededForReading.isSubset(of: try Schema.migrator.appliedIdentifiers(db)))
+                     Schema.neededForReading.isSubset(of: try Schema.migrator.appliedIdentifiers(db)),
+                     try db.tableExists("pair") ? try Schema.newerSchema(db) : nil)
                 }
+                newerFound = newer
                 if !isCatalogue {
                     throw DatasetError.invalidCatalogue(path: catalog.path, detail: "an SQLite database without rigctl's tables")
                 }
@@ -121,12 +132,10 @@ public final class Dataset: Sendable {
             throw error
         } catch {
             if lockDescriptor >= 0 { close(lockDescriptor) }
-            if let sqlite = error as? DatabaseError, sqlite.resultCode.primaryResultCode == .SQLITE_NOTADB {
-                throw DatasetError.invalidCatalogue(path: catalog.path, detail: "not an SQLite database")
-            }
-            throw DatasetError.database("\(catalog.path): \(error)")
+            throw Self.classify(error, catalogue: catalog.path)
         }
         recoveredFiles = readOnly ? [] : (try? Self.sweepPending(db: db, files: files)) ?? []
+        newerCatalogue = newerFound
     }
 
     /// A catalogue file that exists must be one: a 0-byte or foreign file is an error for every command, never
@@ -196,6 +205,34 @@ public final class Dataset: Sendable {
         return fd
     }
 
+    /// An SQLite failure as a `DatasetError`: a damaged or truncated file is an invalid catalogue (bad input, exit
+    /// status 2), anything else a catalogue error.
+    static func classify(_ error: Error, catalogue path: String) -> DatasetError {
+        if let sqlite = error as? DatabaseError {
+            switch sqlite.resultCode.primaryResultCode {
+            case .SQLITE_NOTADB: return .invalidCatalogue(path: path, detail: "not an SQLite database")
+            case .SQLITE_CORRUPT: return .invalidCatalogue(path: path, detail: "the file is damaged or truncated (\(sqlite.message ?? "corrupt"))")
+            case .SQLITE_IOERR, .SQLITE_FULL:
+                // Past `ulimit -f` SQLite sees EFBIG or a short write; the limit is what the user can change.
+                if let limit = AtomicFile.fileSizeLimit() {
+                    return .limitReached(path: path, limit: "\(sqlite.message ?? "disk I/O error"); the file size limit "
+                                         + "(ulimit -f) is \(limit) bytes")
+                }
+            default: break
+            }
+        }
+        return .database("\(path): \(error)")
+    }
+
+    /// As `classify`, keeping the message of errors after the open as it was (without the path).
+    static func classifyLater(_ error: Error, catalogue path: String) -> DatasetError {
+        let classified = classify(error, catalogue: path)
+        switch classified {
+        case .invalidCatalogue, .limitReached: return classified
+        default: return .database("\(error)")
+        }
+    }
+
     func url(_ relativePath: String) -> URL {
         root.appendingPathComponent(relativePath)
     }
@@ -211,7 +248,7 @@ public final class Dataset: Sendable {
         } catch let error as DatasetError {
             throw error
         } catch {
-            throw DatasetError.database("\(error)")
+            throw Self.classifyLater(error, catalogue: url(Self.catalogName).path)
         }
     }
 
@@ -222,7 +259,7 @@ public final class Dataset: Sendable {
         } catch let error as DatasetError {
             throw error
         } catch {
-            throw DatasetError.database("\(error)")
+            throw Self.classifyLater(error, catalogue: url(Self.catalogName).path)
         }
     }
 

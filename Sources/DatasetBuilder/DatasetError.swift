@@ -29,6 +29,11 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case unsafePath(path: String, detail: String)
     /// The SQLite layer failed.
     case database(String)
+    /// A resource limit of the process (`ulimit -n`, `ulimit -f`) stopped the operation on this path.
+    case limitReached(path: String, limit: String)
+    /// The catalogue was written by a newer rigctl (a migration or a schema version this one does not know), so
+    /// this one does not write it.
+    case newerCatalogue(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -46,6 +51,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case .invalidCatalogue(let p, let d): "\(p) is not a valid catalogue: \(d)"
         case .unsafePath(let p, let d): "refusing \(p): \(d)"
         case .database(let d): "catalogue error: \(d)"
+        case .limitReached(let p, let l): "\(p): \(l)"
+        case .newerCatalogue(let p, let d): "\(p) was written by a newer rigctl (\(d)); this rigctl does not write it"
         }
     }
 
@@ -53,9 +60,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var isBadInput: Bool {
         switch self {
         case .notADataset, .alreadyExists, .unreadable, .invalidInput, .notFound, .hashMismatch, .badLayout,
-             .refusingToOverwrite, .readOnly, .invalidCatalogue, .unsafePath:
+             .refusingToOverwrite, .readOnly, .invalidCatalogue, .unsafePath, .newerCatalogue:
             true
-        case .busy, .writeFailed, .database:
+        case .busy, .writeFailed, .database, .limitReached:
             false
         }
     }

@@ -90,7 +90,7 @@ enum Durable {
                 let n = Glibc.write(fd, base + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw DatasetError.writeFailed(path: name, reason: String(cString: strerror(errno)))
+                    throw DatasetError.writeFailed(path: name, reason: AtomicFile.writeFailureReason())
                 }
                 offset += n
             }

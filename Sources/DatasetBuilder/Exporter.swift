@@ -90,6 +90,8 @@ public struct Exporter: Sendable {
         let out = out.standardizedFileURL
         let parent = out.deletingLastPathComponent()
         try Self.refuseInside(dataset, out)
+        // What a killed export of this name left beside it goes first, whatever this one then finds.
+        Self.removeLeftovers(in: parent, for: out.lastPathComponent)
         let previous = try Self.checkReplaceable(out)
         // Chosen before anything is written: an export that would hold no pair stops here and says why.
         let details = try selectPairs(dataset)
@@ -98,7 +100,6 @@ public struct Exporter: Sendable {
         } catch {
             throw DatasetError.writeFailed(path: parent.path, reason: error.localizedDescription)
         }
-        Self.removeLeftovers(in: parent, for: out.lastPathComponent)
 
         let staging = parent.appendingPathComponent(Self.temporaryName(Self.stagingPrefix, for: out.lastPathComponent))
         var finished = false
@@ -295,7 +296,8 @@ public struct Exporter: Sendable {
         for path in listed {
             confined.removeFile(path)
             var parent = (path as NSString).deletingLastPathComponent
-            while !parent.isEmpty {
+            // Paths are relative (`ExportMarker.files`); the bound on the walk holds whatever they are.
+            while !parent.isEmpty && parent != "/" && !folders.contains(parent) {
                 folders.insert(parent)
                 parent = (parent as NSString).deletingLastPathComponent
             }
@@ -365,11 +367,20 @@ struct ExportMarker {
         return s
     }
 
-    /// The files a marker lists; nil when the text is not a marker.
+    /// The files a marker lists; nil when the text is not a marker, or lists anything but plain relative paths
+    /// inside the folder (a marker is read from disk, so it may be crafted: `/etc/x`, `../x`, `a//b` make it none).
     static func files(in text: String) -> [String]? {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.first == firstLine, let start = lines.firstIndex(of: "files:") else { return nil }
-        return lines[(start + 1)...].filter { !$0.isEmpty }
+        let listed = lines[(start + 1)...].filter { !$0.isEmpty }
+        guard listed.allSatisfy(isPlainRelativePath) else { return nil }
+        return listed
+    }
+
+    /// A path below the folder: components that are neither empty, `.` nor `..`, and no NUL.
+    static func isPlainRelativePath(_ path: String) -> Bool {
+        !path.contains("\0") && !path.split(separator: "/", omittingEmptySubsequences: false)
+            .contains { $0.isEmpty || $0 == "." || $0 == ".." }
     }
 }
 

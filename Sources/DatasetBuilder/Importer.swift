@@ -26,6 +26,8 @@ public struct ImportReport: Sendable, Equatable {
     /// Files that were not imported, and why: links, devices, names that are not UTF-8, images that do not decode.
     /// A pair with such a file is not catalogued.
     public var refused: [String] = []
+    /// Image files skipped on purpose, and why: hidden names (`.name.png`, as editors and file managers leave them).
+    public var skipped: [String] = []
     /// File names refused while listing, so that their partners are not reported again as mismatches.
     var refusedNames = Set<String>()
 }
@@ -170,7 +172,12 @@ public struct Importer: Sendable {
                 report.refused.append("\(dir)/\(entry.printable): the name is not valid UTF-8")
                 continue
             }
-            guard !name.hasPrefix("."), imageExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+            guard imageExtensions.contains((name as NSString).pathExtension.lowercased()) else { continue }
+            if name.hasPrefix(".") {
+                // Not imported, but said: a pair whose image is hidden would otherwise vanish without a word.
+                if case .file = entry.kind { report.skipped.append("\(dir)/\(name): a hidden file, which import skips") }
+                continue
+            }
             switch entry.kind {
             case .file: names.append(name)
             case .link:

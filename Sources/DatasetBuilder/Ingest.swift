@@ -18,8 +18,8 @@ extension Dataset {
             }
         }
         if let skew = input.skew, !skew.isFinite { throw DatasetError.invalidInput("capture skew must be finite") }
-        let sourceData = try Self.readInput(input.source.file)
-        let targetData = try Self.readInput(input.target.file)
+        let sourceData = try readCaptureInput(input.source.file)
+        let targetData = try readCaptureInput(input.target.file)
         let sourceHash = SHA256Hex.of(sourceData)
         let targetHash = SHA256Hex.of(targetData)
         let key = String(SHA256Hex.of("capture\n\(sourceHash)\n\(targetHash)").prefix(20))
@@ -39,7 +39,7 @@ extension Dataset {
         var companionPaths: [ShotRole: [String]] = [:]
         for (role, shot) in [(ShotRole.source, input.source), (.target, input.target)] {
             for (n, url) in shot.companions.enumerated() {
-                let data = try Self.readInput(url)
+                let data = try readCaptureInput(url)
                 let path = "\(folder)/\(role.rawValue)-companion-\(n + 1).\(SafeName.fileExtension(of: url))"
                 files.append(PlannedFile(relativePath: path, data: data, sha256: SHA256Hex.of(data), kind: "companion"))
                 companionPaths[role, default: []].append(path)
@@ -185,6 +185,10 @@ extension Dataset {
         try requireWritable()
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw DatasetError.invalidInput("a model needs a name") }
+        // A newline or tab in a name would split the tab-separated listings and tables that show it.
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw DatasetError.invalidInput("model name \(name.debugDescription) contains a control character (a newline or tab)")
+        }
         guard let weights = input.weights else {
             // A baseline: identified by its name alone.
             if let row = try read({ db in

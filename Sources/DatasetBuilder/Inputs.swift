@@ -36,6 +36,20 @@ public struct CameraSettings: Sendable, Codable, Hashable {
     }
 }
 
+/// Written through `FiniteFigures`: a crafted non-finite figure is null (and named), never an encoding error.
+extension CameraSettings {
+    public func encode(to encoder: Encoder) throws {
+        var figures = FiniteFigures()
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeFigure(aperture, forKey: .aperture, &figures)
+        try c.encodeFigure(exposureTime, forKey: .exposureTime, &figures)
+        try c.encodeIfPresent(iso, forKey: .iso)
+        try c.encodeFigure(focalLength, forKey: .focalLength, &figures)
+        try c.encodeIfPresent(captureTime, forKey: .captureTime)
+        try figures.encodeNotes(to: encoder)
+    }
+}
+
 /// One of the two shots of a capture, as the rig delivered it.
 public struct ShotInput: Sendable {
     /// The camera's original file (RAW, JPEG, ...). It is copied into the dataset and never modified.

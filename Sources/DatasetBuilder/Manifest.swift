@@ -57,8 +57,12 @@ struct ManifestPair: Codable {
     /// SHA-256 of the dataset files the export was made from: `aligned/<role>` and `original/<role>`.
     let sourceFiles: [String: String]
     let origin: String
+    /// Figures the catalogue holds as non-finite numbers (only a crafted one does), written as null or left out:
+    /// "name: value" (see `FiniteFigures`); absent when there are none.
+    let nonFinite: [String]?
 
     init(name: String, detail: PairDetail, written: [String: WrittenImage]) {
+        var figures = FiniteFigures()
         self.name = name
         files = written.mapValues(\.path)
         sha256 = written.mapValues(\.sha)
@@ -74,17 +78,26 @@ struct ManifestPair: Codable {
             for shot in capture.shots {
                 let s = shot.settings
                 shots[shot.role.rawValue] = ManifestShot(make: shot.camera.make, model: shot.camera.model, serial: shot.camera.serial,
-                                                aperture: s.aperture, exposureTime: s.exposureTime, iso: s.iso,
-                                                focalLength: s.focalLength, captureTime: s.captureTime.map(ISOTime.string))
+                                                aperture: figures.value(s.aperture, "cameras.\(shot.role.rawValue).aperture"),
+                                                exposureTime: figures.value(s.exposureTime, "cameras.\(shot.role.rawValue).exposureTime"),
+                                                iso: s.iso,
+                                                focalLength: figures.value(s.focalLength, "cameras.\(shot.role.rawValue).focalLength"),
+                                                captureTime: s.captureTime.map(ISOTime.string))
             }
             cameras = shots
         } else {
             cameras = nil
         }
-        skew = capture?.skew
+        skew = figures.value(capture?.skew, "skew")
+        let residual = figures.value(detail.colour?.residual, "alignment.colourResidual")
+        // In key order, so that the notes (and the export) are the same on every run.
+        var quality: [String: Double] = [:]
+        for key in detail.quality.keys.sorted() {
+            quality[key] = figures.value(detail.quality[key], "alignment.quality.\(key)")
+        }
         alignment = ManifestAlignment(homography: detail.homography?.m, colourModel: detail.colour?.model,
-                                      colourParameters: detail.colour?.parameters, colourResidual: detail.colour?.residual,
-                                      crop: detail.crop, quality: detail.quality)
+                                      colourParameters: detail.colour?.parameters, colourResidual: residual,
+                                      crop: detail.crop, quality: quality)
         verdict = detail.verdict
         reasons = detail.reasons
         review = detail.reviewState
@@ -95,6 +108,7 @@ struct ManifestPair: Codable {
         for shot in capture?.shots ?? [] { sources["original/\(shot.role.rawValue)"] = shot.file.sha256 }
         sourceFiles = sources
         origin = detail.origin
+        nonFinite = figures.notes.isEmpty ? nil : figures.notes
     }
 }
 

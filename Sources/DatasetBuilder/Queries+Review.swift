@@ -107,6 +107,29 @@ public struct ReviewRow: Sendable, Codable, Equatable {
     public let scores: [String: [String: Double]]
 }
 
+/// Written through `FiniteFigures`, as the pair records are: a crafted non-finite figure is null and named.
+extension ReviewRow {
+    public func encode(to encoder: Encoder) throws {
+        var figures = FiniteFigures()
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(key, forKey: .key)
+        try c.encode(name, forKey: .name)
+        try c.encode(scene, forKey: .scene)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(split, forKey: .split)
+        try c.encode(reviewState, forKey: .reviewState)
+        try c.encode(reviewNote, forKey: .reviewNote)
+        try c.encode(figures.values(quality, "quality"), forKey: .quality)
+        try c.encodeFigure(skew, forKey: .skew, &figures)
+        try c.encodeFigure(colourResidual, forKey: .colourResidual, &figures)
+        var models: [String: [String: Double?]] = [:]
+        for model in scores.keys.sorted() { models[model] = figures.values(scores[model] ?? [:], "scores.\(model)") }
+        try c.encode(models, forKey: .scores)
+        try figures.encodeNotes(to: encoder)
+    }
+}
+
 /// A page of the queue, the number of pairs the filter matches, and counts over the whole dataset.
 public struct ReviewPage: Sendable, Codable, Equatable {
     public let total: Int

@@ -156,6 +156,73 @@ public struct PairDetail: Sendable, Codable, Equatable {
     public let evaluations: [EvaluationDetail]
 }
 
+// The records' figures are written through `FiniteFigures`: a non-finite one (only a crafted catalogue holds one)
+// is null, named under `nonFinite`, never an encoding error for `show --json`, the manifest or the review API.
+
+extension CaptureDetail {
+    public func encode(to encoder: Encoder) throws {
+        var figures = FiniteFigures()
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(key, forKey: .key)
+        try c.encodeIfPresent(rig, forKey: .rig)
+        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(triggerTime, forKey: .triggerTime)
+        try c.encodeFigure(skew, forKey: .skew, &figures)
+        try c.encode(shots, forKey: .shots)
+        try figures.encodeNotes(to: encoder)
+    }
+}
+
+extension EvaluationDetail {
+    public func encode(to encoder: Encoder) throws {
+        var figures = FiniteFigures()
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encodeFigure(psnr, forKey: .psnr, &figures)
+        try c.encodeFigure(ssim, forKey: .ssim, &figures)
+        try c.encodeFigure(ssimGaussian, forKey: .ssimGaussian, &figures)
+        try c.encodeFigure(mae, forKey: .mae, &figures)
+        try c.encodeFigure(lpips, forKey: .lpips, &figures)
+        try c.encodeFigure(seconds, forKey: .seconds, &figures)
+        try c.encodeIfPresent(output, forKey: .output)
+        try c.encodeIfPresent(scoreProtocol, forKey: .scoreProtocol)
+        try c.encode(missing, forKey: .missing)
+        try c.encodeIfPresent(evaluatedAt, forKey: .evaluatedAt)
+        try figures.encodeNotes(to: encoder)
+    }
+}
+
+extension PairDetail {
+    public func encode(to encoder: Encoder) throws {
+        var figures = FiniteFigures()
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(key, forKey: .key)
+        try c.encode(name, forKey: .name)
+        try c.encode(scene, forKey: .scene)
+        try c.encode(sceneNotes, forKey: .sceneNotes)
+        try c.encode(tags, forKey: .tags)
+        try c.encode(source, forKey: .source)
+        try c.encode(target, forKey: .target)
+        try c.encodeIfPresent(left, forKey: .left)
+        try c.encodeIfPresent(right, forKey: .right)
+        try c.encodeIfPresent(homography, forKey: .homography)
+        try c.encodeIfPresent(colour?.finite(&figures, "colour"), forKey: .colour)
+        try c.encodeIfPresent(crop, forKey: .crop)
+        try c.encode(figures.values(quality, "quality"), forKey: .quality)
+        try c.encode(verdict, forKey: .verdict)
+        try c.encode(reasons, forKey: .reasons)
+        try c.encode(split, forKey: .split)
+        try c.encode(reviewState, forKey: .reviewState)
+        try c.encode(reviewNote, forKey: .reviewNote)
+        try c.encode(origin, forKey: .origin)
+        try c.encodeIfPresent(capture, forKey: .capture)
+        try c.encode(evaluations, forKey: .evaluations)
+        try figures.encodeNotes(to: encoder)
+    }
+}
+
 /// What `split` assigned.
 public struct SplitReport: Sendable, Equatable {
     public let testScenes: [String]

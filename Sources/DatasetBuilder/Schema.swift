@@ -8,6 +8,22 @@ enum Schema {
     /// read-only open (a read-only mount cannot be upgraded) accepts a catalogue that lacks them.
     static let neededForReading: Set<String> = ["v1", "v2-status-index"]
 
+    /// rigctl leaves SQLite's `user_version` at 0; a higher one is a newer rigctl's mark.
+    static let userVersion = 0
+
+    /// Why the catalogue comes from a newer rigctl - migrations this one does not know, or a higher
+    /// `user_version` - naming both versions; nil when this rigctl knows everything in it.
+    static func newerSchema(_ db: Database) throws -> String? {
+        let known = migrator.migrations
+        let unknown = try migrator.appliedIdentifiers(db).filter { !known.contains($0) }.sorted()
+        if !unknown.isEmpty {
+            return "its migrations include \(unknown.joined(separator: ", ")); this rigctl knows up to \(known.last ?? "none")"
+        }
+        let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+        if version > userVersion { return "its schema version is \(version); this rigctl writes version \(userVersion)" }
+        return nil
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

@@ -94,6 +94,11 @@ extension Dataset {
             unsafe.formUnion(found.links)
             unsafe.formUnion(found.others)
         }
+        // incoming/ holds no catalogued file (its pairs wait for `process`), but a link or special file there - or
+        // incoming itself as a link - is reported like one in the managed folders.
+        let incoming = self.files.walk(Self.incomingFolder)
+        unsafe.formUnion(incoming.links)
+        unsafe.formUnion(incoming.others)
         report.orphans.sort()
         report.unsafe = unsafe.sorted()
         return report

@@ -50,6 +50,8 @@ public struct ModelStore: Sendable {
             reason = "empty"
         } else if name.contains("/") || name.contains("\\") || name.contains("\0") {
             reason = "contains a path separator or NUL"
+        } else if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            reason = "contains a control character (a newline or tab)"
         } else if name.hasPrefix(".") || name.contains("..") {
             reason = "starts with '.' or contains '..'"
         } else if name.utf8.count > 200 {

@@ -34,7 +34,7 @@ public final class StopFlag: Sendable {
 /// removed. `catalogueIncoming` picks up pairs that a crash left in `incoming/`, and captures that were catalogued
 /// but not processed are found by `Dataset.capturesWithoutPair`.
 public final class CapturePipeline: Sendable {
-    public static let incomingFolder = "incoming"
+    public static let incomingFolder = Dataset.incomingFolder
 
     public let dataset: Dataset
     public let processor: PairProcessor
@@ -56,7 +56,7 @@ public final class CapturePipeline: Sendable {
         self.session = session
     }
 
-    public var incoming: URL { dataset.root.appendingPathComponent(Self.incomingFolder) }
+    public var incoming: URL { dataset.incoming }
 
     /// Captures `count` pairs with `rig` (stopping early when `stop` is set) while a worker processes them.
     /// Returns the outcomes of the pairs processed in this run.
@@ -64,10 +64,12 @@ public final class CapturePipeline: Sendable {
                     events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
         // The rig file's calibration goes with every capture, so that whoever aligns it later uses it.
         let calibration = try Self.calibration(of: rig.file)
-        try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        // Made (or checked) through the dataset's descriptor: a link there is refused before anything is written.
+        try dataset.prepareIncoming()
         // ... and with the pairs a crash leaves in incoming/, which `process` catalogues later.
-        try AtomicFile.write(try JSONEncoder().encode(IncomingSettings(calibration: calibration, split: split)),
-                             to: incoming.appendingPathComponent(IncomingSettings.fileName))
+        let settings = IncomingSettings(calibration: calibration, split: split, scene: scene.name, sceneNotes: scene.notes,
+                                        sceneTags: scene.tags, session: session, rig: rig.file.name)
+        try AtomicFile.write(try JSONEncoder().encode(settings), to: incoming.appendingPathComponent(IncomingSettings.fileName))
         // Capture ids between the capture loop and the processing worker. The capture side never waits: when the
         // queue is full the capture stays in the catalogue as unprocessed, and the worker picks it up from there
         // once it has caught up.
@@ -89,7 +91,8 @@ public final class CapturePipeline: Sendable {
                 let pair = try rig.file.trigger == .external
                     ? rig.waitForExternalPair(index: index, into: incoming)
                     : rig.capturePair(index: index, into: incoming)
-                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split)
+                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split, scene: scene,
+                                       session: session)
                 let queued = queue.offer(id)
                 events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
                                  waiting: queue.count + (queued ? 0 : 1)))
@@ -164,18 +167,29 @@ public final class CapturePipeline: Sendable {
     /// removes their files; returns the new capture ids.
     @discardableResult
     public func catalogueIncoming() throws -> [Int64] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: incoming.path) else { return [] }
-        AtomicFile.removeLeftovers(in: incoming)
+        // Listed, read and removed through the dataset's descriptor like the managed folders: a link in incoming/
+        // (or incoming/ itself as one) is an error, never followed.
+        let names: [String]
+        do {
+            names = try dataset.incomingFiles()
+        } catch {
+            throw PipelineError.incomingPair(path: incoming.path, reason: "\(error)")
+        }
+        guard !names.isEmpty else { return [] }
+        dataset.removeIncomingLeftovers()
         // The settings of the capture run that left the pairs (each run writes them before its first pair).
-        let settings = (try? Data(contentsOf: incoming.appendingPathComponent(IncomingSettings.fileName)))
-            .flatMap { try? JSONDecoder().decode(IncomingSettings.self, from: $0) }
+        let settings = names.contains(IncomingSettings.fileName)
+            ? (try? dataset.readIncoming(IncomingSettings.fileName)).flatMap { try? JSONDecoder().decode(IncomingSettings.self, from: $0) }
+            : nil
         var ids: [Int64] = []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let sidecar = incoming.appendingPathComponent(name)
             do {
-                var pair = try CapturedPair.load(sidecar: sidecar)
+                var pair = try CapturedPair.decode(try dataset.readIncoming(name), sidecar: sidecar)
                 pair.directory = incoming
-                ids.append(try catalogue(pair, rig: nil, calibration: settings?.calibration, split: settings?.split))
+                // The scene and session the capture asked for; this run's own only for a file that lacks them.
+                ids.append(try catalogue(pair, rig: settings?.rig, calibration: settings?.calibration, split: settings?.split,
+                                         scene: settings?.sceneInput ?? scene, session: settings?.session ?? session))
             } catch {
                 throw PipelineError.incomingPair(path: sidecar.path, reason: "\(error)")
             }
@@ -186,9 +200,8 @@ public final class CapturePipeline: Sendable {
 
     /// The run's settings are needed only while a pair waits in incoming/.
     func removeIncomingSettingsWhenDone() {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: incoming.path)) ?? []
-        if names == [IncomingSettings.fileName] {
-            try? FileManager.default.removeItem(at: incoming.appendingPathComponent(IncomingSettings.fileName))
+        if (try? dataset.incomingFiles()) == [IncomingSettings.fileName] {
+            dataset.removeIncoming([IncomingSettings.fileName])
         }
     }
 
@@ -200,7 +213,8 @@ public final class CapturePipeline: Sendable {
 
     /// One step: both originals, their shots' companion files (the JPEGs of RAW+JPEG shots) and their settings
     /// into the catalogue, then the incoming files removed.
-    func catalogue(_ pair: CapturedPair, rig: String?, calibration: String?, split: Split?) throws -> Int64 {
+    func catalogue(_ pair: CapturedPair, rig: String?, calibration: String?, split: Split?, scene: SceneInput,
+                   session: String?) throws -> Int64 {
         // A pair record left in incoming/ is read back from disk: every name in it must be a file of that folder,
         // or a crafted record would have files outside the dataset copied in and then deleted.
         for file in [pair.shallow, pair.deep] {
@@ -223,10 +237,10 @@ public final class CapturePipeline: Sendable {
                                  triggerTime: pair.shallow.triggerTime ?? pair.shallow.arrival,
                                  skew: pair.triggerSkew ?? pair.arrivalSkew, calibration: calibration, split: split)
         let id = try dataset.ingestCapture(input).id
-        // The sidecar goes last: a pair without one is incomplete and is never catalogued twice.
-        for url in [pair.url(.shallow), pair.url(.deep)] + companions(.shallow) + companions(.deep) + [pair.sidecarURL] {
-            try? FileManager.default.removeItem(at: url)
-        }
+        // The sidecar goes last: a pair without one is incomplete and is never catalogued twice. Regular files of
+        // incoming/ only, no link followed.
+        let names = [pair.shallow, pair.deep].flatMap { [$0.fileName] + ($0.companions ?? []) } + [pair.sidecarURL.lastPathComponent]
+        dataset.removeIncoming(names)
         return id
     }
 
@@ -273,12 +287,23 @@ public final class CapturePipeline: Sendable {
     }
 }
 
-/// `incoming/.capture-settings.json`: the calibration and split of the capture run that writes into incoming/, so
-/// that pairs a crash leaves there are catalogued with them (a hidden name: it is no pair's sidecar).
+/// `incoming/.capture-settings.json`: everything the capture run that writes into incoming/ asked for - calibration,
+/// split, scene (name, notes, tags), session and rig - so that pairs a crash leaves there are catalogued as that run
+/// would have catalogued them (a hidden name: it is no pair's sidecar). Files of older rigctl have only the first two.
 struct IncomingSettings: Codable {
     static let fileName = ".capture-settings.json"
     var calibration: String
     var split: Split?
+    var scene: String?
+    var sceneNotes: String?
+    var sceneTags: [String]?
+    var session: String?
+    var rig: String?
+
+    /// The scene the capture asked for, when the file names one.
+    var sceneInput: SceneInput? {
+        scene.map { SceneInput(name: $0, notes: sceneNotes ?? "", tags: sceneTags ?? []) }
+    }
 }
 
 /// Outcomes collected from the worker thread.

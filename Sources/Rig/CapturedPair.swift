@@ -108,6 +108,12 @@ public struct CapturedPair: Sendable, Equatable, Codable {
         do { data = try Data(contentsOf: url) } catch {
             throw RigError.output(path: url.path, reason: "cannot read the pair record")
         }
+        return try decode(data, sidecar: url)
+    }
+
+    /// A pair record from bytes read by the caller (a dataset reads incoming/ without following links); `url` is
+    /// where they came from.
+    public static func decode(_ data: Data, sidecar url: URL) throws -> CapturedPair {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
         do {

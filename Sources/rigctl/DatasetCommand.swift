@@ -86,7 +86,8 @@ struct DatasetCommand: ParsableCommand {
                 if json { return try printJSON(pairs) }
                 print("id\tkey\tscene\tname\tverdict\tsplit\treview")
                 for p in pairs {
-                    print("\(p.id)\t\(p.key.prefix(12))\t\(p.scene)\t\(p.name)\t\(p.verdict)\t\(p.split)\t\(p.reviewState)")
+                    print("\(p.id)\t\(p.key.prefix(12))\t\(HumanFormat.field(p.scene))\t\(HumanFormat.field(p.name))\t"
+                          + "\(p.verdict)\t\(p.split)\t\(p.reviewState)")
                 }
             }
         }
@@ -167,7 +168,14 @@ struct DatasetCommand: ParsableCommand {
             let consistent = try reportingErrors {
                 // A dataset on a read-only mount (or another user's) is still checked: read-only, reporting leftovers.
                 let writable = access(location.url.path, W_OK) == 0
-                let report = try location.open(readOnly: !writable).verify(hashes: !quick)
+                let dataset: Dataset
+                do {
+                    dataset = try location.open(readOnly: !writable)
+                } catch DatasetError.newerCatalogue {
+                    // A newer rigctl's catalogue is checked read-only (the open says so), never written.
+                    dataset = try location.open(readOnly: true)
+                }
+                let report = try dataset.verify(hashes: !quick)
                 if json {
                     try printJSON(VerifyJSON(report, hashes: !quick))
                     return report.isConsistent

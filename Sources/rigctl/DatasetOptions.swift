@@ -36,6 +36,10 @@ struct DatasetLocation: ParsableArguments {
         for path in dataset.recoveredFiles {
             FileHandle.standardError.write(Data("rigctl: removed \(path), left by an interrupted write\n".utf8))
         }
+        if let newer = dataset.newerCatalogue {
+            FileHandle.standardError.write(Data(("rigctl: note: \(dataset.root.path)/\(Dataset.catalogName) was written by a "
+                + "newer rigctl (\(newer)); reading it only, nothing is written\n").utf8))
+        }
         return dataset
     }
 }

@@ -3,6 +3,27 @@ import Foundation
 /// Numbers as a person reads them in the text output; `--json` keeps full precision. Scores get the decimals the
 /// papers print, other figures 4 significant digits, shutter times the photographer's 1/500.
 enum HumanFormat {
+    /// A name as one field of tab-separated output: a backslash, tab, newline or carriage return in it is written
+    /// as `\\`, `\t`, `\n`, `\r` (other control characters as `\xNN`), so that a crafted name cannot split a line.
+    static func field(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            default:
+                if scalar.properties.generalCategory == .control {
+                    out += String(format: "\\x%02X", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
     /// `x` with `places` decimals.
     static func fixed(_ x: Double, _ places: Int) -> String {
         x.isFinite ? String(format: "%.\(places)f", x) : (x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))

@@ -10,5 +10,5 @@ extension ImagingError: ClassifiedError {
 }
 
 extension AtomicWriteError: ClassifiedError {
-    var isBadInput: Bool { false }
+    var isBadInput: Bool { isRefusal }
 }

@@ -23,7 +23,7 @@ struct ImportCommand: ParsableCommand {
     var scene: String?
     @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
     @Option(help: "The split the pairs join.") var split: Split = .test
-    @Flag(help: "Print JSON: dataset, added, alreadyPresent, mismatches, refused (pair names or problems).")
+    @Flag(help: "Print JSON: dataset, added, alreadyPresent, mismatches, refused, skipped (pair names or problems).")
     var json = false
 
     func run() throws {
@@ -37,10 +37,14 @@ struct ImportCommand: ParsableCommand {
             for problem in report.refused {
                 FileHandle.standardError.write(Data("rigctl: not imported: \(problem)\n".utf8))
             }
+            for file in report.skipped {
+                FileHandle.standardError.write(Data("rigctl: skipped: \(file)\n".utf8))
+            }
             if json { return try printJSON(ImportJSON(report, dataset: dataset.root)) }
             print("imported \(report.added.count) pairs, \(report.alreadyPresent.count) already present, "
                   + "\(report.mismatches.count) mismatches"
-                  + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused (unreadable or unsafe files)"))
+                  + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused (unreadable or unsafe files)")
+                  + (report.skipped.isEmpty ? "" : ", \(report.skipped.count) hidden files skipped"))
         }
     }
 }

@@ -77,6 +77,7 @@ struct ImportJSON: Encodable {
     var alreadyPresent: [String]
     var mismatches: [String]
     var refused: [String]
+    var skipped: [String]
 
     init(_ r: ImportReport, dataset: URL) {
         self.dataset = dataset.path
@@ -84,6 +85,7 @@ struct ImportJSON: Encodable {
         alreadyPresent = r.alreadyPresent
         mismatches = r.mismatches
         refused = r.refused
+        skipped = r.skipped
     }
 }
 

@@ -81,7 +81,7 @@ struct RigLiveView: AsyncParsableCommand {
             if let folder {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try encoder.encode(measurements).write(to: folder.appendingPathComponent("liveview.json"), options: .atomic)
+                try AtomicFile.write(try encoder.encode(measurements), to: folder.appendingPathComponent("liveview.json"))
             }
         } }
     }

@@ -12,7 +12,7 @@ struct Rigctl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rigctl",
         abstract: "Build real defocus-deblurring benchmarks: capture, align, catalogue, deblur and score.",
-        version: RigctlVersion.string,
+        version: RigctlVersion.forConfiguration,
         subcommands: [
             // In the order of the work: cameras, capture and processing, the dataset, scoring, tools.
             VirtualRigCommand.self,
@@ -47,6 +47,13 @@ extension Rigctl {
         // A write to a closed socket or pipe must be an error the caller reports (libgphoto2 writes CloseSession to
         // a camera that has gone), not a silent death by SIGPIPE; sends and writes then fail with EPIPE.
         signal(SIGPIPE, SIG_IGN)
+        // Past a file size limit (`ulimit -f`) a write must fail with EFBIG, which the writers report naming the
+        // limit and after which they remove their temporary, not kill the process mid-file with SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
+        if let shortfall = DescriptorLimit.shortfall() {
+            FileHandle.standardError.write(Data("rigctl: error: \(shortfall)\n".utf8))
+            Glibc.exit(ExitStatus.failure)
+        }
         if let bad = invalidArgument() {
             let message = "rigctl: error: argument \(bad.index) (\(bad.printable)) is not valid UTF-8; "
                 + "rigctl takes file names and other arguments in UTF-8 only\n"
@@ -91,6 +98,14 @@ extension Rigctl {
 
 enum RigctlVersion {
     static let number = RigctlRelease.number
+
+    /// The version text the command line carries. The full one names the network kernels, which loads OpenBLAS and
+    /// starts its thread pool (joined again at exit); only `--version` asks for it, so import, export, status and
+    /// the other commands without a network never load the library - under `ulimit -v` its thread could not
+    /// allocate its buffers and the exit waited for it forever.
+    static var forConfiguration: String {
+        CommandLine.arguments.dropFirst().contains("--version") ? string : "rigctl \(number)"
+    }
 
     /// The version with the C libraries underneath, since decoding results depend on them, and the network kernels
     /// chosen for this CPU, since speed does.

@@ -180,6 +180,75 @@ final class EventLog: @unchecked Sendable {
         }
     }
 
+    /// A pair a killed `capture --dataset` left in incoming/ is catalogued by `process` as the capture asked: its
+    /// scene (with notes and tags), session and split, not the scene `process` falls back to.
+    @Test func aPairLeftInIncomingKeepsItsCapturesSceneSessionAndSplit() throws {
+        let f = try PipelineFixture()
+        let incoming = f.dataset.root.appendingPathComponent(CapturePipeline.incomingFolder)
+        let capture = CapturePipeline(dataset: f.dataset, processor: f.processor(withModel: false),
+                                      scene: SceneInput(name: "desk", notes: "window light", tags: ["indoor"]),
+                                      session: "morning", split: .test, queueCapacity: 0)
+        let stop = StopFlag()
+        let rig = f.rig
+        _ = try capture.run(rig: rig, count: 3, stop: stop) { event in
+            guard case .captured(let index, _, _, _) = event, index == 1 else { return }
+            // The next pair is downloaded whole, and the process dies before cataloguing it.
+            _ = try? rig.capturePair(index: Rig.nextIndex(in: incoming), into: incoming)
+            stop.request()
+        }
+        #expect(try f.dataset.status().captures == 1)
+        let process = CapturePipeline(dataset: f.dataset, processor: f.processor(withModel: false),
+                                      scene: SceneInput(name: "unsorted"))
+        _ = try process.processBacklog(stop: StopFlag()) { _ in }
+        let status = try f.dataset.status()
+        #expect(status.captures == 2 && status.pairs == 2)
+        #expect(status.byScene.map(\.scene) == ["desk"], "\(status.byScene)")
+        for summary in try f.dataset.pairs(PairFilter()) {
+            let pair = try f.dataset.pair("\(summary.id)")
+            #expect(pair.scene == "desk" && pair.sceneNotes == "window light" && pair.tags == ["indoor"])
+            #expect(pair.capture?.session == "morning", "\(String(describing: pair.capture?.session))")
+            #expect(pair.split == .test)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: incoming.path).isEmpty)
+    }
+
+    /// incoming/ is confined like the managed folders: as a link to another folder, or holding a link to a file,
+    /// nothing outside is catalogued, written or deleted, and `verify` reports the link.
+    @Test func linksInIncomingAreRefusedNotFollowed() throws {
+        let f = try PipelineFixture()
+        let incoming = f.dataset.root.appendingPathComponent(CapturePipeline.incomingFolder)
+        let outside = f.root.appendingPathComponent("outside")
+        try FileManager.default.createDirectory(at: outside, withIntermediateDirectories: true)
+        // A complete pair with its sidecar and the capture settings, outside the dataset.
+        let pipeline = f.pipeline(withModel: false)
+        _ = try f.rig.capturePair(index: 1, into: outside)
+        try Data(#"{"calibration":"{}"}"#.utf8).write(to: outside.appendingPathComponent(".capture-settings.json"))
+        let before = try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted()
+        try? FileManager.default.removeItem(at: incoming)
+        try FileManager.default.createSymbolicLink(atPath: incoming.path, withDestinationPath: outside.path)
+
+        #expect(throws: PipelineError.self) { _ = try pipeline.processBacklog(stop: StopFlag()) { _ in } }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted() == before)
+        #expect(try f.dataset.status().captures == 0)
+        #expect(try f.dataset.verify().unsafe == ["incoming"])
+        // A capture writes nothing there either.
+        #expect(throws: DatasetError.self) { _ = try pipeline.run(rig: f.rig, count: 1, stop: StopFlag()) { _ in } }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).sorted() == before)
+
+        // A real incoming/ whose shallow file is a link to a file elsewhere.
+        try FileManager.default.removeItem(at: incoming)
+        try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
+        let pair = try f.rig.capturePair(index: 1, into: incoming)
+        let shallow = pair.url(.shallow)
+        try FileManager.default.removeItem(at: shallow)
+        let victim = outside.appendingPathComponent(pair.shallow.fileName)
+        try FileManager.default.createSymbolicLink(atPath: shallow.path, withDestinationPath: victim.path)
+        #expect(throws: PipelineError.self) { try pipeline.catalogueIncoming() }
+        #expect(try f.dataset.status().captures == 0)
+        #expect(FileManager.default.fileExists(atPath: victim.path))
+        #expect(try f.dataset.verify().unsafe == ["incoming/" + pair.shallow.fileName])
+    }
+
     /// A pair that aborts is named as the user counts it: the third pair of the session is "pair 3", even though
     /// the rig numbers its files in an incoming/ folder that is emptied after every pair.
     @Test func anAbortedPairIsNumberedAsTheUserCountsIt() throws {

@@ -162,7 +162,7 @@ import Testing
         let imported = try CommandLine.run(["import", set.path, "--layout", "realdof", "--dataset", ds, "--json"], environment: env)
         #expect(imported.status == 0, "\(imported.stderr)")
         let report = try JSONOutput.object(imported)
-        JSONOutput.expectKeys(report, required: ["dataset", "added", "alreadyPresent", "mismatches", "refused"], "import --json")
+        JSONOutput.expectKeys(report, required: ["dataset", "added", "alreadyPresent", "mismatches", "refused", "skipped"], "import --json")
         #expect(report["added"] as? [String] == ["a", "b"] && (report["mismatches"] as? [String])?.count == 1, "\(report)")
 
         let pair = try JSONOutput.object(try CommandLine.run(["dataset", "show", "1", "--dataset", ds, "--json"], environment: env))

@@ -21,6 +21,8 @@ enum WeightFileIO {
     static func writeAtomically(_ data: Data, to url: URL) throws {
         do {
             try AtomicFile.write(data, to: url)
+        } catch let error as AtomicWriteError where error.isRefusal {
+            throw WeightFileError.forbidden(path: error.path, detail: error.reason)
         } catch let error as AtomicWriteError {
             throw WeightFileError.writeFailed(path: error.path, reason: error.reason)
         }
