@@ -83,7 +83,9 @@ let package = Package(
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
-        .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "Imaging"]),
+        // A connected rig's live view registered and measured, frame by frame (`rigctl rig liveview`).
+        .target(name: "LiveViewing", dependencies: ["PairVocabulary", "Rig", "Alignment", "Imaging"]),
+        .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         // The browser review of a dataset's pairs: JSON API, pages and images by id, served on loopback.
         .target(
             name: "Review",
@@ -116,6 +118,7 @@ let package = Package(
                 "DatasetBuilder",
                 "Alignment",
                 "Pipeline",
+                "LiveViewing",
                 "ThreadSupport",
                 "Review",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,6 +148,7 @@ let package = Package(
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport", "Metrics", "NeuralCore"]),
+        .testTarget(name: "LiveViewingTests", dependencies: ["LiveViewing", "Alignment", "Imaging", "PairVocabulary"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.

@@ -41,14 +41,7 @@ struct CaptureCommand: ParsableCommand {
     @Option(help: "The scene being shot (with --dataset).")
     var scene: String?
 
-    @Option(help: "The deblurring model: a store name or a .safetensors file (default: ifan, when installed).")
-    var model: String?
-
-    @Option(name: .customLong("model-name"), help: "The model's name in the catalogue (default: its store or file name).")
-    var modelName: String?
-
-    @Flag(name: .customLong("no-model"), help: "Align and score the input only.")
-    var noModel = false
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: ArgumentHelp("Split for the new pairs: train, test or unused.", discussion: """
         Default: the side the scene is already on (from `rigctl dataset split` or an earlier capture), else unused \
@@ -77,8 +70,6 @@ struct CaptureCommand: ParsableCommand {
             throw ValidationError("--scene must name the scene, not be empty")
         }
         if let scene, scene.utf8.count > 200 { throw ValidationError("--scene is longer than 200 bytes") }
-        if model != nil && noModel { throw ValidationError("give either --model or --no-model, not both") }
-        if modelName != nil && noModel { throw ValidationError("--model-name names a model; it has no meaning with --no-model") }
         if initDataset && out != nil { throw ValidationError("--init creates a dataset; it has no meaning with --out") }
     }
 
@@ -144,7 +135,7 @@ struct CaptureCommand: ParsableCommand {
         // The rig file's calibration is checked here, before a camera is touched; it is recorded with every capture
         // (not given as this run's calibration), so the captures are aligned the same way now and after a stop.
         if let alignment = file.alignment { _ = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment") }
-        let settings = PipelineSettings(model: model, modelName: modelName, noModel: noModel, rigFile: nil,
+        let settings = PipelineSettings(model: modelOptions, rigFile: nil,
                                         calibrationPath: nil, split: split)
         let deblur = try settings.deblurModel()
         let dataset = try location.open(creating: initDataset)

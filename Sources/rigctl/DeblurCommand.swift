@@ -3,6 +3,7 @@ import Foundation
 import IFANEngine
 import Imaging
 import NeuralCore
+import Pipeline
 
 struct DeblurCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -32,8 +32,8 @@ struct EvaluateCommand: ParsableCommand {
     @Argument(help: "The test set folder (omit to evaluate a dataset's catalogue).")
     var set: String?
 
-    @Option(help: "The dataset whose accepted pairs are evaluated (default: $RIGCTL_DATASET, else the current folder).")
-    var dataset: String?
+    /// The dataset whose accepted pairs are evaluated when no SET is given.
+    @OptionGroup var location: DatasetLocation
 
     @Option(help: "Default: test (a dataset's split to evaluate; train and test are never mixed unasked); or train, unused, all (every usable pair).")
     var split: ExportSplit = .test
@@ -89,7 +89,7 @@ struct EvaluateCommand: ParsableCommand {
             throw ValidationError("give one --model-name for each --model (\(models.count) models, \(modelNames.count) names)")
         }
         try validateMethodNames()
-        if set != nil && dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
+        if set != nil && location.dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
         if set != nil && rerun { throw ValidationError("--rerun applies to a dataset, whose stored outputs are reused") }
     }
 
@@ -110,7 +110,7 @@ struct EvaluateCommand: ParsableCommand {
                 methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
             }
             let pairs = try PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
-            let lpips = try LPIPSLoader.load(path: lpipsWeights)
+            let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
             let evaluator = Evaluator(methods: methods, lpips: lpips.network, cropToMultipleOf8: !noCrop)
             let writer = try reportWriter(evaluated: URL(fileURLWithPath: set ?? ".").lastPathComponent, split: nil,
                                           weightFiles: weightFiles, pairs: [:])
@@ -147,7 +147,7 @@ struct EvaluateCommand: ParsableCommand {
             try checkModelName(name, weights: nil, in: opened)
             methods.append(.results(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder))))
         }
-        let lpips = try LPIPSLoader.load(path: lpipsWeights)
+        let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
         let scorer = PairScorer(dataset: opened, framing: noCrop ? .whole : .cropToMultipleOf8, lpips: lpips.network,
                                 lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
         // Pairs are named "<id>-<name>" in the results (CatalogueEvaluation); the report shows their scene and split.
@@ -210,8 +210,6 @@ struct EvaluateCommand: ParsableCommand {
 
     /// The dataset and its pairs to evaluate: not rejected by alignment or by review, of --split when given.
     func openCatalogue() throws -> (Dataset, [PairDetail]) {
-        var location = DatasetLocation()
-        location.dataset = dataset
         let opened = try location.open()
         var filter = PairFilter()
         filter.split = split.splits?.first
@@ -231,28 +229,12 @@ struct EvaluateCommand: ParsableCommand {
 extension PairLayout: ExpressibleByArgument {}
 extension TableFormat: ExpressibleByArgument {}
 
-/// Loads the LPIPS network from a given file or the installed weights; without weights it says once how to
-/// install them, and the scoring goes on without LPIPS (the reason is recorded with every score).
-enum LPIPSLoader {
-    struct Loaded {
-        var network: LPIPS?
-        /// Why LPIPS is left out (nil when loaded).
-        var missingReason: String?
-    }
-
-    static func load(path: String?) throws -> Loaded {
-        if let path { return Loaded(network: try LPIPS(contentsOf: URL(fileURLWithPath: path))) }
-        let candidates = LPIPS.installedLocations()
-        if let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
-            return Loaded(network: try LPIPS(contentsOf: url))
-        }
-        let looked = candidates.map(\.path).joined(separator: ", ")
-        FileHandle.standardError.write(Data("""
-            rigctl: note: LPIPS weights are not installed (looked for \(looked)); LPIPS is left out. \
-            Install them with script/fetch-lpips-weights.
-
-            """.utf8))
-        return Loaded(network: nil, missingReason: "LPIPS weights not installed")
+extension LPIPSLoader {
+    /// `load(path:)` with its note, when the weights are not installed, on standard error.
+    static func loadTellingWhy(path: String?) throws -> Loaded {
+        let loaded = try load(path: path)
+        if let note = loaded.note { FileHandle.standardError.write(Data("rigctl: note: \(note)\n".utf8)) }
+        return loaded
     }
 }
 

@@ -2,6 +2,7 @@ import Alignment
 import ArgumentParser
 import Foundation
 import Imaging
+import LiveViewing
 import PairVocabulary
 import Review
 import Rig
@@ -148,15 +149,6 @@ struct RigLiveView: AsyncParsableCommand {
     static func mirror(of file: RigFile) -> Mirror {
         if case .object(let o)? = file.alignment, case .string(let m)? = o["mirror"] { return Mirror(rawValue: m) ?? .none }
         return .none
-    }
-
-    static func frame(_ camera: RigCamera) throws -> RGBImage {
-        let data = try camera.capturePreview()
-        guard ImageFormat.sniff(data) == .jpeg else {
-            throw RigError.camera(CameraFailure(role: camera.role, camera: camera.label, stage: .liveView,
-                                                reason: "its live-view frame is not a JPEG (\(data.count) bytes)"))
-        }
-        return RGBImage(raster: try JPEGFile.decode(data, path: "\(camera.label) live view"))
     }
 }
 

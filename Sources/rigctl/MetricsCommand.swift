@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Metrics
 import NeuralCore
+import Pipeline
 
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +37,7 @@ struct MetricsCommand: ParsableCommand {
             guard a.width == b.width, a.height == b.height else {
                 throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
             }
-            let network = try LPIPSLoader.load(path: lpipsWeights).network
+            let network = try LPIPSLoader.loadTellingWhy(path: lpipsWeights).network
             let report = try MetricReport(output: a, target: b, lpips: network)
             if json {
                 let encoder = JSONEncoder()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IFANEngine
 import NeuralCore
+import Pipeline
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,20 +10,6 @@ struct ModelCommand: ParsableCommand {
         abstract: "Import, list and describe deblurring models.",
         subcommands: [ModelImport.self, ModelInfo.self, ModelList.self]
     )
-}
-
-/// Where `--model` points: a store name, or a path to a .safetensors file. The model is called `name` when given
-/// (`--model-name`), else by its store name or its file's name without the extension.
-func resolveModel(_ model: String, name: String? = nil, store: ModelStore) throws -> (name: String, url: URL) {
-    if model.hasSuffix(".safetensors") || model.contains("/") {
-        let url = URL(fileURLWithPath: model)
-        return (name ?? modelName(for: model), url)
-    }
-    let url = try store.validatedURL(forModel: model)
-    guard FileManager.default.fileExists(atPath: url.path) else {
-        throw IFANError.badInput("no model '\(model)' in \(store.directory.path); import one with 'rigctl model import CHECKPOINT'")
-    }
-    return (name ?? model, url)
 }
 
 struct ModelImport: ParsableCommand {

@@ -9,56 +9,12 @@ import Pipeline
 import Rig
 import ThreadSupport
 
-/// Options shared by `capture --dataset` and `process`: which model deblurs, how pairs are aligned.
-struct PipelineSettings {
-    var model: String?
-    /// `--model-name`: what the model is called in the catalogue (default: its store or file name).
-    var modelName: String?
-    var noModel: Bool
-    /// A calibration given for this run (`process --rig` or `--calibration`); without one each capture is aligned
-    /// with the calibration it was taken with.
-    var rigFile: RigFile?
-    var calibrationPath: String?
-    var split: Split?
-
-    /// The processor for a dataset: IFAN when its weights are installed (or named), LPIPS when its weights are. A
-    /// model whose name the dataset gives other weights is refused here, before any pair is touched.
-    func processor(for dataset: Dataset) throws -> PairProcessor {
-        try processor(for: dataset, model: try deblurModel())
-    }
-
-    /// The processor with a model loaded already (`deblurModel()`), so that a bad model is found before the
-    /// dataset is opened or created.
-    func processor(for dataset: Dataset, model: DeblurModel?) throws -> PairProcessor {
-        var options = ProcessingOptions()
-        options.split = split
-        if let calibrationPath {
-            options.calibration = try AlignmentCalibration.read(URL(fileURLWithPath: calibrationPath))
-        } else if let file = rigFile {
-            options.calibration = try AlignmentCalibration.decode(try (file.alignment ?? .object([:])).data(),
-                                                                  path: "the rig file's alignment")
-        }
-        if let model { try checkModelName(model.name, weights: model.weights, in: dataset) }
-        let lpips = try LPIPSLoader.load(path: nil)
-        return PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips.network,
-                             lpipsMissingReason: lpips.missingReason ?? "")
-    }
-
-    func deblurModel() throws -> DeblurModel? {
-        if noModel { return nil }
-        let store = ModelStore()
-        if model == nil && !FileManager.default.fileExists(atPath: store.url(forModel: "ifan").path) {
-            FileHandle.standardError.write(Data("""
-                rigctl: note: no IFAN weights are installed, so pairs are aligned, catalogued and the input scored, \
-                but not deblurred. Import the released checkpoint with `rigctl model import IFAN.pytorch`, then run \
-                `rigctl process` to deblur the pairs taken meanwhile.
-
-                """.utf8))
-            return nil
-        }
-        if let modelName { try validateModelName(modelName) }
-        let (name, url) = try resolveModel(model ?? "ifan", name: modelName, store: store)
-        return try DeblurModel.ifan(name: name, weights: url)
+extension PipelineSettings {
+    /// The settings of a `capture --dataset` or `process` run, their notes on standard error.
+    init(model options: ModelOptions, rigFile: RigFile?, calibrationPath: String?, split: Split?) {
+        self.init(model: options.model, modelName: options.modelName, noModel: options.noModel, rigFile: rigFile,
+                  calibrationPath: calibrationPath, split: split)
+        note = { FileHandle.standardError.write(Data("rigctl: note: \($0)\n".utf8)) }
     }
 }
 

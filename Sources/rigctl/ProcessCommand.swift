@@ -33,14 +33,7 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Align again the captured pairs whose verdict was reached with another calibration.")
     var realign = false
 
-    @Option(help: "The deblurring model: a store name or a .safetensors file (default: ifan, when installed).")
-    var model: String?
-
-    @Option(name: .customLong("model-name"), help: "The model's name in the catalogue (default: its store or file name).")
-    var modelName: String?
-
-    @Flag(name: .customLong("no-model"), help: "Align and score the input only.")
-    var noModel = false
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: ArgumentHelp("Split for new pairs: train, test or unused.", discussion: """
         Default: the split their capture asked for (capture --split), else the side their scene is on, else unused.
@@ -49,8 +42,6 @@ struct ProcessCommand: ParsableCommand {
 
     func validate() throws {
         if rig != nil && calibration != nil { throw ValidationError("give either --rig or --calibration, not both") }
-        if model != nil && noModel { throw ValidationError("give either --model or --no-model, not both") }
-        if modelName != nil && noModel { throw ValidationError("--model-name names a model; it has no meaning with --no-model") }
     }
 
     @Flag(help: "Print the result as JSON on standard output (docs/cli-json.md); the per-pair lines go to standard error.")
@@ -59,7 +50,7 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let dataset = try location.open()
-            let settings = PipelineSettings(model: model, modelName: modelName, noModel: noModel,
+            let settings = PipelineSettings(model: modelOptions,
                                             rigFile: try rig.map { try RigFile.load(URL(fileURLWithPath: $0)) },
                                             calibrationPath: calibration, split: split)
             let processor = try settings.processor(for: dataset)
