@@ -179,18 +179,10 @@ extension VirtualCamera {
     private func remoteRelease(press: UInt32) -> Reply {
         return state.withLock { s in
             if press == 1 {
-                if s.busyReplies > 0 {
-                    s.busyReplies -= 1
-                    return .code(PTPResponse.deviceBusy)
-                }
-                if s.dropOnNextCapture {
-                    s.dropOnNextCapture = false
-                    return .drop
-                }
-                if s.capturing { return .code(PTPResponse.deviceBusy) }
-                if s.eos.captureDestination == CanonEOS.destinationCard,
-                   s.cardBytes + UInt64(configuration.width * configuration.height * 2) > configuration.storageCapacity {
-                    return .code(PTPResponse.storeFull)
+                if let refusal = s.refusalOfShot(toCard: s.eos.captureDestination == CanonEOS.destinationCard,
+                                                 frameBytes: UInt64(configuration.width * configuration.height * 2),
+                                                 capacity: configuration.storageCapacity) {
+                    return refusal
                 }
                 s.eos.halfPressed = true
                 // Focus settled (or manual): the body reports its state, which ends libgphoto2's focus wait.

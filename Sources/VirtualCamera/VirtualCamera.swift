@@ -59,6 +59,23 @@ public final class VirtualCamera: Sendable {
 
         /// Bytes stored on the card.
         var cardBytes: UInt64 { objects.values.reduce(0) { $0 + ($1.inRAM ? 0 : UInt64($1.data.count)) } }
+
+        /// Why a shot cannot start now (an injected busy reply or dropped link, a shot still being written, a full
+        /// card when it goes to the card), consuming the one-shot faults; nil when it can. Shared by InitiateCapture
+        /// and the Canon half press, which starts a shot.
+        mutating func refusalOfShot(toCard: Bool, frameBytes: UInt64, capacity: UInt64) -> Reply? {
+            if busyReplies > 0 {
+                busyReplies -= 1
+                return .code(PTPResponse.deviceBusy)
+            }
+            if dropOnNextCapture {
+                dropOnNextCapture = false
+                return .drop
+            }
+            if capturing { return .code(PTPResponse.deviceBusy) }
+            if toCard, cardBytes + frameBytes > capacity { return .code(PTPResponse.storeFull) }
+            return nil
+        }
     }
 
     static let storageID: UInt32 = 0x0001_0001

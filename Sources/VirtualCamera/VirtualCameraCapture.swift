@@ -6,20 +6,9 @@ extension VirtualCamera {
     // MARK: - Capture
 
     func initiateCapture() -> Reply {
-        let refusal: Reply? = state.withLock { s in
-            if s.busyReplies > 0 {
-                s.busyReplies -= 1
-                return .code(PTPResponse.deviceBusy)
-            }
-            if s.dropOnNextCapture {
-                s.dropOnNextCapture = false
-                return .drop
-            }
-            if s.capturing { return .code(PTPResponse.deviceBusy) }
-            if s.cardBytes + UInt64(configuration.width * configuration.height * 2) > configuration.storageCapacity {
-                return .code(PTPResponse.storeFull)
-            }
-            return nil
+        let refusal = state.withLock { s in
+            s.refusalOfShot(toCard: true, frameBytes: UInt64(configuration.width * configuration.height * 2),
+                            capacity: configuration.storageCapacity)
         }
         if let refusal { return refusal }
         let triggered = Date()
