@@ -14,3 +14,13 @@ public enum TestTime {
     /// `seconds` stretched by the scale.
     public static func scaled(_ seconds: Double) -> Double { seconds * scale }
 }
+
+/// The sanitizer the suite runs under, as script/sanitize exports it (nil in a plain build).
+public enum TestSanitizer {
+    public static let current: String? = ProcessInfo.processInfo.environment["RIGCTL_TEST_SANITIZER"]
+        .flatMap { $0.isEmpty ? nil : $0 }
+
+    /// AddressSanitizer maps its shadow memory at start-up, which `ulimit -v` forbids: a process under a virtual
+    /// memory limit dies before main.
+    public static var allowsVirtualMemoryLimits: Bool { current != "address" }
+}
