@@ -62,7 +62,7 @@ let package = Package(
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
         .target(name: "VirtualCamera", dependencies: ["Imaging", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
-        .target(name: "Rig", dependencies: ["PairVocabulary", "Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Rig", dependencies: ["PairVocabulary", "AtomicFiles", "Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["PairVocabulary", "Imaging", "ThreadSupport"]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "PairVocabulary",
                 "ThreadSupport",
+                "AtomicFiles",
                 "Imaging",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -81,11 +82,11 @@ let package = Package(
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore", "ThreadSupport"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
-        .target(name: "Evaluation", dependencies: ["Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
+        .target(name: "Evaluation", dependencies: ["AtomicFiles", "Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
         // A connected rig's live view registered and measured, frame by frame (`rigctl rig liveview`).
         .target(name: "LiveViewing", dependencies: ["PairVocabulary", "Rig", "Alignment", "Imaging"]),
-        .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
+        .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "AtomicFiles", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         // The browser review of a dataset's pairs: JSON API, pages and images by id, served on loopback.
         .target(
             name: "Review",
@@ -108,6 +109,7 @@ let package = Package(
             name: "rigctl",
             dependencies: [
                 "PairVocabulary",
+                "AtomicFiles",
                 "Imaging",
                 "NeuralCore",
                 "IFANEngine",
@@ -128,23 +130,23 @@ let package = Package(
 
         // ---- Tests, mirroring the modules.
         // Helpers shared by the test targets (temporary folders, fixtures, seeded random numbers, running tools).
-        .target(name: "TestSupport", dependencies: ["PairVocabulary"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ThreadSupportTests", dependencies: ["ThreadSupport"]),
-        .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
+        .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "PairVocabulary", "AtomicFiles", "Imaging"]),
         .testTarget(name: "PairVocabularyTests", dependencies: ["PairVocabulary"]),
         .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "PairVocabulary", "NeuralCore"]),
         .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "ThreadSupport", "VirtualCamera", "Imaging"]),
         // Resources: C sources the tests compile themselves (the thread-exit shim).
-        .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
-        .testTarget(name: "AlignmentTests", dependencies: ["TestSupport", "PairVocabulary", "Alignment", "Imaging"]),
+        .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
+        .testTarget(name: "AlignmentTests", dependencies: ["PairVocabulary", "Alignment", "Imaging"]),
         // Resources: a dataset made by an earlier version, which every later one must open and keep.
         .testTarget(
             name: "DatasetBuilderTests",
-            dependencies: ["TestSupport", "PairVocabulary", "DatasetBuilder", "Imaging", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TestSupport", "PairVocabulary", "DatasetBuilder", "AtomicFiles", "Imaging", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Resources"]
         ),
         // A child process the crash tests kill at random moments while it ingests and exports.
-        .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder", "Imaging"], path: "Tests/DatasetCrashHelper"),
+        .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder"], path: "Tests/DatasetCrashHelper"),
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport", "Metrics", "NeuralCore"]),
@@ -160,8 +162,8 @@ let package = Package(
         // `rigctl evaluate`'s pairs per minute at the RealDOF size, overlapped and one by one in the same run.
         .executableTarget(name: "EvaluationBenchmark", dependencies: ["Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
                           path: "Benchmarks/EvaluationBenchmark"),
-        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "Imaging"], path: "Benchmarks/AlignBenchmark"),
-        .executableTarget(name: "RigBenchmark", dependencies: ["Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
+        .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "AtomicFiles", "Imaging", "PairVocabulary"], path: "Benchmarks/AlignBenchmark"),
+        .executableTarget(name: "RigBenchmark", dependencies: ["PairVocabulary", "Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
         // Frames per second of `rig liveview`'s loop on the virtual rig, and the coarse registration's accuracy by size.
         .executableTarget(name: "LiveViewBenchmark", dependencies: ["Rig", "VirtualCamera", "Alignment", "Imaging", "PairVocabulary"], path: "Benchmarks/LiveViewBenchmark"),
         .executableTarget(
@@ -171,14 +173,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "PipelineBenchmark",
-            dependencies: ["Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
+            dependencies: ["PairVocabulary", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
             path: "Benchmarks/PipelineBenchmark"
         ),
         // The browser review's queue and pages over HTTP on a catalogue of 10,000 pairs, served by the built
         // `rigctl review` (not linked in: Hummingbird's module alias would clash with this package's Metrics).
         .executableTarget(
             name: "ReviewBenchmark",
-            dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["DatasetBuilder", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/ReviewBenchmark"
         ),
         // The review server under load: concurrent loopback clients, mixed pages, API and images, for a bounded

@@ -6,6 +6,7 @@
 // Usage: AlignBenchmark [--write DIR] [--skip-large] [--points N,N]
 //   --write DIR saves the 2000x1333 grey pair (16-bit PNG) and truth.json, for Benchmarks/align_opencv.py.
 import Alignment
+import AtomicFiles
 import Foundation
 import Imaging
 import PairVocabulary

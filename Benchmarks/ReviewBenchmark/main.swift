@@ -4,6 +4,7 @@
 // Usage: swift build -c release --product rigctl && swift run -c release ReviewBenchmark [pairs=10000] [runs=21]
 import DatasetBuilder
 import Foundation
+import TestSupport
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -60,29 +61,13 @@ func fill(_ root: URL, pairs: Int) throws {
     }
 }
 
-/// The built `rigctl` beside this benchmark, serving `root` on a free port; its printed address.
+/// The built `rigctl` beside this benchmark, serving `root` on a free port; its address without the final slash.
 func startServer(_ root: URL) throws -> (process: Process, base: String) {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    let rigctl = here.appendingPathComponent("rigctl")
-    guard FileManager.default.isExecutableFile(atPath: rigctl.path) else {
-        throw BenchmarkError("no rigctl beside this benchmark at \(rigctl.path); build it first: swift build -c release --product rigctl")
+    guard let rigctl = locateProduct("rigctl") else {
+        throw BenchmarkError("no rigctl beside this benchmark; build it first: swift build -c release --product rigctl")
     }
-    let process = Process()
-    process.executableURL = rigctl
-    process.arguments = ["review", "--dataset", root.path, "--port", "0"]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    var text = ""
-    while !text.contains("Ctrl-C stops") {
-        let chunk = out.fileHandleForReading.availableData
-        if chunk.isEmpty { break }
-        text += String(decoding: chunk, as: UTF8.self)
-    }
-    guard let at = text.range(of: " at http://") else { throw BenchmarkError("rigctl review printed no address: \(text)") }
-    let address = text[at.upperBound...].prefix { !$0.isWhitespace }
-    return (process, "http://" + address.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
+    let server = try ReviewServerProcess.start(rigctl: rigctl, ["--dataset", root.path])
+    return (server.process, server.base.absoluteString.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
 }
 
 struct BenchmarkError: Error, CustomStringConvertible {

@@ -40,30 +40,13 @@ func fill(_ root: URL) throws -> [Int64] {
     return ids
 }
 
-/// The built `rigctl` beside this benchmark serving `root` on a free port; the port it printed.
+/// The built `rigctl` beside this benchmark serving `root` on a free loopback port; the port it printed.
 func startServer(_ root: URL) throws -> (Process, Int) {
-    let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    let rigctl = here.appendingPathComponent("rigctl")
-    guard FileManager.default.isExecutableFile(atPath: rigctl.path) else {
-        throw LoadError("no rigctl beside this benchmark at \(rigctl.path); build it first: swift build -c release --product rigctl")
+    guard let rigctl = locateProduct("rigctl") else {
+        throw LoadError("no rigctl beside this benchmark; build it first: swift build -c release --product rigctl")
     }
-    let process = Process()
-    process.executableURL = rigctl
-    process.arguments = ["review", "--dataset", root.path, "--host", "127.0.0.1", "--port", "0"]
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    var text = ""
-    while !text.contains("Ctrl-C stops") {
-        let chunk = out.fileHandleForReading.availableData
-        if chunk.isEmpty { break }
-        text += String(decoding: chunk, as: UTF8.self)
-    }
-    guard let at = text.range(of: "127.0.0.1:"), let port = Int(text[at.upperBound...].prefix { $0.isNumber }) else {
-        throw LoadError("rigctl review printed no address: \(text)")
-    }
-    return (process, port)
+    let server = try ReviewServerProcess.start(rigctl: rigctl, ["--dataset", root.path, "--host", "127.0.0.1"])
+    return (server.process, server.port)
 }
 
 /// Peak resident set of a process in bytes (VmHWM), or nil when /proc does not say.

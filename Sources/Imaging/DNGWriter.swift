@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 
 /// The colour filter layout of a Bayer sensor, named by its top-left 2x2 block.

@@ -1,3 +1,4 @@
+import AtomicFiles
 import CodecShims
 import Foundation
 

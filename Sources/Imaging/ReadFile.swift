@@ -1,6 +1,6 @@
 import Foundation
 // Every module that writes images also writes files atomically: re-export the writer with the image types.
-@_exported import AtomicFiles
+import AtomicFiles
 
 /// Reads a whole file, turning failures into an `ImagingError` that names it (a folder or a device given where an
 /// image is expected says so).

@@ -1,4 +1,5 @@
 import Alignment
+import AtomicFiles
 import DatasetBuilder
 import Foundation
 import Imaging

@@ -1,3 +1,4 @@
+import AtomicFiles
 import DatasetBuilder
 import Evaluation
 import Foundation

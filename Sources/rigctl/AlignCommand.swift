@@ -1,5 +1,6 @@
 import Alignment
 import ArgumentParser
+import AtomicFiles
 import Foundation
 import Imaging
 import PairVocabulary

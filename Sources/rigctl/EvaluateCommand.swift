@@ -1,4 +1,5 @@
 import ArgumentParser
+import AtomicFiles
 import DatasetBuilder
 import Evaluation
 import Foundation

@@ -1,3 +1,4 @@
+import AtomicFiles
 import TestSupport
 import Foundation
 import Testing

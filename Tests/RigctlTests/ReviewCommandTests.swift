@@ -15,35 +15,8 @@ import Testing
         let base: URL
 
         static func start(_ arguments: [String], environment: [String: String]) throws -> Server {
-            let process = Process()
-            process.executableURL = CommandLine.executable
-            process.arguments = ["review", "--port", "0"] + arguments
-            var env = ProcessInfo.processInfo.environment
-            for (k, v) in environment { env[k] = v }
-            process.environment = env
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.standardError
-            try process.run()
-            // A server that never prints is killed, which ends the read below with end of file. Only until it has
-            // printed: a loaded machine can take longer than the watchdog over the whole test, and a server killed
-            // mid-test fails with "could not connect" instead of saying anything about review.
-            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
-            defer { watchdog.cancel() }
-            var text = ""
-            while !text.contains("Ctrl-C stops") {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
-            }
-            let first = text.split(separator: "\n").first.map(String.init) ?? ""
-            guard let at = first.range(of: " at http://"),
-                  let url = URL(string: "http://" + first[at.upperBound...].trimmingCharacters(in: .whitespaces)) else {
-                if process.isRunning { process.terminate() }
-                throw ReviewCommandError("rigctl review printed no address: \(text)")
-            }
-            return Server(process: process, banner: first, base: url)
+            let server = try ReviewServerProcess.start(rigctl: CommandLine.executable, arguments, environment: environment)
+            return Server(process: server.process, banner: server.banner, base: server.base)
         }
 
         func stop() {
@@ -61,11 +34,6 @@ import Testing
             let (data, response) = try await URLSession.shared.data(for: request)
             return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
         }
-    }
-
-    struct ReviewCommandError: Error, CustomStringConvertible {
-        let description: String
-        init(_ d: String) { description = d }
     }
 
     @Test func readOnlyUnlessDecisionsAreEnabled() async throws {
