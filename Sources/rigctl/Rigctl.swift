@@ -66,6 +66,11 @@ extension Rigctl {
             handler.logLevel = level ?? .notice
             return handler
         }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let hint = UsageHints.unknownSubcommand(arguments, root: Rigctl.self) {
+            FileHandle.standardError.write(Data("Error: \(hint)\n".utf8))
+            Glibc.exit(ExitCode.validationFailure.rawValue)
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
@@ -73,6 +78,10 @@ extension Rigctl {
             } else {
                 try command.run()
             }
+        } catch where message(for: error).hasPrefix("Unknown option") {
+            let text = UsageHints.message(for: error, arguments: arguments, root: Rigctl.self)
+            FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+            Glibc.exit(exitCode(for: error).rawValue)
         } catch {
             exit(withError: error)
         }
