@@ -228,6 +228,10 @@ public struct SplitReport: Sendable, Equatable {
     public let testScenes: [String]
     public let trainScenes: [String]
     public let pairsBySplit: [String: Int]
+
+    /// Scenes with usable pairs exist but the hash sent none of them to test: a later `evaluate` of the test split
+    /// would find nothing, so the caller must say so.
+    public var testIsEmpty: Bool { testScenes.isEmpty && !trainScenes.isEmpty }
 }
 
 extension Dataset {

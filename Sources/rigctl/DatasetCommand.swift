@@ -223,15 +223,31 @@ struct DatasetCommand: ParsableCommand {
                 """)
 
         @OptionGroup var location: DatasetLocation
-        @Option(help: "The share of scenes that go to test.") var testFraction: Double = 0.2
+        @Option(help: "The share of scenes that go to test.") var testFraction: Double?
+        @Flag(help: "Every usable pair goes to test: a benchmark that is a test set only, as RealDOF is.")
+        var allTest = false
         @Option(help: "Changes the assignment; keep it fixed for a benchmark's lifetime.") var seed = "rigctl"
 
+        func validate() throws {
+            if allTest, testFraction != nil { throw ValidationError("give --all-test or --test-fraction, not both") }
+        }
+
         func run() throws {
+            let fraction = allTest ? 1 : testFraction ?? 0.2
             try reportingErrors {
-                let report = try location.open().assignSplit(testFraction: testFraction, seed: seed)
+                let report = try location.open().assignSplit(testFraction: fraction, seed: seed)
                 print("test: \(report.testScenes.count) scenes, train: \(report.trainScenes.count) scenes")
                 print("pairs: " + report.pairsBySplit.keys.sorted().map { "\($0) \(report.pairsBySplit[$0] ?? 0)" }
                     .joined(separator: ", "))
+                if report.testIsEmpty {
+                    let scenes = report.trainScenes.count
+                    let message = "rigctl: warning: no scene went to test: each of the \(scenes) scene(s) goes there "
+                        + "with chance \(fraction), and none did; `evaluate` would find nothing. Capture or import more "
+                        + "scenes, raise --test-fraction, choose another --seed (and keep it), or give --all-test for "
+                        + "a benchmark that is a test set only\n"
+                    FileHandle.standardError.write(Data(message.utf8))
+                    throw ExitCode.failure
+                }
             }
         }
     }
