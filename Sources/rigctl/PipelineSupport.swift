@@ -111,7 +111,10 @@ private struct Screen {
                 captured = index
                 waiting = waitingNow
                 let skewText = skew.map { String(format: ", skew %.2f ms", $0 * 1000) } ?? ""
-                if !isTerminal { emit("captured pair \(index) (capture \(id)\(skewText))") }
+                // Numbered by capture id, the number the processed line and the catalogue use too; the count in
+                // this run only as "n of N".
+                let ofTotal = total.map { " of \($0)" } ?? ""
+                if !isTerminal { emit("capture \(id) taken (\(index)\(ofTotal) in this run\(skewText))") }
             case .stage(let id, let name):
                 current = "capture \(id): \(name)"
                 waiting = max(0, waiting - 1)
@@ -156,7 +159,8 @@ private struct Screen {
     }
 
     static func describe(_ o: PairOutcome) -> String {
-        var line = "pair \(o.pairID) [\(o.scene)] \(o.verdict.rawValue)"
+        // An imported pair scored again has no capture (id 0).
+        var line = (o.captureID > 0 ? "capture \(o.captureID) -> " : "") + "pair \(o.pairID) [\(o.scene)] \(o.verdict.rawValue)"
         func scores(_ r: MetricReport) -> String {
             String(format: "%.2f dB, SSIM %.3f", r.psnr, r.ssim) + (r.lpips.map { String(format: ", LPIPS %.3f", $0) } ?? "")
         }

@@ -37,7 +37,10 @@ import Testing
             JSONOutput.expectKeys(o["input"] as? [String: Any], required: ["psnr", "ssim", "ssimGaussian", "mae"],
                                   optional: ["lpips"], "capture --json scores")
         }
-        #expect(capture.stderr.contains("pair 1 [planes] accepted"), "\(capture.stderr)")
+        // One number per capture in both lines: the capture id, which the pair line maps to its pair id.
+        #expect(capture.stderr.contains("capture 1 -> pair 1 [planes] accepted"), "\(capture.stderr)")
+        #expect(capture.stderr.contains("capture 2 taken (2 of 2 in this run"), "\(capture.stderr)")
+        #expect(!capture.stderr.contains("captured pair"), "\(capture.stderr)")
 
         // Pair names carry the scene.
         let list = try CommandLine.run(["dataset", "list", "--dataset", ds, "--json"], environment: env)
