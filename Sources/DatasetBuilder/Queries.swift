@@ -242,7 +242,10 @@ extension Dataset {
             s.pairs = try Int.fetchOne(db, sql: "SELECT count(*) FROM pair") ?? 0
             s.scenes = try Int.fetchOne(db, sql: "SELECT count(*) FROM scene") ?? 0
             s.files = try Int.fetchOne(db, sql: "SELECT count(*) FROM file") ?? 0
-            s.models = try Int.fetchOne(db, sql: "SELECT count(*) FROM model") ?? 0
+            // The defocused input's own scores are a baseline row in `model` (name "input", no weights), not a model.
+            s.models = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM model WHERE NOT (name = 'input' AND weightsSHA256 IS NULL)
+                """) ?? 0
             s.evaluations = try Int.fetchOne(db, sql: "SELECT count(*) FROM evaluation") ?? 0
             // One pass over a covering index gives every count; scene names are joined in afterwards.
             var scenes: [Int64: (pairs: Int, accepted: Int, split: [String: Int])] = [:]
