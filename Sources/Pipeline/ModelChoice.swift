@@ -25,9 +25,11 @@ public func resolveModel(_ model: String, name: String? = nil, store: ModelStore
         return (name ?? modelName(for: model), url)
     }
     let url = try store.validatedURL(forModel: model)
+    let installed = try InstalledModels(store: store)
     guard FileManager.default.fileExists(atPath: url.path) else {
-        throw IFANError.badInput("no model '\(model)' in \(store.directory.path); import one with 'rigctl model import CHECKPOINT'")
+        throw IFANError.badInput("no model '\(model)' in \(store.directory.path); " + installed.installedSentence)
     }
+    try installed.requireDeblurring(model)
     return (name ?? model, url)
 }
 

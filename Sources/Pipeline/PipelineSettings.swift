@@ -64,14 +64,19 @@ public struct PipelineSettings {
     /// `note` says how to install them).
     public func deblurModel() throws -> DeblurModel? {
         if noModel { return nil }
-        if model == nil && !FileManager.default.fileExists(atPath: store.url(forModel: "ifan").path) {
+        if let modelName { try validateModelName(modelName) }
+        let chosen: String
+        if let model {
+            chosen = model
+        } else if let installed = try InstalledModels(store: store).defaultDeblurring() {
+            chosen = installed
+        } else {
             note("no IFAN weights are installed, so pairs are aligned, catalogued and the input scored, but not "
                  + "deblurred. Import the released checkpoint with `rigctl model import IFAN.pytorch`, then run "
                  + "`rigctl process` to deblur the pairs taken meanwhile.")
             return nil
         }
-        if let modelName { try validateModelName(modelName) }
-        let (name, url) = try resolveModel(model ?? "ifan", name: modelName, store: store)
+        let (name, url) = try resolveModel(chosen, name: modelName, store: store)
         return try DeblurModel.ifan(name: name, weights: url)
     }
 }

@@ -22,8 +22,8 @@ struct DeblurCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The PNG file to write.")
     var output: String
 
-    @Option(help: "A model store name or a path to a .safetensors file.")
-    var model: String = "ifan"
+    @Option(help: "A model store name or a path to a .safetensors file (default: the deblurring model installed).")
+    var model: String?
 
     @Option(help: "Bits per sample of the PNG: 8 or 16.")
     var depth: Int = 8
@@ -52,7 +52,11 @@ struct DeblurCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let (name, url) = try resolveModel(model, store: ModelStore())
+            let store = ModelStore()
+            guard let chosen = try model ?? InstalledModels(store: store).defaultDeblurring() else {
+                throw IFANError.badInput(try InstalledModels(store: store).installedSentence)
+            }
+            let (name, url) = try resolveModel(chosen, store: store)
             let network = try IFANModelFile.load(url)
             let image = try ImageFile.read(URL(fileURLWithPath: input))
             let tiling = tile == 0 ? nil : try TiledInference(tileSize: tile, overlap: overlap)

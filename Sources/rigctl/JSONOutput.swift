@@ -15,6 +15,8 @@ struct ModelListJSON: Encodable {
         var name: String
         var path: String
         var bytes: Int64
+        /// deblurring, lpips or unknown (`InstalledModels.Kind`).
+        var kind: String
     }
     var directory: String
     var models: [Model]

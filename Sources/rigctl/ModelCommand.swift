@@ -91,13 +91,13 @@ struct ModelInfo: ParsableCommand {
             let store = ModelStore()
             let architecture: IFANArchitecture
             let label: String
-            if model == nil, !FileManager.default.fileExists(atPath: store.url(forModel: "ifan").path) {
-                architecture = IFANArchitecture()
-                label = "IFAN architecture (no model installed)"
-            } else {
-                let (name, url) = try resolveModel(model ?? "ifan", store: store)
+            if let chosen = try model ?? InstalledModels(store: store).defaultDeblurring() {
+                let (name, url) = try resolveModel(chosen, store: store)
                 architecture = try IFANModelFile.load(url).architecture
                 label = name
+            } else {
+                architecture = IFANArchitecture()
+                label = "IFAN architecture (no model installed)"
             }
             let ptflops = architecture.ptflopsMACs(width: width, height: height)
             let macs = architecture.macs(width: width, height: height)
@@ -117,26 +117,34 @@ struct ModelInfo: ParsableCommand {
 }
 
 struct ModelList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the models in the model store.")
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the deblurring models in the model store (other files, such as LPIPS weights, on standard error).")
 
-    @Flag(help: "Print JSON: directory, models (name, path, bytes).")
+    @Flag(help: "Print JSON: directory, models (name, path, bytes, kind), every file in the store.")
     var json = false
 
     func run() throws {
         try reportingErrors {
             let store = ModelStore()
-            let names = try store.installedModels()
+            let installed = try InstalledModels(store: store)
+            let names = installed.entries.map(\.name)
             if json {
-                let models = names.map { name -> ModelListJSON.Model in
-                    let url = store.url(forModel: name)
+                let models = installed.entries.map { entry -> ModelListJSON.Model in
+                    let url = store.url(forModel: entry.name)
                     let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value
-                    return ModelListJSON.Model(name: name, path: url.path, bytes: size ?? 0)
+                    return ModelListJSON.Model(name: entry.name, path: url.path, bytes: size ?? 0, kind: entry.kind.rawValue)
                 }
                 return try printJSON(ModelListJSON(directory: store.directory.path, models: models))
             }
-            // Only the names on standard output, one a line, so that `for m in $(rigctl model list)` works.
+            // Only the deblurring models' names on standard output, one a line, so that `for m in $(rigctl model
+            // list)` gives what --model takes; the other files are named on standard error.
             if names.isEmpty { note("no models in \(store.directory.path)") }
-            for name in names { print(name) }
+            for name in installed.deblurring { print(name) }
+            let others = installed.entries.filter { $0.kind != .deblurring }
+            if !others.isEmpty {
+                note("also in the store, not deblurring models: " + others.map {
+                    "\($0.name) (\($0.kind == .lpips ? "LPIPS weights, used by the metrics" : "not an IFAN model"))"
+                }.joined(separator: ", "))
+            }
         }
     }
 }

@@ -92,4 +92,39 @@ import Testing
         #expect(tiled.stderr.contains("deblurring input.png: tile 12/12, upsampling, "))
         #expect(tiled.stderr.split(separator: "\n").count == 12 * 7 + 1)
     }
+
+    /// A model imported under its own name is the default for deblur and model info; `model list` offers only
+    /// deblurring models on standard output; LPIPS weights named as a model are refused with the installed names.
+    @Test func anImportedModelIsTheDefaultAndLPIPSWeightsAreNotAModel() throws {
+        let home = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let env = ["RIGCTL_HOME": home.path]
+        let imported = try CommandLine.run(["model", "import", Self.fixtures.appendingPathComponent("IFAN_random.pytorch").path],
+                                           environment: env)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        // LPIPS weights in the same store (only the header matters here).
+        let lpips = home.appendingPathComponent("models/lpips-alex.safetensors")
+        var header = Data(#"{"__metadata__":{"model":"lpips v0.1 alex"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var length = UInt64(header.count).littleEndian
+        try (Data(bytes: &length, count: 8) + header + Data(count: 4)).write(to: lpips)
+
+        let list = try CommandLine.run(["model", "list"], environment: env)
+        #expect(list.stdout.split(separator: "\n") == ["ifan_random"], "\(list.stdout)")
+        #expect(list.stderr.contains("lpips-alex (LPIPS weights"), "\(list.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(try CommandLine.run(["model", "list", "--json"], environment: env).stdout.utf8))
+        let kinds = ((json as? [String: Any])?["models"] as? [[String: Any]])?.map { "\($0["name"]!)=\($0["kind"]!)" }
+        #expect(kinds == ["ifan_random=deblurring", "lpips-alex=lpips"], "\(String(describing: kinds))")
+
+        let info = try CommandLine.run(["model", "info", "--size", "64x64"], environment: env)
+        #expect(info.status == 0 && info.stdout.hasPrefix("ifan_random: IFAN"), "\(info.stdout) \(info.stderr)")
+        let out = home.appendingPathComponent("out.png").path
+        let deblurred = try CommandLine.run(["deblur", Self.fixtures.appendingPathComponent("input.png").path, "-o", out],
+                                            environment: env)
+        #expect(deblurred.status == 0 && deblurred.stdout.contains("deblurred with ifan_random"), "\(deblurred.stdout) \(deblurred.stderr)")
+        let refused = try CommandLine.run(["deblur", Self.fixtures.appendingPathComponent("input.png").path, "-o", out,
+                                           "--model", "lpips-alex"], environment: env)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.contains("LPIPS weights") && refused.stderr.contains("ifan_random"), "\(refused.stderr)")
+    }
 }
