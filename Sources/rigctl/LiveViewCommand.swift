@@ -142,7 +142,8 @@ struct RigLiveView: AsyncParsableCommand {
                 fflush(nil)  // the address must reach a pipe at once, not at exit
             }
         } catch {
-            FileHandle.standardError.write(Data("rigctl: error: cannot serve on 127.0.0.1:\(port): \(error)\n".utf8))
+            let reason = ListenFailure(error)?.explanation(host: "127.0.0.1", port: port) ?? "\(error)"
+            FileHandle.standardError.write(Data("rigctl: error: cannot serve on 127.0.0.1:\(port): \(reason)\n".utf8))
             throw ExitCode(ExitStatus.failure)
         }
     }

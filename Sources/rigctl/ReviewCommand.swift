@@ -44,7 +44,8 @@ struct ReviewCommand: AsyncParsableCommand {
                 fflush(nil)  // the address must reach a pipe at once, not at exit
             }
         } catch {
-            FileHandle.standardError.write(Data("rigctl: error: cannot serve on \(host):\(port): \(error)\n".utf8))
+            let reason = ListenFailure(error)?.explanation(host: host, port: port) ?? "\(error)"
+            FileHandle.standardError.write(Data("rigctl: error: cannot serve on \(host):\(port): \(reason)\n".utf8))
             throw ExitCode(ExitStatus.failure)
         }
     }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -92,5 +95,30 @@ import Testing
         decider.stop()
         let after = try CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
         #expect(after.stdout.contains("review: rejected - ghosting"), "\(after.stdout)")
+    }
+
+    /// A port another program holds: one sentence naming the port and the option, not SwiftNIO's bind() text.
+    @Test func aBusyPortIsNamedWithTheOptionThatChangesIt() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ds = dir.appendingPathComponent("ds").path
+        #expect(try CommandLine.run(["dataset", "init", ds]).status == 0)
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, length) == 0 && listen(holder, 1) == 0
+                && getsockname(holder, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let run = try CommandLine.run(["review", "--dataset", ds, "--port", "\(port)"])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("port \(port) on 127.0.0.1 is already in use") && run.stderr.contains("--port 0"), "\(run.stderr)")
+        #expect(!run.stderr.contains("errno") && !run.stderr.contains("bind("), "\(run.stderr)")
     }
 }
