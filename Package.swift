@@ -41,6 +41,11 @@ let package = Package(
         // Keeps descriptor 0 for good: libgphoto2 closes it on every PTP/IP disconnect. It interposes close(), so
         // the symbol is exported for the camlibs that libgphoto2 loads at run time.
         .target(
+            name: "CLibraryMessages",
+            dependencies: ["CGPhoto2"],
+            linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=perror"])]
+        ),
+        .target(
             name: "CDescriptorGuard",
             linkerSettings: [.linkedLibrary("dl"), .unsafeFlags(["-Xlinker", "--export-dynamic-symbol=close"])]
         ),
@@ -62,7 +67,7 @@ let package = Package(
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
         .target(name: "VirtualCamera", dependencies: ["Imaging", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
-        .target(name: "Rig", dependencies: ["PairVocabulary", "AtomicFiles", "Imaging", "CGPhoto2", "CDescriptorGuard", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Rig", dependencies: ["PairVocabulary", "AtomicFiles", "Imaging", "CGPhoto2", "CDescriptorGuard", "CLibraryMessages", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
         .target(name: "Alignment", dependencies: ["PairVocabulary", "Imaging", "ThreadSupport"]),
         // The dataset folder: SQLite catalogue, crash-safe ingest, import and export of test sets.
@@ -137,7 +142,7 @@ let package = Package(
         .testTarget(name: "NeuralCoreTests", dependencies: ["TestSupport", "PairVocabulary", "NeuralCore"]),
         .testTarget(name: "VirtualCameraTests", dependencies: ["TestSupport", "ThreadSupport", "VirtualCamera", "Imaging"]),
         // Resources: C sources the tests compile themselves (the thread-exit shim).
-        .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Rig", "CDescriptorGuard", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
+        .testTarget(name: "RigTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Rig", "CDescriptorGuard", "CLibraryMessages", "VirtualCamera", "Imaging"], exclude: ["Resources"]),
         .testTarget(name: "AlignmentTests", dependencies: ["PairVocabulary", "Alignment", "Imaging"]),
         // Resources: a dataset made by an earlier version, which every later one must open and keep.
         .testTarget(

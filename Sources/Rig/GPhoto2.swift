@@ -1,5 +1,6 @@
 import CDescriptorGuard
 import CGPhoto2
+import CLibraryMessages
 import Foundation
 import ThreadSupport
 
@@ -9,11 +10,14 @@ public struct GPhotoError: Error, Equatable, CustomStringConvertible {
     public let operation: String
     /// The last error text libgphoto2 reported through the context, if any.
     public let detail: String
+    /// What the socket said when the PTP/IP driver gave up ("connect cmd: Connection refused"), if it said anything.
+    public let system: String
 
-    public init(code: Int32, operation: String, detail: String = "") {
+    public init(code: Int32, operation: String, detail: String = "", system: String = "") {
         self.code = code
         self.operation = operation
         self.detail = detail
+        self.system = system
     }
 
     /// The camera answered DeviceBusy (PTP 0x2019): worth retrying after a pause.
@@ -23,8 +27,44 @@ public struct GPhotoError: Error, Equatable, CustomStringConvertible {
 
     public var message: String { String(cString: gp_result_as_string(code)) }
 
+    /// What failed and what to try, in words; libgphoto2's own message and code stay at the end for searches and
+    /// support requests.
     public var description: String {
-        detail.isEmpty ? "\(operation): \(message) (\(code))" : "\(operation): \(message) (\(code)); \(detail)"
+        let said = [detail, system].filter { !$0.isEmpty }.joined(separator: "; ")
+        let library = "libgphoto2: \(message) (\(code))" + (said.isEmpty ? "" : "; \(said)")
+        guard let advice else { return "\(operation): \(library)" }
+        return "\(operation): \(advice) [\(library)]"
+    }
+
+    /// A sentence for the failures a person can do something about.
+    public var advice: String? {
+        let text = (system + " " + detail).lowercased()
+        if text.contains("connection refused") {
+            return "nothing answers at that address: is the camera on, on this network, with its PTP/IP (Wi-Fi remote) mode enabled, and the address in the rig file right?"
+        }
+        if text.contains("broken pipe") || text.contains("connection reset") {
+            return "the camera closed the connection (it may have gone to sleep, or another program took it); wake it and run the command again"
+        }
+        if text.contains("no route to host") || text.contains("network is unreachable") || text.contains("host is down") {
+            return "the camera's address cannot be reached from this computer: check the network and the address in the rig file"
+        }
+        switch code {
+        case GP_ERROR_TIMEOUT: return "the camera did not answer in time: check that it is awake and not busy with another program"
+        case GP_ERROR_CAMERA_BUSY: return "the camera stayed busy: let it finish (writing to the card, focusing) and try again"
+        case GP_ERROR_IO_USB_CLAIM: return "another program holds the camera's USB connection (a desktop photo importer?): close it"
+        case GP_ERROR_MODEL_NOT_FOUND: return "libgphoto2 does not know this camera model"
+        default: return nil
+        }
+    }
+}
+
+/// The calling thread's last perror() line from a library (see CLibraryMessages), taken once.
+public enum LibraryMessages {
+    public static func take() -> String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        let length = rigctl_take_library_message(&buffer, Int32(buffer.count))
+        guard length > 0 else { return "" }
+        return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
@@ -90,7 +130,7 @@ final class GPhotoContext: @unchecked Sendable {
             defer { message = "" }
             return message
         }
-        throw GPhotoError(code: result, operation: operation(), detail: detail)
+        throw GPhotoError(code: result, operation: operation(), detail: detail, system: LibraryMessages.take())
     }
 }
 
@@ -103,6 +143,9 @@ public final class GPhotoLibrary: @unchecked Sendable {
 
     public init() throws {
         DescriptorZero.guardOnce()
+        // The PTP/IP driver's perror() lines go into libgphoto2's log (--verbose) and into the error rigctl reports,
+        // not onto standard error beside it.
+        rigctl_route_library_perror()
         // libgphoto2's PTP/IP driver writes with plain send(): a write to a camera that dropped the link (which
         // camera_exit does on a Canon EOS, ending its remote mode) would kill the process with SIGPIPE instead of
         // failing with an I/O error.
