@@ -106,8 +106,16 @@ extension Dataset {
             return Ingested(id: id, created: false)
         }
         func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
+        var verdict = input.verdict
+        var reasonList = input.reasons
+        if input.captureID != nil, let twin = try identicalPair(to: files) {
+            // Kept, never merged; a person decides (the review queue shows the reason).
+            reasonList.append("identical images to pair \(twin.id) [\(twin.scene)]: the cameras sent the same frames "
+                + "again (a restarted camera, or a file taken twice)")
+            if verdict == .accepted { verdict = .review }
+        }
         let quality = try JSONText.encode(input.quality)
-        let reasons = try JSONText.encode(input.reasons)
+        let reasons = try JSONText.encode(reasonList)
         let homography = try input.homography.map { try JSONText.encode($0.m) }
         let colourParameters = try input.colour.map { try JSONText.encode($0.parameters) }
         let now = Date()
@@ -135,11 +143,24 @@ extension Dataset {
                     path("left").flatMap { fileIDs[$0] }, path("right").flatMap { fileIDs[$0] },
                     homography, input.colour?.model, colourParameters, input.colour?.residual,
                     input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
-                    quality, input.verdict, reasons, input.split, input.origin, now, input.calibration,
+                    quality, verdict, reasons, input.split, input.origin, now, input.calibration,
                 ])
             return db.lastInsertedRowID
         }
         return Ingested(id: id, created: true)
+    }
+
+    /// Another pair whose source and target files have the same bytes as the planned ones, if there is one.
+    func identicalPair(to files: [PlannedFile]) throws -> (id: Int64, scene: String)? {
+        guard let source = files.first(where: { $0.relativePath.contains("/source.") })?.sha256,
+              let target = files.first(where: { $0.relativePath.contains("/target.") })?.sha256 else { return nil }
+        return try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT p.id, s.name FROM pair p
+                JOIN file fs ON fs.id = p.sourceFileId JOIN file ft ON ft.id = p.targetFileId JOIN scene s ON s.id = p.sceneId
+                WHERE fs.sha256 = ? AND ft.sha256 = ? ORDER BY p.id LIMIT 1
+                """, arguments: [source, target]).map { ($0[0], $0[1]) }
+        }
     }
 
     /// The checks on a pair's alignment figures, before anything is written.
@@ -170,7 +191,11 @@ extension Dataset {
             return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
         }
         let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
-        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n")).prefix(20))
+        // A captured pair is its capture's: two captures whose aligned images came out identical (a restarted
+        // camera sending the same frames) are two pairs, each in its own scene, never one pair filed under the first.
+        // An imported pair is known by its images alone, so importing a set again adds nothing.
+        let capture = input.captureID.map { "\ncapture \($0)" } ?? ""
+        let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n") + capture).prefix(20))
         let files = loaded.map {
             PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
                         data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
