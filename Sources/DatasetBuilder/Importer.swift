@@ -28,6 +28,10 @@ public struct ImportReport: Sendable, Equatable {
     public var refused: [String] = []
     /// Image files skipped on purpose, and why: hidden names (`.name.png`, as editors and file managers leave them).
     public var skipped: [String] = []
+    /// Pairs whose scene, split, verdict and alignment came from a rigctl export's `manifest.json`.
+    public var fromManifest = 0
+    /// Why a `manifest.json` in the folder was not used (no `SHA256SUMS` beside it); nil when it was, or there is none.
+    public var manifestNote: String?
     /// File names refused while listing, so that their partners are not reported again as mismatches.
     var refusedNames = Set<String>()
 }
@@ -42,12 +46,13 @@ public struct Importer: Sendable {
     /// All pairs go into this scene; nil gives each pair its own scene named after the file.
     public var scene: String?
     public var tags: [String]
-    public var split: Split
+    /// The split the pairs join; nil: the one a rigctl export recorded for each pair, else test.
+    public var split: Split?
 
     /// The image files `import` considers: those `export` can read back.
     public static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
 
-    public init(layout: ImportLayout, scene: String? = nil, tags: [String] = [], split: Split = .test) {
+    public init(layout: ImportLayout, scene: String? = nil, tags: [String] = [], split: Split? = nil) {
         self.layout = layout
         self.scene = scene
         self.tags = tags
@@ -74,6 +79,12 @@ public struct Importer: Sendable {
             throw DatasetError.badLayout(path: folder.path, detail: missing ? "not a folder" : "cannot be read: \(reason)")
         }
         let candidates = try scan(root, report: &report)
+        var records: ExportRecords?
+        switch try ExportRecords.read(from: root) {
+        case .none: break
+        case .ignored(let why): report.manifestNote = why
+        case .records(let found): records = found
+        }
         candidateLoop: for candidate in candidates {
             let roles = [("source", candidate.source), ("target", candidate.target)]
                 + [("left", candidate.left), ("right", candidate.right)].compactMap { role, path in path.map { (role, $0) } }
@@ -93,12 +104,20 @@ public struct Importer: Sendable {
                                          + "but the source is \(first.width)x\(first.height)")
                 continue
             }
-            let input = PairInput(
-                scene: SceneInput(name: scene ?? candidate.name, tags: tags), name: candidate.name,
-                source: root.url(candidate.source), target: root.url(candidate.target),
-                left: candidate.left.map(root.url), right: candidate.right.map(root.url),
-                verdict: .accepted, split: split, origin: candidate.origin)
+            let record = records?.bySource[candidate.source]
+            let input = record?.pairInput(source: root.url(candidate.source), target: root.url(candidate.target),
+                                          left: candidate.left.map(root.url), right: candidate.right.map(root.url),
+                                          scene: scene, tags: tags, split: split, origin: candidate.origin)
+                ?? PairInput(
+                    scene: SceneInput(name: scene ?? candidate.name, tags: tags), name: candidate.name,
+                    source: root.url(candidate.source), target: root.url(candidate.target),
+                    left: candidate.left.map(root.url), right: candidate.right.map(root.url),
+                    verdict: .accepted, split: split ?? .test, origin: candidate.origin)
             let result = try dataset.addPair(input, preloaded: loaded)
+            if let record, result.created {
+                report.fromManifest += 1
+                if record.review != .unreviewed { try dataset.review(pair: "\(result.id)", state: record.review, note: nil) }
+            }
             if result.created {
                 report.added.append(candidate.name)
             } else {

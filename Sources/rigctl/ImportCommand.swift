@@ -22,7 +22,7 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Put every pair in this scene (default: each pair is its own scene, named after the file).")
     var scene: String?
     @Option(help: "A tag for the scenes (repeatable).") var tag: [String] = []
-    @Option(help: "The split the pairs join.") var split: Split = .test
+    @Option(help: "The split the pairs join (default: test, or for a rigctl export the split each pair had).") var split: Split?
     @Flag(help: "Print JSON: dataset, added, alreadyPresent, mismatches, refused, skipped (pair names or problems).")
     var json = false
 
@@ -40,11 +40,14 @@ struct ImportCommand: ParsableCommand {
             for file in report.skipped {
                 FileHandle.standardError.write(Data("rigctl: skipped: \(file)\n".utf8))
             }
+            if let note = report.manifestNote { FileHandle.standardError.write(Data("rigctl: note: \(note)\n".utf8)) }
             if json { return try printJSON(ImportJSON(report, dataset: dataset.root)) }
             print("imported \(report.added.count) pairs, \(report.alreadyPresent.count) already present, "
                   + "\(report.mismatches.count) mismatches"
                   + (report.refused.isEmpty ? "" : ", \(report.refused.count) refused (unreadable or unsafe files)")
-                  + (report.skipped.isEmpty ? "" : ", \(report.skipped.count) hidden files skipped"))
+                  + (report.skipped.isEmpty ? "" : ", \(report.skipped.count) hidden files skipped")
+                  + (report.fromManifest == 0 ? "" : "; \(report.fromManifest) with the scene, split, verdict and alignment "
+                     + "their export's manifest.json records"))
         }
     }
 }

@@ -80,6 +80,9 @@ struct ImportJSON: Encodable {
     var mismatches: [String]
     var refused: [String]
     var skipped: [String]
+    /// Pairs whose records came from a rigctl export's manifest.json.
+    var fromManifest: Int
+    var manifestNote: String?
 
     init(_ r: ImportReport, dataset: URL) {
         self.dataset = dataset.path
@@ -88,6 +91,8 @@ struct ImportJSON: Encodable {
         mismatches = r.mismatches
         refused = r.refused
         skipped = r.skipped
+        fromManifest = r.fromManifest
+        manifestNote = r.manifestNote
     }
 }
 
