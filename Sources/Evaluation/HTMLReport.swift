@@ -16,6 +16,8 @@ public final class HTMLReportWriter {
     public var context = ReportContext()
     /// Longest side of the side-by-side pictures.
     public var thumbnailSide = 640
+    /// JPEG quality of the page's previews (the full-resolution files are lossless PNGs).
+    public var previewQuality = 85
     /// Side of the zoomed crop in source pixels, and its enlargement.
     public var cropSide = 64
     public var cropZoom = 4
@@ -40,13 +42,17 @@ public final class HTMLReportWriter {
         let (cx, cy) = Self.mostDetailedRegion(scored.target, side: cropSide)
         let side = min(cropSide, scored.target.width, scored.target.height)
         let cropX = min(cx, scored.target.width - side), cropY = min(cy, scored.target.height - side)
-        // Each picture at full resolution (the click-through) and scaled for the page.
+        // Each picture at full resolution as a lossless PNG (the click-through) and as a JPEG preview for the page:
+        // a report of 4 pairs at 1680x1120 was 44 MB when the previews were PNGs and the heat-maps full size too.
+        func preview(_ display: RGBImage, _ name: String) throws -> String {
+            let data = try JPEGFile.encode(display.downscaled(maxSide: thumbnailSide).raster8(), quality: previewQuality)
+            try AtomicFile.write(data, to: dir.appendingPathComponent(name + ".jpg"))
+            return "pairs/\(id)/\(name).jpg"
+        }
         func save(_ image: RGBImage, _ name: String) throws -> (thumbnail: String, full: String) {
             let display = image.displayEncoded()
-            try PNGFile.write(display, to: dir.appendingPathComponent("full-" + name), bitDepth: 8, compressionLevel: 3)
-            try PNGFile.write(display.downscaled(maxSide: thumbnailSide), to: dir.appendingPathComponent(name),
-                              bitDepth: 8, compressionLevel: 3)
-            return ("pairs/\(id)/\(name)", "pairs/\(id)/full-\(name)")
+            try PNGFile.write(display, to: dir.appendingPathComponent("full-\(name).png"), bitDepth: 8, compressionLevel: 6)
+            return (try preview(display, name), "pairs/\(id)/full-\(name).png")
         }
         func saveCrop(_ image: RGBImage, _ name: String) throws -> String {
             let crop = image.displayEncoded().cropped(x: cropX, y: cropY, width: side, height: side)
@@ -64,16 +70,16 @@ public final class HTMLReportWriter {
         var figures: [Figure] = []
         // The input row of the table is the input itself: its scores and heat-map go with the input picture.
         let inputIndex = scored.outputs.firstIndex { $0.method == InputMethod().name }
-        figures.append(Figure(caption: "Input", image: try save(scored.input, "input.png"),
+        figures.append(Figure(caption: "Input", image: try save(scored.input, "input"),
                               crop: try saveCrop(scored.input, "input-crop.png"),
-                              heat: try inputIndex.map { _ in try save(heatMap(scored.input, scored.target), "error-input.png").thumbnail }))
+                              heat: try inputIndex.map { _ in try preview(heatMap(scored.input, scored.target).displayEncoded(), "error-input") }))
         for (i, output) in scored.outputs.enumerated() where i != inputIndex {
             let heat = heatMap(output.image, scored.target)
-            figures.append(Figure(caption: output.method, image: try save(output.image, "output-\(i).png"),
+            figures.append(Figure(caption: output.method, image: try save(output.image, "output-\(i)"),
                                   crop: try saveCrop(output.image, "output-\(i)-crop.png"),
-                                  heat: try save(heat, "error-\(i).png").thumbnail))
+                                  heat: try preview(heat.displayEncoded(), "error-\(i)")))
         }
-        let truth = Figure(caption: "Ground truth", image: try save(scored.target, "target.png"),
+        let truth = Figure(caption: "Ground truth", image: try save(scored.target, "target"),
                            crop: try saveCrop(scored.target, "target-crop.png"), heat: nil)
         figures.append(truth)
 

@@ -142,11 +142,12 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         #expect(html.contains("&lt;odd &amp; name&gt;"))
         #expect(!html.contains("<odd"))
         #expect(html.contains("class=\"sortable\""))
-        for file in ["input.png", "input-crop.png", "error-input.png", "target.png", "target-crop.png"] {
+        for file in ["input.jpg", "input-crop.png", "error-input.jpg", "target.jpg", "target-crop.png", "full-input.png",
+                     "full-target.png"] {
             let url = root.appendingPathComponent("report/pairs/0001/\(file)")
             #expect(FileManager.default.fileExists(atPath: url.path), "\(file)")
         }
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("report/pairs/0001/output-0.png").path),
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("report/pairs/0001/output-0.jpg").path),
                 "the input row is shown once, with the input")
         let crop = try PNGFile.read(root.appendingPathComponent("report/pairs/0001/input-crop.png"))
         #expect(crop.width == 256)
@@ -198,10 +199,14 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         let headings = ["<h4>Input</h4>", "<h4>Other</h4>", "<h4>Ground truth</h4>"].map { html.range(of: $0)?.lowerBound }
         #expect(headings.allSatisfy { $0 != nil } && headings[0]! < headings[1]! && headings[1]! < headings[2]!)
         #expect(html.contains("style=\"--columns:3\""))
-        for name in ["input", "output-1", "target", "error-input", "error-1"] {
+        for name in ["input", "output-1", "target"] {
             let full = try PNGFile.read(root.appendingPathComponent("report/pairs/0001/full-\(name).png"))
             #expect(full.width == 96 && full.height == 80, "\(name)")
         }
+        // Heat-maps are previews only; previews are JPEGs.
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("report/pairs/0001/full-error-1.png").path))
+        let preview = try JPEGFile.read(root.appendingPathComponent("report/pairs/0001/error-1.jpg"))
+        #expect(preview.width == 96 && preview.height == 80)
         #expect(html.contains("<a class=\"shot\" href=\"pairs/0001/full-output-1.png\""))
         // The zoom crop marked on the picture: 64 px of the 96x80 target at (32, 0), the window of the coarse grid
         // that covers most of the checkered bottom-right quarter.
@@ -217,7 +222,7 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         let summary = try #require(html.components(separatedBy: "id=\"summary\"").dropFirst().first?.components(separatedBy: "</table>").first)
         #expect(summary.components(separatedBy: "class=\"best\"").count - 1 == 4, "PSNR, SSIM, SSIM (Gaussian) and MAE of Other")
         // The A/B flip has both pictures to flip between.
-        #expect(html.contains("data-a=\"pairs/0001/output-1.png\" data-b=\"pairs/0001/target.png\""))
+        #expect(html.contains("data-a=\"pairs/0001/output-1.jpg\" data-b=\"pairs/0001/target.jpg\""))
         #expect(html.contains("<button type=\"button\" class=\"flip\""))
         // Tables scroll on their own on a narrow screen.
         #expect(html.contains("<div class=\"scroll\"><table class=\"sortable\" id=\"pairs\">"))
@@ -232,5 +237,35 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         #expect(json.contains("\"psnr\" : null"))
         #expect(try JSONDecoder().decode([MethodSummary].self, from: Data(json.utf8)) == [row])
         #expect(try ResultsTable(rows: [row]).render(.text).contains("inf"))
+    }
+}
+
+@Suite struct LightReportTests {
+    /// The page's pictures are compressed previews: for a 1600x1200 pair of fine texture (the worst case for
+    /// compression), what the page loads stays small while the full-resolution files beside it are lossless.
+    @Test func previewsStaySmallBesideLosslessFullFiles() throws {
+        let root = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let target = RGBImage(width: 1600, height: 1200, pixels: (0..<(1600 * 1200 * 3)).map { _ in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Float(state % 1000) / 1000
+        })
+        try writePNG(grey(0.4, width: 1600, height: 1200), root.appendingPathComponent("set/source/p.png"))
+        try writePNG(target, root.appendingPathComponent("set/target/p.png"))
+        let writer = try HTMLReportWriter(folder: root.appendingPathComponent("report"))
+        let report = try Evaluator(methods: [InputMethod()], lpips: nil)
+            .run(pairs: try PairFolder.pairs(in: root.appendingPathComponent("set")), observe: writer.add)
+        try writer.finish(report)
+        let folder = root.appendingPathComponent("report/pairs/0001")
+        var page = 0, full = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            let size = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)[.size] as? Int ?? 0
+            if name.hasPrefix("full-") { full += size } else { page += size }
+        }
+        #expect(page < 700_000, "the page loads \(page) bytes for one pair")
+        #expect(full > 4 * page, "full \(full), page \(page)")
+        let restored = try PNGFile.read(folder.appendingPathComponent("full-target.png"))
+        #expect(restored.width == 1600 && restored.height == 1200)
     }
 }

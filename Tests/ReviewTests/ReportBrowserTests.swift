@@ -100,11 +100,11 @@ import Testing
             let flip = try await page.centre(of: "#pair-0001 button.flip")
             try await page.click(x: flip.0, y: flip.1)
             try await page.waitFor("document.getElementById('pair-0001').classList.contains('flipped')")
-            #expect(try await page.evaluate("Array.from(document.querySelectorAll('#pair-0001 a.shot img')).every(function (i) { return i.src.endsWith('/target.png'); })") as? Bool == true)
+            #expect(try await page.evaluate("Array.from(document.querySelectorAll('#pair-0001 a.shot img')).every(function (i) { return i.src.endsWith('/target.jpg'); })") as? Bool == true)
             #expect(try await page.evaluate("Array.from(document.querySelectorAll('#pair-0001 img.crop')).every(function (i) { return i.src.endsWith('/target-crop.png'); })") as? Bool == true)
             try await page.click(x: flip.0, y: flip.1)
             try await page.waitFor("!document.getElementById('pair-0001').classList.contains('flipped')")
-            #expect(try await page.string("document.querySelectorAll('#pair-0001 a.shot img')[1].src").hasSuffix("/output-1.png"))
+            #expect(try await page.string("document.querySelectorAll('#pair-0001 a.shot img')[1].src").hasSuffix("/output-1.jpg"))
 
             // A click on a picture opens it at full resolution.
             let shot = try await page.centre(of: "#pair-0001 figure:nth-child(2) a.shot img")
