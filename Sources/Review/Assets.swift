@@ -31,8 +31,23 @@ enum Assets {
     table.queue { border-collapse: collapse; width: 100%; }
     table.queue th, table.queue td { padding: .25em .6em; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
     table.queue th a { text-decoration: none; }
+    table.queue th { white-space: normal; vertical-align: bottom; min-width: 3em; }
     table.queue tr.current { outline: 2px solid var(--accent); }
     td.num { text-align: right; font-variant-numeric: tabular-nums; }
+    table.queue td[data-col="thumb"] { padding: .15em .4em; }
+    table.queue a.thumb { display: block; width: 64px; height: 48px; background: #808080; }
+    table.queue a.thumb img { display: block; max-width: 64px; max-height: 48px; margin: auto; }
+    details.columns { position: relative; }
+    details.columns .choices { position: absolute; z-index: 5; right: 0; display: grid; grid-template-columns: repeat(2, max-content);
+      gap: .1em 1em; max-height: 60vh; overflow: auto; padding: .5em .8em; background: var(--bg); border: 1px solid var(--line); }
+    @media (max-width: 600px) {
+      table.queue .wide { display: none; }
+      .table-wrap { padding: 0 .3em; }
+      table.queue th, table.queue td { padding: .25em .3em; }
+      table.queue a.thumb { width: 48px; height: 36px; }
+      table.queue a.thumb img { max-width: 48px; max-height: 36px; }
+      details.columns .choices { left: 0; right: auto; grid-template-columns: max-content; }
+    }
     .v-rejected, .r-rejected { color: #c62828; } .v-accepted, .r-approved { color: #2e7d32; }
     .v-review, .r-flagged { color: #b36b00; }
     .pager { padding: .6em 1em; display: flex; gap: 1em; }
@@ -140,7 +155,7 @@ enum Assets {
               const done = new Set(reply.ids.map(String));
               rows.forEach(function (row) {
                 if (!done.has(row.dataset.id)) return;
-                const cell = row.querySelector("td.review");
+                const cell = row.querySelector(".review");
                 cell.textContent = reply.reviewState;
                 cell.className = "review r-" + reply.reviewState;
                 if (note) cell.title = note;
@@ -150,6 +165,56 @@ enum Assets {
             });
           }).catch(function (err) { status.textContent = "not saved: " + err.message; });
         });
+      }
+
+      // Columns: the chooser's boxes show and hide every cell of a column; the choice is kept in this browser.
+      const stored = "rigctl-review-columns";
+      let chosen = {};
+      try { chosen = JSON.parse(localStorage.getItem(stored) || "{}") || {}; } catch (e) { chosen = {}; }
+      const cells = Array.from(document.querySelectorAll("table.queue [data-col]"));
+      function show(key, on) { cells.forEach(function (c) { if (c.dataset.col === key) c.hidden = !on; }); }
+      document.querySelectorAll("details.columns input[data-col]").forEach(function (box) {
+        if (Object.prototype.hasOwnProperty.call(chosen, box.dataset.col)) box.checked = !!chosen[box.dataset.col];
+        show(box.dataset.col, box.checked);
+        box.addEventListener("change", function () {
+          chosen[box.dataset.col] = box.checked;
+          try { localStorage.setItem(stored, JSON.stringify(chosen)); } catch (e) {}
+          show(box.dataset.col, box.checked);
+        });
+      });
+
+      // Thumbnails as their rows come into view, two requests at a time; a busy server (503) is asked again.
+      const waiting = [];
+      let inFlight = 0;
+      function pump() {
+        while (inFlight < 2 && waiting.length) {
+          const img = waiting.shift();
+          inFlight += 1;
+          img.onload = function () { inFlight -= 1; pump(); };
+          img.onerror = function () {
+            inFlight -= 1;
+            const tries = Number(img.dataset.tries || 0) + 1;
+            img.dataset.tries = tries;
+            if (tries < 6) setTimeout(function () { waiting.push(img); pump(); }, 300 * tries);
+            pump();
+          };
+          img.src = img.dataset.src + (img.dataset.tries ? "&try=" + img.dataset.tries : "");
+        }
+      }
+      const thumbs = Array.from(document.querySelectorAll("table.queue img[data-src]"));
+      if ("IntersectionObserver" in window) {
+        const watcher = new IntersectionObserver(function (entries) {
+          entries.forEach(function (entry) {
+            if (!entry.isIntersecting) return;
+            watcher.unobserve(entry.target);
+            waiting.push(entry.target);
+          });
+          pump();
+        }, { rootMargin: "200px" });
+        thumbs.forEach(function (t) { watcher.observe(t); });
+      } else {
+        thumbs.forEach(function (t) { waiting.push(t); });
+        pump();
       }
 
       document.addEventListener("keydown", function (e) {

@@ -69,32 +69,14 @@ enum Page {
             else if let first = facets.qualityKeys.first { q.sort = .quality(first); q.descending = false }
             return q
         }()
-        let qualityColumns = facets.qualityKeys
-        let scoreColumns = facets.models.flatMap { m in ["psnr", "ssim"].map { (m, $0) } }
-        func header(_ label: String, _ field: ReviewSortField) -> String {
-            var q = query
-            q.offset = 0
-            let active = q.sort == field
-            q.descending = active ? !query.descending : false
-            q.sort = field
-            let arrow = active ? (query.descending ? " ▼" : " ▲") : ""
-            return "<th><a href=\"/?\(escape(q.queryString(includePaging: true)))\">\(escape(label))\(arrow)</a></th>"
-        }
-        var head = readOnly ? "" : "<th><input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every pair on this page\"></th>"
-        head += header("id", .id) + header("name", .name) + header("scene", .scene)
-        head += "<th>verdict</th><th>split</th><th>review</th>"
-        head += qualityColumns.map { header($0, .quality($0)) }.joined()
-        head += header("skew", .skew) + header("colour residual", .colourResidual)
-        head += scoreColumns.map { header("\($0.0) \($0.1)", .score(model: $0.0, metric: .init(rawValue: $0.1)!)) }.joined()
         let filterQuery = query.queryString()
+        let columns = QueueColumns(facets: facets, query: query)
+        var head = readOnly ? "" : "<th><input type=\"checkbox\" id=\"pick-all\" aria-label=\"select every pair on this page\"></th>"
+        head += columns.list.map { $0.header }.joined()
         let rows = page.rows.map { (r: ReviewRow) -> String in
+            let link = "/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + filterQuery)"
             var cells = readOnly ? "" : "<td><input type=\"checkbox\" class=\"pick\" aria-label=\"select pair \(r.id)\"></td>"
-            cells += "<td><a href=\"/pairs/\(r.id)\(filterQuery.isEmpty ? "" : "?" + escape(filterQuery))\">\(r.id)</a></td>"
-            cells += "<td>\(escape(r.name))</td><td>\(escape(r.scene))</td><td class=\"v-\(r.verdict)\">\(r.verdict)</td>"
-            cells += "<td>\(r.split)</td><td class=\"review r-\(r.reviewState)\" title=\"\(escape(r.reviewNote))\">\(r.reviewState)</td>"
-            cells += qualityColumns.map { "<td class=\"num\">\(format(r.quality[$0]))</td>" }.joined()
-            cells += "<td class=\"num\">\(format(r.skew))</td><td class=\"num\">\(format(r.colourResidual))</td>"
-            cells += scoreColumns.map { "<td class=\"num\">\(format(r.scores[$0.0]?[$0.1]))</td>" }.joined()
+            cells += columns.list.map { $0.cell(r, link) }.joined()
             return "<tr data-id=\"\(r.id)\">\(cells)</tr>"
         }.joined(separator: "\n")
         var pager = ""
@@ -120,6 +102,7 @@ enum Page {
         <button type="submit">apply</button>
         <a class="worst" href="/?\(escape(worst.queryString()))">worst aligned first</a>
         <a href="/">reset</a>
+        \(columns.chooser)
         </form>
         \(readOnly ? "" : batchBar(total: page.total, filter: filterQuery))
         <div class="table-wrap"><table class="queue"><thead><tr>\(head)</tr></thead><tbody>

@@ -476,7 +476,7 @@ import Testing
             for i in 0..<10 {
                 #expect(try s.state(i) == (chosen.contains(i) ? ("approved", "sharp throughout") : ("unreviewed", "")), "pair \(i)")
             }
-            #expect(try await page.string("tr[data-id='\(s.ids[chosen[0]])'] td.review".asText) == "approved")
+            #expect(try await page.string("tr[data-id='\(s.ids[chosen[0]])'] .review".asText) == "approved")
             #expect(try await page.string("document.getElementById('selected').textContent") == "0 selected")
 
             // Every pair a filter matches, beyond the rows on the page: verdict=rejected, one row a page.
