@@ -132,6 +132,7 @@ public struct Importer: Sendable {
     static func load(_ path: String, role: String, from root: ConfinedFolder) throws -> LoadedImage {
         let data = try root.read(path)
         let full = root.full(path)
+        try PairImageLimit.check(data, path: full)
         let info: ImageInfo
         switch ImageFormat.sniff(data) {
         case .png:

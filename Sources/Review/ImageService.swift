@@ -37,7 +37,7 @@ public struct ImageBudget: Sendable {
     /// Decodes and renders in flight; one more is refused with 503 rather than queued.
     public var maxRenders: Int
 
-    public init(maxPixels: Int = 64_000_000, maxRenders: Int = 4) {
+    public init(maxPixels: Int = PairImageLimit.maxPixels, maxRenders: Int = 4) {
         self.maxPixels = maxPixels
         self.maxRenders = maxRenders
     }
