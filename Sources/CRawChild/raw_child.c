@@ -49,7 +49,8 @@ static void count_data_error(void *context, const char *file, const int offset) 
 static int child_main(const char *request) {
     int decode = 0, demosaic = 3;
     float adjust = 0.75f;
-    if (sscanf(request, "%d %d %f", &decode, &demosaic, &adjust) != 3) return 90;
+    unsigned long long max_pixels = 0;
+    if (sscanf(request, "%d %d %f %llu", &decode, &demosaic, &adjust, &max_pixels) != 4) return 90;
     struct stat st;
     if (fstat(RC_CHILD_INPUT, &st) != 0 || st.st_size <= 0) return 91;
     size_t size = (size_t)st.st_size;
@@ -83,6 +84,13 @@ static int child_main(const char *request) {
     r.focal_length = h->other.focal_len;
     r.timestamp = (int64_t)h->other.timestamp;
     if (!decode) goto answer;
+    // Before anything is unpacked: a crafted header can declare a frame that would take gigabytes.
+    if ((uint64_t)h->sizes.width * h->sizes.height > max_pixels) {
+        r.stage = RC_RAW_TOO_LARGE;
+        r.width = h->sizes.width;
+        r.height = h->sizes.height;
+        goto answer;
+    }
 
     // dcraw_emu -w -W -T -g 1 1 -q N -4: camera white balance, no auto-brightness, linear, 16-bit, sRGB primaries.
     h->params.use_camera_wb = 1;
@@ -159,8 +167,8 @@ static int high_memfd(const char *name) {
 
 static int has_prefix(const char *entry, const char *prefix) { return strncmp(entry, prefix, strlen(prefix)) == 0; }
 
-int rc_raw_run(const void *data, size_t size, int decode, int demosaic, float adjust_maximum_thr, rc_raw_output *output,
-               char *error, size_t error_size) {
+int rc_raw_run(const void *data, size_t size, int decode, int demosaic, float adjust_maximum_thr, uint64_t max_pixels,
+               rc_raw_output *output, char *error, size_t error_size) {
     memset(output, 0, sizeof *output);
     int in = high_memfd("rigctl-raw-input");
     if (in < 0) {
@@ -175,7 +183,8 @@ int rc_raw_run(const void *data, size_t size, int decode, int demosaic, float ad
     }
     int result = -1;
     char request[96];
-    snprintf(request, sizeof request, RC_CHILD_VARIABLE "=%d %d %.9g", decode ? 1 : 0, demosaic, (double)adjust_maximum_thr);
+    snprintf(request, sizeof request, RC_CHILD_VARIABLE "=%d %d %.9g %llu", decode ? 1 : 0, demosaic, (double)adjust_maximum_thr,
+             (unsigned long long)max_pixels);
     size_t count = 0;
     while (environ && environ[count]) count++;
     char **env = calloc(count + 4, sizeof(char *));

@@ -39,7 +39,7 @@ public enum ImageFile {
         case .jpeg: return (RGBImage(raster: try JPEGFile.decode(data, path: path, maxPixels: maxPixels)), nil)
         case .raw:
             if data.isEmpty { throw ImagingError.corrupt(path: path, format: "image", detail: "the file is empty") }
-            let decoded = try RawDecoder(demosaic: demosaic).decode(data, path: path)
+            let decoded = try RawDecoder(demosaic: demosaic).decode(data, path: path, maxPixels: maxPixels)
             return (decoded.image, decoded.metadata)
         }
     }

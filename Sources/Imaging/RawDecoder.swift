@@ -29,13 +29,16 @@ public struct RawDecoder: Sendable {
     }
 
     /// Decodes the pixels and reads the metadata.
-    public func decode(_ url: URL) throws -> (image: RGBImage, metadata: CaptureMetadata) {
-        try decode(readFile(url), path: url.path)
+    public func decode(_ url: URL, maxPixels: Int = ImageLimits.maxPixels) throws -> (image: RGBImage, metadata: CaptureMetadata) {
+        try decode(readFile(url), path: url.path, maxPixels: maxPixels)
     }
 
-    public func decode(_ data: Data, path: String) throws -> (image: RGBImage, metadata: CaptureMetadata) {
+    /// Images of more than `maxPixels` pixels are refused before libraw unpacks them (see `ImageLimits`).
+    public func decode(_ data: Data, path: String, maxPixels: Int = ImageLimits.maxPixels) throws
+        -> (image: RGBImage, metadata: CaptureMetadata)
+    {
         var output = try LibRawChild.run(data, path: path, decode: true, demosaic: demosaic,
-                                         adjustMaximumThreshold: adjustMaximumThreshold)
+                                         adjustMaximumThreshold: adjustMaximumThreshold, maxPixels: maxPixels)
         defer { rc_raw_release(&output) }
         let r = output.result
         let w = Int(r.width), h = Int(r.height), n = w * h
@@ -58,7 +61,7 @@ public struct RawDecoder: Sendable {
     public func metadata(_ url: URL) throws -> CaptureMetadata {
         let path = url.path
         var output = try LibRawChild.run(try readFile(url), path: path, decode: false, demosaic: demosaic,
-                                         adjustMaximumThreshold: adjustMaximumThreshold)
+                                         adjustMaximumThreshold: adjustMaximumThreshold, maxPixels: Int.max)
         defer { rc_raw_release(&output) }
         return LibRawChild.metadata(output.result)
     }
@@ -68,15 +71,15 @@ public struct RawDecoder: Sendable {
 /// end of rigctl. Debian's libraw 0.20 aborts on a crafted Hasselblad model name (an unbounded strcat fixed
 /// upstream in 0.22), and the fuzzer found it within two minutes.
 enum LibRawChild {
-    static func run(_ data: Data, path: String, decode: Bool, demosaic: Demosaic, adjustMaximumThreshold: Float) throws
-        -> rc_raw_output
+    static func run(_ data: Data, path: String, decode: Bool, demosaic: Demosaic, adjustMaximumThreshold: Float,
+                    maxPixels: Int) throws -> rc_raw_output
     {
         guard !data.isEmpty else { throw ImagingError.corrupt(path: path, format: "RAW", detail: "the file is empty") }
         var output = rc_raw_output()
         var message = [CChar](repeating: 0, count: 256)
         let rc = data.withUnsafeBytes { bytes in
-            rc_raw_run(bytes.baseAddress, bytes.count, decode ? 1 : 0, demosaic.rawValue, adjustMaximumThreshold, &output,
-                       &message, message.count)
+            rc_raw_run(bytes.baseAddress, bytes.count, decode ? 1 : 0, demosaic.rawValue, adjustMaximumThreshold,
+                       UInt64(max(maxPixels, 0)), &output, &message, message.count)
         }
         switch rc {
         case 0: break
@@ -102,6 +105,8 @@ enum LibRawChild {
         case Int(RC_RAW_RENDERING): failure = error(r.code, path: path, stage: "rendering")
         case Int(RC_RAW_DATA_ERRORS):
             failure = .corrupt(path: path, format: "RAW", detail: "the image data is truncated or unreadable")
+        case Int(RC_RAW_TOO_LARGE):
+            failure = ImageLimits.tooLarge(path: path, width: Int(r.width), height: Int(r.height), limit: maxPixels)
         case Int(RC_RAW_UNEXPECTED_OUTPUT):
             failure = .unsupported(path: path, detail: "libraw produced \(r.colors) colours at \(r.bits) bits")
         default: failure = .unreadable(path: path, reason: "libraw could not be initialised")

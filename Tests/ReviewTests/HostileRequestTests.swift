@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import Imaging
 import Review
 import TestSupport
 import Testing
@@ -160,6 +161,28 @@ import Glibc
             #expect(peakResidentBytes() - before < 400 << 20)
             #expect(try await server.request("/api/pairs/\(ids[0])/image/target?size=16").status == 200)
         }
+    }
+
+    /// The source camera's original as a RAW file (a DNG) is held to the same pixel budget: 413, not a decode.
+    @Test func aRawOriginalOverTheBudgetIsRefused() async throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (dataset, ids) = try makeReviewDataset(in: dir, count: 1)
+        let pair = try dataset.pair("\(ids[0])")
+        let original = try #require(pair.capture?.shot(.source)?.file)
+        let url = dataset.root.appendingPathComponent(original.path)
+        try FileManager.default.removeItem(at: url)
+        let frame = RGBImage(width: 64, height: 48, transfer: .linear, pixels: [Float](repeating: 0.3, count: 3 * 64 * 48))
+        try DNGWriter.write(BayerFrame(mosaicking: frame), metadata: CaptureMetadata(), to: url)
+        let server = try await RunningServer.start(dataset) { $0.imageBudget.maxPixels = 3000 }
+        let refused = try await server.request("/api/pairs/\(ids[0])/image/original?size=16")
+        await server.stop()
+        #expect(refused.status == 413, "\(refused.status) \(refused.text)")
+        #expect(refused.text.contains("megapixels"), "\(refused.text)")
+        let roomy = try await RunningServer.start(dataset)
+        let served = try await roomy.request("/api/pairs/\(ids[0])/image/original?size=16")
+        await roomy.stop()
+        #expect(served.status == 200, "\(served.status) \(served.text)")
     }
 
     @Test func rendersInFlightAreBounded() async throws {

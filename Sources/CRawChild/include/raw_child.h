@@ -16,6 +16,9 @@ enum {
     /// libraw rendered something other than 16-bit RGB.
     RC_RAW_UNEXPECTED_OUTPUT = 6,
     RC_RAW_NO_MEMORY = 7,
+    /// The image is larger than the caller's pixel limit (result.width and height say how large); nothing was
+    /// unpacked.
+    RC_RAW_TOO_LARGE = 8,
 };
 
 /// What the child writes first on its output, followed by `pixel_bytes` of interleaved 16-bit RGB.
@@ -55,8 +58,9 @@ typedef struct {
 /// `decode` 0 reads the metadata only. Returns 0 when the child answered (see result.stage), 1 when it died or
 /// answered nonsense (status holds waitpid's status, or 0 for nonsense), -1 when it could not be started (error
 /// holds why).
-int rc_raw_run(const void *data, size_t size, int decode, int demosaic, float adjust_maximum_thr, rc_raw_output *output,
-               char *error, size_t error_size);
+/// A decode of an image with more than `max_pixels` pixels stops before unpacking (RC_RAW_TOO_LARGE).
+int rc_raw_run(const void *data, size_t size, int decode, int demosaic, float adjust_maximum_thr, uint64_t max_pixels,
+               rc_raw_output *output, char *error, size_t error_size);
 
 void rc_raw_release(rc_raw_output *output);
 
