@@ -200,8 +200,11 @@ let package = Package(
 // Coverage-guided fuzz targets: only when script/fuzz builds them (libFuzzer supplies main, so an ordinary build
 // could not link them).
 if ProcessInfo.processInfo.environment["RIGCTL_FUZZ"] == "1" {
+    // Metrics is listed although the harness does not import it: Review brings Hummingbird with swift-metrics'
+    // `Metrics` aliased to `SwiftMetrics`, and SwiftPM resolves that alias only with this package's Metrics in the
+    // same product (as in rigctl); without it the graph fails with "conflicting name: 'SwiftMetrics'".
     package.targets.append(.executableTarget(
-        name: "FuzzTargets", dependencies: ["Imaging", "NeuralCore", "Rig", "VirtualCamera"], path: "Fuzz/FuzzTargets",
+        name: "FuzzTargets", dependencies: ["Imaging", "Metrics", "NeuralCore", "Review", "Rig", "VirtualCamera"], path: "Fuzz/FuzzTargets",
         swiftSettings: [.unsafeFlags(["-parse-as-library"])],
         linkerSettings: [.unsafeFlags(["-Xlinker", "--undefined=LLVMFuzzerRunDriver", "-Xlinker", "--export-dynamic"])]))
 }

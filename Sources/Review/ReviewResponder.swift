@@ -64,13 +64,6 @@ struct ReviewResponder: Sendable {
         return media.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
-    /// A note is stored whole or not at all: U+0000 would end it early in C strings on the way to SQLite.
-    static func checkNote(_ note: String?) throws {
-        if let note, note.unicodeScalars.contains("\u{0}") {
-            throw HTTPFailure.badRequest("a note may not contain U+0000")
-        }
-    }
-
     static func pairID(_ context: BasicRequestContext) throws -> Int64 {
         try pairID(context.parameters.get("id") ?? "")
     }
@@ -84,11 +77,6 @@ struct ReviewResponder: Sendable {
         return id
     }
 
-    struct ReviewBody: Decodable {
-        let state: ReviewState
-        let note: String?
-    }
-
     struct ReviewResult: Encodable {
         let id: Int64
         let reviewState: ReviewState
@@ -96,7 +84,7 @@ struct ReviewResponder: Sendable {
     }
 
     /// The JSON body of a decision, after the checks every decision passes (writable, JSON, size).
-    private func decisionBody<T: Decodable>(_ request: Request, as type: T.Type, limit: Int, usage: String) async throws -> T {
+    private func decisionBody(_ request: Request, limit: Int) async throws -> Data {
         guard !dataset.readOnly else {
             throw HTTPFailure(status: .forbidden, message: "decisions are off: the catalogue is open read-only; start rigctl review with --decisions to decide on pairs")
         }
@@ -104,23 +92,15 @@ struct ReviewResponder: Sendable {
             throw HTTPFailure(status: .unsupportedMediaType, message: "send the decision as application/json")
         }
         var request = request
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            return Data(try await request.collectBody(upTo: limit).readableBytesView)
         } catch {
             throw HTTPFailure(status: .contentTooLarge, message: "a decision's body is at most \(limit) bytes")
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch {
-            throw HTTPFailure.badRequest("expected \(usage)")
         }
     }
 
     private func review(_ request: Request, id: Int64) async throws -> Response {
-        let body = try await decisionBody(request, as: ReviewBody.self, limit: Self.maxBody,
-                                          usage: "{\"state\": \"approved\"|\"rejected\"|\"flagged\"|\"unreviewed\", \"note\": \"...\"}")
-        try Self.checkNote(body.note)
+        let body = try ReviewDecision(json: try await decisionBody(request, limit: Self.maxBody))
         // The catalogue's own review path: the same update as `rigctl dataset review`, committed with
         // synchronous = FULL before the answer goes out, so an acknowledged decision survives a killed server.
         let detail = try await offload { [dataset] in
@@ -132,14 +112,6 @@ struct ReviewResponder: Sendable {
 
     /// A batch decision: the pairs named by id, or every pair a queue filter matches. With a filter, `expected` is
     /// the count the person confirmed; if the filter matches a different number now, nothing is changed (409).
-    struct BatchBody: Decodable {
-        let ids: [Int64]?
-        let filter: String?
-        let expected: Int?
-        let state: ReviewState
-        let note: String?
-    }
-
     struct BatchResult: Encodable {
         let updated: Int
         let reviewState: String
@@ -150,27 +122,13 @@ struct ReviewResponder: Sendable {
     static let maxBatchBody = 1 << 20
 
     private func batchReview(_ request: Request) async throws -> Response {
-        let body = try await decisionBody(request, as: BatchBody.self, limit: Self.maxBatchBody, usage: """
-            {"ids": [1, 2, ...] or "filter": "verdict=review&...", "expected": N, "state": "approved"|"rejected"|"flagged"|"unreviewed", "note": "..."}
-            """)
-        try Self.checkNote(body.note)
-        let query: ReviewQuery?
-        switch (body.ids, body.filter) {
-        case (let ids?, nil):
-            guard !ids.isEmpty else { throw HTTPFailure.badRequest("ids is empty: name at least one pair") }
-            query = nil
-        case (nil, let filter?):
-            guard body.expected != nil else {
-                throw HTTPFailure.badRequest("a filtered batch needs \"expected\": the number of pairs confirmed")
-            }
-            var q = try ReviewQuery(items: QueryItems(filter))
-            q.offset = 0
-            query = q
-        default:
-            throw HTTPFailure.badRequest("give either ids or filter, not both or neither")
-        }
+        let body = try BatchDecision(json: try await decisionBody(request, limit: Self.maxBatchBody))
         let ids = try await offload { [dataset] () throws -> [Int64] in
-            let ids = try query.map { try dataset.reviewOrder($0) } ?? body.ids ?? []
+            let ids: [Int64]
+            switch body.target {
+            case .ids(let listed): ids = listed
+            case .filter(let query): ids = try dataset.reviewOrder(query)
+            }
             if let expected = body.expected, expected != ids.count {
                 throw HTTPFailure(status: .conflict, message: "the filter matches \(ids.count) pairs now, not the \(expected) confirmed; nothing was changed")
             }
@@ -182,22 +140,8 @@ struct ReviewResponder: Sendable {
     }
 
     private func image(_ request: Request, id: Int64, kind kindText: String, query: QueryItems) async throws -> Response {
-        guard let kind = PairImageKind(rawValue: kindText) else {
-            throw HTTPFailure.notFound("no image kind \(kindText); kinds: "
-                                       + PairImageKind.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        let size: Int? = try query["size"].map { text in
-            guard let n = Int(text), (16...16384).contains(n) else { throw HTTPFailure.badRequest("size is 16 to 16384") }
-            return n
-        }
-        let encoding: PairImageEncoding
-        switch query["format"] {
-        case nil, "png": encoding = .png
-        case "jpeg", "jpg": encoding = .jpeg
-        case let other?: throw HTTPFailure.badRequest("format is png or jpeg, not \(other)")
-        }
-        let model = query["model"]
-        guard kind == .output || model == nil else { throw HTTPFailure.badRequest("model= goes with the output image only") }
+        let asked = try ImageRequest(kind: kindText, items: query)
+        let (kind, size, encoding, model) = (asked.kind, asked.size, asked.encoding, asked.model)
         let ifNoneMatch = request.headers[.ifNoneMatch]
         let images = self.images
         // The tag comes from the catalogue's hashes, so a revalidation is answered without decoding anything.
