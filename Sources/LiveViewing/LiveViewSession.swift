@@ -19,9 +19,15 @@ public struct LiveViewFrame: Sendable {
         self.overlay = overlay
     }
 
-    /// The line `rigctl rig liveview` prints for the frame.
+    /// The line `rigctl rig liveview` prints for the frame. A registration too weak to mean anything is explained,
+    /// not printed as an offset a person would turn the splitter's screws by.
     public var line: String {
         let m = measurement
+        guard m.correlation >= MirrorProbe.meaningfulCorrelation else {
+            return String(format: "frame %d: no reliable offset (correlation %.3f, at least %.1f needed): the views do not "
+                          + "register - check the mirror (alignment.mirror in the rig file), that both cameras see the "
+                          + "same scene, and focus", m.frame, m.correlation, MirrorProbe.meaningfulCorrelation)
+        }
         return String(format: "frame %d: shift %+.2f, %+.2f px  rotation %+.3f deg  scale %.4f  (correlation %.3f)",
                       m.frame, m.shiftX, m.shiftY, m.rotationDegrees, m.scale, m.correlation)
             + (m.sharpnessRatio.map { String(format: "  sharpness shallow/deep %.3f", $0) } ?? "")

@@ -176,8 +176,12 @@ struct CaptureCommand: ParsableCommand {
                  + "leaves them out: assign scenes with `rigctl dataset split`, or capture with --split test or train")
         }
         // A failed pair outranks the interruption: it needs a look, the interruption was asked for.
+        if let rejected = display.rejections.summary {
+            FileHandle.standardError.write(Data("rigctl: error: \(rejected)\n".utf8))
+        }
         if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
         if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
+        if display.rejections.allRejected { throw ExitCode(ExitStatus.rejectedPair) }
     }
 
     static func summary(_ outcomes: [PairOutcome], elapsed: TimeInterval, dataset: String) -> String {

@@ -8,7 +8,7 @@ enum ExitStatus {
     static let failure: Int32 = 1
     /// Bad input: a file that cannot be read, a damaged or unsupported file, bad weights.
     static let badInput: Int32 = 2
-    /// `align` judged the pair not usable.
+    /// `align` judged the pair not usable; `capture` and `process` when every pair of the run was rejected.
     static let rejectedPair: Int32 = 3
     /// A usage error: an unknown option, a missing or invalid argument. ArgumentParser exits with it
     /// (`ExitCode.validationFailure`, EX_USAGE); named here so that the table is in one place.

@@ -67,7 +67,8 @@ struct RigLiveView: AsyncParsableCommand {
             if let folder { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
             let sensor = SensorScale.resolve(rig: connected, override: sensorWidth)
             print(SensorScale.note(sensor))
-            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensor: sensor, overlay: overlay)
+            let session = LiveViewSession(rig: connected, mirror: Self.measuringMirror(file: file, rig: connected),
+                                          sensor: sensor, overlay: overlay)
             var measurements: [LiveViewMeasurement] = []
             for n in 1...(frames ?? 5) {
                 let frame = try session.measure(frame: n)
@@ -97,7 +98,8 @@ struct RigLiveView: AsyncParsableCommand {
             let connected = try Rig(file: file, library: try GPhotoLibrary())
             let sensor = SensorScale.resolve(rig: connected, override: sensorWidth)
             print(SensorScale.note(sensor))
-            let session = LiveViewSession(rig: connected, mirror: Self.mirror(of: file), sensor: sensor, overlay: overlay)
+            let session = LiveViewSession(rig: connected, mirror: Self.measuringMirror(file: file, rig: connected),
+                                          sensor: sensor, overlay: overlay)
             let feed = LiveViewFeed()
             do {
                 let first = try session.measure(frame: 1)
@@ -148,9 +150,23 @@ struct RigLiveView: AsyncParsableCommand {
         }
     }
 
-    static func mirror(of file: RigFile) -> Mirror {
-        if case .object(let o)? = file.alignment, case .string(let m)? = o["mirror"] { return Mirror(rawValue: m) ?? .none }
-        return .none
+    static func mirror(of file: RigFile) -> Mirror? {
+        if case .object(let o)? = file.alignment, case .string(let m)? = o["mirror"] { return Mirror(rawValue: m) }
+        return nil
+    }
+
+    /// The mirror to measure with: the rig file's, unless the live views clearly register with another one, which
+    /// is then used and the file's named as wrong (a reading taken with the wrong mirror is a false one).
+    static func measuringMirror(file: RigFile, rig connected: Rig) -> Mirror {
+        let configured = mirror(of: file)
+        guard let finding = try? MirrorProbe().find(rig: connected) else { return configured ?? .none }
+        if finding.isCertain, finding.mirror != (configured ?? .none) {
+            note("the live views register with \(finding.description), but the rig file says "
+                 + (configured.map { "mirror \($0.rawValue)" } ?? "no mirror") + "; measuring with mirror \(finding.mirror.rawValue). "
+                 + "Set \"alignment\": {\"mirror\": \"\(finding.mirror.rawValue)\"} in the rig file, or every pair will be rejected")
+            return finding.mirror
+        }
+        return configured ?? .none
     }
 }
 

@@ -69,6 +69,9 @@ final class PipelineDisplay: Sendable {
 
     var failures: Int { screen.withLock { $0.failures } }
 
+    /// The run's rejections (see `RejectionWatch`): its summary when every pair was rejected.
+    var rejections: RejectionWatch { screen.withLock { $0.rejections } }
+
     static func describe(_ o: PairOutcome) -> String { Screen.describe(o) }
 
     /// One line per reason a score is missing, with how many pairs it applies to (e.g. LPIPS without weights).
@@ -91,6 +94,7 @@ private struct Screen {
     var current: String?
     var statusShown = false
     var failures = 0
+    var rejections = RejectionWatch()
 
     init(total: Int?, fd: Int32) {
         self.total = total
@@ -122,6 +126,11 @@ private struct Screen {
                 processed += 1
                 current = nil
                 emit(Self.describe(outcome))
+                if let warning = rejections.add(outcome.verdict, reasons: outcome.reasons) {
+                    // Loud, on standard error whatever the output is: a person must not miss it mid-capture.
+                    if statusShown { write("\r\u{1B}[K"); statusShown = false }
+                    FileHandle.standardError.write(Data("rigctl: WARNING: \(warning)\n".utf8))
+                }
             case .failed(_, let error):
                 failures += 1
                 current = nil

@@ -77,8 +77,12 @@ struct ProcessCommand: ParsableCommand {
                      + (given.isEmpty ? "the one their capture was taken with" : "the one given")
                      + "; align them again with `rigctl process --realign\(given)`")
             }
+            if let rejected = display.rejections.summary {
+                FileHandle.standardError.write(Data("rigctl: error: \(rejected)\n".utf8))
+            }
             if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
             if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
+            if display.rejections.allRejected { throw ExitCode(ExitStatus.rejectedPair) }
         }
     }
 }

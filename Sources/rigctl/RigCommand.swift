@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LiveViewing
 import Rig
 
 struct RigCommand: ParsableCommand {
@@ -160,11 +161,30 @@ struct RigInit: ParsableCommand {
 
     func run() throws {
         try reportingErrors { try debugLog.around {
-            let found = try GPhotoLibrary().probe(ports: ports + [shallow, deep].filter { $0.contains(":") })
-            let file = try RigFile.starter(shallow: shallow, deep: deep, from: found.cameras, name: name)
+            let library = try GPhotoLibrary()
+            let found = try library.probe(ports: ports + [shallow, deep].filter { $0.contains(":") })
+            var file = try RigFile.starter(shallow: shallow, deep: deep, from: found.cameras, name: name)
+            // The splitter's mirror, from the cameras' own live views: without it every pair is rejected.
+            let mirrorNote: String
+            do {
+                let connected = try Rig(file: file, library: library)
+                defer { connected.close() }
+                let finding = try MirrorProbe().find(rig: connected)
+                if finding.isCertain {
+                    file.alignment = .object(["mirror": .string(finding.mirror.rawValue)])
+                    mirrorNote = "the live views register with \(finding.description): wrote alignment.mirror \(finding.mirror.rawValue)"
+                } else {
+                    mirrorNote = "could not tell the splitter's mirror from the live views (\(finding.description)); "
+                        + "no alignment.mirror written: aim both cameras at a textured scene, focus, and run `rigctl rig liveview`"
+                }
+            } catch {
+                mirrorNote = "no live view to find the splitter's mirror (\(error)); no alignment.mirror written: set it in the "
+                    + "file (none, horizontal or vertical) before capturing"
+            }
             try file.write(to: URL(fileURLWithPath: output))
             print("wrote \(output): shallow \(file.cameras[0].port ?? "?") (\(file.cameras[0].model ?? "?")), "
                   + "deep \(file.cameras[1].port ?? "?") (\(file.cameras[1].model ?? "?"))")
+            print(mirrorNote)
         } }
     }
 }

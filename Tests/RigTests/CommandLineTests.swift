@@ -239,7 +239,7 @@ import Glibc
         #expect(report.cameras.allSatisfy { $0.batteryPercent == 100 && $0.focusMode == "Manual" })
         // f/2 1/500 s ISO 100 against f/16 1/125 s ISO 1600: balanced to within a stop.
         #expect(abs((report.exposureDifferenceStops ?? 9)) < 1, "\(report)")
-        #expect(report.sameShutter == false && report.warnings.contains { $0.contains("different shutter speeds") })
+        #expect(report.sameShutter == false && report.warnings.contains { $0.contains("different shutter speeds (1/500 s and 1/125 s)") }, "\(report.warnings)")
 
         let debugLog = dir.appendingPathComponent("gphoto2-debug.log")
         let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief", "--verbose", debugLog.path], home: home)
@@ -265,6 +265,13 @@ import Glibc
         let initial = try RigFile.load(starter)
         #expect(initial.camera(.shallow)?.model == "Canon EOS (WLAN)" && initial.camera(.deep)?.port == ports[1])
         #expect(initial.camera(.deep)?.settings.aperture == 16 && initial.camera(.shallow)?.settings.shutter == 1.0 / 500)
+        // The splitter's mirror, found from the live views (the virtual deep camera sees the scene mirrored).
+        #expect(made.output.contains("wrote alignment.mirror horizontal"), "\(made.output)")
+        if case .object(let alignment)? = initial.alignment {
+            #expect(alignment["mirror"] == .string("horizontal"), "\(alignment)")
+        } else {
+            Issue.record("rig init wrote no alignment: \(String(describing: initial.alignment))")
+        }
 
         let out = dir.appendingPathComponent("pairs")
         let capture = try runTool(rigctl, ["capture", "--rig", starter.path, "--out", out.path, "--count", "2"], home: home)
@@ -318,6 +325,19 @@ import Glibc
         for name in ["frame001-views.png", "frame001-difference.png", "frame002-views.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(name).path), "\(name)")
         }
+        // A rig file without the splitter's mirror (as starter files were): the live views say which mirror
+        // registers, the file is named as wrong, and the offsets are still the true ones, not a 70 px false reading.
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: rigFile)) as? [String: Any])
+        object["alignment"] = nil
+        let unmirrored = dir.appendingPathComponent("unmirrored.rig.json")
+        try JSONSerialization.data(withJSONObject: object).write(to: unmirrored)
+        let corrected = dir.appendingPathComponent("lv-corrected")
+        let told = try runTool(rigctl, ["rig", "liveview", "--rig", unmirrored.path, "--out", corrected.path, "--frames", "1"], home: home)
+        #expect(told.status == 0, "\(told.output)")
+        #expect(told.output.contains("register with mirror horizontal") && told.output.contains("the rig file says no mirror"),
+                "\(told.output)")
+        let fixed = try JSONDecoder().decode([M].self, from: Data(contentsOf: corrected.appendingPathComponent("liveview.json")))
+        #expect(fixed.count == 1 && abs(fixed[0].shiftX - 3.5) < 0.5 && abs(fixed[0].shiftY + 2.25) < 0.5, "\(fixed.map(\.shiftX))")
         // --sensor-width overrides what the camera says: a sensor twice as wide doubles the offsets.
         let wide = dir.appendingPathComponent("lv-wide")
         let override = try runTool(rigctl, ["rig", "liveview", "--rig", rigFile.path, "--out", wide.path, "--frames", "1",
