@@ -70,11 +70,15 @@ extension ManifestPair {
         let colour = alignment.colourModel.flatMap { model in
             alignment.colourParameters.flatMap { ColourFit(model: model, parameters: $0, residual: alignment.colourResidual) }
         }
-        return PairInput(
+        var input = PairInput(
             scene: SceneInput(name: scene ?? self.scene, tags: Array(Set(self.tags + tags)).sorted()), name: name,
             source: source, target: target, left: left, right: right,
             homography: alignment.homography.flatMap { try? Homography($0) }, colour: colour, crop: alignment.crop,
             quality: alignment.quality, verdict: verdict, reasons: reasons, split: split ?? self.split,
             origin: "\(origin) (exported \(self.origin) pair \(pairKey))")
+        // Two pairs of one export can hold the same images (a restarted camera sent the same frames); each stays
+        // its own pair, and importing the export again still adds nothing.
+        input.identity = "rigctl export pair \(pairKey)"
+        return input
     }
 }

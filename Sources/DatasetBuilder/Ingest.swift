@@ -194,7 +194,7 @@ extension Dataset {
         // A captured pair is its capture's: two captures whose aligned images came out identical (a restarted
         // camera sending the same frames) are two pairs, each in its own scene, never one pair filed under the first.
         // An imported pair is known by its images alone, so importing a set again adds nothing.
-        let capture = input.captureID.map { "\ncapture \($0)" } ?? ""
+        let capture = input.captureID.map { "\ncapture \($0)" } ?? input.identity.map { "\nidentity \($0)" } ?? ""
         let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n") + capture).prefix(20))
         let files = loaded.map {
             PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",

@@ -146,6 +146,9 @@ public struct PairInput: Sendable {
     public var origin: String
     /// The alignment calibration the verdict was reached with (JSON); nil when unknown or not aligned here.
     public var calibration: String?
+    /// For a pair without a capture: what tells it apart from another pair with the same images (a rigctl export's
+    /// pair key), so that two such pairs of one export stay two. Nil: the images alone identify an imported pair.
+    public var identity: String?
 
     public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
                 left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,

@@ -424,18 +424,20 @@ extension Dataset {
         return Double(value) / 18_446_744_073_709_551_616.0 < testFraction
     }
 
-    /// Assigns every usable pair (accepted, not rejected on review) to train or test by its scene, and every other
-    /// pair to unused, in one transaction. A scene never lands on both sides.
+    /// Assigns every usable pair (accepted or approved on review, not rejected on review) to train or test by its
+    /// scene, and every other pair to unused, in one transaction. A scene never lands on both sides.
     @discardableResult
     public func assignSplit(testFraction: Double, seed: String = "rigctl") throws -> SplitReport {
         guard testFraction >= 0, testFraction <= 1 else {
             throw DatasetError.invalidInput("the test fraction must be between 0 and 1, not \(testFraction)")
         }
         return try write { db in
-            let accepted = Verdict.accepted, rejected = ReviewState.rejected
+            // Usable is what export takes (`PairSQL.exportable`): accepted, or flagged and approved by a person, and
+            // not rejected on review. A flagged pair a person approved used to stay unused, so export never wrote it.
+            let usable = PairSQL.exportable
             try db.execute(sql: """
-                UPDATE pair SET split = :unused WHERE (verdict != :accepted OR reviewState = :rejected) AND split != :unused
-                """, arguments: ["unused": Split.unused, "accepted": accepted, "rejected": rejected])
+                UPDATE pair AS p SET split = :unused WHERE NOT (\(usable)) AND p.split != :unused
+                """, arguments: ["unused": Split.unused])
             // Scenes with a usable pair, each to one side; then one UPDATE that touches only pairs that change.
             var test: [String] = []
             var train: [String] = []
@@ -443,10 +445,9 @@ extension Dataset {
             try db.execute(sql: "DELETE FROM temp.testScene")
             let insert = try db.makeStatement(sql: "INSERT INTO temp.testScene (id) VALUES (?)")
             for row in try Row.fetchAll(db, sql: """
-                SELECT id, name FROM scene WHERE id IN
-                    (SELECT sceneId FROM pair WHERE verdict = ? AND reviewState != ?)
+                SELECT id, name FROM scene WHERE id IN (SELECT p.sceneId FROM pair p WHERE \(usable))
                 ORDER BY name
-                """, arguments: [accepted, rejected]) {
+                """) {
                 let name: String = row[1]
                 if Self.isTestScene(name, testFraction: testFraction, seed: seed) {
                     test.append(name)
@@ -456,10 +457,10 @@ extension Dataset {
                 }
             }
             try db.execute(sql: """
-                UPDATE pair SET split = CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN :test ELSE :train END
-                WHERE verdict = :accepted AND reviewState != :rejected
-                  AND split != CASE WHEN sceneId IN (SELECT id FROM temp.testScene) THEN :test ELSE :train END
-                """, arguments: ["test": Split.test, "train": Split.train, "accepted": accepted, "rejected": rejected])
+                UPDATE pair AS p SET split = CASE WHEN p.sceneId IN (SELECT id FROM temp.testScene) THEN :test ELSE :train END
+                WHERE \(usable)
+                  AND p.split != CASE WHEN p.sceneId IN (SELECT id FROM temp.testScene) THEN :test ELSE :train END
+                """, arguments: ["test": Split.test, "train": Split.train])
             try db.execute(sql: "DROP TABLE temp.testScene")
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT split, count(*) AS n FROM pair GROUP BY split") {

@@ -46,11 +46,12 @@ public func freePortBlock() throws -> UInt16 {
 
 /// Starts `rigctl virtual-rig` in `dir` (HOME in dir/home, rig file dir/rig.json, output in dir/server.log) and
 /// waits for its rig file.
-public func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String]) throws -> VirtualRigProcess {
+/// `port`: the same ports as an earlier virtual rig (a restarted session), else a free block.
+public func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String], port given: UInt16? = nil) throws -> VirtualRigProcess {
     let home = dir.appendingPathComponent("home")
     try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
     let rigFile = dir.appendingPathComponent("rig.json"), log = dir.appendingPathComponent("server.log")
-    let port = try freePortBlock()
+    let port = try given ?? freePortBlock()
     let server = Process()
     server.executableURL = URL(fileURLWithPath: rigctl)
     server.arguments = ["virtual-rig", "--port", String(port), "--rig-file", rigFile.path] + arguments
