@@ -36,9 +36,11 @@ public enum ReviewSortField: Sendable, Equatable, Hashable {
                 self = .quality(key)
             } else if text.hasPrefix("score."), let dot = text.lastIndex(of: "."),
                       let metric = ScoreMetric(rawValue: String(text[text.index(after: dot)...])) {
-                let model = String(text[text.index(text.startIndex, offsetBy: "score.".count)..<dot])
-                guard !model.isEmpty else { return nil }
-                self = .score(model: model, metric: metric)
+                // `score.psnr` has no model: its last dot is the one after "score", before the model would start
+                // (the review fuzz target found that this made an empty range trap, a one-request crash).
+                let modelStart = text.index(text.startIndex, offsetBy: "score.".count)
+                guard dot > modelStart else { return nil }
+                self = .score(model: String(text[modelStart..<dot]), metric: metric)
             } else {
                 return nil
             }

@@ -1,3 +1,4 @@
+import DatasetBuilder
 import Foundation
 import Review
 import TestSupport
@@ -43,5 +44,16 @@ import Testing
     func anAcceptedQuerySurvivesItsURLForm(query: String) {
         // exercise() traps when the round trip changes the query; here it must count the query as accepted.
         #expect(RequestParsing.exercise(path: "", query: query, contentType: nil, body: Data()).query)
+    }
+
+    /// The fuzzer's finding (Fuzz/corpus/review/regression-score-without-model): `score.psnr`, a score with no
+    /// model, trapped on an empty range in the sort-field parser; one `GET /?sort=score.psnr` killed the server.
+    @Test func aScoreWithoutAModelIsRefusedNotATrap() throws {
+        #expect(ReviewSortField("score.psnr") == nil)
+        #expect(ReviewSortField("score..psnr") == nil)
+        #expect(ReviewSortField("score.m.psnr") == .score(model: "m", metric: .psnr))
+        let finding = Self.exercise(try Self.seed("regression-score-without-model"))
+        #expect(!finding.query)
+        #expect(!RequestParsing.exercise(path: "", query: "sort=score.psnr", contentType: nil, body: Data()).query)
     }
 }
