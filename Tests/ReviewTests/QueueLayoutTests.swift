@@ -37,22 +37,10 @@ import Testing
 
     @Test(.enabled(if: BrowserTests.chromium != nil, "chromium is not installed"))
     func verdictAndScoresFirstThumbnailsAndChosenColumnsAt1400And420() async throws {
-        let browser = try #require(BrowserTests.chromium)
-        let dir = try makeTemporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let (dataset, _) = try Self.makeDataset(in: dir)
-        let server = try await RunningServer.start(dataset)
-        let devtools: DevTools
-        do {
-            devtools = try DevTools(executable: browser, profile: dir.appendingPathComponent("profile"))
-        } catch {
-            await server.stop()
-            throw error
-        }
-        var failure: Error?
-        do {
-            let page = try await devtools.newPage(width: 1400, height: 900)
-            let base = "http://127.0.0.1:\(server.port)/"
+        try await BrowserInteractionTests().withBrowser(dataset: Self.makeDataset) { session in
+            let page = session.page
+            try await page.resize(width: 1400, height: 900)
+            let base = session.base + "/"
             try await page.open(base)
             // Verdict, review and the scores come before name, scene and the figures.
             let order = try await page.string("Array.from(document.querySelectorAll('table.queue thead th[data-col]')).filter(function (t) { return !t.hidden; }).map(function (t) { return t.dataset.col; }).join(' ')")
@@ -92,11 +80,6 @@ import Testing
                 try await page.waitFor("Array.from(document.querySelectorAll('table.queue img[data-src]')).every(function (i) { return i.complete && i.naturalWidth > 0; })")
                 try await page.screenshot(to: "\(shots)/review-queue.png")
             }
-        } catch {
-            failure = error
         }
-        await devtools.close()
-        await server.stop()
-        if let failure { throw failure }
     }
 }
