@@ -4,7 +4,6 @@ import Foundation
 import Imaging
 import LiveViewing
 import PairVocabulary
-import Review
 import Rig
 import ThreadSupport
 
