@@ -89,9 +89,19 @@ let package = Package(
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["AtomicFiles", "Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
-        // A connected rig's live view registered and measured, frame by frame (`rigctl rig liveview`).
-        .target(name: "LiveViewing", dependencies: ["PairVocabulary", "Rig", "Alignment", "Imaging"]),
         .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "AtomicFiles", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
+        // What both loopback servers (review, live view) share: the access checks (Host, token, Origin), connection
+        // limits, failures as answers, the page frame and its stylesheet.
+        .target(
+            name: "WebServing",
+            dependencies: [
+                "ThreadSupport",
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "HummingbirdCore", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The browser review of a dataset's pairs: JSON API, pages and images by id, served on loopback.
         .target(
             name: "Review",
@@ -101,11 +111,24 @@ let package = Package(
                 "Alignment",
                 "Imaging",
                 "ThreadSupport",
+                "WebServing",
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
-                .product(name: "HummingbirdCore", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // A connected rig's live view registered and measured, frame by frame (`rigctl rig liveview`), and its page
+        // served on loopback.
+        .target(
+            name: "LiveViewing",
+            dependencies: [
+                "PairVocabulary",
+                "Rig",
+                "Alignment",
+                "Imaging",
+                "ThreadSupport",
+                "WebServing",
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
@@ -128,6 +151,7 @@ let package = Package(
                 "LiveViewing",
                 "ThreadSupport",
                 "Review",
+                "WebServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -155,9 +179,9 @@ let package = Package(
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport", "Metrics", "NeuralCore"]),
-        .testTarget(name: "LiveViewingTests", dependencies: ["LiveViewing", "Alignment", "Imaging", "PairVocabulary"]),
+        .testTarget(name: "LiveViewingTests", dependencies: ["TestSupport", "LiveViewing", "Alignment", "Imaging", "PairVocabulary"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
-        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
+        .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "WebServing", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
 

@@ -1,6 +1,7 @@
 import Alignment
 import DatasetBuilder
 import Foundation
+import WebServing
 import Imaging
 import ThreadSupport
 

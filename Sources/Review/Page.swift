@@ -1,41 +1,15 @@
 import DatasetBuilder
 import Foundation
 import PairVocabulary
+import WebServing
 
 /// The server-rendered pages. Everything interpolated is escaped; scripts and styles are the embedded assets.
 enum Page {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    /// The shared page frame's escaping and document, under the names this file uses throughout.
+    static func escape(_ s: String) -> String { HTML.escape(s) }
 
     static func document(title: String, body: String, script: String? = nil) -> String {
-        """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escape(title))</title>
-        <link rel="stylesheet" href="/static/review.css">
-        </head><body>
-        \(body)
-        \(script.map { "<script src=\"/static/\($0)\"></script>" } ?? "")
-        </body></html>
-        """
-    }
-
-    static func message(title: String, text: String) -> String {
-        document(title: title, body: "<main class=\"message\"><h1>\(escape(title))</h1><p>\(escape(text))</p></main>")
+        HTML.document(title: title, body: body, script: script)
     }
 
     static func format(_ value: Double?) -> String {

@@ -1,6 +1,7 @@
 import DatasetBuilder
 import Foundation
 import PairVocabulary
+import WebServing
 
 /// What the review server reads from a request before it touches the catalogue, as pure values: the routes parse
 /// with these, and the `review` fuzz target (Fuzz/FuzzTargets) feeds them arbitrary bytes. Every number is parsed

@@ -2,6 +2,7 @@ import DatasetBuilder
 import Foundation
 import Hummingbird
 import PairVocabulary
+import WebServing
 
 /// The review server's routes on Hummingbird's `Router`, behind the shared `AccessMiddleware` (Host, token,
 /// Origin). Paths carry pair ids and image kinds only; nothing in a URL is ever used as a file path.
@@ -14,9 +15,21 @@ struct ReviewResponder: Sendable {
     /// Largest review body accepted (a note is a sentence or two).
     static let maxBody = 64 << 10
 
+    /// The catalogue's errors as answers: a pair or file that is not there is a 404; a link or special file where
+    /// the catalogue names a file is refused (403), never followed; the rest are 500s.
+    static func failure(for error: any Error) -> HTTPFailure? {
+        guard let error = error as? DatasetError else { return nil }
+        switch error {
+        case .notFound: return .notFound("\(error)")
+        case .unsafePath: return HTTPFailure(status: .forbidden, message: "\(error)")
+        default: return HTTPFailure(status: .internalServerError, message: "\(error)")
+        }
+    }
+
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: AccessMiddleware(bindHost: options.host, token: options.token, boundPort: boundPort))
+        router.add(middleware: AccessMiddleware(bindHost: options.host, token: options.token, boundPort: boundPort,
+                                                classify: Self.failure(for:)))
         let dataset = self.dataset
         let images = self.images
         router.route("/", [.get]) { request, _ in try await queuePage(QueryItems(request.uri.query)) }

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ThreadSupport
+import WebServing
 
 /// How `rigctl review` serves a dataset.
 public struct ReviewOptions: Sendable {
@@ -75,13 +76,4 @@ public struct ReviewServer: Sendable {
             try await app.runService(gracefulShutdownSignals: [])
         }
     }
-}
-
-/// The port the listener got, known only once it is bound (port 0 picks a free one); until then it is 0 and the
-/// Host check refuses everything.
-final class BoundPort: Sendable {
-    private let value = LockedValue(0)
-
-    func set(_ port: Int) { value.withLock { $0 = port } }
-    var port: Int { value.withLock { $0 } }
 }

@@ -5,9 +5,9 @@ import Foundation
 import Imaging
 import LiveViewing
 import PairVocabulary
-import Review
 import Rig
 import ThreadSupport
+import WebServing
 
 struct RigLiveView: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

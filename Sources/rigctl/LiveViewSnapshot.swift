@@ -2,7 +2,6 @@ import Alignment
 import Foundation
 import Imaging
 import LiveViewing
-import Review
 
 extension LiveViewFrame {
     /// What the --serve page shows: both views side by side and the chosen overlay as JPEG, the figures as JSON.

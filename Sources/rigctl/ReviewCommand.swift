@@ -2,6 +2,7 @@ import ArgumentParser
 import DatasetBuilder
 import Foundation
 import Review
+import WebServing
 
 /// `rigctl review`: the browser review of a dataset's pairs (see docs/review.md).
 struct ReviewCommand: AsyncParsableCommand {

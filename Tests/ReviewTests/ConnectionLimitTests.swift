@@ -3,6 +3,7 @@ import Foundation
 import Review
 import TestSupport
 import Testing
+import WebServing
 #if canImport(Glibc)
 import Glibc
 #endif

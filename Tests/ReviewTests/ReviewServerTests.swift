@@ -5,6 +5,7 @@ import PairVocabulary
 import Review
 import TestSupport
 import Testing
+import WebServing
 
 @Suite struct ReviewServerTests {
     /// Runs `body` against a fresh dataset and server, and always stops the server and removes the folder.

@@ -17,11 +17,11 @@ public struct ConnectionLimits: Sendable {
     }
 
     /// The HTTP/1 server with these limits, closing HTTP/1.0 exchanges that did not ask for keep-alive.
-    var server: HTTPServerBuilder {
+    package var server: HTTPServerBuilder {
         .http1(configuration: .init(additionalChannelHandlers: [HTTP10CloseInstaller()], idleTimeout: idleTimeout))
     }
 
-    var connectionsDelegate: any AvailableConnectionsDelegate { MaximumAvailableConnections(maxConnections) }
+    package var connectionsDelegate: any AvailableConnectionsDelegate { MaximumAvailableConnections(maxConnections) }
 }
 
 /// Hummingbird's HTTP/1 channel drops the request's HTTP version before handlers added through its configuration

@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Who may talk to the review server. A page on another site can make a browser send requests to a loopback
+/// Who may talk to the review or live-view server. A page on another site can make a browser send requests to a loopback
 /// port, and a DNS name rebound to 127.0.0.1 makes them look same-origin; so every request must name this
 /// server in its Host header, every POST must come from its own origin, and off-loopback every request must
 /// carry the token printed at start.

@@ -3,10 +3,11 @@ import Foundation
 import Hummingbird
 import Logging
 import ThreadSupport
+import WebServing
 
 /// One registered pair of live-view frames as the page shows it: the two views side by side, the overlay
 /// (difference or checkerboard; both JPEG) and the measurement as JSON (whatever the caller measures; the page reads the fields it
-/// knows). Produced by `rigctl rig liveview --serve`, which owns the cameras; this module only serves it.
+/// knows). Produced by `rigctl rig liveview --serve`, which owns the cameras; the server only serves it.
 public struct LiveViewSnapshot: Sendable {
     public var frame: Int
     public var views: Data
@@ -92,7 +93,7 @@ enum LiveViewRoutes {
         router.add(middleware: AccessMiddleware(bindHost: LiveViewServer.host, token: nil, boundPort: boundPort))
         router.route("/", [.get]) { _, _ in Responses.html(LiveViewPage.page(feed.snapshot)) }
         router.route("/static/review.css", [.get]) { _, _ in
-            Responses.data(Data(Assets.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
+            Responses.data(Data(Stylesheet.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
         }
         router.route("/static/liveview.css", [.get]) { _, _ in
             Responses.data(Data(LiveViewPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
@@ -143,11 +144,11 @@ enum LiveViewPage {
         let rows = figures.map { f -> String in
             let number = (measurement[f.key] as? Double) ?? (measurement[f.key] as? Int).map(Double.init)
             let value = number.map { String(format: f.format, $0) } ?? "–"
-            return "<tr><th>\(Page.escape(f.label))</th><td id=\"f-\(f.key)\">\(Page.escape(value))</td></tr>"
+            return "<tr><th>\(HTML.escape(f.label))</th><td id=\"f-\(f.key)\">\(HTML.escape(value))</td></tr>"
         }.joined()
         let frame = snapshot.map { "\($0.frame)" } ?? "–"
         let checkerboard = snapshot?.overlay == .checkerboard
-        let error = snapshot?.error.map { Page.escape($0) } ?? ""
+        let error = snapshot?.error.map { HTML.escape($0) } ?? ""
         let body = """
             <header><h1>rigctl live view</h1><span>frame <b id="frame">\(frame)</b></span>\
             <span class="badge" id="error"\(error.isEmpty ? " hidden" : "")>\(error)</span></header>

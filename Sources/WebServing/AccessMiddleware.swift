@@ -1,19 +1,28 @@
-import DatasetBuilder
 import Foundation
 import Hummingbird
 
 /// The one set of access checks both servers (review and live view) put in front of their routes: the Host
 /// check, the token off loopback (with its redirect into a cookie), the Origin and Sec-Fetch-Site checks on a
 /// POST; then the route's failures turned into answers (JSON under /api/, a short page elsewhere) and the security
-/// headers on every reply.
-struct AccessMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+/// headers on every reply. `classify` turns a server's own errors (the review server's catalogue errors) into
+/// answers; anything it leaves is a 500.
+package struct AccessMiddleware: RouterMiddleware {
+    package typealias Context = BasicRequestContext
 
     let bindHost: String
     let token: String?
     let boundPort: BoundPort
+    let classify: @Sendable (any Error) -> HTTPFailure?
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package init(bindHost: String, token: String?, boundPort: BoundPort,
+                 classify: @escaping @Sendable (any Error) -> HTTPFailure? = { _ in nil }) {
+        self.bindHost = bindHost
+        self.token = token
+        self.boundPort = boundPort
+        self.classify = classify
+    }
+
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         let api = path.hasPrefix("/api/")
         var response: Response
@@ -23,17 +32,9 @@ struct AccessMiddleware: RouterMiddleware {
             response = Responses.failure(failure, api: api)
         } catch let error as HTTPError where error.status == .notFound {
             response = Responses.failure(.notFound("nothing at \(path)"), api: api)
-        } catch let error as DatasetError {
-            if case .notFound = error {
-                response = Responses.failure(.notFound("\(error)"), api: api)
-            } else if case .unsafePath = error {
-                // A link or special file where the catalogue names a file: refused, never followed.
-                response = Responses.failure(HTTPFailure(status: .forbidden, message: "\(error)"), api: api)
-            } else {
-                response = Responses.failure(HTTPFailure(status: .internalServerError, message: "\(error)"), api: api)
-            }
         } catch {
-            response = Responses.failure(HTTPFailure(status: .internalServerError, message: "\(error)"), api: api)
+            let failure = classify(error) ?? HTTPFailure(status: .internalServerError, message: "\(error)")
+            response = Responses.failure(failure, api: api)
         }
         Self.addSecurityHeaders(&response.headers)
         return response
@@ -81,11 +82,11 @@ struct AccessMiddleware: RouterMiddleware {
 
     /// A path of this server as a redirect target: one leading slash, so `//host/x` or `/\host/x` (which browsers
     /// read as another site) stays a path here.
-    static func localPath(_ path: String) -> String {
+    package static func localPath(_ path: String) -> String {
         "/" + path.drop { $0 == "/" || $0 == "\\" }
     }
 
-    static func cookie(_ name: String, in headers: [String]) -> String? {
+    package static func cookie(_ name: String, in headers: [String]) -> String? {
         for header in headers {
             for part in header.split(separator: ";") {
                 let kv = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
@@ -96,7 +97,7 @@ struct AccessMiddleware: RouterMiddleware {
     }
 
     /// Pages load only this server's own scripts, styles and images, and may not be framed by another site.
-    static func addSecurityHeaders(_ headers: inout HTTPFields) {
+    package static func addSecurityHeaders(_ headers: inout HTTPFields) {
         headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         headers[.xContentTypeOptions] = "nosniff"
@@ -108,7 +109,7 @@ struct AccessMiddleware: RouterMiddleware {
 extension Router<BasicRequestContext> {
     /// Routes `path` for `methods`, and answers the other common methods there with 405 (a route that exists
     /// but does not take that method), not the 404 of a path that does not exist.
-    func route(_ path: String, _ methods: [HTTPRequest.Method],
+    package func route(_ path: String, _ methods: [HTTPRequest.Method],
                _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) {
         for method in methods { on(RouterPath(path), method: method, use: handler) }
         for method in [HTTPRequest.Method.get, .post, .put, .delete, .patch] where !methods.contains(method) {
