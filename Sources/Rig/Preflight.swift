@@ -129,7 +129,7 @@ extension Rig {
                     warnings.append(String(format: "the deep camera's exposure is %+.1f stops from the shallow camera's: the pair's brightness will differ", diff))
                 }
             }
-            if sameShutter == false, let ts, let td {
+            if sameShutter == false, !file.staticScenes, let ts, let td {
                 // In one notation (cameras report 1/500 and 0.0080s for the same kind of value).
                 let shallowText = RoleSettings.shutterText(ts) + " s", deepText = RoleSettings.shutterText(td) + " s"
                 warnings.append("the roles use different shutter speeds (\(shallowText) and \(deepText)): motion blur differs between them")

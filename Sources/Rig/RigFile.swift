@@ -102,9 +102,15 @@ public struct RigFile: Sendable, Equatable {
     public var keepOnCamera: Bool
     /// The Alignment module's part (mirror flip, lens distortion, reference homography), kept untouched.
     public var alignment: JSONValue?
+    /// Nothing in the scenes moves (still lifes, a rendered scene): different shutter speeds blur nothing
+    /// differently, so pre-flight does not warn about them. A lab that shoots static scenes with the exposure
+    /// balanced by shutter says so once here instead of reading the warning before every pair.
+    public var staticScenes: Bool
 
     public init(name: String? = nil, trigger: TriggerMode = .software, cameras: [RigCameraSpec], pairingWindow: Double = 0.5,
-                fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: JSONValue? = nil) {
+                fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: JSONValue? = nil,
+                staticScenes: Bool = false) {
+        self.staticScenes = staticScenes
         self.name = name
         self.trigger = trigger
         self.cameras = cameras
@@ -165,6 +171,7 @@ public struct RigFile: Sendable, Equatable {
         ]
         if let name { top["name"] = .string(name) }
         if let alignment { top["alignment"] = alignment }
+        if staticScenes { top["staticScenes"] = .bool(true) }
         top["cameras"] = .array(cameras.map { c in
             var o: [String: JSONValue] = ["role": .string(c.role.rawValue)]
             if let p = c.port { o["port"] = .string(p) }
@@ -254,7 +261,7 @@ private struct Validator {
 
     mutating func rig(_ root: JSONValue) throws -> RigFile {
         let o = try object(root, "", allowed: ["version", "name", "comment", "trigger", "cameras", "pairingWindow", "fileTimeout",
-                                               "busyRetries", "keepOnCamera", "alignment"])
+                                               "busyRetries", "keepOnCamera", "alignment", "staticScenes"])
         if let version = try integer(o["version"], "version", range: 1...Int.max), version != RigFile.currentVersion {
             throw fail("version", "version \(version) is not supported (this rigctl reads version \(RigFile.currentVersion))")
         }
@@ -290,11 +297,17 @@ private struct Validator {
         if let a = o["alignment"], a != .null {
             guard case .object = a else { throw fail("alignment", "expected an object, found \(a.typeName)") }
         }
+        var staticScenes = false
+        if let v = o["staticScenes"], v != .null {
+            guard case .bool(let b) = v else { throw fail("staticScenes", "expected true or false, found \(v.typeName)") }
+            staticScenes = b
+        }
         return RigFile(name: try string(o["name"], "name"), trigger: trigger, cameras: cameras,
                        pairingWindow: try number(o["pairingWindow"], "pairingWindow", range: 0.000_001...3600) ?? 0.5,
                        fileTimeout: try number(o["fileTimeout"], "fileTimeout", range: 0.1...86400) ?? 30,
                        busyRetries: try integer(o["busyRetries"], "busyRetries", range: 0...50) ?? 6,
-                       keepOnCamera: keep, alignment: o["alignment"].flatMap { $0 == .null ? nil : $0 })
+                       keepOnCamera: keep, alignment: o["alignment"].flatMap { $0 == .null ? nil : $0 },
+                       staticScenes: staticScenes)
     }
 
     func camera(_ v: JSONValue, _ field: String) throws -> RigCameraSpec {
