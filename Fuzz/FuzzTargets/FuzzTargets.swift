@@ -62,13 +62,8 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 
         let camera = ptpipCameras[Int(first) % ptpipCameras.count]
         _ = camera.replay(commandChannel: [UInt8](data.dropFirst()))
     case "review":
-        // A request's parts separated by NUL bytes: the path's pair id, the query string, the Content-Type and the
-        // body (the rest, NULs included). Missing parts are empty.
-        let parts = data.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false)
-        func text(_ i: Int) -> String { i < parts.count ? String(decoding: parts[i], as: UTF8.self) : "" }
-        _ = RequestParsing.exercise(path: text(0), query: parts.count > 1 ? text(1) : nil,
-                                    contentType: parts.count > 2 ? text(2) : nil,
-                                    body: parts.count > 3 ? Data(parts[3]) : Data())
+        // A request's parts separated by NUL bytes (see RequestParsing.exercise).
+        _ = RequestParsing.exercise(data)
     default:
         FileHandle.standardError.write(Data("set RIGCTL_FUZZ_TARGET to png, jpeg, dng, safetensors, torch, zip, pickle, numpy, rigfile, ptpip or review\n".utf8))
         exit(2)

@@ -127,6 +127,15 @@ public enum RequestParsing {
         }
     }
 
+    /// `exercise` on one input of the `review` fuzz target: path, query, Content-Type and body separated by NUL
+    /// bytes (the body is the rest, NULs included); a missing part is absent.
+    public static func exercise(_ data: Data) -> Outcome {
+        let parts = data.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false)
+        func text(_ i: Int) -> String? { i < parts.count ? String(decoding: parts[i], as: UTF8.self) : nil }
+        return exercise(path: text(0) ?? "", query: text(1), contentType: text(2),
+                        body: parts.count > 3 ? Data(parts[3]) : Data())
+    }
+
     /// Runs a request's parts through every parser the routes use: the path's pair id, the query as the queue,
     /// the API and the image route read it, and the body as a single and a batch decision. It also checks that an
     /// accepted query survives its own URL form (`queryString`, which the pages' links are made of) unchanged: it

@@ -8,21 +8,12 @@ import Testing
 /// The model store holds deblurring models under any name and LPIPS weights beside them; the default model is the
 /// one a person imported, and LPIPS weights are never taken for a deblurring model.
 @Suite struct InstalledModelsTests {
-    /// A safetensors file of one float with `metadata`: enough for the kind, which reads only the header.
-    static func tinyFile(_ url: URL, metadata: [String: String]) throws {
-        let meta = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-        var header = Data(#"{"__metadata__":"#.utf8) + meta + Data(#","x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#.utf8)
-        while header.count % 8 != 0 { header.append(0x20) }
-        var length = UInt64(header.count).littleEndian
-        try (Data(bytes: &length, count: 8) + header + Data(count: 4)).write(to: url)
-    }
-
     @Test func theOnlyDeblurringModelIsTheDefaultWhateverItsNameAndLPIPSIsNeverOne() throws {
         let home = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: home) }
         let store = ModelStore(home: home)
         try store.createDirectory()
-        try Self.tinyFile(store.url(forModel: "lpips-alex"), metadata: ["model": "lpips v0.1 alex"])
+        try writeHeaderOnlySafetensors(store.url(forModel: "lpips-alex"), metadata: ["model": "lpips v0.1 alex"])
         #expect(try InstalledModels(store: store).defaultDeblurring() == nil)
 
         // The released layout, imported under the name `model import` gives it by default.

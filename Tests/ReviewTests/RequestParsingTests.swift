@@ -11,13 +11,7 @@ import Testing
         try Data(contentsOf: packageRoot().appendingPathComponent("Fuzz/corpus/review/\(name)"))
     }
 
-    static func exercise(_ data: Data) -> RequestParsing.Outcome {
-        let parts = data.split(separator: 0, maxSplits: 3, omittingEmptySubsequences: false)
-        func text(_ i: Int) -> String { i < parts.count ? String(decoding: parts[i], as: UTF8.self) : "" }
-        return RequestParsing.exercise(path: text(0), query: parts.count > 1 ? text(1) : nil,
-                                       contentType: parts.count > 2 ? text(2) : nil,
-                                       body: parts.count > 3 ? Data(parts[3]) : Data())
-    }
+    static func exercise(_ data: Data) -> RequestParsing.Outcome { RequestParsing.exercise(data) }
 
     static let everyKind = ["source", "target", "left", "right", "difference", "original", "output"]
 

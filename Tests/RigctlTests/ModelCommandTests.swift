@@ -104,10 +104,7 @@ import Testing
         #expect(imported.status == 0, "\(imported.stderr)")
         // LPIPS weights in the same store (only the header matters here).
         let lpips = home.appendingPathComponent("models/lpips-alex.safetensors")
-        var header = Data(#"{"__metadata__":{"model":"lpips v0.1 alex"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#.utf8)
-        while header.count % 8 != 0 { header.append(0x20) }
-        var length = UInt64(header.count).littleEndian
-        try (Data(bytes: &length, count: 8) + header + Data(count: 4)).write(to: lpips)
+        try writeHeaderOnlySafetensors(lpips, metadata: ["model": "lpips v0.1 alex"])
 
         let list = try CommandLine.run(["model", "list"], environment: env)
         #expect(list.stdout.split(separator: "\n") == ["ifan_random"], "\(list.stdout)")

@@ -77,3 +77,13 @@ public func runTool(_ executable: String, _ arguments: [String], home: URL, curr
     process.waitUntilExit()
     return ToolResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
 }
+
+/// A safetensors file of one float with `metadata` in its header: enough for code that reads only the header
+/// (what a model file is for), without weights.
+public func writeHeaderOnlySafetensors(_ url: URL, metadata: [String: String]) throws {
+    let meta = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+    var header = Data(#"{"__metadata__":"#.utf8) + meta + Data(#","x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#.utf8)
+    while header.count % 8 != 0 { header.append(0x20) }
+    var length = UInt64(header.count).littleEndian
+    try (Data(bytes: &length, count: 8) + header + Data(count: 4)).write(to: url)
+}
