@@ -79,6 +79,7 @@ extension ManifestPair {
         // Two pairs of one export can hold the same images (a restarted camera sent the same frames); each stays
         // its own pair, and importing the export again still adds nothing.
         input.identity = "rigctl export pair \(pairKey)"
+        input.provenance = provenance
         return input
     }
 }

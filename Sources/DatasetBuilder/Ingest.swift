@@ -118,6 +118,7 @@ extension Dataset {
         let reasons = try JSONText.encode(reasonList)
         let homography = try input.homography.map { try JSONText.encode($0.m) }
         let colourParameters = try input.colour.map { try JSONText.encode($0.parameters) }
+        let provenance = try input.provenance.map { try JSONText.encode($0) }
         let now = Date()
         let id = try commitStep(files) { db, fileIDs in
             let sceneID: Int64
@@ -145,7 +146,11 @@ extension Dataset {
                     input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
                     quality, verdict, reasons, input.split, input.origin, now, input.calibration,
                 ])
-            return db.lastInsertedRowID
+            let pairID = db.lastInsertedRowID
+            if let provenance {
+                try db.execute(sql: "INSERT INTO pairProvenance (pairId, record) VALUES (?, ?)", arguments: [pairID, provenance])
+            }
+            return pairID
         }
         return Ingested(id: id, created: true)
     }

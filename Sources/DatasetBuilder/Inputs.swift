@@ -149,6 +149,8 @@ public struct PairInput: Sendable {
     /// For a pair without a capture: what tells it apart from another pair with the same images (a rigctl export's
     /// pair key), so that two such pairs of one export stay two. Nil: the images alone identify an imported pair.
     public var identity: String?
+    /// For a pair imported from a rigctl export: the cameras and files that export recorded, kept for re-export.
+    public var provenance: PairProvenance?
 
     public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
                 left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,

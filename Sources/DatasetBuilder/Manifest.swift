@@ -12,15 +12,15 @@ struct Manifest: Codable {
 }
 
 /// One shot's camera and exposure in a manifest.
-struct ManifestShot: Codable {
-    let make: String
-    let model: String
-    let serial: String
-    let aperture: Double?
-    let exposureTime: Double?
-    let iso: Int?
-    let focalLength: Double?
-    let captureTime: String?
+public struct ManifestShot: Sendable, Codable, Equatable {
+    public let make: String
+    public let model: String
+    public let serial: String
+    public let aperture: Double?
+    public let exposureTime: Double?
+    public let iso: Int?
+    public let focalLength: Double?
+    public let captureTime: String?
 }
 
 struct ManifestAlignment: Codable {
@@ -54,7 +54,8 @@ struct ManifestPair: Codable {
     let review: ReviewState
     /// The pair's split in the dataset (train, test or unused).
     let split: Split
-    /// SHA-256 of the dataset files the export was made from: `aligned/<role>` and `original/<role>`.
+    /// SHA-256 of the dataset files the pair was made from: `aligned/<role>` and `original/<role>` (for a pair
+    /// imported from a rigctl export, those that export recorded).
     let sourceFiles: [String: String]
     let origin: String
     /// Figures the catalogue holds as non-finite numbers (only a crafted one does), written as null or left out:
@@ -70,10 +71,15 @@ struct ManifestPair: Codable {
         height = written["source"]?.height ?? 0
         scene = detail.scene
         tags = detail.tags
-        pairKey = detail.key
         let capture = detail.capture
-        captureTime = (capture?.triggerTime ?? capture?.shot(.source)?.settings.captureTime).map(ISOTime.string)
-        if let capture {
+        // A pair imported from a rigctl export keeps what that export recorded (see `PairProvenance`).
+        let recorded = capture == nil ? detail.provenance : nil
+        pairKey = recorded?.pairKey ?? detail.key
+        captureTime = recorded?.captureTime
+            ?? (capture?.triggerTime ?? capture?.shot(.source)?.settings.captureTime).map(ISOTime.string)
+        if let recorded {
+            cameras = recorded.cameras
+        } else if let capture {
             var shots: [String: ManifestShot] = [:]
             for shot in capture.shots {
                 let s = shot.settings
@@ -88,7 +94,7 @@ struct ManifestPair: Codable {
         } else {
             cameras = nil
         }
-        skew = figures.value(capture?.skew, "skew")
+        skew = recorded?.skew ?? figures.value(capture?.skew, "skew")
         let residual = figures.value(detail.colour?.residual, "alignment.colourResidual")
         // In key order, so that the notes (and the export) are the same on every run.
         var quality: [String: Double] = [:]
@@ -106,8 +112,8 @@ struct ManifestPair: Codable {
         if let left = detail.left { sources["aligned/left"] = left.sha256 }
         if let right = detail.right { sources["aligned/right"] = right.sha256 }
         for shot in capture?.shots ?? [] { sources["original/\(shot.role.rawValue)"] = shot.file.sha256 }
-        sourceFiles = sources
-        origin = detail.origin
+        sourceFiles = recorded?.sourceFiles ?? sources
+        origin = recorded?.origin ?? detail.origin
         nonFinite = figures.notes.isEmpty ? nil : figures.notes
     }
 }

@@ -153,6 +153,8 @@ public struct PairDetail: Sendable, Codable, Equatable {
     public let reviewNote: String
     public let origin: String
     public let capture: CaptureDetail?
+    /// For a pair imported from a rigctl export: where that export says it was made.
+    public let provenance: PairProvenance?
     public let evaluations: [EvaluationDetail]
 }
 
@@ -218,6 +220,7 @@ extension PairDetail {
         try c.encode(reviewNote, forKey: .reviewNote)
         try c.encode(origin, forKey: .origin)
         try c.encodeIfPresent(capture, forKey: .capture)
+        try c.encodeIfPresent(provenance, forKey: .provenance)
         try c.encode(evaluations, forKey: .evaluations)
         try figures.encodeNotes(to: encoder)
     }
@@ -358,6 +361,11 @@ extension Dataset {
             crop = CropRect(x: x, y: y, width: w, height: h)
         }
         let capture = try (row["captureId"] as Int64?).flatMap { try captureDetail(id: $0, in: db) }
+        // The table is newer than what a read-only open requires (see `Schema.neededForReading`).
+        let provenance = try db.tableExists("pairProvenance")
+            ? JSONText.decode(PairProvenance.self, try String.fetchOne(db, sql: "SELECT record FROM pairProvenance WHERE pairId = ?",
+                                                                   arguments: [id]))
+            : nil
         let rows = try Row.fetchAll(db, sql: """
             SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = ?
             ORDER BY m.name, e.id
@@ -375,7 +383,7 @@ extension Dataset {
             reasons: JSONText.decode([String].self, row["reasons"]) ?? [], split: try row.vocabulary("split", of: "pair", id: id),
             reviewState: try row.vocabulary("reviewState", of: "pair", id: id), reviewNote: row["reviewNote"],
             origin: row["origin"],
-            capture: capture, evaluations: evaluations)
+            capture: capture, provenance: provenance, evaluations: evaluations)
     }
 
     static func captureDetail(id: Int64, in db: Database) throws -> CaptureDetail? {

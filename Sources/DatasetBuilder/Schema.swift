@@ -307,6 +307,15 @@ enum Schema {
                 CREATE INDEX shotCompanion_file ON shotCompanion(fileId);
                 """)
         }
+        migrator.registerMigration("v9-pair-provenance") { db in
+            // What a rigctl export recorded about an imported pair's cameras and files (`PairProvenance`, JSON).
+            try db.execute(sql: """
+                CREATE TABLE pairProvenance (
+                    pairId INTEGER PRIMARY KEY REFERENCES pair(id) ON DELETE CASCADE,
+                    record TEXT NOT NULL CHECK (json_valid(record))
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -139,6 +139,13 @@ struct DatasetCommand: ParsableCommand {
                         for companion in shot.companions { print("    with \(companion.path)") }
                     }
                 }
+                if let recorded = p.provenance {
+                    print("exported as pair \(recorded.pairKey) of \(recorded.origin), captured \(recorded.captureTime ?? "-")")
+                    for (role, shot) in (recorded.cameras ?? [:]).sorted(by: { $0.key < $1.key }) {
+                        print("  \(role): \(shot.make) \(shot.model) #\(shot.serial), \(shot.aperture.map(HumanFormat.aperture) ?? "f/?"), "
+                              + "\(shot.exposureTime.map(HumanFormat.shutter) ?? "? s"), ISO \(shot.iso.map(String.init) ?? "?")")
+                    }
+                }
                 for e in p.evaluations {
                     print("model \(e.model): PSNR \(HumanFormat.decibels(e.psnr)), SSIM \(HumanFormat.fixed(e.ssim, 4))"
                           + (e.ssimGaussian.map { ", SSIM (Gaussian) \(HumanFormat.fixed($0, 4))" } ?? "")

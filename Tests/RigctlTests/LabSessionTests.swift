@@ -96,12 +96,16 @@ import Testing
         #expect((status2["bySplit"] as? [String: Int]) == ["test": 4], "\(status2)")
         let again = dir.appendingPathComponent("again")
         #expect(try run(["export", "--dataset", ds2, "--out", again.path]).status == 0)
+        // Every file but the mark that names the dataset is the same: images, manifest (cameras included), datasheet.
         func sums(_ url: URL) throws -> [String] {
             try String(contentsOf: url.appendingPathComponent("SHA256SUMS"), encoding: .utf8).split(separator: "\n")
-                .map(String.init).filter { $0.contains(" source/") || $0.contains(" target/") }
+                .map(String.init).filter { !$0.hasSuffix(" .rigctl-export") }
         }
         let (before, after) = (try sums(exported), try sums(again))
-        #expect(before.count == 8 && before == after, "the images of the round trip differ")
+        #expect(before.count == 11 && before == after, "the round trip differs: \(before) vs \(after)")
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: again.appendingPathComponent("manifest.json")))
+        let cameras = ((manifest as? [String: Any])?["pairs"] as? [[String: Any]])?.compactMap { $0["cameras"] as? [String: Any] }
+        #expect(cameras?.count == 4, "the re-export lost the camera records")
 
         // 7. Evaluate there with a model imported under its own name: it is the default.
         let model = try run(["model", "import", packageRoot().deletingLastPathComponent()
