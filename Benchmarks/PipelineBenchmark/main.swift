@@ -71,7 +71,7 @@ func main() throws {
                              settings: RoleSettings(aperture: s.fNumber, shutter: s.exposureTime, iso: s.iso, focusDistance: s.focusDistance))
     }
     let file = RigFile(name: "virtual rig", trigger: .software, cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
-                       alignment: .object(["mirror": .string("horizontal")]))
+                       alignment: AlignmentCalibration(mirror: .horizontal))
     let rig = try Rig(file: file, library: try GPhotoLibrary())
     defer { rig.close() }
     let dataset = try Dataset.create(at: root.appendingPathComponent("ds"))

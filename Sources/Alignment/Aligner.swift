@@ -293,7 +293,8 @@ public struct Aligner: Sendable {
         } else {
             tGrey = tGrey.mirrored(calibration.mirror)
         }
-        let initial = initialHomography ?? calibration.referenceHomography
+        let initial = initialHomography
+            ?? calibration.reference(source: FrameSize(width: sw, height: sh), target: FrameSize(width: tw, height: th))
         var reg = Alignment.register(source: sGrey, target: tGrey, initial: initial.map { flip * $0 },
                                      options: options.registration)
         // A reference that no longer fits (the rig was knocked) falls back to the search from scratch.

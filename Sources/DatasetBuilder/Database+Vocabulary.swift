@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import PairVocabulary
 
@@ -8,6 +9,15 @@ extension ReviewState: DatabaseValueConvertible {}
 extension Split: DatabaseValueConvertible {}
 extension ShotRole: DatabaseValueConvertible {}
 extension ColourModel: DatabaseValueConvertible {}
+
+/// A calibration is stored as its canonical JSON, so that SQL can compare two of them as text.
+extension AlignmentCalibration: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { canonicalJSON.databaseValue }
+
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> AlignmentCalibration? {
+        String.fromDatabaseValue(dbValue).flatMap { try? JSONDecoder().decode(AlignmentCalibration.self, from: Data($0.utf8)) }
+    }
+}
 
 extension Row {
     /// A vocabulary value of a catalogue row, or an error naming the table, row and column.

@@ -98,13 +98,13 @@ public struct CaptureInput: Sendable {
     public var triggerTime: Date?
     /// Seconds between the two exposures as measured (target minus source).
     public var skew: Double?
-    /// The rig file's alignment calibration the capture was taken with (JSON); nil when unknown.
-    public var calibration: String?
+    /// The rig file's alignment calibration the capture was taken with; nil when unknown.
+    public var calibration: AlignmentCalibration?
     /// The split the capture asked for; nil leaves it to the capture's scene.
     public var split: Split?
 
     public init(scene: SceneInput, rig: String? = nil, session: String? = nil, source: ShotInput, target: ShotInput,
-                triggerTime: Date? = nil, skew: Double? = nil, calibration: String? = nil, split: Split? = nil) {
+                triggerTime: Date? = nil, skew: Double? = nil, calibration: AlignmentCalibration? = nil, split: Split? = nil) {
         self.scene = scene
         self.rig = rig
         self.session = session
@@ -144,8 +144,8 @@ public struct PairInput: Sendable {
     public var split: Split
     /// Where the pair came from, e.g. "import:realdof:source/0001.png"; free text.
     public var origin: String
-    /// The alignment calibration the verdict was reached with (JSON); nil when unknown or not aligned here.
-    public var calibration: String?
+    /// The alignment calibration the verdict was reached with; nil when unknown or not aligned here.
+    public var calibration: AlignmentCalibration?
     /// For a pair without a capture: what tells it apart from another pair with the same images (a rigctl export's
     /// pair key), so that two such pairs of one export stay two. Nil: the images alone identify an imported pair.
     public var identity: String?
@@ -155,7 +155,7 @@ public struct PairInput: Sendable {
     public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
                 left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,
                 crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
-                split: Split = .unused, origin: String = "", calibration: String? = nil) {
+                split: Split = .unused, origin: String = "", calibration: AlignmentCalibration? = nil) {
         self.calibration = calibration
         self.captureID = captureID
         self.scene = scene

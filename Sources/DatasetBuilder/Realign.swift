@@ -4,8 +4,8 @@ import GRDB
 
 /// How a capture is to be processed, as recorded with it (see the `v5-capture-calibration` migration).
 public struct CaptureProcessing: Sendable, Equatable {
-    /// The alignment calibration the capture was taken with (canonical JSON); nil when unknown (older captures).
-    public let calibration: String?
+    /// The alignment calibration the capture was taken with; nil when unknown (older captures).
+    public let calibration: AlignmentCalibration?
     /// The split the capture asked for; nil when it left that to the scene.
     public let split: Split?
     /// The side the capture's scene is on: the split of its other pairs when those are all train or all test.
@@ -31,7 +31,15 @@ extension Dataset {
             }
             let sides = try String.fetchAll(db, sql: "SELECT DISTINCT split FROM pair WHERE sceneId = ? AND split != ?",
                                             arguments: [row["sceneId"] as Int64, Split.unused.rawValue])
-            return CaptureProcessing(calibration: row["calibration"],
+            var calibration: AlignmentCalibration?
+            if let text: String = row["calibration"] {
+                do {
+                    calibration = try JSONDecoder().decode(AlignmentCalibration.self, from: Data(text.utf8))
+                } catch let error as DecodingError {
+                    throw DatasetError.database("capture \(id)'s recorded calibration cannot be read (\(error.located))")
+                }
+            }
+            return CaptureProcessing(calibration: calibration,
                                      split: (row["split"] as String?).flatMap(Split.init(rawValue:)),
                                      sceneSplit: sides.count == 1 ? Split(rawValue: sides[0]) : nil)
         }
@@ -39,7 +47,7 @@ extension Dataset {
 
     /// Records the calibration of a capture whose calibration is unknown (one made before it was recorded). A
     /// known calibration is never changed: it is how the capture was taken.
-    public func recordCalibration(_ calibration: String, forCapture id: Int64) throws {
+    public func recordCalibration(_ calibration: AlignmentCalibration, forCapture id: Int64) throws {
         try write { db in
             try db.execute(sql: "UPDATE capture SET calibration = ? WHERE id = ? AND calibration IS NULL",
                            arguments: [calibration, id])
@@ -49,7 +57,7 @@ extension Dataset {
     /// Captured pairs whose verdict was reached with another calibration than `calibration`, or, when that is nil,
     /// than the one their capture was taken with (captures whose calibration is unknown are left out). A pair
     /// aligned with an unknown calibration counts as aligned with another one. Oldest first.
-    public func pairsAlignedWithOtherCalibration(than calibration: String? = nil) throws -> [Int64] {
+    public func pairsAlignedWithOtherCalibration(than calibration: AlignmentCalibration? = nil) throws -> [Int64] {
         try read { db in
             if let calibration {
                 return try Int64.fetchAll(db, sql: """

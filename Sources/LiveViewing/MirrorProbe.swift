@@ -1,6 +1,7 @@
 import Alignment
 import Foundation
 import Imaging
+import PairVocabulary
 import Rig
 
 /// Which mirror the deep camera's view needs, found from one pair of live-view frames: each candidate (none,
@@ -19,9 +20,32 @@ public struct MirrorProbe: Sendable {
         public let correlation: Double
         /// Every candidate's correlation, best first.
         public let candidates: [(mirror: Mirror, correlation: Double)]
+        /// The winner's map from shallow live-view pixels to deep live-view pixels with the mirror undone; nil when
+        /// its registration failed.
+        public let homography: Homography?
+        public let shallowFrame: FrameSize
+        public let deepFrame: FrameSize
 
         public static func == (a: Finding, b: Finding) -> Bool {
             a.mirror == b.mirror && a.correlation == b.correlation && a.candidates.map(\.mirror) == b.candidates.map(\.mirror)
+                && a.homography == b.homography
+        }
+
+        /// What a starter rig file needs from the live views: the mirror, and the reference homography in the
+        /// report's convention (source -> target as the deep camera records it, mirror included) between the two
+        /// live-view frames, which alignment scales to the photographs (`AlignmentCalibration.reference`). Without
+        /// a reference only the mirror; nil unless the finding is certain.
+        public var calibration: AlignmentCalibration? {
+            guard isCertain else { return nil }
+            guard let h = homography else { return AlignmentCalibration(mirror: mirror) }
+            let w = Double(deepFrame.width - 1), ht = Double(deepFrame.height - 1)
+            let flip: Homography = switch mirror {
+            case .none: .identity
+            case .horizontal: .init(unchecked: [-1, 0, w, 0, 1, 0, 0, 0, 1])
+            case .vertical: .init(unchecked: [1, 0, 0, 0, -1, ht, 0, 0, 1])
+            }
+            return AlignmentCalibration(mirror: mirror, referenceHomography: flip * h,
+                                        referenceFrames: .init(source: shallowFrame, target: deepFrame))
         }
 
         /// Registered well, and clearly better than the other mirrors.
@@ -49,13 +73,18 @@ public struct MirrorProbe: Sendable {
 
     /// Registers the shallow frame with the deep frame under each mirror.
     public func find(shallow: RGBImage, deep: RGBImage) -> Finding {
-        var scored: [(mirror: Mirror, correlation: Double)] = []
-        for mirror in [Mirror.none, .horizontal, .vertical] {
+        var scored: [(mirror: Mirror, correlation: Double, homography: Homography?)] = []
+        for mirror in Mirror.allCases {
             let flipped = LiveViewImages.flipped(deep, mirror)
-            let correlation = (try? registration.register(source: shallow, target: flipped)).map { $0.failure == nil ? $0.correlation : 0 } ?? 0
-            scored.append((mirror, correlation.isFinite ? correlation : 0))
+            let result = try? registration.register(source: shallow, target: flipped)
+            let correlation = result.map { $0.failure == nil ? $0.correlation : 0 } ?? 0
+            let usable = result.flatMap { $0.failure == nil && $0.homography.isFinite ? $0.homography : nil }
+            scored.append((mirror, correlation.isFinite ? correlation : 0, usable))
         }
         scored.sort { $0.correlation > $1.correlation }
-        return Finding(mirror: scored[0].mirror, correlation: scored[0].correlation, candidates: scored)
+        return Finding(mirror: scored[0].mirror, correlation: scored[0].correlation,
+                       candidates: scored.map { ($0.mirror, $0.correlation) }, homography: scored[0].homography,
+                       shallowFrame: FrameSize(width: shallow.width, height: shallow.height),
+                       deepFrame: FrameSize(width: deep.width, height: deep.height))
     }
 }

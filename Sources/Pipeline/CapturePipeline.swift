@@ -64,7 +64,7 @@ public final class CapturePipeline: Sendable {
     public func run(rig: Rig, count: Int, interval: TimeInterval = 0, stop: StopFlag,
                     events: @escaping @Sendable (PipelineEvent) -> Void) throws -> [PairOutcome] {
         // The rig file's calibration goes with every capture, so that whoever aligns it later uses it.
-        let calibration = try Self.calibration(of: rig.file)
+        let calibration = Self.calibration(of: rig.file)
         // Made (or checked) through the dataset's descriptor: a link there is refused before anything is written.
         try dataset.prepareIncoming()
         // ... and with the pairs a crash leaves in incoming/, which `process` catalogues later.
@@ -206,15 +206,14 @@ public final class CapturePipeline: Sendable {
         }
     }
 
-    /// The rig file's alignment calibration as the catalogue keeps it (none when the file has no "alignment").
-    static func calibration(of file: RigFile) throws -> String {
-        guard let alignment = file.alignment else { return CalibrationText.of(AlignmentCalibration()) }
-        return CalibrationText.of(try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment"))
+    /// The rig file's alignment calibration (the default one when the file has no "alignment").
+    static func calibration(of file: RigFile) -> AlignmentCalibration {
+        file.alignment ?? AlignmentCalibration()
     }
 
     /// One step: both originals, their shots' companion files (the JPEGs of RAW+JPEG shots) and their settings
     /// into the catalogue, then the incoming files removed.
-    func catalogue(_ pair: CapturedPair, rig: String?, calibration: String?, split: Split?, scene: SceneInput,
+    func catalogue(_ pair: CapturedPair, rig: String?, calibration: AlignmentCalibration?, split: Split?, scene: SceneInput,
                    session: String?) throws -> Int64 {
         // A pair record left in incoming/ is read back from disk: every name in it must be a file of that folder,
         // or a crafted record would have files outside the dataset copied in and then deleted.
@@ -291,9 +290,10 @@ public final class CapturePipeline: Sendable {
 /// `incoming/.capture-settings.json`: everything the capture run that writes into incoming/ asked for - calibration,
 /// split, scene (name, notes, tags), session and rig - so that pairs a crash leaves there are catalogued as that run
 /// would have catalogued them (a hidden name: it is no pair's sidecar). Files of older rigctl have only the first two.
+/// The calibration is written as its canonical JSON text, as the catalogue keeps it.
 struct IncomingSettings: Codable {
     static let fileName = ".capture-settings.json"
-    var calibration: String
+    var calibration: AlignmentCalibration
     var split: Split?
     var scene: String?
     var sceneNotes: String?
@@ -304,6 +304,41 @@ struct IncomingSettings: Codable {
     /// The scene the capture asked for, when the file names one.
     var sceneInput: SceneInput? {
         scene.map { SceneInput(name: $0, notes: sceneNotes ?? "", tags: sceneTags ?? []) }
+    }
+
+    init(calibration: AlignmentCalibration, split: Split?, scene: String?, sceneNotes: String?, sceneTags: [String]?,
+         session: String?, rig: String?) {
+        self.calibration = calibration
+        self.split = split
+        self.scene = scene
+        self.sceneNotes = sceneNotes
+        self.sceneTags = sceneTags
+        self.session = session
+        self.rig = rig
+    }
+
+    enum CodingKeys: String, CodingKey { case calibration, split, scene, sceneNotes, sceneTags, session, rig }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        calibration = try JSONDecoder().decode(AlignmentCalibration.self, from: Data(try c.decode(String.self, forKey: .calibration).utf8))
+        split = try c.decodeIfPresent(Split.self, forKey: .split)
+        scene = try c.decodeIfPresent(String.self, forKey: .scene)
+        sceneNotes = try c.decodeIfPresent(String.self, forKey: .sceneNotes)
+        sceneTags = try c.decodeIfPresent([String].self, forKey: .sceneTags)
+        session = try c.decodeIfPresent(String.self, forKey: .session)
+        rig = try c.decodeIfPresent(String.self, forKey: .rig)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(calibration.canonicalJSON, forKey: .calibration)
+        try c.encodeIfPresent(split, forKey: .split)
+        try c.encodeIfPresent(scene, forKey: .scene)
+        try c.encodeIfPresent(sceneNotes, forKey: .sceneNotes)
+        try c.encodeIfPresent(sceneTags, forKey: .sceneTags)
+        try c.encodeIfPresent(session, forKey: .session)
+        try c.encodeIfPresent(rig, forKey: .rig)
     }
 }
 

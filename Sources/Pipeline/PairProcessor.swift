@@ -48,20 +48,6 @@ public struct ProcessingOptions: Sendable {
     public init() {}
 }
 
-/// A calibration as the catalogue keeps it: canonical JSON (sorted keys), so that equal calibrations are equal text.
-public enum CalibrationText {
-    public static func of(_ calibration: AlignmentCalibration) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // A calibration holds only finite numbers (checked when it is read), so encoding cannot fail.
-        return (try? encoder.encode(calibration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-
-    public static func parse(_ text: String, capture: Int64) throws -> AlignmentCalibration {
-        try AlignmentCalibration.decode(Data(text.utf8), path: "the calibration recorded with capture \(capture)")
-    }
-}
-
 /// What happened to one capture.
 public struct PairOutcome: Sendable {
     public var captureID: Int64
@@ -134,7 +120,7 @@ public struct PairProcessor: Sendable {
 
     /// Captured pairs whose verdict was reached with another calibration than the one this processor would use.
     public func pairsToRealign() throws -> [Int64] {
-        try dataset.pairsAlignedWithOtherCalibration(than: options.calibration.map(CalibrationText.of))
+        try dataset.pairsAlignedWithOtherCalibration(than: options.calibration)
     }
 
     /// Adds the scores a catalogued pair lacks: the input's, and the model's when there is one (pairs taken before

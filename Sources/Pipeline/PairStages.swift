@@ -71,10 +71,9 @@ struct PairInFlight: Sendable {
     var captureID: Int64 = 0
     var replacing: PairDetail?
     var calibration = AlignmentCalibration()
-    var calibrationText = ""
     /// The calibration given for this run, to be recorded with a capture that has none (a write, so it waits for
     /// the committing stage; the one-by-one run makes it before decoding, so it is made even when decoding fails).
-    var calibrationToRecord: String?
+    var calibrationToRecord: AlignmentCalibration?
     var name = ""
     var source: RGBImage?
     var target: RGBImage?
@@ -198,13 +197,9 @@ extension PairProcessor {
             let recorded = try dataset.captureProcessing(id: item.captureID)
             if let given = options.calibration {
                 item.calibration = given
-                item.calibrationText = CalibrationText.of(given)
-                if recorded.calibration == nil { item.calibrationToRecord = item.calibrationText }
-            } else if let text = recorded.calibration {
-                item.calibration = try CalibrationText.parse(text, capture: item.captureID)
-                item.calibrationText = text
-            } else {
-                item.calibrationText = CalibrationText.of(item.calibration)
+                if recorded.calibration == nil { item.calibrationToRecord = given }
+            } else if let taken = recorded.calibration {
+                item.calibration = taken
             }
             // Derived from the captures alone, which processing never changes, so it can be read ahead.
             if let replacing = item.replacing {
@@ -278,9 +273,9 @@ extension PairProcessor {
     /// The last stage, on the calling thread: every catalogue write of the work, in the one-by-one run's order.
     func commit(_ item: PairInFlight) throws -> PairOutcome {
         var item = item
-        if let text = item.calibrationToRecord {
+        if let calibration = item.calibrationToRecord {
             try PairProcessingError.naming(item.work, "recording the calibration") {
-                try dataset.recordCalibration(text, forCapture: item.captureID)
+                try dataset.recordCalibration(calibration, forCapture: item.captureID)
             }
         }
         if let failure = item.failure { throw failure }
@@ -295,7 +290,7 @@ extension PairProcessor {
             throw PipelineError.missingCapture(item.captureID)
         }
         let work = item.work, captureID = item.captureID, replacing = item.replacing, name = item.name
-        let calibrationText = item.calibrationText
+        let calibration = item.calibration
         let verdict = result.verdict
         let pairID = try PairProcessingError.naming(work, "storing the aligned pair") {
             try item.timed("store") { () throws -> Int64 in
@@ -306,7 +301,7 @@ extension PairProcessor {
                                       target: scratch.url.appendingPathComponent("target.png"),
                                       homography: result.homography, colour: result.colour?.fit, crop: result.crop,
                                       quality: result.quality.figures.figures, verdict: verdict, reasons: result.reasons,
-                                      split: split, origin: replacing?.origin ?? "capture", calibration: calibrationText)
+                                      split: split, origin: replacing?.origin ?? "capture", calibration: calibration)
                 return try replacing.map { try dataset.replaceAlignment(pairID: $0.id, with: input).id } ?? dataset.addPair(input).id
             }
         }

@@ -50,8 +50,7 @@ public struct PipelineSettings {
         if let calibrationPath {
             options.calibration = try AlignmentCalibration.read(URL(fileURLWithPath: calibrationPath))
         } else if let file = rigFile {
-            options.calibration = try AlignmentCalibration.decode(try (file.alignment ?? .object([:])).data(),
-                                                                  path: "the rig file's alignment")
+            options.calibration = file.alignment ?? AlignmentCalibration()
         }
         if let model { try checkModelName(model.name, weights: model.weights, in: dataset) }
         let lpips = try LPIPSLoader.load(path: nil, installed: lpipsLocations)

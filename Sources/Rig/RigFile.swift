@@ -100,15 +100,15 @@ public struct RigFile: Sendable, Equatable {
     public var busyRetries: Int
     /// Leave the files on the cameras' cards after downloading.
     public var keepOnCamera: Bool
-    /// The Alignment module's part (mirror flip, lens distortion, reference homography), kept untouched.
-    public var alignment: JSONValue?
+    /// The splitter's mirror, lens distortion and reference homography (`AlignmentCalibration`); nil: none written.
+    public var alignment: AlignmentCalibration?
     /// Nothing in the scenes moves (still lifes, a rendered scene): different shutter speeds blur nothing
     /// differently, so pre-flight does not warn about them. A lab that shoots static scenes with the exposure
     /// balanced by shutter says so once here instead of reading the warning before every pair.
     public var staticScenes: Bool
 
     public init(name: String? = nil, trigger: TriggerMode = .software, cameras: [RigCameraSpec], pairingWindow: Double = 0.5,
-                fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: JSONValue? = nil,
+                fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: AlignmentCalibration? = nil,
                 staticScenes: Bool = false) {
         self.staticScenes = staticScenes
         self.name = name
@@ -170,7 +170,7 @@ public struct RigFile: Sendable, Equatable {
             "keepOnCamera": .bool(keepOnCamera),
         ]
         if let name { top["name"] = .string(name) }
-        if let alignment { top["alignment"] = alignment }
+        if let alignment { top["alignment"] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(alignment)) }
         if staticScenes { top["staticScenes"] = .bool(true) }
         top["cameras"] = .array(cameras.map { c in
             var o: [String: JSONValue] = ["role": .string(c.role.rawValue)]
@@ -294,8 +294,18 @@ private struct Validator {
             guard case .bool(let b) = k else { throw fail("keepOnCamera", "expected true or false, found \(k.typeName)") }
             keep = b
         }
+        var alignment: AlignmentCalibration?
         if let a = o["alignment"], a != .null {
-            guard case .object = a else { throw fail("alignment", "expected an object, found \(a.typeName)") }
+            guard case .object(let section) = a else { throw fail("alignment", "expected an object, found \(a.typeName)") }
+            let known = Set(AlignmentCalibration.CodingKeys.allCases.map(\.rawValue)).union(["comment"])
+            if let unknown = section.keys.sorted().first(where: { !known.contains($0) }) {
+                throw fail("alignment.\(unknown)", "unknown key (expected one of: \(known.sorted().joined(separator: ", ")))")
+            }
+            do {
+                alignment = try JSONDecoder().decode(AlignmentCalibration.self, from: a.data())
+            } catch let error as DecodingError {
+                throw fail("alignment", error.located)
+            }
         }
         var staticScenes = false
         if let v = o["staticScenes"], v != .null {
@@ -306,7 +316,7 @@ private struct Validator {
                        pairingWindow: try number(o["pairingWindow"], "pairingWindow", range: 0.000_001...3600) ?? 0.5,
                        fileTimeout: try number(o["fileTimeout"], "fileTimeout", range: 0.1...86400) ?? 30,
                        busyRetries: try integer(o["busyRetries"], "busyRetries", range: 0...50) ?? 6,
-                       keepOnCamera: keep, alignment: o["alignment"].flatMap { $0 == .null ? nil : $0 },
+                       keepOnCamera: keep, alignment: alignment,
                        staticScenes: staticScenes)
     }
 

@@ -132,9 +132,8 @@ struct CaptureCommand: ParsableCommand {
 
     /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
     func prepareDataset(file: RigFile) throws -> (dataset: Dataset, processor: PairProcessor) {
-        // The rig file's calibration is checked here, before a camera is touched; it is recorded with every capture
-        // (not given as this run's calibration), so the captures are aligned the same way now and after a stop.
-        if let alignment = file.alignment { _ = try AlignmentCalibration.decode(try alignment.data(), path: "the rig file's alignment") }
+        // The rig file's calibration (checked when the file was read) is recorded with every capture, not given as
+        // this run's calibration, so the captures are aligned the same way now and after a stop.
         let settings = PipelineSettings(model: modelOptions, rigFile: nil,
                                         calibrationPath: nil, split: split)
         let deblur = try settings.deblurModel()

@@ -150,10 +150,7 @@ struct RigLiveView: AsyncParsableCommand {
         }
     }
 
-    static func mirror(of file: RigFile) -> Mirror? {
-        if case .object(let o)? = file.alignment, case .string(let m)? = o["mirror"] { return Mirror(rawValue: m) }
-        return nil
-    }
+    static func mirror(of file: RigFile) -> Mirror? { file.alignment?.mirror }
 
     /// The mirror to measure with: the rig file's, unless the live views clearly register with another one, which
     /// is then used and the file's named as wrong (a reading taken with the wrong mirror is a false one).

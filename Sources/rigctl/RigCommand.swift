@@ -170,9 +170,11 @@ struct RigInit: ParsableCommand {
                 let connected = try Rig(file: file, library: library)
                 defer { connected.close() }
                 let finding = try MirrorProbe().find(rig: connected)
-                if finding.isCertain {
-                    file.alignment = .object(["mirror": .string(finding.mirror.rawValue)])
+                if let calibration = finding.calibration {
+                    file.alignment = calibration
                     mirrorNote = "the live views register with \(finding.description): wrote alignment.mirror \(finding.mirror.rawValue)"
+                        + (calibration.referenceHomography == nil ? ""
+                           : " and the reference homography measured on them (scaled to the photographs when aligning)")
                 } else {
                     mirrorNote = "could not tell the splitter's mirror from the live views (\(finding.description)); "
                         + "no alignment.mirror written: aim both cameras at a textured scene, focus, and run `rigctl rig liveview`"

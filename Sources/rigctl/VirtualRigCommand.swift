@@ -187,7 +187,7 @@ enum VirtualRigFile {
         }
         return RigFile(name: "virtual rig", trigger: trigger,
                        cameras: [spec(rig.shallow, .shallow), spec(rig.deep, .deep)],
-                       alignment: .object(["mirror": .string("horizontal")]),
+                       alignment: AlignmentCalibration(mirror: .horizontal),
                        // Rendered scenes do not move: its f/2 1/500 s and f/16 1/125 s (exposures balanced by
                        // shutter, not by a noisy ISO 6400) blur nothing differently.
                        staticScenes: true)

@@ -207,6 +207,25 @@ import Imaging
                 "iterations \(estimate.iterations), correlation \(estimate.correlation)")
     }
 
+    /// The rig file's reference homography measured between live views a quarter the size (as `rig init` writes
+    /// it) is scaled to the photographs and used as the coarse estimate.
+    @Test func aReferenceMeasuredOnSmallerFramesIsScaledAndUsed() throws {
+        let (w, h) = Self.size
+        let p = Self.pair()
+        let photo = FrameSize(width: w, height: h), view = FrameSize(width: w / 4, height: h / 4)
+        let down = Homography(unchecked: [0.25, 0, -0.375, 0, 0.25, -0.375, 0, 0, 1])
+        let up = Homography(unchecked: [4, 0, 1.5, 0, 4, 1.5, 0, 0, 1])
+        // Off by a third of a live-view pixel, as a coarse live-view registration is.
+        let measured = Homography.translation(0.3, -0.2) * down * p.homography * up
+        let calibration = AlignmentCalibration(referenceHomography: measured, referenceFrames: .init(source: view, target: view))
+        #expect(try #require(calibration.reference(source: photo, target: photo))
+            .worstCornerError(to: p.homography, width: w, height: h) < 1.5)
+        let result = try Aligner().align(source: p.source, target: p.target, calibration: calibration)
+        #expect(result.registration.coarse == "initial homography", "\(result.registration.coarse)")
+        #expect(result.homography.worstCornerError(to: p.homography, width: w, height: h) < 0.08)
+        #expect(result.verdict == .accepted, "\(result.reasons)")
+    }
+
     /// A reference far off (the rig was knocked): the search from scratch takes over.
     @Test func aWrongReferenceFallsBackToTheSearch() throws {
         let (w, h) = Self.size

@@ -1,6 +1,7 @@
 import DatasetBuilder
 import Foundation
 import GRDB
+import PairVocabulary
 import TestSupport
 import Testing
 
@@ -32,15 +33,15 @@ import Testing
         let processing = try dataset.captureProcessing(id: 1)
         #expect(processing.calibration == nil && processing.split == nil && processing.sceneSplit == .test)
         #expect(try dataset.pairsAlignedWithOtherCalibration().isEmpty, "unknown capture calibrations ask for nothing")
-        #expect(try dataset.pairsAlignedWithOtherCalibration(than: "{\"mirror\":\"none\"}") == [1, 2, 3])
-        try dataset.recordCalibration("{\"mirror\":\"horizontal\"}", forCapture: 1)
-        try dataset.recordCalibration("{\"mirror\":\"vertical\"}", forCapture: 1)
-        #expect(try dataset.captureProcessing(id: 1).calibration == "{\"mirror\":\"horizontal\"}", "a known one stays")
+        #expect(try dataset.pairsAlignedWithOtherCalibration(than: AlignmentCalibration(mirror: .none)) == [1, 2, 3])
+        try dataset.recordCalibration(AlignmentCalibration(mirror: .horizontal), forCapture: 1)
+        try dataset.recordCalibration(AlignmentCalibration(mirror: .vertical), forCapture: 1)
+        #expect(try dataset.captureProcessing(id: 1).calibration == AlignmentCalibration(mirror: .horizontal), "a known one stays")
         #expect(try dataset.pairsAlignedWithOtherCalibration() == [1])
 
         let item = try SyntheticCapture.make(index: 7, seed: 9, in: dir.appendingPathComponent("scratch"), width: 32, height: 24)
         var input = item.capture
-        input.calibration = "{\"mirror\":\"horizontal\"}"
+        input.calibration = AlignmentCalibration(mirror: .horizontal)
         input.split = .train
         let capture = try dataset.ingestCapture(input)
         #expect(try dataset.captureProcessing(id: capture.id).split == .train)
@@ -61,7 +62,7 @@ import Testing
         let target = try writePNG(dir.appendingPathComponent("new/target.png"), seed: 12)
         let replaced = try dataset.replaceAlignment(pairID: 1, with: PairInput(
             captureID: before.capture?.id, name: before.name, source: source, target: target, verdict: .review,
-            reasons: ["moved"], split: .unused, calibration: "{\"mirror\":\"horizontal\"}"))
+            reasons: ["moved"], split: .unused, calibration: AlignmentCalibration(mirror: .horizontal)))
         #expect(replaced.id == 1)
         let after = try dataset.pair("1")
         #expect(after.key != before.key && after.verdict == .review && after.reasons == ["moved"])
@@ -71,13 +72,13 @@ import Testing
         #expect(stale.count == 1 && stale[0].model == "m" && stale[0].pairKey == before.key)
         #expect(stale[0].record.contains("\"psnr\":30"), "\(stale[0].record)")
         #expect(!FileManager.default.fileExists(atPath: dataset.root.appendingPathComponent(before.source.path).path))
-        #expect(try dataset.pairsAlignedWithOtherCalibration(than: "{\"mirror\":\"horizontal\"}").isEmpty)
+        #expect(try dataset.pairsAlignedWithOtherCalibration(than: AlignmentCalibration(mirror: .horizontal)).isEmpty)
         let report = try dataset.verify()
         #expect(report.isConsistent, "\(report)")
         // The same images again change the figures only; nothing becomes stale.
         try dataset.replaceAlignment(pairID: 1, with: PairInput(
             captureID: before.capture?.id, name: before.name, source: source, target: target, verdict: .accepted,
-            split: .test, calibration: "{\"mirror\":\"horizontal\"}"))
+            split: .test, calibration: AlignmentCalibration(mirror: .horizontal)))
         #expect(try dataset.pair("1").key == after.key && dataset.pair("1").verdict == .accepted)
         #expect(try dataset.staleScores(pairID: 1).count == 1)
     }

@@ -62,7 +62,7 @@ final class PipelineFixture {
         }
         let file = RigFile(name: "test rig", trigger: .software,
                            cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
-                           fileTimeout: TestTime.scaled(10), alignment: .object(["mirror": .string("horizontal")]))
+                           fileTimeout: TestTime.scaled(10), alignment: AlignmentCalibration(mirror: .horizontal))
         rig = try Rig(file: file, library: try GPhotoLibrary())
         dataset = try Dataset.create(at: root.appendingPathComponent("ds"))
         weights = root.appendingPathComponent("unsharp.weights")
@@ -644,7 +644,7 @@ final class StartedDeblurrer: Deblurrer {
     struct PairRow: Equatable {
         var id: Int64, name: String, scene: String, verdict: Verdict, reasons: [String], split: Split
         var source: String, target: String, homography: Homography?, crop: CropRect?, quality: [String: Double]
-        var calibration: String?, evaluations: [Row]
+        var calibration: AlignmentCalibration?, evaluations: [Row]
     }
 
     func rows(_ dataset: Dataset) throws -> [PairRow] {

@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import Imaging
+import PairVocabulary
 import Rig
 import Testing
 #if canImport(Glibc)
@@ -37,7 +38,7 @@ import Glibc
         let file = try RigFile.load(rigFile)
         #expect(file.camera(.shallow)?.port == "ptpip:127.0.0.1:\(port):\(port + 1)")
         #expect(file.camera(.deep)?.port == "ptpip:127.0.0.1:\(port + 2):\(port + 3)")
-        #expect(file.alignment == .object(["mirror": .string("horizontal")]))
+        #expect(file.alignment == AlignmentCalibration(mirror: .horizontal))
 
         let check = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path], home: home)
         #expect(check.status == 0, "\(check.output)")
@@ -277,11 +278,20 @@ import Glibc
         #expect(initial.camera(.deep)?.settings.aperture == 16 && initial.camera(.shallow)?.settings.shutter == 1.0 / 500)
         // The splitter's mirror, found from the live views (the virtual deep camera sees the scene mirrored).
         #expect(made.output.contains("wrote alignment.mirror horizontal"), "\(made.output)")
-        if case .object(let alignment)? = initial.alignment {
-            #expect(alignment["mirror"] == .string("horizontal"), "\(alignment)")
-        } else {
-            Issue.record("rig init wrote no alignment: \(String(describing: initial.alignment))")
-        }
+        let alignment = try #require(initial.alignment, "rig init wrote no alignment")
+        #expect(alignment.mirror == .horizontal)
+        // ... and the reference homography, measured between the live views and scaled to the photographs: with the
+        // mirror undone, it puts the shallow frame's centre where the virtual rig's geometry does (deep camera
+        // offset +3.5, -2.25 px, rotated 0.3 degrees, scale 1.004), within a pixel.
+        #expect(made.output.contains("reference homography"), "\(made.output)")
+        let frame = FrameSize(width: 320, height: 240)
+        let reference = try #require(alignment.reference(source: frame, target: frame), "\(alignment)")
+        let unmirrored = try Homography([-1, 0, Double(frame.width - 1), 0, 1, 0, 0, 0, 1]) * reference
+        let cx = Double(frame.width - 1) / 2, cy = Double(frame.height - 1) / 2
+        let centre = unmirrored.apply(cx, cy), step = unmirrored.apply(cx + 80, cy)
+        let rotation = atan2(step.y - centre.y, step.x - centre.x) * 180 / .pi
+        #expect(abs(centre.x - cx - 3.5) < 1 && abs(centre.y - cy + 2.25) < 1, "\(centre) \(alignment)")
+        #expect(abs(rotation - 0.3) < 0.15, "\(rotation)")
 
         let out = dir.appendingPathComponent("pairs")
         let capture = try runTool(rigctl, ["capture", "--rig", starter.path, "--out", out.path, "--count", "2"], home: home)

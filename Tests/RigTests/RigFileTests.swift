@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import Rig
 import Testing
 
@@ -13,11 +14,13 @@ import Testing
             {"role": "deep", "port": "usb:001,004", "serial": "B2", "settings": {"aperture": 16, "shutter": "1/125", "iso": 1600}},
             {"role": "shallow", "serial": "A1", "settings": {"aperture": 2.8, "shutter": 0.004, "focusDistance": 2.5}}
           ],
-          "alignment": {"mirror": "horizontal", "homography": [1, 0, 0.5, 0, 1, -2.25, 0, 0, 1], "distortion": {"k1": -0.012}}
+          "alignment": {"mirror": "horizontal", "referenceHomography": [-1, 0, 6000.5, 0, 1, -2.25, 0, 0, 1],
+                        "referenceFrames": {"source": [960, 640], "target": [640, 424]},
+                        "distortion": {"source": [-0.012], "target": {"coefficients": [0.01, 0.002], "centre": [3000, 2000]}}}
         }
         """
 
-    @Test func parsesAndRoundTripsWithAlignmentUntouched() throws {
+    @Test func parsesAndRoundTripsWithItsAlignmentTyped() throws {
         let file = try RigFile.parse(Data(valid.utf8), path: "bench.json")
         #expect(file.trigger == .external)
         #expect(file.pairingWindow == 0.25)
@@ -27,17 +30,16 @@ import Testing
         #expect(file.camera(.shallow)?.settings.shutter == 0.004)
         #expect(file.camera(.shallow)?.settings.focusDistance == 2.5)
         #expect(file.fileTimeout == 30 && file.busyRetries == 6, "defaults")
-        let expectedAlignment: JSONValue = .object([
-            "mirror": .string("horizontal"),
-            "homography": .array([.integer(1), .integer(0), .number(0.5), .integer(0), .integer(1), .number(-2.25), .integer(0), .integer(0), .integer(1)]),
-            "distortion": .object(["k1": .number(-0.012)]),
-        ])
-        #expect(file.alignment == expectedAlignment)
+        // The calibration is one typed value from the file on: the same one Alignment and the catalogue take.
+        let expected = AlignmentCalibration(
+            mirror: .horizontal,
+            distortion: .init(source: LensDistortion(coefficients: [-0.012]),
+                              target: LensDistortion(coefficients: [0.01, 0.002], centre: [3000, 2000])),
+            referenceHomography: try Homography([-1, 0, 6000.5, 0, 1, -2.25, 0, 0, 1]),
+            referenceFrames: .init(source: FrameSize(width: 960, height: 640), target: FrameSize(width: 640, height: 424)))
+        #expect(file.alignment == expected)
         let again = try RigFile.parse(try file.encoded(), path: "again.json")
         #expect(again == file)
-        // The alignment part can be handed to its own decoder.
-        let alignment = try JSONSerialization.jsonObject(with: try #require(file.alignment).data()) as? [String: Any]
-        #expect(alignment?["mirror"] as? String == "horizontal")
     }
 
     @Test func shutterTextForms() {
@@ -87,6 +89,17 @@ import Testing
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "trigger": "radio"}"#, field: "trigger", containing: "software, external")
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "version": 7}"#, field: "version", containing: "not supported")
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": [1, 2]}"#, field: "alignment", containing: "object")
+        // The alignment object is checked when the file is read, not at the first capture, naming the key.
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": {"homography": [1, 0, 0, 0, 1, 0, 0, 0, 1]}}"#,
+                      field: "alignment.homography", containing: "unknown key")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": {"mirror": "diagonal"}}"#,
+                      field: "alignment", containing: "mirror")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": {"distortion": {"source": {"coefficients": [0.1], "centre": [1]}}}}"#,
+                      field: "alignment", containing: "distortion.source: centre must be [x, y]")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": {"referenceHomography": [1, 0, 0, 0, 1, 0, 0, 0, 0, 1]}}"#,
+                      field: "alignment", containing: "referenceHomography")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": {"referenceFrames": {"source": [9, 6], "target": [9, 6]}}}"#,
+                      field: "alignment", containing: "without a referenceHomography")
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "pairingWindow": -1}"#, field: "pairingWindow", containing: "outside")
         expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "ptpip:127.0.0.1:1:2"}]}"#, field: "cameras[1].port", containing: "both cameras")
     }

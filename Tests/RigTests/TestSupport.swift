@@ -27,7 +27,7 @@ final class VirtualRigFixture {
                                                         focusDistance: camera.configuration.vendor == .generic ? s.focusDistance : nil))
         }
         file = RigFile(name: "test rig", trigger: trigger, cameras: [spec(rig.shallow, .shallow), spec(rig.deep, .deep)],
-                       fileTimeout: TestTime.scaled(fileTimeout), busyRetries: busyRetries, alignment: .object(["mirror": .string("horizontal")]))
+                       fileTimeout: TestTime.scaled(fileTimeout), busyRetries: busyRetries, alignment: AlignmentCalibration(mirror: .horizontal))
     }
 
     /// Files in the output folder (none when it does not exist).
