@@ -1,8 +1,7 @@
 import Foundation
 
-/// Any JSON value, kept as it was written. The rig file stores parts that belong to other modules (the
-/// `alignment` object) in this form so that it neither interprets nor loses them.
-public enum JSONValue: Sendable, Equatable, Codable {
+/// Any JSON value, as the rig file's validator reads it field by field, so that every error names the field.
+enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -35,7 +34,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// The value as JSON text (keys sorted), for a module that decodes its own part.
+    /// The value as JSON text (keys sorted), for a part decoded by its own type (the alignment calibration).
     public func data() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
