@@ -35,6 +35,37 @@ public struct CameraPreflight: Sendable, Equatable, Codable {
     public var applied: [AppliedSetting]
 }
 
+/// One risk the pre-flight found: what kind (so that a caller picks warnings by kind, never by their words), the
+/// camera it concerns, and the sentence a person reads.
+public struct PreflightWarning: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        /// The card reports neither free bytes nor free images.
+        case noFreeSpaceFigure
+        case lowBattery
+        /// Autofocus, or a focus mode the camera does not report.
+        case focusMode
+        /// A setting the camera holds differs from the rig file's (`capture` applies them, so it says these only
+        /// with --no-settings).
+        case settingDiffers
+        case fewPairsFit
+        case exposureDiffers
+        case shutterDiffers
+    }
+
+    public var kind: Kind
+    /// The camera it concerns; nil for the rig as a whole.
+    public var role: CameraRole?
+    public var message: String
+
+    public init(_ kind: Kind, role: CameraRole? = nil, _ message: String) {
+        self.kind = kind
+        self.role = role
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
 /// The whole rig's pre-flight: both cameras, how many pairs fit, and what is wrong (errors) or risky (warnings).
 public struct PreflightReport: Sendable, Equatable, Codable {
     public var cameras: [CameraPreflight]
@@ -47,7 +78,7 @@ public struct PreflightReport: Sendable, Equatable, Codable {
     public var exposureDifferenceStops: Double?
     public var sameShutter: Bool?
     public var sameISO: Bool?
-    public var warnings: [String]
+    public var warnings: [PreflightWarning]
     public var errors: [String]
 
     public var ok: Bool { errors.isEmpty }
@@ -59,7 +90,7 @@ extension Rig {
     /// warnings.
     public func preflight(apply: Bool) throws -> PreflightReport {
         var cameras: [CameraPreflight] = []
-        var warnings: [String] = []
+        var warnings: [PreflightWarning] = []
         var errors: [String] = []
         for camera in self.cameras {
             var applied: [AppliedSetting] = []
@@ -88,15 +119,18 @@ extension Rig {
                 p.fitBasis = fit.basis
             }
             if p.freeBytes == nil && p.freeImages == nil && !toHost {
-                warnings.append("\(camera.label): no free-space figure from the card")
+                warnings.append(.init(.noFreeSpaceFigure, role: camera.role, "\(camera.label): no free-space figure from the card"))
             }
             if let percent = p.batteryPercent, percent < 25 {
-                warnings.append("\(camera.label): battery at \(status.battery ?? "?"): charge it before a long session")
+                warnings.append(.init(.lowBattery, role: camera.role,
+                                      "\(camera.label): battery at \(status.battery ?? "?"): charge it before a long session"))
             }
             if let focus = p.focusMode, !SettingChoice.isManualFocus(focus) {
-                warnings.append("\(camera.label): focus mode \"\(focus)\" is autofocus: focus can move between shots; set manual focus")
+                warnings.append(.init(.focusMode, role: camera.role,
+                                      "\(camera.label): focus mode \"\(focus)\" is autofocus: focus can move between shots; set manual focus"))
             } else if p.focusMode == nil {
-                warnings.append("\(camera.label): the camera does not report its focus mode: make sure the lens is set to manual focus")
+                warnings.append(.init(.focusMode, role: camera.role,
+                                      "\(camera.label): the camera does not report its focus mode: make sure the lens is set to manual focus"))
             }
             if !apply {
                 warnings += Self.differences(camera: camera, status: status)
@@ -108,7 +142,8 @@ extension Rig {
         let limiting = cameras.filter { $0.shotsThatFit != nil }.min { $0.shotsThatFit! < $1.shotsThatFit! }
         let pairs = limiting?.shotsThatFit
         if let pairs, pairs < CardSpace.fewPairs {
-            warnings.append(CardSpace.fewPairsWarning(PairsThatFit(pairs: pairs, basis: limiting!.fitBasis!, role: limiting!.role)))
+            warnings.append(.init(.fewPairsFit, role: limiting!.role,
+                                  CardSpace.fewPairsWarning(PairsThatFit(pairs: pairs, basis: limiting!.fitBasis!, role: limiting!.role))))
         }
 
         let shallow = cameras.first { $0.role == .shallow }, deep = cameras.first { $0.role == .deep }
@@ -126,13 +161,13 @@ extension Rig {
                 let ev = { (t: Double, n: Double, iso: Double) in log2(t) - 2 * log2(n) + log2(iso) }
                 difference = ev(td, nd, isoD) - ev(ts, ns, isoS)
                 if let diff = difference, abs(diff) > 1.0 / 3 + 0.05 {
-                    warnings.append(String(format: "the deep camera's exposure is %+.1f stops from the shallow camera's: the pair's brightness will differ", diff))
+                    warnings.append(.init(.exposureDiffers, String(format: "the deep camera's exposure is %+.1f stops from the shallow camera's: the pair's brightness will differ", diff)))
                 }
             }
             if sameShutter == false, !file.staticScenes, let ts, let td {
                 // In one notation (cameras report 1/500 and 0.0080s for the same kind of value).
                 let shallowText = RoleSettings.shutterText(ts) + " s", deepText = RoleSettings.shutterText(td) + " s"
-                warnings.append("the roles use different shutter speeds (\(shallowText) and \(deepText)): motion blur differs between them")
+                warnings.append(.init(.shutterDiffers, "the roles use different shutter speeds (\(shallowText) and \(deepText)): motion blur differs between them"))
             }
         }
         return PreflightReport(cameras: cameras, pairsThatFit: pairs, pairsThatFitBasis: limiting?.fitBasis,
@@ -149,11 +184,12 @@ extension Rig {
     }
 
     /// The rig file's settings that the camera does not hold now, by meaning.
-    static func differences(camera: RigCamera, status: CameraStatus) -> [String] {
+    static func differences(camera: RigCamera, status: CameraStatus) -> [PreflightWarning] {
         let w = camera.spec.settings
-        var out: [String] = []
+        var out: [PreflightWarning] = []
         func note(_ what: String, _ wanted: String, _ found: String?) {
-            out.append("\(camera.label): \(what) is \(found ?? "unknown"), the rig file asks for \(wanted) (apply with --apply or capture)")
+            out.append(.init(.settingDiffers, role: camera.role,
+                             "\(camera.label): \(what) is \(found ?? "unknown"), the rig file asks for \(wanted) (apply with --apply or capture)"))
         }
         if let a = w.aperture, status.aperture.flatMap({ SettingChoice.aperture(a, in: [$0]) }) == nil {
             note("aperture", "f/" + String(format: "%g", a), status.aperture)

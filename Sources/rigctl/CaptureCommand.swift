@@ -85,7 +85,8 @@ struct CaptureCommand: ParsableCommand {
             if !noSettings { try connected.applySettings() }
             // The pre-flight before the first pair: what would stop the session or spoil its pairs.
             let preflight = try connected.preflight(apply: false)
-            for w in preflight.warnings where noSettings || !w.contains("the rig file asks for") {
+            // The rig file's settings were just applied: a difference from them is not news (unless --no-settings).
+            for w in preflight.warnings where noSettings || w.kind != .settingDiffers {
                 FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
             }
             if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }

@@ -242,7 +242,7 @@ import Glibc
         #expect(abs((report.exposureDifferenceStops ?? 9)) < 1, "\(report)")
         // The virtual rig's file says its scenes are static: its own balanced defaults are not warned about.
         #expect(file.staticScenes && report.sameShutter == false, "\(report)")
-        #expect(!report.warnings.contains { $0.contains("shutter") }, "\(report.warnings)")
+        #expect(!report.warnings.contains { $0.message.contains("shutter") }, "\(report.warnings)")
         // The same rig without that statement: the warning, in one notation (the Nikon reports "0.0080s").
         var moving = file
         moving.staticScenes = false
@@ -250,7 +250,7 @@ import Glibc
         try moving.write(to: movingFile)
         let warned = try runTool(rigctl, ["rig", "check", "--rig", movingFile.path, "--json"], home: home)
         let movingReport = try JSONDecoder().decode(PreflightReport.self, from: Data(String(warned.output.drop { $0 != "{" }).utf8))
-        #expect(movingReport.warnings.contains { $0.contains("different shutter speeds (1/500 s and 1/125 s)") }, "\(movingReport.warnings)")
+        #expect(movingReport.warnings.contains { $0.message.contains("different shutter speeds (1/500 s and 1/125 s)") }, "\(movingReport.warnings)")
 
         let debugLog = dir.appendingPathComponent("gphoto2-debug.log")
         let text = try runTool(rigctl, ["rig", "check", "--rig", rigFile.path, "--brief", "--verbose", debugLog.path], home: home)
