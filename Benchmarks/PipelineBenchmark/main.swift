@@ -32,7 +32,7 @@ final class Timeline: @unchecked Sendable {
         lock.withLock {
             switch event {
             case .captured: captureTimes.append(Date().timeIntervalSince(start))
-            case .failed(_, let e): failures.append(e)
+            case .failed(_, let e): failures.append("\(e)")
             default: break
             }
         }

@@ -13,7 +13,9 @@ public enum PipelineEvent: Sendable {
     case captured(index: Int, captureID: Int64, skew: Double?, waiting: Int)
     case stage(captureID: Int64, name: String)
     case processed(PairOutcome)
-    case failed(captureID: Int64, error: String)
+    /// A unit of work failed (nil: the list of work could not be read); the error names the capture or pair and
+    /// the stage.
+    case failed(work: PairWork?, error: any Error)
     /// A stop was requested (Ctrl-C): the pair in hand is finished, the rest waits for `rigctl process`. Sent by
     /// whoever handles the request, at once.
     case stopping
@@ -145,11 +147,7 @@ public final class CapturePipeline: Sendable {
                 results.append(outcome)
                 events(.processed(outcome))
             case .failure(let error):
-                if case .capture(let id) = work {
-                    events(.failed(captureID: id, error: "\(error)"))
-                } else {
-                    events(.failed(captureID: 0, error: "\(error)"))
-                }
+                events(.failed(work: work, error: error))
             }
         })
     }
@@ -267,7 +265,7 @@ public final class CapturePipeline: Sendable {
         do {
             waiting = try dataset.capturesWithoutPair()
         } catch {
-            events(.failed(captureID: 0, error: "cannot list the captures left to process: \(error)"))
+            events(.failed(work: nil, error: PipelineError(backlogUnreadable: error)))
             return
         }
         run(waiting.map { .capture($0) }, processor: processor, stop: stop, results: results, overlapped: overlapped,
@@ -282,7 +280,7 @@ public final class CapturePipeline: Sendable {
             results.append(outcome)
             events(.processed(outcome))
         } catch {
-            events(.failed(captureID: id, error: "\(error)"))
+            events(.failed(work: .capture(id), error: error))
         }
     }
 }

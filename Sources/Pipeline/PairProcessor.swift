@@ -143,12 +143,17 @@ public enum PipelineError: Error, CustomStringConvertible, Equatable {
     case incomingPair(path: String, reason: String)
     /// Only captured pairs can be aligned again (imported ones keep their set's alignment).
     case notCaptured(pairID: Int64)
+    /// The catalogue could not list the captures left to process.
+    case backlogUnreadable(String)
+
+    public init(backlogUnreadable error: any Error) { self = .backlogUnreadable("\(error)") }
 
     public var description: String {
         switch self {
         case .missingCapture(let id): "capture \(id) is not in the catalogue (or lacks a shot)"
         case .notCaptured(let id): "pair \(id) was imported, not captured, so it cannot be aligned again"
         case .incomingPair(let path, let reason): "cannot catalogue the captured pair \(path): \(reason)"
+        case .backlogUnreadable(let reason): "cannot list the captures left to process: \(reason)"
         }
     }
 }

@@ -87,13 +87,12 @@ final class PipelineFixture {
     }
 }
 
-final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [PipelineEvent] = []
-    func add(_ e: PipelineEvent) { lock.withLock { events.append(e) } }
-    var captured: Int { lock.withLock { events.filter { if case .captured = $0 { true } else { false } }.count } }
+final class EventLog: Sendable {
+    private let events = LockedValue<[PipelineEvent]>([])
+    func add(_ e: PipelineEvent) { events.withLock { $0.append(e) } }
+    var captured: Int { events.value.filter { if case .captured = $0 { true } else { false } }.count }
     var failures: [String] {
-        lock.withLock { events.compactMap { if case .failed(_, let e) = $0 { e } else { nil } } }
+        events.value.compactMap { if case .failed(_, let e) = $0 { "\(e)" } else { nil } }
     }
 }
 
@@ -683,7 +682,8 @@ final class StartedDeblurrer: Deblurrer {
                 .processBacklog(stop: StopFlag(), overlapped: overlapped) { event in
                     switch event {
                     case .processed(let o): lines.withLock { $0.append("processed \(o.captureID) -> \(o.pairID)") }
-                    case .failed(let id, let error):
+                    case .failed(let work, let error):
+                        let id: Int64 = work.map { if case .capture(let id) = $0 { id } else { 0 } } ?? 0
                         // The message names the damaged file, in this dataset's folder.
                         let text = "\(error)".replacingOccurrences(of: dataset.root.path, with: "<dataset>")
                         lines.withLock { $0.append("failed \(id): \(text)") }
