@@ -47,6 +47,6 @@ public func validateModelName(_ name: String) throws {
 /// a baseline name it gives weights): the clash `registerModel` would report only once everything had run.
 public func checkModelName(_ name: String, weights: URL?, in dataset: Dataset) throws {
     if let conflict = try dataset.modelNameConflict(name, weights: weights) {
-        throw ModelNameError(conflict + (weights == nil ? "; choose another --name" : "; give these weights another name with --model-name NAME"))
+        throw ModelNameError("\(conflict)" + (weights == nil ? "; choose another --name" : "; give these weights another name with --model-name NAME"))
     }
 }

@@ -46,6 +46,11 @@ import ThreadSupport
         try checkModelName("other", weights: b, in: dataset)
         let clash = #expect(throws: ModelNameError.self) { try checkModelName("m", weights: b, in: dataset) }
         #expect(clash!.description.hasSuffix("; give these weights another name with --model-name NAME"), "\(clash!)")
+        // The dataset says which weights hold the name and which were offered, as values.
+        let conflict = try #require(try dataset.modelNameConflict("m", weights: b))
+        #expect(conflict.registered == SHA256Hex.of(Data("weights a".utf8)) && conflict.offered?.path == b.path
+                && conflict.offered?.sha256 == SHA256Hex.of(Data("weights b".utf8)), "\(conflict)")
+        #expect(try dataset.modelNameConflict("m", weights: a) == nil)
         let baseline = #expect(throws: ModelNameError.self) { try checkModelName("m", weights: nil, in: dataset) }
         #expect(baseline!.description.hasSuffix("; choose another --name"), "\(baseline!)")
     }
