@@ -17,29 +17,9 @@ public enum ExportFormat: String, Sendable, CaseIterable {
     case dpdd
 }
 
-/// Which pairs an export (or an evaluation of a dataset) takes, by split.
-public enum ExportSplit: String, Sendable, CaseIterable {
-    case test
-    case train
-    /// Pairs not assigned to train or test yet.
-    case unused
-    /// Every exportable pair, whatever its split.
-    case all
-
-    /// The splits taken; nil for every split.
-    public var splits: [Split]? {
-        switch self {
-        case .test: [.test]
-        case .train: [.train]
-        case .unused: [.unused]
-        case .all: nil
-        }
-    }
-}
-
 public struct ExportOptions: Sendable {
     public var format: ExportFormat
-    public var split: ExportSplit
+    public var split: SplitSelection
     /// 8 or 16 bits per sample.
     public var depth: Int
     /// The long side of every image at most this many pixels (area averaging); nil keeps the size.
@@ -47,7 +27,7 @@ public struct ExportOptions: Sendable {
     /// A title for the datasheet.
     public var title: String
 
-    public init(format: ExportFormat = .realdof, split: ExportSplit = .test, depth: Int = 8, maxSize: Int? = nil,
+    public init(format: ExportFormat = .realdof, split: SplitSelection = .only(.test), depth: Int = 8, maxSize: Int? = nil,
                 title: String = "rigctl defocus-deblurring test set") {
         self.format = format
         self.split = split

@@ -22,7 +22,7 @@ extension Dataset {
     }
 
     /// ` AND p.split IN (...)` for a split selection (empty for `all`), with its arguments.
-    static func splitClause(_ selection: ExportSplit) -> (String, StatementArguments) {
+    static func splitClause(_ selection: SplitSelection) -> (String, StatementArguments) {
         guard let splits = selection.splits else { return ("", []) }
         return (" AND p.split IN (" + splits.map { _ in "?" }.joined(separator: ", ") + ")",
                 StatementArguments(splits.map(\.rawValue)))
@@ -31,7 +31,7 @@ extension Dataset {
     /// Why `selection` holds no pair that `use` may take, as one sentence that names the way out (for example
     /// "6 accepted pairs have no split yet; run `rigctl dataset split` or pass `--split unused`"); nil when it holds
     /// some.
-    public func emptySelectionReason(_ selection: ExportSplit, for use: PairUse) throws -> String? {
+    public func emptySelectionReason(_ selection: SplitSelection, for use: PairUse) throws -> String? {
         let verb = use == .export ? "export" : "evaluate"
         let (total, usable, unusable) = try read { db in
             let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM pair") ?? 0

@@ -32,6 +32,44 @@ public enum Split: String, Sendable, Codable, CaseIterable, CustomStringConverti
     public var description: String { rawValue }
 }
 
+/// Which pairs a command takes by split (`--split` of export and evaluate): one split, or every split. Written as
+/// the split's name, or `all`.
+public enum SplitSelection: Sendable, Hashable, CaseIterable, RawRepresentable, CustomStringConvertible {
+    case only(Split)
+    /// Every split.
+    case all
+
+    /// In the order `--split` lists them.
+    public static let allCases: [SplitSelection] = [.only(.test), .only(.train), .only(.unused), .all]
+
+    public init?(rawValue: String) {
+        if rawValue == "all" {
+            self = .all
+        } else if let split = Split(rawValue: rawValue) {
+            self = .only(split)
+        } else {
+            return nil
+        }
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .only(let split): split.rawValue
+        case .all: "all"
+        }
+    }
+
+    public var description: String { rawValue }
+
+    /// The splits taken; nil for every split.
+    public var splits: [Split]? {
+        switch self {
+        case .only(let split): [split]
+        case .all: nil
+        }
+    }
+}
+
 extension Verdict {
     /// Whether a pair with this verdict and review may go into an exported test set: accepted and not rejected by
     /// a person, or sent to review and approved.

@@ -49,7 +49,7 @@ extension Split: ExpressibleByArgument {}
 extension ReviewState: ExpressibleByArgument {}
 extension ImportLayout: ExpressibleByArgument {}
 extension ExportFormat: ExpressibleByArgument {}
-extension ExportSplit: ExpressibleByArgument {}
+extension SplitSelection: ExpressibleByArgument {}
 
 /// JSON for `--json` output: sorted keys and ISO 8601 dates, so scripts can diff it.
 func printJSON<T: Encodable>(_ value: T) throws {

@@ -37,7 +37,7 @@ struct EvaluateCommand: ParsableCommand {
     @OptionGroup var location: DatasetLocation
 
     @Option(help: "Default: test (a dataset's split to evaluate; train and test are never mixed unasked); or train, unused, all (every usable pair).")
-    var split: ExportSplit = .test
+    var split: SplitSelection = .only(.test)
 
     @Option(name: .customLong("model"), help: "A deblurring model: a store name or a .safetensors file (repeatable).")
     var models: [String] = []

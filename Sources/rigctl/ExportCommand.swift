@@ -1,6 +1,7 @@
 import ArgumentParser
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var location: DatasetLocation
     @Option(help: "The folder to write.") var out: String
     @Option(help: "The pairs to take: test, train, unused, or all (every exportable pair, whatever its split).")
-    var split: ExportSplit = .test
+    var split: SplitSelection = .only(.test)
     @Option(help: "The folder layout.") var format: ExportFormat = .realdof
     @Option(help: "Bits per sample: 8 or 16.") var depth: Int = 8
     @Option(help: "Downscale so that the long side is at most this many pixels.") var maxSize: Int?

@@ -12,7 +12,7 @@ import Testing
         let dataset = try makeDataset(in: dir, count: 10, scenes: 3)
         try dataset.review(pair: "3", state: .rejected, note: "misaligned")
         // Test split: ids 1, 3, 5, 7, 9; 5 is rejected by the checks, 3 by review.
-        let exporter = Exporter(options: ExportOptions(format: .realdof, split: .test))
+        let exporter = Exporter(options: ExportOptions(format: .realdof, split: .only(.test)))
         let a = try exporter.run(from: dataset, to: dir.appendingPathComponent("a"))
         let b = try exporter.run(from: dataset, to: dir.appendingPathComponent("b"))
         #expect(a.pairs == 3)
@@ -192,7 +192,7 @@ import Testing
             pair.split = .test
             try dataset.addPair(pair)
         }
-        let exporter = Exporter(options: ExportOptions(format: .realdof, split: .test))
+        let exporter = Exporter(options: ExportOptions(format: .realdof, split: .only(.test)))
         #expect(try exporter.run(from: dataset, to: dir.appendingPathComponent("before")).pairs == 1)
         try dataset.review(pair: "3", state: .approved, note: "the moving leaf is outside the crop")
         #expect(try exporter.run(from: dataset, to: dir.appendingPathComponent("after")).pairs == 2)

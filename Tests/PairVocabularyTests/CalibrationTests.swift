@@ -55,3 +55,13 @@ import Testing
         }
     }
 }
+
+/// `--split` of export and evaluate: a split or every split, one type with `Split`.
+@Suite struct SplitSelectionTests {
+    @Test func namesReadBackAndSayWhichSplitsTheyTake() {
+        #expect(SplitSelection.allCases.map(\.rawValue) == ["test", "train", "unused", "all"])
+        for selection in SplitSelection.allCases { #expect(SplitSelection(rawValue: selection.rawValue) == selection) }
+        #expect(SplitSelection(rawValue: "validation") == nil)
+        #expect(SplitSelection.only(.train).splits == [.train] && SplitSelection.all.splits == nil)
+    }
+}

@@ -58,7 +58,7 @@ import Testing
         #expect(outcome.verdict == .accepted, "\(outcome.reasons)")
 
         let out = root.appendingPathComponent("export")
-        _ = try Exporter(options: ExportOptions(format: .realdof, split: .test, depth: 16)).run(from: dataset, to: out)
+        _ = try Exporter(options: ExportOptions(format: .realdof, split: .only(.test), depth: 16)).run(from: dataset, to: out)
         struct Manifest: Decodable {
             struct Pair: Decodable {
                 struct Alignment: Decodable { var homography: [Double]; var crop: CropRect }
