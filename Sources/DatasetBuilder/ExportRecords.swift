@@ -53,7 +53,7 @@ struct ExportRecords {
         }
         var bySource: [String: ManifestPair] = [:]
         for pair in manifest.pairs {
-            guard let source = pair.files["source"], let sha = pair.sha256["source"], listed[source] == sha else {
+            guard let source = pair.files[.source], let sha = pair.sha256[.source], listed[source] == sha else {
                 throw DatasetError.badLayout(path: root.full("manifest.json"),
                                              detail: "pair \(pair.name)'s source image is not in SHA256SUMS")
             }

@@ -93,17 +93,17 @@ public struct Exporter: Sendable {
         let digits = max(4, String(details.count).count)
         // Pairs are independent: read, check, convert and write them on all cores; the order of the manifest comes
         // from the index, so the result does not depend on which finishes first.
-        let results = ResultSlots<[String: WrittenImage]>(count: details.count)
+        let results = ResultSlots<[PairImageRole: WrittenImage]>(count: details.count)
         DispatchQueue.concurrentPerform(iterations: details.count) { index in
             let detail = details[index]
             let number = String(repeating: "0", count: max(0, digits - String(index + 1).count)) + String(index + 1)
             let name = "\(number)_\(SafeName.component(detail.scene, fallback: "scene"))"
-            var sides: [(String, FileInfo)] = [("source", detail.source), ("target", detail.target)]
+            var sides: [(PairImageRole, FileInfo)] = [(.source, detail.source), (.target, detail.target)]
             if layout.sides, let left = detail.left, let right = detail.right {
-                sides += [("left", left), ("right", right)]
+                sides += [(.left, left), (.right, right)]
             }
             do {
-                var written: [String: WrittenImage] = [:]
+                var written: [PairImageRole: WrittenImage] = [:]
                 for (role, file) in sides {
                     let relative = "\(layout.folder(for: role))/\(name).png"
                     let (data, width, height) = try image(file, in: dataset)
@@ -122,7 +122,7 @@ public struct Exporter: Sendable {
         for (index, detail) in details.enumerated() {
             let written = results.value(index) ?? [:]
             for image in written.values { exportedHashes[image.path] = image.sha }
-            entries.append(ManifestPair(name: written["source"]?.name ?? "", detail: detail, written: written))
+            entries.append(ManifestPair(name: written[.source]?.name ?? "", detail: detail, written: written))
         }
         let manifest = Manifest(format: options.format.rawValue, split: options.split.rawValue, depth: options.depth,
                                 maxSize: options.maxSize, pairCount: entries.count, pairs: entries)
@@ -313,18 +313,18 @@ public struct Exporter: Sendable {
         /// Whether the dual-pixel side views are written.
         let sides: Bool
 
-        func folder(for role: String) -> String {
+        func folder(for role: PairImageRole) -> String {
             switch (format, role) {
-            case (.realdof, let role): role
-            case (.dpdd, "source"): "test_c/source"
-            case (.dpdd, "target"): "test_c/target"
-            case (.dpdd, "left"): "test_l/source"
-            case (.dpdd, _): "test_r/source"
+            case (.realdof, let role): role.rawValue
+            case (.dpdd, .source): "test_c/source"
+            case (.dpdd, .target): "test_c/target"
+            case (.dpdd, .left): "test_l/source"
+            case (.dpdd, .right): "test_r/source"
             }
         }
 
         var folders: [String] {
-            (["source", "target"] + (sides ? ["left", "right"] : [])).map(folder(for:))
+            ([.source, .target] + (sides ? [.left, .right] : [])).map(folder(for:))
         }
     }
 }

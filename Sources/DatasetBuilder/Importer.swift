@@ -86,8 +86,8 @@ public struct Importer: Sendable {
         case .records(let found): records = found
         }
         candidateLoop: for candidate in candidates {
-            let roles = [("source", candidate.source), ("target", candidate.target)]
-                + [("left", candidate.left), ("right", candidate.right)].compactMap { role, path in path.map { (role, $0) } }
+            let roles: [(PairImageRole, String)] = [(.source, candidate.source), (.target, candidate.target)]
+                + [(PairImageRole.left, candidate.left), (.right, candidate.right)].compactMap { role, path in path.map { (role, $0) } }
             var loaded: [LoadedImage] = []
             for (role, path) in roles {
                 do {
@@ -129,7 +129,7 @@ public struct Importer: Sendable {
     }
 
     /// Reads one image through the folder's descriptor and decodes it completely.
-    static func load(_ path: String, role: String, from root: ConfinedFolder) throws -> LoadedImage {
+    static func load(_ path: String, role: PairImageRole, from root: ConfinedFolder) throws -> LoadedImage {
         let data = try root.read(path)
         let full = root.full(path)
         try PairImageLimit.check(data, path: full)
@@ -277,7 +277,7 @@ public struct Importer: Sendable {
             guard entry.kind == .directory else { continue }
             let files = try Self.images(in: name, of: root, report: &report)
             func find(_ stem: String) -> String? { files.first { ($0 as NSString).deletingPathExtension == stem } }
-            let found = ["source", "target", "left", "right"].map(find)
+            let found = PairImageRole.allCases.map { find($0.rawValue) }
             guard let source = found[0], let target = found[1] else {
                 let missing = found[0] == nil ? "source" : "target"
                 report.mismatches.append("\(name)/ has no \(missing) image")

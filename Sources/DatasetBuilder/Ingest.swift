@@ -99,16 +99,15 @@ extension Dataset {
         } else if let scene = input.scene {
             try Self.validate(scene: scene)
         }
-        let (files, key) = try Self.pairFiles(input, preloaded: preloaded)
+        let (files, paths, key) = try Self.pairFiles(input, preloaded: preloaded)
         if let id = try read({ db in
             try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE contentKey = ?", arguments: [key])
         }) {
             return Ingested(id: id, created: false)
         }
-        func path(_ role: String) -> String? { files.first { $0.relativePath.contains("/\(role).") }?.relativePath }
         var verdict = input.verdict
         var reasonList = input.reasons
-        if input.captureID != nil, let twin = try identicalPair(to: files) {
+        if input.captureID != nil, let twin = try identicalPair(to: files, paths: paths) {
             // Kept, never merged; a person decides (the review queue shows the reason).
             reasonList.append("identical images to pair \(twin.id) [\(twin.scene)]: the cameras sent the same frames "
                 + "again (a restarted camera, or a file taken twice)")
@@ -140,8 +139,8 @@ extension Dataset {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     key, input.captureID, sceneID, input.name,
-                    path("source").flatMap { fileIDs[$0] }, path("target").flatMap { fileIDs[$0] },
-                    path("left").flatMap { fileIDs[$0] }, path("right").flatMap { fileIDs[$0] },
+                    paths[.source].flatMap { fileIDs[$0] }, paths[.target].flatMap { fileIDs[$0] },
+                    paths[.left].flatMap { fileIDs[$0] }, paths[.right].flatMap { fileIDs[$0] },
                     homography, input.colour?.model, colourParameters, input.colour?.residual,
                     input.crop?.x, input.crop?.y, input.crop?.width, input.crop?.height,
                     quality, verdict, reasons, input.split, input.origin, now, input.calibration,
@@ -156,9 +155,9 @@ extension Dataset {
     }
 
     /// Another pair whose source and target files have the same bytes as the planned ones, if there is one.
-    func identicalPair(to files: [PlannedFile]) throws -> (id: Int64, scene: String)? {
-        guard let source = files.first(where: { $0.relativePath.contains("/source.") })?.sha256,
-              let target = files.first(where: { $0.relativePath.contains("/target.") })?.sha256 else { return nil }
+    func identicalPair(to files: [PlannedFile], paths: [PairImageRole: String]) throws -> (id: Int64, scene: String)? {
+        func sha(_ role: PairImageRole) -> String? { files.first { $0.relativePath == paths[role] }?.sha256 }
+        guard let source = sha(.source), let target = sha(.target) else { return nil }
         return try read { db in
             try Row.fetchOne(db, sql: """
                 SELECT p.id, s.name FROM pair p
@@ -185,27 +184,30 @@ extension Dataset {
         }
     }
 
-    /// A pair's images read (unless the caller already did), hashed and planned under `aligned/<key>/`, with the
-    /// key that derives from their hashes.
-    static func pairFiles(_ input: PairInput, preloaded: [LoadedImage]?) throws -> (files: [PlannedFile], key: String) {
-        var images: [(role: String, url: URL)] = [("source", input.source), ("target", input.target)]
-        if let left = input.left { images.append(("left", left)) }
-        if let right = input.right { images.append(("right", right)) }
+    /// A pair's images read (unless the caller already did), hashed and planned under `aligned/<key>/`, with each
+    /// role's planned path and the key that derives from their hashes.
+    static func pairFiles(_ input: PairInput, preloaded: [LoadedImage]?) throws
+        -> (files: [PlannedFile], paths: [PairImageRole: String], key: String) {
+        var images: [(role: PairImageRole, url: URL)] = [(.source, input.source), (.target, input.target)]
+        if let left = input.left { images.append((.left, left)) }
+        if let right = input.right { images.append((.right, right)) }
         let loaded = try preloaded ?? images.map { image -> LoadedImage in
             let data = try Self.readInput(image.url)
             return LoadedImage(role: image.role, url: image.url, data: data, image: PNGHeader(data).flatMap { ImageInfo($0) })
         }
-        let hashes = ["source", "target", "left", "right"].map { role in loaded.first { $0.role == role }?.sha ?? "" }
+        let hashes = PairImageRole.allCases.map { role in loaded.first { $0.role == role }?.sha ?? "" }
         // A captured pair is its capture's: two captures whose aligned images came out identical (a restarted
         // camera sending the same frames) are two pairs, each in its own scene, never one pair filed under the first.
         // An imported pair is known by its images alone, so importing a set again adds nothing.
         let capture = input.captureID.map { "\ncapture \($0)" } ?? input.identity.map { "\nidentity \($0)" } ?? ""
         let key = String(SHA256Hex.of("pair\n" + hashes.joined(separator: "\n") + capture).prefix(20))
+        var paths: [PairImageRole: String] = [:]
         let files = loaded.map {
-            PlannedFile(relativePath: "\(Folder.aligned)/\(key)/\($0.role).\(SafeName.fileExtension(of: $0.url))",
-                        data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
+            let path = "\(Folder.aligned)/\(key)/\($0.role.rawValue).\(SafeName.fileExtension(of: $0.url))"
+            paths[$0.role] = path
+            return PlannedFile(relativePath: path, data: $0.data, sha256: $0.sha, kind: "aligned", image: $0.image)
         }
-        return (files, key)
+        return (files, paths, key)
     }
 
     /// Copies a weights file into `models/<hash>/` and catalogues the model. Registering the same name with the same
@@ -390,14 +392,14 @@ extension Dataset {
 
 /// An image of a pair, read and hashed, with its pixel format when known.
 struct LoadedImage {
-    let role: String
+    let role: PairImageRole
     /// Where it came from (its extension names the stored file; messages name it).
     let url: URL
     let data: Data
     let sha: String
     let image: ImageInfo?
 
-    init(role: String, url: URL, data: Data, image: ImageInfo?) {
+    init(role: PairImageRole, url: URL, data: Data, image: ImageInfo?) {
         self.role = role
         self.url = url
         self.data = data

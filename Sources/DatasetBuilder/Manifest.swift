@@ -36,17 +36,17 @@ struct ManifestAlignment: Codable {
 /// One pair in `manifest.json`: what was written, where it came from, and how it was made.
 struct ManifestPair: Codable {
     let name: String
-    /// Role (source, target, left, right) to the exported file, relative to the export folder.
-    let files: [String: String]
+    /// Role to the exported file, relative to the export folder.
+    let files: [PairImageRole: String]
     /// Role to the exported file's SHA-256.
-    let sha256: [String: String]
+    let sha256: [PairImageRole: String]
     let width: Int
     let height: Int
     let scene: String
     let tags: [String]
     let pairKey: String
     let captureTime: String?
-    let cameras: [String: ManifestShot]?
+    let cameras: [ShotRole: ManifestShot]?
     let skew: Double?
     let alignment: ManifestAlignment
     let verdict: Verdict
@@ -62,13 +62,13 @@ struct ManifestPair: Codable {
     /// "name: value" (see `FiniteFigures`); absent when there are none.
     let nonFinite: [String]?
 
-    init(name: String, detail: PairDetail, written: [String: WrittenImage]) {
+    init(name: String, detail: PairDetail, written: [PairImageRole: WrittenImage]) {
         var figures = FiniteFigures()
         self.name = name
         files = written.mapValues(\.path)
         sha256 = written.mapValues(\.sha)
-        width = written["source"]?.width ?? 0
-        height = written["source"]?.height ?? 0
+        width = written[.source]?.width ?? 0
+        height = written[.source]?.height ?? 0
         scene = detail.scene
         tags = detail.tags
         let capture = detail.capture
@@ -80,10 +80,10 @@ struct ManifestPair: Codable {
         if let recorded {
             cameras = recorded.cameras
         } else if let capture {
-            var shots: [String: ManifestShot] = [:]
+            var shots: [ShotRole: ManifestShot] = [:]
             for shot in capture.shots {
                 let s = shot.settings
-                shots[shot.role.rawValue] = ManifestShot(make: shot.camera.make, model: shot.camera.model, serial: shot.camera.serial,
+                shots[shot.role] = ManifestShot(make: shot.camera.make, model: shot.camera.model, serial: shot.camera.serial,
                                                 aperture: figures.value(s.aperture, "cameras.\(shot.role.rawValue).aperture"),
                                                 exposureTime: figures.value(s.exposureTime, "cameras.\(shot.role.rawValue).exposureTime"),
                                                 iso: s.iso,
@@ -156,7 +156,7 @@ extension Exporter {
         var lines = [csvColumns.joined(separator: ",")]
         for p in pairs {
             var row: [String] = [p.name, p.scene, p.tags.joined(separator: ";"), p.captureTime ?? ""]
-            for role in ["source", "target"] {
+            for role in ShotRole.allCases {
                 let shot = p.cameras?[role]
                 row += [shot.map { "\($0.make) \($0.model)" } ?? "", shot?.serial ?? "", number(shot?.aperture),
                         number(shot?.exposureTime), shot?.iso.map(String.init) ?? "", number(shot?.focalLength)]
@@ -167,7 +167,7 @@ extension Exporter {
                     a.colourModel?.rawValue ?? "", number(a.colourResidual),
                     a.crop.map { "\($0.width)x\($0.height)+\($0.x)+\($0.y)" } ?? "",
                     a.quality.keys.sorted().map { "\($0)=\(a.quality[$0] ?? 0)" }.joined(separator: ";"),
-                    p.verdict.rawValue, p.review.rawValue, p.split.rawValue, p.sha256["source"] ?? "", p.sha256["target"] ?? "",
+                    p.verdict.rawValue, p.review.rawValue, p.split.rawValue, p.sha256[.source] ?? "", p.sha256[.target] ?? "",
                     p.sourceFiles["aligned/source"] ?? "", p.sourceFiles["aligned/target"] ?? "",
                     p.sourceFiles["original/source"] ?? "", p.sourceFiles["original/target"] ?? ""]
             lines.append(row.map(field).joined(separator: ","))
@@ -199,7 +199,7 @@ extension Exporter {
         for p in pairs {
             for (role, shot) in p.cameras ?? [:] {
                 cameras["\(role): \(shot.make) \(shot.model), serial \(shot.serial)", default: 0] += 1
-                if let f = shot.aperture { apertures[role, default: [:]][f, default: 0] += 1 }
+                if let f = shot.aperture { apertures[role.rawValue, default: [:]][f, default: 0] += 1 }
             }
         }
         if cameras.isEmpty {

@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// Where a pair without a capture of its own was first made, as the rigctl export it was imported from recorded it:
 /// that pair's key, cameras, exposure, skew, source files and origin. An imported pair has no capture to hang camera
@@ -9,14 +10,14 @@ public struct PairProvenance: Sendable, Codable, Equatable {
     public let pairKey: String
     public let captureTime: String?
     /// Role (source, target) to the camera and exposure of that shot; nil when that pair had no capture either.
-    public let cameras: [String: ManifestShot]?
+    public let cameras: [ShotRole: ManifestShot]?
     public let skew: Double?
     /// SHA-256 of the files the pair was first made from (`aligned/<role>`, `original/<role>`).
     public let sourceFiles: [String: String]
     /// The first dataset's own account of where the pair came from.
     public let origin: String
 
-    public init(pairKey: String, captureTime: String?, cameras: [String: ManifestShot]?, skew: Double?,
+    public init(pairKey: String, captureTime: String?, cameras: [ShotRole: ManifestShot]?, skew: Double?,
                 sourceFiles: [String: String], origin: String) {
         self.pairKey = pairKey
         self.captureTime = captureTime

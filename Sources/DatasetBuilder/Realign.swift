@@ -82,7 +82,7 @@ extension Dataset {
     public func replaceAlignment(pairID: Int64, with input: PairInput) throws -> Ingested {
         try requireWritable()
         try Self.validateAlignment(input)
-        let (files, key) = try Self.pairFiles(input, preloaded: nil)
+        let (files, paths, key) = try Self.pairFiles(input, preloaded: nil)
         guard let oldKey = try read({ db in
             try String.fetchOne(db, sql: "SELECT contentKey FROM pair WHERE id = ?", arguments: [pairID])
         }) else { throw DatasetError.notFound(what: "pair", id: "\(pairID)") }
@@ -98,16 +98,14 @@ extension Dataset {
         let colourParameters = try input.colour.map { try JSONText.encode($0.parameters) }
         try commitStep(changed ? files : []) { db, fileIDs in
             if changed {
-                func id(_ role: String) -> Int64? {
-                    files.first { $0.relativePath.contains("/\(role).") }.flatMap { fileIDs[$0.relativePath] }
-                }
+                func id(_ role: PairImageRole) -> Int64? { paths[role].flatMap { fileIDs[$0] } }
                 let old = try Row.fetchOne(db, sql: "SELECT sourceFileId, targetFileId, leftFileId, rightFileId FROM pair WHERE id = ?",
                                            arguments: [pairID])
                 try db.execute(sql: """
                     UPDATE pair SET contentKey = ?, sourceFileId = ?, targetFileId = ?, leftFileId = ?, rightFileId = ?,
                         reviewState = \(PairSQL.reviewAfterRealign)
                     WHERE id = ?
-                    """, arguments: [key, id("source"), id("target"), id("left"), id("right"), pairID])
+                    """, arguments: [key, id(.source), id(.target), id(.left), id(.right), pairID])
                 try Self.retireScores(pairID: pairID, pairKey: oldKey, in: db)
                 for column in ["sourceFileId", "targetFileId", "leftFileId", "rightFileId"] {
                     let fileID: Int64? = old.flatMap { $0[column] }

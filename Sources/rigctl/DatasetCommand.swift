@@ -141,7 +141,7 @@ struct DatasetCommand: ParsableCommand {
                 }
                 if let recorded = p.provenance {
                     print("exported as pair \(recorded.pairKey) of \(recorded.origin), captured \(recorded.captureTime ?? "-")")
-                    for (role, shot) in (recorded.cameras ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    for (role, shot) in (recorded.cameras ?? [:]).sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
                         print("  \(role): \(shot.make) \(shot.model) #\(shot.serial), \(shot.aperture.map(HumanFormat.aperture) ?? "f/?"), "
                               + "\(shot.exposureTime.map(HumanFormat.shutter) ?? "? s"), ISO \(shot.iso.map(String.init) ?? "?")")
                     }

@@ -55,7 +55,7 @@ import Testing
         }
         // The imported pairs carry the first dataset's camera records.
         let cameras = try #require(pair.provenance?.cameras)
-        #expect(cameras["source"]?.serial == (try dataset.pair("1")).capture?.shot(.source)?.camera.serial)
+        #expect(cameras[.source]?.serial == (try dataset.pair("1")).capture?.shot(.source)?.camera.serial)
 
         // Importing the same export again adds nothing.
         #expect(try Importer(layout: .realdof).run(from: first, into: second).added.isEmpty)
