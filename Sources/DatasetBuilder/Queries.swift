@@ -158,6 +158,18 @@ public struct PairDetail: Sendable, Codable, Equatable {
     public let evaluations: [EvaluationDetail]
 }
 
+extension PairDetail {
+    /// The pair's aligned image in `role`; nil for side views it does not have.
+    public func file(_ role: PairImageRole) -> FileInfo? {
+        switch role {
+        case .source: source
+        case .target: target
+        case .left: left
+        case .right: right
+        }
+    }
+}
+
 // The records' figures are written through `FiniteFigures`: a non-finite one (only a crafted catalogue holds one)
 // is null, named under `nonFinite`, never an encoding error for `show --json`, the manifest or the review API.
 

@@ -3,11 +3,14 @@ import DatasetBuilder
 import Foundation
 import WebServing
 import Imaging
+import PairVocabulary
 import ThreadSupport
 
 /// Which image of a pair a URL asks for. Names, not paths: the file is looked up in the catalogue.
-public enum PairImageKind: String, Sendable, CaseIterable {
-    case source, target, left, right
+/// An image the review server renders for a pair; in URLs by its name (`/image/source`, `/image/difference`).
+public enum PairImageKind: Sendable, Hashable, CaseIterable, RawRepresentable {
+    /// One of the pair's aligned images.
+    case aligned(PairImageRole)
     /// |source - target|, amplified four times: where the pair disagrees.
     case difference
     /// The source camera's original frame, uncropped (the page draws the crop over it).
@@ -15,6 +18,22 @@ public enum PairImageKind: String, Sendable, CaseIterable {
     /// A model's output; which model is a separate parameter (`?model=` in URLs), looked up among the pair's
     /// evaluations.
     case output
+
+    public static let allCases: [PairImageKind] = PairImageRole.allCases.map(Self.aligned) + [.difference, .original, .output]
+
+    public init?(rawValue: String) {
+        guard let kind = Self.allCases.first(where: { $0.rawValue == rawValue }) else { return nil }
+        self = kind
+    }
+
+    public var rawValue: String {
+        switch self {
+        case .aligned(let role): role.rawValue
+        case .difference: "difference"
+        case .original: "original"
+        case .output: "output"
+        }
+    }
 }
 
 public enum PairImageEncoding: String, Sendable {
@@ -120,10 +139,7 @@ final class ImageService: Sendable {
             return [output]
         }
         let files: [FileInfo?] = switch kind {
-        case .source: [pair.source]
-        case .target: [pair.target]
-        case .left: [pair.left]
-        case .right: [pair.right]
+        case .aligned(let role): [pair.file(role)]
         case .difference: [pair.source, pair.target]
         case .original: [pair.capture?.shot(.source)?.file]
         case .output: []
