@@ -214,7 +214,7 @@ let package = Package(
         ),
         // The review server under load: concurrent loopback clients, mixed pages, API and images, for a bounded
         // time against the built `rigctl review`; requests per second, p99 latency, the server's peak memory.
-        .executableTarget(name: "ReviewLoadBenchmark", dependencies: ["DatasetBuilder", "TestSupport", "ThreadSupport"],
+        .executableTarget(name: "ReviewLoadBenchmark", dependencies: ["DatasetBuilder", "PairVocabulary", "TestSupport", "ThreadSupport"],
                           path: "Benchmarks/ReviewLoadBenchmark"),
         // Many capture runs and one long one: aborts, lost pairs, memory and descriptors over time.
         .executableTarget(name: "SoakBenchmark", dependencies: ["ThreadSupport"], path: "Benchmarks/SoakBenchmark"),

@@ -4,6 +4,7 @@
 // answers by status and the server's peak resident memory (VmHWM).
 // Usage: swift build -c release --product rigctl && swift run -c release ReviewLoadBenchmark [clients=16] [seconds=20] [pairs=60]
 import DatasetBuilder
+import PairVocabulary
 import Foundation
 import TestSupport
 import ThreadSupport
@@ -24,11 +25,11 @@ struct LoadError: Error, CustomStringConvertible {
 let work = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-review-load-\(UUID().uuidString)")
 
 /// Pairs of 640x480 synthetic images in four scenes, each with a baseline score.
-func fill(_ root: URL) throws -> [Int64] {
+func fill(_ root: URL) throws -> [PairID] {
     let dataset = try Dataset.create(at: root)
     let scratch = work.appendingPathComponent("scratch")
     let model = try dataset.registerModel(ModelInput(name: "input", weights: nil))
-    var ids: [Int64] = []
+    var ids: [PairID] = []
     for i in 0..<pairCount {
         let item = try SyntheticCapture.make(index: i, seed: 7, in: scratch, width: 640, height: 480, scenes: 4)
         let capture = try dataset.ingestCapture(item.capture)
@@ -58,7 +59,7 @@ func peakResident(_ pid: Int32) -> Int? {
 }
 
 /// The mix: a third pages, a third API, a third images (sizes vary, so the image cache misses too).
-func path(_ n: Int, ids: [Int64]) -> String {
+func path(_ n: Int, ids: [PairID]) -> String {
     let id = ids[n % ids.count]
     switch n % 9 {
     case 0: return "/?offset=\(n % max(1, ids.count - 10))&limit=50"

@@ -10,6 +10,17 @@ extension Split: DatabaseValueConvertible {}
 extension ShotRole: DatabaseValueConvertible {}
 extension ColourModel: DatabaseValueConvertible {}
 
+// Ids are stored as the row ids they are.
+extension PairID: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { rawValue.databaseValue }
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> PairID? { Int64.fromDatabaseValue(dbValue).map { PairID(rawValue: $0) } }
+}
+
+extension CaptureID: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { rawValue.databaseValue }
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> CaptureID? { Int64.fromDatabaseValue(dbValue).map { CaptureID(rawValue: $0) } }
+}
+
 /// A calibration is stored as its canonical JSON, so that SQL can compare two of them as text.
 extension AlignmentCalibration: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { canonicalJSON.databaseValue }

@@ -407,11 +407,12 @@ public final class Dataset: Sendable {
 }
 
 /// The id of a record a step produced, and whether it is new or was already there (re-ingesting is idempotent).
-public struct Ingested: Sendable, Equatable {
-    public let id: Int64
+/// `ID` says which kind of record: `CaptureID`, `PairID`, or a row id (`Int64`) for models and scores.
+public struct Ingested<ID: Sendable & Equatable>: Sendable, Equatable {
+    public let id: ID
     public let created: Bool
 
-    public init(id: Int64, created: Bool) {
+    public init(id: ID, created: Bool) {
         self.id = id
         self.created = created
     }

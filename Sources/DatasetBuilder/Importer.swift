@@ -116,7 +116,7 @@ public struct Importer: Sendable {
             let result = try dataset.addPair(input, preloaded: loaded)
             if let record, result.created {
                 report.fromManifest += 1
-                if record.review != .unreviewed { try dataset.review(pair: "\(result.id)", state: record.review, note: nil) }
+                if record.review != .unreviewed { try dataset.review(pair: result.id, state: record.review, note: nil) }
             }
             if result.created {
                 report.added.append(candidate.name)

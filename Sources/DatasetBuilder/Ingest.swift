@@ -7,7 +7,7 @@ extension Dataset {
     /// the capture, its scene, cameras, rig and session, in one step. The key derives from both files' hashes, so ingesting the same files again
     /// returns the existing capture.
     @discardableResult
-    public func ingestCapture(_ input: CaptureInput) throws -> Ingested {
+    public func ingestCapture(_ input: CaptureInput) throws -> Ingested<CaptureID> {
         try requireWritable()
         try Self.validate(scene: input.scene)
         for shot in [input.source, input.target] {
@@ -24,7 +24,7 @@ extension Dataset {
         let targetHash = SHA256Hex.of(targetData)
         let key = String(SHA256Hex.of("capture\n\(sourceHash)\n\(targetHash)").prefix(20))
         if let id = try read({ db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM capture WHERE contentKey = ?", arguments: [key])
+            try CaptureID.fetchOne(db, sql: "SELECT id FROM capture WHERE contentKey = ?", arguments: [key])
         }) {
             return Ingested(id: id, created: false)
         }
@@ -75,20 +75,20 @@ extension Dataset {
             }
             return captureID
         }
-        return Ingested(id: id, created: true)
+        return Ingested(id: CaptureID(id), created: true)
     }
 
     /// Copies an aligned pair's images into `aligned/<key>/` and catalogues it with its alignment figures and
     /// verdict, in one step. The key derives from the images' hashes, so adding the same images again returns the
     /// existing pair.
     @discardableResult
-    public func addPair(_ input: PairInput) throws -> Ingested {
+    public func addPair(_ input: PairInput) throws -> Ingested<PairID> {
         try addPair(input, preloaded: nil)
     }
 
     /// `addPair` with the images already read (and decoded) by the caller, so that the bytes checked are the bytes
     /// catalogued.
-    func addPair(_ input: PairInput, preloaded: [LoadedImage]?) throws -> Ingested {
+    func addPair(_ input: PairInput, preloaded: [LoadedImage]?) throws -> Ingested<PairID> {
         try requireWritable()
         try Self.validateAlignment(input)
         if input.captureID == nil {
@@ -101,7 +101,7 @@ extension Dataset {
         }
         let (files, paths, key) = try Self.pairFiles(input, preloaded: preloaded)
         if let id = try read({ db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM pair WHERE contentKey = ?", arguments: [key])
+            try PairID.fetchOne(db, sql: "SELECT id FROM pair WHERE contentKey = ?", arguments: [key])
         }) {
             return Ingested(id: id, created: false)
         }
@@ -151,7 +151,7 @@ extension Dataset {
             }
             return pairID
         }
-        return Ingested(id: id, created: true)
+        return Ingested(id: PairID(id), created: true)
     }
 
     /// Another pair whose source and target files have the same bytes as the planned ones, if there is one.
@@ -213,7 +213,7 @@ extension Dataset {
     /// Copies a weights file into `models/<hash>/` and catalogues the model. Registering the same name with the same
     /// weights again returns the existing model; the same name with other weights is refused.
     @discardableResult
-    public func registerModel(_ input: ModelInput) throws -> Ingested {
+    public func registerModel(_ input: ModelInput) throws -> Ingested<Int64> {
         try requireWritable()
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else { throw DatasetError.invalidInput("a model needs a name") }
@@ -268,7 +268,7 @@ extension Dataset {
     /// another protocol adds a row. No output is ever deleted here: a replaced row's output stays catalogued, and a
     /// row recorded without an output keeps the one it had.
     @discardableResult
-    public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested {
+    public func recordEvaluation(_ input: EvaluationInput) throws -> Ingested<Int64> {
         try requireWritable()
         for (name, value) in [("psnr", input.psnr), ("ssim", input.ssim), ("ssimGaussian", input.ssimGaussian),
                               ("mae", input.mae), ("lpips", input.lpips), ("seconds", input.seconds)] {
@@ -300,7 +300,7 @@ extension Dataset {
         return try recordEvaluation(with: input, outputFileID: input.outputFileID, files: files)
     }
 
-    private func recordEvaluation(with input: EvaluationInput, outputFileID: Int64?, files: [PlannedFile]) throws -> Ingested {
+    private func recordEvaluation(with input: EvaluationInput, outputFileID: Int64?, files: [PlannedFile]) throws -> Ingested<Int64> {
         let now = Date()
         let scoring = input.effectiveProtocol
         let missing = try JSONText.encode(input.missing)

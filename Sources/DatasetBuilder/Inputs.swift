@@ -120,7 +120,7 @@ public struct CaptureInput: Sendable {
 /// An aligned pair as the alignment step produced it.
 public struct PairInput: Sendable {
     /// The capture it was aligned from; nil for pairs imported from existing sets.
-    public var captureID: Int64?
+    public var captureID: CaptureID?
     /// The scene, used when there is no capture (a capture brings its own scene).
     public var scene: SceneInput?
     /// A human-readable name (the original file stem for imports).
@@ -152,7 +152,7 @@ public struct PairInput: Sendable {
     /// For a pair imported from a rigctl export: the cameras and files that export recorded, kept for re-export.
     public var provenance: PairProvenance?
 
-    public init(captureID: Int64? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
+    public init(captureID: CaptureID? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
                 left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,
                 crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
                 split: Split = .unused, origin: String = "", calibration: AlignmentCalibration? = nil) {
@@ -196,7 +196,7 @@ public struct ModelInput: Sendable {
 
 /// Scores of one model on one pair.
 public struct EvaluationInput: Sendable {
-    public var pairID: Int64
+    public var pairID: PairID
     public var modelID: Int64
     public var psnr: Double
     /// SSIM as scikit-image computes it (uniform 7x7 window, mean over RGB), the IFAN paper's figure.
@@ -222,7 +222,7 @@ public struct EvaluationInput: Sendable {
         scoreProtocol ?? ScoreProtocol(framing: .whole, bitDepth: 16, lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
     }
 
-    public init(pairID: Int64, modelID: Int64, psnr: Double, ssim: Double, ssimGaussian: Double? = nil,
+    public init(pairID: PairID, modelID: Int64, psnr: Double, ssim: Double, ssimGaussian: Double? = nil,
                 mae: Double? = nil, lpips: Double? = nil, seconds: Double? = nil, output: URL? = nil,
                 outputFileID: Int64? = nil, scoreProtocol: ScoreProtocol? = nil, missing: [String: String] = [:]) {
         self.outputFileID = outputFileID

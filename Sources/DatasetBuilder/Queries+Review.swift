@@ -94,7 +94,7 @@ public struct ReviewQuery: Sendable, Equatable {
 
 /// One row of the review queue: the pair's summary with the figures it can be sorted by.
 public struct ReviewRow: Sendable, Codable, Equatable {
-    public let id: Int64
+    public let id: PairID
     public let key: String
     public let name: String
     public let scene: String
@@ -200,7 +200,7 @@ extension Dataset {
                 rows: try rows.map { row in
                     let id: Int64 = row["id"]
                     return ReviewRow(
-                        id: id, key: row["contentKey"], name: row["name"], scene: row["scene"],
+                        id: PairID(id), key: row["contentKey"], name: row["name"], scene: row["scene"],
                         verdict: try row.vocabulary("verdict", of: "pair", id: id),
                         split: try row.vocabulary("split", of: "pair", id: id),
                         reviewState: try row.vocabulary("reviewState", of: "pair", id: id), reviewNote: row["reviewNote"],
@@ -213,9 +213,9 @@ extension Dataset {
 
     /// The ids of every pair the query matches, in its order (limit and offset ignored): next and previous in
     /// the pair view.
-    public func reviewOrder(_ query: ReviewQuery) throws -> [Int64] {
+    public func reviewOrder(_ query: ReviewQuery) throws -> [PairID] {
         let (sql, arguments) = Self.reviewOrderSQL(query)
-        return try read { db in try Int64.fetchAll(db, sql: sql, arguments: arguments) }
+        return try read { db in try PairID.fetchAll(db, sql: sql, arguments: arguments) }
     }
 
     /// The ids query behind `reviewOrder`, built once so that `reviewQueryPlan` explains exactly what runs.

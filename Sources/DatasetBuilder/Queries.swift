@@ -31,12 +31,12 @@ public struct PairFilter: Sendable, Equatable {
     public var verdict: Verdict?
     public var split: Split?
     public var review: ReviewState?
-    public var captureID: Int64?
+    public var captureID: CaptureID?
     public var limit: Int?
     public var offset: Int
 
     public init(scene: String? = nil, tag: String? = nil, verdict: Verdict? = nil, split: Split? = nil,
-                review: ReviewState? = nil, captureID: Int64? = nil, limit: Int? = nil, offset: Int = 0) {
+                review: ReviewState? = nil, captureID: CaptureID? = nil, limit: Int? = nil, offset: Int = 0) {
         self.scene = scene
         self.tag = tag
         self.verdict = verdict
@@ -70,11 +70,11 @@ extension PairFilter {
 
 /// One line of `list`.
 public struct PairSummary: Sendable, Codable, Equatable {
-    public let id: Int64
+    public let id: PairID
     public let key: String
     public let name: String
     public let scene: String
-    public let captureID: Int64?
+    public let captureID: CaptureID?
     public let verdict: Verdict
     public let split: Split
     public let reviewState: ReviewState
@@ -101,7 +101,7 @@ public struct ShotDetail: Sendable, Codable, Equatable {
 
 /// A capture, as catalogued.
 public struct CaptureDetail: Sendable, Codable, Equatable {
-    public let id: Int64
+    public let id: CaptureID
     public let key: String
     public let rig: String?
     public let session: String?
@@ -131,7 +131,7 @@ public struct EvaluationDetail: Sendable, Codable, Equatable {
 
 /// Everything the catalogue knows about a pair (`show`, export manifests).
 public struct PairDetail: Sendable, Codable, Equatable {
-    public let id: Int64
+    public let id: PairID
     public let key: String
     public let name: String
     public let scene: String
@@ -301,7 +301,7 @@ extension Dataset {
         return try read { db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
                 let id: Int64 = row["id"]
-                return PairSummary(id: id, key: row["contentKey"], name: row["name"], scene: row["scene"],
+                return PairSummary(id: PairID(id), key: row["contentKey"], name: row["name"], scene: row["scene"],
                                    captureID: row["captureId"], verdict: try row.vocabulary("verdict", of: "pair", id: id),
                                    split: try row.vocabulary("split", of: "pair", id: id),
                                    reviewState: try row.vocabulary("reviewState", of: "pair", id: id))
@@ -309,7 +309,17 @@ extension Dataset {
         }
     }
 
-    /// A pair by id, or by its key (or a unique prefix of it of at least 6 characters).
+    /// A pair by id.
+    public func pair(id: PairID) throws -> PairDetail {
+        try read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM pair WHERE id = ?", arguments: [id]) != nil else {
+                throw DatasetError.notFound(what: "pair", id: "\(id)")
+            }
+            return try Self.pairDetail(id: id.rawValue, in: db)
+        }
+    }
+
+    /// A pair as a person names it: by id, or by its key (or a unique prefix of it of at least 6 characters).
     public func pair(_ reference: String) throws -> PairDetail {
         try read { db in
             var id: Int64?
@@ -385,7 +395,7 @@ extension Dataset {
         var evaluations: [EvaluationDetail] = []
         for e in rows { evaluations.append(try evaluationDetail(e, in: db)) }
         return PairDetail(
-            id: id, key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],
+            id: PairID(id), key: row["contentKey"], name: row["name"], scene: row["sceneName"], sceneNotes: row["sceneNotes"],
             tags: tags, source: source, target: target,
             left: try fileInfo(row["leftFileId"], in: db), right: try fileInfo(row["rightFileId"], in: db),
             homography: JSONText.decode([Double].self, row["homography"]).flatMap { try? Homography($0) },
@@ -418,21 +428,18 @@ extension Dataset {
                                          focalLength: s["focalLength"], captureTime: s["captureTime"]),
                 arrivalTime: s["arrivalTime"], file: file, companions: companions)
         }
-        return CaptureDetail(id: id, key: row["contentKey"], rig: row["rigName"], session: row["sessionName"],
+        return CaptureDetail(id: CaptureID(id), key: row["contentKey"], rig: row["rigName"], session: row["sessionName"],
                              triggerTime: row["triggerTime"], skew: row["skew"], shots: shots)
     }
 
-    /// Sets a person's judgement of a pair.
+    /// Sets a person's judgement of a pair named as a person names it (id, key or key prefix).
     public func review(pair reference: String, state: ReviewState, note: String?) throws {
-        let id = try pair(reference).id
-        try write { db in
-            if let note {
-                try db.execute(sql: "UPDATE pair SET reviewState = ?, reviewNote = ? WHERE id = ?",
-                               arguments: [state, note, id])
-            } else {
-                try db.execute(sql: "UPDATE pair SET reviewState = ? WHERE id = ?", arguments: [state, id])
-            }
-        }
+        try review(pairs: [try pair(reference).id], state: state, note: note)
+    }
+
+    /// Sets a person's judgement of a pair.
+    public func review(pair id: PairID, state: ReviewState, note: String?) throws {
+        try review(pairs: [id], state: state, note: note)
     }
 
     /// Whether a scene goes to the test side: a hash of the seed and the scene's name, compared with the fraction.

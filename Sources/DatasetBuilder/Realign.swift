@@ -23,7 +23,7 @@ public struct StaleScore: Sendable, Equatable {
 }
 
 extension Dataset {
-    public func captureProcessing(id: Int64) throws -> CaptureProcessing {
+    public func captureProcessing(id: CaptureID) throws -> CaptureProcessing {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT calibration, split, sceneId FROM capture WHERE id = ?",
                                              arguments: [id]) else {
@@ -47,7 +47,7 @@ extension Dataset {
 
     /// Records the calibration of a capture whose calibration is unknown (one made before it was recorded). A
     /// known calibration is never changed: it is how the capture was taken.
-    public func recordCalibration(_ calibration: AlignmentCalibration, forCapture id: Int64) throws {
+    public func recordCalibration(_ calibration: AlignmentCalibration, forCapture id: CaptureID) throws {
         try write { db in
             try db.execute(sql: "UPDATE capture SET calibration = ? WHERE id = ? AND calibration IS NULL",
                            arguments: [calibration, id])
@@ -57,15 +57,15 @@ extension Dataset {
     /// Captured pairs whose verdict was reached with another calibration than `calibration`, or, when that is nil,
     /// than the one their capture was taken with (captures whose calibration is unknown are left out). A pair
     /// aligned with an unknown calibration counts as aligned with another one. Oldest first.
-    public func pairsAlignedWithOtherCalibration(than calibration: AlignmentCalibration? = nil) throws -> [Int64] {
+    public func pairsAlignedWithOtherCalibration(than calibration: AlignmentCalibration? = nil) throws -> [PairID] {
         try read { db in
             if let calibration {
-                return try Int64.fetchAll(db, sql: """
+                return try PairID.fetchAll(db, sql: """
                     SELECT id FROM pair WHERE captureId IS NOT NULL AND (calibration IS NULL OR calibration != ?)
                     ORDER BY id
                     """, arguments: [calibration])
             }
-            return try Int64.fetchAll(db, sql: """
+            return try PairID.fetchAll(db, sql: """
                 SELECT p.id FROM pair p JOIN capture c ON c.id = p.captureId
                 WHERE c.calibration IS NOT NULL AND (p.calibration IS NULL OR p.calibration != c.calibration)
                 ORDER BY p.id
@@ -79,7 +79,7 @@ extension Dataset {
     /// (kept, but no longer the pair's, so `process` scores it again), the old images are removed, and an approval
     /// is reset to unreviewed (it was given to images that no longer exist; a reviewer's flag or rejection stands).
     @discardableResult
-    public func replaceAlignment(pairID: Int64, with input: PairInput) throws -> Ingested {
+    public func replaceAlignment(pairID: PairID, with input: PairInput) throws -> Ingested<PairID> {
         try requireWritable()
         try Self.validateAlignment(input)
         let (files, paths, key) = try Self.pairFiles(input, preloaded: nil)
@@ -106,7 +106,7 @@ extension Dataset {
                         reviewState = \(PairSQL.reviewAfterRealign)
                     WHERE id = ?
                     """, arguments: [key, id(.source), id(.target), id(.left), id(.right), pairID])
-                try Self.retireScores(pairID: pairID, pairKey: oldKey, in: db)
+                try Self.retireScores(pairID: pairID.rawValue, pairKey: oldKey, in: db)
                 for column in ["sourceFileId", "targetFileId", "leftFileId", "rightFileId"] {
                     let fileID: Int64? = old.flatMap { $0[column] }
                     try Self.release(fileID: fileID, in: db)
@@ -151,7 +151,7 @@ extension Dataset {
     }
 
     /// The scores of a pair that re-aligning made stale, oldest first.
-    public func staleScores(pairID: Int64) throws -> [StaleScore] {
+    public func staleScores(pairID: PairID) throws -> [StaleScore] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM staleEvaluation WHERE pairId = ? ORDER BY id", arguments: [pairID]).map {
                 StaleScore(model: $0["model"], pairKey: $0["pairKey"], staleSince: $0["staleSince"], record: $0["record"])

@@ -6,7 +6,7 @@ extension Dataset {
     /// named is updated or, when one id is unknown, none is. The same update as `review(pair:state:note:)`, for the
     /// review app's batch decisions. Returns how many pairs were updated.
     @discardableResult
-    public func review(pairs ids: [Int64], state: ReviewState, note: String?) throws -> Int {
+    public func review(pairs ids: [PairID], state: ReviewState, note: String?) throws -> Int {
         let unique = Array(Set(ids)).sorted()
         return try write { db in
             for id in unique {

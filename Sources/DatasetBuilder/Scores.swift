@@ -22,7 +22,7 @@ public struct StoredOutput: Sendable, Equatable {
 /// already produced.
 extension Dataset {
     /// The row of this pair and model under the protocol identity, if any.
-    public func score(pairID: Int64, modelID: Int64, identity: ScoreProtocol.Identity) throws -> StoredScore? {
+    public func score(pairID: PairID, modelID: Int64, identity: ScoreProtocol.Identity) throws -> StoredScore? {
         try read { db in
             guard let e = try Row.fetchOne(db, sql: """
                 SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId
@@ -35,7 +35,7 @@ extension Dataset {
 
     /// The newest output of this pair made by weights with the same SHA-256 as the model's (under any name and
     /// any protocol); nil for a model without weights or when none is kept.
-    public func storedOutput(pairID: Int64, modelID: Int64) throws -> StoredOutput? {
+    public func storedOutput(pairID: PairID, modelID: Int64) throws -> StoredOutput? {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT e.outputFileId, e.seconds FROM evaluation e JOIN model m ON m.id = e.modelId
@@ -52,9 +52,9 @@ extension Dataset {
     /// Pairs that are not rejected and lack a score of the model named `model` framed as `framing` - or, with
     /// `requireLPIPS`, have one without LPIPS (scored before the LPIPS weights were installed). Oldest first.
     public func pairsWithoutScores(model: String, framing: ScoreProtocol.Framing, requireLPIPS: Bool,
-                                   limit: Int? = nil) throws -> [Int64] {
+                                   limit: Int? = nil) throws -> [PairID] {
         try read { db in
-            try Int64.fetchAll(db, sql: """
+            try PairID.fetchAll(db, sql: """
                 SELECT p.id FROM pair p WHERE \(PairSQL.notRejected) AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId
                     WHERE e.pairId = p.id AND m.name = ? AND e.framing = ? AND (e.lpips IS NOT NULL OR NOT ?))

@@ -12,7 +12,7 @@ public enum SyntheticCapture {
         public let alignedTarget: URL
 
         /// The pair as the alignment step would describe it, once the capture has an id.
-        public func pair(captureID: Int64, verdict: Verdict = .accepted) -> PairInput {
+        public func pair(captureID: CaptureID, verdict: Verdict = .accepted) -> PairInput {
             PairInput(
                 captureID: captureID, name: alignedSource.deletingLastPathComponent().lastPathComponent,
                 source: alignedSource, target: alignedTarget,

@@ -6,9 +6,9 @@ import PairVocabulary
 /// interrupted run loses nothing - `rigctl process` picks up where it stopped.
 extension Dataset {
     /// Captures that have no pair yet (not aligned), oldest first.
-    public func capturesWithoutPair(limit: Int? = nil) throws -> [Int64] {
+    public func capturesWithoutPair(limit: Int? = nil) throws -> [CaptureID] {
         try read { db in
-            try Int64.fetchAll(db, sql: """
+            try CaptureID.fetchAll(db, sql: """
                 SELECT c.id FROM capture c WHERE NOT EXISTS (SELECT 1 FROM pair p WHERE p.captureId = c.id)
                 ORDER BY c.id LIMIT ?
                 """, arguments: [limit ?? -1])
@@ -17,7 +17,7 @@ extension Dataset {
 
     /// The name a pair aligned from this capture gets: its scene and the capture's number within the scene,
     /// "desk-3" for the third capture of "desk", so that a name alone says what it shows. Nil for an unknown capture.
-    public func pairName(forCapture id: Int64) throws -> String? {
+    public func pairName(forCapture id: CaptureID) throws -> String? {
         try read { db in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT s.name AS scene, (SELECT COUNT(*) FROM capture o WHERE o.sceneId = c.sceneId AND o.id <= c.id) AS n
@@ -28,15 +28,15 @@ extension Dataset {
     }
 
     /// The catalogued capture with this id, or nil.
-    public func capture(id: Int64) throws -> CaptureDetail? {
-        try read { db in try Self.captureDetail(id: id, in: db) }
+    public func capture(id: CaptureID) throws -> CaptureDetail? {
+        try read { db in try Self.captureDetail(id: id.rawValue, in: db) }
     }
 
     /// Pairs that are not rejected and have no evaluation by the model named `model` (or no such model yet),
     /// oldest first.
-    public func pairsWithoutEvaluation(model: String, limit: Int? = nil) throws -> [Int64] {
+    public func pairsWithoutEvaluation(model: String, limit: Int? = nil) throws -> [PairID] {
         try read { db in
-            try Int64.fetchAll(db, sql: """
+            try PairID.fetchAll(db, sql: """
                 SELECT p.id FROM pair p WHERE p.verdict != ? AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId WHERE e.pairId = p.id AND m.name = ?)
                 ORDER BY p.id LIMIT ?

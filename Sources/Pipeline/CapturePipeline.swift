@@ -10,8 +10,8 @@ import ThreadSupport
 /// What the pipeline reports as it goes, for a live display or a log.
 public enum PipelineEvent: Sendable {
     /// A pair was captured and catalogued; `waiting` captures are queued for processing.
-    case captured(index: Int, captureID: Int64, skew: Double?, waiting: Int)
-    case stage(captureID: Int64, name: String)
+    case captured(index: Int, captureID: CaptureID, skew: Double?, waiting: Int)
+    case stage(captureID: CaptureID, name: String)
     case processed(PairOutcome)
     /// A unit of work failed (nil: the list of work could not be read); the error names the capture or pair and
     /// the stage.
@@ -76,7 +76,7 @@ public final class CapturePipeline: Sendable {
         // Capture ids between the capture loop and the processing worker. The capture side never waits: when the
         // queue is full the capture stays in the catalogue as unprocessed, and the worker picks it up from there
         // once it has caught up.
-        let queue = BoundedChannel<Int64>(capacity: queueCapacity)
+        let queue = BoundedChannel<CaptureID>(capacity: queueCapacity)
         let results = OutcomeList()
         let processor = self.processor
         let dataset = self.dataset
@@ -127,7 +127,7 @@ public final class CapturePipeline: Sendable {
         let results = OutcomeList()
         Self.processRemaining(processor: processor, dataset: dataset, stop: stop, results: results,
                               overlapped: overlapped, events: events)
-        let toRealign: [Int64] = try realign ? processor.pairsToRealign() : []
+        let toRealign: [PairID] = try realign ? processor.pairsToRealign() : []
         Self.run(toRealign.map { .realign(pairID: $0) }, processor: processor, stop: stop, results: results,
                  overlapped: overlapped, events: events)
         // Pairs taken before the model (or the LPIPS weights) were installed get the missing scores.
@@ -153,8 +153,8 @@ public final class CapturePipeline: Sendable {
     }
 
     /// Pairs missing a whole-image score of the input or the model - or its LPIPS, once LPIPS weights are there.
-    func pendingEvaluations() throws -> [Int64] {
-        var ids = Set<Int64>()
+    func pendingEvaluations() throws -> [PairID] {
+        var ids = Set<PairID>()
         for method in processor.methods {
             ids.formUnion(try dataset.pairsWithoutScores(model: method.name, framing: processor.scorer.framing,
                                                          requireLPIPS: processor.lpips != nil))
@@ -165,7 +165,7 @@ public final class CapturePipeline: Sendable {
     /// Catalogues the complete pairs a crash left in `incoming/` (a pair is complete once its sidecar exists) and
     /// removes their files; returns the new capture ids.
     @discardableResult
-    public func catalogueIncoming() throws -> [Int64] {
+    public func catalogueIncoming() throws -> [CaptureID] {
         // Listed, read and removed through the dataset's descriptor like the managed folders: a link in incoming/
         // (or incoming/ itself as one) is an error, never followed.
         let names: [String]
@@ -180,7 +180,7 @@ public final class CapturePipeline: Sendable {
         let settings = names.contains(IncomingSettings.fileName)
             ? (try? dataset.readIncoming(IncomingSettings.fileName)).flatMap { try? JSONDecoder().decode(IncomingSettings.self, from: $0) }
             : nil
-        var ids: [Int64] = []
+        var ids: [CaptureID] = []
         for name in names.sorted() where name.hasSuffix(".json") && !name.hasPrefix(".") {
             let sidecar = incoming.appendingPathComponent(name)
             do {
@@ -212,7 +212,7 @@ public final class CapturePipeline: Sendable {
     /// One step: both originals, their shots' companion files (the JPEGs of RAW+JPEG shots) and their settings
     /// into the catalogue, then the incoming files removed.
     func catalogue(_ pair: CapturedPair, rig: String?, calibration: AlignmentCalibration?, split: Split?, scene: SceneInput,
-                   session: String?) throws -> Int64 {
+                   session: String?) throws -> CaptureID {
         // A pair record left in incoming/ is read back from disk: every name in it must be a file of that folder,
         // or a crafted record would have files outside the dataset copied in and then deleted.
         for file in [pair.shallow, pair.deep] {
@@ -248,7 +248,7 @@ public final class CapturePipeline: Sendable {
     }
 
     /// The worker: queued captures as they come, then whatever the catalogue still lists.
-    static func work(queue: BoundedChannel<Int64>, processor: PairProcessor, dataset: Dataset, stop: StopFlag,
+    static func work(queue: BoundedChannel<CaptureID>, processor: PairProcessor, dataset: Dataset, stop: StopFlag,
                      results: OutcomeList, events: @Sendable (PipelineEvent) -> Void) {
         // Queued captures are new; the backlog runs only once the queue is closed and drained.
         while !stop.isRequested, let id = queue.receive() {
@@ -261,7 +261,7 @@ public final class CapturePipeline: Sendable {
     /// meanwhile, so the list is read once; each capture is tried once.
     static func processRemaining(processor: PairProcessor, dataset: Dataset, stop: StopFlag, results: OutcomeList,
                                  overlapped: Bool = true, events: @Sendable (PipelineEvent) -> Void) {
-        let waiting: [Int64]
+        let waiting: [CaptureID]
         do {
             waiting = try dataset.capturesWithoutPair()
         } catch {
@@ -272,7 +272,7 @@ public final class CapturePipeline: Sendable {
             events: events)
     }
 
-    static func process(_ id: Int64, processor: PairProcessor, results: OutcomeList,
+    static func process(_ id: CaptureID, processor: PairProcessor, results: OutcomeList,
                         events: @Sendable (PipelineEvent) -> Void) {
         events(.stage(captureID: id, name: "processing"))
         do {

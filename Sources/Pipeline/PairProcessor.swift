@@ -50,8 +50,8 @@ public struct ProcessingOptions: Sendable {
 
 /// What happened to one capture.
 public struct PairOutcome: Sendable {
-    public var captureID: Int64
-    public var pairID: Int64
+    public var captureID: CaptureID?
+    public var pairID: PairID
     public var scene: String
     public var verdict: Verdict
     public var reasons: [String]
@@ -107,25 +107,25 @@ public struct PairProcessor: Sendable {
     public var methods: [CatalogueMethod] { [.input] + (model.map { [CatalogueMethod.model($0)] } ?? []) }
 
     /// Decodes, aligns and catalogues a capture's pair, then deblurs and scores it.
-    public func process(captureID: Int64) throws -> PairOutcome {
+    public func process(captureID: CaptureID) throws -> PairOutcome {
         try runOne(.capture(captureID))
     }
 
     /// Aligns a captured pair again (with the calibration its capture was taken with, or the one given for this
     /// run) and replaces its alignment and verdict; scores of images that changed become stale and are computed
     /// again.
-    public func realign(pairID: Int64) throws -> PairOutcome {
+    public func realign(pairID: PairID) throws -> PairOutcome {
         try runOne(.realign(pairID: pairID))
     }
 
     /// Captured pairs whose verdict was reached with another calibration than the one this processor would use.
-    public func pairsToRealign() throws -> [Int64] {
+    public func pairsToRealign() throws -> [PairID] {
         try dataset.pairsAlignedWithOtherCalibration(than: options.calibration)
     }
 
     /// Adds the scores a catalogued pair lacks: the input's, and the model's when there is one (pairs taken before
     /// the model or the LPIPS weights were installed). A model's stored output is scored again, not re-run.
-    public func evaluate(pairID: Int64) throws -> PairOutcome {
+    public func evaluate(pairID: PairID) throws -> PairOutcome {
         try runOne(.scores(pairID: pairID))
     }
 
@@ -139,10 +139,10 @@ public struct PairProcessor: Sendable {
 }
 
 public enum PipelineError: Error, CustomStringConvertible, Equatable {
-    case missingCapture(Int64)
+    case missingCapture(CaptureID)
     case incomingPair(path: String, reason: String)
     /// Only captured pairs can be aligned again (imported ones keep their set's alignment).
-    case notCaptured(pairID: Int64)
+    case notCaptured(pairID: PairID)
     /// The catalogue could not list the captures left to process.
     case backlogUnreadable(String)
 

@@ -149,7 +149,7 @@ public struct PairScorer: Sendable {
     /// `computeAhead` computed for this pair on another thread: for each method, the work is taken from it when it
     /// was computed under the decision (run, or rescore which stored output) this call reaches from the catalogue
     /// now, and done here otherwise, so the rows and scores are those of a call without it.
-    public func score(pairID: Int64, images: PairImages, methods: [CatalogueMethod], pairName: String,
+    public func score(pairID: PairID, images: PairImages, methods: [CatalogueMethod], pairName: String,
                       keepImages: Bool = false, ahead: ScoresAhead? = nil) throws -> [PairScore] {
         let scoring = scoreProtocol(bitDepth: images.bitDepth)
         let framedSource = frame(images.source), framedTarget = frame(images.target)
@@ -192,7 +192,7 @@ public struct PairScorer: Sendable {
     /// method's decision is read from the catalogue as `score` reads it, and only methods already registered
     /// (by an earlier `register` or `score`) are computed, since registering writes. A method's failure is kept
     /// and thrown by `score` where the one-by-one run would throw it.
-    public func computeAhead(pairID: Int64?, images: PairImages, methods: [CatalogueMethod],
+    public func computeAhead(pairID: PairID?, images: PairImages, methods: [CatalogueMethod],
                              pairName: String) -> ScoresAhead {
         let scoring = scoreProtocol(bitDepth: images.bitDepth)
         let framedSource = frame(images.source), framedTarget = frame(images.target)
@@ -235,7 +235,7 @@ public struct PairScorer: Sendable {
         case run
     }
 
-    func plan(pairID: Int64, method: CatalogueMethod, modelID: Int64, scoring: ScoreProtocol, framedSource: RGBImage,
+    func plan(pairID: PairID, method: CatalogueMethod, modelID: Int64, scoring: ScoreProtocol, framedSource: RGBImage,
               keepImages: Bool) throws -> Plan {
         let known = try dataset.score(pairID: pairID, modelID: modelID, identity: scoring.identity)
         if let known, !rerun, known.detail.lpips != nil || lpips == nil,
@@ -297,7 +297,7 @@ public struct PairScorer: Sendable {
 
     /// A complete row reused as it is; nil when the caller needs the output image and it is not at hand without
     /// running a model (then the pair is scored again).
-    func recorded(_ stored: StoredScore, method: CatalogueMethod, modelID: Int64, pairID: Int64, source: RGBImage,
+    func recorded(_ stored: StoredScore, method: CatalogueMethod, modelID: Int64, pairID: PairID, source: RGBImage,
                   keepImages: Bool) throws -> PairScore? {
         let known = stored.detail
         var output: RGBImage?
@@ -317,7 +317,7 @@ public struct PairScorer: Sendable {
                          recorded: true, output: output)
     }
 
-    func record(_ scores: MetricReport, pairID: Int64, modelID: Int64, seconds: Double, scoring: ScoreProtocol,
+    func record(_ scores: MetricReport, pairID: PairID, modelID: Int64, seconds: Double, scoring: ScoreProtocol,
                 missing: [String: String], keptOutput: Int64?, newOutput: RGBImage?, bitDepth: Int) throws {
         var scratch: URL?
         if let newOutput {

@@ -10,11 +10,11 @@ import ThreadSupport
 /// One unit of `rigctl process` work.
 public enum PairWork: Sendable, Equatable {
     /// A catalogued capture without a pair: decode, align, catalogue, deblur and score.
-    case capture(Int64)
+    case capture(CaptureID)
     /// A captured pair aligned again (`--realign`).
-    case realign(pairID: Int64)
+    case realign(pairID: PairID)
     /// A catalogued pair that lacks scores (the model's, or LPIPS).
-    case scores(pairID: Int64)
+    case scores(pairID: PairID)
 
     /// How errors and the display name it.
     var subject: String {
@@ -68,7 +68,7 @@ struct PairInFlight: Sendable {
     var failure: (any Error)?
 
     // Captures (new or aligned again).
-    var captureID: Int64 = 0
+    var captureID: CaptureID = 0
     var replacing: PairDetail?
     var calibration = AlignmentCalibration()
     /// The calibration given for this run, to be recorded with a capture that has none (a write, so it waits for
@@ -171,7 +171,7 @@ extension PairProcessor {
             readCapture(&item)
         case .realign(let pairID):
             item.step("reading the pair") { item in
-                let detail = try dataset.pair(String(pairID))
+                let detail = try dataset.pair(id: pairID)
                 guard let captureID = detail.capture?.id else { throw PipelineError.notCaptured(pairID: pairID) }
                 item.captureID = captureID
                 item.replacing = detail
@@ -179,7 +179,7 @@ extension PairProcessor {
             readCapture(&item)
         case .scores(let pairID):
             item.step("reading the stored images") { item in
-                let detail = try dataset.pair(String(pairID))
+                let detail = try dataset.pair(id: pairID)
                 item.pair = detail
                 item.stored = try scorer.images(of: detail)
             }
@@ -293,7 +293,7 @@ extension PairProcessor {
         let calibration = item.calibration
         let verdict = result.verdict
         let pairID = try PairProcessingError.naming(work, "storing the aligned pair") {
-            try item.timed("store") { () throws -> Int64 in
+            try item.timed("store") { () throws -> PairID in
                 // Re-read here: a scene's side follows the pairs catalogued before this one.
                 let recorded = try dataset.captureProcessing(id: captureID)
                 let split: Split = verdict == .rejected ? .unused : (options.split ?? recorded.split ?? recorded.sceneSplit ?? .unused)
@@ -306,7 +306,7 @@ extension PairProcessor {
             }
         }
         item.scratch = nil
-        let detail = try PairProcessingError.naming(work, "reading the stored pair") { try dataset.pair(String(pairID)) }
+        let detail = try PairProcessingError.naming(work, "reading the stored pair") { try dataset.pair(id: pairID) }
         var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: detail.scene, verdict: verdict,
                                   reasons: result.reasons, input: nil, deblurred: nil, modelName: model?.name,
                                   timings: item.timings)
@@ -322,14 +322,14 @@ extension PairProcessor {
         return outcome
     }
 
-    private func commitScores(_ item: PairInFlight, pairID: Int64) throws -> PairOutcome {
+    private func commitScores(_ item: PairInFlight, pairID: PairID) throws -> PairOutcome {
         guard let detail = item.pair, let images = item.stored else { throw DatasetError.notFound(what: "pair", id: "\(pairID)") }
         let start = DispatchTime.now().uptimeNanoseconds
         let scores = try PairProcessingError.naming(item.work, "scoring") {
             try scorer.score(pairID: pairID, images: images, methods: methods, pairName: detail.name, ahead: item.ahead)
         }
         let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 + item.aheadSeconds
-        var outcome = PairOutcome(captureID: detail.capture?.id ?? 0, pairID: pairID, scene: detail.scene,
+        var outcome = PairOutcome(captureID: detail.capture?.id, pairID: pairID, scene: detail.scene,
                                   verdict: detail.verdict, reasons: detail.reasons, input: nil, deblurred: nil,
                                   modelName: model?.name, timings: [:])
         outcome.apply(scores, totalSeconds: total)

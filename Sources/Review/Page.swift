@@ -116,11 +116,11 @@ enum Page {
 
     // MARK: - Pair
 
-    static func pair(_ p: PairDetail, query: ReviewQuery, previous: Int64?, next: Int64?, position: (Int, Int)?,
+    static func pair(_ p: PairDetail, query: ReviewQuery, previous: PairID?, next: PairID?, position: (Int, Int)?,
                      readOnly: Bool) -> String {
         let filter = query.queryString()
         let suffix = filter.isEmpty ? "" : "?" + filter
-        func link(_ id: Int64?, _ rel: String, _ label: String) -> String {
+        func link(_ id: PairID?, _ rel: String, _ label: String) -> String {
             guard let id else { return "<span class=\"disabled\">\(label)</span>" }
             return "<a id=\"\(rel)\" rel=\"\(rel)\" href=\"/pairs/\(id)\(escape(suffix))\">\(label)</a>"
         }

@@ -59,7 +59,7 @@ struct ReviewDecision: Decodable, Equatable {
 /// count the person confirmed).
 struct BatchDecision: Equatable {
     enum Target: Equatable {
-        case ids([Int64])
+        case ids([PairID])
         case filter(ReviewQuery)
     }
 
@@ -71,7 +71,7 @@ struct BatchDecision: Equatable {
     let note: String?
 
     private struct Body: Decodable {
-        let ids: [Int64]?
+        let ids: [PairID]?
         let filter: String?
         let expected: Int?
         let state: ReviewState
@@ -110,14 +110,14 @@ struct BatchDecision: Equatable {
 public enum RequestParsing {
     /// What the parsers accepted of one request.
     public struct Outcome: Sendable, Equatable {
-        public var pairID: Int64?
+        public var pairID: PairID?
         public var query = false
         /// The image kinds whose route would take this query.
         public var imageKinds: [String] = []
         public var decision = false
         public var batch = false
 
-        public init(pairID: Int64? = nil, query: Bool = false, imageKinds: [String] = [], decision: Bool = false,
+        public init(pairID: PairID? = nil, query: Bool = false, imageKinds: [String] = [], decision: Bool = false,
                     batch: Bool = false) {
             self.pairID = pairID
             self.query = query

@@ -52,14 +52,14 @@ struct ReviewResponder: Sendable {
         }
         router.route("/api/pairs/:id", [.get]) { _, context in
             let id = try Self.pairID(context)
-            return try Responses.json(try await offload { try dataset.pair("\(id)") })
+            return try Responses.json(try await offload { try dataset.pair(id: id) })
         }
         router.route("/api/pairs/:id/review", [.post]) { request, context in
             try await review(request, id: try Self.pairID(context))
         }
         router.route("/api/pairs/:id/misalignment", [.get]) { _, context in
             let id = try Self.pairID(context)
-            let data = try await offload { try images.misalignment(for: try dataset.pair("\(id)")) }
+            let data = try await offload { try images.misalignment(for: try dataset.pair(id: id)) }
             return Responses.data(data, type: "application/json; charset=utf-8")
         }
         router.route("/api/pairs/:id/image/:kind", [.get]) { request, context in
@@ -77,21 +77,21 @@ struct ReviewResponder: Sendable {
         return media.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
-    static func pairID(_ context: BasicRequestContext) throws -> Int64 {
+    static func pairID(_ context: BasicRequestContext) throws -> PairID {
         try pairID(context.parameters.get("id") ?? "")
     }
 
     /// Pair ids are positive decimal numbers; keys, prefixes and anything path-like are refused.
-    static func pairID(_ text: String) throws -> Int64 {
+    static func pairID(_ text: String) throws -> PairID {
         guard !text.isEmpty, text.count <= 18, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber),
               let id = Int64(text), id > 0 else {
             throw HTTPFailure.notFound("no pair \(text): pairs are addressed by their numeric id")
         }
-        return id
+        return PairID(id)
     }
 
     struct ReviewResult: Encodable {
-        let id: Int64
+        let id: PairID
         let reviewState: ReviewState
         let reviewNote: String
     }
@@ -112,13 +112,13 @@ struct ReviewResponder: Sendable {
         }
     }
 
-    private func review(_ request: Request, id: Int64) async throws -> Response {
+    private func review(_ request: Request, id: PairID) async throws -> Response {
         let body = try ReviewDecision(json: try await decisionBody(request, limit: Self.maxBody))
         // The catalogue's own review path: the same update as `rigctl dataset review`, committed with
         // synchronous = FULL before the answer goes out, so an acknowledged decision survives a killed server.
         let detail = try await offload { [dataset] in
-            try dataset.review(pair: "\(id)", state: body.state, note: body.note)
-            return try dataset.pair("\(id)")
+            try dataset.review(pair: id, state: body.state, note: body.note)
+            return try dataset.pair(id: id)
         }
         return try Responses.json(ReviewResult(id: detail.id, reviewState: detail.reviewState, reviewNote: detail.reviewNote))
     }
@@ -128,7 +128,7 @@ struct ReviewResponder: Sendable {
     struct BatchResult: Encodable {
         let updated: Int
         let reviewState: String
-        let ids: [Int64]
+        let ids: [PairID]
     }
 
     /// Largest batch body (about 60,000 ids).
@@ -136,8 +136,8 @@ struct ReviewResponder: Sendable {
 
     private func batchReview(_ request: Request) async throws -> Response {
         let body = try BatchDecision(json: try await decisionBody(request, limit: Self.maxBatchBody))
-        let ids = try await offload { [dataset] () throws -> [Int64] in
-            let ids: [Int64]
+        let ids = try await offload { [dataset] () throws -> [PairID] in
+            let ids: [PairID]
             switch body.target {
             case .ids(let listed): ids = listed
             case .filter(let query): ids = try dataset.reviewOrder(query)
@@ -152,14 +152,14 @@ struct ReviewResponder: Sendable {
         return try Responses.json(BatchResult(updated: Set(ids).count, reviewState: body.state.rawValue, ids: ids))
     }
 
-    private func image(_ request: Request, id: Int64, kind kindText: String, query: QueryItems) async throws -> Response {
+    private func image(_ request: Request, id: PairID, kind kindText: String, query: QueryItems) async throws -> Response {
         let asked = try ImageRequest(kind: kindText, items: query)
         let (kind, size, encoding, model) = (asked.kind, asked.size, asked.encoding, asked.model)
         let ifNoneMatch = request.headers[.ifNoneMatch]
         let images = self.images
         // The tag comes from the catalogue's hashes, so a revalidation is answered without decoding anything.
         let result: ImageResult = try await offload { [dataset] in
-            let pair = try dataset.pair("\(id)")
+            let pair = try dataset.pair(id: id)
             let tag = try images.etag(for: pair, kind: kind, model: model, size: size, encoding: encoding)
             let tags = ifNoneMatch?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
             if tags.contains(tag) || tags.contains("*") { return .notModified(tag) }
@@ -187,10 +187,10 @@ struct ReviewResponder: Sendable {
                                          readOnly: readOnly))
     }
 
-    private func pairPage(_ id: Int64, _ query: QueryItems) async throws -> Response {
+    private func pairPage(_ id: PairID, _ query: QueryItems) async throws -> Response {
         let q = try ReviewQuery(items: query)
         let readOnly = dataset.readOnly
-        let (pair, order) = try await offload { [dataset] in (try dataset.pair("\(id)"), try dataset.reviewOrder(q)) }
+        let (pair, order) = try await offload { [dataset] in (try dataset.pair(id: id), try dataset.reviewOrder(q)) }
         let index = order.firstIndex(of: id)
         let previous = index.flatMap { $0 > 0 ? order[$0 - 1] : nil }
         let next = index.flatMap { $0 + 1 < order.count ? order[$0 + 1] : nil }

@@ -68,7 +68,7 @@ struct DatasetCommand: ParsableCommand {
         @Option(help: "Skip this many pairs first.") var offset: Int = 0
 
         var filter: PairFilter {
-            PairFilter(scene: scene, tag: tag, verdict: verdict, split: split, review: review, captureID: capture,
+            PairFilter(scene: scene, tag: tag, verdict: verdict, split: split, review: review, captureID: capture.map(CaptureID.init(rawValue:)),
                        limit: limit, offset: offset)
         }
     }

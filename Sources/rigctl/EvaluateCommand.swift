@@ -217,7 +217,7 @@ struct EvaluateCommand: ParsableCommand {
         let summaries = try opened.pairs(filter).filter { $0.verdict != .rejected }
         var pairs: [PairDetail] = []
         for summary in summaries {
-            let detail = try opened.pair(String(summary.id))
+            let detail = try opened.pair(id: summary.id)
             guard detail.reviewState != .rejected else { continue }
             pairs.append(detail)
         }

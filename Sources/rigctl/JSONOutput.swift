@@ -140,8 +140,9 @@ struct PairOutcomeJSON: Encodable {
     var seconds: [String: Double]
 
     init(_ o: PairOutcome) {
-        captureID = o.captureID
-        pairID = o.pairID
+        // 0 for an imported pair, which has no capture (as documented).
+        captureID = o.captureID?.rawValue ?? 0
+        pairID = o.pairID.rawValue
         scene = o.scene
         verdict = o.verdict.rawValue
         reasons = o.reasons

@@ -168,8 +168,8 @@ private struct Screen {
     }
 
     static func describe(_ o: PairOutcome) -> String {
-        // An imported pair scored again has no capture (id 0).
-        var line = (o.captureID > 0 ? "capture \(o.captureID) -> " : "") + "pair \(o.pairID) [\(o.scene)] \(o.verdict.rawValue)"
+        // An imported pair scored again has no capture.
+        var line = (o.captureID.map { "capture \($0) -> " } ?? "") + "pair \(o.pairID) [\(o.scene)] \(o.verdict.rawValue)"
         func scores(_ r: MetricReport) -> String {
             String(format: "%.2f dB, SSIM %.3f", r.psnr, r.ssim) + (r.lpips.map { String(format: ", LPIPS %.3f", $0) } ?? "")
         }

@@ -1,6 +1,7 @@
 import TestSupport
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Testing
 
 @Suite struct WorkTests {
@@ -10,7 +11,7 @@ import Testing
         let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
         let scratch = dir.appendingPathComponent("scratch")
         var items: [SyntheticCapture.Item] = []
-        var ids: [Int64] = []
+        var ids: [CaptureID] = []
         for i in 0..<3 {
             let item = try SyntheticCapture.make(index: i, seed: 11, in: scratch, width: 32, height: 24, scenes: 1)
             items.append(item)

@@ -113,8 +113,8 @@ final class EventLog: Sendable {
         let status = try f.dataset.status()
         #expect(status.captures == 3 && status.pairs == 3 && status.evaluations == 6 && status.models == 1, "the input baseline is not a model")
         // A pair's name says its scene and which of the scene's captures it is.
-        #expect(try outcomes.map { try f.dataset.pair(String($0.pairID)).name } == ["planes-1", "planes-2", "planes-3"])
-        let detail = try f.dataset.pair(String(outcomes[0].pairID))
+        #expect(try outcomes.map { try f.dataset.pair(id: $0.pairID).name } == ["planes-1", "planes-2", "planes-3"])
+        let detail = try f.dataset.pair(id: outcomes[0].pairID)
         #expect(Set(detail.evaluations.map(\.model)) == ["input", "unsharp"])
         #expect(detail.evaluations.first { $0.model == "unsharp" }?.output != nil)
         #expect(detail.capture?.skew != nil)
@@ -139,7 +139,8 @@ final class EventLog: Sendable {
         let incoming = try FileManager.default.contentsOfDirectory(atPath: f.dataset.root.appendingPathComponent("incoming").path)
         #expect(incoming.isEmpty, "\(incoming)")
         for outcome in outcomes {
-            let capture = try #require(try f.dataset.capture(id: outcome.captureID))
+            let captureID = try #require(outcome.captureID)
+            let capture = try #require(try f.dataset.capture(id: captureID))
             let source = try #require(capture.shot(.source)), target = try #require(capture.shot(.target))
             #expect(source.companions.count == 1 && target.companions.isEmpty, "\(capture.shots)")
             let jpeg = try #require(source.companions.first)
@@ -337,7 +338,7 @@ final class EventLog: Sendable {
                                         scene: SceneInput(name: "unsorted")).processBacklog(stop: StopFlag()) { _ in }
         #expect(first.count == 2 && first.allSatisfy { $0.verdict == .rejected }, "\(first.map(\.verdict))")
         let ids = first.map(\.pairID).sorted()
-        let oldKeys = try ids.map { try f.dataset.pair(String($0)).key }
+        let oldKeys = try ids.map { try f.dataset.pair(id: $0).key }
 
         let pipeline = CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, withModel: true),
                                        scene: SceneInput(name: "unsorted"))
@@ -351,7 +352,7 @@ final class EventLog: Sendable {
         #expect(try pipeline.processor.pairsToRealign().isEmpty)
         let status = try f.dataset.status()
         #expect(status.pairs == 2 && status.captures == 2 && status.byVerdict == ["accepted": 2])
-        #expect(try ids.map { try f.dataset.pair(String($0)).key } != oldKeys)
+        #expect(try ids.map { try f.dataset.pair(id: $0).key } != oldKeys)
         // The replaced images are gone, nothing else is left behind.
         let report = try f.dataset.verify()
         #expect(report.isConsistent, "\(report)")
@@ -368,14 +369,14 @@ final class EventLog: Sendable {
                                         scene: SceneInput(name: "unsorted")).processBacklog(stop: StopFlag()) { _ in }
         let pairID = try #require(first.first?.pairID)
         try #require(first.first?.verdict != .rejected)
-        let before = try f.dataset.pair(String(pairID))
+        let before = try f.dataset.pair(id: pairID)
         #expect(before.evaluations.count == 2)
 
         let pipeline = CapturePipeline(dataset: f.dataset, processor: plainProcessor(f, withModel: true),
                                        scene: SceneInput(name: "unsorted"))
         let redone = try pipeline.processBacklog(stop: StopFlag(), realign: true) { _ in }
         #expect(redone.count == 1 && redone.first?.pairID == pairID)
-        let after = try f.dataset.pair(String(pairID))
+        let after = try f.dataset.pair(id: pairID)
         #expect(after.key != before.key)
         #expect(Set(after.evaluations.map(\.model)) == ["input", "unsharp"])
         let stale = try f.dataset.staleScores(pairID: pairID)
@@ -421,7 +422,7 @@ final class EventLog: Sendable {
         #expect(outcome.verdict == .rejected)
         #expect(!outcome.reasons.isEmpty)
         #expect(outcome.input == nil && outcome.deblurred == nil)
-        #expect(try f.dataset.pair(String(outcome.pairID)).evaluations.isEmpty)
+        #expect(try f.dataset.pair(id: outcome.pairID).evaluations.isEmpty)
         #expect(try f.dataset.pairsWithoutEvaluation(model: "input").isEmpty, "rejected pairs are not owed scores")
     }
 }
@@ -452,7 +453,7 @@ final class CountingDeblurrer: Deblurrer {
         let first = try f.pipeline(withModel: true).run(rig: f.rig, count: 2, stop: StopFlag()) { _ in }
         #expect(first.count == 2)
         for o in first { #expect(o.missing == ["lpips": "LPIPS weights not installed"]) }
-        let before = try f.dataset.pair(String(first[0].pairID))
+        let before = try f.dataset.pair(id: first[0].pairID)
         #expect(before.evaluations.allSatisfy { $0.lpips == nil && $0.missing["lpips"] == "LPIPS weights not installed" })
         let outputBefore = before.evaluations.first { $0.model == "unsharp" }?.output
 
@@ -467,7 +468,7 @@ final class CountingDeblurrer: Deblurrer {
         #expect(resumed.count == 2, "both pairs lacked LPIPS")
         #expect(counting.runs.value == 0, "the stored outputs are scored, the model is not run again")
         for o in resumed { #expect(o.missing.isEmpty && o.input?.lpips != nil && o.deblurred?.lpips != nil) }
-        let after = try f.dataset.pair(String(first[0].pairID))
+        let after = try f.dataset.pair(id: first[0].pairID)
         #expect(after.evaluations.count == 2, "completed in place, not duplicated")
         #expect(after.evaluations.allSatisfy { $0.lpips != nil && $0.missing.isEmpty && $0.scoreProtocol?.lpips == "v0.1 alex" })
         #expect(after.evaluations.first { $0.model == "unsharp" }?.output == outputBefore)
@@ -481,10 +482,10 @@ final class CountingDeblurrer: Deblurrer {
         let f = try PipelineFixture()
         let captured = try f.pipeline(withModel: true).run(rig: f.rig, count: 2, stop: StopFlag()) { _ in }
         #expect(captured.count == 2)
-        let whole = try f.dataset.pair(String(captured[0].pairID)).evaluations
+        let whole = try f.dataset.pair(id: captured[0].pairID).evaluations
         let counting = CountingDeblurrer()
         let model = DeblurModel(name: "unsharp", deblurrer: counting, weights: f.weights)
-        let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+        let pairs = try captured.map { try f.dataset.pair(id: $0.pairID) }
 
         let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil)
         let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
@@ -493,7 +494,7 @@ final class CountingDeblurrer: Deblurrer {
         #expect(counts.storedOutputs["unsharp"] == 2 && counts.ran["unsharp"] == nil)
         #expect(report.methods.map(\.name) == ["Input", "unsharp"])
         #expect(report.scoreProtocol?.hasPrefix("cropped to multiples of 8, 16-bit") == true)
-        let rows = try f.dataset.pair(String(captured[0].pairID)).evaluations
+        let rows = try f.dataset.pair(id: captured[0].pairID).evaluations
         #expect(rows.count == 4, "whole-image rows kept, crop-8 rows added")
         for old in whole {
             let kept = try #require(rows.first { $0.model == old.model && $0.scoreProtocol?.framing == .whole })
@@ -511,7 +512,7 @@ final class CountingDeblurrer: Deblurrer {
                                                            rerun: true), methods: [.model(model)])
         let (_, rerunCounts) = try rerun.run(pairs: pairs, keepImages: false)
         #expect(rerunCounts.ran["unsharp"] == 2 && counting.runs.value == 2)
-        #expect(try f.dataset.pair(String(captured[0].pairID)).evaluations.count == 4)
+        #expect(try f.dataset.pair(id: captured[0].pairID).evaluations.count == 4)
         #expect(try f.dataset.verify().isConsistent)
         for row in rows { if let output = row.output { #expect(FileManager.default.fileExists(atPath: try f.dataset.url(of: output).path)) } }
     }
@@ -524,7 +525,7 @@ final class CountingDeblurrer: Deblurrer {
         let f = try PipelineFixture()
         let captured = try f.pipeline(withModel: false).run(rig: f.rig, count: 3, stop: StopFlag()) { _ in }
         #expect(captured.count == 3)
-        let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+        let pairs = try captured.map { try f.dataset.pair(id: $0.pairID) }
         let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
         let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: try fixtureLPIPS(), rerun: true)
         let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
@@ -535,7 +536,7 @@ final class CountingDeblurrer: Deblurrer {
         }
         func rows() throws -> [[Row]] {
             try captured.map { c in
-                try f.dataset.pair(String(c.pairID)).evaluations.map {
+                try f.dataset.pair(id: c.pairID).evaluations.map {
                     Row(model: $0.model, psnr: $0.psnr, ssim: $0.ssim, ssimGaussian: $0.ssimGaussian, mae: $0.mae,
                         lpips: $0.lpips, scoreProtocol: $0.scoreProtocol, missing: $0.missing)
                 }.sorted { ($0.model, $0.scoreProtocol?.framing == .whole ? 0 : 1) < ($1.model, $1.scoreProtocol?.framing == .whole ? 0 : 1) }
@@ -584,7 +585,7 @@ final class StartedDeblurrer: Deblurrer {
         for overlapped in [true, false] {
             let f = try PipelineFixture()
             let captured = try f.pipeline(withModel: false).run(rig: f.rig, count: 3, stop: StopFlag()) { _ in }
-            let pairs = try captured.map { try f.dataset.pair(String($0.pairID)) }
+            let pairs = try captured.map { try f.dataset.pair(id: $0.pairID) }
             let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
             let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil),
                                                  methods: [.input, .model(model)])
@@ -602,7 +603,7 @@ final class StartedDeblurrer: Deblurrer {
             }
             #expect(observed == 1)
             let cropped = try pairs.map { pair in
-                try f.dataset.pair(String(pair.id)).evaluations.filter { $0.scoreProtocol?.framing == .cropToMultipleOf8 }.count
+                try f.dataset.pair(id: pair.id).evaluations.filter { $0.scoreProtocol?.framing == .cropToMultipleOf8 }.count
             }
             #expect(cropped == [2, 0, 0], "overlapped \(overlapped)")
             #expect(try f.dataset.verify().isConsistent)
@@ -641,14 +642,14 @@ final class StartedDeblurrer: Deblurrer {
     }
 
     struct PairRow: Equatable {
-        var id: Int64, name: String, scene: String, verdict: Verdict, reasons: [String], split: Split
+        var id: PairID, name: String, scene: String, verdict: Verdict, reasons: [String], split: Split
         var source: String, target: String, homography: Homography?, crop: CropRect?, quality: [String: Double]
         var calibration: AlignmentCalibration?, evaluations: [Row]
     }
 
     func rows(_ dataset: Dataset) throws -> [PairRow] {
         try dataset.pairs(PairFilter()).map { summary in
-            let p = try dataset.pair(String(summary.id))
+            let p = try dataset.pair(id: summary.id)
             return PairRow(id: p.id, name: p.name, scene: p.scene, verdict: p.verdict, reasons: p.reasons, split: p.split,
                            source: p.source.sha256, target: p.target.sha256, homography: p.homography, crop: p.crop,
                            quality: p.quality,
@@ -681,9 +682,9 @@ final class StartedDeblurrer: Deblurrer {
             let outcomes = try CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "planes"))
                 .processBacklog(stop: StopFlag(), overlapped: overlapped) { event in
                     switch event {
-                    case .processed(let o): lines.withLock { $0.append("processed \(o.captureID) -> \(o.pairID)") }
+                    case .processed(let o): lines.withLock { $0.append("processed \(o.captureID.map { "\($0)" } ?? "-") -> \(o.pairID)") }
                     case .failed(let work, let error):
-                        let id: Int64 = work.map { if case .capture(let id) = $0 { id } else { 0 } } ?? 0
+                        let id: CaptureID = work.map { if case .capture(let id) = $0 { id } else { 0 } } ?? 0
                         // The message names the damaged file, in this dataset's folder.
                         let text = "\(error)".replacingOccurrences(of: dataset.root.path, with: "<dataset>")
                         lines.withLock { $0.append("failed \(id): \(text)") }

@@ -1,12 +1,13 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Review
 import TestSupport
 import Testing
 
 /// `POST /api/review`: several pairs decided at once, by id or by the queue's filter, all or nothing.
 @Suite struct BatchReviewTests {
-    func withServer(readOnly: Bool = false, _ body: (RunningServer, [Int64], URL) async throws -> Void) async throws {
+    func withServer(readOnly: Bool = false, _ body: (RunningServer, [PairID], URL) async throws -> Void) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var (dataset, ids) = try makeReviewDataset(in: dir)
@@ -26,7 +27,7 @@ import Testing
                                  body: Data(json.utf8))
     }
 
-    func states(_ root: URL, _ ids: [Int64]) throws -> [String] {
+    func states(_ root: URL, _ ids: [PairID]) throws -> [String] {
         let dataset = try Dataset.open(at: root, readOnly: true)
         return try ids.map { try dataset.pair("\($0)").reviewState.rawValue }
     }
@@ -71,7 +72,7 @@ import Testing
             #expect(reply.status == 200, "\(reply.text)")
             let object = try reply.object()
             #expect(object["updated"] as? Int == 2)
-            #expect((object["ids"] as? [NSNumber])?.map(\.int64Value) == [ids[9], ids[4]])
+            #expect((object["ids"] as? [NSNumber])?.map(\.int64Value) == [ids[9].rawValue, ids[4].rawValue])
             #expect(try states(root, ids) == (0..<10).map { [4, 9].contains($0) ? "rejected" : "unreviewed" })
             let listed = try await server.json("/api/pairs?review=rejected")
             #expect(listed["total"] as? Int == 2)

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Review
 import TestSupport
 import Testing
@@ -17,7 +18,7 @@ import Testing
     struct Session {
         let server: RunningServer
         let page: BrowserPage
-        let ids: [Int64]
+        let ids: [PairID]
         let root: URL
         var base: String { "http://127.0.0.1:\(server.port)" }
 
@@ -29,7 +30,7 @@ import Testing
 
     /// A fresh dataset, server, browser and page for `body`; all of it is stopped and removed afterwards, also
     /// when `body` throws.
-    func withBrowser(token: String? = nil, dataset make: (URL) throws -> (Dataset, [Int64]) = { try makeReviewDataset(in: $0) },
+    func withBrowser(token: String? = nil, dataset make: (URL) throws -> (Dataset, [PairID]) = { try makeReviewDataset(in: $0) },
                      _ body: (Session) async throws -> Void) async throws {
         let browser = try #require(Self.chromium)
         let dir = try makeTemporaryDirectory()

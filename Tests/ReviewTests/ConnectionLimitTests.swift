@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Review
 import TestSupport
 import Testing
@@ -51,7 +52,7 @@ final class RawConnection {
 
 @Suite struct ConnectionLimitTests {
     func withServer(_ configure: @escaping (inout ReviewOptions) -> Void = { _ in },
-                    _ body: (RunningServer, [Int64]) async throws -> Void) async throws {
+                    _ body: (RunningServer, [PairID]) async throws -> Void) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (dataset, ids) = try makeReviewDataset(in: dir, count: 2)

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Imaging
 import Review
 import TestSupport
@@ -10,7 +11,7 @@ import Glibc
 
 /// Requests a hostile page or script can send: each is answered with a clear 4xx, and the server stays up.
 @Suite struct HostileRequestTests {
-    func withServer(token: String? = nil, _ body: (RunningServer, [Int64], URL) async throws -> Void) async throws {
+    func withServer(token: String? = nil, _ body: (RunningServer, [PairID], URL) async throws -> Void) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (dataset, ids) = try makeReviewDataset(in: dir)
@@ -109,7 +110,7 @@ import Glibc
 
 /// Files the catalogue manages, read only through the dataset's confined open; images decoded within a budget.
 @Suite struct ServedFileTests {
-    func withServer(_ body: (RunningServer, Dataset, [Int64]) async throws -> Void) async throws {
+    func withServer(_ body: (RunningServer, Dataset, [PairID]) async throws -> Void) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (dataset, ids) = try makeReviewDataset(in: dir, count: 3)

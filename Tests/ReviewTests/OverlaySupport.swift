@@ -29,7 +29,7 @@ enum OverlayPair {
 
     /// Whether the map's block at this column and row lies in the shifted patch.
     static func isShifted(column: Int, row: Int) -> Bool { shiftedColumns.contains(column) && shiftedRows.contains(row) }
-    static func make(in dir: URL) throws -> (Dataset, Int64) {
+    static func make(in dir: URL) throws -> (Dataset, PairID) {
         let dataset = try Dataset.create(at: dir.appendingPathComponent("overlay-ds"))
         let scratch = dir.appendingPathComponent("overlay-scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

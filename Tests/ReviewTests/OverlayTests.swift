@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Imaging
 import Review
 import TestSupport
@@ -8,7 +9,7 @@ import Testing
 /// The data behind the pair view's overlays: the misalignment map measured from the stored pair, the original
 /// frame the crop is drawn on, and model outputs by model name.
 @Suite struct OverlayTests {
-    func withOverlayServer(_ body: (RunningServer, Int64, Dataset) async throws -> Void) async throws {
+    func withOverlayServer(_ body: (RunningServer, PairID, Dataset) async throws -> Void) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let (dataset, id) = try OverlayPair.make(in: dir)

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Review
 import TestSupport
 import Testing
@@ -14,11 +15,11 @@ import Testing
     /// The table's and each visible heading's width, for a failure message.
     static let widths = "(function () { const w = document.querySelector('.table-wrap'); return w.scrollWidth + ' in ' + w.clientWidth + ': ' + Array.from(document.querySelectorAll('table.queue thead th')).filter(function (t) { return t.offsetParent !== null; }).map(function (t) { return (t.dataset.col || 'pick') + '=' + Math.round(t.getBoundingClientRect().width); }).join(' '); })()"
 
-    static func makeDataset(in dir: URL) throws -> (Dataset, [Int64]) {
+    static func makeDataset(in dir: URL) throws -> (Dataset, [PairID]) {
         let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
         let input = try dataset.registerModel(ModelInput(name: "input", weights: nil))
         let other = try dataset.registerModel(ModelInput(name: "restormer-like baseline", weights: nil))
-        var ids: [Int64] = []
+        var ids: [PairID] = []
         for i in 0..<12 {
             let item = try SyntheticCapture.make(index: i, seed: 5, in: dir.appendingPathComponent("scratch"), width: 96,
                                                  height: 64, scenes: 3)

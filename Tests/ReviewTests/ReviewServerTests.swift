@@ -10,7 +10,7 @@ import WebServing
 @Suite struct ReviewServerTests {
     /// Runs `body` against a fresh dataset and server, and always stops the server and removes the folder.
     func withServer(token: String? = nil, readOnly: Bool = false,
-                    _ body: (RunningServer, [Int64], URL) async throws -> Void) async throws {
+                    _ body: (RunningServer, [PairID], URL) async throws -> Void) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         var (dataset, ids) = try makeReviewDataset(in: dir)
@@ -28,8 +28,8 @@ import WebServing
         await server.stop()
     }
 
-    func ids(_ object: [String: Any]) -> [Int64] {
-        ((object["rows"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? NSNumber)?.int64Value }
+    func ids(_ object: [String: Any]) -> [PairID] {
+        ((object["rows"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? NSNumber).map { PairID($0.int64Value) } }
     }
 
     @Test func listFiltersSortsAndPages() async throws {
@@ -62,7 +62,7 @@ import WebServing
                 if psnr[a] != psnr[b] { return psnr[a] > psnr[b] }
                 return a > b
             }
-            let expected: [Int64] = order.map { ids[$0] }
+            let expected: [PairID] = order.map { ids[$0] }
             #expect(self.ids(try await server.json("/api/pairs?sort=score.input.psnr&order=desc")) == expected)
             #expect(self.ids(try await server.json("/api/pairs?sort=name&limit=2")).count == 2)
 
@@ -80,7 +80,7 @@ import WebServing
     /// input's PSNR is 20 + (3i mod 7): 20 23 26 22 25 21 24 20 23 26.
     @Test func filtersByAnyFigureOrScore() async throws {
         try await withServer { server, ids, _ in
-            func list(_ query: String) async throws -> [Int64] { self.ids(try await server.json("/api/pairs?" + query)) }
+            func list(_ query: String) async throws -> [PairID] { self.ids(try await server.json("/api/pairs?" + query)) }
             #expect(try await list("where=quality.p95Shift%3E0.5") == [6, 7, 8, 9].map { ids[$0] })
             #expect(try await list("where=quality.p95Shift%3C%3D0.2") == [0, 1, 2].map { ids[$0] })
             #expect(try await list("where=score.input.psnr%3C23") == [0, 3, 5, 7].map { ids[$0] })

@@ -1,5 +1,6 @@
 import DatasetBuilder
 import Foundation
+import PairVocabulary
 import Review
 import TestSupport
 #if canImport(Glibc)
@@ -9,11 +10,11 @@ import Glibc
 /// A dataset of `count` synthetic pairs: scenes `scene-(i % 4)`, pair 4 and 9 rejected, even ones in test, a
 /// `p95Shift` of i/10 on every pair but pair 3, and a PSNR for the `input` baseline on every pair.
 /// Returns the dataset and the pair ids in insertion order.
-func makeReviewDataset(in dir: URL, count: Int = 10) throws -> (Dataset, [Int64]) {
+func makeReviewDataset(in dir: URL, count: Int = 10) throws -> (Dataset, [PairID]) {
     let dataset = try Dataset.create(at: dir.appendingPathComponent("ds"))
     let scratch = dir.appendingPathComponent("scratch")
     let model = try dataset.registerModel(ModelInput(name: "input", weights: nil))
-    var ids: [Int64] = []
+    var ids: [PairID] = []
     for i in 0..<count {
         let item = try SyntheticCapture.make(index: i, seed: 3, in: scratch, width: 32, height: 24, scenes: 4)
         let capture = try dataset.ingestCapture(item.capture)
