@@ -137,7 +137,7 @@ if !skipLarge {
     print(String(format: "registration 24 MP: %.2f s, worst corner error %.4f px", regSeconds,
                  estimate.homography.worstCornerError(to: truthL, width: W, height: H)))
     let (result, seconds) = try time { try Aligner().align(source: large.source, target: large.target) }
-    let g = result.colour?.parameters.gain ?? []
+    let g = result.colour?.fit.gains ?? []
     print(String(format: "full pipeline 24 MP: %.2f s (%@), error %.4f px, colour %@ gains %@ (true inverse %.4f %.4f %.4f), verdict %@ %@",
                  seconds, stages(result), result.homography.worstCornerError(to: truthL, width: W, height: H),
                  result.colour?.model.rawValue ?? "-", g.map { String(format: "%.4f", $0) }.joined(separator: " "),

@@ -10,26 +10,53 @@ public struct AlignerOptions: Sendable, Equatable {
 }
 
 /// The colour part of the report.
+/// The colour step of an alignment: the fit applied (the one `ColourFit` the catalogue keeps), how many samples it
+/// used, and every model tried. Written as `{model, parameters: {matrix, offset, gain}, residual, samples,
+/// candidates}` in the alignment report.
 public struct ColourReport: Sendable, Equatable, Codable {
-    public struct Parameters: Sendable, Equatable, Codable {
-        /// Row-major 3x3 applied to the target's RGB (diagonal for gain-offset).
-        public var matrix: [Double]
-        public var offset: [Double]
-        /// The diagonal of `matrix`, the gains of the gain-offset model.
-        public var gain: [Double]
-    }
     public struct Candidate: Sendable, Equatable, Codable {
         public var model: ColourModel
         public var residual: Double
     }
-    /// `identity` when colour matching was off or impossible.
-    public var model: ColourModel
-    public var parameters: Parameters
-    public var residual: Double
+    /// `identity` (residual NaN) when colour matching was off or impossible.
+    public var fit: ColourFit
     /// Low-pass samples the fit used.
     public var samples: Int
     /// Every model fitted, with its residual.
     public var candidates: [Candidate]
+
+    public var model: ColourModel { fit.model }
+    public var residual: Double { fit.residual ?? .nan }
+
+    public init(fit: ColourFit, samples: Int, candidates: [Candidate]) {
+        self.fit = fit
+        self.samples = samples
+        self.candidates = candidates
+    }
+
+    enum CodingKeys: String, CodingKey { case model, parameters, residual, samples, candidates }
+    enum ParameterKeys: String, CodingKey { case matrix, offset, gain }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(fit.model, forKey: .model)
+        var p = c.nestedContainer(keyedBy: ParameterKeys.self, forKey: .parameters)
+        try p.encode(fit.matrix, forKey: .matrix)
+        try p.encode(fit.offset, forKey: .offset)
+        try p.encode(fit.gains, forKey: .gain)
+        try c.encode(residual, forKey: .residual)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(candidates, forKey: .candidates)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let p = try c.nestedContainer(keyedBy: ParameterKeys.self, forKey: .parameters)
+        fit = ColourFit(model: try c.decode(ColourModel.self, forKey: .model), matrix: try p.decode([Double].self, forKey: .matrix),
+                        offset: try p.decode([Double].self, forKey: .offset), residual: try c.decode(Double.self, forKey: .residual))
+        samples = try c.decode(Int.self, forKey: .samples)
+        candidates = try c.decode([Candidate].self, forKey: .candidates)
+    }
 }
 
 public struct QualityReport: Sendable, Equatable, Codable {
@@ -182,32 +209,28 @@ public struct Aligner: Sendable {
         // Blocks of about 1/10000 of the crop: strongly low-passed, and few enough for a quick robust fit.
         let block = max(2, Int((Double(crop.area) / 10_000).squareRoot()))
         let samples = ColourSamples(source: sourceCrop, target: warped, block: block)
-        var fits: [ColourTransform] = []
+        var fits: [(fit: ColourFit, samples: Int)] = []
         switch options.colourModel {
         case .none: break
         case .gainOffset: fits = [fitColour(samples, model: .gainOffset)].compactMap { $0 }
         case .affine: fits = [fitColour(samples, model: .affine)].compactMap { $0 }
         case .auto: fits = [fitColour(samples, model: .gainOffset), fitColour(samples, model: .affine)].compactMap { $0 }
         }
-        var chosen: ColourTransform? = fits.first
-        if fits.count == 2, fits[1].residual < 0.8 * fits[0].residual { chosen = fits[1] }
+        var chosen = fits.first
+        if fits.count == 2, let a = fits[0].fit.residual, let b = fits[1].fit.residual, b < 0.8 * a { chosen = fits[1] }
         if let chosen {
-            chosen.apply(to: &warped)
-            result.colour = ColourReport(
-                model: chosen.model,
-                parameters: .init(matrix: chosen.matrix, offset: chosen.offset, gain: chosen.gains),
-                residual: chosen.residual, samples: chosen.samples,
-                candidates: fits.map { .init(model: $0.model, residual: $0.residual) })
-            if chosen.residual > thresholds.maxColourResidual {
+            chosen.fit.apply(to: &warped)
+            result.colour = ColourReport(fit: chosen.fit, samples: chosen.samples,
+                                         candidates: fits.map { .init(model: $0.fit.model, residual: $0.fit.residual ?? .nan) })
+            let residual = chosen.fit.residual ?? 0
+            if residual > thresholds.maxColourResidual {
                 verdict = .review
-                reasons.append(String(format: "colour fit residual %.4f exceeds %.4f", chosen.residual,
-                                      thresholds.maxColourResidual))
+                reasons.append(String(format: "colour fit residual %.4f exceeds %.4f", residual, thresholds.maxColourResidual))
             }
         } else {
-            let id = ColourTransform.identity
-            result.colour = ColourReport(model: .identity, parameters: .init(matrix: id.matrix, offset: id.offset,
-                                                                              gain: id.gains),
-                                         residual: .nan, samples: samples.count, candidates: [])
+            var none = ColourFit.identity
+            none.residual = .nan
+            result.colour = ColourReport(fit: none, samples: samples.count, candidates: [])
             if options.colourModel != .none {
                 verdict = .review
                 reasons.append("too few well-exposed pixels (\(samples.count) low-pass samples) to fit colour; not colour-matched")
@@ -357,13 +380,6 @@ func clippedFraction(_ a: RGBImage, _ b: RGBImage) -> Double {
         }
     }
     return Double(counts.reduce(0, +)) / Double(max(n, 1))
-}
-
-extension ColourReport {
-    /// The fit as the catalogue keeps it with the pair.
-    public var fit: ColourFit {
-        ColourFit(model: model, matrix: parameters.matrix, offset: parameters.offset, residual: residual)
-    }
 }
 
 extension QualityReport {

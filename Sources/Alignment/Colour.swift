@@ -12,21 +12,7 @@ public enum ColourModelChoice: String, Sendable, Codable, CaseIterable {
     case none
 }
 
-/// target' = matrix * target + offset, per pixel RGB, fitted so that target' matches the source.
-public struct ColourTransform: Sendable, Equatable, Codable {
-    public var model: ColourModel
-    /// Row-major 3x3; diagonal for the gain-offset model.
-    public var matrix: [Double]
-    public var offset: [Double]
-    /// Robust RMS of the fit on the low-pass samples: 1.4826 x the median absolute residual.
-    public var residual: Double
-    public var samples: Int
-
-    public static let identity = ColourTransform(model: .gainOffset, matrix: [1, 0, 0, 0, 1, 0, 0, 0, 1],
-                                                 offset: [0, 0, 0], residual: 0, samples: 0)
-
-    public var gains: [Double] { [matrix[0], matrix[4], matrix[8]] }
-
+extension ColourFit {
     /// Applies the transform in place.
     public func apply(to image: inout RGBImage) {
         let n = image.planeSize
@@ -100,7 +86,7 @@ struct ColourSamples {
 }
 
 /// Robust (Huber IRLS) fit of one colour model.
-func fitColour(_ samples: ColourSamples, model: ColourModel) -> ColourTransform? {
+func fitColour(_ samples: ColourSamples, model: ColourModel) -> (fit: ColourFit, samples: Int)? {
     let n = samples.count
     let unknowns = model == .gainOffset ? 2 : 4
     guard n >= 4 * unknowns else { return nil }
@@ -156,5 +142,5 @@ func fitColour(_ samples: ColourSamples, model: ColourModel) -> ColourTransform?
         let k = 1.345 * max(sigma, 1e-5)
         for i in 0..<n { weights[i] = norms[i] <= k ? 1 : k / norms[i] }
     }
-    return ColourTransform(model: model, matrix: matrix, offset: offset, residual: sigma, samples: n)
+    return (ColourFit(model: model, matrix: matrix, offset: offset, residual: sigma), n)
 }

@@ -31,6 +31,9 @@ public struct ColourFit: Sendable, Hashable, Codable {
     public static let identity = ColourFit(model: .identity, matrix: [1, 0, 0, 0, 1, 0, 0, 0, 1], offset: [0, 0, 0],
                                            residual: 0)
 
+    /// The diagonal of `matrix`: the gains of the gain-offset model.
+    public var gains: [Double] { [matrix[0], matrix[4], matrix[8]] }
+
     /// The 12 numbers as the catalogue keeps them: the matrix row-major, then the offset.
     public var parameters: [Double] { matrix + offset }
 

@@ -58,7 +58,7 @@ import Imaging
         #expect(colour.model == .gainOffset)
         // The fitted map takes the target back to the source: gain 1/g, offset -o/g.
         for c in 0..<3 {
-            let g = colour.parameters.gain[c], o = colour.parameters.offset[c]
+            let g = colour.fit.gains[c], o = colour.fit.offset[c]
             #expect(abs(g - 1 / Self.gain[c]) < 0.01, "channel \(c) gain \(g)")
             #expect(abs(o + Self.offset[c] / Self.gain[c]) < 0.006, "channel \(c) offset \(o)")
         }
