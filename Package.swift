@@ -87,7 +87,7 @@ let package = Package(
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
         .target(name: "Metrics", dependencies: ["NeuralCore", "ThreadSupport"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
-        .target(name: "Evaluation", dependencies: ["AtomicFiles", "Imaging", "Metrics", "IFANEngine", "ThreadSupport"]),
+        .target(name: "Evaluation", dependencies: ["AtomicFiles", "Imaging", "Metrics", "IFANEngine", "PairVocabulary", "ThreadSupport"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.
         .target(name: "Pipeline", dependencies: ["PairVocabulary", "ThreadSupport", "AtomicFiles", "Rig", "Alignment", "DatasetBuilder", "Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         // What both loopback servers (review, live view) share: the access checks (Host, token, Origin), connection
@@ -178,7 +178,7 @@ let package = Package(
         .executableTarget(name: "DatasetCrashHelper", dependencies: ["DatasetBuilder"], path: "Tests/DatasetCrashHelper"),
         .testTarget(name: "IFANEngineTests", dependencies: ["TestSupport", "IFANEngine", "NeuralCore", "Imaging", "ThreadSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["TestSupport", "Metrics", "NeuralCore", "Imaging"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "ThreadSupport", "Metrics", "NeuralCore"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Imaging", "PairVocabulary", "ThreadSupport", "Metrics", "NeuralCore"]),
         .testTarget(name: "LiveViewingTests", dependencies: ["TestSupport", "LiveViewing", "Alignment", "Imaging", "PairVocabulary"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "WebServing", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),

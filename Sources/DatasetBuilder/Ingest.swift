@@ -235,7 +235,7 @@ extension Dataset {
             let id = try commitStep([]) { db, _ in
                 try db.execute(sql: """
                     INSERT INTO model (name, parameterCount, macs, notes, addedAt) VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [name, input.parameterCount, input.macs, input.notes, Date()])
+                    """, arguments: [name, input.cost?.parameters, input.cost?.macs, input.notes, Date()])
                 return db.lastInsertedRowID
             }
             return Ingested(id: id, created: true)
@@ -257,7 +257,7 @@ extension Dataset {
             try db.execute(sql: """
                 INSERT INTO model (name, weightsFileId, weightsSHA256, parameterCount, macs, notes, addedAt)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [name, ids[path], sha, input.parameterCount, input.macs, input.notes, Date()])
+                """, arguments: [name, ids[path], sha, input.cost?.parameters, input.cost?.macs, input.notes, Date()])
             return db.lastInsertedRowID
         }
         return Ingested(id: id, created: true)

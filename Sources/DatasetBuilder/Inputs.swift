@@ -180,16 +180,14 @@ public struct ModelInput: Sendable {
     public var name: String
     /// The weights file; copied into the dataset so that results stay reproducible. Nil for a baseline.
     public var weights: URL?
-    public var parameterCount: Int64?
-    /// Multiply-accumulates for one inference at the evaluation resolution.
-    public var macs: Int64?
+    /// Parameters and multiply-accumulates (the catalogue keeps both counts; the MACs are at 1280x720).
+    public var cost: ModelCost?
     public var notes: String
 
-    public init(name: String, weights: URL?, parameterCount: Int64? = nil, macs: Int64? = nil, notes: String = "") {
+    public init(name: String, weights: URL?, cost: ModelCost? = nil, notes: String = "") {
         self.name = name
         self.weights = weights
-        self.parameterCount = parameterCount
-        self.macs = macs
+        self.cost = cost
         self.notes = notes
     }
 }

@@ -1,12 +1,13 @@
 import IFANEngine
+import PairVocabulary
 import Imaging
 
 /// A deblurring engine (IFAN with any imported weights) as an evaluated method.
 public struct DeblurrerMethod: RestorationMethod {
     public let deblurrer: any Deblurrer
-    public var complexity: ModelComplexity?
+    public var complexity: ModelCost?
 
-    public init(_ deblurrer: any Deblurrer, complexity: ModelComplexity? = nil) {
+    public init(_ deblurrer: any Deblurrer, complexity: ModelCost? = nil) {
         self.deblurrer = deblurrer
         self.complexity = complexity
     }

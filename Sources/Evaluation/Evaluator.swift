@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 import IFANEngine
 import Imaging
 import Metrics
@@ -30,13 +31,13 @@ public struct MethodSummary: Sendable, Equatable, Codable {
     public var mae: Double
     /// Nil when any pair lacks an LPIPS score.
     public var lpips: Double?
-    public var complexity: ModelComplexity?
+    public var complexity: ModelCost?
     public var secondsPerImage: Double
     /// How the row's scores were computed, in words (see `EvaluationReport.scoreProtocol`).
     public var scoreProtocol: String?
 
     public init(name: String, pairs: Int, psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?,
-                complexity: ModelComplexity?, secondsPerImage: Double) {
+                complexity: ModelCost?, secondsPerImage: Double) {
         self.name = name
         self.pairs = pairs
         self.psnr = psnr
@@ -78,7 +79,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         ssimGaussian = try c.decode(Double.self, forKey: .ssimGaussian)
         mae = try c.decode(Double.self, forKey: .mae)
         lpips = try c.decodeIfPresent(Double.self, forKey: .lpips)
-        complexity = try c.decodeIfPresent(ModelComplexity.self, forKey: .complexity)
+        complexity = try c.decodeIfPresent(ModelCost.self, forKey: .complexity)
         secondsPerImage = try c.decode(Double.self, forKey: .secondsPerImage)
         scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol)
     }
@@ -304,7 +305,7 @@ public struct Evaluator: Sendable {
     }
 
     /// A method's row of the table: the means of its per-pair results (LPIPS only when every pair has one).
-    public static func summarize(name: String, complexity: ModelComplexity?, results: [PairResult]) -> MethodSummary {
+    public static func summarize(name: String, complexity: ModelCost?, results: [PairResult]) -> MethodSummary {
         let n = Double(results.count)
         func mean(_ f: (MetricReport) -> Double) -> Double { results.reduce(0) { $0 + f($1.scores) } / n }
         let lpips: Double? = results.allSatisfy { $0.scores.lpips != nil } ? mean { $0.lpips! } : nil

@@ -1,5 +1,6 @@
 import AtomicFiles
 import Foundation
+import PairVocabulary
 import Imaging
 import Metrics
 
@@ -153,7 +154,7 @@ public final class HTMLReportWriter {
             [.text(escape(m.name)), .number(m.psnr, 2), .number(m.ssim, 3), .number(m.ssimGaussian, 3),
              .number(m.mae * 10, 3), m.lpips.map { Cell.number($0, 3) } ?? Cell.missing,
              m.complexity?.parameters.map { Cell.number(Double($0) / 1e6, 2) } ?? Cell.missing,
-             m.complexity.flatMap { (c: ModelComplexity) -> Cell? in c.macs.map { Cell.label(self.f($0 / 1e9, 1) + (sizes.count > 1 ? " at \(c.macsWidth)×\(c.macsHeight)" : "")) } } ?? Cell.missing,
+             m.complexity.flatMap { (c: ModelCost) -> Cell? in c.gigaMACs.map { Cell.label(self.f($0, 1) + (sizes.count > 1 ? " at \(c.macsWidth)×\(c.macsHeight)" : "")) } } ?? Cell.missing,
              .number(m.secondsPerImage, 3)]
         }
         html += tableHTML(id: "summary", header: ["Model", "PSNR", "SSIM", "SSIM (Gaussian)", "MAE ×10⁻¹", "LPIPS", "Params (M)", macsHeading, "Time (s)"],

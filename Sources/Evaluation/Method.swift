@@ -1,22 +1,7 @@
 import Foundation
+import PairVocabulary
 import IFANEngine
 import Imaging
-
-/// What a results table reports about a method's cost; nil where it is not known (e.g. a results folder).
-public struct ModelComplexity: Sendable, Equatable, Codable {
-    public var parameters: Int?
-    /// Multiply-accumulates at `macsWidth` x `macsHeight`, as ptflops counts them (the paper's convention).
-    public var macs: Double?
-    public var macsWidth: Int
-    public var macsHeight: Int
-
-    public init(parameters: Int?, macs: Double?, macsWidth: Int = 1280, macsHeight: Int = 720) {
-        self.parameters = parameters
-        self.macs = macs
-        self.macsWidth = macsWidth
-        self.macsHeight = macsHeight
-    }
-}
 
 /// A method under evaluation: anything that turns a defocused input into a restored image.
 ///
@@ -24,7 +9,7 @@ public struct ModelComplexity: Sendable, Equatable, Codable {
 /// row) and folders of other methods' published outputs all answer the same way.
 public protocol RestorationMethod: Sendable {
     var name: String { get }
-    var complexity: ModelComplexity? { get }
+    var complexity: ModelCost? { get }
     /// The restored image, the size of `input`.
     func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage
     /// The same, reporting progress within the image to `progress` (a model's tiles and stages).
@@ -42,7 +27,7 @@ extension RestorationMethod {
 public struct InputMethod: RestorationMethod {
     public init() {}
     public var name: String { "Input" }
-    public var complexity: ModelComplexity? { nil }
+    public var complexity: ModelCost? { nil }
     public func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage { input }
 }
 
@@ -63,9 +48,9 @@ public enum ResultsFolderError: Error, CustomStringConvertible, Equatable {
 public struct ResultsFolderMethod: RestorationMethod {
     public let name: String
     public let folder: URL
-    public var complexity: ModelComplexity?
+    public var complexity: ModelCost?
 
-    public init(name: String, folder: URL, complexity: ModelComplexity? = nil) {
+    public init(name: String, folder: URL, complexity: ModelCost? = nil) {
         self.name = name
         self.folder = folder
         self.complexity = complexity

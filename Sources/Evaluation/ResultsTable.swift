@@ -31,7 +31,7 @@ public struct ResultsTable: Sendable {
             String(format: "%.3f", row.mae * 10),
             row.lpips.map { String(format: "%.3f", $0) } ?? "-",
             row.complexity?.parameters.map { String(format: "%.2f", Double($0) / 1e6) } ?? "-",
-            row.complexity?.macs.map { String(format: "%.1f", $0 / 1e9) } ?? "-",
+            row.complexity?.gigaMACs.map { String(format: "%.1f", $0) } ?? "-",
             String(format: "%.3f", row.secondsPerImage),
         ]
     }
@@ -76,7 +76,7 @@ public struct ResultsTable: Sendable {
             let fields: [String] = [
                 csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
                 r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
-                r.complexity?.macs.map { String(format: "%.0f", $0) } ?? "", "\(r.secondsPerImage)",
+                r.complexity?.macs.map { "\($0)" } ?? "", "\(r.secondsPerImage)",
                 csvField(r.scoreProtocol ?? ""),
             ]
             lines.append(fields.joined(separator: ","))

@@ -13,16 +13,14 @@ public struct DeblurModel: Sendable {
     public var deblurrer: any Deblurrer
     /// The weights file, copied into the dataset so that scores stay reproducible.
     public var weights: URL
-    public var parameters: Int?
-    /// Multiply-accumulates at 1280x720 (ptflops' convention, as the paper's tables).
-    public var macs: Int?
+    /// Parameters and multiply-accumulates at 1280x720 (ptflops' convention, as the paper's tables).
+    public var cost: ModelCost?
 
-    public init(name: String, deblurrer: any Deblurrer, weights: URL, parameters: Int? = nil, macs: Int? = nil) {
+    public init(name: String, deblurrer: any Deblurrer, weights: URL, cost: ModelCost? = nil) {
         self.name = name
         self.deblurrer = deblurrer
         self.weights = weights
-        self.parameters = parameters
-        self.macs = macs
+        self.cost = cost
     }
 
     /// The IFAN engine with weights from the model store or a .safetensors file.
@@ -30,8 +28,8 @@ public struct DeblurModel: Sendable {
         let network = try IFANModelFile.load(weights)
         let architecture = network.architecture
         return DeblurModel(name: name, deblurrer: IFANDeblurrer(name: name, network: network), weights: weights,
-                           parameters: architecture.parameterCount,
-                           macs: architecture.ptflopsMACs(width: 1280, height: 720))
+                           cost: ModelCost(parameters: architecture.parameterCount,
+                                           macs: architecture.ptflopsMACs(width: 1280, height: 720)))
     }
 }
 

@@ -26,14 +26,14 @@ public struct CatalogueMethod: Sendable {
     public var name: String
     /// The name in results tables ("Input" for the input, as the paper's tables print it).
     public var tableName: String
-    public var complexity: ModelComplexity?
+    public var complexity: ModelCost?
 
     public static let input = CatalogueMethod(kind: .input, name: inputModelName, tableName: InputMethod().name,
                                               complexity: nil)
 
     public static func model(_ model: DeblurModel) -> CatalogueMethod {
         CatalogueMethod(kind: .model(model), name: model.name, tableName: model.name,
-                        complexity: ModelComplexity(parameters: model.parameters, macs: model.macs.map { Double($0) }))
+                        complexity: model.cost)
     }
 
     public static func results(_ method: any RestorationMethod) -> CatalogueMethod {
@@ -43,10 +43,8 @@ public struct CatalogueMethod: Sendable {
     var registration: ModelInput {
         switch kind {
         case .input: ModelInput(name: name, weights: nil, notes: "the defocused input itself")
-        case .model(let m): ModelInput(name: name, weights: m.weights, parameterCount: m.parameters.map(Int64.init),
-                                       macs: m.macs.map(Int64.init))
-        case .results: ModelInput(name: name, weights: nil, parameterCount: complexity?.parameters.map(Int64.init),
-                                  macs: complexity?.macs.map { Int64($0) }, notes: "outputs from a results folder")
+        case .model(let m): ModelInput(name: name, weights: m.weights, cost: m.cost)
+        case .results: ModelInput(name: name, weights: nil, cost: complexity, notes: "outputs from a results folder")
         }
     }
 }

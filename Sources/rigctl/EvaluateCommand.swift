@@ -102,8 +102,8 @@ struct EvaluateCommand: ParsableCommand {
             for (index, model) in models.enumerated() {
                 let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
                 let network = try IFANModelFile.load(url)
-                let complexity = ModelComplexity(parameters: network.architecture.parameterCount,
-                                                 macs: Double(network.architecture.ptflopsMACs(width: 1280, height: 720)))
+                let complexity = ModelCost(parameters: network.architecture.parameterCount,
+                                                 macs: network.architecture.ptflopsMACs(width: 1280, height: 720))
                 methods.append(DeblurrerMethod(IFANDeblurrer(name: name, network: network), complexity: complexity))
                 weightFiles[name] = url
             }

@@ -51,8 +51,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let dataset = try makeDataset(in: dir, count: 2)
         let weights = try writePNG(dir.appendingPathComponent("ifan.weights"), seed: 99)
-        let model = try dataset.registerModel(ModelInput(name: "IFAN", weights: weights, parameterCount: 10_476_996,
-                                                         macs: 361_500_000_000))
+        let model = try dataset.registerModel(ModelInput(name: "IFAN", weights: weights,
+                                                         cost: ModelCost(parameters: 10_476_996, macs: 361_500_000_000)))
         #expect(try dataset.registerModel(ModelInput(name: "IFAN", weights: weights)) == Ingested(id: model.id, created: false))
         let other = try writePNG(dir.appendingPathComponent("other.weights"), seed: 100)
         #expect(throws: DatasetError.self) { try dataset.registerModel(ModelInput(name: "IFAN", weights: other)) }

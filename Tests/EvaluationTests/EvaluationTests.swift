@@ -1,5 +1,6 @@
 import TestSupport
 import Foundation
+import PairVocabulary
 import Imaging
 import Testing
 import Evaluation
@@ -106,7 +107,7 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         MethodSummary(name: "Input", pairs: 50, psnr: 22.333, ssim: 0.6333, ssimGaussian: 0.61, mae: 0.05546, lpips: 0.524,
                       complexity: nil, secondsPerImage: 0.0001),
         MethodSummary(name: "IFAN_{ours}, \"8\" & co", pairs: 50, psnr: 24.712, ssim: 0.7488, ssimGaussian: 0.73, mae: 0.04228,
-                      lpips: 0.306, complexity: ModelComplexity(parameters: 10_476_996, macs: 362.9e9), secondsPerImage: 2.5),
+                      lpips: 0.306, complexity: ModelCost(parameters: 10_476_996, macs: 362_900_000_000), secondsPerImage: 2.5),
     ]
 
     @Test func everyFormat() throws {
@@ -171,7 +172,7 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         let methods: [any RestorationMethod] = [
             InputMethod(),
             ResultsFolderMethod(name: "Other", folder: root.appendingPathComponent("other"),
-                                complexity: ModelComplexity(parameters: 10_476_996, macs: 362.9e9)),
+                                complexity: ModelCost(parameters: 10_476_996, macs: 362_900_000_000)),
         ]
         let report = try Evaluator(methods: methods, lpips: nil)
             .run(pairs: try PairFolder.pairs(in: root.appendingPathComponent("set")), observe: writer.add)

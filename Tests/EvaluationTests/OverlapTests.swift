@@ -1,5 +1,6 @@
 import TestSupport
 import Foundation
+import PairVocabulary
 import Imaging
 import Metrics
 import NeuralCore
@@ -13,7 +14,7 @@ struct RecordingMethod: RestorationMethod {
     let started = LockedValue<[String]>([])
     var failOn: String?
     var name: String { "Recording" }
-    var complexity: ModelComplexity? { nil }
+    var complexity: ModelCost? { nil }
     func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage {
         started.withLock { $0.append(pair.name) }
         if pair.name == failOn { throw ResultsFolderError.missingOutput(method: name, folder: "-", pair: pair.name) }
