@@ -11,14 +11,9 @@ extension ShotRole: DatabaseValueConvertible {}
 extension ColourModel: DatabaseValueConvertible {}
 
 // Ids are stored as the row ids they are.
-extension PairID: DatabaseValueConvertible {
+extension RowID: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { rawValue.databaseValue }
-    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> PairID? { Int64.fromDatabaseValue(dbValue).map { PairID(rawValue: $0) } }
-}
-
-extension CaptureID: DatabaseValueConvertible {
-    public var databaseValue: DatabaseValue { rawValue.databaseValue }
-    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> CaptureID? { Int64.fromDatabaseValue(dbValue).map { CaptureID(rawValue: $0) } }
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> RowID? { Int64.fromDatabaseValue(dbValue).map { RowID(rawValue: $0) } }
 }
 
 /// A calibration is stored as its canonical JSON, so that SQL can compare two of them as text.
