@@ -179,9 +179,7 @@ extension Dataset {
         if let c = input.crop, c.x < 0 || c.y < 0 || c.width <= 0 || c.height <= 0 {
             throw DatasetError.invalidInput("pair \(input.name): crop \(c.width)x\(c.height)+\(c.x)+\(c.y) is not a rectangle")
         }
-        if let bad = input.quality.first(where: { !$0.value.isFinite }) {
-            throw DatasetError.invalidInput("pair \(input.name): quality figure \(bad.key) is not finite")
-        }
+        // Quality figures are finite by construction (`QualityFigures` keeps no other).
     }
 
     /// A pair's images read (unless the caller already did), hashed and planned under `aligned/<key>/`, with each

@@ -137,7 +137,7 @@ public struct PairInput: Sendable {
     public var colour: ColourFit?
     public var crop: CropRect?
     /// Named quality figures (e.g. "ecc": 0.98, "sharpnessRatio": 3.1).
-    public var quality: [String: Double]
+    public var quality: QualityFigures
     public var verdict: Verdict
     /// Why the verdict was reached (each failed or borderline check).
     public var reasons: [String]
@@ -154,7 +154,7 @@ public struct PairInput: Sendable {
 
     public init(captureID: CaptureID? = nil, scene: SceneInput? = nil, name: String, source: URL, target: URL,
                 left: URL? = nil, right: URL? = nil, homography: Homography? = nil, colour: ColourFit? = nil,
-                crop: CropRect? = nil, quality: [String: Double] = [:], verdict: Verdict, reasons: [String] = [],
+                crop: CropRect? = nil, quality: QualityFigures = [:], verdict: Verdict, reasons: [String] = [],
                 split: Split = .unused, origin: String = "", calibration: AlignmentCalibration? = nil) {
         self.calibration = calibration
         self.captureID = captureID

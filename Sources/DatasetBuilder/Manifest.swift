@@ -30,7 +30,7 @@ struct ManifestAlignment: Codable {
     let colourParameters: [Double]?
     let colourResidual: Double?
     let crop: CropRect?
-    let quality: [String: Double]
+    let quality: QualityFigures
 }
 
 /// One pair in `manifest.json`: what was written, where it came from, and how it was made.
@@ -97,9 +97,9 @@ struct ManifestPair: Codable {
         skew = recorded?.skew ?? figures.value(capture?.skew, "skew")
         let residual = figures.value(detail.colour?.residual, "alignment.colourResidual")
         // In key order, so that the notes (and the export) are the same on every run.
-        var quality: [String: Double] = [:]
-        for key in detail.quality.keys.sorted() {
-            quality[key] = figures.value(detail.quality[key], "alignment.quality.\(key)")
+        var quality: QualityFigures = [:]
+        for name in detail.quality.names {
+            quality[name] = figures.value(detail.quality[name], "alignment.quality.\(name)")
         }
         alignment = ManifestAlignment(homography: detail.homography?.m, colourModel: detail.colour?.model,
                                       colourParameters: detail.colour?.parameters, colourResidual: residual,
@@ -166,7 +166,7 @@ extension Exporter {
                     a.homography.map { $0.map { "\($0)" }.joined(separator: " ") } ?? "",
                     a.colourModel?.rawValue ?? "", number(a.colourResidual),
                     a.crop.map { "\($0.width)x\($0.height)+\($0.x)+\($0.y)" } ?? "",
-                    a.quality.keys.sorted().map { "\($0)=\(a.quality[$0] ?? 0)" }.joined(separator: ";"),
+                    a.quality.names.map { "\($0)=\(a.quality[$0] ?? 0)" }.joined(separator: ";"),
                     p.verdict.rawValue, p.review.rawValue, p.split.rawValue, p.sha256[.source] ?? "", p.sha256[.target] ?? "",
                     p.sourceFiles["aligned/source"] ?? "", p.sourceFiles["aligned/target"] ?? "",
                     p.sourceFiles["original/source"] ?? "", p.sourceFiles["original/target"] ?? ""]
@@ -235,7 +235,7 @@ extension Exporter {
         }
         let residuals = pairs.compactMap(\.alignment.colourResidual)
         if let summary = Self.summary(residuals) { s += "- colour residual (RMS): \(summary)\n" }
-        let figureNames = Set(pairs.flatMap(\.alignment.quality.keys)).sorted()
+        let figureNames = Set(pairs.flatMap(\.alignment.quality.names)).sorted()
         for name in figureNames {
             if let summary = Self.summary(pairs.compactMap { $0.alignment.quality[name] }) {
                 s += "- quality `\(name)`: \(summary)\n"

@@ -102,7 +102,7 @@ public struct ReviewRow: Sendable, Codable, Equatable {
     public let split: Split
     public let reviewState: ReviewState
     public let reviewNote: String
-    public let quality: [String: Double]
+    public let quality: QualityFigures
     public let skew: Double?
     public let colourResidual: Double?
     /// Model name to metric name to value.
@@ -122,7 +122,7 @@ extension ReviewRow {
         try c.encode(split, forKey: .split)
         try c.encode(reviewState, forKey: .reviewState)
         try c.encode(reviewNote, forKey: .reviewNote)
-        try c.encode(figures.values(quality, "quality"), forKey: .quality)
+        try c.encode(figures.values(quality.values, "quality"), forKey: .quality)
         try c.encodeFigure(skew, forKey: .skew, &figures)
         try c.encodeFigure(colourResidual, forKey: .colourResidual, &figures)
         var models: [String: [String: Double?]] = [:]
@@ -204,7 +204,7 @@ extension Dataset {
                         verdict: try row.vocabulary("verdict", of: "pair", id: id),
                         split: try row.vocabulary("split", of: "pair", id: id),
                         reviewState: try row.vocabulary("reviewState", of: "pair", id: id), reviewNote: row["reviewNote"],
-                        quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:], skew: row["skew"],
+                        quality: QualityFigures(JSONText.decode([String: Double].self, row["quality"]) ?? [:]), skew: row["skew"],
                         colourResidual: row["colourResidual"], scores: scores[id] ?? [:])
                 },
                 byVerdict: byVerdict, byReview: byReview, bySplit: bySplit, pairs: pairs)

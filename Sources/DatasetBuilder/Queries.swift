@@ -145,7 +145,7 @@ public struct PairDetail: Sendable, Codable, Equatable {
     public let homography: Homography?
     public let colour: ColourFit?
     public let crop: CropRect?
-    public let quality: [String: Double]
+    public let quality: QualityFigures
     public let verdict: Verdict
     public let reasons: [String]
     public let split: Split
@@ -224,7 +224,7 @@ extension PairDetail {
         try c.encodeIfPresent(homography, forKey: .homography)
         try c.encodeIfPresent(colour?.finite(&figures, "colour"), forKey: .colour)
         try c.encodeIfPresent(crop, forKey: .crop)
-        try c.encode(figures.values(quality, "quality"), forKey: .quality)
+        try c.encode(figures.values(quality.values, "quality"), forKey: .quality)
         try c.encode(verdict, forKey: .verdict)
         try c.encode(reasons, forKey: .reasons)
         try c.encode(split, forKey: .split)
@@ -400,7 +400,7 @@ extension Dataset {
             left: try fileInfo(row["leftFileId"], in: db), right: try fileInfo(row["rightFileId"], in: db),
             homography: JSONText.decode([Double].self, row["homography"]).flatMap { try? Homography($0) },
             colour: colour, crop: crop,
-            quality: JSONText.decode([String: Double].self, row["quality"]) ?? [:],
+            quality: QualityFigures(JSONText.decode([String: Double].self, row["quality"]) ?? [:]),
             verdict: try row.vocabulary("verdict", of: "pair", id: id),
             reasons: JSONText.decode([String].self, row["reasons"]) ?? [], split: try row.vocabulary("split", of: "pair", id: id),
             reviewState: try row.vocabulary("reviewState", of: "pair", id: id), reviewNote: row["reviewNote"],

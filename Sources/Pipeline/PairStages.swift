@@ -300,7 +300,7 @@ extension PairProcessor {
                 let input = PairInput(captureID: captureID, name: name, source: scratch.url.appendingPathComponent("source.png"),
                                       target: scratch.url.appendingPathComponent("target.png"),
                                       homography: result.homography, colour: result.colour?.fit, crop: result.crop,
-                                      quality: result.quality.figures.figures, verdict: verdict, reasons: result.reasons,
+                                      quality: result.quality.figures, verdict: verdict, reasons: result.reasons,
                                       split: split, origin: replacing?.origin ?? "capture", calibration: calibration)
                 return try replacing.map { try dataset.replaceAlignment(pairID: $0.id, with: input).id } ?? dataset.addPair(input).id
             }

@@ -124,7 +124,7 @@ enum Page {
             guard let id else { return "<span class=\"disabled\">\(label)</span>" }
             return "<a id=\"\(rel)\" rel=\"\(rel)\" href=\"/pairs/\(id)\(escape(suffix))\">\(label)</a>"
         }
-        var figures: [(String, String)] = p.quality.keys.sorted().map { ($0, format(p.quality[$0])) }
+        var figures: [(String, String)] = p.quality.names.map { ($0, format(p.quality[$0])) }
         if let c = p.colour {
             figures.append(("colour model", c.model.rawValue))
             figures.append(("colour residual", format(c.residual)))

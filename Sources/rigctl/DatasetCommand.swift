@@ -123,7 +123,7 @@ struct DatasetCommand: ParsableCommand {
                 }
                 if let c = p.crop { print("crop: \(c.width)x\(c.height)+\(c.x)+\(c.y)") }
                 if !p.quality.isEmpty {
-                    print("quality: " + p.quality.keys.sorted()
+                    print("quality: " + p.quality.names
                         .map { "\($0) \(HumanFormat.significant(p.quality[$0] ?? 0))" }.joined(separator: ", "))
                 }
                 if let capture = p.capture {

@@ -63,9 +63,18 @@ import Testing
 }
 
 @Suite struct QualityFiguresTests {
-    @Test func figuresKeepOnlyKnownFiniteValues() {
+    @Test func figuresKeepOnlyFiniteValuesAndAnImportedSetsOwnNames() {
         let q = QualityFigures(overlap: 0.98, clipped: .nan, correlation: 0.91, maxShift: 0.4)
-        #expect(q.figures == ["overlap": 0.98, "correlation": 0.91, "maxShift": 0.4])
-        #expect(QualityFigures(figures: q.figures) == QualityFigures(overlap: 0.98, correlation: 0.91, maxShift: 0.4))
+        #expect(q.values == ["overlap": 0.98, "correlation": 0.91, "maxShift": 0.4])
+        #expect(QualityFigures(q.values) == QualityFigures(overlap: 0.98, correlation: 0.91, maxShift: 0.4))
+        // An imported set's own figures stay beside the aligner's, by name; a non-finite one is never kept.
+        var imported: QualityFigures = ["ecc": 0.97, "sharpnessRatio": .infinity]
+        imported.p95Shift = 0.3
+        #expect(imported.names == ["ecc", "p95Shift"] && imported["ecc"] == 0.97 && imported.p95Shift == 0.3)
+        imported["ecc"] = .nan
+        #expect(imported.names == ["p95Shift"])
+        // The catalogue's JSON object, as it was.
+        let text = String(decoding: try! JSONEncoder().encode(QualityFigures(overlap: 0.5)), as: UTF8.self)
+        #expect(text == "{\"overlap\":0.5}")
     }
 }

@@ -643,7 +643,7 @@ final class StartedDeblurrer: Deblurrer {
 
     struct PairRow: Equatable {
         var id: PairID, name: String, scene: String, verdict: Verdict, reasons: [String], split: Split
-        var source: String, target: String, homography: Homography?, crop: CropRect?, quality: [String: Double]
+        var source: String, target: String, homography: Homography?, crop: CropRect?, quality: QualityFigures
         var calibration: AlignmentCalibration?, evaluations: [Row]
     }
 

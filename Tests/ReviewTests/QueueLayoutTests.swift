@@ -25,7 +25,7 @@ import Testing
                                                  height: 64, scenes: 3)
             let capture = try dataset.ingestCapture(item.capture)
             var pair = item.pair(captureID: capture.id)
-            pair.quality = Dictionary(uniqueKeysWithValues: figures.enumerated().map { ($1, 0.123456 * Double(i + $0)) })
+            pair.quality = QualityFigures(Dictionary(uniqueKeysWithValues: figures.enumerated().map { ($1, 0.123456 * Double(i + $0)) }))
             let added = try dataset.addPair(pair)
             ids.append(added.id)
             for model in [input, other] {
