@@ -1,5 +1,6 @@
 import Foundation
 import PairVocabulary
+import ThreadSupport
 
 /// How a "pairs that fit" figure was reckoned.
 public enum FitBasis: String, Sendable, Codable, Equatable {
@@ -87,5 +88,26 @@ extension PreflightReport {
               let role = cameras.filter({ $0.shotsThatFit != nil }).min(by: { $0.shotsThatFit! < $1.shotsThatFit! })?.role
         else { return nil }
         return PairsThatFit(pairs: pairs, basis: basis, role: role)
+    }
+}
+
+/// The pairs that still fit, read from the cards after each pair of a session, with the one low-space warning the
+/// session gets (none when the pre-flight already gave it).
+public final class CardSpaceMonitor: Sendable {
+    private let rig: Rig
+    private let toHost: Set<CameraRole>
+    private let watch: LockedValue<LowSpaceWatch>
+
+    public init(rig: Rig, preflight: PreflightReport) {
+        self.rig = rig
+        toHost = preflight.rolesCapturingToHost
+        watch = LockedValue(LowSpaceWatch(warned: (preflight.pairsThatFit ?? .max) < CardSpace.fewPairs))
+    }
+
+    /// The figure now (nil when no card limits the rig or a card cannot be read: the next pair will tell), and the
+    /// warning to give, the first time it is low.
+    public func afterPair() -> (fit: PairsThatFit?, warning: String?) {
+        guard let fit = try? rig.pairsThatFit(toHost: toHost) else { return (nil, nil) }
+        return (fit, watch.withLock { $0.check(fit) })
     }
 }

@@ -90,7 +90,7 @@ struct CaptureCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
             }
             if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
-            let space = SpaceAfterEachPair(rig: connected, preflight: preflight)
+            let space = CardSpaceMonitor(rig: connected, preflight: preflight)
             if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared, space: space) }
             guard let out else { return }
             try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out), space: space)
@@ -98,7 +98,7 @@ struct CaptureCommand: ParsableCommand {
     }
 
     /// Files only: each pair written into the folder; Ctrl-C stops after the pair in hand, with status 130.
-    func captureFiles(rig: Rig, file: RigFile, into directory: URL, space: SpaceAfterEachPair) throws {
+    func captureFiles(rig: Rig, file: RigFile, into directory: URL, space: CardSpaceMonitor) throws {
         let interrupt = InterruptHandler { note("stopping after the pair in hand (Ctrl-C again to quit at once)") }
         if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         var skews: [Double] = []
@@ -112,7 +112,7 @@ struct CaptureCommand: ParsableCommand {
             let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
             var line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
                               pair.deep.fileName, skew, pair.arrivalSkew * 1000)
-            if let fit = space.afterPair() { line += ", \(fit.pairs) more pair(s) fit" }
+            if let fit = Self.spaceAfterPair(space) { line += ", \(fit.pairs) more pair(s) fit" }
             if json { note(line) } else { print(line) }
             if let s = pair.triggerSkew { skews.append(abs(s)) }
         }
@@ -143,7 +143,7 @@ struct CaptureCommand: ParsableCommand {
     }
 
     func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor),
-                            space: SpaceAfterEachPair) throws {
+                            space: CardSpaceMonitor) throws {
         let root = location.url
         let dataset = prepared.dataset
         let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
@@ -156,7 +156,7 @@ struct CaptureCommand: ParsableCommand {
         // The capture loop sends `.captured` between pairs, so the cards can be read then.
         let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop, events: { event in
             display.handle(event)
-            if case .captured = event { _ = space.afterPair() }
+            if case .captured = event { _ = Self.spaceAfterPair(space) }
         })
         display.finish()
         let elapsed = Date().timeIntervalSince(start)
@@ -203,25 +203,11 @@ struct CaptureCommand: ParsableCommand {
     }
 }
 
-/// The pairs that still fit, read from the cards after each pair; warns once (on standard error) when few are left,
-/// unless the pre-flight already did.
-final class SpaceAfterEachPair: Sendable {
-    private let rig: Rig
-    private let toHost: Set<CameraRole>
-    private let watch: LockedValue<LowSpaceWatch>
-
-    init(rig: Rig, preflight: PreflightReport) {
-        self.rig = rig
-        toHost = preflight.rolesCapturingToHost
-        watch = LockedValue(LowSpaceWatch(warned: (preflight.pairsThatFit ?? .max) < CardSpace.fewPairs))
-    }
-
-    /// The figure now (nil when no card limits the rig or a card cannot be read: the next pair will tell).
-    func afterPair() -> PairsThatFit? {
-        guard let fit = try? rig.pairsThatFit(toHost: toHost) else { return nil }
-        if let warning = watch.withLock({ $0.check(fit) }) {
-            FileHandle.standardError.write(Data("rigctl: warning: \(warning)\n".utf8))
-        }
+extension CaptureCommand {
+    /// The cards' figure after a pair; the session's one low-space warning goes to standard error.
+    static func spaceAfterPair(_ space: CardSpaceMonitor) -> PairsThatFit? {
+        let (fit, warning) = space.afterPair()
+        if let warning { FileHandle.standardError.write(Data("rigctl: warning: \(warning)\n".utf8)) }
         return fit
     }
 }

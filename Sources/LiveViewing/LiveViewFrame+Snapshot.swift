@@ -1,11 +1,10 @@
 import Alignment
 import Foundation
 import Imaging
-import LiveViewing
 
 extension LiveViewFrame {
     /// What the --serve page shows: both views side by side and the chosen overlay as JPEG, the figures as JSON.
-    func snapshot() throws -> LiveViewSnapshot {
+    public func snapshot() throws -> LiveViewSnapshot {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return LiveViewSnapshot(frame: measurement.frame,
