@@ -74,4 +74,20 @@ extension Dataset {
             : clauses.dropLast().joined(separator: ", ") + " and " + (clauses.last ?? "")
         return "nothing to \(verb)\(place): \(list); \(way)"
     }
+
+    /// The pairs `evaluate --dataset` scores: of `selection`, rejected neither by the checks nor on review, oldest
+    /// first; with none, why, as one sentence that names the way out (see `emptySelectionReason`).
+    public func pairsToEvaluate(_ selection: SplitSelection) throws -> (pairs: [PairDetail], emptyReason: String?) {
+        var pairs: [PairDetail] = []
+        for split in selection.splits.map({ $0.map(Optional.some) }) ?? [nil] {
+            var filter = PairFilter()
+            filter.split = split
+            for summary in try self.pairs(filter) where summary.verdict != .rejected {
+                let detail = try pair(id: summary.id)
+                if detail.reviewState != .rejected { pairs.append(detail) }
+            }
+        }
+        guard pairs.isEmpty else { return (pairs.sorted { $0.id < $1.id }, nil) }
+        return ([], try emptySelectionReason(selection, for: .evaluation))
+    }
 }

@@ -209,19 +209,11 @@ struct EvaluateCommand: ParsableCommand {
         if let report { FileHandle.standardError.write(Data("report: \(report)/index.html\n".utf8)) }
     }
 
-    /// The dataset and its pairs to evaluate: not rejected by alignment or by review, of --split when given.
+    /// The dataset and its pairs to evaluate (`Dataset.pairsToEvaluate`); none is bad input, said with the way out.
     func openCatalogue() throws -> (Dataset, [PairDetail]) {
         let opened = try location.open()
-        var filter = PairFilter()
-        filter.split = split.splits?.first
-        let summaries = try opened.pairs(filter).filter { $0.verdict != .rejected }
-        var pairs: [PairDetail] = []
-        for summary in summaries {
-            let detail = try opened.pair(id: summary.id)
-            guard detail.reviewState != .rejected else { continue }
-            pairs.append(detail)
-        }
-        if pairs.isEmpty, let reason = try opened.emptySelectionReason(split, for: .evaluation) { throw BadInput(reason) }
+        let (pairs, emptyReason) = try opened.pairsToEvaluate(split)
+        if let emptyReason { throw BadInput(emptyReason) }
         guard !pairs.isEmpty else { throw EvaluationError.noPairs }
         return (opened, pairs)
     }
