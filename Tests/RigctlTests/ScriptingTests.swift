@@ -59,7 +59,7 @@ import Testing
         JSONOutput.expectKeys(show, required: ["id", "key", "name", "scene", "sceneNotes", "tags", "source", "target",
                                                "quality", "verdict", "reasons", "split", "reviewState", "reviewNote", "origin",
                                                "evaluations", "homography", "crop", "capture"],
-                              optional: ["left", "right", "colour"], "dataset show --json")
+                              optional: ["left", "right", "colour", "provenance"], "dataset show --json")
         let shots = try #require((show["capture"] as? [String: Any])?["shots"] as? [[String: Any]])
         let original = { (role: String) -> String in
             let file = shots.first { $0["role"] as? String == role }?["file"] as? [String: Any]
