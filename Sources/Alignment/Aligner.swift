@@ -297,11 +297,7 @@ public struct Aligner: Sendable {
         let sw = source.width, sh = source.height, tw = target.width, th = target.height
         let sourceDistortion = calibration.distortion?.source?.bound(width: sw, height: sh)
         let targetDistortion = calibration.distortion?.target?.bound(width: tw, height: th)
-        let flip: Homography = switch calibration.mirror {
-        case .none: .identity
-        case .horizontal: Homography(unchecked: [-1, 0, Double(tw - 1), 0, 1, 0, 0, 0, 1])
-        case .vertical: Homography(unchecked: [1, 0, 0, 0, -1, Double(th - 1), 0, 0, 1])
-        }
+        let flip = Homography.flip(calibration.mirror, width: tw, height: th)
         var sGrey = Plane(luma: source)
         if let d = sourceDistortion {
             sGrey = resample(sGrey, width: sw, height: sh) { d.distort($0, $1) }

@@ -76,14 +76,9 @@ public struct LiveViewRegistration: Sendable {
         let s = source.downscaled(maxSide: maxSide), t = target.downscaled(maxSide: maxSide)
         let reg = Alignment.register(source: Plane(luma: s), target: Plane(t, weights: channelBalance(source: s, target: t)),
                                      initial: nil, options: options)
-        // Pixel centres: x_small = (x + 0.5) / f - 0.5 on either image, f its reduction on that axis.
-        func toSmall(_ full: RGBImage, _ small: RGBImage) -> Homography {
-            let fx = Double(full.width) / Double(small.width), fy = Double(full.height) / Double(small.height)
-            return Homography(unchecked: [1 / fx, 0, 0.5 / fx - 0.5, 0, 1 / fy, 0.5 / fy - 0.5, 0, 0, 1])
-        }
-        let fx = Double(target.width) / Double(t.width), fy = Double(target.height) / Double(t.height)
-        let back = Homography(unchecked: [fx, 0, 0.5 * fx - 0.5, 0, fy, 0.5 * fy - 0.5, 0, 0, 1])
-        return Result(homography: back * reg.homography * toSmall(source, s), correlation: reg.correlation, failure: reg.failure)
+        func size(_ image: RGBImage) -> FrameSize { FrameSize(width: image.width, height: image.height) }
+        let map = Homography.scaling(from: size(t), to: size(target)) * reg.homography * .scaling(from: size(source), to: size(s))
+        return Result(homography: map, correlation: reg.correlation, failure: reg.failure)
     }
 }
 

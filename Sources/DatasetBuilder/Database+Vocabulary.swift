@@ -21,7 +21,7 @@ extension AlignmentCalibration: DatabaseValueConvertible {
     public var databaseValue: DatabaseValue { canonicalJSON.databaseValue }
 
     public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> AlignmentCalibration? {
-        String.fromDatabaseValue(dbValue).flatMap { try? JSONDecoder().decode(AlignmentCalibration.self, from: Data($0.utf8)) }
+        String.fromDatabaseValue(dbValue).flatMap { try? AlignmentCalibration(canonicalJSON: $0) }
     }
 }
 

@@ -34,7 +34,7 @@ extension Dataset {
             var calibration: AlignmentCalibration?
             if let text: String = row["calibration"] {
                 do {
-                    calibration = try JSONDecoder().decode(AlignmentCalibration.self, from: Data(text.utf8))
+                    calibration = try AlignmentCalibration(canonicalJSON: text)
                 } catch let error as DecodingError {
                     throw DatasetError.database("capture \(id)'s recorded calibration cannot be read (\(error.located))")
                 }

@@ -38,12 +38,7 @@ public struct MirrorProbe: Sendable {
         public var calibration: AlignmentCalibration? {
             guard isCertain else { return nil }
             guard let h = homography else { return AlignmentCalibration(mirror: mirror) }
-            let w = Double(deepFrame.width - 1), ht = Double(deepFrame.height - 1)
-            let flip: Homography = switch mirror {
-            case .none: .identity
-            case .horizontal: .init(unchecked: [-1, 0, w, 0, 1, 0, 0, 0, 1])
-            case .vertical: .init(unchecked: [1, 0, 0, 0, -1, ht, 0, 0, 1])
-            }
+            let flip = Homography.flip(mirror, width: deepFrame.width, height: deepFrame.height)
             return AlignmentCalibration(mirror: mirror, referenceHomography: flip * h,
                                         referenceFrames: .init(source: shallowFrame, target: deepFrame))
         }

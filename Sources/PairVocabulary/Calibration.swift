@@ -135,11 +135,12 @@ public struct AlignmentCalibration: Sendable, Equatable, Codable {
         func aspect(_ f: FrameSize) -> Double { Double(f.width) / Double(f.height) }
         guard abs(aspect(frames.source) / aspect(source) - 1) <= 0.02, abs(aspect(frames.target) / aspect(target) - 1) <= 0.02
         else { return nil }
-        func scaling(from: FrameSize, to: FrameSize) -> Homography {
-            let sx = Double(to.width) / Double(from.width), sy = Double(to.height) / Double(from.height)
-            return Homography(unchecked: [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5, 0, 0, 1])
-        }
-        return scaling(from: frames.target, to: target) * h * scaling(from: source, to: frames.source)
+        return .scaling(from: frames.target, to: target) * h * .scaling(from: source, to: frames.source)
+    }
+
+    /// Reads `canonicalJSON` (or any JSON of the same keys) back.
+    public init(canonicalJSON text: String) throws {
+        self = try JSONDecoder().decode(AlignmentCalibration.self, from: Data(text.utf8))
     }
 
     /// Canonical JSON (sorted keys): how the catalogue records a calibration, so that equal calibrations are equal
@@ -149,6 +150,23 @@ public struct AlignmentCalibration: Sendable, Equatable, Codable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
+
+extension Homography {
+    /// The splitter's mirror as a map of a `width` x `height` frame onto itself (its own inverse).
+    public static func flip(_ mirror: Mirror, width: Int, height: Int) -> Homography {
+        switch mirror {
+        case .none: .identity
+        case .horizontal: Homography(unchecked: [-1, 0, Double(width - 1), 0, 1, 0, 0, 0, 1])
+        case .vertical: Homography(unchecked: [1, 0, 0, 0, -1, Double(height - 1), 0, 0, 1])
+        }
+    }
+
+    /// A frame's pixels onto the same view resampled to another size, pixel centres kept: x' = (x + 0.5) * s - 0.5.
+    public static func scaling(from: FrameSize, to: FrameSize) -> Homography {
+        let sx = Double(to.width) / Double(from.width), sy = Double(to.height) / Double(from.height)
+        return Homography(unchecked: [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5, 0, 0, 1])
     }
 }
 

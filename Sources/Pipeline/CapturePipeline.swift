@@ -319,7 +319,7 @@ struct IncomingSettings: Codable {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        calibration = try JSONDecoder().decode(AlignmentCalibration.self, from: Data(try c.decode(String.self, forKey: .calibration).utf8))
+        calibration = try AlignmentCalibration(canonicalJSON: try c.decode(String.self, forKey: .calibration))
         split = try c.decodeIfPresent(Split.self, forKey: .split)
         scene = try c.decodeIfPresent(String.self, forKey: .scene)
         sceneNotes = try c.decodeIfPresent(String.self, forKey: .sceneNotes)
