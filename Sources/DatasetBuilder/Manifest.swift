@@ -96,14 +96,9 @@ struct ManifestPair: Codable {
         }
         skew = recorded?.skew ?? figures.value(capture?.skew, "skew")
         let residual = figures.value(detail.colour?.residual, "alignment.colourResidual")
-        // In key order, so that the notes (and the export) are the same on every run.
-        var quality: QualityFigures = [:]
-        for name in detail.quality.names {
-            quality[name] = figures.value(detail.quality[name], "alignment.quality.\(name)")
-        }
         alignment = ManifestAlignment(homography: detail.homography?.m, colourModel: detail.colour?.model,
                                       colourParameters: detail.colour?.parameters, colourResidual: residual,
-                                      crop: detail.crop, quality: quality)
+                                      crop: detail.crop, quality: detail.quality)
         verdict = detail.verdict
         reasons = detail.reasons
         review = detail.reviewState

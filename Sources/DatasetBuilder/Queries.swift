@@ -311,12 +311,7 @@ extension Dataset {
 
     /// A pair by id.
     public func pair(id: PairID) throws -> PairDetail {
-        try read { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM pair WHERE id = ?", arguments: [id]) != nil else {
-                throw DatasetError.notFound(what: "pair", id: "\(id)")
-            }
-            return try Self.pairDetail(id: id.rawValue, in: db)
-        }
+        try read { db in try Self.pairDetail(id: id.rawValue, in: db) }
     }
 
     /// A pair as a person names it: by id, or by its key (or a unique prefix of it of at least 6 characters).

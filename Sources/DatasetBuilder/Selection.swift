@@ -78,16 +78,11 @@ extension Dataset {
     /// The pairs `evaluate --dataset` scores: of `selection`, rejected neither by the checks nor on review, oldest
     /// first; with none, why, as one sentence that names the way out (see `emptySelectionReason`).
     public func pairsToEvaluate(_ selection: SplitSelection) throws -> (pairs: [PairDetail], emptyReason: String?) {
-        var pairs: [PairDetail] = []
-        for split in selection.splits.map({ $0.map(Optional.some) }) ?? [nil] {
-            var filter = PairFilter()
-            filter.split = split
-            for summary in try self.pairs(filter) where summary.verdict != .rejected {
-                let detail = try pair(id: summary.id)
-                if detail.reviewState != .rejected { pairs.append(detail) }
-            }
-        }
-        guard pairs.isEmpty else { return (pairs.sorted { $0.id < $1.id }, nil) }
+        var filter = PairFilter()
+        if case .only(let split) = selection { filter.split = split }
+        let pairs = try self.pairs(filter).filter { $0.verdict != .rejected }.map { try pair(id: $0.id) }
+            .filter { $0.reviewState != .rejected }
+        guard pairs.isEmpty else { return (pairs, nil) }
         return ([], try emptySelectionReason(selection, for: .evaluation))
     }
 }
