@@ -109,7 +109,7 @@ func main() throws {
     let architecture = IFANArchitecture(iterations: 17)
     let ifan = IFANDeblurrer(name: "IFAN", network: try IFANNetwork(weights: architecture.randomWeights()))
     let (lpips, lpipsSource) = try lpipsNetwork()
-    let evaluator = Evaluator(methods: [InputMethod(), DeblurrerMethod(ifan)], lpips: lpips)
+    let evaluator = Evaluator(methods: [InputMethod(), DeblurModel(name: "IFAN", deblurrer: ifan, weights: nil)], lpips: lpips)
     print(Kernels.summary)
     print("CPU: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS core \(BLAS.coreName), \(BLASThreads.workers) threads")
     print("evaluation benchmark: \(count) pairs of \(width)x\(height) 8-bit PNG, Input + IFAN (random weights), "

@@ -7,6 +7,7 @@
 // Without --weights the IFAN checkpoint of the reference fixtures (random weights, the released network's exact
 // shapes, so the same compute) is imported when ../shared/fixtures is present; otherwise deblurring is left out.
 import DatasetBuilder
+import Evaluation
 import Foundation
 import IFANEngine
 import Imaging
@@ -84,7 +85,7 @@ func main() throws {
         return try backlog(rig: rig, pairs: pairs, root: root, model: model, lpips: lpips, options: options,
                            size: "\(width)x\(height)")
     }
-    print("pipeline benchmark: \(pairs) pairs of \(width)x\(height) DNG, model: \(model == nil ? "none" : "IFAN (\(model!.weights.lastPathComponent))"), LPIPS: \(lpips == nil ? "no" : "yes")")
+    print("pipeline benchmark: \(pairs) pairs of \(width)x\(height) DNG, model: \(model == nil ? "none" : "IFAN (\(model?.weights?.lastPathComponent ?? "in memory"))"), LPIPS: \(lpips == nil ? "no" : "yes")")
     let timeline = Timeline()
     let outcomes = try pipeline.run(rig: rig, count: pairs, stop: StopFlag(), events: timeline.handle)
     let total = Date().timeIntervalSince(timeline.start)

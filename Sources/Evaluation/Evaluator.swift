@@ -33,8 +33,8 @@ public struct MethodSummary: Sendable, Equatable, Codable {
     public var lpips: Double?
     public var complexity: ModelCost?
     public var secondsPerImage: Double
-    /// How the row's scores were computed, in words (see `EvaluationReport.scoreProtocol`).
-    public var scoreProtocol: String?
+    /// How the row's scores were computed (written to JSON as its one-line description).
+    public var scoreProtocol: ScoreProtocol?
 
     public init(name: String, pairs: Int, psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?,
                 complexity: ModelCost?, secondsPerImage: Double) {
@@ -67,7 +67,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         try c.encode(lpips, forKey: .lpips)
         try c.encode(complexity, forKey: .complexity)
         try c.encode(secondsPerImage, forKey: .secondsPerImage)
-        try c.encodeIfPresent(scoreProtocol, forKey: .scoreProtocol)
+        try c.encodeIfPresent(scoreProtocol?.description, forKey: .scoreProtocol)
     }
 
     public init(from decoder: Decoder) throws {
@@ -81,7 +81,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         lpips = try c.decodeIfPresent(Double.self, forKey: .lpips)
         complexity = try c.decodeIfPresent(ModelCost.self, forKey: .complexity)
         secondsPerImage = try c.decode(Double.self, forKey: .secondsPerImage)
-        scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol)
+        scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol).flatMap(ScoreProtocol.init(described:))
     }
 }
 
@@ -91,15 +91,36 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
     public var results: [PairResult]
     /// Whether inputs and targets were cropped bottom/right to multiples of 8, as the paper's evaluation does.
     public var croppedToMultipleOf8: Bool
-    /// How the scores were computed, in words (framing, bit depth, SSIM, LPIPS, rigctl release), for tables
-    /// and reports; nil when not stated.
-    public var scoreProtocol: String?
+    /// How the scores were computed (framing, bit depth, how outputs were held, SSIM, LPIPS, rigctl release);
+    /// nil when not stated. JSON carries its one-line description.
+    public var scoreProtocol: ScoreProtocol?
 
-    public init(methods: [MethodSummary], results: [PairResult], croppedToMultipleOf8: Bool, scoreProtocol: String? = nil) {
+    public init(methods: [MethodSummary], results: [PairResult], croppedToMultipleOf8: Bool,
+                scoreProtocol: ScoreProtocol? = nil) {
         self.methods = methods
         self.results = results
         self.croppedToMultipleOf8 = croppedToMultipleOf8
         self.scoreProtocol = scoreProtocol
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case methods, results, croppedToMultipleOf8, scoreProtocol
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(methods, forKey: .methods)
+        try c.encode(results, forKey: .results)
+        try c.encode(croppedToMultipleOf8, forKey: .croppedToMultipleOf8)
+        try c.encodeIfPresent(scoreProtocol?.description, forKey: .scoreProtocol)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        methods = try c.decode([MethodSummary].self, forKey: .methods)
+        results = try c.decode([PairResult].self, forKey: .results)
+        croppedToMultipleOf8 = try c.decode(Bool.self, forKey: .croppedToMultipleOf8)
+        scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol).flatMap(ScoreProtocol.init(described:))
     }
 }
 
@@ -141,18 +162,22 @@ public enum EvaluationError: Error, CustomStringConvertible {
     }
 }
 
-/// Scores methods on a set of pairs the way the IFAN paper's evaluation does: 8-bit images read as /255, cropped
-/// bottom/right to multiples of 8, per-image scores averaged over the set.
+/// Scores methods on a folder set of pairs the way the IFAN paper's evaluation does: 8-bit images read as /255,
+/// cropped bottom/right to multiples of 8, outputs scored as produced, per-image scores averaged over the set.
+/// Each pair goes through `PairScoring`, as the catalogue's pairs do.
 public struct Evaluator: Sendable {
     public var methods: [any RestorationMethod]
-    /// LPIPS network; nil leaves LPIPS out (weights not installed).
-    public var lpips: LPIPS?
-    public var cropToMultipleOf8: Bool
+    public var scoring: PairScoring
 
-    public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool = true) {
+    public init(methods: [any RestorationMethod], scoring: PairScoring) {
         self.methods = methods
-        self.lpips = lpips
-        self.cropToMultipleOf8 = cropToMultipleOf8
+        self.scoring = scoring
+    }
+
+    /// The paper's protocol (or the whole image), with `lpips` nil leaving LPIPS out (weights not installed).
+    public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool = true) {
+        self.init(methods: methods, scoring: PairScoring(framing: cropToMultipleOf8 ? .cropToMultipleOf8 : .whole,
+                                                         outputs: .asProduced, lpips: lpips))
     }
 
     /// Scores every method on every pair. `progress` is told as each pair's scoring starts (index, count, name);
@@ -174,13 +199,13 @@ public struct Evaluator: Sendable {
         guard !methods.isEmpty else { throw EvaluationError.noMethods }
         var results: [PairResult] = []
         var scoredPairs = 0
+        var bitDepths = Set<Int>()
         func score(_ pair: RestoredPair) throws {
             progress(pair.index, pairs.count, pair.pair.name)
+            bitDepths.insert(pair.bitDepth)
             var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
             for (method, output, seconds) in pair.outputs {
-                let scores = try PairFailure.naming(pair.pair, .scoring(method: method)) {
-                    try MetricReport(output: output, target: pair.target, lpips: lpips)
-                }
+                let scores = try scoring.score(output, against: pair.target, pair: pair.pair.name, method: method)
                 results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
                 outputs.append((method, output, scores))
             }
@@ -202,13 +227,15 @@ public struct Evaluator: Sendable {
         }
         guard scoredPairs == pairs.count else { throw EvaluationError.cancelled(scored: scoredPairs, of: pairs.count) }
         progress(pairs.count, pairs.count, "")
-        let described = protocolDescription
+        // Targets of several bit depths leave the set's depth unknown (each pair was compared at its own).
+        let described = scoring.scoreProtocol(bitDepth: bitDepths.count == 1 ? bitDepths.first! : 0)
         let summaries = methods.map { method in
             var row = Self.summarize(method: method, results: results.filter { $0.method == method.name })
             row.scoreProtocol = described
             return row
         }
-        return EvaluationReport(methods: summaries, results: results, croppedToMultipleOf8: cropToMultipleOf8,
+        return EvaluationReport(methods: summaries, results: results,
+                                croppedToMultipleOf8: scoring.framing == .cropToMultipleOf8,
                                 scoreProtocol: described)
     }
 
@@ -236,18 +263,13 @@ public struct Evaluator: Sendable {
         }
     }
 
-    /// A folder set's protocol in words: images compared as their files hold them (outputs unquantised).
-    var protocolDescription: String {
-        (cropToMultipleOf8 ? "cropped to multiples of 8" : "whole image")
-            + ", as read from the files, SSIM skimage-uniform-7x7, LPIPS " + (lpips == nil ? "none" : "v0.1 alex")
-    }
-
     /// A pair read and fitted to the protocol, waiting for the methods.
     struct DecodedPair: Sendable {
         var index: Int
         var pair: ImagePair
         var input: RGBImage
         var target: RGBImage
+        var bitDepth: Int
     }
 
     /// A pair with every method's output (and the seconds it took), waiting to be scored.
@@ -256,21 +278,16 @@ public struct Evaluator: Sendable {
         var pair: ImagePair
         var input: RGBImage
         var target: RGBImage
+        var bitDepth: Int
         var outputs: [(method: String, image: RGBImage, seconds: Double)]
     }
 
     func decode(_ pair: ImagePair, index: Int) throws -> DecodedPair {
-        var input = try PairFailure.naming(pair, .decoding) { try ImageFile.read(pair.source) }
-        var target = try PairFailure.naming(pair, .decoding) { try ImageFile.read(pair.target) }
-        guard input.width == target.width, input.height == target.height else {
-            throw EvaluationError.inputTargetMismatch(pair: pair.name, input: "\(input.width)x\(input.height)",
-                                                      target: "\(target.width)x\(target.height)")
+        let images = try PairFailure.naming(pair, .decoding) {
+            try scoring.read(source: pair.source, target: pair.target, pair: pair.name)
         }
-        if cropToMultipleOf8 {
-            input = Self.cropToMultipleOf8(input)
-            target = Self.cropToMultipleOf8(target)
-        }
-        return DecodedPair(index: index, pair: pair, input: input, target: target)
+        return DecodedPair(index: index, pair: pair, input: scoring.frame(images.source),
+                           target: scoring.frame(images.target), bitDepth: images.bitDepth)
     }
 
     func restore(_ d: DecodedPair, imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?) throws -> RestoredPair {
@@ -283,24 +300,19 @@ public struct Evaluator: Sendable {
                 try method.restore(d.input, pair: d.pair, progress: report)
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            // Checked here, before scoring, so that a wrong size stops the run at the method that made it.
             guard output.width == d.target.width, output.height == d.target.height else {
                 throw EvaluationError.sizeMismatch(pair: d.pair.name, method: method.name,
                                                    output: "\(output.width)x\(output.height)",
                                                    target: "\(d.target.width)x\(d.target.height)")
             }
-            outputs.append((name, output, seconds))
+            outputs.append((name, scoring.held(output, bitDepth: d.bitDepth), seconds))
         }
-        return RestoredPair(index: d.index, pair: d.pair, input: d.input, target: d.target, outputs: outputs)
+        return RestoredPair(index: d.index, pair: d.pair, input: d.input, target: d.target, bitDepth: d.bitDepth,
+                            outputs: outputs)
     }
 
-    /// The paper's protocol: drop the bottom rows and right columns beyond a multiple of 8.
-    public static func cropToMultipleOf8(_ image: RGBImage) -> RGBImage {
-        let w = image.width / 8 * 8, h = image.height / 8 * 8
-        if w == image.width && h == image.height { return image }
-        return image.cropped(x: 0, y: 0, width: max(w, 8), height: max(h, 8))
-    }
-
-    static func summarize(method: any RestorationMethod, results: [PairResult]) -> MethodSummary {
+    public static func summarize(method: any RestorationMethod, results: [PairResult]) -> MethodSummary {
         summarize(name: method.name, complexity: method.complexity, results: results)
     }
 
@@ -314,9 +326,4 @@ public struct Evaluator: Sendable {
                              complexity: complexity,
                              secondsPerImage: results.reduce(0) { $0 + $1.seconds } / n)
     }
-}
-
-extension Result {
-    /// Whether it holds a value: the stages go on after a success and stop after a failure.
-    var isSuccess: Bool { if case .success = self { true } else { false } }
 }

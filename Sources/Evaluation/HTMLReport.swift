@@ -223,7 +223,7 @@ public final class HTMLReportWriter {
             + (report.methods.contains { $0.lpips != nil } ? "LPIPS (AlexNet)" : "LPIPS not installed, left out")
         items.append(("Protocol", escape(protocolText)))
         // The catalogue's protocol key (framing, bit depth, SSIM, LPIPS, release) that every stored score carries.
-        if let key = report.scoreProtocol { items.append(("Score protocol", "<code>\(escape(key))</code>")) }
+        if let key = report.scoreProtocol { items.append(("Score protocol", "<code>\(escape(key.description))</code>")) }
         for m in report.methods {
             let weights = context.weights[m.name].map { "<code title=\"SHA-256 \(escape($0))\">sha256:\(escape(String($0.prefix(16))))</code>" }
                 ?? (m.name == InputMethod().name ? "the defocused input itself" : "no weights file")

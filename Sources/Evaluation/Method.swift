@@ -3,12 +3,26 @@ import PairVocabulary
 import IFANEngine
 import Imaging
 
+/// What a method is, as far as scoring and the catalogue care: the input itself, a model with weights (whose
+/// outputs the catalogue keeps and reuses), or outputs made elsewhere (read per pair, nothing kept but scores).
+public enum MethodKind: Sendable, Equatable {
+    case input
+    case model(weights: URL?)
+    case results
+}
+
+/// The name the input is catalogued under (tables print `InputMethod().name`, "Input", as the paper does).
+public let inputModelName = "input"
+
 /// A method under evaluation: anything that turns a defocused input into a restored image.
 ///
-/// This is the seam between evaluation and models: the native IFAN engine, the input itself (the tables' first
-/// row) and folders of other methods' published outputs all answer the same way.
+/// This is the one seam between scoring and methods, for folder sets and the catalogue alike: the input itself
+/// (the tables' first row), a deblurring model (`DeblurModel`, over IFANEngine's `Deblurrer`) and folders of
+/// other methods' published outputs all answer the same way.
 public protocol RestorationMethod: Sendable {
+    /// The name in results tables.
     var name: String { get }
+    var kind: MethodKind { get }
     var complexity: ModelCost? { get }
     /// The restored image, the size of `input`.
     func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage
@@ -21,12 +35,16 @@ extension RestorationMethod {
     public func restore(_ input: RGBImage, pair: ImagePair, progress: DeblurProgressHandler?) throws -> RGBImage {
         try restore(input, pair: pair)
     }
+
+    /// The name in the catalogue's model table.
+    public var catalogueName: String { kind == .input ? inputModelName : name }
 }
 
 /// The defocused input scored as it is: the lower bound every table starts with.
 public struct InputMethod: RestorationMethod {
     public init() {}
     public var name: String { "Input" }
+    public var kind: MethodKind { .input }
     public var complexity: ModelCost? { nil }
     public func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage { input }
 }
@@ -49,6 +67,7 @@ public struct ResultsFolderMethod: RestorationMethod {
     public let name: String
     public let folder: URL
     public var complexity: ModelCost?
+    public var kind: MethodKind { .results }
 
     public init(name: String, folder: URL, complexity: ModelCost? = nil) {
         self.name = name

@@ -29,14 +29,21 @@ public struct PairFailure: Error, CustomStringConvertible {
 
     public var description: String { "pair \(pair), \(stage): \(underlying)" }
 
-    /// Runs `body`, wrapping its error (one that is already a `PairFailure` is passed on as it is).
-    static func naming<T>(_ pair: ImagePair, _ stage: Stage, _ body: () throws -> T) throws -> T {
+    /// Runs `body`, wrapping its error (one that is already a `PairFailure`, or an `EvaluationError`, which names
+    /// the pair itself, is passed on as it is).
+    public static func naming<T>(_ pair: String, _ stage: Stage, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let failure as PairFailure {
             throw failure
+        } catch let failure as EvaluationError {
+            throw failure
         } catch {
-            throw PairFailure(pair: pair.name, stage: stage, underlying: error)
+            throw PairFailure(pair: pair, stage: stage, underlying: error)
         }
+    }
+
+    static func naming<T>(_ pair: ImagePair, _ stage: Stage, _ body: () throws -> T) throws -> T {
+        try naming(pair.name, stage, body)
     }
 }

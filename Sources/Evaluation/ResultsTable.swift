@@ -15,7 +15,7 @@ public struct ResultsTable: Sendable {
     /// The protocol(s) of the rows, one line, for the tables' caption.
     var caption: String? {
         var seen: [String] = []
-        for p in rows.compactMap(\.scoreProtocol) where !seen.contains(p) { seen.append(p) }
+        for p in rows.compactMap(\.scoreProtocol?.description) where !seen.contains(p) { seen.append(p) }
         return seen.isEmpty ? nil : "Protocol: " + seen.joined(separator: "; ")
     }
 
@@ -77,7 +77,7 @@ public struct ResultsTable: Sendable {
                 csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
                 r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
                 r.complexity?.macs.map { "\($0)" } ?? "", "\(r.secondsPerImage)",
-                csvField(r.scoreProtocol ?? ""),
+                csvField(r.scoreProtocol?.description ?? ""),
             ]
             lines.append(fields.joined(separator: ","))
         }

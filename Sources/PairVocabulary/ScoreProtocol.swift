@@ -26,6 +26,14 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         case gaussian11 = "gaussian-11x11"
     }
 
+    /// How a method's output is held when it is compared.
+    public enum Outputs: String, Sendable, Codable, CaseIterable {
+        /// Rounded to the target's bit depth first, so that what is scored is exactly what is stored (the catalogue).
+        case quantised
+        /// As the method produced it (floating point), as IFAN's eval.py scores the network's output (folder sets).
+        case asProduced = "as-produced"
+    }
+
     /// The LPIPS rigctl computes: version v0.1, AlexNet backbone with the learned linear layers.
     public static let lpipsV01Alex = "v0.1 alex"
 
@@ -34,16 +42,19 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
     /// 0 where it is not known (rows carried forward from a catalogue that did not record the image format).
     public var bitDepth: Int
     public var ssim: SSIMConvention
+    /// Catalogue rows are always `.quantised` (their outputs are stored), so it is not part of `identity`.
+    public var outputs: Outputs
     /// LPIPS version and backbone, e.g. "v0.1 alex"; nil when the row has no LPIPS score.
     public var lpips: String?
     /// The rigctl release that computed the row; "before 0.1.0 v4" style text for rows carried forward.
     public var rigctlVersion: String
 
-    public init(framing: Framing, bitDepth: Int, ssim: SSIMConvention = .skimageUniform7, lpips: String?,
-                rigctlVersion: String = RigctlRelease.number) {
+    public init(framing: Framing, bitDepth: Int, ssim: SSIMConvention = .skimageUniform7, outputs: Outputs = .quantised,
+                lpips: String?, rigctlVersion: String = RigctlRelease.number) {
         self.framing = framing
         self.bitDepth = bitDepth
         self.ssim = ssim
+        self.outputs = outputs
         self.lpips = lpips
         self.rigctlVersion = rigctlVersion
     }
@@ -59,10 +70,67 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         public var ssim: SSIMConvention
     }
 
-    /// One line for tables and reports, e.g. "whole image, 16-bit, SSIM skimage-uniform-7x7, LPIPS v0.1 alex".
+    /// One line for tables and reports, e.g. "whole image, 16-bit, SSIM skimage-uniform-7x7, LPIPS v0.1 alex, rigctl
+    /// 0.1.0"; outputs held as produced add "outputs as produced" after the bit depth. `init(described:)` reads it back.
     public var description: String {
         let frame = framing == .whole ? "whole image" : "cropped to multiples of 8"
         let depth = bitDepth > 0 ? "\(bitDepth)-bit" : "bit depth unknown"
-        return "\(frame), \(depth), SSIM \(ssim.rawValue), LPIPS \(lpips ?? "none"), rigctl \(rigctlVersion)"
+        let held = outputs == .asProduced ? ", outputs as produced" : ""
+        return "\(frame), \(depth)\(held), SSIM \(ssim.rawValue), LPIPS \(lpips ?? "none"), rigctl \(rigctlVersion)"
+    }
+
+    /// The protocol a `description` names (reports and score files carry the line); nil for any other text.
+    public init?(described text: String) {
+        var parts = text.components(separatedBy: ", ")
+        guard parts.count >= 5 else { return nil }
+        switch parts.removeFirst() {
+        case "whole image": framing = .whole
+        case "cropped to multiples of 8": framing = .cropToMultipleOf8
+        default: return nil
+        }
+        let depth = parts.removeFirst()
+        if depth == "bit depth unknown" {
+            bitDepth = 0
+        } else if depth.hasSuffix("-bit"), let bits = Int(depth.dropLast(4)), bits > 0 {
+            bitDepth = bits
+        } else {
+            return nil
+        }
+        outputs = parts.first == "outputs as produced" ? .asProduced : .quantised
+        if outputs == .asProduced { parts.removeFirst() }
+        guard parts.count >= 3, parts[0].hasPrefix("SSIM "),
+              let ssim = SSIMConvention(rawValue: String(parts[0].dropFirst(5))),
+              parts[1].hasPrefix("LPIPS "), parts[2].hasPrefix("rigctl ") else { return nil }
+        self.ssim = ssim
+        let lpips = String(parts[1].dropFirst(6))
+        self.lpips = lpips == "none" ? nil : lpips
+        // A release text may itself hold ", " (rows carried forward say so): the rest of the line is the release.
+        rigctlVersion = String(parts[2...].joined(separator: ", ").dropFirst(7))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case framing, bitDepth, ssim, outputs, lpips, rigctlVersion
+    }
+
+    /// `outputs` is written only when it is not the catalogue's `.quantised`, so stored and printed protocols
+    /// read as they did before it existed.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        framing = try c.decode(Framing.self, forKey: .framing)
+        bitDepth = try c.decode(Int.self, forKey: .bitDepth)
+        ssim = try c.decode(SSIMConvention.self, forKey: .ssim)
+        outputs = try c.decodeIfPresent(Outputs.self, forKey: .outputs) ?? .quantised
+        lpips = try c.decodeIfPresent(String.self, forKey: .lpips)
+        rigctlVersion = try c.decode(String.self, forKey: .rigctlVersion)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(framing, forKey: .framing)
+        try c.encode(bitDepth, forKey: .bitDepth)
+        try c.encode(ssim, forKey: .ssim)
+        if outputs != .quantised { try c.encode(outputs, forKey: .outputs) }
+        try c.encodeIfPresent(lpips, forKey: .lpips)
+        try c.encode(rigctlVersion, forKey: .rigctlVersion)
     }
 }

@@ -156,7 +156,7 @@ public final class CapturePipeline: Sendable {
     func pendingEvaluations() throws -> [PairID] {
         var ids = Set<PairID>()
         for method in processor.methods {
-            ids.formUnion(try dataset.pairsWithoutScores(model: method.name, framing: processor.scorer.framing,
+            ids.formUnion(try dataset.pairsWithoutScores(model: method.catalogueName, framing: processor.scorer.framing,
                                                          requireLPIPS: processor.lpips != nil))
         }
         return ids.sorted()

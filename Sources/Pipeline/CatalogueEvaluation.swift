@@ -2,6 +2,7 @@ import DatasetBuilder
 import Evaluation
 import Foundation
 import Imaging
+import PairVocabulary
 import ThreadSupport
 
 /// How a catalogue evaluation got each score: what `rigctl evaluate --dataset` reports after the table.
@@ -18,19 +19,20 @@ public struct CatalogueEvaluationCounts: Sendable, Equatable {
 }
 
 /// `rigctl evaluate --dataset`: the paper's table over catalogued pairs, every score kept in the catalogue with
-/// its protocol, through the same `PairScorer` the capture pipeline uses.
+/// its protocol, through the same `PairScorer` the capture pipeline uses (and so through `PairScoring`, as a
+/// folder set's `Evaluator` is).
 public struct CatalogueEvaluation: Sendable {
     public let scorer: PairScorer
-    public let methods: [CatalogueMethod]
+    public let methods: [any RestorationMethod]
 
-    public init(scorer: PairScorer, methods: [CatalogueMethod]) {
+    public init(scorer: PairScorer, methods: [any RestorationMethod]) {
         self.scorer = scorer
         self.methods = methods
     }
 
     /// Scores every pair; `observe` gets each pair's images as soon as it is scored (the HTML report), so no image
     /// is kept for the whole run. Pairs are named "<id>-<name>" in the results, as results folders name them.
-    /// `overlapped` (the default) reads the next pair's stored images on a thread of its own while the current
+    /// `overlapped` (the default) reads the next pair's stored images on a `StageChain` stage while the current
     /// pair is deblurred and scored (at most one pair read ahead); every catalogue write stays on the calling
     /// thread, in pair order, so the rows are those of the one-by-one run (`overlapped: false`).
     ///
@@ -47,32 +49,24 @@ public struct CatalogueEvaluation: Sendable {
         for method in methods { try scorer.register(method) }
         var results: [PairResult] = []
         var counts = CatalogueEvaluationCounts()
-        var described: String?
+        var described: ScoreProtocol?
         let scorer = self.scorer
-        let ahead = overlapped ? BoundedChannel<Result<PairImages, Error>>(capacity: 1) : nil
-        let reader = try ahead.map { channel in
-            try JoinableThread(name: "eval-read") {
-                for pair in pairs {
-                    guard !isCancelled() else { break }
-                    let item = Result { try scorer.images(of: pair) }
-                    guard channel.send(item), case .success = item else { break }
-                }
-                channel.close()
-            }
-        }
-        defer {
-            ahead?.close()
-            reader?.join()
-        }
+        let reader = overlapped ? try StageChain<Result<PairImages, Error>>.start(
+            name: "eval-read", inputs: pairs, isCancelled: isCancelled) { _, pair in
+            let item = Result { try scorer.images(of: pair) }
+            return (item, item.isSuccess)
+        } : nil
+        defer { reader?.finish() }
         for (index, pair) in pairs.enumerated() {
             guard !isCancelled() else { throw EvaluationError.cancelled(scored: index, of: pairs.count) }
             let name = "\(pair.id)-\(pair.name)"
             progress(index, pairs.count, name)
-            let images = try ahead.map { try ($0.receive() ?? .failure(EvaluationError.noPairs)).get() } ?? scorer.images(of: pair)
+            let images = try reader.map { try ($0.receive() ?? .failure(EvaluationError.cancelled(scored: index, of: pairs.count))).get() }
+                ?? scorer.images(of: pair)
             let scored = try scorer.score(pairID: pair.id, images: images, methods: methods, pairName: name,
                                           keepImages: keepImages)
             for s in scored {
-                let method = s.method.tableName
+                let method = s.method.name
                 results.append(PairResult(pair: name, method: method, scores: s.scores, seconds: s.seconds))
                 switch s.origin {
                 case .recorded: counts.recorded[method, default: 0] += 1
@@ -82,19 +76,18 @@ public struct CatalogueEvaluation: Sendable {
                 if !s.recorded { counts.notRecorded.append("\(method) on pair \(name)") }
                 for (metric, reason) in s.missing { counts.missing["\(metric): \(reason)", default: 0] += 1 }
             }
-            described = described ?? scorer.scoreProtocol(bitDepth: images.bitDepth).description
+            described = described ?? scorer.scoreProtocol(bitDepth: images.bitDepth)
             if keepImages {
-                let source = scorer.frame(images.source), target = scorer.frame(images.target)
+                let source = scorer.scoring.frame(images.source), target = scorer.scoring.frame(images.target)
                 try observe(ScoredPair(index: index, pair: ImagePair(name: name, source: scorer.dataset.root,
                                                                      target: scorer.dataset.root),
                                        input: source, target: target,
-                                       outputs: scored.map { (method: $0.method.tableName, image: $0.output ?? source, scores: $0.scores) }))
+                                       outputs: scored.map { (method: $0.method.name, image: $0.output ?? source, scores: $0.scores) }))
             }
         }
         progress(pairs.count, pairs.count, "")
         let summaries = methods.map { method in
-            var row = Evaluator.summarize(name: method.tableName, complexity: method.complexity,
-                                          results: results.filter { $0.method == method.tableName })
+            var row = Evaluator.summarize(method: method, results: results.filter { $0.method == method.name })
             row.scoreProtocol = described
             return row
         }

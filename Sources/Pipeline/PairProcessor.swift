@@ -7,32 +7,6 @@ import Imaging
 import Metrics
 import PairVocabulary
 
-/// The deblurring model the pipeline runs on every pair, with what the catalogue records about it.
-public struct DeblurModel: Sendable {
-    public var name: String
-    public var deblurrer: any Deblurrer
-    /// The weights file, copied into the dataset so that scores stay reproducible.
-    public var weights: URL
-    /// Parameters and multiply-accumulates at 1280x720 (ptflops' convention, as the paper's tables).
-    public var cost: ModelCost?
-
-    public init(name: String, deblurrer: any Deblurrer, weights: URL, cost: ModelCost? = nil) {
-        self.name = name
-        self.deblurrer = deblurrer
-        self.weights = weights
-        self.cost = cost
-    }
-
-    /// The IFAN engine with weights from the model store or a .safetensors file.
-    public static func ifan(name: String, weights: URL) throws -> DeblurModel {
-        let network = try IFANModelFile.load(weights)
-        let architecture = network.architecture
-        return DeblurModel(name: name, deblurrer: IFANDeblurrer(name: name, network: network), weights: weights,
-                           cost: ModelCost(parameters: architecture.parameterCount,
-                                           macs: architecture.ptflopsMACs(width: 1280, height: 720)))
-    }
-}
-
 /// How pairs are processed.
 public struct ProcessingOptions: Sendable {
     /// The calibration for this run; nil aligns each capture with the one it was taken with (recorded with it).
@@ -102,7 +76,7 @@ public struct PairProcessor: Sendable {
     }
 
     /// The methods every pair is scored with: the input, and the model when there is one.
-    public var methods: [CatalogueMethod] { [.input] + (model.map { [CatalogueMethod.model($0)] } ?? []) }
+    public var methods: [any RestorationMethod] { [InputMethod()] + (model.map { [$0] } ?? []) }
 
     /// Decodes, aligns and catalogues a capture's pair, then deblurs and scores it.
     public func process(captureID: CaptureID) throws -> PairOutcome {

@@ -7,62 +7,6 @@ import Metrics
 import PairVocabulary
 import ThreadSupport
 
-/// The name under which the input itself is scored (the tables' first row).
-public let inputModelName = "input"
-
-/// Something scored on catalogued pairs: the input itself, a deblurring model with weights, or another method's
-/// outputs (a results folder), with what the catalogue records about it.
-public struct CatalogueMethod: Sendable {
-    public enum Kind: Sendable {
-        case input
-        /// Its outputs are kept in the catalogue and reused by any later scoring of the same weights.
-        case model(DeblurModel)
-        /// Outputs made elsewhere (read per pair); nothing is kept but the scores.
-        case results(any RestorationMethod)
-    }
-
-    public var kind: Kind
-    /// The name in the catalogue's model table.
-    public var name: String
-    /// The name in results tables ("Input" for the input, as the paper's tables print it).
-    public var tableName: String
-    public var complexity: ModelCost?
-
-    public static let input = CatalogueMethod(kind: .input, name: inputModelName, tableName: InputMethod().name,
-                                              complexity: nil)
-
-    public static func model(_ model: DeblurModel) -> CatalogueMethod {
-        CatalogueMethod(kind: .model(model), name: model.name, tableName: model.name,
-                        complexity: model.cost)
-    }
-
-    public static func results(_ method: any RestorationMethod) -> CatalogueMethod {
-        CatalogueMethod(kind: .results(method), name: method.name, tableName: method.name, complexity: method.complexity)
-    }
-
-    var registration: ModelInput {
-        switch kind {
-        case .input: ModelInput(name: name, weights: nil, notes: "the defocused input itself")
-        case .model(let m): ModelInput(name: name, weights: m.weights, cost: m.cost)
-        case .results: ModelInput(name: name, weights: nil, cost: complexity, notes: "outputs from a results folder")
-        }
-    }
-}
-
-/// A pair's stored images, as every method of one scoring run compares against them.
-public struct PairImages: Sendable {
-    public var source: RGBImage
-    public var target: RGBImage
-    /// Bits per sample of the stored target: outputs are quantised to it before they are kept and scored.
-    public var bitDepth: Int
-
-    public init(source: RGBImage, target: RGBImage, bitDepth: Int) {
-        self.source = source
-        self.target = target
-        self.bitDepth = bitDepth
-    }
-}
-
 /// One method's scores on one pair, and where they came from.
 public struct PairScore: Sendable {
     public enum Origin: Sendable, Equatable {
@@ -74,7 +18,7 @@ public struct PairScore: Sendable {
         case ran
     }
 
-    public var method: CatalogueMethod
+    public var method: any RestorationMethod
     public var scores: MetricReport
     /// The method's seconds for the pair (for a reused output, the inference time recorded when it was made).
     public var seconds: Double
@@ -98,64 +42,69 @@ public struct PairScore: Sendable {
 /// output and target alike. Rows are only ever added or completed; outputs are never deleted.
 public struct PairScorer: Sendable {
     public let dataset: Dataset
-    public var framing: ScoreProtocol.Framing
-    /// LPIPS network; nil leaves LPIPS out, and `lpipsMissingReason` is recorded with the row.
-    public var lpips: LPIPS?
+    /// How each pair is scored (always with outputs quantised: what is scored is what the catalogue keeps).
+    public var scoring: PairScoring
+    /// Recorded with a row that has no LPIPS score (`scoring.lpips` nil).
     public var lpipsMissingReason: String
     /// Run the methods again even where a complete row or a stored output exists (the rows of the same protocol
     /// are replaced; the earlier outputs stay).
     public var rerun: Bool
-    /// Catalogue ids of the methods registered so far, by name, so that weights are hashed once per run.
+    /// Catalogue ids of the methods registered so far, by catalogue name, so that weights are hashed once per run.
     private let registered = LockedValue<[String: Int64]>([:])
 
     public init(dataset: Dataset, framing: ScoreProtocol.Framing, lpips: LPIPS?,
                 lpipsMissingReason: String = "LPIPS weights not installed", rerun: Bool = false) {
         self.dataset = dataset
-        self.framing = framing
-        self.lpips = lpips
+        self.scoring = PairScoring(framing: framing, outputs: .quantised, lpips: lpips)
         self.lpipsMissingReason = lpipsMissingReason
         self.rerun = rerun
     }
 
+    public var framing: ScoreProtocol.Framing { scoring.framing }
+    public var lpips: LPIPS? { scoring.lpips }
+
     /// The protocol this scorer records for a pair of `bitDepth`.
-    public func scoreProtocol(bitDepth: Int) -> ScoreProtocol {
-        ScoreProtocol(framing: framing, bitDepth: bitDepth, lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
-    }
+    public func scoreProtocol(bitDepth: Int) -> ScoreProtocol { scoring.scoreProtocol(bitDepth: bitDepth) }
 
     /// Reads a catalogued pair's stored source and target (links refused, as everywhere in the dataset).
     public func images(of pair: PairDetail) throws -> PairImages {
-        let (source, _) = try Self.read(dataset.url(of: pair.source))
-        let (target, bitDepth) = try Self.read(dataset.url(of: pair.target))
-        guard source.width == target.width, source.height == target.height else {
-            throw EvaluationError.inputTargetMismatch(pair: "\(pair.id)", input: "\(source.width)x\(source.height)",
-                                                      target: "\(target.width)x\(target.height)")
-        }
-        return PairImages(source: source, target: target, bitDepth: bitDepth)
+        try scoring.read(source: dataset.url(of: pair.source), target: dataset.url(of: pair.target), pair: "\(pair.id)")
     }
 
     /// Registers a method in the catalogue once per scorer (the same name with other weights is refused here,
     /// before any pair is scored).
     @discardableResult
-    public func register(_ method: CatalogueMethod) throws -> Int64 {
-        if let id = registered.withLock({ $0[method.name] }) { return id }
-        let id = try dataset.registerModel(method.registration).id
-        registered.withLock { $0[method.name] = id }
+    public func register(_ method: any RestorationMethod) throws -> Int64 {
+        let name = method.catalogueName
+        if let id = registered.withLock({ $0[name] }) { return id }
+        let id = try dataset.registerModel(Self.registration(of: method)).id
+        registered.withLock { $0[name] = id }
         return id
+    }
+
+    /// What the catalogue's model table records about a method.
+    static func registration(of method: any RestorationMethod) -> ModelInput {
+        switch method.kind {
+        case .input: ModelInput(name: method.catalogueName, weights: nil, notes: "the defocused input itself")
+        case .model(let weights): ModelInput(name: method.catalogueName, weights: weights, cost: method.complexity)
+        case .results: ModelInput(name: method.catalogueName, weights: nil, cost: method.complexity,
+                                  notes: "outputs from a results folder")
+        }
     }
 
     /// Scores `methods` on one pair (see the type's comment), recording each score. `ahead` holds what
     /// `computeAhead` computed for this pair on another thread: for each method, the work is taken from it when it
     /// was computed under the decision (run, or rescore which stored output) this call reaches from the catalogue
     /// now, and done here otherwise, so the rows and scores are those of a call without it.
-    public func score(pairID: PairID, images: PairImages, methods: [CatalogueMethod], pairName: String,
+    public func score(pairID: PairID, images: PairImages, methods: [any RestorationMethod], pairName: String,
                       keepImages: Bool = false, ahead: ScoresAhead? = nil) throws -> [PairScore] {
-        let scoring = scoreProtocol(bitDepth: images.bitDepth)
-        let framedSource = frame(images.source), framedTarget = frame(images.target)
+        let used = scoreProtocol(bitDepth: images.bitDepth)
+        let framedSource = scoring.frame(images.source), framedTarget = scoring.frame(images.target)
         var scored: [PairScore] = []
         for method in methods {
             let modelID = try register(method)
             let missing = lpips == nil ? ["lpips": lpipsMissingReason] : [:]
-            let plan = try self.plan(pairID: pairID, method: method, modelID: modelID, scoring: scoring,
+            let plan = try self.plan(pairID: pairID, method: method, modelID: modelID, scoring: used,
                                      framedSource: framedSource, keepImages: keepImages)
             let work: MethodWork
             switch plan {
@@ -163,22 +112,22 @@ public struct PairScorer: Sendable {
                 scored.append(reused)
                 continue
             case .rescore(let stored):
-                work = try ahead?.work(for: method.name, plan: .rescore(fileID: stored.fileID))?.get()
+                work = try ahead?.work(for: method.catalogueName, plan: .rescore(fileID: stored.fileID))?.get()
                     ?? compute(.rescore(stored), method: method, images: images, framedSource: framedSource,
                                framedTarget: framedTarget, pairName: pairName)
             case .run:
-                work = try ahead?.work(for: method.name, plan: .run)?.get()
+                work = try ahead?.work(for: method.catalogueName, plan: .run)?.get()
                     ?? compute(.run, method: method, images: images, framedSource: framedSource,
                                framedTarget: framedTarget, pairName: pairName)
             }
             let recordable = work.scores.psnr.isFinite
             if recordable {
-                try record(work.scores, pairID: pairID, modelID: modelID, seconds: work.seconds, scoring: scoring,
+                try record(work.scores, pairID: pairID, modelID: modelID, seconds: work.seconds, scoring: used,
                            missing: missing, keptOutput: work.keptOutput, newOutput: work.newOutput,
                            bitDepth: images.bitDepth)
             }
             scored.append(PairScore(method: method, scores: work.scores, seconds: work.seconds, origin: work.origin,
-                                    scoreProtocol: scoring, missing: missing, recorded: recordable,
+                                    scoreProtocol: used, missing: missing, recorded: recordable,
                                     output: keepImages ? work.output : nil))
         }
         return scored
@@ -190,17 +139,17 @@ public struct PairScorer: Sendable {
     /// method's decision is read from the catalogue as `score` reads it, and only methods already registered
     /// (by an earlier `register` or `score`) are computed, since registering writes. A method's failure is kept
     /// and thrown by `score` where the one-by-one run would throw it.
-    public func computeAhead(pairID: PairID?, images: PairImages, methods: [CatalogueMethod],
+    public func computeAhead(pairID: PairID?, images: PairImages, methods: [any RestorationMethod],
                              pairName: String) -> ScoresAhead {
-        let scoring = scoreProtocol(bitDepth: images.bitDepth)
-        let framedSource = frame(images.source), framedTarget = frame(images.target)
+        let used = scoreProtocol(bitDepth: images.bitDepth)
+        let framedSource = scoring.frame(images.source), framedTarget = scoring.frame(images.target)
         var ahead = ScoresAhead()
         for method in methods {
             let decided: Result<Plan, Error>
             if let pairID {
-                guard let modelID = registered.withLock({ $0[method.name] }) else { continue }
+                guard let modelID = registered.withLock({ $0[method.catalogueName] }) else { continue }
                 decided = Result {
-                    try plan(pairID: pairID, method: method, modelID: modelID, scoring: scoring,
+                    try plan(pairID: pairID, method: method, modelID: modelID, scoring: used,
                              framedSource: framedSource, keepImages: false)
                 }
             } else {
@@ -218,7 +167,7 @@ public struct PairScorer: Sendable {
                 try compute(plan, method: method, images: images, framedSource: framedSource,
                             framedTarget: framedTarget, pairName: pairName)
             }
-            ahead.entries[method.name] = (key, work)
+            ahead.entries[method.catalogueName] = (key, work)
         }
         return ahead
     }
@@ -233,7 +182,7 @@ public struct PairScorer: Sendable {
         case run
     }
 
-    func plan(pairID: PairID, method: CatalogueMethod, modelID: Int64, scoring: ScoreProtocol, framedSource: RGBImage,
+    func plan(pairID: PairID, method: any RestorationMethod, modelID: Int64, scoring: ScoreProtocol, framedSource: RGBImage,
               keepImages: Bool) throws -> Plan {
         let known = try dataset.score(pairID: pairID, modelID: modelID, identity: scoring.identity)
         if let known, !rerun, known.detail.lpips != nil || lpips == nil,
@@ -249,53 +198,42 @@ public struct PairScorer: Sendable {
 
     /// A method's output (whole: the stored one of the same weights, or the method's), framed, and its scores:
     /// everything of `score` but the catalogue's writes.
-    func compute(_ plan: Plan, method: CatalogueMethod, images: PairImages, framedSource: RGBImage,
+    func compute(_ plan: Plan, method: any RestorationMethod, images: PairImages, framedSource: RGBImage,
                  framedTarget: RGBImage, pairName: String) throws -> MethodWork {
         var origin = PairScore.Origin.ran
         var seconds = 0.0
         var output: RGBImage
         var keptOutput: Int64?
         var newOutput: RGBImage?
-        switch method.kind {
-        case .input:
-            output = images.source
-        case .model(let model):
-            if case .rescore(let stored) = plan {
-                output = try Self.read(dataset.url(of: stored.file)).image
-                seconds = stored.seconds ?? 0
-                keptOutput = stored.fileID
-                origin = .storedOutput
-            } else {
-                let start = DispatchTime.now().uptimeNanoseconds
-                let whole = try Self.naming(pairName, .restoring(method: method.tableName)) {
-                    try model.deblurrer.deblur(images.source)
-                }
-                output = Self.quantised(whole, bitDepth: images.bitDepth)
-                seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let pair = ImagePair(name: pairName, source: dataset.root, target: dataset.root)
+        if case .rescore(let stored) = plan {
+            output = try PairScoring.read(dataset.url(of: stored.file)).image
+            seconds = stored.seconds ?? 0
+            keptOutput = stored.fileID
+            origin = .storedOutput
+        } else {
+            // A model runs on the whole stored input (its output is kept whole); a results folder holds framed
+            // outputs of framed inputs.
+            let given = method.kind == .results ? framedSource : images.source
+            let start = DispatchTime.now().uptimeNanoseconds
+            output = try PairFailure.naming(pairName, .restoring(method: method.name)) {
+                try method.restore(given, pair: pair)
+            }
+            seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if case .model = method.kind {
+                output = scoring.held(output, bitDepth: images.bitDepth)
                 newOutput = output
             }
-        case .results(let results):
-            let start = DispatchTime.now().uptimeNanoseconds
-            output = try results.restore(framedSource, pair: ImagePair(name: pairName, source: dataset.root,
-                                                                       target: dataset.root))
-            seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         }
-        if case .results = method.kind {} else { output = frame(output) }
-        guard output.width == framedTarget.width, output.height == framedTarget.height else {
-            throw EvaluationError.sizeMismatch(pair: pairName, method: method.tableName,
-                                               output: "\(output.width)x\(output.height)",
-                                               target: "\(framedTarget.width)x\(framedTarget.height)")
-        }
-        let scores = try Self.naming(pairName, .scoring(method: method.tableName)) {
-            try MetricReport(output: output, target: framedTarget, lpips: lpips)
-        }
+        if method.kind != .results { output = scoring.frame(output) }
+        let scores = try scoring.score(output, against: framedTarget, pair: pairName, method: method.name)
         return MethodWork(output: output, scores: scores, seconds: seconds, origin: origin, keptOutput: keptOutput,
                           newOutput: newOutput)
     }
 
     /// A complete row reused as it is; nil when the caller needs the output image and it is not at hand without
     /// running a model (then the pair is scored again).
-    func recorded(_ stored: StoredScore, method: CatalogueMethod, modelID: Int64, pairID: PairID, source: RGBImage,
+    func recorded(_ stored: StoredScore, method: any RestorationMethod, modelID: Int64, pairID: PairID, source: RGBImage,
                   keepImages: Bool) throws -> PairScore? {
         let known = stored.detail
         var output: RGBImage?
@@ -304,7 +242,7 @@ public struct PairScorer: Sendable {
             case .input: output = source
             case .model:
                 guard let file = known.output else { return nil }
-                output = frame(try Self.read(dataset.url(of: file)).image)
+                output = scoring.frame(try PairScoring.read(dataset.url(of: file)).image)
             case .results: return nil
             }
         }
@@ -331,44 +269,6 @@ public struct PairScorer: Sendable {
             missing: missing))
     }
 
-    /// Runs `body`, naming the pair and the stage in its error (as `Evaluator` does for folder sets).
-    static func naming<T>(_ pair: String, _ stage: PairFailure.Stage, _ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch let failure as PairFailure {
-            throw failure
-        } catch {
-            throw PairFailure(pair: pair, stage: stage, underlying: error)
-        }
-    }
-
-    func frame(_ image: RGBImage) -> RGBImage {
-        framing == .cropToMultipleOf8 ? Evaluator.cropToMultipleOf8(image) : image
-    }
-
-    /// Display-encoded and rounded to the pair's bit depth, so that what is scored is exactly what is stored.
-    public static func quantised(_ image: RGBImage, bitDepth: Int) -> RGBImage {
-        let display = image.displayEncoded()
-        return bitDepth == 8 ? RGBImage(raster: display.raster8(), transfer: .display)
-            : RGBImage(raster: display.raster16(), transfer: .display)
-    }
-
-    /// An image and its bits per sample (PNG: as stored; JPEG: 8; RAW: 16, as decoded).
-    static func read(_ url: URL) throws -> (image: RGBImage, bitDepth: Int) {
-        let data: Data
-        do {
-            data = try FileContents.read(path: url.path)
-        } catch let error as FileReadError {
-            throw ImagingError.unreadable(path: url.path, reason: error.reason)
-        }
-        switch ImageFormat.sniff(data) {
-        case .png:
-            let raster = try PNGFile.decode(data, path: url.path)
-            return (raster.rgbImage(), raster.bitDepth)
-        case .jpeg: return (try ImageFile.read(url), 8)
-        case .raw: return (try ImageFile.read(url), 16)
-        }
-    }
 }
 
 /// One method's computed output and scores on a pair, not yet recorded.

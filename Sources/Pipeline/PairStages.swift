@@ -240,8 +240,8 @@ extension PairProcessor {
             item.scratch = scratch
             // Pairs are stored display-encoded (sRGB) at 16 bits, as the networks and metrics take them.
             item.stored = try item.timed("store") {
-                let a = PairScorer.quantised(result.alignedSource ?? source, bitDepth: 16)
-                let b = PairScorer.quantised(result.alignedTarget ?? target, bitDepth: 16)
+                let a = PairScoring.quantised(result.alignedSource ?? source, bitDepth: 16)
+                let b = PairScoring.quantised(result.alignedTarget ?? target, bitDepth: 16)
                 try PNGFile.write(a, to: scratch.url.appendingPathComponent("source.png"), bitDepth: 16, compressionLevel: 3)
                 try PNGFile.write(b, to: scratch.url.appendingPathComponent("target.png"), bitDepth: 16, compressionLevel: 3)
                 return PairImages(source: a, target: b, bitDepth: 16)

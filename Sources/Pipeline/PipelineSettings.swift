@@ -1,5 +1,6 @@
 import Alignment
 import DatasetBuilder
+import Evaluation
 import Foundation
 import Metrics
 import NeuralCore

@@ -75,3 +75,8 @@ public final class StageChain<Output: Sendable> {
 
     deinit { finish() }
 }
+
+extension Result {
+    /// Whether it holds a value: a stage that passes on results goes on after a success and stops after a failure.
+    public var isSuccess: Bool { if case .success = self { true } else { false } }
+}

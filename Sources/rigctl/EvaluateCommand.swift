@@ -101,10 +101,7 @@ struct EvaluateCommand: ParsableCommand {
             var weightFiles: [String: URL] = [:]
             for (index, model) in models.enumerated() {
                 let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
-                let network = try IFANModelFile.load(url)
-                let complexity = ModelCost(parameters: network.architecture.parameterCount,
-                                                 macs: network.architecture.ptflopsMACs(width: 1280, height: 720))
-                methods.append(DeblurrerMethod(IFANDeblurrer(name: name, network: network), complexity: complexity))
+                methods.append(try DeblurModel.ifan(name: name, weights: url))
                 weightFiles[name] = url
             }
             for (folder, name) in zip(resultsFolders, resultNames) {
@@ -135,18 +132,18 @@ struct EvaluateCommand: ParsableCommand {
     /// catalogue with its protocol, and a model's stored output is reused unless --rerun.
     func evaluateDataset() throws {
         let (opened, pairs) = try openCatalogue()
-        var methods: [CatalogueMethod] = noInput ? [] : [.input]
+        var methods: [any RestorationMethod] = noInput ? [] : [InputMethod()]
         var weightFiles: [String: URL] = [:]
         for (index, model) in models.enumerated() {
             let (name, url) = try resolveModel(model, name: modelNames.isEmpty ? nil : modelNames[index], store: ModelStore())
             // Before any work: a name the catalogue gives other weights would be refused only once everything had run.
             try checkModelName(name, weights: url, in: opened)
-            methods.append(.model(try DeblurModel.ifan(name: name, weights: url)))
+            methods.append(try DeblurModel.ifan(name: name, weights: url))
             weightFiles[name] = url
         }
         for (folder, name) in zip(resultsFolders, resultNames) {
             try checkModelName(name, weights: nil, in: opened)
-            methods.append(.results(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder))))
+            methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
         }
         let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
         let scorer = PairScorer(dataset: opened, framing: noCrop ? .whole : .cropToMultipleOf8, lpips: lpips.network,
@@ -169,14 +166,14 @@ struct EvaluateCommand: ParsableCommand {
         try writer?.finish(result)
         try write(result)
         var lines: [String] = []
-        for method in methods.map(\.tableName) {
+        for method in methods.map(\.name) {
             let parts = [("already scored", counts.recorded[method]), ("stored output(s) reused", counts.storedOutputs[method]),
                          ("scored anew", counts.ran[method])].compactMap { label, n in n.map { "\($0) \(label)" } }
             lines.append("\(method): " + parts.joined(separator: ", "))
         }
         for note in counts.notRecorded { lines.append("note: \(note) reproduces the target exactly (PSNR inf); not recorded") }
         for (reason, n) in counts.missing.sorted(by: { $0.key < $1.key }) { lines.append("missing \(reason) (\(n) score(s))") }
-        lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol ?? "")")
+        lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol.map(String.init(describing:)) ?? "")")
         FileHandle.standardError.write(Data(lines.map { "rigctl: " + $0 + "\n" }.joined().utf8))
     }
 

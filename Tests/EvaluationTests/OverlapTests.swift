@@ -14,6 +14,7 @@ struct RecordingMethod: RestorationMethod {
     let started = LockedValue<[String]>([])
     var failOn: String?
     var name: String { "Recording" }
+    var kind: MethodKind { .results }
     var complexity: ModelCost? { nil }
     func restore(_ input: RGBImage, pair: ImagePair) throws -> RGBImage {
         started.withLock { $0.append(pair.name) }

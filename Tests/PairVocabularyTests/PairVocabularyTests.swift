@@ -78,3 +78,36 @@ import Testing
         #expect(text == "{\"overlap\":0.5}")
     }
 }
+
+/// Reports and score files carry a protocol as its one-line description; reading the line back gives the protocol.
+@Suite struct ScoreProtocolDescriptionTests {
+    @Test func everyProtocolReadsBackFromItsLine() {
+        for framing in ScoreProtocol.Framing.allCases {
+            for outputs in ScoreProtocol.Outputs.allCases {
+                for ssim in ScoreProtocol.SSIMConvention.allCases {
+                    for (depth, lpips) in [(16, ScoreProtocol.lpipsV01Alex), (8, nil), (0, nil)] as [(Int, String?)] {
+                        for release in [RigctlRelease.number, "before v4-score-protocol (protocol inferred)", "0.1.0, patched"] {
+                            let p = ScoreProtocol(framing: framing, bitDepth: depth, ssim: ssim, outputs: outputs,
+                                                  lpips: lpips, rigctlVersion: release)
+                            #expect(ScoreProtocol(described: p.description) == p, "\(p)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(ScoreProtocol(described: "as read from the files") == nil)
+        #expect(ScoreProtocol(described: "whole image, 12 bits, SSIM gaussian-11x11, LPIPS none, rigctl 0.1.0") == nil)
+        #expect(ScoreProtocol(framing: .cropToMultipleOf8, bitDepth: 8, outputs: .asProduced, lpips: nil).description
+                == "cropped to multiples of 8, 8-bit, outputs as produced, SSIM skimage-uniform-7x7, LPIPS none, rigctl \(RigctlRelease.number)")
+    }
+
+    /// Catalogue rows are always quantised: their stored JSON has no `outputs` key, and reads back as quantised.
+    @Test func quantisedOutputsAreLeftOutOfTheJSON() throws {
+        let quantised = ScoreProtocol(framing: .whole, bitDepth: 16, lpips: nil)
+        let text = String(decoding: try JSONEncoder().encode(quantised), as: UTF8.self)
+        #expect(!text.contains("outputs"))
+        #expect(try JSONDecoder().decode(ScoreProtocol.self, from: Data(text.utf8)) == quantised)
+        let produced = ScoreProtocol(framing: .whole, bitDepth: 8, outputs: .asProduced, lpips: nil)
+        #expect(try JSONDecoder().decode(ScoreProtocol.self, from: try JSONEncoder().encode(produced)) == produced)
+    }
+}

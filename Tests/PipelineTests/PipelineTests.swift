@@ -488,12 +488,13 @@ final class CountingDeblurrer: Deblurrer {
         let pairs = try captured.map { try f.dataset.pair(id: $0.pairID) }
 
         let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil)
-        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
+        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [InputMethod(), model])
         let (report, counts) = try evaluation.run(pairs: pairs, keepImages: true)
         #expect(counting.runs.value == 0)
         #expect(counts.storedOutputs["unsharp"] == 2 && counts.ran["unsharp"] == nil)
         #expect(report.methods.map(\.name) == ["Input", "unsharp"])
-        #expect(report.scoreProtocol?.hasPrefix("cropped to multiples of 8, 16-bit") == true)
+        #expect(report.scoreProtocol?.framing == .cropToMultipleOf8 && report.scoreProtocol?.bitDepth == 16)
+        #expect(report.scoreProtocol?.description.hasPrefix("cropped to multiples of 8, 16-bit") == true)
         let rows = try f.dataset.pair(id: captured[0].pairID).evaluations
         #expect(rows.count == 4, "whole-image rows kept, crop-8 rows added")
         for old in whole {
@@ -509,7 +510,7 @@ final class CountingDeblurrer: Deblurrer {
 
         // --rerun: the model runs again; rows stay four per pair and every output file is still there.
         let rerun = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil,
-                                                           rerun: true), methods: [.model(model)])
+                                                           rerun: true), methods: [model])
         let (_, rerunCounts) = try rerun.run(pairs: pairs, keepImages: false)
         #expect(rerunCounts.ran["unsharp"] == 2 && counting.runs.value == 2)
         #expect(try f.dataset.pair(id: captured[0].pairID).evaluations.count == 4)
@@ -528,7 +529,7 @@ final class CountingDeblurrer: Deblurrer {
         let pairs = try captured.map { try f.dataset.pair(id: $0.pairID) }
         let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
         let scorer = PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: try fixtureLPIPS(), rerun: true)
-        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [.input, .model(model)])
+        let evaluation = CatalogueEvaluation(scorer: scorer, methods: [InputMethod(), model])
 
         struct Row: Equatable {
             var model: String, psnr: Double, ssim: Double, ssimGaussian: Double?, mae: Double?, lpips: Double?
@@ -588,7 +589,7 @@ final class StartedDeblurrer: Deblurrer {
             let pairs = try captured.map { try f.dataset.pair(id: $0.pairID) }
             let model = DeblurModel(name: "unsharp", deblurrer: UnsharpMask(), weights: f.weights)
             let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, framing: .cropToMultipleOf8, lpips: nil),
-                                                 methods: [.input, .model(model)])
+                                                 methods: [InputMethod(), model])
             let stop = StopFlag()
             var observed = 0
             #expect {
