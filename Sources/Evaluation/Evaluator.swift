@@ -53,6 +53,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         case name, pairs, psnr, ssim, ssimGaussian = "ssim_gaussian", mae, lpips, complexity
         case secondsPerImage = "seconds_per_image"
         case scoreProtocol = "protocol"
+        case protocolDetail = "protocol_detail"
     }
 
     /// PSNR is infinite for a perfect output; JSON has no infinity, so it is written as null (as MetricReport does).
@@ -67,7 +68,8 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         try c.encode(lpips, forKey: .lpips)
         try c.encode(complexity, forKey: .complexity)
         try c.encode(secondsPerImage, forKey: .secondsPerImage)
-        try c.encodeIfPresent(scoreProtocol?.description, forKey: .scoreProtocol)
+        try c.encodeIfPresent(scoreProtocol?.label, forKey: .scoreProtocol)
+        try c.encodeIfPresent(scoreProtocol?.description, forKey: .protocolDetail)
     }
 
     public init(from decoder: Decoder) throws {
@@ -81,8 +83,14 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         lpips = try c.decodeIfPresent(Double.self, forKey: .lpips)
         complexity = try c.decodeIfPresent(ModelCost.self, forKey: .complexity)
         secondsPerImage = try c.decode(Double.self, forKey: .secondsPerImage)
-        scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol).flatMap(ScoreProtocol.init(described:))
+        scoreProtocol = try (c.decodeIfPresent(String.self, forKey: .protocolDetail)
+            ?? c.decodeIfPresent(String.self, forKey: .scoreProtocol)).flatMap(ScoreProtocol.init(described:))
     }
+}
+
+extension ScoreProtocol {
+    /// What a table's `protocol` column says: the published protocol's name, or the whole line when none fits.
+    public var label: String { named?.rawValue ?? description }
 }
 
 /// The outcome of an evaluation: the table's rows and every per-pair score behind them.
@@ -104,7 +112,7 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case methods, results, croppedToMultipleOf8, scoreProtocol
+        case methods, results, croppedToMultipleOf8, scoreProtocol, protocolName = "protocol"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -113,6 +121,7 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
         try c.encode(results, forKey: .results)
         try c.encode(croppedToMultipleOf8, forKey: .croppedToMultipleOf8)
         try c.encodeIfPresent(scoreProtocol?.description, forKey: .scoreProtocol)
+        try c.encodeIfPresent(scoreProtocol?.named?.rawValue, forKey: .protocolName)
     }
 
     public init(from decoder: Decoder) throws {
@@ -174,10 +183,14 @@ public struct Evaluator: Sendable {
         self.scoring = scoring
     }
 
-    /// The paper's protocol (or the whole image), with `lpips` nil leaving LPIPS out (weights not installed).
-    public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool = true) {
-        self.init(methods: methods, scoring: PairScoring(framing: cropToMultipleOf8 ? .cropToMultipleOf8 : .whole,
-                                                         outputs: .asProduced, lpips: lpips))
+    /// A published protocol (IFAN's by default), with `lpips` nil leaving LPIPS out (weights not installed).
+    public init(methods: [any RestorationMethod], protocol named: EvaluationProtocol = .ifan, lpips: LPIPS?) {
+        self.init(methods: methods, scoring: PairScoring(named, lpips: lpips))
+    }
+
+    /// IFAN's protocol, or the whole image (DPDD's).
+    public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool) {
+        self.init(methods: methods, protocol: cropToMultipleOf8 ? .ifan : .dpdd, lpips: lpips)
     }
 
     /// Scores every method on every pair. `progress` is told as each pair's scoring starts (index, count, name);

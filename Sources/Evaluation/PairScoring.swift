@@ -34,6 +34,12 @@ public struct PairScoring: Sendable {
         self.lpips = lpips
     }
 
+    /// A published protocol's conventions; `outputs` as produced is how the official code scores a method's
+    /// output, `.quantised` how the catalogue (which keeps the output) must.
+    public init(_ named: EvaluationProtocol, outputs: ScoreProtocol.Outputs = .asProduced, lpips: LPIPS?) {
+        self.init(framing: named.framing, outputs: outputs, lpips: lpips)
+    }
+
     /// The protocol these scores follow for a pair whose target has `bitDepth` bits per sample.
     public func scoreProtocol(bitDepth: Int) -> ScoreProtocol {
         ScoreProtocol(framing: framing, bitDepth: bitDepth, outputs: outputs,

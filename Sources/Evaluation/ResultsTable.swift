@@ -1,4 +1,5 @@
 import Foundation
+import PairVocabulary
 
 /// The output formats of a results table.
 public enum TableFormat: String, Sendable, CaseIterable, Codable {
@@ -15,7 +16,10 @@ public struct ResultsTable: Sendable {
     /// The protocol(s) of the rows, one line, for the tables' caption.
     var caption: String? {
         var seen: [String] = []
-        for p in rows.compactMap(\.scoreProtocol?.description) where !seen.contains(p) { seen.append(p) }
+        for p in rows.compactMap(\.scoreProtocol) {
+            let line = p.named.map { "\($0) (\(p))" } ?? p.description
+            if !seen.contains(line) { seen.append(line) }
+        }
         return seen.isEmpty ? nil : "Protocol: " + seen.joined(separator: "; ")
     }
 
@@ -36,7 +40,17 @@ public struct ResultsTable: Sendable {
         ]
     }
 
+    /// Rows of several protocols (`evaluate --protocol ifan,dpdd`) make one table per protocol in text, markdown
+    /// and LaTeX, each with its caption; CSV and JSON keep one list, the protocol a column.
     public func render(_ format: TableFormat) throws -> String {
+        var groups: [(key: ScoreProtocol?, rows: [MethodSummary])] = []
+        for row in rows {
+            if let i = groups.firstIndex(where: { $0.key == row.scoreProtocol }) { groups[i].rows.append(row) }
+            else { groups.append((row.scoreProtocol, [row])) }
+        }
+        if groups.count > 1, [.text, .markdown, .latex].contains(format) {
+            return try groups.map { try ResultsTable(rows: $0.rows).render(format) }.joined(separator: "\n")
+        }
         switch format {
         case .text: return text()
         case .markdown: return markdown()
@@ -71,13 +85,13 @@ public struct ResultsTable: Sendable {
 
     /// CSV keeps full precision and plain units (MAE as is, MACs as a count) for scripts.
     func csv() -> String {
-        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image,protocol"]
+        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image,protocol,protocol_detail"]
         for r in rows {
             let fields: [String] = [
                 csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
                 r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
                 r.complexity?.macs.map { "\($0)" } ?? "", "\(r.secondsPerImage)",
-                csvField(r.scoreProtocol?.description ?? ""),
+                csvField(r.scoreProtocol?.label ?? ""), csvField(r.scoreProtocol?.description ?? ""),
             ]
             lines.append(fields.joined(separator: ","))
         }

@@ -134,3 +134,72 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         try c.encode(rigctlVersion, forKey: .rigctlVersion)
     }
 }
+
+/// A published evaluation protocol by name: how the papers a lab compares against compute their tables. Each is
+/// reproduced step for step (the parity fixtures in Tests/EvaluationTests/Fixtures/protocols were made by running
+/// the official code) and recorded with the scores it produced.
+public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// IFAN's eval.py (Lee et al., CVPR 2021): images read / 255 (8-bit) and cropped bottom/right to multiples of
+    /// 8, the network's output scored as produced; PSNR with peak 1, SSIM scikit-image's defaults (uniform 7x7,
+    /// sample covariance, data range 1), MAE per channel then averaged.
+    case ifan
+    /// DPDNet's metrics.py (Abuolaim & Brown, ECCV 2020, the DPDD set): images read / 65535 (16-bit), the whole
+    /// image, the prediction scored as produced; PSNR with peak 1, SSIM as `compare_ssim(..., data_range=1,
+    /// multichannel=True)` (uniform 7x7), MAE per channel then averaged.
+    case dpdd
+
+    /// Which pixels the protocol compares.
+    public var framing: ScoreProtocol.Framing {
+        switch self {
+        case .ifan: .cropToMultipleOf8
+        case .dpdd: .whole
+        }
+    }
+
+    /// The SSIM convention of its `ssim` column.
+    public var ssim: ScoreProtocol.SSIMConvention { .skimageUniform7 }
+
+    /// The official code it reproduces.
+    public var reference: String {
+        switch self {
+        case .ifan: "github.com/codeslake/IFAN eval.py"
+        case .dpdd: "github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel DPDNet/metrics.py"
+        }
+    }
+
+    public var description: String { rawValue }
+
+    /// Names separated by commas ("ifan,dpdd"), each known, none twice; nil with the unknown name otherwise.
+    public static func list(_ text: String) -> Result<[EvaluationProtocol], ProtocolListError> {
+        var names: [EvaluationProtocol] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let known = EvaluationProtocol(rawValue: name) else { return .failure(.unknown(name)) }
+            guard !names.contains(known) else { return .failure(.repeated(name)) }
+            names.append(known)
+        }
+        return .success(names)
+    }
+}
+
+/// Why a `--protocol` list was refused.
+public enum ProtocolListError: Error, Equatable, CustomStringConvertible {
+    case unknown(String)
+    case repeated(String)
+
+    public var description: String {
+        let known = EvaluationProtocol.allCases.map(\.rawValue).joined(separator: ", ")
+        switch self {
+        case .unknown(let name): return "no evaluation protocol '\(name)' (known: \(known))"
+        case .repeated(let name): return "protocol '\(name)' is given twice"
+        }
+    }
+}
+
+extension ScoreProtocol {
+    /// The published protocol whose conventions these scores follow (framing and SSIM; the bit depth is the
+    /// files' own, and how outputs were held is in `outputs`), or nil when none does.
+    public var named: EvaluationProtocol? {
+        EvaluationProtocol.allCases.first { $0.framing == framing && $0.ssim == ssim }
+    }
+}

@@ -46,6 +46,7 @@ struct DatasetLocation: ParsableArguments {
 
 extension Verdict: ExpressibleByArgument {}
 extension Split: ExpressibleByArgument {}
+extension EvaluationProtocol: ExpressibleByArgument {}
 extension ReviewState: ExpressibleByArgument {}
 extension ImportLayout: ExpressibleByArgument {}
 extension ExportFormat: ExpressibleByArgument {}

@@ -22,8 +22,10 @@ struct EvaluateCommand: ParsableCommand {
             per-pair score is kept in the catalogue. Methods: the input itself (the tables' first row), the IFAN \
             engine with any imported weights (--model, repeatable; --model-name names each, in the same order, \
             default its store or file name), and folders of other methods' outputs (--results DIR --name NAME, \
-            repeatable). A name the catalogue already gives other weights is refused before anything runs. Images are cropped bottom/right to multiples of 8 as the IFAN \
-            paper's evaluation does (--no-crop to score whole images). In a dataset every score row records its \
+            repeatable). A name the catalogue already gives other weights is refused before anything runs. --protocol names the \
+            published evaluation(s) to reproduce: ifan (the default: cropped bottom/right to multiples of 8, as \
+            IFAN's eval.py) or dpdd (whole images, as DPDNet's metrics.py; --no-crop says the same); several, \
+            comma-separated, give one table each. In a dataset every score row records its \
             protocol (framing, bit depth, SSIM, LPIPS, rigctl release) and date; another protocol adds rows \
             rather than replacing the capture pipeline's whole-image ones, and a model's output kept from an \
             earlier run of the same weights (by SHA-256) is scored instead of running the model again (--rerun).
@@ -57,8 +59,17 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .customLong("no-input"), help: "Leave out the input row.")
     var noInput = false
 
-    @Flag(name: .customLong("no-crop"), help: "Score whole images instead of cropping to multiples of 8.")
+    @Flag(name: .customLong("no-crop"), help: "Score whole images instead of cropping to multiples of 8 (the same as --protocol dpdd).")
     var noCrop = false
+
+    @Option(name: .customLong("protocol"), help: "Evaluation protocol(s), separated by commas: ifan (the default; IFAN's eval.py, cropped to multiples of 8) or dpdd (DPDNet's metrics.py, whole images); several give one table each.")
+    var protocolList: String?
+
+    /// The protocols asked for, in order.
+    var protocols: [EvaluationProtocol] {
+        guard let protocolList else { return [noCrop ? .dpdd : .ifan] }
+        return (try? EvaluationProtocol.list(protocolList).get()) ?? []
+    }
 
     @Option(help: "Table format: text, markdown, csv, latex or json.")
     var format: TableFormat = .text
@@ -92,6 +103,10 @@ struct EvaluateCommand: ParsableCommand {
         try validateMethodNames()
         if set != nil && location.dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
         if set != nil && rerun { throw ValidationError("--rerun applies to a dataset, whose stored outputs are reused") }
+        if let protocolList {
+            if case .failure(let error) = EvaluationProtocol.list(protocolList) { throw ValidationError("--protocol: \(error)") }
+            if noCrop { throw ValidationError("give either --no-crop or --protocol (--no-crop is --protocol dpdd)") }
+        }
     }
 
     func run() throws {
@@ -109,22 +124,28 @@ struct EvaluateCommand: ParsableCommand {
             }
             let pairs = try PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
             let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
-            let evaluator = Evaluator(methods: methods, lpips: lpips.network, cropToMultipleOf8: !noCrop)
             let writer = try reportWriter(evaluated: URL(fileURLWithPath: set ?? ".").lastPathComponent, split: nil,
                                           weightFiles: weightFiles, pairs: [:])
             // Ctrl-C stops after the pairs in hand; the command then exits with status 130.
             let interrupt = InterruptHandler {
                 FileHandle.standardError.write(Data("\nrigctl: stopping after the pairs in hand (Ctrl-C again to quit at once)\n".utf8))
             }
-            let pairProgress = ProgressLine(label: "evaluating")
-            let within = ImageProgressLine(label: "", requested: progress)
             let names = pairs.map(\.name)
             let stop = interrupt.stop
-            let result = try evaluator.run(pairs: pairs, isCancelled: { stop.isRequested }, progress: pairProgress.update, imageProgress: within.map { line in
-                { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
-            }, observe: { try writer?.add($0) })
-            try writer?.finish(result)
-            try write(result)
+            var results: [EvaluationReport] = []
+            // One run per protocol (each frames the input before the methods run, as its official code does); the
+            // report's pictures come from the first.
+            for named in protocols {
+                let evaluator = Evaluator(methods: methods, protocol: named, lpips: lpips.network)
+                let pairProgress = ProgressLine(label: protocols.count > 1 ? "evaluating (\(named))" : "evaluating")
+                let within = ImageProgressLine(label: "", requested: progress)
+                let observed = results.isEmpty ? writer : nil
+                results.append(try evaluator.run(pairs: pairs, isCancelled: { stop.isRequested }, progress: pairProgress.update, imageProgress: within.map { line in
+                    { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
+                }, observe: { try observed?.add($0) }))
+            }
+            try writer?.finish(results[0])
+            try write(results)
         }
     }
 
@@ -146,34 +167,42 @@ struct EvaluateCommand: ParsableCommand {
             methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
         }
         let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
-        let scorer = PairScorer(dataset: opened, framing: noCrop ? .whole : .cropToMultipleOf8, lpips: lpips.network,
-                                lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
         // Pairs are named "<id>-<name>" in the results (CatalogueEvaluation); the report shows their scene and split.
         var info: [String: ReportContext.PairInfo] = [:]
         for pair in pairs { info["\(pair.id)-\(pair.name)"] = ReportContext.PairInfo(scene: pair.scene, split: pair.split.rawValue) }
         let writer = try reportWriter(evaluated: opened.root.lastPathComponent,
                                       split: split == .all ? "all (every usable pair)" : split.rawValue,
                                       weightFiles: weightFiles, pairs: info)
-        let progress = ProgressLine(label: "evaluating")
         // Ctrl-C stops after the pair in hand, whose scores are recorded whole; the command then exits with 130.
         let interrupt = InterruptHandler {
             FileHandle.standardError.write(Data("\nrigctl: stopping after the pair in hand (Ctrl-C again to quit at once)\n".utf8))
         }
         let stop = interrupt.stop
-        let (result, counts) = try CatalogueEvaluation(scorer: scorer, methods: methods)
-            .run(pairs: pairs, keepImages: writer != nil, isCancelled: { stop.isRequested }, progress: progress.update,
-                 observe: { try writer?.add($0) })
-        try writer?.finish(result)
-        try write(result)
+        var results: [EvaluationReport] = []
         var lines: [String] = []
-        for method in methods.map(\.name) {
-            let parts = [("already scored", counts.recorded[method]), ("stored output(s) reused", counts.storedOutputs[method]),
-                         ("scored anew", counts.ran[method])].compactMap { label, n in n.map { "\($0) \(label)" } }
-            lines.append("\(method): " + parts.joined(separator: ", "))
+        // One run per protocol: without --rerun a model runs at most once and later protocols score the output the
+        // first kept; with --rerun each protocol runs it again, so that no protocol keeps a row of the older output.
+        for named in protocols {
+            let scorer = PairScorer(dataset: opened, framing: named.framing, lpips: lpips.network,
+                                    lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
+            let progress = ProgressLine(label: protocols.count > 1 ? "evaluating (\(named))" : "evaluating")
+            let observed = results.isEmpty ? writer : nil
+            let (result, counts) = try CatalogueEvaluation(scorer: scorer, methods: methods)
+                .run(pairs: pairs, keepImages: observed != nil, isCancelled: { stop.isRequested }, progress: progress.update,
+                     observe: { try observed?.add($0) })
+            results.append(result)
+            let prefix = protocols.count > 1 ? "\(named): " : ""
+            for method in methods.map(\.name) {
+                let parts = [("already scored", counts.recorded[method]), ("stored output(s) reused", counts.storedOutputs[method]),
+                             ("scored anew", counts.ran[method])].compactMap { label, n in n.map { "\($0) \(label)" } }
+                lines.append(prefix + "\(method): " + parts.joined(separator: ", "))
+            }
+            for note in counts.notRecorded { lines.append("note: \(note) reproduces the target exactly (PSNR inf); not recorded") }
+            for (reason, n) in counts.missing.sorted(by: { $0.key < $1.key }) { lines.append(prefix + "missing \(reason) (\(n) score(s))") }
+            lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol.map(String.init(describing:)) ?? "")")
         }
-        for note in counts.notRecorded { lines.append("note: \(note) reproduces the target exactly (PSNR inf); not recorded") }
-        for (reason, n) in counts.missing.sorted(by: { $0.key < $1.key }) { lines.append("missing \(reason) (\(n) score(s))") }
-        lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol.map(String.init(describing:)) ?? "")")
+        try writer?.finish(results[0])
+        try write(results)
         FileHandle.standardError.write(Data(lines.map { "rigctl: " + $0 + "\n" }.joined().utf8))
     }
 
@@ -191,8 +220,10 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     /// The table on standard output (or --output), the per-pair scores with --scores.
-    func write(_ result: EvaluationReport) throws {
-        let table = try ResultsTable(rows: result.methods).render(format)
+    /// Several protocols make one table each (CSV and JSON: one list with the protocol a column) and a JSON array
+    /// of their reports in --scores.
+    func write(_ results: [EvaluationReport]) throws {
+        let table = try ResultsTable(rows: results.flatMap(\.methods)).render(format)
         if let output {
             try AtomicFile.write(Data(table.utf8), to: URL(fileURLWithPath: output))
         } else {
@@ -201,7 +232,8 @@ struct EvaluateCommand: ParsableCommand {
         if let scores {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(result), to: URL(fileURLWithPath: scores))
+            let data = results.count == 1 ? try encoder.encode(results[0]) : try encoder.encode(results)
+            try AtomicFile.write(data, to: URL(fileURLWithPath: scores))
         }
         if let report { FileHandle.standardError.write(Data("report: \(report)/index.html\n".utf8)) }
     }

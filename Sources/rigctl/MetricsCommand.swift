@@ -4,6 +4,7 @@ import Foundation
 import Imaging
 import Metrics
 import NeuralCore
+import PairVocabulary
 import Pipeline
 
 struct MetricsCommand: ParsableCommand {
@@ -15,7 +16,10 @@ struct MetricsCommand: ParsableCommand {
             (uniform 7x7 window), as DPDD and IFAN report it; "SSIM (Gaussian)" is Wang et al.'s 11x11 Gaussian \
             window, as RealBlur reports it. MAE is printed as is and x10^-1 (IFAN's tables). LPIPS is v0.1 'alex' \
             and needs weights installed with `rigctl lpips install` (or --lpips-weights). RAW files are \
-            display-encoded (sRGB curve) before scoring.
+            display-encoded (sRGB curve) before scoring. --protocol names the published evaluation whose \
+            conventions apply: dpdd (the default; DPDNet's metrics.py: the whole image, values in [0, 1] at the \
+            files' own bit depth) or ifan (IFAN's eval.py: both images cropped bottom/right to multiples of 8 \
+            first). docs/metrics.md says how each reproduces its official code.
             """
     )
 
@@ -25,32 +29,47 @@ struct MetricsCommand: ParsableCommand {
     @Argument(help: "The sharp target image, of the same size.")
     var target: String
 
-    @Flag(help: "Print one JSON object (keys psnr, ssim, ssim_gaussian, mae, lpips; lpips null without weights).")
+    @Flag(help: "Print one JSON object (keys protocol, psnr, ssim, ssim_gaussian, mae, lpips; lpips null without weights).")
     var json = false
+
+    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default) or ifan (cropped to multiples of 8).")
+    var scoringProtocol: EvaluationProtocol = .dpdd
 
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")
     var lpipsWeights: String?
 
     func run() throws {
         try reportingErrors {
-            let a = try Self.load(output), b = try Self.load(target)
+            let a = try PairScoring.read(URL(fileURLWithPath: output)).image
+            let b = try PairScoring.read(URL(fileURLWithPath: target)).image
             guard a.width == b.width, a.height == b.height else {
                 throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
             }
             let network = try LPIPSLoader.loadTellingWhy(path: lpipsWeights).network
-            let report = try MetricReport(output: a, target: b, lpips: network)
+            let scoring = PairScoring(scoringProtocol, lpips: network)
+            let report = try MetricReport(output: scoring.frame(a), target: scoring.frame(b), lpips: network)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                print(try Self.json(report, protocol: scoringProtocol))
             } else {
-                print(Self.format(report))
+                print(Self.format(report) + "\nprotocol        \(scoringProtocol) (\(scoringProtocol.reference))")
             }
         }
     }
 
-    static func load(_ path: String) throws -> MetricImage {
-        try MetricImage(ImageFile.read(URL(fileURLWithPath: path)))
+    /// The report's documented keys and `protocol`, one line, keys sorted.
+    static func json(_ report: MetricReport, protocol named: EvaluationProtocol) throws -> String {
+        struct Labelled: Encodable {
+            enum Key: String, CodingKey { case scoreProtocol = "protocol" }
+            let report: MetricReport, named: EvaluationProtocol
+            func encode(to encoder: Encoder) throws {
+                try report.encode(to: encoder)
+                var c = encoder.container(keyedBy: Key.self)
+                try c.encode(named, forKey: .scoreProtocol)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(Labelled(report: report, named: named)), as: UTF8.self)
     }
 
     static func format(_ r: MetricReport) -> String {

@@ -61,13 +61,27 @@ struct ScoringFixture {
         #expect(evaluated.stderr.contains("ifan-test: 2 stored output(s) reused"), "\(evaluated.stderr)")
         #expect(!evaluated.stderr.split(separator: "\n").contains { $0.hasPrefix("rigctl: ifan-test:") && $0.contains("scored anew") },
                 "\(evaluated.stderr)")
-        #expect(evaluated.stdout.contains("Protocol: cropped to multiples of 8, 8-bit"), "\(evaluated.stdout)")
+        #expect(evaluated.stdout.contains("Protocol: ifan (cropped to multiples of 8, 8-bit"), "\(evaluated.stdout)")
         #expect(f.outputs() == outputs, "no output deleted")
         let shown = try f.run(["dataset", "show", "1", "--dataset", f.dataset])
         let modelRows = shown.stdout.split(separator: "\n").filter { $0.hasPrefix("model ifan-test:") }
         #expect(modelRows.count == 2, "\(shown.stdout)")
         #expect(shown.stdout.contains("protocol: whole image, 8-bit") && shown.stdout.contains("protocol: cropped to multiples of 8, 8-bit"))
         #expect(shown.stdout.contains("lpips missing: LPIPS weights not installed"), "\(shown.stdout)")
+
+        // Two protocols at once: one CSV list, the protocol a column; DPDD's whole-image rows are the ones the
+        // pipeline recorded, so nothing runs or is scored again.
+        let both = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--protocol", "ifan,dpdd", "--format", "csv"])
+        #expect(both.status == 0, "\(both.stderr)")
+        let csvRows = both.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(csvRows.map { "\($0[0]) \($0[10])" } == ["Input ifan", "ifan-test ifan", "Input dpdd", "ifan-test dpdd"], "\(both.stdout)")
+        #expect(both.stderr.contains("dpdd: ifan-test: 2 already scored") && both.stderr.contains("ifan: ifan-test: 2 already scored"),
+                "\(both.stderr)")
+        let markdown = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--protocol", "dpdd,ifan", "--format", "markdown"])
+        #expect(markdown.stdout.components(separatedBy: "| Model |").count == 3, "one table per protocol: \(markdown.stdout)")
+        #expect(markdown.stdout.contains("Protocol: dpdd (whole image, 8-bit") && markdown.stdout.contains("Protocol: ifan (cropped"))
+        let refused = try f.run(["evaluate", "--dataset", f.dataset, "--protocol", "ifan,realdof"])
+        #expect(refused.status == 64 && refused.stderr.contains("no evaluation protocol 'realdof' (known: ifan, dpdd)"), "\(refused.stderr)")
 
         let again = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--rerun", "--format", "csv"])
         #expect(again.status == 0, "\(again.stderr)")
