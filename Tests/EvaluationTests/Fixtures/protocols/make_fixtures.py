@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Makes the protocol parity fixtures: synthetic pairs with a known misalignment, gain and blur, scored by each
+protocol's official code (fetched separately; nothing of it is copied here).
+
+    python3 make_fixtures.py --ifan IFAN --dpdnet defocus-deblurring-dual-pixel --realblur RealBlur --out .
+
+IFAN, defocus-deblurring-dual-pixel and RealBlur are checkouts of github.com/codeslake/IFAN,
+github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel and github.com/rimchang/RealBlur. Needs numpy,
+opencv-python-headless, scikit-image and scikit-learn. The official modules are imported with the heavy imports
+they do not use for scoring (torch, TensorFlow's config) stubbed, and scikit-image's removed `multichannel`
+argument mapped to `channel_axis`; their scoring functions run unchanged. Writes PNGs and expected.json.
+"""
+import argparse
+import importlib.util
+import json
+import math
+import os
+import sys
+import tempfile
+import types
+
+import cv2
+import numpy as np
+import skimage
+from skimage.metrics import structural_similarity as _ssim
+from sklearn.metrics import mean_absolute_error  # imported before any stand-in module exists
+
+
+def ssim_with_multichannel(*args, multichannel=None, **kwargs):
+    """scikit-image 0.17's `multichannel=True` is `channel_axis=-1` since 0.19."""
+    if multichannel:
+        kwargs["channel_axis"] = -1
+    return _ssim(*args, **kwargs)
+
+
+class Stub(types.ModuleType):
+    """A stand-in module: any name imported from it is another stand-in (eval.py imports, but does not use for
+    scoring, torch, its checkpoint manager and its models)."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Stub(name)
+
+
+def load(path, name, stubs=()):
+    """Imports a file as a module, with empty stand-ins for `stubs` while it is imported (then removed again, so
+    that other libraries do not mistake them for the real ones)."""
+    added = [stub for stub in stubs if stub not in sys.modules]
+    for stub in added:
+        sys.modules[stub] = Stub(stub)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        for stub in added:
+            del sys.modules[stub]
+    return module
+
+
+def scene(rng, width, height):
+    """A textured RGB scene in [0.05, 0.95]: smooth blobs, gratings and hard edges."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    img = np.zeros((height, width, 3))
+    for _ in range(12):
+        cx, cy, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(4, width / 3)
+        img += rng.uniform(-0.4, 0.4, 3) * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * r * r))[..., None]
+    for _ in range(3):
+        angle, period = rng.uniform(0, np.pi), rng.uniform(5, 17)
+        img += 0.12 * np.sin((x * np.cos(angle) + y * np.sin(angle)) * 2 * np.pi / period)[..., None] * rng.uniform(0.3, 1, 3)
+    for _ in range(4):
+        x0, y0 = rng.integers(0, width - 8), rng.integers(0, height - 8)
+        img[y0:y0 + rng.integers(6, height // 2), x0:x0 + rng.integers(6, width // 2)] += rng.uniform(-0.3, 0.3, 3)
+    img -= img.min()
+    return 0.05 + 0.9 * img / img.max()
+
+
+def distort(img, shift, angle_deg, scale, sigma, gain, offset):
+    """The image moved by a small homography (about its centre), blurred, and changed in gain and offset."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), angle_deg, scale)
+    m[:, 2] += shift
+    homography = np.vstack([m, [1e-6, -2e-6, 1]])
+    out = cv2.warpPerspective(img.astype(np.float32), homography, (w, h), flags=cv2.INTER_CUBIC,
+                              borderMode=cv2.BORDER_REFLECT)
+    if sigma > 0:
+        out = cv2.GaussianBlur(out, (0, 0), sigma)
+    return np.clip(out * gain + offset, 0, 1)
+
+
+def write(path, img, bits):
+    top = 2 ** bits - 1
+    data = np.round(np.clip(img, 0, 1) * top).astype(np.uint8 if bits == 8 else np.uint16)
+    cv2.imwrite(path, data[..., ::-1])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ifan", required=True)
+    parser.add_argument("--dpdnet", required=True)
+    parser.add_argument("--realblur", required=True)
+    parser.add_argument("--out", default=".")
+    args = parser.parse_args()
+
+    sys.path.insert(0, args.ifan)
+    ifan = load(os.path.join(args.ifan, "eval.py"), "ifan_eval",
+                stubs=["torch", "torchvision", "torchvision.utils", "torch.nn", "torch.nn.functional", "utils",
+                       "ckpt_manager", "models", "models.archs", "models.archs.LPIPS"])
+    ifan.structural_similarity = ssim_with_multichannel
+    ifan_data = load(os.path.join(args.ifan, "data_loader", "utils.py"), "ifan_data")
+
+    # DPDNet's metrics.py takes numpy, math, skimage's measure and scikit-learn's MAE from its config module,
+    # which also sets up TensorFlow training paths: a config with just those names stands in for it.
+    config = types.ModuleType("config")
+    config.np, config.math, config.mean_absolute_error = np, math, mean_absolute_error
+    config.measure = types.SimpleNamespace(compare_ssim=ssim_with_multichannel)
+    sys.modules["config"] = config
+    dpdnet = load(os.path.join(args.dpdnet, "DPDNet", "metrics.py"), "dpdnet_metrics")
+
+    saved_argv = sys.argv
+    sys.argv = ["evaluation_RealBlur_ecc.py"]
+    realblur = load(os.path.join(args.realblur, "evaluation_RealBlur_ecc.py"), "realblur_eval")
+    sys.argv = saved_argv
+    realblur.structural_similarity = ssim_with_multichannel
+
+    rng = np.random.default_rng(20261205)
+    cases = [  # name, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset
+        ("small", 96, 64, (0.6, -0.4), 0.15, 1.0, 1.0, 0.93, 0.01),
+        ("odd", 123, 77, (-0.9, 0.7), -0.25, 1.003, 1.5, 1.06, -0.02),
+        ("wide", 200, 136, (1.3, 0.5), 0.3, 0.998, 0.7, 0.9, 0.03),
+    ]
+    expected = {"made_with": {"python": sys.version.split()[0], "numpy": np.__version__,
+                              "opencv": cv2.__version__, "scikit-image": skimage.__version__},
+                "pairs": []}
+    out = args.out
+    for name, w, h, shift, angle, scale, sigma, gain, offset in cases:
+        gt = scene(rng, w, h)
+        restored = distort(gt, shift, angle, scale, sigma, gain, offset)
+        blurred = distort(gt, (0, 0), 0, 1, 2.5, 1, 0)
+        entry = {"name": name, "width": w, "height": h}
+
+        # ifan: 8-bit files read and cropped by IFAN's own loader, scored by eval.py's functions.
+        write(f"{out}/{name}_output8.png", restored, 8)
+        write(f"{out}/{name}_target8.png", gt, 8)
+        o = ifan_data.refine_image(ifan_data.read_frame(f"{out}/{name}_output8.png"), 8)[0]
+        t = ifan_data.refine_image(ifan_data.read_frame(f"{out}/{name}_target8.png"), 8)[0]
+        entry["ifan"] = {"psnr": ifan.psnr(o, t), "ssim": float(ifan.ssim(o, t)), "mae": float(ifan.mae(o, t))}
+
+        # dpdd: 16-bit files read as DPDNet's loader does (cv2.imread(path, -1) / 65535), metrics.py's functions.
+        write(f"{out}/{name}_output16.png", restored, 16)
+        write(f"{out}/{name}_target16.png", gt, 16)
+        o = cv2.imread(f"{out}/{name}_output16.png", -1) / 65535
+        t = cv2.imread(f"{out}/{name}_target16.png", -1) / 65535
+        _, psnr, ssim = dpdnet.MSE_PSNR_SSIM(t.astype(np.float64), o.astype(np.float64))
+        entry["dpdd"] = {"psnr": psnr, "ssim": float(ssim), "mae": float(dpdnet.MAE(t.astype(np.float64), o.astype(np.float64)))}
+
+        # realblur: the script's own evaluation_folder on its folder layout (scene/gt, scene/blur, results).
+        write(f"{out}/{name}_input8.png", blurred, 8)
+        with tempfile.TemporaryDirectory() as tmp:
+            model = os.path.join(tmp, "results", "method")
+            os.makedirs(model)
+            os.makedirs(os.path.join(tmp, "gt_root", "scene000", "gt"))
+            os.makedirs(os.path.join(tmp, "gt_root", "scene000", "blur"))
+            cv2.imwrite(os.path.join(model, "scene000_1.png"), cv2.imread(f"{out}/{name}_output8.png"))
+            cv2.imwrite(os.path.join(tmp, "gt_root", "scene000", "gt", "gt_1.png"), cv2.imread(f"{out}/{name}_target8.png"))
+            cv2.imwrite(os.path.join(tmp, "gt_root", "scene000", "blur", "blur_1.png"), cv2.imread(f"{out}/{name}_input8.png"))
+            os.makedirs(os.path.join(tmp, "out"))
+            realblur.evaluation_folder((model, os.path.join(tmp, "gt_root"), os.path.join(tmp, "out")))
+            with open(os.path.join(tmp, "out", "method", "psnr.txt")) as f:
+                _, psnr, ssim = f.read().split()
+            with open(os.path.join(tmp, "out", "method", "result.txt")) as f:
+                result = dict(line.split(" : ") for line in f.read().strip().split("\n"))
+            # Full precision from the same functions the script calls, beside its 5-decimal printout.
+            x = realblur.io.imread(f"{out}/{name}_target8.png").astype("float32") / 255
+            z = realblur.io.imread(f"{out}/{name}_output8.png").astype("float32") / 255
+            _, _, _, shift_found = realblur.image_align(z, x)
+        entry["realblur"] = {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(result["blur_psnr"]),
+                             "homography": np.asarray(shift_found, dtype=float).reshape(-1).tolist()}
+        expected["pairs"].append(entry)
+        print(name, json.dumps(entry))
+    with open(f"{out}/expected.json", "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
