@@ -47,17 +47,25 @@ public enum PixelMetrics {
     /// population covariance, K1 = 0.01, K2 = 0.03, over the positions where the window fits, mean over R, G, B.
     /// It gives different numbers from `ssim`; papers are not consistent about which one they print.
     public static func ssimGaussian(_ output: MetricImage, _ target: MetricImage) throws -> Double {
+        try ssimGaussian(output, target, mask: nil)
+    }
+
+    /// The same with each position weighted by `mask` (one plane), as RealBlur weights its aligned images' map.
+    static func ssimGaussian(_ output: MetricImage, _ target: MetricImage, mask: [Double]?) throws -> Double {
         let sigma = 1.5
         let taps = (-5...5).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
         let total = taps.reduce(0, +)
         return try structuralSimilarity(output, target, window: taps.map { $0 / total }, sampleCovariance: false,
-                                        name: "Gaussian SSIM")
+                                        name: "Gaussian SSIM", mask: mask)
     }
 
     /// The mean SSIM map over the positions where the separable window lies inside the image. (scikit-image
     /// filters with reflected borders and then drops a border of half the window, which leaves exactly these.)
+    ///
+    /// With `mask` (one plane of weights), each position's SSIM is weighted by the mask there and each channel's
+    /// mean is the weighted sum over the summed weights, as RealBlur's evaluation trims and weights its map.
     static func structuralSimilarity(_ a: MetricImage, _ b: MetricImage, window: [Double], sampleCovariance: Bool,
-                                     name: String) throws -> Double {
+                                     name: String, mask: [Double]? = nil) throws -> Double {
         try checkSizes(a, b)
         let k = window.count
         let (w, h) = (a.width, a.height)
@@ -71,6 +79,10 @@ public enum PixelMetrics {
         let bandRows = 64
         let bands = (oh + bandRows - 1) / bandRows
         var sums = [Double](repeating: 0, count: 3 * bands)
+        var weights = [Double](repeating: 0, count: 3 * bands)
+        let maskOrNil = mask
+        weights.withUnsafeMutableBufferPointer { weightsOut in
+        let weightOut = SendablePointer(weightsOut.baseAddress!)
         sums.withUnsafeMutableBufferPointer { sumsOut in
             let out = SendablePointer(sumsOut.baseAddress!)
             a.pixels.withUnsafeBufferPointer { pa in
@@ -105,7 +117,7 @@ public enum PixelMetrics {
                         // ... then the vertical pass, one output row at a time.
                         let acc = UnsafeMutablePointer<Double>.allocate(capacity: 5 * ow)
                         defer { acc.deallocate() }
-                        var total = 0.0
+                        var total = 0.0, weight = 0.0
                         for oy in 0..<(last - first) {
                             acc.initialize(repeating: 0, count: 5 * ow)
                             for t in 0..<k {
@@ -121,16 +133,29 @@ public enum PixelMetrics {
                                 let vx = covarianceNorm * (uxx - ux * ux)
                                 let vy = covarianceNorm * (uyy - uy * uy)
                                 let vxy = covarianceNorm * (uxy - ux * uy)
-                                total += (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+                                let value = (2 * ux * uy + c1) * (2 * vxy + c2) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+                                if let maskOrNil {
+                                    let m = maskOrNil[(first + oy + k / 2) * w + o + k / 2]
+                                    total += value * m
+                                    weight += m
+                                } else {
+                                    total += value
+                                }
                             }
                         }
                         out.pointer[task] = total
+                        weightOut.pointer[task] = weight
                     }
                 }
             }
         }
+        }
         var mean = 0.0
-        for c in 0..<3 { mean += sums[(c * bands)..<((c + 1) * bands)].reduce(0, +) / Double(ow * oh) }
+        for c in 0..<3 {
+            let total = sums[(c * bands)..<((c + 1) * bands)].reduce(0, +)
+            let weight = mask == nil ? Double(ow * oh) : weights[(c * bands)..<((c + 1) * bands)].reduce(0, +)
+            mean += total / weight
+        }
         return mean / 3
     }
 }

@@ -124,18 +124,19 @@ def main():
     sys.argv = saved_argv
     realblur.structural_similarity = ssim_with_multichannel
 
-    rng = np.random.default_rng(20261205)
-    cases = [  # name, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset
-        ("small", 96, 64, (0.6, -0.4), 0.15, 1.0, 1.0, 0.93, 0.01),
-        ("odd", 123, 77, (-0.9, 0.7), -0.25, 1.003, 1.5, 1.06, -0.02),
-        ("wide", 200, 136, (1.3, 0.5), 0.3, 0.998, 0.7, 0.9, 0.03),
+    # name, scene seed, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset. The seeds are
+    # ones whose pairs ECC aligns the same from nearby starts (see the check below); many others do not.
+    cases = [
+        ("small", 3, 144, 96, (0.5, -0.3), 0.1, 1.0, 0.8, 0.95, 0.01),
+        ("odd", 2, 123, 77, (-0.9, 0.7), -0.25, 1.003, 1.5, 1.06, -0.02),
+        ("wide", 3, 200, 136, (1.1, 0.4), 0.2, 1.0, 0.8, 0.95, 0.02),
     ]
     expected = {"made_with": {"python": sys.version.split()[0], "numpy": np.__version__,
                               "opencv": cv2.__version__, "scikit-image": skimage.__version__},
                 "pairs": []}
     out = args.out
-    for name, w, h, shift, angle, scale, sigma, gain, offset in cases:
-        gt = scene(rng, w, h)
+    for name, seed, w, h, shift, angle, scale, sigma, gain, offset in cases:
+        gt = scene(np.random.default_rng(seed), w, h)
         restored = distort(gt, shift, angle, scale, sigma, gain, offset)
         blurred = distort(gt, (0, 0), 0, 1, 2.5, 1, 0)
         entry = {"name": name, "width": w, "height": h}
@@ -175,6 +176,23 @@ def main():
             x = realblur.io.imread(f"{out}/{name}_target8.png").astype("float32") / 255
             z = realblur.io.imread(f"{out}/{name}_output8.png").astype("float32") / 255
             _, _, _, shift_found = realblur.image_align(z, x)
+            # ECC with eps 0 runs all 100 iterations. On some pairs its iteration does not settle (it oscillates
+            # between two basins), and then a start 1e-4 px away ends elsewhere: only OpenCV's exact float
+            # arithmetic could reproduce that result, so such a pair is no fixture. Each must be insensitive.
+            zs = (np.sum(x * z) / np.sum(z * z)) * z
+            corners = np.array([[0, 0, 1], [w - 1, 0, 1], [0, h - 1, 1], [w - 1, h - 1, 1]], dtype=float).T
+            def project(m):
+                p = np.asarray(m, dtype=float) @ corners
+                return p[:2] / p[2]
+            for nudge in (1e-4, -1e-4, 3e-4):
+                start = np.eye(3, 3, dtype=np.float32)
+                start[0, 2] += nudge
+                start[1, 2] -= nudge
+                moved = cv2.findTransformECC(cv2.cvtColor(x, cv2.COLOR_RGB2GRAY), cv2.cvtColor(zs, cv2.COLOR_RGB2GRAY),
+                                             start, cv2.MOTION_HOMOGRAPHY,
+                                             (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 0), None, 5)[1]
+                drift = np.abs(project(shift_found) - project(moved)).max()
+                assert drift < 1e-3, f"{name}: ECC's result moves {drift} px when its start moves {nudge} px"
         entry["realblur"] = {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(result["blur_psnr"]),
                              "homography": np.asarray(shift_found, dtype=float).reshape(-1).tolist()}
         expected["pairs"].append(entry)
