@@ -51,15 +51,17 @@ extension Dataset {
 
     /// Pairs that are not rejected and lack a score of the model named `model` framed as `framing` - or, with
     /// `requireLPIPS`, have one without LPIPS (scored before the LPIPS weights were installed). Oldest first.
-    public func pairsWithoutScores(model: String, framing: ScoreProtocol.Framing, requireLPIPS: Bool,
+    public func pairsWithoutScores(model: String, framing: ScoreProtocol.Framing,
+                                   ssim: ScoreProtocol.SSIMConvention = .skimageUniform7, requireLPIPS: Bool,
                                    limit: Int? = nil) throws -> [PairID] {
         try read { db in
             try PairID.fetchAll(db, sql: """
                 SELECT p.id FROM pair p WHERE \(PairSQL.notRejected) AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId
-                    WHERE e.pairId = p.id AND m.name = ? AND e.framing = ? AND (e.lpips IS NOT NULL OR NOT ?))
+                    WHERE e.pairId = p.id AND m.name = ? AND e.framing = ? AND e.ssimConvention = ?
+                      AND (e.lpips IS NOT NULL OR NOT ?))
                 ORDER BY p.id LIMIT ?
-                """, arguments: [model, framing.rawValue, requireLPIPS, limit ?? -1])
+                """, arguments: [model, framing.rawValue, ssim.rawValue, requireLPIPS, limit ?? -1])
         }
     }
 }

@@ -217,8 +217,8 @@ public struct Evaluator: Sendable {
             progress(pair.index, pairs.count, pair.pair.name)
             bitDepths.insert(pair.bitDepth)
             var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
-            for (method, output, seconds) in pair.outputs {
-                let scores = try scoring.score(output, against: pair.target, pair: pair.pair.name, method: method)
+            for (method, kind, output, seconds) in pair.outputs {
+                let scores = try scoring.score(output, against: pair.target, pair: pair.pair.name, method: method, kind: kind)
                 results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
                 outputs.append((method, output, scores))
             }
@@ -292,7 +292,7 @@ public struct Evaluator: Sendable {
         var input: RGBImage
         var target: RGBImage
         var bitDepth: Int
-        var outputs: [(method: String, image: RGBImage, seconds: Double)]
+        var outputs: [(method: String, kind: MethodKind, image: RGBImage, seconds: Double)]
     }
 
     func decode(_ pair: ImagePair, index: Int) throws -> DecodedPair {
@@ -304,7 +304,7 @@ public struct Evaluator: Sendable {
     }
 
     func restore(_ d: DecodedPair, imageProgress: (@Sendable (Int, String, DeblurProgress) -> Void)?) throws -> RestoredPair {
-        var outputs: [(method: String, image: RGBImage, seconds: Double)] = []
+        var outputs: [(method: String, kind: MethodKind, image: RGBImage, seconds: Double)] = []
         for method in methods {
             let name = method.name, index = d.index
             let start = DispatchTime.now().uptimeNanoseconds
@@ -319,7 +319,7 @@ public struct Evaluator: Sendable {
                                                    output: "\(output.width)x\(output.height)",
                                                    target: "\(d.target.width)x\(d.target.height)")
             }
-            outputs.append((name, scoring.held(output, bitDepth: d.bitDepth), seconds))
+            outputs.append((name, method.kind, scoring.held(output, bitDepth: d.bitDepth), seconds))
         }
         return RestoredPair(index: d.index, pair: d.pair, input: d.input, target: d.target, bitDepth: d.bitDepth,
                             outputs: outputs)

@@ -24,13 +24,19 @@ public struct PairImages: Sendable {
 /// (Pipeline's `PairScorer`), so a protocol is added here once and both report it the same way.
 public struct PairScoring: Sendable {
     public var framing: ScoreProtocol.Framing
+    /// The convention of the `ssim` column (RealBlur's protocol reports its Gaussian SSIM there).
+    public var ssim: ScoreProtocol.SSIMConvention
     public var outputs: ScoreProtocol.Outputs
+    /// Align each method's output to the ground truth first (`RealBlurAlignment`); the input is never aligned.
+    public var alignsOutputs: Bool
     /// LPIPS network; nil leaves LPIPS out.
     public var lpips: LPIPS?
 
     public init(framing: ScoreProtocol.Framing, outputs: ScoreProtocol.Outputs, lpips: LPIPS?) {
         self.framing = framing
+        self.ssim = .skimageUniform7
         self.outputs = outputs
+        self.alignsOutputs = false
         self.lpips = lpips
     }
 
@@ -38,11 +44,13 @@ public struct PairScoring: Sendable {
     /// output, `.quantised` how the catalogue (which keeps the output) must.
     public init(_ named: EvaluationProtocol, outputs: ScoreProtocol.Outputs = .asProduced, lpips: LPIPS?) {
         self.init(framing: named.framing, outputs: outputs, lpips: lpips)
+        ssim = named.ssim
+        alignsOutputs = named.alignsOutputs
     }
 
     /// The protocol these scores follow for a pair whose target has `bitDepth` bits per sample.
     public func scoreProtocol(bitDepth: Int) -> ScoreProtocol {
-        ScoreProtocol(framing: framing, bitDepth: bitDepth, outputs: outputs,
+        ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, outputs: outputs,
                       lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
     }
 
@@ -76,14 +84,27 @@ public struct PairScoring: Sendable {
     }
 
     /// Every metric of a framed output against the framed target. An output of another size is refused, and any
-    /// error names the pair and the method.
-    public func score(_ output: RGBImage, against target: RGBImage, pair: String, method: String) throws -> MetricReport {
+    /// error names the pair and the method. Under an aligning protocol a method's output (not the input: `kind`
+    /// `.input`) is aligned first and scored over the valid region; the `ssim` column then holds the Gaussian SSIM
+    /// (`ssimGaussian` the same), MAE is over the valid region and LPIPS compares the aligned, masked images.
+    public func score(_ output: RGBImage, against target: RGBImage, pair: String, method: String,
+                      kind: MethodKind = .results) throws -> MetricReport {
         guard output.width == target.width, output.height == target.height else {
             throw EvaluationError.sizeMismatch(pair: pair, method: method, output: "\(output.width)x\(output.height)",
                                                target: "\(target.width)x\(target.height)")
         }
         return try PairFailure.naming(pair, .scoring(method: method)) {
-            try MetricReport(output: output, target: target, lpips: lpips)
+            let report = try MetricReport(output: output, target: target, lpips: alignsOutputs ? nil : lpips)
+            guard alignsOutputs else { return report }
+            guard kind != .input else {
+                // The input as the script scores it: not aligned; its SSIM column is the Gaussian one.
+                return MetricReport(psnr: report.psnr, ssim: report.ssimGaussian, ssimGaussian: report.ssimGaussian,
+                                    mae: report.mae, lpips: try lpips.map { try $0.distance(MetricImage(output), MetricImage(target)) })
+            }
+            let aligned = try RealBlurAlignment(output: MetricImage(output), target: MetricImage(target))
+            let ssim = try aligned.ssim
+            return MetricReport(psnr: aligned.psnr, ssim: ssim, ssimGaussian: ssim, mae: aligned.mae,
+                                lpips: try lpips.map { try $0.distance(aligned.output, aligned.target) })
         }
     }
 

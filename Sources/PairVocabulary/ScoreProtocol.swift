@@ -147,23 +147,32 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
     /// image, the prediction scored as produced; PSNR with peak 1, SSIM as `compare_ssim(..., data_range=1,
     /// multichannel=True)` (uniform 7x7), MAE per channel then averaged.
     case dpdd
+    /// RealBlur's evaluation_RealBlur_ecc.py (Rim et al., ECCV 2020): images read / 255 (8-bit), the output
+    /// gain-matched and aligned to the ground truth by an ECC homography, then PSNR over the valid region and
+    /// Gaussian SSIM (sigma 1.5, population covariance) weighted by it. The input is scored without alignment,
+    /// as the script does.
+    case realblur
 
     /// Which pixels the protocol compares.
     public var framing: ScoreProtocol.Framing {
         switch self {
         case .ifan: .cropToMultipleOf8
-        case .dpdd: .whole
+        case .dpdd, .realblur: .whole
         }
     }
 
     /// The SSIM convention of its `ssim` column.
-    public var ssim: ScoreProtocol.SSIMConvention { .skimageUniform7 }
+    public var ssim: ScoreProtocol.SSIMConvention { self == .realblur ? .gaussian11 : .skimageUniform7 }
+
+    /// Whether a method's output is aligned to the ground truth before it is scored.
+    public var alignsOutputs: Bool { self == .realblur }
 
     /// The official code it reproduces.
     public var reference: String {
         switch self {
         case .ifan: "github.com/codeslake/IFAN eval.py"
         case .dpdd: "github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel DPDNet/metrics.py"
+        case .realblur: "github.com/rimchang/RealBlur evaluation_RealBlur_ecc.py"
         }
     }
 

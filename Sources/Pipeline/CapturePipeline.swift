@@ -157,6 +157,7 @@ public final class CapturePipeline: Sendable {
         var ids = Set<PairID>()
         for method in processor.methods {
             ids.formUnion(try dataset.pairsWithoutScores(model: method.catalogueName, framing: processor.scorer.framing,
+                                                         ssim: processor.scorer.scoring.ssim,
                                                          requireLPIPS: processor.lpips != nil))
         }
         return ids.sorted()

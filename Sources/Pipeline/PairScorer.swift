@@ -60,6 +60,14 @@ public struct PairScorer: Sendable {
         self.rerun = rerun
     }
 
+    /// The catalogue's scorer for a published protocol (outputs always quantised, as they are kept).
+    public init(dataset: Dataset, protocol named: EvaluationProtocol, lpips: LPIPS?,
+                lpipsMissingReason: String = "LPIPS weights not installed", rerun: Bool = false) {
+        self.init(dataset: dataset, framing: named.framing, lpips: lpips, lpipsMissingReason: lpipsMissingReason,
+                  rerun: rerun)
+        scoring = PairScoring(named, outputs: .quantised, lpips: lpips)
+    }
+
     public var framing: ScoreProtocol.Framing { scoring.framing }
     public var lpips: LPIPS? { scoring.lpips }
 
@@ -226,7 +234,7 @@ public struct PairScorer: Sendable {
             }
         }
         if method.kind != .results { output = scoring.frame(output) }
-        let scores = try scoring.score(output, against: framedTarget, pair: pairName, method: method.name)
+        let scores = try scoring.score(output, against: framedTarget, pair: pairName, method: method.name, kind: method.kind)
         return MethodWork(output: output, scores: scores, seconds: seconds, origin: origin, keptOutput: keptOutput,
                           newOutput: newOutput)
     }

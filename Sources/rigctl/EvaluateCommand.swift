@@ -24,7 +24,9 @@ struct EvaluateCommand: ParsableCommand {
             default its store or file name), and folders of other methods' outputs (--results DIR --name NAME, \
             repeatable). A name the catalogue already gives other weights is refused before anything runs. --protocol names the \
             published evaluation(s) to reproduce: ifan (the default: cropped bottom/right to multiples of 8, as \
-            IFAN's eval.py) or dpdd (whole images, as DPDNet's metrics.py; --no-crop says the same); several, \
+            IFAN's eval.py), dpdd (whole images, as DPDNet's metrics.py; --no-crop says the same) or realblur \
+            (each output gain-matched and aligned to the ground truth by an ECC homography before PSNR and \
+            Gaussian SSIM over the valid region, as RealBlur's evaluation script); several, \
             comma-separated, give one table each. In a dataset every score row records its \
             protocol (framing, bit depth, SSIM, LPIPS, rigctl release) and date; another protocol adds rows \
             rather than replacing the capture pipeline's whole-image ones, and a model's output kept from an \
@@ -62,7 +64,7 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .customLong("no-crop"), help: "Score whole images instead of cropping to multiples of 8 (the same as --protocol dpdd).")
     var noCrop = false
 
-    @Option(name: .customLong("protocol"), help: "Evaluation protocol(s), separated by commas: ifan (the default; IFAN's eval.py, cropped to multiples of 8) or dpdd (DPDNet's metrics.py, whole images); several give one table each.")
+    @Option(name: .customLong("protocol"), help: "Evaluation protocol(s), separated by commas: ifan (the default; IFAN's eval.py, cropped to multiples of 8), dpdd (DPDNet's metrics.py, whole images) or realblur (RealBlur's script: outputs gain-matched and aligned by ECC first); several give one table each.")
     var protocolList: String?
 
     /// The protocols asked for, in order.
@@ -183,7 +185,7 @@ struct EvaluateCommand: ParsableCommand {
         // One run per protocol: without --rerun a model runs at most once and later protocols score the output the
         // first kept; with --rerun each protocol runs it again, so that no protocol keeps a row of the older output.
         for named in protocols {
-            let scorer = PairScorer(dataset: opened, framing: named.framing, lpips: lpips.network,
+            let scorer = PairScorer(dataset: opened, protocol: named, lpips: lpips.network,
                                     lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
             let progress = ProgressLine(label: protocols.count > 1 ? "evaluating (\(named))" : "evaluating")
             let observed = results.isEmpty ? writer : nil

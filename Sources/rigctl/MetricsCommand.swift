@@ -19,7 +19,9 @@ struct MetricsCommand: ParsableCommand {
             display-encoded (sRGB curve) before scoring. --protocol names the published evaluation whose \
             conventions apply: dpdd (the default; DPDNet's metrics.py: the whole image, values in [0, 1] at the \
             files' own bit depth) or ifan (IFAN's eval.py: both images cropped bottom/right to multiples of 8 \
-            first). docs/metrics.md says how each reproduces its official code.
+            first) or realblur (RealBlur's script: the output gain-matched and aligned to the target by an ECC \
+            homography, then PSNR and Gaussian SSIM over the valid region). docs/metrics.md says how each \
+            reproduces its official code.
             """
     )
 
@@ -32,7 +34,7 @@ struct MetricsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (keys protocol, psnr, ssim, ssim_gaussian, mae, lpips; lpips null without weights).")
     var json = false
 
-    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default) or ifan (cropped to multiples of 8).")
+    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8) or realblur (aligned first).")
     var scoringProtocol: EvaluationProtocol = .dpdd
 
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")
@@ -47,7 +49,7 @@ struct MetricsCommand: ParsableCommand {
             }
             let network = try LPIPSLoader.loadTellingWhy(path: lpipsWeights).network
             let scoring = PairScoring(scoringProtocol, lpips: network)
-            let report = try MetricReport(output: scoring.frame(a), target: scoring.frame(b), lpips: network)
+            let report = try scoring.score(scoring.frame(a), against: scoring.frame(b), pair: output, method: "the output")
             if json {
                 print(try Self.json(report, protocol: scoringProtocol))
             } else {

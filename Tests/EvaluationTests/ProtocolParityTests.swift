@@ -80,6 +80,35 @@ import Testing
         }
     }
 
+    /// The scoring path under `realblur`: a method's output is aligned (the script's numbers), the input is not (the
+    /// script's input PSNR, printed to 4 decimals); a folder evaluation reports the protocol by name.
+    @Test func realblurThroughTheScoringPath() throws {
+        let scoring = PairScoring(.realblur, lpips: nil)
+        for pair in try Self.expected().pairs {
+            let target = try PairScoring.read(Self.folder.appendingPathComponent("\(pair.name)_target8.png")).image
+            let output = try PairScoring.read(Self.folder.appendingPathComponent("\(pair.name)_output8.png")).image
+            let input = try PairScoring.read(Self.folder.appendingPathComponent("\(pair.name)_input8.png")).image
+            let method = try scoring.score(output, against: target, pair: pair.name, method: "m", kind: .results)
+            #expect(abs(method.psnr - pair.realblur.psnr) < 0.01 && abs(method.ssim - pair.realblur.ssim) < 2e-4)
+            #expect(method.ssimGaussian == method.ssim)
+            let baseline = try scoring.score(input, against: target, pair: pair.name, method: "Input", kind: .input)
+            #expect(abs(baseline.psnr - pair.realblur.input_psnr) < 1e-4, "\(pair.name): \(baseline.psnr) vs \(pair.realblur.input_psnr)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-realblur-" + UUID().uuidString)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (sub, file) in [("source", "odd_input8.png"), ("target", "odd_target8.png"), ("method", "odd_output8.png")] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: Self.folder.appendingPathComponent(file),
+                                             to: folder.appendingPathComponent("\(sub)/odd.png"))
+        }
+        let report = try Evaluator(methods: [InputMethod(), ResultsFolderMethod(name: "m", folder: folder.appendingPathComponent("method"))],
+                                   protocol: .realblur, lpips: nil)
+            .run(pairs: PairFolder.pairs(in: folder))
+        let odd = try #require(try Self.expected().pairs.first { $0.name == "odd" })
+        #expect(report.scoreProtocol?.named == .realblur && report.scoreProtocol?.ssim == .gaussian11)
+        #expect(abs(report.methods[1].psnr - odd.realblur.psnr) < 0.01 && abs(report.methods[0].psnr - odd.realblur.input_psnr) < 1e-4)
+    }
+
     /// The protocols differ where they say they do: on the 123x77 pair the crop changes every score.
     @Test func theProtocolsAreNotTheSameNumbers() throws {
         let ifan = try Self.score("odd", bits: 8, .ifan), dpdd = try Self.score("odd", bits: 8, .dpdd)
