@@ -17,6 +17,7 @@ var pairFiles: (String, String)?
 var weightsFile: String?
 var requestedRuns = 3
 var layers = false
+var realblurSize: (Int, Int)?
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
     switch flag {
@@ -24,6 +25,9 @@ while !arguments.isEmpty {
     case "--lpips-weights" where !arguments.isEmpty: weightsFile = arguments.removeFirst()
     case "--runs" where !arguments.isEmpty: requestedRuns = max(1, Int(arguments.removeFirst()) ?? 3)
     case "--layers": layers = true
+    case "--realblur" where !arguments.isEmpty:
+        let parts = arguments.removeFirst().split(separator: "x").compactMap { Int($0) }
+        realblurSize = parts.count == 2 ? (parts[0], parts[1]) : nil
     default:
         FileHandle.standardError.write(Data("usage: MetricsBenchmark [--pair OUTPUT TARGET] [--lpips-weights F] [--runs N] [--layers]\n".utf8))
         exit(64)
@@ -31,6 +35,44 @@ while !arguments.isEmpty {
 }
 
 let runs = requestedRuns
+
+// `--realblur WxH`: the realblur protocol's alignment (gain, 100 ECC iterations, warps) and masked scores on a
+// synthetic pair of that size whose output is shifted by (0.7, -0.4) px, against the plain metrics (the ifan and
+// dpdd protocols' scoring, LPIPS left out) on the same pair. Median of --runs.
+if let (width, height) = realblurSize {
+    var truth = [Double](repeating: 0, count: 3 * width * height), shifted = truth
+    for c in 0..<3 {
+        for y in 0..<height {
+            for x in 0..<width {
+                func f(_ u: Double, _ v: Double) -> Double {
+                    0.5 + 0.3 * sin(u / 23 + Double(c)) * cos(v / 31) + 0.15 * sin((u + v) / 7)
+                }
+                truth[(c * height + y) * width + x] = (f(Double(x), Double(y)) * 255).rounded() / 255
+                shifted[(c * height + y) * width + x] = (f(Double(x) + 0.7, Double(y) - 0.4) * 0.95 * 255).rounded() / 255
+            }
+        }
+    }
+    let a = try MetricImage(width: width, height: height, pixels: shifted)
+    let b = try MetricImage(width: width, height: height, pixels: truth)
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return times.sorted()[times.count / 2]
+    }
+    var aligned: RealBlurAlignment?
+    let plain = try median { _ = try MetricReport(output: a, target: b, lpips: nil) }
+    let align = try median { aligned = try RealBlurAlignment(output: a, target: b) }
+    let scores = try median { _ = (aligned!.psnr, try aligned!.ssim, aligned!.mae) }
+    print(Kernels.summary + "; load average " + ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))
+    print(String(format: "realblur %dx%d: plain metrics %.2f s; alignment %.2f s + masked scores %.2f s (median of %d)",
+                 width, height, plain, align, scores, runs))
+    print("homography: \(aligned!.homography.map { String(format: "%.5f", $0) }.joined(separator: " "))")
+    exit(0)
+}
 
 struct Random {
     var state: UInt64 = 2024

@@ -30,43 +30,36 @@ enum ECCHomography {
         let smoothedTemplate = OpenCV.gaussian5(template)
         let smoothedInput = OpenCV.gaussian5(input)
         let (gx, gy) = OpenCV.gradients(smoothedInput)
-        let ones = FloatPlane(width: input.width, height: input.height, repeating: 1)
         // p: m00, m10, m20, m01, m11, m21, m02, m12 (OpenCV's parameter order); m22 stays 1.
         var map: [Float] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+        let count = ws * hs
+        var warped = [Float](repeating: 0, count: count), wgx = warped, wgy = warped
+        var mask = [UInt8](repeating: 0, count: count)
         for iteration in 1...max(1, iterations) {
-            let m = map.map(Double.init)
-            let warped = OpenCV.warp(smoothedInput, m, width: ws, height: hs, interpolation: .linear, border: .zero)
-            let wgx = OpenCV.warp(gx, m, width: ws, height: hs, interpolation: .linear, border: .zero)
-            let wgy = OpenCV.warp(gy, m, width: ws, height: hs, interpolation: .linear, border: .zero)
-            let mask = OpenCV.warp(ones, m, width: ws, height: hs, interpolation: .nearest, border: .zero)
-
-            // Means and population deviations over the mask (meanStdDev), in double.
-            var count = 0
-            var si = 0.0, sii = 0.0, st = 0.0, stt = 0.0
-            for i in 0..<(ws * hs) where mask.values[i] != 0 {
-                count += 1
-                let a = Double(warped.values[i]), b = Double(smoothedTemplate.values[i])
-                si += a; sii += a * a; st += b; stt += b * b
+            warpInputs(input: smoothedInput, gx: gx, gy: gy, map: map, width: ws, height: hs,
+                       warped: &warped, gx: &wgx, gy: &wgy, mask: &mask)
+            // meanStdDev over the mask, in double.
+            var n = 0.0, si = 0.0, sii = 0.0, st = 0.0, stt = 0.0
+            for i in 0..<count where mask[i] != 0 {
+                let a = Double(warped[i]), b = Double(smoothedTemplate.values[i])
+                n += 1; si += a; sii += a * a; st += b; stt += b * b
             }
-            guard count > 0 else { throw ECCError.degenerate(iteration: iteration) }
-            let n = Double(count)
+            guard n > 0 else { throw ECCError.degenerate(iteration: iteration) }
             let imgMean = si / n, tmpMean = st / n
-            let imgVar = max(0, sii / n - imgMean * imgMean), tmpVar = max(0, stt / n - tmpMean * tmpMean)
-            let imgNorm = (n * imgVar).squareRoot(), tmpNorm = (n * tmpVar).squareRoot()
-            let fImgMean = Float(imgMean), fTmpMean = Float(tmpMean)
-
-            // The image is made zero-mean only under the mask (outside it keeps its warped values, as OpenCV's
-            // masked subtract leaves them); the template is zero outside the mask.
-            let sums = projections(ws: ws, hs: hs, map: map, warped: warped.values, template: smoothedTemplate.values,
-                                   mask: mask.values, gx: wgx.values, gy: wgy.values, imgMean: fImgMean, tmpMean: fTmpMean)
-            guard let hinv = invert8(sums.hessian) else { throw ECCError.degenerate(iteration: iteration) }
-            let correlation = sums.correlation
+            let imgNorm = (n * max(0, sii / n - imgMean * imgMean)).squareRoot()
+            let tmpNorm = (n * max(0, stt / n - tmpMean * tmpMean)).squareRoot()
+            let sums = projections(width: ws, height: hs, map: map, warped: warped, template: smoothedTemplate.values,
+                                   mask: mask, gx: wgx, gy: wgy, imgMean: Float(imgMean), tmpMean: Float(tmpMean))
+            let image = sums.image, template = sums.template, correlation = sums.correlation
+            var hessian = [Double](repeating: 0, count: 64)
+            for r in 0..<8 { for c in 0..<8 { hessian[r * 8 + c] = sums.hessian[min(r, c)][max(r, c)] } }
+            guard let hinv = invert8(hessian) else { throw ECCError.degenerate(iteration: iteration) }
             let rho = correlation / (imgNorm * tmpNorm)
             guard !rho.isNaN else { throw ECCError.degenerate(iteration: iteration) }
             var iph = [Double](repeating: 0, count: 8)
-            for r in 0..<8 { for c in 0..<8 { iph[r] += hinv[r * 8 + c] * sums.image[c] } }
+            for r in 0..<8 { for c in 0..<8 { iph[r] += hinv[r * 8 + c] * image[c] } }
             var dotImage = 0.0, dotTemplate = 0.0
-            for k in 0..<8 { dotImage += sums.image[k] * iph[k]; dotTemplate += sums.template[k] * iph[k] }
+            for k in 0..<8 { dotImage += image[k] * iph[k]; dotTemplate += template[k] * iph[k] }
             let lambdaN = imgNorm * imgNorm - dotImage
             let lambdaD = correlation - dotTemplate
             guard lambdaD > 0 else { throw ECCError.diverging(iteration: iteration) }
@@ -74,7 +67,7 @@ enum ECCHomography {
             // error = lambda * template - image, projected: lambda * J'T - J'I.
             var delta = [Double](repeating: 0, count: 8)
             for r in 0..<8 {
-                for c in 0..<8 { delta[r] += hinv[r * 8 + c] * (lambda * sums.template[c] - sums.image[c]) }
+                for c in 0..<8 { delta[r] += hinv[r * 8 + c] * (lambda * template[c] - image[c]) }
             }
             let order = [0, 3, 6, 1, 4, 7, 2, 5]
             for k in 0..<8 { map[order[k]] += Float(delta[k]) }
@@ -82,17 +75,81 @@ enum ECCHomography {
         return map
     }
 
+    /// The input and its two gradients sampled as OpenCV's `warpPerspective` samples them under the map
+    /// (bilinear on its 1/32-pixel tables, zero border; one set of coordinates and weights for all three), and
+    /// the mask as its nearest-neighbour warp of a ones image.
+    static func warpInputs(input: FloatPlane, gx: FloatPlane, gy: FloatPlane, map: [Float], width ws: Int, height hs: Int,
+                           warped: inout [Float], gx outX: inout [Float], gy outY: inout [Float], mask: inout [UInt8]) {
+        let (sw, sh) = (input.width, input.height)
+        let m = map.map(Double.init)
+        let bands = max(1, min(hs, 32))
+        warped.withUnsafeMutableBufferPointer { wb in
+        outX.withUnsafeMutableBufferPointer { xb in
+        outY.withUnsafeMutableBufferPointer { yb in
+        mask.withUnsafeMutableBufferPointer { mb in
+        input.values.withUnsafeBufferPointer { ib in
+        gx.values.withUnsafeBufferPointer { gxb in
+        gy.values.withUnsafeBufferPointer { gyb in
+            let wo = SendablePointer(wb.baseAddress!), xo = SendablePointer(xb.baseAddress!)
+            let yo = SendablePointer(yb.baseAddress!), mo = SendablePointer(mb.baseAddress!)
+            let ip = SendablePointer(ib.baseAddress!), xp = SendablePointer(gxb.baseAddress!), yp = SendablePointer(gyb.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: bands) { band in
+                let img = ip.pointer, gxp = xp.pointer, gyp = yp.pointer
+                @inline(__always) func at(_ p: UnsafeMutablePointer<Float>, _ x: Int, _ y: Int) -> Float {
+                    x >= 0 && x < sw && y >= 0 && y < sh ? p[y * sw + x] : 0
+                }
+                for y in stride(from: band, to: hs, by: bands) {
+                    let yd = Double(y)
+                    for x in 0..<ws {
+                        let xd = Double(x), i = y * ws + x
+                        let w0 = m[6] * xd + m[7] * yd + m[8]
+                        let nx = m[0] * xd + m[1] * yd + m[2], ny = m[3] * xd + m[4] * yd + m[5]
+                        let wn = w0 != 0 ? 1 / w0 : 0
+                        let mx = Int(max(Double(Int32.min), min(Double(Int32.max), nx * wn)).rounded(.toNearestOrEven))
+                        let my = Int(max(Double(Int32.min), min(Double(Int32.max), ny * wn)).rounded(.toNearestOrEven))
+                        mo.pointer[i] = mx >= 0 && mx < sw && my >= 0 && my < sh ? 1 : 0
+                        let wl = w0 != 0 ? 32 / w0 : 0
+                        let ix = Int(max(Double(Int32.min), min(Double(Int32.max), nx * wl)).rounded(.toNearestOrEven))
+                        let iy = Int(max(Double(Int32.min), min(Double(Int32.max), ny * wl)).rounded(.toNearestOrEven))
+                        let sx = ix >> 5, sy = iy >> 5
+                        let ax = Float(ix & 31) / 32, ay = Float(iy & 31) / 32
+                        let w00 = (1 - ay) * (1 - ax), w01 = (1 - ay) * ax, w10 = ay * (1 - ax), w11 = ay * ax
+                        var wv: Float = 0, dxv: Float = 0, dyv: Float = 0
+                        if sx >= 0 && sx + 1 < sw && sy >= 0 && sy + 1 < sh {
+                            let o = sy * sw + sx
+                            wv = img[o] * w00 + img[o + 1] * w01 + img[o + sw] * w10 + img[o + sw + 1] * w11
+                            dxv = gxp[o] * w00 + gxp[o + 1] * w01 + gxp[o + sw] * w10 + gxp[o + sw + 1] * w11
+                            dyv = gyp[o] * w00 + gyp[o + 1] * w01 + gyp[o + sw] * w10 + gyp[o + sw + 1] * w11
+                        } else if !(sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
+                            wv = at(img, sx, sy) * w00 + at(img, sx + 1, sy) * w01 + at(img, sx, sy + 1) * w10 + at(img, sx + 1, sy + 1) * w11
+                            dxv = at(gxp, sx, sy) * w00 + at(gxp, sx + 1, sy) * w01 + at(gxp, sx, sy + 1) * w10 + at(gxp, sx + 1, sy + 1) * w11
+                            dyv = at(gyp, sx, sy) * w00 + at(gyp, sx + 1, sy) * w01 + at(gyp, sx, sy + 1) * w10 + at(gyp, sx + 1, sy + 1) * w11
+                        }
+                        wo.pointer[i] = wv; xo.pointer[i] = dxv; yo.pointer[i] = dyv
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+    }
+
+    /// The Gauss-Newton Hessian J'J (rows, upper part used), J'I, J'T and T.I in double, with the images made
+    /// zero-mean in float as OpenCV's masked subtract makes them (the image's pixels outside the mask keep their
+    /// warped values; the template is 0 there) and OpenCV's homography Jacobian in float. Bands of rows are added
+    /// in order, so the result does not depend on scheduling.
     struct Sums {
-        var hessian = [Double](repeating: 0, count: 64)
-        var image = [Double](repeating: 0, count: 8)
-        var template = [Double](repeating: 0, count: 8)
+        var hessian = [SIMD8<Double>](repeating: .zero, count: 8)
+        var image = SIMD8<Double>.zero, template = SIMD8<Double>.zero
         var correlation = 0.0
     }
 
-    /// One pass over the template grid: the Gauss-Newton Hessian J'J, J'I, J'T and T.I, with OpenCV's homography
-    /// Jacobian, in double. Bands of rows are summed in order, so the result does not depend on scheduling.
-    static func projections(ws: Int, hs: Int, map: [Float], warped: [Float], template: [Float], mask: [Float],
-                            gx: [Float], gy: [Float], imgMean: Float, tmpMean: Float) -> Sums {
+    static func projections(width ws: Int, height hs: Int, map: [Float], warped: [Float], template: [Float],
+                            mask: [UInt8], gx: [Float], gy: [Float], imgMean: Float, tmpMean: Float) -> Sums {
         let h0 = map[0], h1 = map[3], h2 = map[6], h3 = map[1], h4 = map[4], h5 = map[7], h6 = map[2], h7 = map[5]
         let bands = max(1, min(hs, 32))
         let rowsPerBand = (hs + bands - 1) / bands
@@ -100,43 +157,50 @@ enum ECCHomography {
         partial.withUnsafeMutableBufferPointer { buffer in
             let out = SendablePointer(buffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: bands) { band in
-                var s = Sums()
-                var j = [Double](repeating: 0, count: 8)
-                for y in min(hs, band * rowsPerBand)..<min(hs, (band + 1) * rowsPerBand) {
-                    let yf = Float(y)
-                    for x in 0..<ws {
-                        let i = y * ws + x
-                        let xf = Float(x)
-                        let inside = mask[i] != 0
-                        let img = inside ? warped[i] - imgMean : warped[i]
-                        let tmp = inside ? template[i] - tmpMean : 0
-                        let den = xf * h2 + yf * h5 + 1
-                        let hatX = (-xf * h0 - yf * h3 - h6) / den
-                        let hatY = (-xf * h1 - yf * h4 - h7) / den
-                        let dx = gx[i] / den, dy = gy[i] / den
-                        let t = hatX * dx + hatY * dy
-                        j[0] = Double(dx * xf); j[1] = Double(dy * xf); j[2] = Double(t * xf)
-                        j[3] = Double(dx * yf); j[4] = Double(dy * yf); j[5] = Double(t * yf)
-                        j[6] = Double(dx); j[7] = Double(dy)
-                        let di = Double(img), dt = Double(tmp)
-                        for r in 0..<8 {
-                            s.image[r] += j[r] * di
-                            s.template[r] += j[r] * dt
-                            for c in r..<8 { s.hessian[r * 8 + c] += j[r] * j[c] }
+                var h = [SIMD8<Double>](repeating: .zero, count: 8)
+                var image = SIMD8<Double>.zero, templ = SIMD8<Double>.zero, correlation = 0.0
+                warped.withUnsafeBufferPointer { w in
+                template.withUnsafeBufferPointer { t in
+                mask.withUnsafeBufferPointer { m in
+                gx.withUnsafeBufferPointer { gxp in
+                gy.withUnsafeBufferPointer { gyp in
+                    for y in min(hs, band * rowsPerBand)..<min(hs, (band + 1) * rowsPerBand) {
+                        let yf = Float(y)
+                        for x in 0..<ws {
+                            let i = y * ws + x, xf = Float(x)
+                            let inside = m[i] != 0
+                            let img = inside ? w[i] - imgMean : w[i]
+                            let tmp = inside ? t[i] - tmpMean : 0
+                            let den = xf * h2 + yf * h5 + 1
+                            let hatX = (-xf * h0 - yf * h3 - h6) / den
+                            let hatY = (-xf * h1 - yf * h4 - h7) / den
+                            let dx = gxp[i] / den, dy = gyp[i] / den
+                            let tt = hatX * dx + hatY * dy
+                            let j = SIMD8<Double>(Double(dx * xf), Double(dy * xf), Double(tt * xf), Double(dx * yf),
+                                                  Double(dy * yf), Double(tt * yf), Double(dx), Double(dy))
+                            h[0] += j * j[0]; h[1] += j * j[1]; h[2] += j * j[2]; h[3] += j * j[3]
+                            h[4] += j * j[4]; h[5] += j * j[5]; h[6] += j * j[6]; h[7] += j * j[7]
+                            let di = Double(img), dt = Double(tmp)
+                            image += j * di
+                            templ += j * dt
+                            correlation += dt * di
                         }
-                        s.correlation += dt * di
                     }
                 }
-                out.pointer[band] = s
+                }
+                }
+                }
+                }
+                out.pointer[band] = Sums(hessian: h, image: image, template: templ, correlation: correlation)
             }
         }
         var total = Sums()
         for s in partial {
-            for k in 0..<64 { total.hessian[k] += s.hessian[k] }
-            for k in 0..<8 { total.image[k] += s.image[k]; total.template[k] += s.template[k] }
+            for r in 0..<8 { total.hessian[r] += s.hessian[r] }
+            total.image += s.image
+            total.template += s.template
             total.correlation += s.correlation
         }
-        for r in 0..<8 { for c in 0..<r { total.hessian[r * 8 + c] = total.hessian[c * 8 + r] } }
         return total
     }
 
