@@ -190,7 +190,7 @@ let package = Package(
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
         .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
         // `rigctl evaluate`'s pairs per minute at the RealDOF size, overlapped and one by one in the same run.
-        .executableTarget(name: "EvaluationBenchmark", dependencies: ["Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
+        .executableTarget(name: "EvaluationBenchmark", dependencies: ["Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging", "PairVocabulary"],
                           path: "Benchmarks/EvaluationBenchmark"),
         .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "AtomicFiles", "Imaging", "PairVocabulary"], path: "Benchmarks/AlignBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["PairVocabulary", "Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),

@@ -6,6 +6,10 @@
 // overlap's speed-up (medians over the rounds).
 //
 //   swift run -c release EvaluationBenchmark [--pairs 3] [--rounds 1] [--size 2320x1536]
+//   swift run -c release EvaluationBenchmark --protocols ifan,realblur [--pairs 1] [--rounds 1]
+//
+// `--protocols A,B` times the two protocols instead (each overlapped, alternating in the same run) and prints the
+// wall-time ratio B / A: what aligning each output (realblur) costs over IFAN's protocol.
 //
 // LPIPS uses the installed lpips-alex weights when there are any, else random ones of the same shapes.
 import Evaluation
@@ -14,6 +18,7 @@ import IFANEngine
 import Imaging
 import Metrics
 import NeuralCore
+import PairVocabulary
 
 func option(_ name: String) -> String? {
     let args = CommandLine.arguments
@@ -114,6 +119,26 @@ func main() throws {
     print("CPU: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS core \(BLAS.coreName), \(BLASThreads.workers) threads")
     print("evaluation benchmark: \(count) pairs of \(width)x\(height) 8-bit PNG, Input + IFAN (random weights), "
           + "PSNR, SSIM (uniform, Gaussian), MAE, LPIPS-alex (\(lpipsSource)); \(rounds) round(s)")
+
+    if let list = option("--protocols"), case .success(let named) = EvaluationProtocol.list(list), named.count == 2 {
+        var walls: [[Double]] = [[], []]
+        for round in 0..<rounds {
+            for k in round % 2 == 0 ? [0, 1] : [1, 0] {
+                let load = loadAverage()
+                let (t0, c0) = (now(), cpuSeconds())
+                let run = Evaluator(methods: evaluator.methods, protocol: named[k], lpips: lpips)
+                let report = try run.run(pairs: pairs)
+                let (wall, cpu) = (now() - t0, cpuSeconds() - c0)
+                walls[k].append(wall)
+                print(String(format: "round %d, %@: %.1f s wall, %.1f s CPU (load average %@ -> %@); IFAN PSNR %.3f",
+                             round + 1, named[k].rawValue as NSString, wall, cpu, load as NSString,
+                             loadAverage() as NSString, report.methods[1].psnr))
+            }
+        }
+        print(String(format: "%@ / %@ wall time at %dx%d (median of %d): %.3f", named[1].rawValue as NSString,
+                     named[0].rawValue as NSString, width, height, rounds, median(walls[1]) / median(walls[0])))
+        exit(0)
+    }
 
     var perMinute: [Bool: [Double]] = [true: [], false: []]
     var reference: EvaluationReport?

@@ -25,6 +25,13 @@ public enum ECCError: Error, Equatable, CustomStringConvertible, Sendable {
 /// different objective (weighted by focus, on selected pixels), so it cannot stand in here: the protocol must find
 /// the homography the script finds.
 enum ECCHomography {
+    /// Round half to even, as `cvRound` does, for |v| < 2^51 (the positions are clamped to Int32 first): the
+    /// 1.5 * 2^52 trick, since the baseline x86-64 target has no rounding instruction and `rounded(_:)` is a call.
+    @inline(__always) static func roundEven(_ v: Double) -> Int {
+        let magic = 6755399441055744.0
+        return Int((max(-2147483648, min(2147483647, v)) + magic) - magic)
+    }
+
     static func find(template: FloatPlane, input: FloatPlane, iterations: Int) throws -> [Float] {
         let (ws, hs) = (template.width, template.height)
         let smoothedTemplate = OpenCV.gaussian5(template)
@@ -105,12 +112,10 @@ enum ECCHomography {
                         let w0 = m[6] * xd + m[7] * yd + m[8]
                         let nx = m[0] * xd + m[1] * yd + m[2], ny = m[3] * xd + m[4] * yd + m[5]
                         let wn = w0 != 0 ? 1 / w0 : 0
-                        let mx = Int(max(Double(Int32.min), min(Double(Int32.max), nx * wn)).rounded(.toNearestOrEven))
-                        let my = Int(max(Double(Int32.min), min(Double(Int32.max), ny * wn)).rounded(.toNearestOrEven))
+                        let mx = roundEven(nx * wn), my = roundEven(ny * wn)
                         mo.pointer[i] = mx >= 0 && mx < sw && my >= 0 && my < sh ? 1 : 0
                         let wl = w0 != 0 ? 32 / w0 : 0
-                        let ix = Int(max(Double(Int32.min), min(Double(Int32.max), nx * wl)).rounded(.toNearestOrEven))
-                        let iy = Int(max(Double(Int32.min), min(Double(Int32.max), ny * wl)).rounded(.toNearestOrEven))
+                        let ix = roundEven(nx * wl), iy = roundEven(ny * wl)
                         let sx = ix >> 5, sy = iy >> 5
                         let ax = Float(ix & 31) / 32, ay = Float(iy & 31) / 32
                         let w00 = (1 - ay) * (1 - ax), w01 = (1 - ay) * ax, w10 = ay * (1 - ax), w11 = ay * ax
@@ -146,6 +151,44 @@ enum ECCHomography {
         var hessian = [SIMD8<Double>](repeating: .zero, count: 8)
         var image = SIMD8<Double>.zero, template = SIMD8<Double>.zero
         var correlation = 0.0
+
+        /// Adds one row's moments: `q0`, `q1`, `q2` hold the sums of a_k a_l (in the order a0a0, a0a1, a0a2,
+        /// a1a1, a1a2, a2a2) times 1, x and x^2; `p0`, `p1` those of a_k times the image (0-2) and the template
+        /// (3-5), times 1 and x.
+        mutating func add(row y: Double, q0: SIMD8<Double>, q1: SIMD8<Double>, q2: SIMD8<Double>,
+                          p0: SIMD8<Double>, p1: SIMD8<Double>, correlation rowCorrelation: Double) {
+            // J = (x a0, x a1, x a2, y a0, y a1, y a2, a0, a1): each entry is a weight (x, y or 1) times an a.
+            let weight = [1, 1, 1, 2, 2, 2, 0, 0]  // 1: x, 2: y, 0: 1
+            let factor = [0, 1, 2, 0, 1, 2, 0, 1]
+            func pairIndex(_ k: Int, _ l: Int) -> Int {
+                let (i, j) = (min(k, l), max(k, l))
+                return [[0, 1, 2], [1, 3, 4], [2, 4, 5]][i][j]
+            }
+            var rows = hessian
+            for r in 0..<8 {
+                for c in r..<8 {
+                    let q = pairIndex(factor[r], factor[c])
+                    let value: Double
+                    switch (weight[r], weight[c]) {
+                    case (1, 1): value = q2[q]
+                    case (1, 2), (2, 1): value = y * q1[q]
+                    case (2, 2): value = y * y * q0[q]
+                    case (1, 0), (0, 1): value = q1[q]
+                    case (2, 0), (0, 2): value = y * q0[q]
+                    default: value = q0[q]
+                    }
+                    rows[r][c] += value
+                }
+            }
+            hessian = rows
+            for r in 0..<8 {
+                let k = factor[r]
+                let scale: (Double, Double) = weight[r] == 1 ? (0, 1) : weight[r] == 2 ? (y, 0) : (1, 0)
+                image[r] += scale.0 * p0[k] + scale.1 * p1[k]
+                template[r] += scale.0 * p0[3 + k] + scale.1 * p1[3 + k]
+            }
+            correlation += rowCorrelation
+        }
     }
 
     static func projections(width ws: Int, height hs: Int, map: [Float], warped: [Float], template: [Float],
@@ -157,14 +200,19 @@ enum ECCHomography {
         partial.withUnsafeMutableBufferPointer { buffer in
             let out = SendablePointer(buffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: bands) { band in
-                var h = [SIMD8<Double>](repeating: .zero, count: 8)
-                var image = SIMD8<Double>.zero, templ = SIMD8<Double>.zero, correlation = 0.0
+                var total = Sums()
                 warped.withUnsafeBufferPointer { w in
                 template.withUnsafeBufferPointer { t in
                 mask.withUnsafeBufferPointer { m in
                 gx.withUnsafeBufferPointer { gxp in
                 gy.withUnsafeBufferPointer { gyp in
                     for y in min(hs, band * rowsPerBand)..<min(hs, (band + 1) * rowsPerBand) {
+                        // The Jacobian is J = (x a, y a, dx, dy) with a = (dx, dy, t), so along a row (y fixed)
+                        // every product J_r J_c is a_k a_l times x^2, x or 1 (times powers of y, applied once per
+                        // row): the row sums those 6 products in three moments instead of 36 products per pixel.
+                        var q0 = SIMD8<Double>.zero, q1 = SIMD8<Double>.zero, q2 = SIMD8<Double>.zero
+                        var p0 = SIMD8<Double>.zero, p1 = SIMD8<Double>.zero
+                        var correlation = 0.0
                         let yf = Float(y)
                         for x in 0..<ws {
                             let i = y * ws + x, xf = Float(x)
@@ -176,22 +224,26 @@ enum ECCHomography {
                             let hatY = (-xf * h1 - yf * h4 - h7) / den
                             let dx = gxp[i] / den, dy = gyp[i] / den
                             let tt = hatX * dx + hatY * dy
-                            let j = SIMD8<Double>(Double(dx * xf), Double(dy * xf), Double(tt * xf), Double(dx * yf),
-                                                  Double(dy * yf), Double(tt * yf), Double(dx), Double(dy))
-                            h[0] += j * j[0]; h[1] += j * j[1]; h[2] += j * j[2]; h[3] += j * j[3]
-                            h[4] += j * j[4]; h[5] += j * j[5]; h[6] += j * j[6]; h[7] += j * j[7]
+                            let a0 = Double(dx), a1 = Double(dy), a2 = Double(tt), xd = Double(x)
+                            // a0a0 a0a1 a0a2 a1a1 a1a2 a2a2, and a0 a1 a2 times the image and the template.
+                            let products = SIMD8<Double>(a0 * a0, a0 * a1, a0 * a2, a1 * a1, a1 * a2, a2 * a2, 0, 0)
+                            q0 += products
+                            q1 += products * xd
+                            q2 += products * (xd * xd)
                             let di = Double(img), dt = Double(tmp)
-                            image += j * di
-                            templ += j * dt
+                            let projected = SIMD8<Double>(a0 * di, a1 * di, a2 * di, a0 * dt, a1 * dt, a2 * dt, 0, 0)
+                            p0 += projected
+                            p1 += projected * xd
                             correlation += dt * di
                         }
+                        total.add(row: Double(y), q0: q0, q1: q1, q2: q2, p0: p0, p1: p1, correlation: correlation)
                     }
                 }
                 }
                 }
                 }
                 }
-                out.pointer[band] = Sums(hessian: h, image: image, template: templ, correlation: correlation)
+                out.pointer[band] = total
             }
         }
         var total = Sums()
