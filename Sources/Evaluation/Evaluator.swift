@@ -35,6 +35,10 @@ public struct MethodSummary: Sendable, Equatable, Codable {
     public var secondsPerImage: Double
     /// How the row's scores were computed (written to JSON as its one-line description).
     public var scoreProtocol: ScoreProtocol?
+    /// 95 % intervals of the means, bootstrapped over scenes (`EvaluationReport.addUncertainty`); JSON `intervals`.
+    public var uncertainty: MethodUncertainty?
+    /// This row against the reference row on the same pairs (paired bootstrap over scenes); JSON `comparison`.
+    public var comparison: MethodComparison?
 
     public init(name: String, pairs: Int, psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?,
                 complexity: ModelCost?, secondsPerImage: Double) {
@@ -54,6 +58,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         case secondsPerImage = "seconds_per_image"
         case scoreProtocol = "protocol"
         case protocolDetail = "protocol_detail"
+        case uncertainty = "intervals", comparison
     }
 
     /// PSNR is infinite for a perfect output; JSON has no infinity, so it is written as null (as MetricReport does).
@@ -70,6 +75,8 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         try c.encode(secondsPerImage, forKey: .secondsPerImage)
         try c.encodeIfPresent(scoreProtocol?.label, forKey: .scoreProtocol)
         try c.encodeIfPresent(scoreProtocol?.description, forKey: .protocolDetail)
+        try c.encodeIfPresent(uncertainty, forKey: .uncertainty)
+        try c.encodeIfPresent(comparison, forKey: .comparison)
     }
 
     public init(from decoder: Decoder) throws {
@@ -85,6 +92,8 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         secondsPerImage = try c.decode(Double.self, forKey: .secondsPerImage)
         scoreProtocol = try (c.decodeIfPresent(String.self, forKey: .protocolDetail)
             ?? c.decodeIfPresent(String.self, forKey: .scoreProtocol)).flatMap(ScoreProtocol.init(described:))
+        uncertainty = try c.decodeIfPresent(MethodUncertainty.self, forKey: .uncertainty)
+        comparison = try c.decodeIfPresent(MethodComparison.self, forKey: .comparison)
     }
 }
 
@@ -177,6 +186,10 @@ public enum EvaluationError: Error, CustomStringConvertible {
 public struct Evaluator: Sendable {
     public var methods: [any RestorationMethod]
     public var scoring: PairScoring
+    /// The row every other row is compared with (paired bootstrap); nil: the input when it is evaluated.
+    public var reference: String?
+    /// The intervals' bootstrap; a folder set's pairs are each their own scene.
+    public var bootstrap = SceneBootstrap()
 
     public init(methods: [any RestorationMethod], scoring: PairScoring) {
         self.methods = methods
@@ -247,9 +260,11 @@ public struct Evaluator: Sendable {
             row.scoreProtocol = described
             return row
         }
-        return EvaluationReport(methods: summaries, results: results,
-                                croppedToMultipleOf8: scoring.framing == .cropToMultipleOf8,
-                                scoreProtocol: described)
+        var report = EvaluationReport(methods: summaries, results: results,
+                                      croppedToMultipleOf8: scoring.framing == .cropToMultipleOf8, scoreProtocol: described)
+        report.addUncertainty(scene: { $0 }, reference: reference ?? methods.first { $0.kind == .input }?.name,
+                              bootstrap: bootstrap)
+        return report
     }
 
     /// The three stages on their own threads, joined by channels of capacity 1 (`StageChain`). A failure travels

@@ -25,6 +25,26 @@ public struct ResultsTable: Sendable {
 
     static let header = ["Model", "PSNR↑", "SSIM↑", "MAE(×10⁻¹)↓", "LPIPS↓", "Params(M)", "MACs(G)", "Time(s)"]
 
+    /// Whether the rows carry intervals, and the row they are compared with (the columns appear only then).
+    var hasIntervals: Bool { rows.contains { $0.uncertainty != nil } }
+    var reference: String? { rows.lazy.compactMap(\.comparison?.against).first }
+
+    var header: [String] {
+        Self.header + (hasIntervals ? ["PSNR 95% CI", "SSIM 95% CI"] : [])
+            + (reference.map { ["ΔPSNR vs \($0) (95% CI)"] } ?? [])
+    }
+
+    static func interval(_ i: Interval?, digits: Int) -> String {
+        guard let i else { return "-" }
+        return "[" + String(format: "%.\(digits)f", i.low) + ", " + String(format: "%.\(digits)f", i.high) + "]"
+    }
+
+    /// "+2.38 [1.90, 2.85] holds" or "... not shown" when the interval contains 0.
+    static func difference(_ d: MethodComparison.Difference?) -> String {
+        guard let d else { return "-" }
+        return String(format: "%+.2f ", d.difference) + interval(d.interval, digits: 2) + (d.holds ? " holds" : " not shown")
+    }
+
     /// Cells as the paper prints them: PSNR 2 decimals, SSIM and LPIPS 3, MAE x10 with 3, params in millions,
     /// MACs in G at the complexity's reference size, time per image.
     func cells(_ row: MethodSummary) -> [String] {
@@ -37,7 +57,8 @@ public struct ResultsTable: Sendable {
             row.complexity?.parameters.map { String(format: "%.2f", Double($0) / 1e6) } ?? "-",
             row.complexity?.gigaMACs.map { String(format: "%.1f", $0) } ?? "-",
             String(format: "%.3f", row.secondsPerImage),
-        ]
+        ] + (hasIntervals ? [Self.interval(row.uncertainty?.psnr, digits: 2), Self.interval(row.uncertainty?.ssim, digits: 3)] : [])
+          + (reference == nil ? [] : [row.name == reference ? "reference" : Self.difference(row.comparison?.psnr)])
     }
 
     /// Rows of several protocols (`evaluate --protocol ifan,dpdd`) make one table per protocol in text, markdown
@@ -64,8 +85,8 @@ public struct ResultsTable: Sendable {
     }
 
     func text() -> String {
-        let table = [Self.header] + rows.map(cells)
-        let widths = (0..<Self.header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
+        let table = [header] + rows.map(cells)
+        let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
         return table.enumerated().map { i, row in
             let line = row.enumerated().map { c, cell in
                 c == 0 ? cell.padding(toLength: widths[c], withPad: " ", startingAt: 0)
@@ -76,8 +97,8 @@ public struct ResultsTable: Sendable {
     }
 
     func markdown() -> String {
-        var lines = ["| " + Self.header.joined(separator: " | ") + " |",
-                     "|" + Self.header.indices.map { $0 == 0 ? "---|" : "---:|" }.joined()]
+        var lines = ["| " + header.joined(separator: " | ") + " |",
+                     "|" + header.indices.map { $0 == 0 ? "---|" : "---:|" }.joined()]
         lines += rows.map { "| " + cells($0).map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |" }
         if let caption { lines += ["", caption] }
         return lines.joined(separator: "\n") + "\n"
@@ -85,17 +106,31 @@ public struct ResultsTable: Sendable {
 
     /// CSV keeps full precision and plain units (MAE as is, MACs as a count) for scripts.
     func csv() -> String {
-        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image,protocol,protocol_detail"]
+        var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image,protocol,protocol_detail,"
+                     + "scenes,psnr_low,psnr_high,ssim_low,ssim_high,mae_low,mae_high,lpips_low,lpips_high,"
+                     + "compared_with,psnr_difference,psnr_difference_low,psnr_difference_high,psnr_difference_holds,"
+                     + "ssim_difference,ssim_difference_low,ssim_difference_high,ssim_difference_holds"]
         for r in rows {
             let fields: [String] = [
                 csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
                 r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
                 r.complexity?.macs.map { "\($0)" } ?? "", "\(r.secondsPerImage)",
                 csvField(r.scoreProtocol?.label ?? ""), csvField(r.scoreProtocol?.description ?? ""),
-            ]
+            ] + Self.csvIntervals(r)
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The interval and comparison columns, empty where the row has none.
+    static func csvIntervals(_ r: MethodSummary) -> [String] {
+        func ends(_ i: Interval?) -> [String] { i.map { ["\($0.low)", "\($0.high)"] } ?? ["", ""] }
+        func diff(_ d: MethodComparison.Difference?) -> [String] {
+            d.map { ["\($0.difference)"] + ends($0.interval) + [$0.holds ? "true" : "false"] } ?? ["", "", "", ""]
+        }
+        let u = r.uncertainty, c = r.comparison
+        return [u.map { "\($0.scenes)" } ?? ""] + ends(u?.psnr) + ends(u?.ssim) + ends(u?.mae) + ends(u?.lpips)
+            + [c?.against ?? ""] + diff(c?.psnr) + diff(c?.ssim)
     }
 
     func csvField(_ s: String) -> String {
@@ -116,10 +151,13 @@ public struct ResultsTable: Sendable {
             }
             return out
         }
+        let extra = header.count - Self.header.count
+        let extraHeads = header.dropFirst(Self.header.count).map { escape($0).replacingOccurrences(of: "Δ", with: "$\\Delta$") }
         var lines = (caption.map { ["% " + $0] } ?? []) + [
-            "\\begin{tabular}{lrrrrrrr}",
+            "\\begin{tabular}{lrrrrrrr" + String(repeating: "r", count: extra) + "}",
             "\\toprule",
-            "Model & PSNR$\\uparrow$ & SSIM$\\uparrow$ & MAE ($\\times10^{-1}$)$\\downarrow$ & LPIPS$\\downarrow$ & Params (M) & MACs (G) & Time (s) \\\\",
+            "Model & PSNR$\\uparrow$ & SSIM$\\uparrow$ & MAE ($\\times10^{-1}$)$\\downarrow$ & LPIPS$\\downarrow$ & Params (M) & MACs (G) & Time (s)"
+                + extraHeads.map { " & " + $0 }.joined() + " \\\\",
             "\\midrule",
         ]
         lines += rows.map { cells($0).enumerated().map { $0 == 0 ? escape($1) : $1 }.joined(separator: " & ") + " \\\\" }

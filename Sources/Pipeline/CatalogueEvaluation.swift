@@ -24,6 +24,8 @@ public struct CatalogueEvaluationCounts: Sendable, Equatable {
 public struct CatalogueEvaluation: Sendable {
     public let scorer: PairScorer
     public let methods: [any RestorationMethod]
+    /// The row every other row is compared with (paired bootstrap over scenes); nil: the input when evaluated.
+    public var reference: String?
 
     public init(scorer: PairScorer, methods: [any RestorationMethod]) {
         self.scorer = scorer
@@ -91,8 +93,12 @@ public struct CatalogueEvaluation: Sendable {
             row.scoreProtocol = described
             return row
         }
-        return (EvaluationReport(methods: summaries, results: results,
-                                 croppedToMultipleOf8: scorer.framing == .cropToMultipleOf8, scoreProtocol: described),
-                counts)
+        var report = EvaluationReport(methods: summaries, results: results,
+                                      croppedToMultipleOf8: scorer.framing == .cropToMultipleOf8, scoreProtocol: described)
+        // Intervals resample scenes: the pairs of one scene are not independent.
+        var sceneOf: [String: String] = [:]
+        for pair in pairs { sceneOf["\(pair.id)-\(pair.name)"] = pair.scene }
+        report.addUncertainty(scene: { sceneOf[$0] ?? $0 }, reference: reference ?? methods.first { $0.kind == .input }?.name)
+        return (report, counts)
     }
 }

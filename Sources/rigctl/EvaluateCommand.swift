@@ -64,6 +64,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .customLong("no-crop"), help: "Score whole images instead of cropping to multiples of 8 (the same as --protocol dpdd).")
     var noCrop = false
 
+    @Option(name: .customLong("compare"), help: "The row every other row is compared with (difference and its 95% interval, paired bootstrap over scenes); default: the input.")
+    var reference: String?
+
     @Option(name: .customLong("protocol"), help: "Evaluation protocol(s), separated by commas: ifan (the default; IFAN's eval.py, cropped to multiples of 8), dpdd (DPDNet's metrics.py, whole images) or realblur (RealBlur's script: outputs gain-matched and aligned by ECC first); several give one table each.")
     var protocolList: String?
 
@@ -124,6 +127,7 @@ struct EvaluateCommand: ParsableCommand {
             for (folder, name) in zip(resultsFolders, resultNames) {
                 methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
             }
+            try checkReference(methods.map(\.name))
             let pairs = try PairFolder.pairs(in: URL(fileURLWithPath: set ?? "."), layout: layout)
             let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
             let writer = try reportWriter(evaluated: URL(fileURLWithPath: set ?? ".").lastPathComponent, split: nil,
@@ -138,7 +142,8 @@ struct EvaluateCommand: ParsableCommand {
             // One run per protocol (each frames the input before the methods run, as its official code does); the
             // report's pictures come from the first.
             for named in protocols {
-                let evaluator = Evaluator(methods: methods, protocol: named, lpips: lpips.network)
+                var evaluator = Evaluator(methods: methods, protocol: named, lpips: lpips.network)
+                evaluator.reference = reference
                 let pairProgress = ProgressLine(label: protocols.count > 1 ? "evaluating (\(named))" : "evaluating")
                 let within = ImageProgressLine(label: "", requested: progress)
                 let observed = results.isEmpty ? writer : nil
@@ -168,6 +173,7 @@ struct EvaluateCommand: ParsableCommand {
             try checkModelName(name, weights: nil, in: opened)
             methods.append(ResultsFolderMethod(name: name, folder: URL(fileURLWithPath: folder)))
         }
+        try checkReference(methods.map(\.name))
         let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
         // Pairs are named "<id>-<name>" in the results (CatalogueEvaluation); the report shows their scene and split.
         var info: [String: ReportContext.PairInfo] = [:]
@@ -189,8 +195,9 @@ struct EvaluateCommand: ParsableCommand {
                                     lpipsMissingReason: lpips.missingReason ?? "", rerun: rerun)
             let progress = ProgressLine(label: protocols.count > 1 ? "evaluating (\(named))" : "evaluating")
             let observed = results.isEmpty ? writer : nil
-            let (result, counts) = try CatalogueEvaluation(scorer: scorer, methods: methods)
-                .run(pairs: pairs, keepImages: observed != nil, isCancelled: { stop.isRequested }, progress: progress.update,
+            var evaluation = CatalogueEvaluation(scorer: scorer, methods: methods)
+            evaluation.reference = reference
+            let (result, counts) = try evaluation.run(pairs: pairs, keepImages: observed != nil, isCancelled: { stop.isRequested }, progress: progress.update,
                      observe: { try observed?.add($0) })
             results.append(result)
             let prefix = protocols.count > 1 ? "\(named): " : ""
@@ -206,6 +213,13 @@ struct EvaluateCommand: ParsableCommand {
         try writer?.finish(results[0])
         try write(results)
         FileHandle.standardError.write(Data(lines.map { "rigctl: " + $0 + "\n" }.joined().utf8))
+    }
+
+    /// `--compare` must name a row of the table.
+    func checkReference(_ names: [String]) throws {
+        if let reference, !names.contains(reference) {
+            throw BadInput("--compare \(reference): no such row (the rows are \(names.joined(separator: ", ")))")
+        }
     }
 
     /// The --report writer, its header filled in: date, version, what was evaluated, and the SHA-256 of every

@@ -80,8 +80,8 @@ import Testing
         let rows = try JSONOutput.array(json)
         #expect(rows.map { $0["name"] as? String } == ["Input"] && rows.first?["pairs"] as? Int == 2, "\(rows)")
         JSONOutput.expectKeys(rows.first, required: ["name", "pairs", "psnr", "ssim", "ssim_gaussian", "mae", "lpips",
-                                                     "seconds_per_image", "complexity", "protocol", "protocol_detail"],
-                              "evaluate --format json")
+                                                     "seconds_per_image", "complexity", "protocol", "protocol_detail", "intervals"],
+                              optional: ["comparison"], "evaluate --format json")
         #expect(rows.first?["protocol"] as? String == "ifan", "the default protocol by name: \(rows)")
         #expect(json.stderr.contains("recorded in"), "the note goes to standard error: \(json.stderr)")
         let csv = try CommandLine.run(["evaluate", "--dataset", ds, "--format", "csv"], environment: env)
