@@ -39,6 +39,8 @@ public struct MethodSummary: Sendable, Equatable, Codable {
     public var uncertainty: MethodUncertainty?
     /// This row against the reference row on the same pairs (paired bootstrap over scenes); JSON `comparison`.
     public var comparison: MethodComparison?
+    /// The subset the row is over ("scene=kitchen", "tag=indoor", `evaluate --by`); nil for the whole set.
+    public var subset: String?
 
     public init(name: String, pairs: Int, psnr: Double, ssim: Double, ssimGaussian: Double, mae: Double, lpips: Double?,
                 complexity: ModelCost?, secondsPerImage: Double) {
@@ -58,7 +60,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         case secondsPerImage = "seconds_per_image"
         case scoreProtocol = "protocol"
         case protocolDetail = "protocol_detail"
-        case uncertainty = "intervals", comparison
+        case uncertainty = "intervals", comparison, subset
     }
 
     /// PSNR is infinite for a perfect output; JSON has no infinity, so it is written as null (as MetricReport does).
@@ -77,6 +79,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
         try c.encodeIfPresent(scoreProtocol?.description, forKey: .protocolDetail)
         try c.encodeIfPresent(uncertainty, forKey: .uncertainty)
         try c.encodeIfPresent(comparison, forKey: .comparison)
+        try c.encodeIfPresent(subset, forKey: .subset)
     }
 
     public init(from decoder: Decoder) throws {
@@ -94,6 +97,7 @@ public struct MethodSummary: Sendable, Equatable, Codable {
             ?? c.decodeIfPresent(String.self, forKey: .scoreProtocol)).flatMap(ScoreProtocol.init(described:))
         uncertainty = try c.decodeIfPresent(MethodUncertainty.self, forKey: .uncertainty)
         comparison = try c.decodeIfPresent(MethodComparison.self, forKey: .comparison)
+        subset = try c.decodeIfPresent(String.self, forKey: .subset)
     }
 }
 
@@ -111,6 +115,8 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
     /// How the scores were computed (framing, bit depth, how outputs were held, SSIM, LPIPS, rigctl release);
     /// nil when not stated. JSON carries its one-line description.
     public var scoreProtocol: ScoreProtocol?
+    /// Rows per subset (`evaluate --by`), after the whole set's `methods`; JSON `subsets`, absent when empty.
+    public var subsets: [MethodSummary] = []
 
     public init(methods: [MethodSummary], results: [PairResult], croppedToMultipleOf8: Bool,
                 scoreProtocol: ScoreProtocol? = nil) {
@@ -121,7 +127,7 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case methods, results, croppedToMultipleOf8, scoreProtocol, protocolName = "protocol"
+        case methods, results, croppedToMultipleOf8, scoreProtocol, protocolName = "protocol", subsets
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -131,6 +137,7 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
         try c.encode(croppedToMultipleOf8, forKey: .croppedToMultipleOf8)
         try c.encodeIfPresent(scoreProtocol?.description, forKey: .scoreProtocol)
         try c.encodeIfPresent(scoreProtocol?.named?.rawValue, forKey: .protocolName)
+        if !subsets.isEmpty { try c.encode(subsets, forKey: .subsets) }
     }
 
     public init(from decoder: Decoder) throws {
@@ -139,6 +146,7 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
         results = try c.decode([PairResult].self, forKey: .results)
         croppedToMultipleOf8 = try c.decode(Bool.self, forKey: .croppedToMultipleOf8)
         scoreProtocol = try c.decodeIfPresent(String.self, forKey: .scoreProtocol).flatMap(ScoreProtocol.init(described:))
+        subsets = try c.decodeIfPresent([MethodSummary].self, forKey: .subsets) ?? []
     }
 }
 

@@ -20,7 +20,9 @@ public struct ResultsTable: Sendable {
             let line = p.named.map { "\($0) (\(p))" } ?? p.description
             if !seen.contains(line) { seen.append(line) }
         }
-        return seen.isEmpty ? nil : "Protocol: " + seen.joined(separator: "; ")
+        let subsets = Array(Set(rows.compactMap(\.subset))).sorted()
+        let protocols = seen.isEmpty ? nil : "Protocol: " + seen.joined(separator: "; ")
+        return subsets.isEmpty ? protocols : ["Subset: " + subsets.joined(separator: ", "), protocols].compactMap { $0 }.joined(separator: "; ")
     }
 
     static let header = ["Model", "PSNR↑", "SSIM↑", "MAE(×10⁻¹)↓", "LPIPS↓", "Params(M)", "MACs(G)", "Time(s)"]
@@ -64,10 +66,10 @@ public struct ResultsTable: Sendable {
     /// Rows of several protocols (`evaluate --protocol ifan,dpdd`) make one table per protocol in text, markdown
     /// and LaTeX, each with its caption; CSV and JSON keep one list, the protocol a column.
     public func render(_ format: TableFormat) throws -> String {
-        var groups: [(key: ScoreProtocol?, rows: [MethodSummary])] = []
+        var groups: [(key: ScoreProtocol?, subset: String?, rows: [MethodSummary])] = []
         for row in rows {
-            if let i = groups.firstIndex(where: { $0.key == row.scoreProtocol }) { groups[i].rows.append(row) }
-            else { groups.append((row.scoreProtocol, [row])) }
+            if let i = groups.firstIndex(where: { $0.key == row.scoreProtocol && $0.subset == row.subset }) { groups[i].rows.append(row) }
+            else { groups.append((row.scoreProtocol, row.subset, [row])) }
         }
         if groups.count > 1, [.text, .markdown, .latex].contains(format) {
             return try groups.map { try ResultsTable(rows: $0.rows).render(format) }.joined(separator: "\n")
@@ -109,14 +111,14 @@ public struct ResultsTable: Sendable {
         var lines = ["model,pairs,psnr,ssim,ssim_gaussian,mae,lpips,parameters,macs,seconds_per_image,protocol,protocol_detail,"
                      + "scenes,psnr_low,psnr_high,ssim_low,ssim_high,mae_low,mae_high,lpips_low,lpips_high,"
                      + "compared_with,psnr_difference,psnr_difference_low,psnr_difference_high,psnr_difference_holds,"
-                     + "ssim_difference,ssim_difference_low,ssim_difference_high,ssim_difference_holds"]
+                     + "ssim_difference,ssim_difference_low,ssim_difference_high,ssim_difference_holds,subset"]
         for r in rows {
             let fields: [String] = [
                 csvField(r.name), "\(r.pairs)", "\(r.psnr)", "\(r.ssim)", "\(r.ssimGaussian)", "\(r.mae)",
                 r.lpips.map { "\($0)" } ?? "", r.complexity?.parameters.map { "\($0)" } ?? "",
                 r.complexity?.macs.map { "\($0)" } ?? "", "\(r.secondsPerImage)",
                 csvField(r.scoreProtocol?.label ?? ""), csvField(r.scoreProtocol?.description ?? ""),
-            ] + Self.csvIntervals(r)
+            ] + Self.csvIntervals(r) + [csvField(r.subset ?? "")]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

@@ -191,3 +191,43 @@ extension EvaluationReport {
         }
     }
 }
+
+/// What `evaluate --by` makes one table per: a catalogue's scenes, its scene tags, or its camera pairs.
+public enum SubsetKey: String, Sendable, CaseIterable {
+    case scene, tag, cameras
+}
+
+extension EvaluationReport {
+    /// Rows per subset, in order of each subset's first pair: for every subset and method, the means over the
+    /// subset's pairs, their intervals (bootstrap over the subset's scenes) and the comparison with `reference`.
+    /// `subsets` names the subsets a pair belongs to (a pair is in one per tag of its scene), labelled
+    /// "KEY=VALUE".
+    public func subsetRows(key: SubsetKey, subsets: (String) -> [String], scene: (String) -> String,
+                           reference: String?, bootstrap: SceneBootstrap = SceneBootstrap()) -> [MethodSummary] {
+        var order: [String] = []
+        var members: [String: Set<String>] = [:]
+        for result in results {
+            for subset in subsets(result.pair) {
+                if members[subset] == nil { order.append(subset) }
+                members[subset, default: []].insert(result.pair)
+            }
+        }
+        var rows: [MethodSummary] = []
+        for subset in order {
+            let pairs = members[subset] ?? []
+            var part = EvaluationReport(methods: [], results: results.filter { pairs.contains($0.pair) },
+                                        croppedToMultipleOf8: croppedToMultipleOf8, scoreProtocol: scoreProtocol)
+            part.methods = methods.compactMap { method in
+                let mine = part.results.filter { $0.method == method.name }
+                guard !mine.isEmpty else { return nil }
+                var row = Evaluator.summarize(name: method.name, complexity: method.complexity, results: mine)
+                row.scoreProtocol = method.scoreProtocol
+                row.subset = "\(key.rawValue)=\(subset)"
+                return row
+            }
+            part.addUncertainty(scene: scene, reference: reference, bootstrap: bootstrap)
+            rows += part.methods
+        }
+        return rows
+    }
+}

@@ -26,6 +26,8 @@ public struct CatalogueEvaluation: Sendable {
     public let methods: [any RestorationMethod]
     /// The row every other row is compared with (paired bootstrap over scenes); nil: the input when evaluated.
     public var reference: String?
+    /// Also a table per scene, scene tag or camera pair (`EvaluationReport.subsets`).
+    public var by: SubsetKey?
 
     public init(scorer: PairScorer, methods: [any RestorationMethod]) {
         self.scorer = scorer
@@ -98,7 +100,34 @@ public struct CatalogueEvaluation: Sendable {
         // Intervals resample scenes: the pairs of one scene are not independent.
         var sceneOf: [String: String] = [:]
         for pair in pairs { sceneOf["\(pair.id)-\(pair.name)"] = pair.scene }
-        report.addUncertainty(scene: { sceneOf[$0] ?? $0 }, reference: reference ?? methods.first { $0.kind == .input }?.name)
+        let compared = reference ?? methods.first { $0.kind == .input }?.name
+        report.addUncertainty(scene: { sceneOf[$0] ?? $0 }, reference: compared)
+        if let by {
+            var subsetsOf: [String: [String]] = [:]
+            for pair in pairs { subsetsOf["\(pair.id)-\(pair.name)"] = Self.subsets(of: pair, by: by) }
+            report.subsets = report.subsetRows(key: by, subsets: { subsetsOf[$0] ?? [] }, scene: { sceneOf[$0] ?? $0 },
+                                               reference: compared)
+        }
         return (report, counts)
+    }
+
+    /// The subsets a pair is in: its scene, each tag of its scene ("untagged" without one), or its two cameras
+    /// ("make model / make model", the defocused input's first; from the capture, else from an imported export's records).
+    static func subsets(of pair: PairDetail, by key: SubsetKey) -> [String] {
+        switch key {
+        case .scene: return [pair.scene]
+        case .tag: return pair.tags.isEmpty ? ["untagged"] : pair.tags
+        case .cameras:
+            let roles: [ShotRole] = [.source, .target]
+            if let capture = pair.capture {
+                let names = roles.compactMap { capture.shot($0).map { "\($0.camera.make) \($0.camera.model)" } }
+                if !names.isEmpty { return [names.joined(separator: " / ")] }
+            }
+            if let cameras = pair.provenance?.cameras {
+                let names = roles.compactMap { cameras[$0].map { "\($0.make) \($0.model)" } }
+                if !names.isEmpty { return [names.joined(separator: " / ")] }
+            }
+            return ["unknown"]
+        }
     }
 }

@@ -7,7 +7,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
         abstract: "Create, inspect, check and curate a dataset folder (catalog.sqlite plus its files).",
-        subcommands: [Init.self, Status.self, List.self, Show.self, Verify.self, Review.self, SplitCommand.self]
+        subcommands: [Init.self, Status.self, List.self, Show.self, Verify.self, Review.self, Tag.self, SplitCommand.self]
     )
 
     struct Init: ParsableCommand {
@@ -216,6 +216,23 @@ struct DatasetCommand: ParsableCommand {
                 let dataset = try location.open()
                 try dataset.review(pair: pair, state: state, note: note)
                 print("pair \(pair): \(state.rawValue)")
+            }
+        }
+    }
+
+    struct Tag: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Tag a scene (indoor, outdoor, ...): its pairs carry the tag, and `evaluate --by tag` tables by it.")
+
+        @OptionGroup var location: DatasetLocation
+        @Argument(help: "The scene's name.") var scene: String
+        @Argument(help: "Tags to add (or, with --remove, to remove).") var tags: [String]
+        @Flag(help: "Remove the tags instead of adding them.") var remove = false
+
+        func run() throws {
+            try reportingErrors {
+                let now = try location.open().tag(scene: scene, add: remove ? [] : tags, remove: remove ? tags : [])
+                print("scene \(scene): " + (now.isEmpty ? "no tags" : now.joined(separator: ", ")))
             }
         }
     }

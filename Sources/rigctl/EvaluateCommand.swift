@@ -64,6 +64,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .customLong("no-crop"), help: "Score whole images instead of cropping to multiples of 8 (the same as --protocol dpdd).")
     var noCrop = false
 
+    @Option(help: "With a dataset: also a table per scene, scene tag (`dataset tag`) or camera pair: scene, tag or cameras.")
+    var by: SubsetKey?
+
     @Option(name: .customLong("compare"), help: "The row every other row is compared with (difference and its 95% interval, paired bootstrap over scenes); default: the input.")
     var reference: String?
 
@@ -108,6 +111,7 @@ struct EvaluateCommand: ParsableCommand {
         try validateMethodNames()
         if set != nil && location.dataset != nil { throw ValidationError("give either a SET folder or --dataset, not both") }
         if set != nil && rerun { throw ValidationError("--rerun applies to a dataset, whose stored outputs are reused") }
+        if set != nil && by != nil { throw ValidationError("--by needs a dataset (a folder set has no scenes, tags or cameras)") }
         if let protocolList {
             if case .failure(let error) = EvaluationProtocol.list(protocolList) { throw ValidationError("--protocol: \(error)") }
             if noCrop { throw ValidationError("give either --no-crop or --protocol (--no-crop is --protocol dpdd)") }
@@ -197,6 +201,7 @@ struct EvaluateCommand: ParsableCommand {
             let observed = results.isEmpty ? writer : nil
             var evaluation = CatalogueEvaluation(scorer: scorer, methods: methods)
             evaluation.reference = reference
+            evaluation.by = by
             let (result, counts) = try evaluation.run(pairs: pairs, keepImages: observed != nil, isCancelled: { stop.isRequested }, progress: progress.update,
                      observe: { try observed?.add($0) })
             results.append(result)
@@ -239,7 +244,7 @@ struct EvaluateCommand: ParsableCommand {
     /// Several protocols make one table each (CSV and JSON: one list with the protocol a column) and a JSON array
     /// of their reports in --scores.
     func write(_ results: [EvaluationReport]) throws {
-        let table = try ResultsTable(rows: results.flatMap(\.methods)).render(format)
+        let table = try ResultsTable(rows: results.flatMap { $0.methods + $0.subsets }).render(format)
         if let output {
             try AtomicFile.write(Data(table.utf8), to: URL(fileURLWithPath: output))
         } else {
@@ -282,3 +287,4 @@ extension EvaluationError: ClassifiedError {
     var isBadInput: Bool { if case .cancelled = self { false } else { true } }
 }
 extension PairFailure: ClassifiedError { var isBadInput: Bool { (underlying as? ClassifiedError)?.isBadInput ?? false } }
+extension SubsetKey: ExpressibleByArgument {}
