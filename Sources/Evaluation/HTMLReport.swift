@@ -113,7 +113,9 @@ public final class HTMLReportWriter {
 
     private var pairRows: [(id: String, name: String, scores: [MetricReport])] = []
 
-    public func finish(_ report: EvaluationReport) throws {
+    /// Writes the page for `report` (whose pairs were added); `others` are the same methods under further
+    /// protocols (`evaluate --protocol ifan,dpdd,realblur`), shown side by side with it in one table.
+    public func finish(_ report: EvaluationReport, others: [EvaluationReport] = []) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(report), to: folder.appendingPathComponent("report.json"))
@@ -159,6 +161,33 @@ public final class HTMLReportWriter {
         }
         html += tableHTML(id: "summary", header: ["Model", "PSNR", "SSIM", "SSIM (Gaussian)", "MAE ×10⁻¹", "LPIPS", "Params (M)", macsHeading, "Time (s)"],
                           rows: Self.highlighted(summaryRows, better: [1: .higher, 2: .higher, 3: .higher, 4: .lower, 5: .lower]))
+        if report.methods.contains(where: { $0.uncertainty != nil }) {
+            html += "<p>95 % intervals (bootstrap over scenes): " + report.methods.compactMap { m in
+                m.uncertainty.map { u in
+                    "\(escape(m.name)) PSNR [\(f(u.psnr.low, 2)), \(f(u.psnr.high, 2))], SSIM [\(f(u.ssim.low, 3)), \(f(u.ssim.high, 3))]"
+                        + (m.comparison.map { c in "; against \(escape(c.against)) \(c.psnr.difference >= 0 ? "+" : "")\(f(c.psnr.difference, 2)) dB, "
+                            + (c.psnr.holds ? "holds" : "not shown") } ?? "")
+                }
+            }.joined(separator: " · ") + "</p>"
+        }
+        let protocols = [report] + others
+        if protocols.count > 1 {
+            html += "<h2>By protocol</h2><p>The same methods scored under each protocol (docs/metrics.md).</p>"
+            var header = ["Model"]
+            for p in protocols {
+                let name = escape(p.scoreProtocol?.label ?? "?")
+                header += ["\(name) PSNR", "\(name) SSIM"]
+            }
+            let rows: [[Cell]] = report.methods.map { m in
+                var cells: [Cell] = [.text(escape(m.name))]
+                for p in protocols {
+                    let row = p.methods.first { $0.name == m.name }
+                    cells += [row.map { Cell.number($0.psnr, 2) } ?? Cell.missing, row.map { Cell.number($0.ssim, 3) } ?? Cell.missing]
+                }
+                return cells
+            }
+            html += tableHTML(id: "protocols", header: header, rows: rows.map { $0.map { ($0, false) } })
+        }
         html += "<h2>Per pair</h2><p>Click a column to sort; the best value of each measure in a row is highlighted.</p>"
         var header = ["Pair", "Scene", "Split"]
         for m in methodNames { header += ["\(m) PSNR", "\(m) SSIM", "\(m) MAE ×10⁻¹", "\(m) LPIPS"] }

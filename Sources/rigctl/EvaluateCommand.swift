@@ -155,7 +155,7 @@ struct EvaluateCommand: ParsableCommand {
                     { @Sendable index, method, p in line.show(p, prefix: "evaluating [\(index + 1)/\(names.count)] \(names[index]) \(method)") }
                 }, observe: { try observed?.add($0) }))
             }
-            try writer?.finish(results[0])
+            try writer?.finish(results[0], others: Array(results.dropFirst()))
             try write(results)
         }
     }
@@ -215,7 +215,7 @@ struct EvaluateCommand: ParsableCommand {
             for (reason, n) in counts.missing.sorted(by: { $0.key < $1.key }) { lines.append(prefix + "missing \(reason) (\(n) score(s))") }
             lines.append("scores recorded in \(opened.root.path) under the protocol: \(result.scoreProtocol.map(String.init(describing:)) ?? "")")
         }
-        try writer?.finish(results[0])
+        try writer?.finish(results[0], others: Array(results.dropFirst()))
         try write(results)
         FileHandle.standardError.write(Data(lines.map { "rigctl: " + $0 + "\n" }.joined().utf8))
     }

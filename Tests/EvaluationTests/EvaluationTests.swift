@@ -141,6 +141,14 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         try writer.finish(report)
         let html = try String(contentsOf: root.appendingPathComponent("report/index.html"), encoding: .utf8)
         #expect(html.contains("&lt;odd &amp; name&gt;"))
+        #expect(html.contains("95 % intervals (bootstrap over scenes): Input PSNR ["), "every row's interval is on the page")
+        #expect(!html.contains("By protocol"), "one protocol, no side-by-side table")
+        // Another protocol's report beside it: one table, a PSNR and SSIM column per protocol.
+        let whole = try Evaluator(methods: [InputMethod()], protocol: .dpdd, lpips: nil)
+            .run(pairs: try PairFolder.pairs(in: root.appendingPathComponent("set")))
+        try writer.finish(report, others: [whole])
+        let both = try String(contentsOf: root.appendingPathComponent("report/index.html"), encoding: .utf8)
+        #expect(both.contains("<h2>By protocol</h2>") && both.contains("ifan PSNR") && both.contains("dpdd PSNR"))
         #expect(!html.contains("<odd"))
         #expect(html.contains("class=\"sortable\""))
         for file in ["input.jpg", "input-crop.png", "error-input.jpg", "target.jpg", "target-crop.png", "full-input.png",
