@@ -40,15 +40,18 @@ enum ECCHomography {
         // p: m00, m10, m20, m01, m11, m21, m02, m12 (OpenCV's parameter order); m22 stays 1.
         var map: [Float] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
         let count = ws * hs
-        var warped = [Float](repeating: 0, count: count), wgx = warped, wgy = warped
+        // The input and its gradients side by side, so one SIMD4 load and multiply-add per tap samples all three.
+        var packed = [SIMD4<Float>](repeating: .zero, count: input.width * input.height)
+        for i in packed.indices { packed[i] = SIMD4(smoothedInput.values[i], gx.values[i], gy.values[i], 0) }
+        var warped = [SIMD4<Float>](repeating: .zero, count: count)
         var mask = [UInt8](repeating: 0, count: count)
         for iteration in 1...max(1, iterations) {
-            warpInputs(input: smoothedInput, gx: gx, gy: gy, map: map, width: ws, height: hs,
-                       warped: &warped, gx: &wgx, gy: &wgy, mask: &mask)
+            warpInputs(packed, sourceWidth: input.width, sourceHeight: input.height, map: map, width: ws, height: hs,
+                       warped: &warped, mask: &mask)
             // meanStdDev over the mask, in double.
             var n = 0.0, si = 0.0, sii = 0.0, st = 0.0, stt = 0.0
             for i in 0..<count where mask[i] != 0 {
-                let a = Double(warped[i]), b = Double(smoothedTemplate.values[i])
+                let a = Double(warped[i][0]), b = Double(smoothedTemplate.values[i])
                 n += 1; si += a; sii += a * a; st += b; stt += b * b
             }
             guard n > 0 else { throw ECCError.degenerate(iteration: iteration) }
@@ -56,7 +59,7 @@ enum ECCHomography {
             let imgNorm = (n * max(0, sii / n - imgMean * imgMean)).squareRoot()
             let tmpNorm = (n * max(0, stt / n - tmpMean * tmpMean)).squareRoot()
             let sums = projections(width: ws, height: hs, map: map, warped: warped, template: smoothedTemplate.values,
-                                   mask: mask, gx: wgx, gy: wgy, imgMean: Float(imgMean), tmpMean: Float(tmpMean))
+                                   mask: mask, imgMean: Float(imgMean), tmpMean: Float(tmpMean))
             let image = sums.image, template = sums.template, correlation = sums.correlation
             var hessian = [Double](repeating: 0, count: 64)
             for r in 0..<8 { for c in 0..<8 { hessian[r * 8 + c] = sums.hessian[min(r, c)][max(r, c)] } }
@@ -82,35 +85,30 @@ enum ECCHomography {
         return map
     }
 
-    /// The input and its two gradients sampled as OpenCV's `warpPerspective` samples them under the map
-    /// (bilinear on its 1/32-pixel tables, zero border; one set of coordinates and weights for all three), and
-    /// the mask as its nearest-neighbour warp of a ones image.
-    static func warpInputs(input: FloatPlane, gx: FloatPlane, gy: FloatPlane, map: [Float], width ws: Int, height hs: Int,
-                           warped: inout [Float], gx outX: inout [Float], gy outY: inout [Float], mask: inout [UInt8]) {
-        let (sw, sh) = (input.width, input.height)
+    /// The input and its two gradients (`packed`, one SIMD4 per source pixel) sampled as OpenCV's `warpPerspective`
+    /// samples them under the map (bilinear on its 1/32-pixel tables, zero border; one set of coordinates and
+    /// weights for all three), and the mask as its nearest-neighbour warp of a ones image.
+    static func warpInputs(_ packed: [SIMD4<Float>], sourceWidth sw: Int, sourceHeight sh: Int, map: [Float],
+                           width ws: Int, height hs: Int, warped: inout [SIMD4<Float>], mask: inout [UInt8]) {
         let m = map.map(Double.init)
         let bands = max(1, min(hs, 32))
         warped.withUnsafeMutableBufferPointer { wb in
-        outX.withUnsafeMutableBufferPointer { xb in
-        outY.withUnsafeMutableBufferPointer { yb in
         mask.withUnsafeMutableBufferPointer { mb in
-        input.values.withUnsafeBufferPointer { ib in
-        gx.values.withUnsafeBufferPointer { gxb in
-        gy.values.withUnsafeBufferPointer { gyb in
-            let wo = SendablePointer(wb.baseAddress!), xo = SendablePointer(xb.baseAddress!)
-            let yo = SendablePointer(yb.baseAddress!), mo = SendablePointer(mb.baseAddress!)
-            let ip = SendablePointer(ib.baseAddress!), xp = SendablePointer(gxb.baseAddress!), yp = SendablePointer(gyb.baseAddress!)
+        packed.withUnsafeBufferPointer { pb in
+            let wo = SendablePointer(wb.baseAddress!), mo = SendablePointer(mb.baseAddress!)
+            let pp = SendablePointer(pb.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: bands) { band in
-                let img = ip.pointer, gxp = xp.pointer, gyp = yp.pointer
-                @inline(__always) func at(_ p: UnsafeMutablePointer<Float>, _ x: Int, _ y: Int) -> Float {
-                    x >= 0 && x < sw && y >= 0 && y < sh ? p[y * sw + x] : 0
+                let p = pp.pointer
+                @inline(__always) func at(_ x: Int, _ y: Int) -> SIMD4<Float> {
+                    x >= 0 && x < sw && y >= 0 && y < sh ? p[y * sw + x] : .zero
                 }
                 for y in stride(from: band, to: hs, by: bands) {
                     let yd = Double(y)
+                    let rowW = m[7] * yd + m[8], rowX = m[1] * yd + m[2], rowY = m[4] * yd + m[5]
                     for x in 0..<ws {
                         let xd = Double(x), i = y * ws + x
-                        let w0 = m[6] * xd + m[7] * yd + m[8]
-                        let nx = m[0] * xd + m[1] * yd + m[2], ny = m[3] * xd + m[4] * yd + m[5]
+                        let w0 = m[6] * xd + rowW
+                        let nx = m[0] * xd + rowX, ny = m[3] * xd + rowY
                         let wn = w0 != 0 ? 1 / w0 : 0
                         let mx = roundEven(nx * wn), my = roundEven(ny * wn)
                         mo.pointer[i] = mx >= 0 && mx < sw && my >= 0 && my < sh ? 1 : 0
@@ -119,25 +117,17 @@ enum ECCHomography {
                         let sx = ix >> 5, sy = iy >> 5
                         let ax = Float(ix & 31) / 32, ay = Float(iy & 31) / 32
                         let w00 = (1 - ay) * (1 - ax), w01 = (1 - ay) * ax, w10 = ay * (1 - ax), w11 = ay * ax
-                        var wv: Float = 0, dxv: Float = 0, dyv: Float = 0
+                        var v = SIMD4<Float>.zero
                         if sx >= 0 && sx + 1 < sw && sy >= 0 && sy + 1 < sh {
                             let o = sy * sw + sx
-                            wv = img[o] * w00 + img[o + 1] * w01 + img[o + sw] * w10 + img[o + sw + 1] * w11
-                            dxv = gxp[o] * w00 + gxp[o + 1] * w01 + gxp[o + sw] * w10 + gxp[o + sw + 1] * w11
-                            dyv = gyp[o] * w00 + gyp[o + 1] * w01 + gyp[o + sw] * w10 + gyp[o + sw + 1] * w11
+                            v = p[o] * w00 + p[o + 1] * w01 + p[o + sw] * w10 + p[o + sw + 1] * w11
                         } else if !(sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
-                            wv = at(img, sx, sy) * w00 + at(img, sx + 1, sy) * w01 + at(img, sx, sy + 1) * w10 + at(img, sx + 1, sy + 1) * w11
-                            dxv = at(gxp, sx, sy) * w00 + at(gxp, sx + 1, sy) * w01 + at(gxp, sx, sy + 1) * w10 + at(gxp, sx + 1, sy + 1) * w11
-                            dyv = at(gyp, sx, sy) * w00 + at(gyp, sx + 1, sy) * w01 + at(gyp, sx, sy + 1) * w10 + at(gyp, sx + 1, sy + 1) * w11
+                            v = at(sx, sy) * w00 + at(sx + 1, sy) * w01 + at(sx, sy + 1) * w10 + at(sx + 1, sy + 1) * w11
                         }
-                        wo.pointer[i] = wv; xo.pointer[i] = dxv; yo.pointer[i] = dyv
+                        wo.pointer[i] = v
                     }
                 }
             }
-        }
-        }
-        }
-        }
         }
         }
         }
@@ -191,8 +181,8 @@ enum ECCHomography {
         }
     }
 
-    static func projections(width ws: Int, height hs: Int, map: [Float], warped: [Float], template: [Float],
-                            mask: [UInt8], gx: [Float], gy: [Float], imgMean: Float, tmpMean: Float) -> Sums {
+    static func projections(width ws: Int, height hs: Int, map: [Float], warped: [SIMD4<Float>], template: [Float],
+                            mask: [UInt8], imgMean: Float, tmpMean: Float) -> Sums {
         let h0 = map[0], h1 = map[3], h2 = map[6], h3 = map[1], h4 = map[4], h5 = map[7], h6 = map[2], h7 = map[5]
         let bands = max(1, min(hs, 32))
         let rowsPerBand = (hs + bands - 1) / bands
@@ -204,8 +194,6 @@ enum ECCHomography {
                 warped.withUnsafeBufferPointer { w in
                 template.withUnsafeBufferPointer { t in
                 mask.withUnsafeBufferPointer { m in
-                gx.withUnsafeBufferPointer { gxp in
-                gy.withUnsafeBufferPointer { gyp in
                     for y in min(hs, band * rowsPerBand)..<min(hs, (band + 1) * rowsPerBand) {
                         // The Jacobian is J = (x a, y a, dx, dy) with a = (dx, dy, t), so along a row (y fixed)
                         // every product J_r J_c is a_k a_l times x^2, x or 1 (times powers of y, applied once per
@@ -217,12 +205,13 @@ enum ECCHomography {
                         for x in 0..<ws {
                             let i = y * ws + x, xf = Float(x)
                             let inside = m[i] != 0
-                            let img = inside ? w[i] - imgMean : w[i]
+                            let sample = w[i]
+                            let img = inside ? sample[0] - imgMean : sample[0]
                             let tmp = inside ? t[i] - tmpMean : 0
                             let den = xf * h2 + yf * h5 + 1
                             let hatX = (-xf * h0 - yf * h3 - h6) / den
                             let hatY = (-xf * h1 - yf * h4 - h7) / den
-                            let dx = gxp[i] / den, dy = gyp[i] / den
+                            let dx = sample[1] / den, dy = sample[2] / den
                             let tt = hatX * dx + hatY * dy
                             let a0 = Double(dx), a1 = Double(dy), a2 = Double(tt), xd = Double(x)
                             // a0a0 a0a1 a0a2 a1a1 a1a2 a2a2, and a0 a1 a2 times the image and the template.
@@ -238,8 +227,6 @@ enum ECCHomography {
                         }
                         total.add(row: Double(y), q0: q0, q1: q1, q2: q2, p0: p0, p1: p1, correlation: correlation)
                     }
-                }
-                }
                 }
                 }
                 }
