@@ -239,9 +239,11 @@ public struct Evaluator: Sendable {
             bitDepths.insert(pair.bitDepth)
             var outputs: [(method: String, image: RGBImage, scores: MetricReport)] = []
             for (method, kind, output, seconds) in pair.outputs {
-                let scores = try scoring.score(output, against: pair.target, pair: pair.pair.name, method: method, kind: kind)
+                // Under an aligning protocol the report shows the output as it was scored: aligned onto the target.
+                let (scores, compared) = try scoring.scoreShowing(output, against: pair.target, pair: pair.pair.name,
+                                                                  method: method, kind: kind)
                 results.append(PairResult(pair: pair.pair.name, method: method, scores: scores, seconds: seconds))
-                outputs.append((method, output, scores))
+                outputs.append((method, compared, scores))
             }
             try observe(ScoredPair(index: pair.index, pair: pair.pair, input: pair.input, target: pair.target,
                                    outputs: outputs))

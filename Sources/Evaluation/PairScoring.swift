@@ -89,22 +89,37 @@ public struct PairScoring: Sendable {
     /// (`ssimGaussian` the same), MAE is over the valid region and LPIPS compares the aligned, masked images.
     public func score(_ output: RGBImage, against target: RGBImage, pair: String, method: String,
                       kind: MethodKind = .results) throws -> MetricReport {
+        try scoreShowing(output, against: target, pair: pair, method: method, kind: kind).scores
+    }
+
+    /// The same, with the image that was compared: under an aligning protocol the output as aligned onto the
+    /// target, with the target's own pixels where the warp left the image (so a difference picture shows what was
+    /// scored and nothing at the border); otherwise `output` itself.
+    public func scoreShowing(_ output: RGBImage, against target: RGBImage, pair: String, method: String,
+                             kind: MethodKind = .results) throws -> (scores: MetricReport, compared: RGBImage) {
         guard output.width == target.width, output.height == target.height else {
             throw EvaluationError.sizeMismatch(pair: pair, method: method, output: "\(output.width)x\(output.height)",
                                                target: "\(target.width)x\(target.height)")
         }
         return try PairFailure.naming(pair, .scoring(method: method)) {
             let report = try MetricReport(output: output, target: target, lpips: alignsOutputs ? nil : lpips)
-            guard alignsOutputs else { return report }
+            guard alignsOutputs else { return (report, output) }
             guard kind != .input else {
                 // The input as the script scores it: not aligned; its SSIM column is the Gaussian one.
-                return MetricReport(psnr: report.psnr, ssim: report.ssimGaussian, ssimGaussian: report.ssimGaussian,
-                                    mae: report.mae, lpips: try lpips.map { try $0.distance(MetricImage(output), MetricImage(target)) })
+                return (MetricReport(psnr: report.psnr, ssim: report.ssimGaussian, ssimGaussian: report.ssimGaussian, mae: report.mae,
+                                     lpips: try lpips.map { try $0.distance(MetricImage(output), MetricImage(target)) }), output)
             }
             let aligned = try RealBlurAlignment(output: MetricImage(output), target: MetricImage(target))
             let ssim = try aligned.ssim
-            return MetricReport(psnr: aligned.psnr, ssim: ssim, ssimGaussian: ssim, mae: aligned.mae,
-                                lpips: try lpips.map { try $0.distance(aligned.output, aligned.target) })
+            let scores = MetricReport(psnr: aligned.psnr, ssim: ssim, ssimGaussian: ssim, mae: aligned.mae,
+                                      lpips: try lpips.map { try $0.distance(aligned.output, aligned.target) })
+            let plane = target.width * target.height
+            let display = target.displayEncoded()
+            var shown = [Float](repeating: 0, count: 3 * plane)
+            for i in shown.indices {
+                shown[i] = aligned.mask[i % plane] != 0 ? Float(aligned.output.pixels[i]) : display.pixels[i]
+            }
+            return (scores, RGBImage(width: target.width, height: target.height, transfer: .display, pixels: shown))
         }
     }
 

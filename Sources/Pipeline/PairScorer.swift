@@ -234,8 +234,10 @@ public struct PairScorer: Sendable {
             }
         }
         if method.kind != .results { output = scoring.frame(output) }
-        let scores = try scoring.score(output, against: framedTarget, pair: pairName, method: method.name, kind: method.kind)
-        return MethodWork(output: output, scores: scores, seconds: seconds, origin: origin, keptOutput: keptOutput,
+        // The report shows what was compared (under an aligning protocol, the output aligned onto the target).
+        let (scores, compared) = try scoring.scoreShowing(output, against: framedTarget, pair: pairName,
+                                                          method: method.name, kind: method.kind)
+        return MethodWork(output: compared, scores: scores, seconds: seconds, origin: origin, keptOutput: keptOutput,
                           newOutput: newOutput)
     }
 
@@ -246,6 +248,8 @@ public struct PairScorer: Sendable {
         let known = stored.detail
         var output: RGBImage?
         if keepImages {
+            // The aligned image an aligning protocol compared is not kept: score again to show it.
+            if scoring.alignsOutputs && method.kind != .input { return nil }
             switch method.kind {
             case .input: output = source
             case .model:
