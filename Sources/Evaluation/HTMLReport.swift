@@ -164,6 +164,7 @@ public final class HTMLReportWriter {
         if report.methods.contains(where: { $0.uncertainty != nil }) {
             html += "<p>95 % intervals (bootstrap over scenes): " + report.methods.compactMap { m in
                 m.uncertainty.map { u in
+                    !u.psnr.isKnown ? "\(escape(m.name)): one scene, no interval" :
                     "\(escape(m.name)) PSNR [\(f(u.psnr.low, 2)), \(f(u.psnr.high, 2))], SSIM [\(f(u.ssim.low, 3)), \(f(u.ssim.high, 3))]"
                         + (m.comparison.map { c in "; against \(escape(c.against)) \(c.psnr.difference >= 0 ? "+" : "")\(f(c.psnr.difference, 2)) dB, "
                             + (c.psnr.holds ? "holds" : "not shown") } ?? "")

@@ -38,12 +38,14 @@ public struct ResultsTable: Sendable {
 
     static func interval(_ i: Interval?, digits: Int) -> String {
         guard let i else { return "-" }
+        guard i.isKnown else { return "n/a (1 scene)" }
         return "[" + String(format: "%.\(digits)f", i.low) + ", " + String(format: "%.\(digits)f", i.high) + "]"
     }
 
     /// "+2.38 [1.90, 2.85] holds" or "... not shown" when the interval contains 0.
     static func difference(_ d: MethodComparison.Difference?) -> String {
         guard let d else { return "-" }
+        guard d.interval.isKnown else { return String(format: "%+.2f", d.difference) + " (1 scene: no interval)" }
         return String(format: "%+.2f ", d.difference) + interval(d.interval, digits: 2) + (d.holds ? " holds" : " not shown")
     }
 
@@ -126,7 +128,7 @@ public struct ResultsTable: Sendable {
 
     /// The interval and comparison columns, empty where the row has none.
     static func csvIntervals(_ r: MethodSummary) -> [String] {
-        func ends(_ i: Interval?) -> [String] { i.map { ["\($0.low)", "\($0.high)"] } ?? ["", ""] }
+        func ends(_ i: Interval?) -> [String] { i.flatMap { $0.isKnown ? ["\($0.low)", "\($0.high)"] : nil } ?? ["", ""] }
         func diff(_ d: MethodComparison.Difference?) -> [String] {
             d.map { ["\($0.difference)"] + ends($0.interval) + [$0.holds ? "true" : "false"] } ?? ["", "", "", ""]
         }

@@ -13,9 +13,14 @@ public struct Interval: Sendable, Equatable, Codable {
 
     public func contains(_ value: Double) -> Bool { low <= value && value <= high }
 
+    /// False for the interval of a single scene, which a bootstrap over scenes cannot give (both ends NaN, null
+    /// in JSON): one scene's pairs say nothing about how another scene would score.
+    public var isKnown: Bool { !low.isNaN && !high.isNaN }
+
     enum CodingKeys: String, CodingKey { case low, high }
 
-    /// Infinite ends (a perfect output's PSNR) are written as null, as everywhere in rigctl's JSON.
+    /// Unknown ends (one scene) and infinite ones (a perfect output's PSNR) are written as null, as everywhere in
+    /// rigctl's JSON, and read back as unknown.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(low.isFinite ? low : nil, forKey: .low)
@@ -24,8 +29,14 @@ public struct Interval: Sendable, Equatable, Codable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        low = try c.decodeIfPresent(Double.self, forKey: .low) ?? .infinity
-        high = try c.decodeIfPresent(Double.self, forKey: .high) ?? .infinity
+        low = try c.decodeIfPresent(Double.self, forKey: .low) ?? .nan
+        high = try c.decodeIfPresent(Double.self, forKey: .high) ?? .nan
+    }
+
+    /// Two unknown ends are equal (NaN is not equal to itself).
+    public static func == (a: Interval, b: Interval) -> Bool {
+        func same(_ x: Double, _ y: Double) -> Bool { x == y || (x.isNaN && y.isNaN) }
+        return same(a.low, b.low) && same(a.high, b.high)
     }
 }
 
@@ -60,7 +71,7 @@ public struct MethodComparison: Sendable, Equatable, Codable {
         public init(difference: Double, interval: Interval) {
             self.difference = difference
             self.interval = interval
-            self.holds = difference.isFinite && !interval.contains(0)
+            self.holds = difference.isFinite && interval.isKnown && !interval.contains(0)
         }
 
         enum CodingKeys: String, CodingKey { case difference, interval, holds }
@@ -101,10 +112,11 @@ public struct SceneBootstrap: Sendable {
         self.seed = seed
     }
 
-    /// The interval of the mean of `values`, grouped by scene (`scene[i]` for `values[i]`).
+    /// The interval of the mean of `values`, grouped by scene (`scene[i]` for `values[i]`); unknown (NaN) with
+    /// fewer than two scenes.
     public func interval(_ values: [Double], scenes: [String]) -> Interval {
         let groups = Self.group(values, scenes: scenes)
-        guard !groups.isEmpty else { return Interval(low: .nan, high: .nan) }
+        guard groups.count >= 2 else { return Interval(low: .nan, high: .nan) }
         var generator = SplitMix64(seed: seed)
         var means: [Double] = []
         means.reserveCapacity(resamples)

@@ -141,7 +141,8 @@ func writePNG(_ image: RGBImage, _ url: URL) throws {
         try writer.finish(report)
         let html = try String(contentsOf: root.appendingPathComponent("report/index.html"), encoding: .utf8)
         #expect(html.contains("&lt;odd &amp; name&gt;"))
-        #expect(html.contains("95 % intervals (bootstrap over scenes): Input PSNR ["), "every row's interval is on the page")
+        #expect(html.contains("95 % intervals (bootstrap over scenes): Input: one scene, no interval"),
+                "every row's interval is on the page (here one pair, so one scene: none)")
         #expect(!html.contains("By protocol"), "one protocol, no side-by-side table")
         // Another protocol's report beside it: one table, a PSNR and SSIM column per protocol.
         let whole = try Evaluator(methods: [InputMethod()], protocol: .dpdd, lpips: nil)

@@ -45,6 +45,23 @@ import Testing
         #expect(SceneBootstrap().compare(better, with: [], named: "A", scene: scene) == nil)
     }
 
+    /// One scene says nothing about another: no interval (null in JSON, "n/a" in tables), and no difference holds.
+    @Test func oneSceneHasNoInterval() throws {
+        let one = clustered.filter { $0.pair.hasPrefix("s0") }
+        let u = SceneBootstrap().uncertainty(of: one) { String($0.prefix(2)) }
+        #expect(!u.psnr.isKnown && u.scenes == 1)
+        let better = one.map { result($0.pair, "B", psnr: $0.scores.psnr + 3) }
+        let c = try #require(SceneBootstrap().compare(better, with: one, named: "A") { String($0.prefix(2)) })
+        #expect(c.psnr.difference == 3 && !c.psnr.holds)
+        let json = String(decoding: try JSONEncoder().encode(u.psnr), as: UTF8.self)
+        #expect(json.contains("\"low\":null"), "\(json)")
+        var row = Evaluator.summarize(name: "B", complexity: nil, results: better)
+        row.uncertainty = u
+        row.comparison = c
+        let text = try ResultsTable(rows: [row]).render(.text)
+        #expect(text.contains("n/a (1 scene)") && text.contains("+3.00 (1 scene: no interval)"), "\(text)")
+    }
+
     /// The report's rows carry them, the table prints them, and JSON and CSV keep them.
     @Test func tablesShowThem() throws {
         var report = EvaluationReport(methods: [], results: clustered.map { result($0.pair, "Input", psnr: $0.scores.psnr) }
