@@ -25,13 +25,6 @@ public enum ECCError: Error, Equatable, CustomStringConvertible, Sendable {
 /// different objective (weighted by focus, on selected pixels), so it cannot stand in here: the protocol must find
 /// the homography the script finds.
 enum ECCHomography {
-    /// Round half to even, as `cvRound` does, for |v| < 2^51 (the positions are clamped to Int32 first): the
-    /// 1.5 * 2^52 trick, since the baseline x86-64 target has no rounding instruction and `rounded(_:)` is a call.
-    @inline(__always) static func roundEven(_ v: Double) -> Int {
-        let magic = 6755399441055744.0
-        return Int((max(-2147483648, min(2147483647, v)) + magic) - magic)
-    }
-
     static func find(template: FloatPlane, input: FloatPlane, iterations: Int) throws -> [Float] {
         let (ws, hs) = (template.width, template.height)
         let smoothedTemplate = OpenCV.gaussian5(template)
@@ -109,13 +102,9 @@ enum ECCHomography {
                         let xd = Double(x), i = y * ws + x
                         let w0 = m[6] * xd + rowW
                         let nx = m[0] * xd + rowX, ny = m[3] * xd + rowY
-                        let wn = w0 != 0 ? 1 / w0 : 0
-                        let mx = roundEven(nx * wn), my = roundEven(ny * wn)
+                        let (mx, my) = OpenCV.nearestPosition(nx, ny, w0)
                         mo.pointer[i] = mx >= 0 && mx < sw && my >= 0 && my < sh ? 1 : 0
-                        let wl = w0 != 0 ? 32 / w0 : 0
-                        let ix = roundEven(nx * wl), iy = roundEven(ny * wl)
-                        let sx = ix >> 5, sy = iy >> 5
-                        let ax = Float(ix & 31) / 32, ay = Float(iy & 31) / 32
+                        let (sx, sy, ax, ay) = OpenCV.tablePosition(nx, ny, w0)
                         let w00 = (1 - ay) * (1 - ax), w01 = (1 - ay) * ax, w10 = ay * (1 - ax), w11 = ay * ax
                         var v = SIMD4<Float>.zero
                         if sx >= 0 && sx + 1 < sw && sy >= 0 && sy + 1 < sh {

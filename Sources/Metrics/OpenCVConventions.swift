@@ -34,7 +34,9 @@ enum OpenCV {
         case reflect101
     }
 
-    enum Interpolation { case nearest, linear, cubic }
+    /// The interpolations RealBlur's final warps use (the ECC iterations' bilinear one is fused into
+    /// `ECCHomography.warpInputs`).
+    enum Interpolation { case nearest, cubic }
 
     /// The index a border mode reads for position `p` of a row or column of `n`; -1 for `.zero` outside.
     @inline(__always) static func borderIndex(_ p: Int, _ n: Int, _ border: Border) -> Int {
@@ -104,15 +106,37 @@ enum OpenCV {
         return (c0, c1, c2, 1 - c0 - c1 - c2)
     }
 
+    /// Round half to even, as `cvRound` does, after clamping to the Int32 range as OpenCV does: the 1.5 * 2^52
+    /// trick, since the baseline x86-64 target has no rounding instruction and `rounded(_:)` is a call.
+    @inline(__always) static func roundEven(_ v: Double) -> Int {
+        let magic = 6755399441055744.0
+        return Int((max(-2147483648, min(2147483647, v)) + magic) - magic)
+    }
+
+    /// Where `warpPerspective(..., INTER_NEAREST + WARP_INVERSE_MAP)` samples for an output pixel that the map
+    /// takes to the homogeneous (nx, ny, w0): the nearest source pixel.
+    @inline(__always) static func nearestPosition(_ nx: Double, _ ny: Double, _ w0: Double) -> (x: Int, y: Int) {
+        let w = w0 != 0 ? 1 / w0 : 0
+        return (roundEven(nx * w), roundEven(ny * w))
+    }
+
+    /// Where the linear and cubic warps sample: the position rounded to OpenCV's 1/32-pixel tables
+    /// (`INTER_TAB_SIZE`), as the pixel and the fraction of a pixel beyond it.
+    @inline(__always) static func tablePosition(_ nx: Double, _ ny: Double, _ w0: Double)
+        -> (x: Int, y: Int, fx: Float, fy: Float) {
+        let w = w0 != 0 ? 32 / w0 : 0
+        let ix = roundEven(nx * w), iy = roundEven(ny * w)
+        return (ix >> 5, iy >> 5, Float(ix & 31) / 32, Float(iy & 31) / 32)
+    }
+
     /// `warpPerspective(src, m, size, interpolation + WARP_INVERSE_MAP, border)`: each output pixel (x, y) samples
-    /// `src` at m * (x, y, 1). Linear and cubic positions are rounded to 1/32 pixel as OpenCV's tables are; nearest
-    /// rounds to the nearest pixel. Rows are computed in parallel (each output pixel on its own, so the result does
-    /// not depend on the split).
+    /// `src` at m * (x, y, 1) (`nearestPosition`, or `tablePosition` for cubic). The ECC iterations' bilinear warp
+    /// is fused into `ECCHomography.warpInputs`. Rows are computed in parallel (each output pixel on its own, so
+    /// the result does not depend on the split).
     static func warp(_ src: FloatPlane, _ m: [Double], width: Int, height: Int, interpolation: Interpolation,
                      border: Border) -> FloatPlane {
         var out = [Float](repeating: 0, count: width * height)
         let (sw, sh) = (src.width, src.height)
-        let tab = 32
         out.withUnsafeMutableBufferPointer { buffer in
             let dst = SendablePointer(buffer.baseAddress!)
             src.values.withUnsafeBufferPointer { sb in
@@ -128,42 +152,25 @@ enum OpenCV {
                         for x in 0..<width {
                             let xd = Double(x), yd = Double(y)
                             let w0 = m[6] * xd + m[7] * yd + m[8]
+                            let nx = m[0] * xd + m[1] * yd + m[2], ny = m[3] * xd + m[4] * yd + m[5]
                             let value: Float
                             switch interpolation {
                             case .nearest:
-                                let w = w0 != 0 ? 1 / w0 : 0
-                                let fx = max(Double(Int32.min), min(Double(Int32.max), (m[0] * xd + m[1] * yd + m[2]) * w))
-                                let fy = max(Double(Int32.min), min(Double(Int32.max), (m[3] * xd + m[4] * yd + m[5]) * w))
-                                let sx = Int(fx.rounded(.toNearestOrEven)), sy = Int(fy.rounded(.toNearestOrEven))
+                                let (sx, sy) = nearestPosition(nx, ny, w0)
                                 if sx >= 0 && sx < sw && sy >= 0 && sy < sh { value = s[sy * sw + sx] }
                                 else { value = border == .zero ? 0 : at(sx, sy) }
-                            case .linear, .cubic:
-                                let w = w0 != 0 ? Double(tab) / w0 : 0
-                                let fx = max(Double(Int32.min), min(Double(Int32.max), (m[0] * xd + m[1] * yd + m[2]) * w))
-                                let fy = max(Double(Int32.min), min(Double(Int32.max), (m[3] * xd + m[4] * yd + m[5]) * w))
-                                let ix = Int(fx.rounded(.toNearestOrEven)), iy = Int(fy.rounded(.toNearestOrEven))
-                                let sx = ix >> 5, sy = iy >> 5
-                                let ax = Float(ix & (tab - 1)) / Float(tab), ay = Float(iy & (tab - 1)) / Float(tab)
-                                if interpolation == .linear {
-                                    let wx = (1 - ax, ax), wy = (1 - ay, ay)
-                                    if border == .zero && (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
-                                        value = 0
-                                    } else {
-                                        value = at(sx, sy) * (wy.0 * wx.0) + at(sx + 1, sy) * (wy.0 * wx.1)
-                                            + at(sx, sy + 1) * (wy.1 * wx.0) + at(sx + 1, sy + 1) * (wy.1 * wx.1)
-                                    }
+                            case .cubic:
+                                let (sx, sy, ax, ay) = tablePosition(nx, ny, w0)
+                                if border == .zero && (sx - 1 >= sw || sx + 2 < 0 || sy - 1 >= sh || sy + 2 < 0) {
+                                    value = 0
                                 } else {
-                                    if border == .zero && (sx - 1 >= sw || sx + 2 < 0 || sy - 1 >= sh || sy + 2 < 0) {
-                                        value = 0
-                                    } else {
-                                        let cx = cubicWeights(ax), cy = cubicWeights(ay)
-                                        let wx = [cx.0, cx.1, cx.2, cx.3], wy = [cy.0, cy.1, cy.2, cy.3]
-                                        var sum: Float = 0
-                                        for r in 0..<4 {
-                                            for c in 0..<4 { sum += at(sx - 1 + c, sy - 1 + r) * (wy[r] * wx[c]) }
-                                        }
-                                        value = sum
+                                    let cx = cubicWeights(ax), cy = cubicWeights(ay)
+                                    let wx = [cx.0, cx.1, cx.2, cx.3], wy = [cy.0, cy.1, cy.2, cy.3]
+                                    var sum: Float = 0
+                                    for r in 0..<4 {
+                                        for c in 0..<4 { sum += at(sx - 1 + c, sy - 1 + r) * (wy[r] * wx[c]) }
                                     }
+                                    value = sum
                                 }
                             }
                             dst.pointer[y * width + x] = value
