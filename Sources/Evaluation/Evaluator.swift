@@ -211,7 +211,8 @@ public struct Evaluator: Sendable {
 
     /// IFAN's protocol, or the whole image (DPDD's).
     public init(methods: [any RestorationMethod], lpips: LPIPS?, cropToMultipleOf8: Bool) {
-        self.init(methods: methods, protocol: cropToMultipleOf8 ? .ifan : .dpdd, lpips: lpips)
+        self.init(methods: methods, scoring: PairScoring(framing: cropToMultipleOf8 ? .cropToMultipleOf8 : .whole,
+                                                         outputs: .asProduced, lpips: lpips))
     }
 
     /// Scores every method on every pair. `progress` is told as each pair's scoring starts (index, count, name);

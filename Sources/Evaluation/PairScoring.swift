@@ -32,20 +32,19 @@ public struct PairScoring: Sendable {
     /// LPIPS network; nil leaves LPIPS out.
     public var lpips: LPIPS?
 
-    public init(framing: ScoreProtocol.Framing, outputs: ScoreProtocol.Outputs, lpips: LPIPS?) {
-        self.framing = framing
-        self.ssim = .skimageUniform7
-        self.outputs = outputs
-        self.alignsOutputs = false
-        self.lpips = lpips
-    }
-
     /// A published protocol's conventions; `outputs` as produced is how the official code scores a method's
     /// output, `.quantised` how the catalogue (which keeps the output) must.
     public init(_ named: EvaluationProtocol, outputs: ScoreProtocol.Outputs = .asProduced, lpips: LPIPS?) {
-        self.init(framing: named.framing, outputs: outputs, lpips: lpips)
-        ssim = named.ssim
-        alignsOutputs = named.alignsOutputs
+        self.framing = named.framing
+        self.ssim = named.ssim
+        self.outputs = outputs
+        self.alignsOutputs = named.alignsOutputs
+        self.lpips = lpips
+    }
+
+    /// The unaligned protocol of `framing`: IFAN's (crop to multiples of 8) or DPDD's (the whole image).
+    public init(framing: ScoreProtocol.Framing, outputs: ScoreProtocol.Outputs, lpips: LPIPS?) {
+        self.init(framing == .cropToMultipleOf8 ? .ifan : .dpdd, outputs: outputs, lpips: lpips)
     }
 
     /// The protocol these scores follow for a pair whose target has `bitDepth` bits per sample.
@@ -102,13 +101,14 @@ public struct PairScoring: Sendable {
                                                target: "\(target.width)x\(target.height)")
         }
         return try PairFailure.naming(pair, .scoring(method: method)) {
-            let report = try MetricReport(output: output, target: target, lpips: alignsOutputs ? nil : lpips)
-            guard alignsOutputs else { return (report, output) }
+            guard alignsOutputs else { return (try MetricReport(output: output, target: target, lpips: lpips), output) }
             guard kind != .input else {
                 // The input as the script scores it: not aligned; its SSIM column is the Gaussian one.
-                return (MetricReport(psnr: report.psnr, ssim: report.ssimGaussian, ssimGaussian: report.ssimGaussian, mae: report.mae,
-                                     lpips: try lpips.map { try $0.distance(MetricImage(output), MetricImage(target)) }), output)
+                let report = try MetricReport(output: output, target: target, lpips: lpips)
+                return (MetricReport(psnr: report.psnr, ssim: report.ssimGaussian, ssimGaussian: report.ssimGaussian,
+                                     mae: report.mae, lpips: report.lpips), output)
             }
+            // An aligned output is scored on the aligned images only (its unaligned metrics would be thrown away).
             let aligned = try RealBlurAlignment(output: MetricImage(output), target: MetricImage(target))
             let ssim = try aligned.ssim
             let scores = MetricReport(psnr: aligned.psnr, ssim: ssim, ssimGaussian: ssim, mae: aligned.mae,

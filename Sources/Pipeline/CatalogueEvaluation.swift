@@ -63,7 +63,7 @@ public struct CatalogueEvaluation: Sendable {
         defer { reader?.finish() }
         for (index, pair) in pairs.enumerated() {
             guard !isCancelled() else { throw EvaluationError.cancelled(scored: index, of: pairs.count) }
-            let name = "\(pair.id)-\(pair.name)"
+            let name = Self.resultName(of: pair)
             progress(index, pairs.count, name)
             let images = try reader.map { try ($0.receive() ?? .failure(EvaluationError.cancelled(scored: index, of: pairs.count))).get() }
                 ?? scorer.images(of: pair)
@@ -98,18 +98,20 @@ public struct CatalogueEvaluation: Sendable {
         var report = EvaluationReport(methods: summaries, results: results,
                                       croppedToMultipleOf8: scorer.framing == .cropToMultipleOf8, scoreProtocol: described)
         // Intervals resample scenes: the pairs of one scene are not independent.
-        var sceneOf: [String: String] = [:]
-        for pair in pairs { sceneOf["\(pair.id)-\(pair.name)"] = pair.scene }
+        let byName = Dictionary(pairs.map { (Self.resultName(of: $0), $0) }, uniquingKeysWith: { a, _ in a })
+        let sceneOf = byName.mapValues(\.scene)
         let compared = reference ?? methods.first { $0.kind == .input }?.name
         report.addUncertainty(scene: { sceneOf[$0] ?? $0 }, reference: compared)
         if let by {
-            var subsetsOf: [String: [String]] = [:]
-            for pair in pairs { subsetsOf["\(pair.id)-\(pair.name)"] = Self.subsets(of: pair, by: by) }
+            let subsetsOf = byName.mapValues { Self.subsets(of: $0, by: by) }
             report.subsets = report.subsetRows(key: by, subsets: { subsetsOf[$0] ?? [] }, scene: { sceneOf[$0] ?? $0 },
                                                reference: compared)
         }
         return (report, counts)
     }
+
+    /// A pair's name in the results and the report: "<id>-<name>", as results folders name them.
+    public static func resultName(of pair: PairDetail) -> String { "\(pair.id)-\(pair.name)" }
 
     /// The subsets a pair is in: its scene, each tag of its scene ("untagged" without one), or its two cameras
     /// ("make model / make model", the defocused input's first; from the capture, else from an imported export's records).

@@ -52,20 +52,20 @@ public struct PairScorer: Sendable {
     /// Catalogue ids of the methods registered so far, by catalogue name, so that weights are hashed once per run.
     private let registered = LockedValue<[String: Int64]>([:])
 
-    public init(dataset: Dataset, framing: ScoreProtocol.Framing, lpips: LPIPS?,
+    /// The catalogue's scorer for a published protocol (outputs always quantised, as they are kept).
+    public init(dataset: Dataset, protocol named: EvaluationProtocol, lpips: LPIPS?,
                 lpipsMissingReason: String = "LPIPS weights not installed", rerun: Bool = false) {
         self.dataset = dataset
-        self.scoring = PairScoring(framing: framing, outputs: .quantised, lpips: lpips)
+        self.scoring = PairScoring(named, outputs: .quantised, lpips: lpips)
         self.lpipsMissingReason = lpipsMissingReason
         self.rerun = rerun
     }
 
-    /// The catalogue's scorer for a published protocol (outputs always quantised, as they are kept).
-    public init(dataset: Dataset, protocol named: EvaluationProtocol, lpips: LPIPS?,
+    /// The unaligned protocol of `framing` (the capture pipeline's whole image, or the paper's crop).
+    public init(dataset: Dataset, framing: ScoreProtocol.Framing, lpips: LPIPS?,
                 lpipsMissingReason: String = "LPIPS weights not installed", rerun: Bool = false) {
-        self.init(dataset: dataset, framing: named.framing, lpips: lpips, lpipsMissingReason: lpipsMissingReason,
-                  rerun: rerun)
-        scoring = PairScoring(named, outputs: .quantised, lpips: lpips)
+        self.init(dataset: dataset, protocol: framing == .cropToMultipleOf8 ? .ifan : .dpdd, lpips: lpips,
+                  lpipsMissingReason: lpipsMissingReason, rerun: rerun)
     }
 
     public var framing: ScoreProtocol.Framing { scoring.framing }

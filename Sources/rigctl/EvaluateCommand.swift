@@ -181,7 +181,7 @@ struct EvaluateCommand: ParsableCommand {
         let lpips = try LPIPSLoader.loadTellingWhy(path: lpipsWeights)
         // Pairs are named "<id>-<name>" in the results (CatalogueEvaluation); the report shows their scene and split.
         var info: [String: ReportContext.PairInfo] = [:]
-        for pair in pairs { info["\(pair.id)-\(pair.name)"] = ReportContext.PairInfo(scene: pair.scene, split: pair.split.rawValue) }
+        for pair in pairs { info[CatalogueEvaluation.resultName(of: pair)] = ReportContext.PairInfo(scene: pair.scene, split: pair.split.rawValue) }
         let writer = try reportWriter(evaluated: opened.root.lastPathComponent,
                                       split: split == .all ? "all (every usable pair)" : split.rawValue,
                                       weightFiles: weightFiles, pairs: info)
