@@ -316,6 +316,16 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v10-scoring-protocols") { db in
+            // The evaluation protocols capture and `process` score every pair in (`EvaluationProtocol` names, in
+            // order); none listed means the default, `dpdd` (`Dataset.defaultScoringProtocols`).
+            try db.execute(sql: """
+                CREATE TABLE scoringProtocol (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    position INTEGER NOT NULL UNIQUE
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -7,9 +7,13 @@ public struct PairFailure: Error, CustomStringConvertible {
         case decoding
         case restoring(method: String)
         case scoring(method: String)
+        /// An aligning protocol's registration of a method's output onto the target (RealBlur's ECC can fail to
+        /// converge on an output without structure, as the official script's does).
+        case aligning(method: String, protocol: String)
 
         public var description: String {
             switch self {
+            case .aligning(let method, let named): "aligning \(method)'s output onto the target (\(named) protocol)"
             case .decoding: "reading the images"
             case .restoring(let method): "running \(method)"
             case .scoring(let method): "scoring \(method)"

@@ -23,6 +23,8 @@ public struct PairImages: Sendable {
 /// held, and the metrics. It is the one scoring path behind folder sets (`Evaluator`) and the catalogue
 /// (Pipeline's `PairScorer`), so a protocol is added here once and both report it the same way.
 public struct PairScoring: Sendable {
+    /// The published protocol whose conventions these are.
+    public let named: EvaluationProtocol
     public var framing: ScoreProtocol.Framing
     /// The convention of the `ssim` column (RealBlur's protocol reports its Gaussian SSIM there).
     public var ssim: ScoreProtocol.SSIMConvention
@@ -35,6 +37,7 @@ public struct PairScoring: Sendable {
     /// A published protocol's conventions; `outputs` as produced is how the official code scores a method's
     /// output, `.quantised` how the catalogue (which keeps the output) must.
     public init(_ named: EvaluationProtocol, outputs: ScoreProtocol.Outputs = .asProduced, lpips: LPIPS?) {
+        self.named = named
         self.framing = named.framing
         self.ssim = named.ssim
         self.outputs = outputs
@@ -109,7 +112,9 @@ public struct PairScoring: Sendable {
                                      mae: report.mae, lpips: report.lpips), output)
             }
             // An aligned output is scored on the aligned images only (its unaligned metrics would be thrown away).
-            let aligned = try RealBlurAlignment(output: MetricImage(output), target: MetricImage(target))
+            let aligned = try PairFailure.naming(pair, .aligning(method: method, protocol: named.rawValue)) {
+                try RealBlurAlignment(output: MetricImage(output), target: MetricImage(target))
+            }
             let ssim = try aligned.ssim
             let scores = MetricReport(psnr: aligned.psnr, ssim: ssim, ssimGaussian: ssim, mae: aligned.mae,
                                       lpips: try lpips.map { try $0.distance(aligned.output, aligned.target) })

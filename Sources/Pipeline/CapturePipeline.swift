@@ -152,13 +152,16 @@ public final class CapturePipeline: Sendable {
         })
     }
 
-    /// Pairs missing a whole-image score of the input or the model - or its LPIPS, once LPIPS weights are there.
+    /// Pairs missing a score of the input or the model under one of the dataset's protocols - or its LPIPS, once
+    /// LPIPS weights are there.
     func pendingEvaluations() throws -> [PairID] {
         var ids = Set<PairID>()
         for method in processor.methods {
-            ids.formUnion(try dataset.pairsWithoutScores(model: method.catalogueName, framing: processor.scorer.framing,
-                                                         ssim: processor.scorer.scoring.ssim,
-                                                         requireLPIPS: processor.lpips != nil))
+            for scorer in processor.scorers {
+                ids.formUnion(try dataset.pairsWithoutScores(model: method.catalogueName, framing: scorer.framing,
+                                                             ssim: scorer.scoring.ssim,
+                                                             requireLPIPS: processor.lpips != nil))
+            }
         }
         return ids.sorted()
     }

@@ -36,44 +36,82 @@ public struct PairOutcome: Sendable {
     public var timings: [String: Double]
     /// Why a score is missing, by metric (e.g. "lpips": "LPIPS weights not installed").
     public var missing: [String: String] = [:]
-    /// How the scores were computed.
+    /// How `input` and `deblurred` were computed (the dataset's first scoring protocol).
     public var scoreProtocol: ScoreProtocol?
+    /// The scores under every protocol the dataset is scored in, the first being `input` and `deblurred`.
+    public var byProtocol: [ProtocolScores] = []
 
-    /// Takes the input's and the model's scores from a scoring run that took `totalSeconds` (deblurring included).
-    mutating func apply(_ scores: [PairScore], totalSeconds: Double) {
-        defer { timings["score", default: 0] += max(0, totalSeconds - (timings["deblur"] ?? 0)) }
+    /// Takes the input's and the model's scores under one protocol from a scoring run that took `totalSeconds`
+    /// (deblurring included); the first protocol applied fills `input` and `deblurred`.
+    mutating func apply(_ scores: [PairScore], under named: EvaluationProtocol, totalSeconds: Double) {
+        let deblurBefore = timings["deblur"] ?? 0
+        var entry = ProtocolScores(named: named)
         for s in scores {
             switch s.method.kind {
-            case .input: input = s.scores
-            case .model: deblurred = s.scores
+            case .input: entry.input = s.scores
+            case .model: entry.deblurred = s.scores
             case .results: break
             }
             if s.origin == .ran, case .model = s.method.kind { timings["deblur", default: 0] += s.seconds }
             missing.merge(s.missing) { a, _ in a }
-            scoreProtocol = s.scoreProtocol
+            entry.scoreProtocol = s.scoreProtocol
         }
+        timings["score", default: 0] += max(0, totalSeconds - ((timings["deblur"] ?? 0) - deblurBefore))
+        if byProtocol.isEmpty {
+            input = entry.input
+            deblurred = entry.deblurred
+            scoreProtocol = entry.scoreProtocol
+        }
+        byProtocol.append(entry)
+    }
+}
+
+/// A pair's scores under one evaluation protocol.
+public struct ProtocolScores: Sendable, Equatable {
+    public var named: EvaluationProtocol
+    public var input: MetricReport?
+    public var deblurred: MetricReport?
+    public var scoreProtocol: ScoreProtocol?
+
+    public init(named: EvaluationProtocol, input: MetricReport? = nil, deblurred: MetricReport? = nil,
+                scoreProtocol: ScoreProtocol? = nil) {
+        self.named = named
+        self.input = input
+        self.deblurred = deblurred
+        self.scoreProtocol = scoreProtocol
     }
 }
 
 /// Turns a catalogued capture into an aligned, catalogued, deblurred and scored pair. Every stage commits on its
 /// own, so an interrupted run resumes where it stopped (`Dataset.capturesWithoutPair`, `pairsWithoutScores`).
-/// Scores are whole-image at the stored pairs' 16 bits (`ScoreProtocol.Framing.whole`), through `PairScorer`.
+/// Scores are recorded under each of the dataset's scoring protocols (`Dataset.scoringProtocols`; by default
+/// `dpdd`, the whole image at the stored pairs' 16 bits), through `PairScorer`. The model runs once per pair: the
+/// protocols after the first score its stored output.
 public struct PairProcessor: Sendable {
     public let dataset: Dataset
     public let options: ProcessingOptions
     public let model: DeblurModel?
     public let lpips: LPIPS?
-    /// Scores and records the input's and the model's scores (the same code `rigctl evaluate --dataset` uses).
-    public let scorer: PairScorer
+    /// One scorer per protocol, in the dataset's order (the same code `rigctl evaluate --dataset` uses).
+    public let scorers: [PairScorer]
 
     public init(dataset: Dataset, options: ProcessingOptions, model: DeblurModel?, lpips: LPIPS?,
-                lpipsMissingReason: String = "LPIPS weights not installed") {
+                lpipsMissingReason: String = "LPIPS weights not installed",
+                protocols: [EvaluationProtocol] = Dataset.defaultScoringProtocols) {
         self.dataset = dataset
         self.options = options
         self.model = model
         self.lpips = lpips
-        self.scorer = PairScorer(dataset: dataset, framing: .whole, lpips: lpips, lpipsMissingReason: lpipsMissingReason)
+        self.scorers = (protocols.isEmpty ? Dataset.defaultScoringProtocols : protocols).map {
+            PairScorer(dataset: dataset, protocol: $0, lpips: lpips, lpipsMissingReason: lpipsMissingReason)
+        }
     }
+
+    /// The first protocol's scorer: it reads the stored pairs, and its scores are the ones progress lines show.
+    public var scorer: PairScorer { scorers[0] }
+
+    /// The protocols pairs are scored in, in order.
+    public var protocols: [EvaluationProtocol] { scorers.map(\.named) }
 
     /// The methods every pair is scored with: the input, and the model when there is one.
     public var methods: [any RestorationMethod] { [InputMethod()] + (model.map { [$0] } ?? []) }

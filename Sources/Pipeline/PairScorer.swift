@@ -69,6 +69,8 @@ public struct PairScorer: Sendable {
     }
 
     public var framing: ScoreProtocol.Framing { scoring.framing }
+    /// The published protocol this scorer records.
+    public var named: EvaluationProtocol { scoring.named }
     public var lpips: LPIPS? { scoring.lpips }
 
     /// The protocol this scorer records for a pair of `bitDepth`.

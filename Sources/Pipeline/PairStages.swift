@@ -313,26 +313,33 @@ extension PairProcessor {
         guard verdict != .rejected else { return outcome }
         // Computed ahead under this pair's name; a pair already catalogued under another name is scored afresh.
         let ahead = detail.name == name ? item.ahead : nil
-        let start = DispatchTime.now().uptimeNanoseconds
-        let scores = try PairProcessingError.naming(work, "scoring") {
-            try scorer.score(pairID: pairID, images: images, methods: methods, pairName: detail.name, ahead: ahead)
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 + (ahead == nil ? 0 : item.aheadSeconds)
-        outcome.apply(scores, totalSeconds: seconds)
+        try scoreUnderEveryProtocol(&outcome, work: work, pairID: pairID, images: images, pairName: detail.name,
+                                    ahead: ahead, aheadSeconds: ahead == nil ? 0 : item.aheadSeconds)
         return outcome
+    }
+
+    /// Records the pair's scores under each protocol in turn. What was computed ahead is the first protocol's; the
+    /// model runs once, so the later protocols score the output the first one stored.
+    private func scoreUnderEveryProtocol(_ outcome: inout PairOutcome, work: PairWork, pairID: PairID, images: PairImages,
+                                         pairName: String, ahead: ScoresAhead?, aheadSeconds: Double) throws {
+        for (index, scorer) in scorers.enumerated() {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let scores = try PairProcessingError.naming(work, "scoring (\(scorer.named))") {
+                try scorer.score(pairID: pairID, images: images, methods: methods, pairName: pairName,
+                                 ahead: index == 0 ? ahead : nil)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 + (index == 0 ? aheadSeconds : 0)
+            outcome.apply(scores, under: scorer.named, totalSeconds: seconds)
+        }
     }
 
     private func commitScores(_ item: PairInFlight, pairID: PairID) throws -> PairOutcome {
         guard let detail = item.pair, let images = item.stored else { throw DatasetError.notFound(what: "pair", id: "\(pairID)") }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let scores = try PairProcessingError.naming(item.work, "scoring") {
-            try scorer.score(pairID: pairID, images: images, methods: methods, pairName: detail.name, ahead: item.ahead)
-        }
-        let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 + item.aheadSeconds
         var outcome = PairOutcome(captureID: detail.capture?.id, pairID: pairID, scene: detail.scene,
                                   verdict: detail.verdict, reasons: detail.reasons, input: nil, deblurred: nil,
                                   modelName: model?.name, timings: [:])
-        outcome.apply(scores, totalSeconds: total)
+        try scoreUnderEveryProtocol(&outcome, work: item.work, pairID: pairID, images: images, pairName: detail.name,
+                                    ahead: item.ahead, aheadSeconds: item.aheadSeconds)
         return outcome
     }
 }

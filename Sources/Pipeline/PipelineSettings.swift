@@ -57,7 +57,7 @@ public struct PipelineSettings {
         let lpips = try LPIPSLoader.load(path: nil, installed: lpipsLocations)
         if let text = lpips.note { note(text) }
         return PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips.network,
-                             lpipsMissingReason: lpips.missingReason ?? "")
+                             lpipsMissingReason: lpips.missingReason ?? "", protocols: try dataset.scoringProtocols())
     }
 
     /// The model that deblurs: nil with `noModel`, or when none is named and no IFAN weights are installed (then

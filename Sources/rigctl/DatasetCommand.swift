@@ -7,7 +7,7 @@ struct DatasetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataset",
         abstract: "Create, inspect, check and curate a dataset folder (catalog.sqlite plus its files).",
-        subcommands: [Init.self, Status.self, List.self, Show.self, Verify.self, Review.self, Tag.self, SplitCommand.self]
+        subcommands: [Init.self, Status.self, List.self, Show.self, Verify.self, Review.self, Tag.self, Protocols.self, SplitCommand.self]
     )
 
     struct Init: ParsableCommand {
@@ -233,6 +233,42 @@ struct DatasetCommand: ParsableCommand {
             try reportingErrors {
                 let now = try location.open().tag(scene: scene, add: remove ? [] : tags, remove: remove ? tags : [])
                 print("scene \(scene): " + (now.isEmpty ? "no tags" : now.joined(separator: ", ")))
+            }
+        }
+    }
+
+    struct Protocols: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show or set the evaluation protocols capture and `process` score every pair in.",
+            discussion: """
+                With no names, prints the protocols (the default, when none is set, is dpdd: the whole image at \
+                the stored pairs' bit depth). Given names (ifan, dpdd, realblur), each new pair gets a score row in \
+                each, the first being the one progress lines show; the model runs once per pair. Pairs scored \
+                before get the new protocols' rows from the next `rigctl process`. See docs/metrics.md.
+                """)
+
+        @OptionGroup var location: DatasetLocation
+        @Argument(help: "Protocols, in order: names separated by commas or spaces (ifan, dpdd, realblur).")
+        var names: [String] = []
+
+        func run() throws {
+            try reportingErrors {
+                if names.isEmpty {
+                    let dataset = try location.open(readOnly: true)
+                    let chosen = try dataset.scoringProtocols()
+                    let set = try dataset.configuresScoringProtocols()
+                    print("scoring protocols: " + chosen.map(\.rawValue).joined(separator: ", ") + (set ? "" : " (the default)"))
+                    return
+                }
+                let parsed: [EvaluationProtocol]
+                switch EvaluationProtocol.list(names.joined(separator: ",")) {
+                case .success(let list): parsed = list
+                case .failure(let error): throw ValidationError("\(error)")
+                }
+                let dataset = try location.open()
+                try dataset.setScoringProtocols(parsed)
+                print("scoring protocols: " + parsed.map(\.rawValue).joined(separator: ", ")
+                      + "; `rigctl process` adds their scores to the pairs scored before")
             }
         }
     }

@@ -136,8 +136,18 @@ struct PairOutcomeJSON: Encodable {
     var input: ScoresJSON?
     var model: String?
     var deblurred: ScoresJSON?
+    /// The protocol `input` and `deblurred` follow (the dataset's first); nil for a rejected pair, not scored.
+    var `protocol`: String?
+    /// The scores under every protocol the dataset is scored in, the first repeating `input` and `deblurred`.
+    var protocols: [ProtocolScoresJSON]
     /// Seconds per stage (decode, align, store, deblur, score).
     var seconds: [String: Double]
+
+    struct ProtocolScoresJSON: Encodable {
+        var `protocol`: String
+        var input: ScoresJSON?
+        var deblurred: ScoresJSON?
+    }
 
     init(_ o: PairOutcome) {
         // 0 for an imported pair, which has no capture (as documented).
@@ -149,6 +159,11 @@ struct PairOutcomeJSON: Encodable {
         input = o.input.map(ScoresJSON.init)
         model = o.deblurred == nil ? nil : o.modelName
         deblurred = o.deblurred.map(ScoresJSON.init)
+        `protocol` = o.byProtocol.first?.named.rawValue
+        protocols = o.byProtocol.map {
+            ProtocolScoresJSON(protocol: $0.named.rawValue, input: $0.input.map(ScoresJSON.init),
+                               deblurred: $0.deblurred.map(ScoresJSON.init))
+        }
         seconds = o.timings
     }
 }

@@ -175,6 +175,13 @@ private struct Screen {
         }
         if let input = o.input { line += " · input " + scores(input) }
         if let d = o.deblurred, let name = o.modelName { line += " · \(name) " + scores(d) }
+        // The dataset's further protocols, each named.
+        for other in o.byProtocol.dropFirst() where other.input != nil || other.deblurred != nil {
+            var part = " · \(other.named):"
+            if let input = other.input { part += " input " + scores(input) }
+            if let d = other.deblurred, let name = o.modelName { part += (other.input == nil ? " " : ", ") + "\(name) " + scores(d) }
+            line += part
+        }
         if o.verdict != .accepted, !o.reasons.isEmpty { line += " · " + o.reasons.joined(separator: "; ") }
         for metric in o.missing.keys.sorted() { line += " · \(metric.uppercased()) missing: \(o.missing[metric]!)" }
         let stages = ["align", "deblur"].compactMap { s in o.timings[s].map { String(format: "%@ %.1f s", s, $0) } }

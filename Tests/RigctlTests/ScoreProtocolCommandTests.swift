@@ -122,4 +122,53 @@ struct ScoringFixture {
         let third = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
         #expect(third.stdout.contains("0 pair(s) processed"), "nothing left")
     }
+
+    /// Issue 25: `dataset protocols` configures what `process` scores in; each pair then has a row per protocol,
+    /// the JSON names them, and `evaluate --dataset --protocol` in each finds them recorded.
+    @Test func processScoresInTheDatasetsProtocols() throws {
+        let f = try ScoringFixture()
+        defer { try? FileManager.default.removeItem(at: f.root) }
+        let shown = try f.run(["dataset", "protocols", "--dataset", f.dataset])
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("scoring protocols: dpdd (the default)"), "\(shown.stdout)\(shown.stderr)")
+        let unknown = try f.run(["dataset", "protocols", "ifan", "bogus", "--dataset", f.dataset])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.contains("no evaluation protocol 'bogus'"), "\(unknown.stderr)")
+        let set = try f.run(["dataset", "protocols", "ifan,realblur", "--dataset", f.dataset])
+        #expect(set.stdout.contains("scoring protocols: ifan, realblur"), "\(set.stdout)\(set.stderr)")
+
+        // Without a model first: the input under each protocol (RealBlur's scores it unaligned, as its script does).
+        let processed = try f.run(["process", "--dataset", f.dataset, "--no-model", "--json"])
+        #expect(processed.status == 0, "\(processed.stderr)")
+        #expect(processed.stderr.contains("· realblur: input "), "\(processed.stderr)")
+        let run = try #require(try JSONSerialization.jsonObject(with: Data(processed.stdout.utf8)) as? [String: Any])
+        let pairs = try #require(run["pairs"] as? [[String: Any]])
+        #expect(pairs.count == 2)
+        for pair in pairs {
+            let first: String? = pair["protocol"] as? String
+            #expect(first == "ifan")
+            let protocols = try #require(pair["protocols"] as? [[String: Any]])
+            let names: [String] = protocols.compactMap { $0["protocol"] as? String }
+            #expect(names == ["ifan", "realblur"])
+            let inputs = protocols.filter { $0["input"] is [String: Any] }.count
+            let models = protocols.filter { $0["deblurred"] != nil }.count
+            #expect(inputs == 2)
+            #expect(models == 0)
+        }
+        for named in ["ifan", "realblur"] {
+            let evaluated = try f.run(["evaluate", "--dataset", f.dataset, "--protocol", named])
+            #expect(evaluated.status == 0)
+            #expect(evaluated.stderr.contains("Input: 2 already scored"), "\(named): \(evaluated.stderr)")
+        }
+
+        // The random-weights network's output has no structure for RealBlur's ECC to fit (the official script
+        // stops there too): the pair fails, naming the protocol, and the IFAN rows before it are kept.
+        let model = try f.run(["process", "--dataset", f.dataset, "--model", "ifan-test"])
+        #expect(model.status == 1, "\(model.stdout)\(model.stderr)")
+        #expect((model.stdout + model.stderr).contains("aligning ifan-test's output onto the target (realblur protocol)"), "\(model.stdout)")
+        #expect(f.outputs().count == 2, "one output per pair, kept with its IFAN row")
+        let ifan = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--protocol", "ifan"])
+        #expect(ifan.status == 0)
+        #expect(ifan.stderr.contains("ifan-test: 2 already scored"), "\(ifan.stderr)")
+    }
 }

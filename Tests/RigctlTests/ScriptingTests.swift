@@ -32,8 +32,8 @@ import Testing
         let outcomes = try #require(run["pairs"] as? [[String: Any]])
         #expect(outcomes.count == 2)
         for o in outcomes {
-            JSONOutput.expectKeys(o, required: ["captureID", "pairID", "scene", "verdict", "reasons", "seconds", "input"],
-                                  optional: ["model", "deblurred"], "capture --json pair")
+            JSONOutput.expectKeys(o, required: ["captureID", "pairID", "scene", "verdict", "reasons", "seconds", "input", "protocols"],
+                                  optional: ["model", "deblurred", "protocol"], "capture --json pair")
             JSONOutput.expectKeys(o["input"] as? [String: Any], required: ["psnr", "ssim", "ssimGaussian", "mae"],
                                   optional: ["lpips"], "capture --json scores")
         }

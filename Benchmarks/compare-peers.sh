@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Same-machine, same-run comparison of rigctl's IFAN engine and LPIPS with PyTorch (the official architecture,
-# Benchmarks/pytorch/ifan_torch.py, and the lpips 0.1.4 package). Never run by the tests; skipped cleanly when
-# torch is not installed (PyTorch is not a dependency of rigctl).
+# Same-machine, same-run comparison of rigctl's IFAN engine and LPIPS with its peers: PyTorch (the official
+# architecture, Benchmarks/pytorch/ifan_torch.py, and the lpips 0.1.4 package), and ONNX Runtime and OpenVINO
+# running that network exported to ONNX here (Benchmarks/pytorch/export_onnx.py, checked against the parity
+# fixture). Never run by the tests; skipped cleanly when torch is not installed, and each ONNX peer left out when
+# its package (or onnx, for the export) is not (none is a dependency of rigctl).
 #
-#   Benchmarks/compare-pytorch.sh [RUNS]        (PYTHON=/path/to/venv/bin/python3, default python3; RUNS default 3)
+#   Benchmarks/compare-peers.sh [RUNS]          (PYTHON=/path/to/venv/bin/python3, default python3; RUNS default 3)
 #
 # Weights: the IFAN parity fixture (random, in the released layout) and LPIPS's learned linear layers with the
 # fixture's random AlexNet backbone: speed does not depend on the values. Both sides run 2 threads. Whole
@@ -15,7 +17,7 @@ PYTHON=${PYTHON:-python3}
 RUNS=${1:-3}
 FIXTURES=../shared/fixtures
 if ! "$PYTHON" -c 'import torch, lpips, PIL, numpy' 2>/dev/null; then
-    echo "compare-pytorch: torch, lpips, pillow or numpy is not installed for $PYTHON; skipped" >&2
+    echo "compare-peers: torch, lpips, pillow or numpy is not installed for $PYTHON; skipped" >&2
     exit 0
 fi
 swift build -c release --product rigctl >/dev/null
@@ -52,6 +54,16 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PYTHON" Benchmarks/pytorch/ifan_torch.py --weights "$FIXTURES/ifan-random/IFAN_random.pytorch" \
     --check "$FIXTURES/ifan-random" --size 64x64 | grep parity
 
+# The ONNX peers, each where its runtime is installed (the export needs onnx, its check onnxruntime).
+PEERS=()
+if "$PYTHON" -c 'import onnx, onnxruntime' 2>/dev/null \
+    && "$PYTHON" Benchmarks/pytorch/export_onnx.py --weights "$FIXTURES/ifan-random/IFAN_random.pytorch" \
+        --output "$WORK/ifan.onnx" --check "$FIXTURES/ifan-random" 2>/dev/null | grep -E "exported|parity"; then
+    PEERS+=(onnxruntime)
+    "$PYTHON" -c 'import openvino' 2>/dev/null && PEERS+=(openvino)
+fi
+echo "ONNX peers: ${PEERS[*]:-none installed}"
+
 # time_runs NAME COMMAND...: one line "NAME wall user+sys maxrss_kb" per run into $WORK/times.
 time_run() {
     local name=$1; shift
@@ -61,6 +73,10 @@ for _ in $(seq "$RUNS"); do
     time_run rigctl-deblur "$BIN/rigctl" deblur "$WORK/blurry.png" -o "$WORK/swift.png" --model "$WORK/ifan.safetensors"
     time_run torch-ifan "$PYTHON" Benchmarks/pytorch/ifan_torch.py --weights "$FIXTURES/ifan-random/IFAN_random.pytorch" \
         --input "$WORK/blurry.png" --output "$WORK/torch.png" --threads 2
+    for peer in "${PEERS[@]}"; do
+        time_run "$peer-ifan" "$PYTHON" Benchmarks/pytorch/ifan_peer.py --runtime "$peer" --model "$WORK/ifan.onnx" \
+            --input "$WORK/blurry.png" --output "$WORK/$peer.png" --threads 2
+    done
     time_run rigctl-metrics "$BIN/rigctl" metrics "$WORK/output.png" "$WORK/target.png" --lpips-weights "$WORK/lpips.safetensors"
     time_run torch-lpips "$PYTHON" Benchmarks/pytorch/lpips_torch.py "$WORK/output.png" "$WORK/target.png" \
         --backbone "$FIXTURES/metrics/alexnet_random_features.pth" --runs 1 --threads 2
@@ -81,6 +97,8 @@ def ratio(a, b):
         print(f"  {a} / {b} wall: median {statistics.median(pairs):.2f} (each run: "
               + ", ".join(f"{p:.2f}" for p in pairs) + ")")
 ratio("rigctl-deblur", "torch-ifan")
+ratio("rigctl-deblur", "onnxruntime-ifan")
+ratio("rigctl-deblur", "openvino-ifan")
 ratio("rigctl-metrics", "torch-lpips")
 EOF
 grep -h "forward\|^lpips " "$WORK/log" | sed 's/^/  torch /' || true
@@ -89,6 +107,10 @@ echo "forward alone, 1280x720:"
 "$BIN/IFANBenchmark" --runs "$RUNS" | grep -E "wall|CPU|kernels" | sed 's/^/  rigctl /'
 "$PYTHON" Benchmarks/pytorch/ifan_torch.py --weights "$FIXTURES/ifan-random/IFAN_random.pytorch" --runs "$RUNS" \
     --threads 2 | sed 's/^/  torch /'
+for peer in "${PEERS[@]}"; do
+    "$PYTHON" Benchmarks/pytorch/ifan_peer.py --runtime "$peer" --model "$WORK/ifan.onnx" --runs "$RUNS" --threads 2 \
+        | sed "s/^/  $peer /"
+done
 echo "LPIPS alone, 1680x1120 pair:"
 "$BIN/MetricsBenchmark" --pair "$WORK/output.png" "$WORK/target.png" --lpips-weights "$WORK/lpips.safetensors" \
     --runs "$RUNS" | grep -E "^LPIPS" | sed 's/^/  rigctl /'
