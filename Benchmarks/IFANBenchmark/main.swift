@@ -184,6 +184,8 @@ func parityReport(_ folder: URL) throws {
 
 func main() throws {
     let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    // As rigctl runs the network (RIGCTL_MALLOC=system leaves glibc's default, to measure the difference).
+    if ProcessInfo.processInfo.environment["RIGCTL_MALLOC"] != "system" { AllocatorPolicy.retainFreedMemory() }
     let architecture = IFANArchitecture(iterations: 17)
     let network = try options.model.map { try IFANModelFile.load(URL(fileURLWithPath: $0)) }
         ?? IFANNetwork(weights: architecture.randomWeights())

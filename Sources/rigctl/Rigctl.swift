@@ -50,6 +50,10 @@ extension Rigctl {
         // Past a file size limit (`ulimit -f`) a write must fail with EFBIG, which the writers report naming the
         // limit and after which they remove their temporary, not kill the process mid-file with SIGXFSZ.
         signal(SIGXFSZ, SIG_IGN)
+        // The networks allocate and free blocks of hundreds of megabytes layer after layer; reusing them instead
+        // of mapping fresh pages each time takes most of a large deblur's system time away (docs/ifan.md).
+        // RIGCTL_MALLOC=system keeps glibc's default, to measure the difference.
+        if ProcessInfo.processInfo.environment["RIGCTL_MALLOC"] != "system" { AllocatorPolicy.retainFreedMemory() }
         if let shortfall = DescriptorLimit.shortfall() {
             FileHandle.standardError.write(Data("rigctl: error: \(shortfall)\n".utf8))
             Glibc.exit(ExitStatus.failure)

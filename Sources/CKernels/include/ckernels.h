@@ -55,4 +55,14 @@ void ck_wino_input(int level, const float *x, int cin, int h, int w, int ty, int
 void ck_wino_output(int level, const float *m, int ldm, int cout, int count, const float *bias, int accumulate,
                     int activate, float slope, float *y, int oh, int ow, int ty, int tx0);
 
+/// Makes the C allocator keep freed memory for reuse instead of returning each large block to the system: glibc
+/// maps every block over its mmap threshold (32 MB at most) afresh and unmaps it on free, so a network whose layers
+/// allocate and free hundreds of megabytes spends its system time zeroing new pages. Process-wide (a program's
+/// entry point calls it, not a library); returns 1 where the allocator took both settings, 0 otherwise.
+int ck_retain_freed_memory(void);
+/// Bytes the allocator holds free for reuse, over all arenas (mallinfo2's fordblks); -1 off glibc.
+long long ck_allocator_free_bytes(void);
+/// Bytes the allocator holds in blocks mapped one by one (mallinfo2's hblkhd); -1 off glibc.
+long long ck_allocator_mapped_bytes(void);
+
 #endif
