@@ -65,7 +65,8 @@ let package = Package(
 
         // ---- Modules, in the order data flows: Rig -> Alignment -> DatasetBuilder; IFANEngine and Metrics are leaves.
         // A PTP/IP camera emulator that renders defocused frames of a scene (tests, rehearsals, demos).
-        .target(name: "VirtualCamera", dependencies: ["Imaging", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "CPseudoTerminal"),
+        .target(name: "VirtualCamera", dependencies: ["Imaging", "ThreadSupport", "CPseudoTerminal", .product(name: "Logging", package: "swift-log")]),
         // Dual-camera capture through libgphoto2.
         .target(name: "Rig", dependencies: ["PairVocabulary", "AtomicFiles", "Imaging", "CGPhoto2", "CDescriptorGuard", "CLibraryMessages", "ThreadSupport", .product(name: "Logging", package: "swift-log")]),
         // Sub-pixel registration, colour matching and the verdict on every shallow/deep-DOF pair.
