@@ -61,11 +61,16 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 
         guard let first = data.first else { break }
         let camera = ptpipCameras[Int(first) % ptpipCameras.count]
         _ = camera.replay(commandChannel: [UInt8](data.dropFirst()))
+    case "triggerbox":
+        // What a trigger box (or a device mistaken for one) prints: every line to the reply reader.
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            _ = try? TriggerBoxReply(line: String(decoding: line, as: UTF8.self))
+        }
     case "review":
         // A request's parts separated by NUL bytes (see RequestParsing.exercise).
         _ = RequestParsing.exercise(data)
     default:
-        FileHandle.standardError.write(Data("set RIGCTL_FUZZ_TARGET to png, jpeg, dng, safetensors, torch, zip, pickle, numpy, rigfile, ptpip or review\n".utf8))
+        FileHandle.standardError.write(Data("set RIGCTL_FUZZ_TARGET to png, jpeg, dng, safetensors, torch, zip, pickle, numpy, rigfile, ptpip, review or triggerbox\n".utf8))
         exit(2)
     }
     return 0
