@@ -26,11 +26,3 @@ long long ck_allocator_free_bytes(void) {
     return -1;
 #endif
 }
-
-long long ck_allocator_mapped_bytes(void) {
-#if defined(__GLIBC__)
-    return (long long)mallinfo2().hblkhd;
-#else
-    return -1;
-#endif
-}

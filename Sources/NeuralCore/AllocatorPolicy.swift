@@ -6,7 +6,7 @@ public enum AllocatorPolicy {
     /// afresh, and the kernel zeroes its pages again): a 6000x4000 deblur's system time went from 40.8 s to 2.5 s
     /// and its wall time from 116.5 s to 93.3 s, for 16 % more peak memory, which stays the process's until it
     /// exits (docs/ifan.md). Process-wide, and only for threads that had not allocated yet, so a program's entry
-    /// point calls it first (`rigctl`, the benchmarks), never a library.
+    /// point calls it first (`rigctl`, `IFANBenchmark`), never a library.
     /// Returns whether the allocator took it (false off glibc).
     @discardableResult
     public static func retainFreedMemory() -> Bool { ck_retain_freed_memory() == 1 }
@@ -14,13 +14,6 @@ public enum AllocatorPolicy {
     /// Bytes the allocator holds free for reuse (nil off glibc): what `retainFreedMemory` keeps.
     public static var freeBytes: Int? {
         let bytes = ck_allocator_free_bytes()
-        return bytes < 0 ? nil : Int(bytes)
-    }
-
-    /// Bytes the allocator holds in blocks mapped one by one (nil off glibc): none are added once
-    /// `retainFreedMemory` took effect.
-    public static var mappedBytes: Int? {
-        let bytes = ck_allocator_mapped_bytes()
         return bytes < 0 ? nil : Int(bytes)
     }
 }

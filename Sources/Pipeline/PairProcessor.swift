@@ -110,9 +110,6 @@ public struct PairProcessor: Sendable {
     /// The first protocol's scorer: it reads the stored pairs, and its scores are the ones progress lines show.
     public var scorer: PairScorer { scorers[0] }
 
-    /// The protocols pairs are scored in, in order.
-    public var protocols: [EvaluationProtocol] { scorers.map(\.named) }
-
     /// The methods every pair is scored with: the input, and the model when there is one.
     public var methods: [any RestorationMethod] { [InputMethod()] + (model.map { [$0] } ?? []) }
 

@@ -62,7 +62,5 @@ void ck_wino_output(int level, const float *m, int ldm, int cout, int count, con
 int ck_retain_freed_memory(void);
 /// Bytes the allocator holds free for reuse, over all arenas (mallinfo2's fordblks); -1 off glibc.
 long long ck_allocator_free_bytes(void);
-/// Bytes the allocator holds in blocks mapped one by one (mallinfo2's hblkhd); -1 off glibc.
-long long ck_allocator_mapped_bytes(void);
 
 #endif
