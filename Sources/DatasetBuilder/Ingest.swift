@@ -307,9 +307,9 @@ extension Dataset {
             let outputID = files.first.flatMap { ids[$0.relativePath] } ?? outputFileID
             if let row = try Row.fetchOne(db, sql: """
                 SELECT id FROM evaluation
-                WHERE pairId = ? AND modelId = ? AND framing = ? AND bitDepth = ? AND ssimConvention = ?
+                WHERE pairId = ? AND modelId = ? AND framing = ? AND bitDepth = ? AND ssimConvention = ? AND channels = ?
                 """, arguments: [input.pairID, input.modelID, scoring.framing.rawValue, scoring.bitDepth,
-                                 scoring.ssim.rawValue]) {
+                                 scoring.ssim.rawValue, scoring.channels.rawValue]) {
                 let id: Int64 = row["id"]
                 try db.execute(sql: """
                     UPDATE evaluation SET outputFileId = coalesce(?, outputFileId), psnr = ?, ssim = ?,
@@ -321,11 +321,13 @@ extension Dataset {
             }
             try db.execute(sql: """
                 INSERT INTO evaluation (pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds,
-                                        evaluatedAt, framing, bitDepth, ssimConvention, lpipsVersion, rigctlVersion, missing)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                        evaluatedAt, framing, bitDepth, ssimConvention, channels, lpipsVersion, rigctlVersion,
+                                        missing)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [input.pairID, input.modelID, outputID, input.psnr, input.ssim, input.ssimGaussian,
                                  input.mae, input.lpips, input.seconds, now, scoring.framing.rawValue, scoring.bitDepth,
-                                 scoring.ssim.rawValue, scoring.lpips, scoring.rigctlVersion, missing])
+                                 scoring.ssim.rawValue, scoring.channels.rawValue, scoring.lpips, scoring.rigctlVersion,
+                                 missing])
             created = true
             return db.lastInsertedRowID
         }

@@ -348,8 +348,11 @@ extension Dataset {
         guard let framing = (row["framing"] as String?).flatMap(ScoreProtocol.Framing.init(rawValue:)),
               let ssim = (row["ssimConvention"] as String?).flatMap(ScoreProtocol.SSIMConvention.init(rawValue:)),
               let bitDepth = row["bitDepth"] as Int?, let version = row["rigctlVersion"] as String? else { return nil }
-        return ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, lpips: row["lpipsVersion"],
-                             rigctlVersion: version)
+        // A catalogue opened read-only before v11 has no channels column: its rows were all R, G, B.
+        let channels = (row["channels"] as String?).map(ScoreProtocol.Channels.init(rawValue:)) ?? .rgb
+        guard let channels else { return nil }
+        return ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, channels: channels,
+                             lpips: row["lpipsVersion"], rigctlVersion: version)
     }
 
     static func fileInfo(_ id: Int64?, in db: Database) throws -> FileInfo? {

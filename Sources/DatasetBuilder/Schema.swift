@@ -326,6 +326,53 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v11-score-channels") { db in
+            // What a row's PSNR and SSIM compared (`ScoreProtocol.Channels`): 'rgb', as every earlier row did, or
+            // 'y-bt601' (the basicsr-y protocol's luma). It joins the protocol identity, so the table is rebuilt
+            // with the wider UNIQUE constraint; the view that reads it is rebuilt around it with the column added.
+            try db.execute(sql: """
+                DROP VIEW sceneScores;
+                CREATE TABLE evaluation_v11 (
+                    id INTEGER PRIMARY KEY,
+                    pairId INTEGER NOT NULL REFERENCES pair(id),
+                    modelId INTEGER NOT NULL REFERENCES model(id),
+                    outputFileId INTEGER REFERENCES file(id),
+                    psnr DOUBLE NOT NULL,
+                    ssim DOUBLE NOT NULL,
+                    ssimGaussian DOUBLE,
+                    mae DOUBLE,
+                    lpips DOUBLE,
+                    seconds DOUBLE,
+                    evaluatedAt DATETIME NOT NULL,
+                    framing TEXT NOT NULL,
+                    bitDepth INTEGER NOT NULL,
+                    ssimConvention TEXT NOT NULL,
+                    lpipsVersion TEXT,
+                    rigctlVersion TEXT NOT NULL,
+                    missing TEXT NOT NULL DEFAULT '{}',
+                    channels TEXT NOT NULL DEFAULT 'rgb',
+                    UNIQUE (pairId, modelId, framing, bitDepth, ssimConvention, channels)
+                );
+                INSERT INTO evaluation_v11 (id, pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips,
+                                            seconds, evaluatedAt, framing, bitDepth, ssimConvention, lpipsVersion,
+                                            rigctlVersion, missing)
+                SELECT id, pairId, modelId, outputFileId, psnr, ssim, ssimGaussian, mae, lpips, seconds, evaluatedAt,
+                       framing, bitDepth, ssimConvention, lpipsVersion, rigctlVersion, missing
+                FROM evaluation;
+                DROP TABLE evaluation;
+                ALTER TABLE evaluation_v11 RENAME TO evaluation;
+                CREATE INDEX evaluation_model ON evaluation(modelId);
+
+                -- Mean scores per scene and model, one row per protocol: rows of different protocols never mix.
+                CREATE VIEW sceneScores AS
+                SELECT s.name AS scene, m.name AS model, e.framing, e.bitDepth, e.ssimConvention, e.channels,
+                       e.lpipsVersion, count(*) AS pairs, avg(e.psnr) AS psnr, avg(e.ssim) AS ssim,
+                       avg(e.ssimGaussian) AS ssimGaussian, avg(e.mae) AS mae, avg(e.lpips) AS lpips
+                FROM evaluation e JOIN pair p ON p.id = e.pairId JOIN scene s ON s.id = p.sceneId
+                JOIN model m ON m.id = e.modelId
+                GROUP BY s.name, m.name, e.framing, e.bitDepth, e.ssimConvention, e.channels, e.lpipsVersion;
+                """)
+        }
         return migrator
     }
 }

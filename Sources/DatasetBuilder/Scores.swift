@@ -27,7 +27,9 @@ extension Dataset {
             guard let e = try Row.fetchOne(db, sql: """
                 SELECT m.name AS model, e.* FROM evaluation e JOIN model m ON m.id = e.modelId
                 WHERE e.pairId = ? AND e.modelId = ? AND e.framing = ? AND e.bitDepth = ? AND e.ssimConvention = ?
-                """, arguments: [pairID, modelID, identity.framing.rawValue, identity.bitDepth, identity.ssim.rawValue])
+                  AND e.channels = ?
+                """, arguments: [pairID, modelID, identity.framing.rawValue, identity.bitDepth, identity.ssim.rawValue,
+                                 identity.channels.rawValue])
             else { return nil }
             return StoredScore(id: e["id"], outputFileID: e["outputFileId"], detail: try Self.evaluationDetail(e, in: db))
         }
@@ -49,19 +51,21 @@ extension Dataset {
         }
     }
 
-    /// Pairs that are not rejected and lack a score of the model named `model` framed as `framing` - or, with
-    /// `requireLPIPS`, have one without LPIPS (scored before the LPIPS weights were installed). Oldest first.
+    /// Pairs that are not rejected and lack a score of the model named `model` framed as `framing` (with that SSIM
+    /// convention and channels) - or, with `requireLPIPS`, have one without LPIPS (scored before the LPIPS weights
+    /// were installed). Oldest first.
     public func pairsWithoutScores(model: String, framing: ScoreProtocol.Framing,
-                                   ssim: ScoreProtocol.SSIMConvention = .skimageUniform7, requireLPIPS: Bool,
+                                   ssim: ScoreProtocol.SSIMConvention = .skimageUniform7,
+                                   channels: ScoreProtocol.Channels = .rgb, requireLPIPS: Bool,
                                    limit: Int? = nil) throws -> [PairID] {
         try read { db in
             try PairID.fetchAll(db, sql: """
                 SELECT p.id FROM pair p WHERE \(PairSQL.notRejected) AND NOT EXISTS (
                     SELECT 1 FROM evaluation e JOIN model m ON m.id = e.modelId
-                    WHERE e.pairId = p.id AND m.name = ? AND e.framing = ? AND e.ssimConvention = ?
+                    WHERE e.pairId = p.id AND m.name = ? AND e.framing = ? AND e.ssimConvention = ? AND e.channels = ?
                       AND (e.lpips IS NOT NULL OR NOT ?))
                 ORDER BY p.id LIMIT ?
-                """, arguments: [model, framing.rawValue, ssim.rawValue, requireLPIPS, limit ?? -1])
+                """, arguments: [model, framing.rawValue, ssim.rawValue, channels.rawValue, requireLPIPS, limit ?? -1])
         }
     }
 }

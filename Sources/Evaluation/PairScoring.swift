@@ -28,6 +28,8 @@ public struct PairScoring: Sendable {
     public var framing: ScoreProtocol.Framing
     /// The convention of the `ssim` column (RealBlur's protocol reports its Gaussian SSIM there).
     public var ssim: ScoreProtocol.SSIMConvention
+    /// What PSNR and SSIM compare (BasicSR's protocol: the BT.601 luma).
+    public var channels: ScoreProtocol.Channels
     public var outputs: ScoreProtocol.Outputs
     /// Align each method's output to the ground truth first (`RealBlurAlignment`); the input is never aligned.
     public var alignsOutputs: Bool
@@ -40,6 +42,7 @@ public struct PairScoring: Sendable {
         self.named = named
         self.framing = named.framing
         self.ssim = named.ssim
+        self.channels = named.channels
         self.outputs = outputs
         self.alignsOutputs = named.alignsOutputs
         self.lpips = lpips
@@ -52,7 +55,7 @@ public struct PairScoring: Sendable {
 
     /// The protocol these scores follow for a pair whose target has `bitDepth` bits per sample.
     public func scoreProtocol(bitDepth: Int) -> ScoreProtocol {
-        ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, outputs: outputs,
+        ScoreProtocol(framing: framing, bitDepth: bitDepth, ssim: ssim, channels: channels, outputs: outputs,
                       lpips: lpips == nil ? nil : ScoreProtocol.lpipsV01Alex)
     }
 
@@ -104,7 +107,9 @@ public struct PairScoring: Sendable {
                                                target: "\(target.width)x\(target.height)")
         }
         return try PairFailure.naming(pair, .scoring(method: method)) {
-            guard alignsOutputs else { return (try MetricReport(output: output, target: target, lpips: lpips), output) }
+            guard alignsOutputs else {
+                return (try MetricReport(output: output, target: target, channels: channels, lpips: lpips), output)
+            }
             guard kind != .input else {
                 // The input as the script scores it: not aligned; its SSIM column is the Gaussian one.
                 let report = try MetricReport(output: output, target: target, lpips: lpips)

@@ -1,5 +1,6 @@
 import Imaging
 import Metrics
+import PairVocabulary
 
 extension MetricImage {
     /// An image as the papers score it: display-encoded (sRGB) values in [0, 1]; linear (RAW) images are encoded.
@@ -13,5 +14,13 @@ extension MetricReport {
     /// Every metric of `output` against `target`, on display-encoded values; LPIPS only when a network is given.
     public init(output: RGBImage, target: RGBImage, lpips: LPIPS?) throws {
         try self.init(output: MetricImage(output), target: MetricImage(target), lpips: lpips)
+    }
+
+    /// The same with PSNR and SSIM on `channels` (`.lumaBT601`: BasicSR's `test_y_channel`).
+    public init(output: RGBImage, target: RGBImage, channels: ScoreProtocol.Channels, lpips: LPIPS?) throws {
+        switch channels {
+        case .rgb: try self.init(output: output, target: target, lpips: lpips)
+        case .lumaBT601: try self.init(lumaOf: MetricImage(output), target: MetricImage(target), lpips: lpips)
+        }
     }
 }

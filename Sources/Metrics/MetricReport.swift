@@ -26,6 +26,14 @@ public struct MetricReport: Sendable, Equatable, Codable {
                       lpips: network.map { try $0.distance(output, target) })
     }
 
+    /// Every metric with PSNR and SSIM on the BT.601 luma, as BasicSR scores with `test_y_channel` (`ssim` and
+    /// `ssimGaussian` both hold the luma's Gaussian SSIM, the only SSIM BasicSR has); MAE and LPIPS compare R, G, B.
+    public init(lumaOf output: MetricImage, target: MetricImage, lpips network: LPIPS?) throws {
+        let luma = try PixelMetrics.luma(output, target)
+        try self.init(psnr: luma.psnr, ssim: luma.ssim, ssimGaussian: luma.ssim, mae: PixelMetrics.mae(output, target),
+                      lpips: network.map { try $0.distance(output, target) })
+    }
+
     enum CodingKeys: String, CodingKey {
         case psnr, ssim, ssimGaussian = "ssim_gaussian", mae, lpips
     }

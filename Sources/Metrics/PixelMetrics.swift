@@ -52,12 +52,17 @@ public enum PixelMetrics {
 
     /// The same with each position weighted by `mask` (one plane), as RealBlur weights its aligned images' map.
     static func ssimGaussian(_ output: MetricImage, _ target: MetricImage, mask: [Double]?) throws -> Double {
-        let sigma = 1.5
-        let taps = (-5...5).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
-        let total = taps.reduce(0, +)
-        return try structuralSimilarity(output, target, window: taps.map { $0 / total }, sampleCovariance: false,
-                                        name: "Gaussian SSIM", mask: mask)
+        try structuralSimilarity(output, target, window: gaussianWindow, sampleCovariance: false, name: "Gaussian SSIM",
+                                 mask: mask)
     }
+
+    /// Wang et al.'s window, one axis: 11 taps of a Gaussian with sigma 1.5, summing to 1 (OpenCV's
+    /// `getGaussianKernel(11, 1.5)`).
+    static let gaussianWindow: [Double] = {
+        let taps = (-5...5).map { exp(-Double($0 * $0) / (2 * 1.5 * 1.5)) }
+        let total = taps.reduce(0, +)
+        return taps.map { $0 / total }
+    }()
 
     /// The mean SSIM map over the positions where the separable window lies inside the image. (scikit-image
     /// filters with reflected borders and then drops a border of half the window, which leaves exactly these.)
@@ -67,28 +72,35 @@ public enum PixelMetrics {
     static func structuralSimilarity(_ a: MetricImage, _ b: MetricImage, window: [Double], sampleCovariance: Bool,
                                      name: String, mask: [Double]? = nil) throws -> Double {
         try checkSizes(a, b)
+        return try structuralSimilarity(a.pixels, b.pixels, width: a.width, height: a.height, channels: 3, window: window,
+                                        sampleCovariance: sampleCovariance, name: name, mask: mask)
+    }
+
+    /// The same over `channels` planes of `width` x `height` values in [0, `range`] (SSIM's constants scale with it).
+    static func structuralSimilarity(_ aPixels: [Double], _ bPixels: [Double], width w: Int, height h: Int,
+                                     channels: Int, window: [Double], sampleCovariance: Bool, name: String,
+                                     mask: [Double]? = nil, range: Double = 1) throws -> Double {
         let k = window.count
-        let (w, h) = (a.width, a.height)
         guard w >= k, h >= k else { throw MetricsError.tooSmall(metric: name, width: w, height: h, minimum: k) }
         let (ow, oh) = (w - k + 1, h - k + 1)
         let n = Double(k * k)
         let covarianceNorm = sampleCovariance ? n / (n - 1) : 1
-        let c1 = 0.01 * 0.01, c2 = 0.03 * 0.03
-        let plane = a.planeSize
+        let c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range)
+        let plane = w * h
         // One task per band of output rows and channel; each returns the sum of its SSIM values.
         let bandRows = 64
         let bands = (oh + bandRows - 1) / bandRows
-        var sums = [Double](repeating: 0, count: 3 * bands)
-        var weights = [Double](repeating: 0, count: 3 * bands)
+        var sums = [Double](repeating: 0, count: channels * bands)
+        var weights = [Double](repeating: 0, count: channels * bands)
         let maskOrNil = mask
         weights.withUnsafeMutableBufferPointer { weightsOut in
         let weightOut = SendablePointer(weightsOut.baseAddress!)
         sums.withUnsafeMutableBufferPointer { sumsOut in
             let out = SendablePointer(sumsOut.baseAddress!)
-            a.pixels.withUnsafeBufferPointer { pa in
-                b.pixels.withUnsafeBufferPointer { pb in
+            aPixels.withUnsafeBufferPointer { pa in
+                bPixels.withUnsafeBufferPointer { pb in
                     let x0 = SendablePointer(pa.baseAddress!), y0 = SendablePointer(pb.baseAddress!)
-                    DispatchQueue.concurrentPerform(iterations: 3 * bands) { task in
+                    DispatchQueue.concurrentPerform(iterations: channels * bands) { task in
                         let c = task / bands, band = task % bands
                         let x = x0.pointer + c * plane, y = y0.pointer + c * plane
                         let first = band * bandRows, last = min(oh, first + bandRows)
@@ -151,11 +163,44 @@ public enum PixelMetrics {
         }
         }
         var mean = 0.0
-        for c in 0..<3 {
+        for c in 0..<channels {
             let total = sums[(c * bands)..<((c + 1) * bands)].reduce(0, +)
             let weight = mask == nil ? Double(ow * oh) : weights[(c * bands)..<((c + 1) * bands)].reduce(0, +)
             mean += total / weight
         }
-        return mean / 3
+        return mean / Double(channels)
+    }
+
+    /// The BT.601 luma of an image on the 0-255 scale, one plane, as BasicSR's `to_y_channel` holds it: the
+    /// values / 255 in float32, Y = 16 + 65.481 R + 128.553 G + 24.966 B in double, then / 255 and back * 255 in
+    /// float32 (so the numbers are BasicSR's to the last bit, not just to the 0.01 dB a comparison needs).
+    public static func lumaBT601(_ image: MetricImage) -> [Double] {
+        let n = image.planeSize
+        return image.pixels.withUnsafeBufferPointer { p in
+            (0..<n).map { i in
+                let r = Double(Float(p[i])), g = Double(Float(p[n + i])), b = Double(Float(p[2 * n + i]))
+                let y = b * 24.966 + g * 128.553 + r * 65.481 + 16
+                return Double(Float(y / 255) * 255)
+            }
+        }
+    }
+
+    /// PSNR and SSIM on the BT.601 luma, as BasicSR's `calculate_psnr` and `calculate_ssim` with
+    /// `test_y_channel=True` compute them: 10 log10(255^2 / MSE) on the 0-255 luma, and the 11x11 Gaussian SSIM
+    /// (sigma 1.5, population covariance, constants for a range of 255) averaged over the positions where the
+    /// window fits.
+    public static func luma(_ output: MetricImage, _ target: MetricImage) throws -> (psnr: Double, ssim: Double) {
+        try checkSizes(output, target)
+        let y1 = lumaBT601(output), y2 = lumaBT601(target)
+        var sum = 0.0
+        for i in y1.indices {
+            let d = y1[i] - y2[i]
+            sum += d * d
+        }
+        let mse = sum / Double(y1.count)
+        let ssim = try structuralSimilarity(y1, y2, width: output.width, height: output.height, channels: 1,
+                                            window: gaussianWindow, sampleCovariance: false, name: "Gaussian SSIM on Y",
+                                            range: 255)
+        return (10 * log10(255 * 255 / mse), ssim)
     }
 }

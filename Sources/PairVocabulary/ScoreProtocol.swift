@@ -26,6 +26,15 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         case gaussian11 = "gaussian-11x11"
     }
 
+    /// Which channels PSNR and SSIM compare.
+    public enum Channels: String, Sendable, Codable, CaseIterable {
+        /// R, G and B, each scored and the scores averaged (SSIM) or pooled (PSNR).
+        case rgb
+        /// The luma of ITU-R BT.601 YCbCr (Y = 16 + 65.481 R + 128.553 G + 24.966 B, on the 0-255 scale), as
+        /// super-resolution and restoration code (BasicSR, MATLAB's rgb2ycbcr) scores with `test_y_channel`.
+        case lumaBT601 = "y-bt601"
+    }
+
     /// How a method's output is held when it is compared.
     public enum Outputs: String, Sendable, Codable, CaseIterable {
         /// Rounded to the target's bit depth first, so that what is scored is exactly what is stored (the catalogue).
@@ -42,6 +51,8 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
     /// 0 where it is not known (rows carried forward from a catalogue that did not record the image format).
     public var bitDepth: Int
     public var ssim: SSIMConvention
+    /// What PSNR and SSIM compare; MAE and LPIPS always compare R, G and B.
+    public var channels: Channels
     /// Catalogue rows are always `.quantised` (their outputs are stored), so it is not part of `identity`.
     public var outputs: Outputs
     /// LPIPS version and backbone, e.g. "v0.1 alex"; nil when the row has no LPIPS score.
@@ -49,35 +60,41 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
     /// The rigctl release that computed the row; "before 0.1.0 v4" style text for rows carried forward.
     public var rigctlVersion: String
 
-    public init(framing: Framing, bitDepth: Int, ssim: SSIMConvention = .skimageUniform7, outputs: Outputs = .quantised,
-                lpips: String?, rigctlVersion: String = RigctlRelease.number) {
+    public init(framing: Framing, bitDepth: Int, ssim: SSIMConvention = .skimageUniform7, channels: Channels = .rgb,
+                outputs: Outputs = .quantised, lpips: String?, rigctlVersion: String = RigctlRelease.number) {
         self.framing = framing
         self.bitDepth = bitDepth
         self.ssim = ssim
+        self.channels = channels
         self.outputs = outputs
         self.lpips = lpips
         self.rigctlVersion = rigctlVersion
     }
 
-    /// What makes two rows of one pair and model different rows: framing, bit depth and SSIM convention. LPIPS
+    /// What makes two rows of one pair and model different rows: framing, bit depth, SSIM convention and channels. LPIPS
     /// and the rigctl release are recorded with the row but do not split it, so that a row scored before the
     /// LPIPS weights were installed is completed in place rather than duplicated.
-    public var identity: Identity { Identity(framing: framing, bitDepth: bitDepth, ssim: ssim) }
+    public var identity: Identity { Identity(framing: framing, bitDepth: bitDepth, ssim: ssim, channels: channels) }
 
     public struct Identity: Sendable, Codable, Hashable {
         public var framing: Framing
         public var bitDepth: Int
         public var ssim: SSIMConvention
+        public var channels: Channels
     }
 
     /// One line for tables and reports, e.g. "whole image, 16-bit, SSIM skimage-uniform-7x7, LPIPS v0.1 alex, rigctl
-    /// 0.1.0"; outputs held as produced add "outputs as produced" after the bit depth. `init(described:)` reads it back.
+    /// 0.1.0"; outputs held as produced add "outputs as produced" after the bit depth, and luma scores "PSNR and
+    /// SSIM on Y (BT.601)" after that. `init(described:)` reads it back.
     public var description: String {
         let frame = framing == .whole ? "whole image" : "cropped to multiples of 8"
         let depth = bitDepth > 0 ? "\(bitDepth)-bit" : "bit depth unknown"
         let held = outputs == .asProduced ? ", outputs as produced" : ""
-        return "\(frame), \(depth)\(held), SSIM \(ssim.rawValue), LPIPS \(lpips ?? "none"), rigctl \(rigctlVersion)"
+        let luma = channels == .lumaBT601 ? ", \(Self.lumaPhrase)" : ""
+        return "\(frame), \(depth)\(held)\(luma), SSIM \(ssim.rawValue), LPIPS \(lpips ?? "none"), rigctl \(rigctlVersion)"
     }
+
+    static let lumaPhrase = "PSNR and SSIM on Y (BT.601)"
 
     /// The protocol a `description` names (reports and score files carry the line); nil for any other text.
     public init?(described text: String) {
@@ -98,6 +115,8 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         }
         outputs = parts.first == "outputs as produced" ? .asProduced : .quantised
         if outputs == .asProduced { parts.removeFirst() }
+        channels = parts.first == Self.lumaPhrase ? .lumaBT601 : .rgb
+        if channels == .lumaBT601 { parts.removeFirst() }
         guard parts.count >= 3, parts[0].hasPrefix("SSIM "),
               let ssim = SSIMConvention(rawValue: String(parts[0].dropFirst(5))),
               parts[1].hasPrefix("LPIPS "), parts[2].hasPrefix("rigctl ") else { return nil }
@@ -109,16 +128,17 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
     }
 
     enum CodingKeys: String, CodingKey {
-        case framing, bitDepth, ssim, outputs, lpips, rigctlVersion
+        case framing, bitDepth, ssim, channels, outputs, lpips, rigctlVersion
     }
 
-    /// `outputs` is written only when it is not the catalogue's `.quantised`, so stored and printed protocols
-    /// read as they did before it existed.
+    /// `outputs` and `channels` are written only when they are not `.quantised` and `.rgb`, so stored and printed
+    /// protocols read as they did before those existed.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         framing = try c.decode(Framing.self, forKey: .framing)
         bitDepth = try c.decode(Int.self, forKey: .bitDepth)
         ssim = try c.decode(SSIMConvention.self, forKey: .ssim)
+        channels = try c.decodeIfPresent(Channels.self, forKey: .channels) ?? .rgb
         outputs = try c.decodeIfPresent(Outputs.self, forKey: .outputs) ?? .quantised
         lpips = try c.decodeIfPresent(String.self, forKey: .lpips)
         rigctlVersion = try c.decode(String.self, forKey: .rigctlVersion)
@@ -129,6 +149,7 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         try c.encode(framing, forKey: .framing)
         try c.encode(bitDepth, forKey: .bitDepth)
         try c.encode(ssim, forKey: .ssim)
+        if channels != .rgb { try c.encode(channels, forKey: .channels) }
         if outputs != .quantised { try c.encode(outputs, forKey: .outputs) }
         try c.encodeIfPresent(lpips, forKey: .lpips)
         try c.encode(rigctlVersion, forKey: .rigctlVersion)
@@ -152,17 +173,31 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
     /// Gaussian SSIM (sigma 1.5, population covariance) weighted by it. The input is scored without alignment,
     /// as the script does.
     case realblur
+    /// BasicSR's `calculate_psnr` and `calculate_ssim` with `test_y_channel=True` and `crop_border=0` (Wang et al.,
+    /// the MATLAB convention restoration papers print): images read / 255 (8-bit), the whole image, the output
+    /// scored as produced; PSNR and SSIM on the BT.601 luma in [0, 255] held as BasicSR holds it (float32), SSIM
+    /// with the 11x11 Gaussian window (sigma 1.5, population covariance) over the positions where it fits. BasicSR
+    /// computes neither MAE nor LPIPS: those columns are rigctl's, on R, G and B.
+    case basicsrY = "basicsr-y"
 
     /// Which pixels the protocol compares.
     public var framing: ScoreProtocol.Framing {
         switch self {
         case .ifan: .cropToMultipleOf8
-        case .dpdd, .realblur: .whole
+        case .dpdd, .realblur, .basicsrY: .whole
         }
     }
 
     /// The SSIM convention of its `ssim` column.
-    public var ssim: ScoreProtocol.SSIMConvention { self == .realblur ? .gaussian11 : .skimageUniform7 }
+    public var ssim: ScoreProtocol.SSIMConvention {
+        switch self {
+        case .ifan, .dpdd: .skimageUniform7
+        case .realblur, .basicsrY: .gaussian11
+        }
+    }
+
+    /// What its PSNR and SSIM compare.
+    public var channels: ScoreProtocol.Channels { self == .basicsrY ? .lumaBT601 : .rgb }
 
     /// Whether a method's output is aligned to the ground truth before it is scored.
     public var alignsOutputs: Bool { self == .realblur }
@@ -173,6 +208,7 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
         case .ifan: "github.com/codeslake/IFAN eval.py"
         case .dpdd: "github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel DPDNet/metrics.py"
         case .realblur: "github.com/rimchang/RealBlur evaluation_RealBlur_ecc.py"
+        case .basicsrY: "github.com/XPixelGroup/BasicSR basicsr/metrics/psnr_ssim.py (test_y_channel=True, crop_border=0)"
         }
     }
 
@@ -206,9 +242,9 @@ public enum ProtocolListError: Error, Equatable, CustomStringConvertible {
 }
 
 extension ScoreProtocol {
-    /// The published protocol whose conventions these scores follow (framing and SSIM; the bit depth is the
-    /// files' own, and how outputs were held is in `outputs`), or nil when none does.
+    /// The published protocol whose conventions these scores follow (framing, SSIM and channels; the bit depth is
+    /// the files' own, and how outputs were held is in `outputs`), or nil when none does.
     public var named: EvaluationProtocol? {
-        EvaluationProtocol.allCases.first { $0.framing == framing && $0.ssim == ssim }
+        EvaluationProtocol.allCases.first { $0.framing == framing && $0.ssim == ssim && $0.channels == channels }
     }
 }

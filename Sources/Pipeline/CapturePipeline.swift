@@ -159,7 +159,7 @@ public final class CapturePipeline: Sendable {
         for method in processor.methods {
             for scorer in processor.scorers {
                 ids.formUnion(try dataset.pairsWithoutScores(model: method.catalogueName, framing: scorer.framing,
-                                                             ssim: scorer.scoring.ssim,
+                                                             ssim: scorer.scoring.ssim, channels: scorer.scoring.channels,
                                                              requireLPIPS: processor.lpips != nil))
             }
         }

@@ -20,7 +20,9 @@ struct MetricsCommand: ParsableCommand {
             conventions apply: dpdd (the default; DPDNet's metrics.py: the whole image, values in [0, 1] at the \
             files' own bit depth) or ifan (IFAN's eval.py: both images cropped bottom/right to multiples of 8 \
             first) or realblur (RealBlur's script: the output gain-matched and aligned to the target by an ECC \
-            homography, then PSNR and Gaussian SSIM over the valid region). docs/metrics.md says how each \
+            homography, then PSNR and Gaussian SSIM over the valid region) or basicsr-y (BasicSR's \
+            test_y_channel: PSNR and Gaussian SSIM on the BT.601 luma, as MATLAB-style restoration tables \
+            print them; MAE and LPIPS stay on R, G, B). docs/metrics.md says how each \
             reproduces its official code.
             """
     )
@@ -34,7 +36,7 @@ struct MetricsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (keys protocol, psnr, ssim, ssim_gaussian, mae, lpips; lpips null without weights).")
     var json = false
 
-    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8) or realblur (aligned first).")
+    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8), realblur (aligned first) or basicsr-y (PSNR and SSIM on the BT.601 luma).")
     var scoringProtocol: EvaluationProtocol = .dpdd
 
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")

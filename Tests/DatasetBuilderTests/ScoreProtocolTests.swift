@@ -47,6 +47,29 @@ import Testing
         #expect(try dataset.verify().isConsistent)
     }
 
+    /// RealBlur's and BasicSR's Y protocols share framing, bit depth and SSIM convention; the channels keep their rows
+    /// apart (v11), and each is found again by its own identity.
+    @Test func lumaRowsSitBesideRGBRows() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataset = try makeDataset(in: dir, count: 1)
+        let input = try dataset.registerModel(ModelInput(name: "input", weights: nil))
+        let rgb = ScoreProtocol(framing: .whole, bitDepth: 8, ssim: .gaussian11, lpips: nil)
+        var luma = rgb
+        luma.channels = .lumaBT601
+        #expect(rgb.named == .realblur && luma.named == .basicsrY)
+        #expect(try dataset.recordEvaluation(EvaluationInput(pairID: 1, modelID: input.id, psnr: 30, ssim: 0.8,
+                                                             scoreProtocol: rgb)).created)
+        #expect(try dataset.recordEvaluation(EvaluationInput(pairID: 1, modelID: input.id, psnr: 32, ssim: 0.9,
+                                                             scoreProtocol: luma)).created)
+        #expect(try dataset.score(pairID: 1, modelID: input.id, identity: rgb.identity)?.detail.psnr == 30)
+        #expect(try dataset.score(pairID: 1, modelID: input.id, identity: luma.identity)?.detail.psnr == 32)
+        #expect(try dataset.pair("1").evaluations.compactMap(\.scoreProtocol?.channels).sorted { $0.rawValue < $1.rawValue }
+                == [.rgb, .lumaBT601])
+        #expect(try dataset.pairsWithoutScores(model: "input", framing: .whole, ssim: .gaussian11, channels: .lumaBT601,
+                                               requireLPIPS: false).isEmpty)
+    }
+
     /// A catalogue written by the previous schema (one row per pair and model, no protocol) opens, keeps every row
     /// and gets the protocol each row was computed with: the pipeline's whole 16-bit rows (an output kept, or the
     /// input with seconds 0) and evaluate's crop-8 rows (no output, timed input).
@@ -92,6 +115,8 @@ import Testing
                 ALTER TABLE evaluation_v3 RENAME TO evaluation;
                 CREATE INDEX evaluation_model ON evaluation(modelId);
                 DELETE FROM grdb_migrations WHERE identifier = 'v4-score-protocol';
+                -- v11 rebuilt the table v4 makes again: it runs again after v4 (and v7), on the carried rows.
+                DELETE FROM grdb_migrations WHERE identifier = 'v11-score-channels';
                 """)
         }
         try queue.close()
@@ -114,7 +139,13 @@ import Testing
         #expect(captureInput.missing["lpips"]?.contains("not installed") == true)
         #expect(captureInput.scoreProtocol?.ssim == .skimageUniform7)
         #expect(captureInput.scoreProtocol?.rigctlVersion.contains("before v4") == true)
+        #expect(captureInput.scoreProtocol?.channels == .rgb && evalModel.scoreProtocol?.channels == .rgb)
         #expect(try reopened.verify().isConsistent)
+        // v7's view, rebuilt by v11 with the channels column, reads the carried rows.
+        let viewRows = try DatabaseQueue(path: root.appendingPathComponent(Dataset.catalogName).path).read { db in
+            try String.fetchAll(db, sql: "SELECT channels FROM sceneScores")
+        }
+        #expect(viewRows.count == 4 && viewRows.allSatisfy { $0 == "rgb" })
         // And a new protocol now adds rows to a migrated catalogue.
         let model = try reopened.registerModel(ModelInput(name: "ifan", weights: dir.appendingPathComponent("w")))
         #expect(try reopened.recordEvaluation(EvaluationInput(pairID: 1, modelID: model.id, psnr: 31.3, ssim: 0.85,

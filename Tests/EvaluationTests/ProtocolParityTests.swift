@@ -12,7 +12,12 @@ import Testing
     struct Expected: Decodable {
         struct Scores: Decodable { var psnr: Double; var ssim: Double; var mae: Double }
         struct RealBlur: Decodable { var psnr: Double; var ssim: Double; var input_psnr: Double; var homography: [Double] }
-        struct Pair: Decodable { var name: String; var width: Int; var height: Int; var ifan: Scores; var dpdd: Scores; var realblur: RealBlur }
+        struct Luma: Decodable { var psnr: Double; var ssim: Double }
+        struct Pair: Decodable {
+            var name: String; var width: Int; var height: Int; var ifan: Scores; var dpdd: Scores; var realblur: RealBlur
+            var basicsrY: Luma
+            enum CodingKeys: String, CodingKey { case name, width, height, ifan, dpdd, realblur, basicsrY = "basicsr-y" }
+        }
         var pairs: [Pair]
     }
 
@@ -104,6 +109,26 @@ import Testing
         let odd = try #require(try Self.expected().pairs.first { $0.name == "odd" })
         #expect(report.scoreProtocol?.named == .realblur && report.scoreProtocol?.ssim == .gaussian11)
         #expect(abs(report.methods[1].psnr - odd.realblur.psnr) < 0.01 && abs(report.methods[0].psnr - odd.realblur.input_psnr) < 1e-4)
+    }
+
+    /// BasicSR's calculate_psnr and calculate_ssim with test_y_channel (8-bit files read as cv2 reads them): the
+    /// luma held in float32 as BasicSR holds it, so far tighter than 0.01 dB and 2e-4. MAE and LPIPS are R, G, B.
+    @Test func basicsrYReproducesBasicSR() throws {
+        for pair in try Self.expected().pairs {
+            let ours = try Self.score(pair.name, bits: 8, .basicsrY)
+            #expect(abs(ours.psnr - pair.basicsrY.psnr) < 1e-6, "\(pair.name): \(ours.psnr) vs \(pair.basicsrY.psnr)")
+            #expect(abs(ours.ssim - pair.basicsrY.ssim) < 1e-6, "\(pair.name): \(ours.ssim) vs \(pair.basicsrY.ssim)")
+            #expect(ours.ssimGaussian == ours.ssim)
+            let rgb = try Self.score(pair.name, bits: 8, .dpdd)
+            #expect(ours.mae == rgb.mae)
+            // The luma is not any one channel, nor R, G and B pooled: the numbers move.
+            #expect(abs(ours.psnr - rgb.psnr) > 0.1, "\(pair.name)")
+        }
+        let scoring = PairScoring(.basicsrY, lpips: nil)
+        let described = scoring.scoreProtocol(bitDepth: 8)
+        #expect(described.named == .basicsrY && described.channels == .lumaBT601)
+        #expect(ScoreProtocol(described: described.description) == described)
+        #expect(PairScoring(.realblur, lpips: nil).scoreProtocol(bitDepth: 8).named == .realblur)
     }
 
     /// The protocols differ where they say they do: on the 123x77 pair the crop changes every score.

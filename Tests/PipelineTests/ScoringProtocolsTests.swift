@@ -17,12 +17,12 @@ import ThreadSupport
                              protocols: protocols)
     }
 
-    /// A capture into a dataset scored in IFAN's and RealBlur's protocols records a row of each for the input and
-    /// the model; the model runs once per pair, and each row is the score a catalogue evaluation in that protocol
-    /// computes from the stored images.
+    /// A capture into a dataset scored in IFAN's, RealBlur's and BasicSR's luma protocols records a row of each for
+    /// the input and the model (RealBlur's and BasicSR's differ only in their channels); the model runs once per
+    /// pair, and each row is the score a catalogue evaluation in that protocol computes from the stored images.
     @Test func everyPairIsScoredInEachConfiguredProtocolWithOneModelRun() throws {
         let f = try PipelineFixture()
-        try f.dataset.setScoringProtocols([.ifan, .realblur])
+        try f.dataset.setScoringProtocols([.ifan, .realblur, .basicsrY])
         let counting = CountingDeblurrer()
         let pipeline = CapturePipeline(dataset: f.dataset,
                                        processor: processor(f, model: counting, protocols: try f.dataset.scoringProtocols()),
@@ -31,22 +31,22 @@ import ThreadSupport
         #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.verdict == .accepted })
         #expect(counting.runs.value == 2, "the model runs once per pair, not once per protocol")
         for o in outcomes {
-            #expect(o.byProtocol.map(\.named) == [.ifan, .realblur])
+            #expect(o.byProtocol.map(\.named) == [.ifan, .realblur, .basicsrY])
             #expect(o.scoreProtocol?.named == .ifan && o.input == o.byProtocol[0].input)
             let rows = try f.dataset.pair(id: o.pairID).evaluations
-            #expect(rows.count == 4, "\(rows.map { ($0.model, $0.scoreProtocol?.description ?? "") })")
-            for named in [EvaluationProtocol.ifan, .realblur] {
+            #expect(rows.count == 6, "\(rows.map { ($0.model, $0.scoreProtocol?.description ?? "") })")
+            for named in [EvaluationProtocol.ifan, .realblur, .basicsrY] {
                 let under = rows.filter { $0.scoreProtocol?.named == named }
                 #expect(Set(under.map(\.model)) == ["input", "unsharp"], "\(named)")
             }
             // The model's rows share the one stored output.
             #expect(Set(rows.filter { $0.model == "unsharp" }.compactMap(\.output?.path)).count == 1)
-            let realblur = try #require(o.byProtocol.last?.deblurred)
-            #expect(realblur.psnr != o.deblurred?.psnr, "the two protocols compute different numbers")
+            let realblur = try #require(o.byProtocol[1].deblurred), luma = try #require(o.byProtocol[2].deblurred)
+            #expect(realblur.psnr != o.deblurred?.psnr && luma.psnr != realblur.psnr, "the protocols compute different numbers")
         }
         // The same rows as an evaluation of the catalogue in each protocol finds already recorded.
         let pairs = try outcomes.map { try f.dataset.pair(id: $0.pairID) }
-        for named in [EvaluationProtocol.ifan, .realblur] {
+        for named in [EvaluationProtocol.ifan, .realblur, .basicsrY] {
             let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, protocol: named, lpips: nil),
                                                  methods: [InputMethod(), DeblurModel(name: "unsharp", deblurrer: counting,
                                                                                       weights: f.weights)])

@@ -35,6 +35,11 @@ import Testing
         #expect(abs((realblur["psnr"] as? Double ?? 0) - official("realblur", "psnr")) < 0.01, "\(realblur)")
         #expect(abs((realblur["ssim"] as? Double ?? 0) - official("realblur", "ssim")) < 2e-4, "\(realblur)")
 
+        let luma = try scores([out8, gt8, "--protocol", "basicsr-y"])
+        #expect(luma["protocol"] as? String == "basicsr-y")
+        #expect(abs((luma["psnr"] as? Double ?? 0) - official("basicsr-y", "psnr")) < 1e-6, "\(luma)")
+        #expect(abs((luma["ssim"] as? Double ?? 0) - official("basicsr-y", "ssim")) < 1e-6, "\(luma)")
+
         let refused = try CommandLine.run(["metrics", out8, gt8, "--protocol", "realdof"])
         #expect(refused.status == 64 && refused.stderr.contains("realdof"), "\(refused.stderr)")
     }

@@ -2,12 +2,14 @@
 """Makes the protocol parity fixtures: synthetic pairs with a known misalignment, gain and blur, scored by each
 protocol's official code (fetched separately; nothing of it is copied here).
 
-    python3 make_fixtures.py --ifan IFAN --dpdnet defocus-deblurring-dual-pixel --realblur RealBlur --out .
+    python3 make_fixtures.py --ifan IFAN --dpdnet defocus-deblurring-dual-pixel --realblur RealBlur \
+        --basicsr BasicSR --out .
 
-IFAN, defocus-deblurring-dual-pixel and RealBlur are checkouts of github.com/codeslake/IFAN,
-github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel and github.com/rimchang/RealBlur. Needs numpy,
-opencv-python-headless, scikit-image and scikit-learn. The official modules are imported with the heavy imports
-they do not use for scoring (torch, TensorFlow's config) stubbed, and scikit-image's removed `multichannel`
+IFAN, defocus-deblurring-dual-pixel, RealBlur and BasicSR are checkouts of github.com/codeslake/IFAN,
+github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel, github.com/rimchang/RealBlur and
+github.com/XPixelGroup/BasicSR. Needs numpy, opencv-python-headless, scikit-image and scikit-learn. The official
+modules are imported with the heavy imports they do not use for scoring (torch, TensorFlow's config, BasicSR's
+package __init__ files, which import its training stack) stubbed, and scikit-image's removed `multichannel`
 argument mapped to `channel_axis`; their scoring functions run unchanged. Writes PNGs and expected.json.
 """
 import argparse
@@ -59,6 +61,24 @@ def load(path, name, stubs=()):
     return module
 
 
+def load_basicsr(root):
+    """BasicSR's psnr_ssim.py and the three modules it imports, without the package __init__ files (which import
+    its whole training stack): empty packages stand in for basicsr, basicsr.utils and basicsr.metrics, and
+    basicsr.utils gets the one name metric_util takes from it (bgr2ycbcr, from color_util)."""
+    for name, folder in (("basicsr", ""), ("basicsr.utils", "utils"), ("basicsr.metrics", "metrics")):
+        package = types.ModuleType(name)
+        package.__path__ = [os.path.join(root, "basicsr", folder)]
+        sys.modules[name] = package
+    torch = ["torch", "torch.nn", "torch.nn.functional"]
+    for name, path in (("basicsr.utils.color_util", "utils/color_util.py"), ("basicsr.utils.registry", "utils/registry.py"),
+                       ("basicsr.metrics.metric_util", "metrics/metric_util.py"),
+                       ("basicsr.metrics.psnr_ssim", "metrics/psnr_ssim.py")):
+        if name == "basicsr.metrics.metric_util":
+            sys.modules["basicsr.utils"].bgr2ycbcr = sys.modules["basicsr.utils.color_util"].bgr2ycbcr
+        sys.modules[name] = load(os.path.join(root, "basicsr", path), name, stubs=torch)
+    return sys.modules["basicsr.metrics.psnr_ssim"]
+
+
 def scene(rng, width, height):
     """A textured RGB scene in [0.05, 0.95]: smooth blobs, gratings and hard edges."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -100,6 +120,7 @@ def main():
     parser.add_argument("--ifan", required=True)
     parser.add_argument("--dpdnet", required=True)
     parser.add_argument("--realblur", required=True)
+    parser.add_argument("--basicsr", required=True)
     parser.add_argument("--out", default=".")
     args = parser.parse_args()
 
@@ -123,6 +144,7 @@ def main():
     realblur = load(os.path.join(args.realblur, "evaluation_RealBlur_ecc.py"), "realblur_eval")
     sys.argv = saved_argv
     realblur.structural_similarity = ssim_with_multichannel
+    basicsr = load_basicsr(args.basicsr)
 
     # name, scene seed, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset. The seeds are
     # ones whose pairs ECC aligns the same from nearby starts (see the check below); many others do not.
@@ -193,6 +215,13 @@ def main():
                                              (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 100, 0), None, 5)[1]
                 drift = np.abs(project(shift_found) - project(moved)).max()
                 assert drift < 1e-3, f"{name}: ECC's result moves {drift} px when its start moves {nudge} px"
+        # basicsr-y: the 8-bit files as BasicSR's scripts read them (cv2.imread, BGR, uint8), test_y_channel.
+        o = cv2.imread(f"{out}/{name}_output8.png")
+        t = cv2.imread(f"{out}/{name}_target8.png")
+        entry["basicsr-y"] = {
+            "psnr": float(basicsr.calculate_psnr(o, t, crop_border=0, test_y_channel=True)),
+            "ssim": float(basicsr.calculate_ssim(o, t, crop_border=0, test_y_channel=True))}
+
         entry["realblur"] = {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(result["blur_psnr"]),
                              "homography": np.asarray(shift_found, dtype=float).reshape(-1).tolist()}
         expected["pairs"].append(entry)
