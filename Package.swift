@@ -86,7 +86,7 @@ let package = Package(
         // The IFAN defocus-deblurring network on the CPU.
         .target(name: "IFANEngine", dependencies: ["NeuralCore", "Imaging", "ThreadSupport"]),
         // PSNR, SSIM, MAE and LPIPS, as the defocus-deblurring papers compute them.
-        .target(name: "Metrics", dependencies: ["NeuralCore", "ThreadSupport"]),
+        .target(name: "Metrics", dependencies: ["CKernels", "NeuralCore", "ThreadSupport"]),
         // Scoring methods on test sets: pairs by name, tables in every format, the HTML report.
         .target(name: "Evaluation", dependencies: ["AtomicFiles", "Imaging", "Metrics", "IFANEngine", "PairVocabulary", "ThreadSupport"]),
         // Capture -> catalogue -> align -> deblur -> score, every pair as it arrives; resumable.

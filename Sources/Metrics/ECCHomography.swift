@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import NeuralCore
 import ThreadSupport
 
 /// Why RealBlur's alignment could not be computed.
@@ -24,35 +26,44 @@ public enum ECCError: Error, Equatable, CustomStringConvertible, Sendable {
 /// rigctl's own registration (Alignment's sampled, focus-weighted, inverse-compositional ECC) maximises a
 /// different objective (weighted by focus, on selected pixels), so it cannot stand in here: the protocol must find
 /// the homography the script finds.
-enum ECCHomography {
-    static func find(template: FloatPlane, input: FloatPlane, iterations: Int) throws -> [Float] {
+public enum ECCHomography {
+    /// The homography of two grey planes of `width` x `height` (row-major), with the kernels compiled for `level`
+    /// (the tests run every level the CPU has): 9 floats, row-major, template pixels to input pixels.
+    public static func find(template: [Float], input: [Float], width: Int, height: Int, iterations: Int,
+                            level: KernelLevel) throws -> [Float] {
+        try find(template: FloatPlane(width: width, height: height, values: template),
+                 input: FloatPlane(width: width, height: height, values: input), iterations: iterations, level: level)
+    }
+
+    static func find(template: FloatPlane, input: FloatPlane, iterations: Int,
+                     level: KernelLevel = Kernels.choice.level) throws -> [Float] {
         let (ws, hs) = (template.width, template.height)
         let smoothedTemplate = OpenCV.gaussian5(template)
         let smoothedInput = OpenCV.gaussian5(input)
         let (gx, gy) = OpenCV.gradients(smoothedInput)
         // p: m00, m10, m20, m01, m11, m21, m02, m12 (OpenCV's parameter order); m22 stays 1.
         var map: [Float] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
-        let count = ws * hs
-        // The input and its gradients side by side, so one SIMD4 load and multiply-add per tap samples all three.
-        var packed = [SIMD4<Float>](repeating: .zero, count: input.width * input.height)
-        for i in packed.indices { packed[i] = SIMD4(smoothedInput.values[i], gx.values[i], gy.values[i], 0) }
-        var warped = [SIMD4<Float>](repeating: .zero, count: count)
-        var mask = [UInt8](repeating: 0, count: count)
+        // The input and its gradients side by side (4 floats a pixel), so one pixel's three samples are adjacent.
+        var packed = [Float](repeating: 0, count: 4 * input.width * input.height)
+        for i in 0..<(input.width * input.height) {
+            packed[4 * i] = smoothedInput.values[i]
+            packed[4 * i + 1] = gx.values[i]
+            packed[4 * i + 2] = gy.values[i]
+        }
+        var warped = [Float](repeating: 0, count: 4 * ws * hs)
+        var mask = [UInt8](repeating: 0, count: ws * hs)
         for iteration in 1...max(1, iterations) {
-            warpInputs(packed, sourceWidth: input.width, sourceHeight: input.height, map: map, width: ws, height: hs,
-                       warped: &warped, mask: &mask)
+            let moments = warpInputs(packed, sourceWidth: input.width, sourceHeight: input.height, map: map, width: ws,
+                                     height: hs, template: smoothedTemplate.values, warped: &warped, mask: &mask,
+                                     level: level)
             // meanStdDev over the mask, in double.
-            var n = 0.0, si = 0.0, sii = 0.0, st = 0.0, stt = 0.0
-            for i in 0..<count where mask[i] != 0 {
-                let a = Double(warped[i][0]), b = Double(smoothedTemplate.values[i])
-                n += 1; si += a; sii += a * a; st += b; stt += b * b
-            }
+            let (n, si, sii, st, stt) = (moments[0], moments[1], moments[2], moments[3], moments[4])
             guard n > 0 else { throw ECCError.degenerate(iteration: iteration) }
             let imgMean = si / n, tmpMean = st / n
             let imgNorm = (n * max(0, sii / n - imgMean * imgMean)).squareRoot()
             let tmpNorm = (n * max(0, stt / n - tmpMean * tmpMean)).squareRoot()
             let sums = projections(width: ws, height: hs, map: map, warped: warped, template: smoothedTemplate.values,
-                                   mask: mask, imgMean: Float(imgMean), tmpMean: Float(tmpMean))
+                                   mask: mask, imgMean: Float(imgMean), tmpMean: Float(tmpMean), level: level)
             let image = sums.image, template = sums.template, correlation = sums.correlation
             var hessian = [Double](repeating: 0, count: 64)
             for r in 0..<8 { for c in 0..<8 { hessian[r * 8 + c] = sums.hessian[min(r, c)][max(r, c)] } }
@@ -78,54 +89,91 @@ enum ECCHomography {
         return map
     }
 
-    /// The input and its two gradients (`packed`, one SIMD4 per source pixel) sampled as OpenCV's `warpPerspective`
+    /// The input and its two gradients (`packed`, 4 floats a source pixel) sampled as OpenCV's `warpPerspective`
     /// samples them under the map (bilinear on its 1/32-pixel tables, zero border; one set of coordinates and
-    /// weights for all three), and the mask as its nearest-neighbour warp of a ones image.
-    static func warpInputs(_ packed: [SIMD4<Float>], sourceWidth sw: Int, sourceHeight sh: Int, map: [Float],
-                           width ws: Int, height hs: Int, warped: inout [SIMD4<Float>], mask: inout [UInt8]) {
+    /// weights for all three), and the mask as its nearest-neighbour warp of a ones image (`ck_ecc_warp_row`, one
+    /// call per row). Returns, over the mask, the count and the sums of the warped input, its square, the template
+    /// and its square (in double, bands added in order), for the masked mean and deviation.
+    static func warpInputs(_ packed: [Float], sourceWidth sw: Int, sourceHeight sh: Int, map: [Float], width ws: Int,
+                           height hs: Int, template: [Float], warped: inout [Float], mask: inout [UInt8],
+                           level: KernelLevel) -> [Double] {
         let m = map.map(Double.init)
         let bands = max(1, min(hs, 32))
+        var bandMoments = [Double](repeating: 0, count: 8 * bands)
+        bandMoments.withUnsafeMutableBufferPointer { momentsBuffer in
+        template.withUnsafeBufferPointer { tb in
         warped.withUnsafeMutableBufferPointer { wb in
         mask.withUnsafeMutableBufferPointer { mb in
         packed.withUnsafeBufferPointer { pb in
+        m.withUnsafeBufferPointer { mp in
+            let momentsOut = SendablePointer(momentsBuffer.baseAddress!), tp = SendablePointer(tb.baseAddress!)
             let wo = SendablePointer(wb.baseAddress!), mo = SendablePointer(mb.baseAddress!)
-            let pp = SendablePointer(pb.baseAddress!)
+            let pp = SendablePointer(pb.baseAddress!), mapPointer = SendablePointer(mp.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: bands) { band in
-                let p = pp.pointer
-                @inline(__always) func at(_ x: Int, _ y: Int) -> SIMD4<Float> {
-                    x >= 0 && x < sw && y >= 0 && y < sh ? p[y * sw + x] : .zero
-                }
+                let scratch = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * ws)
+                defer { scratch.deallocate() }
                 for y in stride(from: band, to: hs, by: bands) {
-                    let yd = Double(y)
-                    let rowW = m[7] * yd + m[8], rowX = m[1] * yd + m[2], rowY = m[4] * yd + m[5]
-                    for x in 0..<ws {
-                        let xd = Double(x), i = y * ws + x
-                        let w0 = m[6] * xd + rowW
-                        let nx = m[0] * xd + rowX, ny = m[3] * xd + rowY
-                        let (mx, my) = OpenCV.nearestPosition(nx, ny, w0)
-                        mo.pointer[i] = mx >= 0 && mx < sw && my >= 0 && my < sh ? 1 : 0
-                        let (sx, sy, ax, ay) = OpenCV.tablePosition(nx, ny, w0)
-                        let w00 = (1 - ay) * (1 - ax), w01 = (1 - ay) * ax, w10 = ay * (1 - ax), w11 = ay * ax
-                        var v = SIMD4<Float>.zero
-                        if sx >= 0 && sx + 1 < sw && sy >= 0 && sy + 1 < sh {
-                            let o = sy * sw + sx
-                            v = p[o] * w00 + p[o + 1] * w01 + p[o + sw] * w10 + p[o + sw + 1] * w11
-                        } else if !(sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
-                            v = at(sx, sy) * w00 + at(sx + 1, sy) * w01 + at(sx, sy + 1) * w10 + at(sx + 1, sy + 1) * w11
-                        }
-                        wo.pointer[i] = v
-                    }
+                    ck_ecc_warp_row(level.cValue, Int32(sw), Int32(sh), pp.pointer, mapPointer.pointer, Int32(ws),
+                                    Int32(y), tp.pointer + y * ws, wo.pointer + 4 * y * ws, mo.pointer + y * ws,
+                                    scratch, momentsOut.pointer + 8 * band)
                 }
             }
         }
         }
         }
+        }
+        }
+        }
+        var total = [Double](repeating: 0, count: 5)
+        for band in 0..<bands {
+            for k in 0..<5 { total[k] += bandMoments[8 * band + k] }
+        }
+        return total
     }
 
-    /// The Gauss-Newton Hessian J'J (rows, upper part used), J'I, J'T and T.I in double, with the images made
-    /// zero-mean in float as OpenCV's masked subtract makes them (the image's pixels outside the mask keep their
-    /// warped values; the template is 0 there) and OpenCV's homography Jacobian in float. Bands of rows are added
-    /// in order, so the result does not depend on scheduling.
+    /// The Gauss-Newton sums (`ck_ecc_row_moments`, one call per row; bands of rows added in order, so the result
+    /// does not depend on scheduling), with the images made zero-mean in float as OpenCV's masked subtract makes them.
+    static func projections(width ws: Int, height hs: Int, map: [Float], warped: [Float], template: [Float],
+                            mask: [UInt8], imgMean: Float, tmpMean: Float, level: KernelLevel) -> Sums {
+        let h: [Float] = [map[0], map[3], map[6], map[1], map[4], map[7], map[2], map[5]]
+        let bands = max(1, min(hs, 32))
+        let rowsPerBand = (hs + bands - 1) / bands
+        var partial = [Sums](repeating: Sums(), count: bands)
+        partial.withUnsafeMutableBufferPointer { buffer in
+            let out = SendablePointer(buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: bands) { band in
+                var total = Sums()
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 5 * ws)
+                defer { scratch.deallocate() }
+                var row = [Double](repeating: 0, count: 31)
+                warped.withUnsafeBufferPointer { w in
+                template.withUnsafeBufferPointer { t in
+                mask.withUnsafeBufferPointer { m in
+                h.withUnsafeBufferPointer { hp in
+                row.withUnsafeMutableBufferPointer { r in
+                    for y in min(hs, band * rowsPerBand)..<min(hs, (band + 1) * rowsPerBand) {
+                        ck_ecc_row_moments(level.cValue, Int32(ws), Float(y), hp.baseAddress!, w.baseAddress! + 4 * y * ws,
+                                           t.baseAddress! + y * ws, m.baseAddress! + y * ws, imgMean, tmpMean,
+                                           scratch, r.baseAddress!)
+                        func vector(_ a: Int, _ b: Int) -> SIMD8<Double> {
+                            SIMD8(r[a], r[a + 1], r[a + 2], r[b], r[b + 1], r[b + 2], 0, 0)
+                        }
+                        total.add(row: Double(y), q0: vector(0, 3), q1: vector(6, 9), q2: vector(12, 15),
+                                  p0: vector(18, 21), p1: vector(24, 27), correlation: r[30])
+                    }
+                }
+                }
+                }
+                }
+                }
+                out.pointer[band] = total
+            }
+        }
+        return partial.reduce(into: Sums()) { $0.add($1) }
+    }
+
+    /// The Gauss-Newton Hessian J'J (rows, upper part used), J'I, J'T and T.I in double, from the rows' moments
+    /// (OpenCV's homography Jacobian in float).
     struct Sums {
         var hessian = [SIMD8<Double>](repeating: .zero, count: 8)
         var image = SIMD8<Double>.zero, template = SIMD8<Double>.zero
@@ -168,68 +216,14 @@ enum ECCHomography {
             }
             correlation += rowCorrelation
         }
-    }
 
-    static func projections(width ws: Int, height hs: Int, map: [Float], warped: [SIMD4<Float>], template: [Float],
-                            mask: [UInt8], imgMean: Float, tmpMean: Float) -> Sums {
-        let h0 = map[0], h1 = map[3], h2 = map[6], h3 = map[1], h4 = map[4], h5 = map[7], h6 = map[2], h7 = map[5]
-        let bands = max(1, min(hs, 32))
-        let rowsPerBand = (hs + bands - 1) / bands
-        var partial = [Sums](repeating: Sums(), count: bands)
-        partial.withUnsafeMutableBufferPointer { buffer in
-            let out = SendablePointer(buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: bands) { band in
-                var total = Sums()
-                warped.withUnsafeBufferPointer { w in
-                template.withUnsafeBufferPointer { t in
-                mask.withUnsafeBufferPointer { m in
-                    for y in min(hs, band * rowsPerBand)..<min(hs, (band + 1) * rowsPerBand) {
-                        // The Jacobian is J = (x a, y a, dx, dy) with a = (dx, dy, t), so along a row (y fixed)
-                        // every product J_r J_c is a_k a_l times x^2, x or 1 (times powers of y, applied once per
-                        // row): the row sums those 6 products in three moments instead of 36 products per pixel.
-                        var q0 = SIMD8<Double>.zero, q1 = SIMD8<Double>.zero, q2 = SIMD8<Double>.zero
-                        var p0 = SIMD8<Double>.zero, p1 = SIMD8<Double>.zero
-                        var correlation = 0.0
-                        let yf = Float(y)
-                        for x in 0..<ws {
-                            let i = y * ws + x, xf = Float(x)
-                            let inside = m[i] != 0
-                            let sample = w[i]
-                            let img = inside ? sample[0] - imgMean : sample[0]
-                            let tmp = inside ? t[i] - tmpMean : 0
-                            let den = xf * h2 + yf * h5 + 1
-                            let hatX = (-xf * h0 - yf * h3 - h6) / den
-                            let hatY = (-xf * h1 - yf * h4 - h7) / den
-                            let dx = sample[1] / den, dy = sample[2] / den
-                            let tt = hatX * dx + hatY * dy
-                            let a0 = Double(dx), a1 = Double(dy), a2 = Double(tt), xd = Double(x)
-                            // a0a0 a0a1 a0a2 a1a1 a1a2 a2a2, and a0 a1 a2 times the image and the template.
-                            let products = SIMD8<Double>(a0 * a0, a0 * a1, a0 * a2, a1 * a1, a1 * a2, a2 * a2, 0, 0)
-                            q0 += products
-                            q1 += products * xd
-                            q2 += products * (xd * xd)
-                            let di = Double(img), dt = Double(tmp)
-                            let projected = SIMD8<Double>(a0 * di, a1 * di, a2 * di, a0 * dt, a1 * dt, a2 * dt, 0, 0)
-                            p0 += projected
-                            p1 += projected * xd
-                            correlation += dt * di
-                        }
-                        total.add(row: Double(y), q0: q0, q1: q1, q2: q2, p0: p0, p1: p1, correlation: correlation)
-                    }
-                }
-                }
-                }
-                out.pointer[band] = total
-            }
+        /// Adds another band's sums.
+        mutating func add(_ other: Sums) {
+            for r in 0..<8 { hessian[r] += other.hessian[r] }
+            image += other.image
+            template += other.template
+            correlation += other.correlation
         }
-        var total = Sums()
-        for s in partial {
-            for r in 0..<8 { total.hessian[r] += s.hessian[r] }
-            total.image += s.image
-            total.template += s.template
-            total.correlation += s.correlation
-        }
-        return total
     }
 
     /// The inverse of an 8x8 matrix by Gauss-Jordan elimination with partial pivoting; nil when singular.

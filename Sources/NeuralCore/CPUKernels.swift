@@ -50,7 +50,7 @@ public struct CPUFeatures: OptionSet, Sendable, Hashable, CustomStringConvertibl
 public enum KernelLevel: String, Sendable, CaseIterable, Comparable {
     case baseline, avx2, avx512
 
-    var cValue: Int32 {
+    public var cValue: Int32 {
         switch self {
         case .baseline: Int32(CK_LEVEL_BASELINE)
         case .avx2: Int32(CK_LEVEL_AVX2)

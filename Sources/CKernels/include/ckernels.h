@@ -55,6 +55,22 @@ void ck_wino_input(int level, const float *x, int cin, int h, int w, int ty, int
 void ck_wino_output(int level, const float *m, int ldm, int cout, int count, const float *bias, int accumulate,
                     int activate, float slope, float *y, int oh, int ow, int ty, int tx0);
 
+/// One output row of an ECC iteration's warp (RealBlur's protocol, OpenCV's findTransformECC with a homography):
+/// the packed input (4 floats a source pixel: value, gx, gy, unused; sw x sh) sampled bilinearly at OpenCV's
+/// 1/32-pixel table positions under `map` (9 doubles, row-major, output to source), zero outside, into warped
+/// (4 floats a pixel); mask[x] = 1 where the nearest source pixel lies inside. Adds, over the mask, the count and
+/// the sums of the warped value, its square, the template and its square to moments[0..4]. scratch: 2 * width ints.
+void ck_ecc_warp_row(int level, int sw, int sh, const float *packed, const double *map, int width, int y,
+                     const float *tmpl, float *warped, unsigned char *mask, int *scratch, double *moments);
+
+/// One row's share of the iteration's Gauss-Newton system: for the row at `y` with the parameters `map` (h0..h7 in
+/// OpenCV's order m00 m10 m20 m01 m11 m21 m02 m12), the warped row (as ck_ecc_warp_row wrote it), the template row,
+/// the mask row and the masked means, writes to out[31]: the sums of a_k a_l (a0a0 a0a1 a0a2 a1a1 a1a2 a2a2) times
+/// 1, x and x^2 (out[0..17]), of a_k times the zero-mean image (18..20) and template (21..23), those times x
+/// (24..29), and of image times template (30); a = (gx/den, gy/den, the homography term). scratch: 5 * width floats.
+void ck_ecc_row_moments(int level, int width, float y, const float *map, const float *warped, const float *tmpl,
+                        const unsigned char *mask, float img_mean, float tmp_mean, float *scratch, double *out);
+
 /// Makes the C allocator keep freed memory for reuse instead of returning each large block to the system: glibc
 /// maps every block over its mmap threshold (32 MB at most) afresh and unmaps it on free, so a network whose layers
 /// allocate and free hundreds of megabytes spends its system time zeroing new pages. Process-wide (a program's
