@@ -91,9 +91,7 @@ public final class CapturePipeline: Sendable {
             if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
             do {
                 let index = Rig.nextIndex(in: incoming)
-                let pair = try rig.file.trigger == .external
-                    ? rig.waitForExternalPair(index: index, into: incoming)
-                    : rig.capturePair(index: index, into: incoming)
+                let pair = try rig.nextPair(index: index, into: incoming)
                 let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split, scene: scene,
                                        session: session)
                 let queued = queue.offer(id)

@@ -80,6 +80,9 @@ public struct PreflightReport: Sendable, Equatable, Codable {
     public var sameISO: Bool?
     public var warnings: [PreflightWarning]
     public var errors: [String]
+    /// The trigger box as set up and read back (trigger `trigger-box`); nil otherwise or when it did not answer
+    /// (then `errors` says why).
+    public var triggerBox: TriggerBoxState?
 
     public var ok: Bool { errors.isEmpty }
 }
@@ -170,9 +173,18 @@ extension Rig {
                 warnings.append(.init(.shutterDiffers, "the roles use different shutter speeds (\(shallowText) and \(deepText)): motion blur differs between them"))
             }
         }
+        // The trigger box is set up from the rig file (its enable arrays and bulb time) and read back.
+        var boxState: TriggerBoxState?
+        if let box = triggerBox {
+            do {
+                boxState = try box.configure()
+            } catch {
+                errors.append("\(error)")
+            }
+        }
         return PreflightReport(cameras: cameras, pairsThatFit: pairs, pairsThatFitBasis: limiting?.fitBasis,
                                exposureDifferenceStops: difference, sameShutter: sameShutter,
-                               sameISO: sameISO, warnings: warnings, errors: errors)
+                               sameISO: sameISO, warnings: warnings, errors: errors, triggerBox: boxState)
     }
 
     /// "100%" -> 100, "Low" -> 10; nil for anything else.

@@ -12,8 +12,11 @@ public final class Rig: Sendable {
     public let file: RigFile
     public let shallow: RigCamera
     public let deep: RigCamera
+    /// The box that fires both cameras (trigger `trigger-box`), opened with the cameras; nil otherwise.
+    public let triggerBox: TriggerBox?
 
-    /// Connects both cameras (one after the other: libgphoto2's init is not thread-safe).
+    /// Connects both cameras (one after the other: libgphoto2's init is not thread-safe), and opens the trigger
+    /// box when the rig file fires one.
     public init(file: RigFile, library: GPhotoLibrary) throws {
         self.file = file
         guard let s = file.camera(.shallow), let d = file.camera(.deep) else {
@@ -25,6 +28,17 @@ public final class Rig: Sendable {
         } catch {
             shallow.close()
             throw error
+        }
+        if file.trigger == .triggerBox, let settings = file.triggerBox {
+            do {
+                triggerBox = try TriggerBox(settings: settings)
+            } catch {
+                shallow.close()
+                deep.close()
+                throw RigError.triggerBox(index: nil, error)
+            }
+        } else {
+            triggerBox = nil
         }
     }
 
@@ -81,8 +95,7 @@ public final class Rig: Sendable {
         var pairs: [CapturedPair] = []
         var index = Self.nextIndex(in: directory)
         for _ in 0..<count {
-            let pair = file.trigger == .software ? try capturePair(index: index, into: directory)
-                                                 : try waitForExternalPair(index: index, into: directory)
+            let pair = try nextPair(index: index, into: directory)
             pairs.append(pair)
             progress(pair)
             index += 1
@@ -90,11 +103,47 @@ public final class Rig: Sendable {
         return pairs
     }
 
+    /// One pair as the rig file fires it: both cameras triggered over their links, the trigger box fired, or an
+    /// external release waited for.
+    public func nextPair(index: Int, into directory: URL) throws -> CapturedPair {
+        switch file.trigger {
+        case .software: try capturePair(index: index, into: directory)
+        case .external: try waitForExternalPair(index: index, into: directory)
+        case .triggerBox: try fireTriggerBox(index: index, into: directory)
+        }
+    }
+
+    // MARK: Trigger box
+
+    /// Drops whatever the cameras announced before, fires the trigger box, and pairs the two files it released as
+    /// an external release's. The pair records the trigger box as how it was fired and the arrival skew.
+    public func fireTriggerBox(index: Int, into directory: URL) throws -> CapturedPair {
+        guard let box = triggerBox else {
+            throw RigError.triggerBox(index: index, .cannotOpen(device: file.triggerBox?.device ?? "(none)",
+                                                                reason: "the rig file's trigger is not trigger-box"))
+        }
+        for camera in cameras {
+            do { try camera.drainEvents() } catch {
+                throw RigError.pairAborted(index: index, failures: [camera.failure(.triggering, error)])
+            }
+        }
+        do {
+            try box.fire()
+        } catch let error as TriggerBoxError {
+            throw RigError.triggerBox(index: index, error)
+        }
+        return try waitForReleasedPair(index: index, into: directory, mode: .triggerBox)
+    }
+
     // MARK: External release
 
     /// Waits for a file from each camera (fired by an external release) and pairs them by arrival time: files
     /// whose partner does not arrive within the pairing window are discarded and recorded.
     public func waitForExternalPair(index: Int, into directory: URL) throws -> CapturedPair {
+        try waitForReleasedPair(index: index, into: directory, mode: .external)
+    }
+
+    func waitForReleasedPair(index: Int, into directory: URL, mode: TriggerMode) throws -> CapturedPair {
         let delete = !file.keepOnCamera
         let timeout = file.fileTimeout
         let next: @Sendable (RigCamera) throws -> Shot = { camera in
@@ -114,7 +163,7 @@ public final class Rig: Sendable {
                 throw RigError.pairAborted(index: index, failures: [f])
             }
         }
-        return try write(index: index, shallow: s, deep: d, mode: .external, discarded: discarded, into: directory)
+        return try write(index: index, shallow: s, deep: d, mode: mode, discarded: discarded, into: directory)
     }
 
     // MARK: Internals

@@ -56,6 +56,8 @@ public enum RigError: Error, Sendable, Equatable, CustomStringConvertible {
     case pairAborted(index: Int, failures: [CameraFailure])
     /// The output folder cannot take the pair.
     case output(path: String, reason: String)
+    /// The trigger box could not be set up or fired (`index`: the pair it was to fire; nothing of it was written).
+    case triggerBox(index: Int?, TriggerBoxError)
 
     public var description: String {
         switch self {
@@ -63,6 +65,8 @@ public enum RigError: Error, Sendable, Equatable, CustomStringConvertible {
         case .pairAborted(let index, let failures):
             "pair \(index) aborted, nothing of it was written: " + failures.map(\.description).joined(separator: "; ")
         case .output(let path, let reason): "cannot write to \(path): \(reason)"
+        case .triggerBox(let index?, let error): "pair \(index) aborted, nothing of it was written: \(error)"
+        case .triggerBox(nil, let error): error.description
         }
     }
 
@@ -71,7 +75,7 @@ public enum RigError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .camera(let f): [f]
         case .pairAborted(_, let failures): failures
-        case .output: []
+        case .output, .triggerBox: []
         }
     }
 }

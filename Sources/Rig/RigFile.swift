@@ -9,6 +9,9 @@ public enum TriggerMode: String, Sendable, Codable, CaseIterable {
     case software
     /// A wired release fires both; rigctl waits for the files and pairs them by arrival time.
     case external
+    /// rigctl fires a trigger box (the rig file's `triggerBox`) wired to both cameras' release sockets, then pairs
+    /// the files as for an external release.
+    case triggerBox = "trigger-box"
 }
 
 /// What to set on a camera before capturing. Missing entries are left as the camera has them.
@@ -106,11 +109,14 @@ public struct RigFile: Sendable, Equatable {
     /// differently, so pre-flight does not warn about them. A lab that shoots static scenes with the exposure
     /// balanced by shutter says so once here instead of reading the warning before every pair.
     public var staticScenes: Bool
+    /// The trigger box rigctl fires (trigger `trigger-box`); nil otherwise.
+    public var triggerBox: TriggerBoxSettings?
 
     public init(name: String? = nil, trigger: TriggerMode = .software, cameras: [RigCameraSpec], pairingWindow: Double = 0.5,
                 fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: AlignmentCalibration? = nil,
-                staticScenes: Bool = false) {
+                staticScenes: Bool = false, triggerBox: TriggerBoxSettings? = nil) {
         self.staticScenes = staticScenes
+        self.triggerBox = triggerBox
         self.name = name
         self.trigger = trigger
         self.cameras = cameras
@@ -172,6 +178,14 @@ public struct RigFile: Sendable, Equatable {
         if let name { top["name"] = .string(name) }
         if let alignment { top["alignment"] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(alignment)) }
         if staticScenes { top["staticScenes"] = .bool(true) }
+        if let box = triggerBox {
+            top["triggerBox"] = .object([
+                "device": .string(box.device),
+                "outputs": .object(["shallow": .integer(Int64(box.shallowOutput)), "deep": .integer(Int64(box.deepOutput))]),
+                "focusLead": .number(box.focusLead),
+                "bulb": .integer(Int64(box.bulbMilliseconds)),
+            ])
+        }
         top["cameras"] = .array(cameras.map { c in
             var o: [String: JSONValue] = ["role": .string(c.role.rawValue)]
             if let p = c.port { o["port"] = .string(p) }
@@ -261,13 +275,15 @@ private struct Validator {
 
     mutating func rig(_ root: JSONValue) throws -> RigFile {
         let o = try object(root, "", allowed: ["version", "name", "comment", "trigger", "cameras", "pairingWindow", "fileTimeout",
-                                               "busyRetries", "keepOnCamera", "alignment", "staticScenes"])
+                                               "busyRetries", "keepOnCamera", "alignment", "staticScenes", "triggerBox"])
         if let version = try integer(o["version"], "version", range: 1...Int.max), version != RigFile.currentVersion {
             throw fail("version", "version \(version) is not supported (this rigctl reads version \(RigFile.currentVersion))")
         }
         var trigger = TriggerMode.software
         if let t = try string(o["trigger"], "trigger") {
-            guard let mode = TriggerMode(rawValue: t) else { throw fail("trigger", "\"\(t)\" is not one of: software, external") }
+            guard let mode = TriggerMode(rawValue: t) else {
+                throw fail("trigger", "\"\(t)\" is not one of: \(TriggerMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
             trigger = mode
         }
         guard let camerasValue = o["cameras"] else { throw fail("cameras", "missing: the rig needs a shallow and a deep camera") }
@@ -312,12 +328,38 @@ private struct Validator {
             guard case .bool(let b) = v else { throw fail("staticScenes", "expected true or false, found \(v.typeName)") }
             staticScenes = b
         }
+        var triggerBox: TriggerBoxSettings?
+        if let b = o["triggerBox"], b != .null {
+            triggerBox = try box(b)
+            guard trigger == .triggerBox else {
+                throw fail("triggerBox", "a trigger box is described but trigger is \"\(trigger.rawValue)\": set trigger to \"trigger-box\" to fire it")
+            }
+        } else if trigger == .triggerBox {
+            throw fail("triggerBox", "missing: trigger \"trigger-box\" needs the box's device and outputs")
+        }
         return RigFile(name: try string(o["name"], "name"), trigger: trigger, cameras: cameras,
                        pairingWindow: try number(o["pairingWindow"], "pairingWindow", range: 0.000_001...3600) ?? 0.5,
                        fileTimeout: try number(o["fileTimeout"], "fileTimeout", range: 0.1...86400) ?? 30,
                        busyRetries: try integer(o["busyRetries"], "busyRetries", range: 0...50) ?? 6,
                        keepOnCamera: keep, alignment: alignment,
-                       staticScenes: staticScenes)
+                       staticScenes: staticScenes, triggerBox: triggerBox)
+    }
+
+    func box(_ v: JSONValue) throws -> TriggerBoxSettings {
+        let o = try object(v, "triggerBox", allowed: ["device", "outputs", "focusLead", "bulb", "comment"])
+        guard let device = try string(o["device"], "triggerBox.device") else {
+            throw fail("triggerBox.device", "missing: the box's serial port, like /dev/ttyACM0")
+        }
+        var settings = TriggerBoxSettings(device: device)
+        if let outputs = o["outputs"], outputs != .null {
+            let so = try object(outputs, "triggerBox.outputs", allowed: ["shallow", "deep"])
+            let range = TriggerBoxSettings.outputRange
+            settings.shallowOutput = try integer(so["shallow"], "triggerBox.outputs.shallow", range: range) ?? settings.shallowOutput
+            settings.deepOutput = try integer(so["deep"], "triggerBox.outputs.deep", range: range) ?? settings.deepOutput
+        }
+        settings.focusLead = try number(o["focusLead"], "triggerBox.focusLead", range: TriggerBoxSettings.focusLeadRange) ?? 0
+        settings.bulbMilliseconds = try integer(o["bulb"], "triggerBox.bulb", range: 0...TriggerBoxCommand.maximumMilliseconds) ?? 0
+        return settings
     }
 
     func camera(_ v: JSONValue, _ field: String) throws -> RigCameraSpec {

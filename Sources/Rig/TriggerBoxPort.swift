@@ -1,10 +1,11 @@
 import Foundation
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Why the trigger box could not be driven; every case names the device.
-public enum TriggerBoxError: Error, Equatable, CustomStringConvertible {
+public enum TriggerBoxError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotOpen(device: String, reason: String)
     case notATerminal(device: String)
     /// The device went away (unplugged, or the box reset its USB serial port).
@@ -29,14 +30,18 @@ public enum TriggerBoxError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A trigger box's serial port: raw, 115200 baud, 8N1, one instruction at a time, each waited for as ESPER
-/// advises (its `tenFour` or value line) except `S`, which the box does not acknowledge. Not shared between
-/// threads: the capture loop owns it.
-public final class TriggerBoxPort {
+/// advises (its `tenFour` or value line) except `S`, which the box does not acknowledge.
+public final class TriggerBoxPort: Sendable {
     public let device: String
     /// How long a reply may take.
     public let timeout: Double
-    private var fd: Int32
-    private var pending = [UInt8]()
+    /// The open descriptor and the bytes read past the last line; one exchange at a time holds the lock.
+    private let connection: LockedValue<Connection>
+
+    struct Connection: Sendable {
+        var fd: Int32
+        var pending: [UInt8] = []
+    }
 
     public init(device: String, timeout: Double = 2) throws(TriggerBoxError) {
         self.device = device
@@ -55,10 +60,13 @@ public final class TriggerBoxPort {
             settings.c_cflag |= tcflag_t(CLOCAL | CREAD)
             _ = tcsetattr(opened, TCSANOW, &settings)
         }
-        fd = opened
+        connection = LockedValue(Connection(fd: opened))
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit {
+        let fd = connection.value.fd
+        if fd >= 0 { close(fd) }
+    }
 
     /// Sends one instruction and reads its reply (nil for `S`). A reply of another kind than the instruction's
     /// is an error, as is none within `timeout`.
@@ -67,9 +75,12 @@ public final class TriggerBoxPort {
         let line: String
         do { line = try command.encoded() } catch let error as TriggerBoxProtocolError { throw TriggerBoxError.garbled(device: device, error) }
         let name = line.trimmingCharacters(in: .newlines)
-        try write(Array(line.utf8))
-        guard command.reply != .none else { return nil }
-        let text = try readLine(command: name)
+        let text: String? = try connection.withLock { c in
+            try write(Array(line.utf8), on: c.fd)
+            guard command.reply != .none else { return nil }
+            return try readLine(command: name, from: &c)
+        }
+        guard let text else { return nil }
         let reply: TriggerBoxReply
         do { reply = try TriggerBoxReply(line: text) } catch let error as TriggerBoxProtocolError {
             throw TriggerBoxError.garbled(device: device, error)
@@ -80,13 +91,13 @@ public final class TriggerBoxPort {
         return reply
     }
 
-    private func write(_ bytes: [UInt8]) throws {
+    private func write(_ bytes: [UInt8], on fd: Int32) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n > 0 { offset += n; continue }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { try wait(for: Int16(POLLOUT), command: "writing", deadline: deadline()); continue }
+            if n < 0 && errno == EAGAIN { try wait(for: Int16(POLLOUT), on: fd, command: "writing", deadline: deadline()); continue }
             throw TriggerBoxError.unplugged(device: device)
         }
     }
@@ -94,7 +105,7 @@ public final class TriggerBoxPort {
     private func deadline() -> UInt64 { DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9) }
 
     /// Waits for the port to be ready until `deadline`; a hang-up or error is an unplugged box.
-    private func wait(for events: Int16, command: String, deadline: UInt64) throws {
+    private func wait(for events: Int16, on fd: Int32, command: String, deadline: UInt64) throws {
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
             guard now < deadline else { throw TriggerBoxError.noReply(device: device, command: command, seconds: timeout) }
@@ -110,23 +121,23 @@ public final class TriggerBoxPort {
     }
 
     /// One line, newline-terminated, within the timeout; longer than a reply can be, it is garbage.
-    private func readLine(command: String) throws -> String {
+    private func readLine(command: String, from c: inout Connection) throws -> String {
         let until = deadline()
         while true {
-            if let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[..<end]
-                pending.removeSubrange(...end)
+            if let end = c.pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = c.pending[..<end]
+                c.pending.removeSubrange(...end)
                 return String(decoding: line, as: UTF8.self)
             }
-            if pending.count > TriggerBoxReply.maximumLineLength {
-                let text = String(decoding: pending, as: UTF8.self)
-                pending.removeAll()
+            if c.pending.count > TriggerBoxReply.maximumLineLength {
+                let text = String(decoding: c.pending, as: UTF8.self)
+                c.pending.removeAll()
                 throw TriggerBoxError.garbled(device: device, .garbled(TriggerBoxReply.printable(text)))
             }
-            try wait(for: Int16(POLLIN), command: command, deadline: until)
+            try wait(for: Int16(POLLIN), on: c.fd, command: command, deadline: until)
             var buffer = [UInt8](repeating: 0, count: 256)
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n > 0 { pending += buffer[..<n]; continue }
+            let n = buffer.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
+            if n > 0 { c.pending += buffer[..<n]; continue }
             if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
             throw TriggerBoxError.unplugged(device: device)
         }

@@ -13,8 +13,8 @@ struct CaptureCommand: ParsableCommand {
         commandName: "capture",
         abstract: "Capture pairs with a two-camera rig.",
         discussion: """
-            Applies the rig file's settings, then per pair fires both cameras from one barrier (software trigger) or \
-            waits for an external release, downloads both files and writes NNNN_shallow.EXT, NNNN_deep.EXT and \
+            Applies the rig file's settings, then per pair fires both cameras from one barrier (software trigger), \
+            fires the trigger box wired to them (trigger-box) or waits for an external release, downloads both files and writes NNNN_shallow.EXT, NNNN_deep.EXT and \
             NNNN.json (trigger and arrival times, skew, metadata) into the output folder. A pair that fails is not \
             written at all; the command stops with an error naming the camera and what it was doing.
 
@@ -109,7 +109,8 @@ struct CaptureCommand: ParsableCommand {
             if interrupt.interrupted { break }
             let pair = try rig.capture(count: 1, into: directory)[0]
             pairs.append(pair)
-            let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) } ?? "external release"
+            let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) }
+                ?? (pair.trigger == .triggerBox ? "trigger box" : "external release")
             var line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
                               pair.deep.fileName, skew, pair.arrivalSkew * 1000)
             if let fit = Self.spaceAfterPair(space) { line += ", \(fit.pairs) more pair(s) fit" }

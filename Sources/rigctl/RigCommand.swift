@@ -32,7 +32,9 @@ struct RigCheck: ParsableCommand {
         discussion: """
             Reports per camera the vendor code libgphoto2 drives it with, battery, capture target, free space, focus \
             mode and the exposure settings; for the rig, how many pairs still fit and how the two roles' exposures \
-            compare. Autofocus, a low battery or unbalanced exposures are warnings; a full card, or with --apply a \
+            compare. With trigger "trigger-box" the box is set up (its shutter and focus outputs, bulb time) and \
+            read back: name, mode, outputs and bulb time are reported, and a box that does not answer or holds \
+            something else is an error. Autofocus, a low battery or unbalanced exposures are warnings; a full card, or with --apply a \
             setting the camera refuses or ignores, is an error (exit status 1). Nothing is changed on the cameras \
             unless --apply is given, which sets the rig file's settings and reads each back.
             """
@@ -91,6 +93,13 @@ struct RigCheck: ParsableCommand {
                 if let d = report.exposureDifferenceStops {
                     print(String(format: "exposure deep - shallow: %+.2f stops; same shutter: %@, same ISO: %@", d,
                                  report.sameShutter == true ? "yes" : "no", report.sameISO == true ? "yes" : "no"))
+                }
+                if let box = report.triggerBox {
+                    func list(_ outputs: [Int]) -> String { outputs.isEmpty ? "none" : outputs.map(String.init).joined(separator: ",") }
+                    let bulb = box.bulbMilliseconds == 0 ? "off (the cameras' shutter times)" : "\(box.bulbMilliseconds) ms"
+                    let lead = file.triggerBox.map { $0.focusLead > 0 ? String(format: ", focus %.2f s before the shutter", $0.focusLead) : "" } ?? ""
+                    print("trigger box on \(box.device): \"\(box.name)\", mode \(box.mode); shutter outputs \(list(box.shutterOutputs)), "
+                          + "focus outputs \(list(box.focusOutputs)), bulb \(bulb)\(lead)")
                 }
                 for w in report.warnings { print("warning: \(w)") }
                 for e in report.errors { print("error: \(e)") }

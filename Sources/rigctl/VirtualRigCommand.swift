@@ -19,6 +19,9 @@ struct VirtualRigCommand: ParsableCommand {
             Faults for tests: --fault ROLE:busy=N (next N captures answered DeviceBusy), ROLE:drop (next capture \
             drops the connection), ROLE:slow=BYTES_PER_SECOND (slow downloads), ROLE:no-object-added (files never \
             announced), ROLE:ignore-settings (settings answered OK but not kept).
+            --trigger trigger-box also opens a virtual trigger box on a pseudo-terminal (its device goes into the \
+            rig file): it answers the ESPER TriggerBox instructions, and its outputs 1 and 2 release the shallow and \
+            deep cameras, each --release-latency ROLE=SECONDS after the box fires.
             """
     )
 
@@ -52,8 +55,11 @@ struct VirtualRigCommand: ParsableCommand {
     @Option(help: "File type the cameras record: dng or jpeg.")
     var format: String = CaptureFormat.dng.rawValue
 
-    @Option(help: "Trigger mode written into the rig file: software or external.")
+    @Option(help: "Trigger mode written into the rig file: software, external or trigger-box.")
     var trigger: String = TriggerMode.software.rawValue
+
+    @Option(name: .customLong("release-latency"), help: "With --trigger trigger-box: ROLE=SECONDS from the box firing to that camera releasing (default 0); repeatable.")
+    var releaseLatencies: [String] = []
 
     @Option(name: .customLong("vendor"), help: "Body to impersonate: generic, canon or nikon, for both cameras or as ROLE=VENDOR.")
     var vendors: [String] = []
@@ -71,7 +77,11 @@ struct VirtualRigCommand: ParsableCommand {
         }
         guard (sceneImage == nil) == (sceneDepth == nil) else { throw ValidationError("--scene-image and --scene-depth go together") }
         guard CaptureFormat(rawValue: format) != nil else { throw ValidationError("--format must be dng or jpeg") }
-        guard TriggerMode(rawValue: trigger) != nil else { throw ValidationError("--trigger must be software or external") }
+        guard let mode = TriggerMode(rawValue: trigger) else {
+            throw ValidationError("--trigger must be \(TriggerMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let latencies = try Self.parseLatencies(releaseLatencies)
+        if !latencies.isEmpty && mode != .triggerBox { throw ValidationError("--release-latency needs --trigger trigger-box") }
         guard width >= 16, height >= 16, width % 2 == 0, height % 2 == 0 else {
             throw ValidationError("--width and --height must be even and at least 16")
         }
@@ -98,6 +108,20 @@ struct VirtualRigCommand: ParsableCommand {
             case .deep: result.deep = vendor
             case nil: throw ValidationError("--vendor \(option): expected VENDOR or ROLE=VENDOR with ROLE shallow or deep")
             }
+        }
+        return result
+    }
+
+    /// "deep=0.03": seconds from the box firing to that role's camera releasing.
+    static func parseLatencies(_ options: [String]) throws -> [CameraRole: Double] {
+        var result: [CameraRole: Double] = [:]
+        for option in options {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let role = CameraRole(rawValue: parts[0]), let seconds = Double(parts[1]),
+                  seconds >= 0, seconds <= 10 else {
+                throw ValidationError("--release-latency \(option): expected ROLE=SECONDS with ROLE shallow or deep and 0 to 10 seconds")
+            }
+            result[role] = seconds
         }
         return result
     }
@@ -143,7 +167,17 @@ struct VirtualRigCommand: ParsableCommand {
             }
             rig.start()
             defer { rig.stop() }
-            let file = VirtualRigFile.make(rig: rig, trigger: TriggerMode(rawValue: trigger) ?? .software)
+            let mode = TriggerMode(rawValue: trigger) ?? .software
+            var file = VirtualRigFile.make(rig: rig, trigger: mode)
+            var box: VirtualTriggerBox?
+            if mode == .triggerBox {
+                let latencies = try Self.parseLatencies(releaseLatencies)
+                let opened = try rig.wiredTriggerBox(shallowLatency: latencies[.shallow] ?? 0, deepLatency: latencies[.deep] ?? 0)
+                file.triggerBox = TriggerBoxSettings(device: opened.device)
+                box = opened
+                print("trigger box: \(opened.device)  outputs 1 (shallow, \(latencies[.shallow] ?? 0) s) and 2 (deep, \(latencies[.deep] ?? 0) s)")
+            }
+            defer { box?.stop() }
             try file.write(to: URL(fileURLWithPath: rigFile))
             for camera in rig.cameras {
                 let s = camera.currentSettings

@@ -86,7 +86,7 @@ import Testing
                       field: "cameras[1].settings.shutter", containing: "1/250")
         expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "usb:", "settings": {"apperture": 8}}]}"#,
                       field: "cameras[1].settings.apperture", containing: "unknown key")
-        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "trigger": "radio"}"#, field: "trigger", containing: "software, external")
+        expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "trigger": "radio"}"#, field: "trigger", containing: "software, external, trigger-box")
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "version": 7}"#, field: "version", containing: "not supported")
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "alignment": [1, 2]}"#, field: "alignment", containing: "object")
         // The alignment object is checked when the file is read, not at the first capture, naming the key.
@@ -102,6 +102,42 @@ import Testing
                       field: "alignment", containing: "without a referenceHomography")
         expectInvalid(#"{"cameras": [\#(shallow), \#(deep)], "pairingWindow": -1}"#, field: "pairingWindow", containing: "outside")
         expectInvalid(#"{"cameras": [\#(shallow), {"role": "deep", "port": "ptpip:127.0.0.1:1:2"}]}"#, field: "cameras[1].port", containing: "both cameras")
+    }
+
+    /// The trigger box section: read, written back the same, defaults filled in, and every bad value refused naming
+    /// its field; the section and trigger "trigger-box" go together.
+    @Test func triggerBoxSectionParsesRoundTripsAndIsChecked() throws {
+        let shallow = #"{"role": "shallow", "port": "ptpip:127.0.0.1:1:2"}"#
+        let deep = #"{"role": "deep", "port": "ptpip:127.0.0.1:3:4"}"#
+        let json = #"{"trigger": "trigger-box", "cameras": [\#(shallow), \#(deep)], "#
+            + #""triggerBox": {"device": "/dev/ttyACM0", "outputs": {"shallow": 3, "deep": 5}, "focusLead": 0.25, "bulb": 40}}"#
+        let file = try RigFile.parse(Data(json.utf8), path: "box.json")
+        #expect(file.trigger == .triggerBox)
+        let box = try #require(file.triggerBox)
+        #expect(box == TriggerBoxSettings(device: "/dev/ttyACM0", shallowOutput: 3, deepOutput: 5, focusLead: 0.25,
+                                          bulbMilliseconds: 40))
+        #expect(box.enabledOutputs == [false, false, true, false, true, false])
+        #expect(try RigFile.parse(file.encoded(), path: "again.json") == file)
+        let minimal = try RigFile.parse(Data((#"{"trigger": "trigger-box", "cameras": [\#(shallow), \#(deep)], "#
+                                              + #""triggerBox": {"device": "/dev/ttyUSB0"}}"#).utf8), path: "min.json")
+        #expect(minimal.triggerBox == TriggerBoxSettings(device: "/dev/ttyUSB0", shallowOutput: 1, deepOutput: 2))
+
+        let cameras = #""cameras": [\#(shallow), \#(deep)]"#
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras)}"#, field: "triggerBox", containing: "missing")
+        expectInvalid(#"{"trigger": "external", \#(cameras), "triggerBox": {"device": "/dev/ttyACM0"}}"#,
+                      field: "triggerBox", containing: "set trigger to \"trigger-box\"")
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"outputs": {"shallow": 1}}}"#,
+                      field: "triggerBox.device", containing: "missing")
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"device": "/dev/x", "outputs": {"deep": 7}}}"#,
+                      field: "triggerBox.outputs.deep", containing: "outside 1...6")
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"device": "/dev/x", "outputs": {"middle": 1}}}"#,
+                      field: "triggerBox.outputs.middle", containing: "unknown key")
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"device": "/dev/x", "bulb": 40000}}"#,
+                      field: "triggerBox.bulb", containing: "outside 0...30000")
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"device": "/dev/x", "focusLead": -1}}"#,
+                      field: "triggerBox.focusLead", containing: "outside")
+        expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"device": "/dev/x", "baud": 9600}}"#,
+                      field: "triggerBox.baud", containing: "unknown key")
     }
 
     @Test func syntaxAndMissingFileErrorsNameTheFile() throws {
