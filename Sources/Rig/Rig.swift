@@ -31,11 +31,14 @@ public final class Rig: Sendable {
         }
         if file.trigger == .triggerBox, let settings = file.triggerBox {
             do {
-                triggerBox = try TriggerBox(settings: settings)
+                // Set up as the rig file says before any pair (the box keeps whatever it was last told).
+                let box = try TriggerBox(settings: settings)
+                try box.configure()
+                triggerBox = box
             } catch {
                 shallow.close()
                 deep.close()
-                throw RigError.triggerBox(index: nil, error)
+                throw (error as? TriggerBoxError).map { RigError.triggerBox(index: nil, $0) } ?? error
             }
         } else {
             triggerBox = nil

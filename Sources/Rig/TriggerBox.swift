@@ -67,10 +67,22 @@ public final class TriggerBox: Sendable {
     public var device: String { settings.device }
 
     /// Writes the enable arrays (focus and shutter: the rig's two outputs) and the bulb time, then reads the box's
-    /// state back; a read-back that differs from what was written is an error.
-    public func configure() throws -> TriggerBoxState {
+    /// state back; a read-back that differs from what was written is an error. The first instruction is repeated
+    /// for up to `startup` seconds while the box does not answer: an Arduino resets when its port is opened and
+    /// listens only after its bootloader, about 2 s later.
+    @discardableResult
+    public func configure(startup: Double = 3) throws -> TriggerBoxState {
         let enabled = settings.enabledOutputs
+        let deadline = Date().addingTimeInterval(startup)
         try sequence.withLock { _ in
+            while true {
+                do {
+                    _ = try port.send(.readName)
+                    break
+                } catch TriggerBoxError.noReply where Date() < deadline {
+                    continue
+                }
+            }
             try port.send(.focusEnable(enabled))
             try port.send(.shutterEnable(enabled))
             try port.send(.bulb(milliseconds: settings.bulbMilliseconds))

@@ -67,8 +67,30 @@ import VirtualCamera
         let deadline = Date().addingTimeInterval(5)
         while fired.value.isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(fired.value == [[1, 3]])
-        #expect(virtual.instructions == ["f010100", "s010100", "b120", "N", "M", "V", "G", "B", "F1", "S", "F0"],
+        #expect(virtual.instructions == ["N", "f010100", "s010100", "b120", "N", "M", "V", "G", "B", "F1", "S", "F0"],
                 "\(virtual.instructions)")
+    }
+
+    /// A box that answers only a while after its port opened (an Arduino in its bootloader) is waited for; one
+    /// that never answers is an error naming the device once the wait is over.
+    @Test func theSetUpWaitsForABoxThatIsStillStarting() throws {
+        let virtual = try VirtualTriggerBox { _ in }
+        defer { virtual.stop() }
+        virtual.fault = .silent
+        let box = try TriggerBox(settings: TriggerBoxSettings(device: virtual.device), timeout: 0.3)
+        let wake = try JoinableThread(name: "box wakes") {
+            Thread.sleep(forTimeInterval: 0.8)
+            virtual.fault = .none
+        }
+        defer { wake.join() }
+        let state = try box.configure(startup: 3)
+        #expect(state.shutterOutputs == [1, 2])
+        #expect(virtual.instructions.filter { $0 == "N" }.count >= 3, "asked again while it was silent: \(virtual.instructions)")
+
+        virtual.fault = .silent
+        let started = Date()
+        #expect(throws: TriggerBoxError.self) { try box.configure(startup: 0.5) }
+        #expect(Date().timeIntervalSince(started) < 3)
     }
 
     /// A box that stops answering is an error naming its device at `rig check`; one pulled out before a pair

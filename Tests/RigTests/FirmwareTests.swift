@@ -1,0 +1,105 @@
+import Foundation
+import Rig
+import Testing
+import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// firmware/triggerbox: the Arduino sketch builds for an Uno with Debian's toolchain, and rigctl's TriggerBox drives
+/// the sketch's instruction handling (TriggerBoxCore.h, built for the host and served on a pseudo-terminal by
+/// firmware/host/host_box.cpp) exactly as it drives an ESPER box. Both need the Debian packages
+/// script/install-deps installs (g++, gcc-avr, avr-libc, arduino-core-avr, arduino-mk): without them these fail.
+@Suite struct FirmwareTests {
+    static let firmware = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("firmware")
+
+    /// Runs a tool to the end; its combined output.
+    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [tool] + arguments
+        process.currentDirectoryURL = directory
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func theSketchBuildsForAnArduinoUno() throws {
+        for needed in ["/usr/share/arduino/Arduino.mk", "/usr/share/arduino/hardware/arduino/avr/cores/arduino/main.cpp",
+                       "/usr/bin/avr-g++"] {
+            try #require(FileManager.default.fileExists(atPath: needed),
+                         "\(needed) is missing: script/install-deps installs gcc-avr, avr-libc, arduino-core-avr and arduino-mk")
+        }
+        // A copy, so the build leaves nothing in the source tree.
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sketch = dir.appendingPathComponent("triggerbox")
+        try FileManager.default.copyItem(at: Self.firmware.appendingPathComponent("triggerbox"), to: sketch)
+        try? FileManager.default.removeItem(at: sketch.appendingPathComponent("build-uno"))
+        let build = try Self.run("make", [], in: sketch)
+        #expect(build.status == 0, "\(build.output)")
+        let hex = try FileManager.default.contentsOfDirectory(atPath: sketch.appendingPathComponent("build-uno").path)
+            .filter { $0.hasSuffix(".hex") && !$0.hasSuffix(".eep") }
+        #expect(hex.count == 1, "\(hex)")
+        // "Program:    3678 bytes (11.2% Full)": it must fit the Uno's 32,256 bytes of flash beside the bootloader.
+        let program = build.output.split(separator: "\n").first { $0.hasPrefix("Program:") }
+        let bytes = program.flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } }
+        #expect(bytes.map { $0 > 1000 && $0 < 32_256 } == true, "\(build.output)")
+    }
+
+    @Test func rigctlDrivesTheFirmwaresInstructionHandling() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let harness = dir.appendingPathComponent("host_box")
+        let compile = try Self.run("c++", ["-std=c++11", "-Wall", "-Wextra", "-Werror",
+                                           "-I", Self.firmware.appendingPathComponent("triggerbox").path,
+                                           Self.firmware.appendingPathComponent("host/host_box.cpp").path,
+                                           "-o", harness.path], in: dir)
+        try #require(compile.status == 0, "the firmware core does not build for the host: \(compile.output)")
+
+        let process = Process()
+        process.executableURL = harness
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        // The first line is the terminal's path.
+        var first = Data()
+        while !first.contains(UInt8(ascii: "\n")) {
+            let byte = output.fileHandleForReading.readData(ofLength: 1)
+            guard !byte.isEmpty else { break }
+            first += byte
+        }
+        let device = String(decoding: first, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(device.hasPrefix("/dev/pts/"), "\(device)")
+
+        let box = try TriggerBox(settings: TriggerBoxSettings(device: device, shallowOutput: 1, deepOutput: 2,
+                                                              focusLead: 0.05, bulbMilliseconds: 200))
+        let state = try box.configure()
+        #expect(state.device == device && state.name == "rigctl Arduino TriggerBox" && state.mode == 0)
+        #expect(state.focusOutputs == [1, 2] && state.shutterOutputs == [1, 2] && state.bulbMilliseconds == 200)
+        try box.fire()
+        // Ending its standard input ends the harness; its log of the outputs is then complete.
+        try input.fileHandleForWriting.close()
+        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        var events: [(String, Double)] = []
+        for line in log.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.count == 4, let time = Double(words[3]) else { continue }
+            events.append(("\(words[0]) \(words[1]) \(words[2])", time))
+        }
+        #expect(events.map(\.0) == ["focus 1 closed", "focus 2 closed", "shutter 1 closed", "shutter 2 closed",
+                                    "shutter 1 open", "shutter 2 open", "focus 1 open", "focus 2 open"], "\(log)")
+        func at(_ name: String) -> Double { events.first { $0.0 == name }?.1 ?? .nan }
+        #expect(at("shutter 1 closed") - at("focus 1 closed") >= 0.045, "the focus lead: \(log)")
+        #expect(at("shutter 1 open") - at("shutter 1 closed") >= 0.19, "the 200 ms bulb time: \(log)")
+    }
+}
