@@ -9,6 +9,7 @@ extension ReviewState: DatabaseValueConvertible {}
 extension Split: DatabaseValueConvertible {}
 extension ShotRole: DatabaseValueConvertible {}
 extension ColourModel: DatabaseValueConvertible {}
+extension TriggerMode: DatabaseValueConvertible {}
 
 // Ids are stored as the row ids they are.
 extension RowID: DatabaseValueConvertible {

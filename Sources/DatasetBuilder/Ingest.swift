@@ -18,6 +18,9 @@ extension Dataset {
             }
         }
         if let skew = input.skew, !skew.isFinite { throw DatasetError.invalidInput("capture skew must be finite") }
+        if let limit = input.maxSkew, !(limit.isFinite && limit > 0) {
+            throw DatasetError.invalidInput("a capture's maxSkew must be a positive number of seconds")
+        }
         let sourceData = try readCaptureInput(input.source.file)
         let targetData = try readCaptureInput(input.target.file)
         let sourceHash = SHA256Hex.of(sourceData)
@@ -53,10 +56,11 @@ extension Dataset {
                 try Self.upsertSession(named: $0, rigID: rigID, startedAt: input.triggerTime ?? now, in: db)
             }
             try db.execute(sql: """
-                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt, calibration, split)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO capture (contentKey, sceneId, sessionId, triggerTime, skew, addedAt, calibration, split,
+                                     trigger, maxSkew)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [key, sceneID, sessionID, input.triggerTime, input.skew, now, input.calibration,
-                                 input.split?.rawValue])
+                                 input.split?.rawValue, input.trigger?.rawValue, input.maxSkew])
             let captureID = db.lastInsertedRowID
             for (role, shot, path) in [(ShotRole.source, input.source, sourcePath), (.target, input.target, targetPath)] {
                 let cameraID = try Self.upsertCamera(shot.camera, role: role, rigID: rigID, in: db)

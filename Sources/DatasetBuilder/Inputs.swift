@@ -102,9 +102,16 @@ public struct CaptureInput: Sendable {
     public var calibration: AlignmentCalibration?
     /// The split the capture asked for; nil leaves it to the capture's scene.
     public var split: Split?
+    /// How the cameras were fired (software trigger, trigger box, external release); nil when unknown.
+    public var trigger: TriggerMode?
+    /// The largest skew the rig file allows (seconds); a pair whose skew exceeds it goes to review. nil: no limit.
+    public var maxSkew: Double?
 
     public init(scene: SceneInput, rig: String? = nil, session: String? = nil, source: ShotInput, target: ShotInput,
-                triggerTime: Date? = nil, skew: Double? = nil, calibration: AlignmentCalibration? = nil, split: Split? = nil) {
+                triggerTime: Date? = nil, skew: Double? = nil, calibration: AlignmentCalibration? = nil, split: Split? = nil,
+                trigger: TriggerMode? = nil, maxSkew: Double? = nil) {
+        self.trigger = trigger
+        self.maxSkew = maxSkew
         self.scene = scene
         self.rig = rig
         self.session = session

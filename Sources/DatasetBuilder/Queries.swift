@@ -108,6 +108,10 @@ public struct CaptureDetail: Sendable, Codable, Equatable {
     public let triggerTime: Date?
     public let skew: Double?
     public let shots: [ShotDetail]
+    /// How the cameras were fired; nil for captures made before v12-capture-firing (or not by the capture pipeline).
+    public var trigger: TriggerMode? = nil
+    /// The largest skew the capture's rig file allowed (seconds); nil: no limit, or not recorded.
+    public var maxSkew: Double? = nil
 
     public func shot(_ role: ShotRole) -> ShotDetail? { shots.first { $0.role == role } }
 }
@@ -183,6 +187,8 @@ extension CaptureDetail {
         try c.encodeIfPresent(session, forKey: .session)
         try c.encodeIfPresent(triggerTime, forKey: .triggerTime)
         try c.encodeFigure(skew, forKey: .skew, &figures)
+        try c.encodeIfPresent(trigger, forKey: .trigger)
+        try c.encodeFigure(maxSkew, forKey: .maxSkew, &figures)
         try c.encode(shots, forKey: .shots)
         try figures.encodeNotes(to: encoder)
     }
@@ -426,8 +432,14 @@ extension Dataset {
                                          focalLength: s["focalLength"], captureTime: s["captureTime"]),
                 arrivalTime: s["arrivalTime"], file: file, companions: companions)
         }
-        return CaptureDetail(id: CaptureID(id), key: row["contentKey"], rig: row["rigName"], session: row["sessionName"],
-                             triggerTime: row["triggerTime"], skew: row["skew"], shots: shots)
+        var detail = CaptureDetail(id: CaptureID(id), key: row["contentKey"], rig: row["rigName"], session: row["sessionName"],
+                                   triggerTime: row["triggerTime"], skew: row["skew"], shots: shots)
+        // Columns of v12; a read-only catalogue of an older rigctl has neither.
+        if row.hasColumn("trigger"), (row["trigger"] as DatabaseValue?)?.isNull == false {
+            detail.trigger = try row.vocabulary("trigger", of: "capture", id: id) as TriggerMode
+        }
+        if row.hasColumn("maxSkew") { detail.maxSkew = row["maxSkew"] }
+        return detail
     }
 
     /// Sets a person's judgement of a pair named as a person names it (id, key or key prefix).

@@ -10,6 +10,10 @@ public struct CaptureProcessing: Sendable, Equatable {
     public let split: Split?
     /// The side the capture's scene is on: the split of its other pairs when those are all train or all test.
     public let sceneSplit: Split?
+    /// The skew measured for the capture (seconds, target minus source) and the most its rig file allowed; nil
+    /// when not recorded (the limit: none was set, or the capture predates v12).
+    public var skew: Double? = nil
+    public var maxSkew: Double? = nil
 }
 
 /// A score computed on aligned images that re-aligning replaced: kept, but no longer the pair's.
@@ -25,7 +29,7 @@ public struct StaleScore: Sendable, Equatable {
 extension Dataset {
     public func captureProcessing(id: CaptureID) throws -> CaptureProcessing {
         try read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT calibration, split, sceneId FROM capture WHERE id = ?",
+            guard let row = try Row.fetchOne(db, sql: "SELECT calibration, split, sceneId, skew, maxSkew FROM capture WHERE id = ?",
                                              arguments: [id]) else {
                 throw DatasetError.notFound(what: "capture", id: "\(id)")
             }
@@ -41,7 +45,8 @@ extension Dataset {
             }
             return CaptureProcessing(calibration: calibration,
                                      split: (row["split"] as String?).flatMap(Split.init(rawValue:)),
-                                     sceneSplit: sides.count == 1 ? Split(rawValue: sides[0]) : nil)
+                                     sceneSplit: sides.count == 1 ? Split(rawValue: sides[0]) : nil,
+                                     skew: row["skew"], maxSkew: row["maxSkew"])
         }
     }
 

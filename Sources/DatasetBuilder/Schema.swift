@@ -373,6 +373,15 @@ enum Schema {
                 GROUP BY s.name, m.name, e.framing, e.bitDepth, e.ssimConvention, e.channels, e.lpipsVersion;
                 """)
         }
+        migrator.registerMigration("v12-capture-firing") { db in
+            // How a capture's cameras were fired (TriggerMode: software, external, trigger-box; NULL for captures
+            // made before) and the largest skew its rig file allowed (seconds; NULL: no limit), so `process` can
+            // send a pair whose skew exceeds it to review however much later it runs.
+            try db.execute(sql: """
+                ALTER TABLE capture ADD COLUMN trigger TEXT;
+                ALTER TABLE capture ADD COLUMN maxSkew DOUBLE;
+                """)
+        }
         return migrator
     }
 }

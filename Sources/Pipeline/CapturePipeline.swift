@@ -71,7 +71,8 @@ public final class CapturePipeline: Sendable {
         try dataset.prepareIncoming()
         // ... and with the pairs a crash leaves in incoming/, which `process` catalogues later.
         let settings = IncomingSettings(calibration: calibration, split: split, scene: scene.name, sceneNotes: scene.notes,
-                                        sceneTags: scene.tags, session: session, rig: rig.file.name)
+                                        sceneTags: scene.tags, session: session, rig: rig.file.name,
+                                        maxSkew: rig.file.maxSkew)
         try AtomicFile.write(try JSONEncoder().encode(settings), to: incoming.appendingPathComponent(IncomingSettings.fileName))
         // Capture ids between the capture loop and the processing worker. The capture side never waits: when the
         // queue is full the capture stays in the catalogue as unprocessed, and the worker picks it up from there
@@ -92,7 +93,8 @@ public final class CapturePipeline: Sendable {
             do {
                 let index = Rig.nextIndex(in: incoming)
                 let pair = try rig.nextPair(index: index, into: incoming)
-                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split, scene: scene,
+                let id = try catalogue(pair, rig: rig.file.name, calibration: calibration, split: split, maxSkew: rig.file.maxSkew,
+                                       scene: scene,
                                        session: session)
                 let queued = queue.offer(id)
                 events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
@@ -190,6 +192,7 @@ public final class CapturePipeline: Sendable {
                 pair.directory = incoming
                 // The scene and session the capture asked for; this run's own only for a file that lacks them.
                 ids.append(try catalogue(pair, rig: settings?.rig, calibration: settings?.calibration, split: settings?.split,
+                                         maxSkew: settings?.maxSkew,
                                          scene: settings?.sceneInput ?? scene, session: settings?.session ?? session))
             } catch {
                 throw PipelineError.incomingPair(path: sidecar.path, reason: "\(error)")
@@ -213,7 +216,8 @@ public final class CapturePipeline: Sendable {
 
     /// One step: both originals, their shots' companion files (the JPEGs of RAW+JPEG shots) and their settings
     /// into the catalogue, then the incoming files removed.
-    func catalogue(_ pair: CapturedPair, rig: String?, calibration: AlignmentCalibration?, split: Split?, scene: SceneInput,
+    func catalogue(_ pair: CapturedPair, rig: String?, calibration: AlignmentCalibration?, split: Split?, maxSkew: Double?,
+                   scene: SceneInput,
                    session: String?) throws -> CaptureID {
         // A pair record left in incoming/ is read back from disk: every name in it must be a file of that folder,
         // or a crafted record would have files outside the dataset copied in and then deleted.
@@ -235,7 +239,8 @@ public final class CapturePipeline: Sendable {
         }
         let input = CaptureInput(scene: scene, rig: rig, session: session, source: shot(.shallow), target: shot(.deep),
                                  triggerTime: pair.shallow.triggerTime ?? pair.shallow.arrival,
-                                 skew: pair.triggerSkew ?? pair.arrivalSkew, calibration: calibration, split: split)
+                                 skew: pair.triggerSkew ?? pair.arrivalSkew, calibration: calibration, split: split,
+                                 trigger: pair.trigger, maxSkew: maxSkew)
         let id = try dataset.ingestCapture(input).id
         // The sidecar goes last: a pair without one is incomplete and is never catalogued twice. Regular files of
         // incoming/ only, no link followed.
@@ -288,7 +293,7 @@ public final class CapturePipeline: Sendable {
 }
 
 /// `incoming/.capture-settings.json`: everything the capture run that writes into incoming/ asked for - calibration,
-/// split, scene (name, notes, tags), session and rig - so that pairs a crash leaves there are catalogued as that run
+/// split, scene (name, notes, tags), session, rig and the rig file's maxSkew - so that pairs a crash leaves there are catalogued as that run
 /// would have catalogued them (a hidden name: it is no pair's sidecar). Files of older rigctl have only the first two.
 /// The calibration is written as its canonical JSON text, as the catalogue keeps it.
 struct IncomingSettings: Codable {
@@ -300,6 +305,7 @@ struct IncomingSettings: Codable {
     var sceneTags: [String]?
     var session: String?
     var rig: String?
+    var maxSkew: Double?
 
     /// The scene the capture asked for, when the file names one.
     var sceneInput: SceneInput? {
@@ -307,7 +313,8 @@ struct IncomingSettings: Codable {
     }
 
     init(calibration: AlignmentCalibration, split: Split?, scene: String?, sceneNotes: String?, sceneTags: [String]?,
-         session: String?, rig: String?) {
+         session: String?, rig: String?, maxSkew: Double? = nil) {
+        self.maxSkew = maxSkew
         self.calibration = calibration
         self.split = split
         self.scene = scene
@@ -317,7 +324,7 @@ struct IncomingSettings: Codable {
         self.rig = rig
     }
 
-    enum CodingKeys: String, CodingKey { case calibration, split, scene, sceneNotes, sceneTags, session, rig }
+    enum CodingKeys: String, CodingKey { case calibration, split, scene, sceneNotes, sceneTags, session, rig, maxSkew }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -327,6 +334,7 @@ struct IncomingSettings: Codable {
         sceneNotes = try c.decodeIfPresent(String.self, forKey: .sceneNotes)
         sceneTags = try c.decodeIfPresent([String].self, forKey: .sceneTags)
         session = try c.decodeIfPresent(String.self, forKey: .session)
+        maxSkew = try c.decodeIfPresent(Double.self, forKey: .maxSkew)
         rig = try c.decodeIfPresent(String.self, forKey: .rig)
     }
 
@@ -339,6 +347,7 @@ struct IncomingSettings: Codable {
         try c.encodeIfPresent(sceneTags, forKey: .sceneTags)
         try c.encodeIfPresent(session, forKey: .session)
         try c.encodeIfPresent(rig, forKey: .rig)
+        try c.encodeIfPresent(maxSkew, forKey: .maxSkew)
     }
 }
 

@@ -285,13 +285,22 @@ extension PairProcessor {
         }
     }
 
+    /// The alignment's verdict, and a reason more when the capture's skew exceeds its rig file's `maxSkew`: an
+    /// accepted pair then goes to review (a person decides whether anything moved between the exposures).
+    static func judgingSkew(_ verdict: Verdict, _ reasons: [String], capture: CaptureProcessing) -> (Verdict, [String]) {
+        guard let limit = capture.maxSkew, let skew = capture.skew, abs(skew) > limit else { return (verdict, reasons) }
+        let reason = String(format: "skew %.3f ms exceeds the rig file's maxSkew of %.3f ms", skew * 1000, limit * 1000)
+        return (verdict == .accepted ? .review : verdict, reasons + [reason])
+    }
+
     private func commitCapture(_ item: inout PairInFlight) throws -> PairOutcome {
         guard let result = item.alignment, let images = item.stored, let scratch = item.scratch else {
             throw PipelineError.missingCapture(item.captureID)
         }
         let work = item.work, captureID = item.captureID, replacing = item.replacing, name = item.name
         let calibration = item.calibration
-        let verdict = result.verdict
+        let capture = try PairProcessingError.naming(work, "reading the capture") { try dataset.captureProcessing(id: captureID) }
+        let (verdict, reasons) = Self.judgingSkew(result.verdict, result.reasons, capture: capture)
         let pairID = try PairProcessingError.naming(work, "storing the aligned pair") {
             try item.timed("store") { () throws -> PairID in
                 // Re-read here: a scene's side follows the pairs catalogued before this one.
@@ -300,7 +309,7 @@ extension PairProcessor {
                 let input = PairInput(captureID: captureID, name: name, source: scratch.url.appendingPathComponent("source.png"),
                                       target: scratch.url.appendingPathComponent("target.png"),
                                       homography: result.homography, colour: result.colour?.fit, crop: result.crop,
-                                      quality: result.quality.figures, verdict: verdict, reasons: result.reasons,
+                                      quality: result.quality.figures, verdict: verdict, reasons: reasons,
                                       split: split, origin: replacing?.origin ?? "capture", calibration: calibration)
                 return try replacing.map { try dataset.replaceAlignment(pairID: $0.id, with: input).id } ?? dataset.addPair(input).id
             }
@@ -308,7 +317,7 @@ extension PairProcessor {
         item.scratch = nil
         let detail = try PairProcessingError.naming(work, "reading the stored pair") { try dataset.pair(id: pairID) }
         var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: detail.scene, verdict: verdict,
-                                  reasons: result.reasons, input: nil, deblurred: nil, modelName: model?.name,
+                                  reasons: reasons, input: nil, deblurred: nil, modelName: model?.name,
                                   timings: item.timings)
         guard verdict != .rejected else { return outcome }
         // Computed ahead under this pair's name; a pair already catalogued under another name is scored afresh.

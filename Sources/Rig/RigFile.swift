@@ -3,17 +3,6 @@ import Foundation
 import Imaging
 import PairVocabulary
 
-/// How the cameras are fired.
-public enum TriggerMode: String, Sendable, Codable, CaseIterable {
-    /// rigctl triggers both cameras over their links.
-    case software
-    /// A wired release fires both; rigctl waits for the files and pairs them by arrival time.
-    case external
-    /// rigctl fires a trigger box (the rig file's `triggerBox`) wired to both cameras' release sockets, then pairs
-    /// the files as for an external release.
-    case triggerBox = "trigger-box"
-}
-
 /// What to set on a camera before capturing. Missing entries are left as the camera has them.
 public struct RoleSettings: Sendable, Equatable, Codable {
     /// f-number, for example 2.8.
@@ -111,10 +100,14 @@ public struct RigFile: Sendable, Equatable {
     public var staticScenes: Bool
     /// The trigger box rigctl fires (trigger `trigger-box`); nil otherwise.
     public var triggerBox: TriggerBoxSettings?
+    /// The largest skew (seconds) a pair may have: the trigger skew under a software trigger, the arrival skew
+    /// otherwise. A pair over it goes to review with the skew as its reason. nil: no limit.
+    public var maxSkew: Double?
 
     public init(name: String? = nil, trigger: TriggerMode = .software, cameras: [RigCameraSpec], pairingWindow: Double = 0.5,
                 fileTimeout: Double = 30, busyRetries: Int = 6, keepOnCamera: Bool = false, alignment: AlignmentCalibration? = nil,
-                staticScenes: Bool = false, triggerBox: TriggerBoxSettings? = nil) {
+                staticScenes: Bool = false, triggerBox: TriggerBoxSettings? = nil, maxSkew: Double? = nil) {
+        self.maxSkew = maxSkew
         self.staticScenes = staticScenes
         self.triggerBox = triggerBox
         self.name = name
@@ -178,6 +171,7 @@ public struct RigFile: Sendable, Equatable {
         if let name { top["name"] = .string(name) }
         if let alignment { top["alignment"] = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(alignment)) }
         if staticScenes { top["staticScenes"] = .bool(true) }
+        if let maxSkew { top["maxSkew"] = .number(maxSkew) }
         if let box = triggerBox {
             top["triggerBox"] = .object([
                 "device": .string(box.device),
@@ -275,7 +269,7 @@ private struct Validator {
 
     mutating func rig(_ root: JSONValue) throws -> RigFile {
         let o = try object(root, "", allowed: ["version", "name", "comment", "trigger", "cameras", "pairingWindow", "fileTimeout",
-                                               "busyRetries", "keepOnCamera", "alignment", "staticScenes", "triggerBox"])
+                                               "busyRetries", "keepOnCamera", "alignment", "staticScenes", "triggerBox", "maxSkew"])
         if let version = try integer(o["version"], "version", range: 1...Int.max), version != RigFile.currentVersion {
             throw fail("version", "version \(version) is not supported (this rigctl reads version \(RigFile.currentVersion))")
         }
@@ -342,7 +336,8 @@ private struct Validator {
                        fileTimeout: try number(o["fileTimeout"], "fileTimeout", range: 0.1...86400) ?? 30,
                        busyRetries: try integer(o["busyRetries"], "busyRetries", range: 0...50) ?? 6,
                        keepOnCamera: keep, alignment: alignment,
-                       staticScenes: staticScenes, triggerBox: triggerBox)
+                       staticScenes: staticScenes, triggerBox: triggerBox,
+                       maxSkew: try number(o["maxSkew"], "maxSkew", range: 0.000_001...3600))
     }
 
     func box(_ v: JSONValue) throws -> TriggerBoxSettings {

@@ -45,7 +45,7 @@ final class PipelineFixture {
 
     /// `shallowVendor` impersonates a body (Canon EOS, Nikon) for the shallow camera; `shallowFormat` is its
     /// rig-file image format, applied when the test calls `rig.applySettings()`.
-    init(shallowVendor: VirtualVendor = .generic, shallowFormat: RigImageFormat? = nil) throws {
+    init(shallowVendor: VirtualVendor = .generic, shallowFormat: RigImageFormat? = nil, maxSkew: Double? = nil) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pipeline-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let (w, h) = (480, 320)
@@ -62,7 +62,8 @@ final class PipelineFixture {
         }
         let file = RigFile(name: "test rig", trigger: .software,
                            cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
-                           fileTimeout: TestTime.scaled(10), alignment: AlignmentCalibration(mirror: .horizontal))
+                           fileTimeout: TestTime.scaled(10), alignment: AlignmentCalibration(mirror: .horizontal),
+                           maxSkew: maxSkew)
         rig = try Rig(file: file, library: try GPhotoLibrary())
         dataset = try Dataset.create(at: root.appendingPathComponent("ds"))
         weights = root.appendingPathComponent("unsharp.weights")
@@ -128,6 +129,27 @@ final class EventLog: Sendable {
     }
 
     /// A RAW+JPEG shot's JPEG is catalogued with its shot, and nothing of the pair stays in incoming/.
+    /// Each capture records how it was fired and its rig file's skew limit; a pair whose skew exceeds the limit
+    /// goes to review with the skew as a reason, and one within it keeps its verdict.
+    @Test func aSkewOverTheRigFilesLimitSendsThePairToReview() throws {
+        let strict = try PipelineFixture(maxSkew: 1e-6)
+        let outcomes = try strict.pipeline(withModel: false).run(rig: strict.rig, count: 2, stop: StopFlag()) { _ in }
+        #expect(outcomes.count == 2)
+        for o in outcomes {
+            #expect(o.verdict == .review, "\(o.reasons)")
+            #expect(o.reasons.contains { $0.contains("exceeds the rig file's maxSkew of 0.001 ms") }, "\(o.reasons)")
+            let detail = try strict.dataset.pair(id: o.pairID)
+            #expect(detail.verdict == .review && detail.reasons == o.reasons)
+            let capture = try #require(detail.capture)
+            #expect(capture.trigger == .software && capture.maxSkew == 1e-6)
+            #expect(abs(capture.skew ?? 0) > 1e-6)
+        }
+        let relaxed = try PipelineFixture(maxSkew: 5)
+        let kept = try relaxed.pipeline(withModel: false).run(rig: relaxed.rig, count: 1, stop: StopFlag()) { _ in }
+        #expect(kept.first?.verdict == .accepted && kept.first?.reasons.contains { $0.contains("maxSkew") } == false,
+                "\(kept.first?.reasons ?? [])")
+    }
+
     @Test func rawPlusJPEGCompanionsAreCataloguedWithTheirShot() throws {
         let f = try PipelineFixture(shallowVendor: .canon, shallowFormat: .rawPlusJPEG)
         _ = try f.rig.applySettings()

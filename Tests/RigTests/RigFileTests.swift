@@ -110,9 +110,9 @@ import Testing
         let shallow = #"{"role": "shallow", "port": "ptpip:127.0.0.1:1:2"}"#
         let deep = #"{"role": "deep", "port": "ptpip:127.0.0.1:3:4"}"#
         let json = #"{"trigger": "trigger-box", "cameras": [\#(shallow), \#(deep)], "#
-            + #""triggerBox": {"device": "/dev/ttyACM0", "outputs": {"shallow": 3, "deep": 5}, "focusLead": 0.25, "bulb": 40}}"#
+            + #""maxSkew": 0.01, "triggerBox": {"device": "/dev/ttyACM0", "outputs": {"shallow": 3, "deep": 5}, "focusLead": 0.25, "bulb": 40}}"#
         let file = try RigFile.parse(Data(json.utf8), path: "box.json")
-        #expect(file.trigger == .triggerBox)
+        #expect(file.trigger == .triggerBox && file.maxSkew == 0.01)
         let box = try #require(file.triggerBox)
         #expect(box == TriggerBoxSettings(device: "/dev/ttyACM0", shallowOutput: 3, deepOutput: 5, focusLead: 0.25,
                                           bulbMilliseconds: 40))
@@ -124,6 +124,7 @@ import Testing
 
         let cameras = #""cameras": [\#(shallow), \#(deep)]"#
         expectInvalid(#"{"trigger": "trigger-box", \#(cameras)}"#, field: "triggerBox", containing: "missing")
+        expectInvalid(#"{\#(cameras), "maxSkew": 0}"#, field: "maxSkew", containing: "outside")
         expectInvalid(#"{"trigger": "external", \#(cameras), "triggerBox": {"device": "/dev/ttyACM0"}}"#,
                       field: "triggerBox", containing: "set trigger to \"trigger-box\"")
         expectInvalid(#"{"trigger": "trigger-box", \#(cameras), "triggerBox": {"outputs": {"shallow": 1}}}"#,
