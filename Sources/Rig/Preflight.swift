@@ -32,6 +32,9 @@ public struct CameraPreflight: Sendable, Equatable, Codable {
     public var shutter: String?
     public var iso: String?
     /// The rig file's settings as applied and read back (empty unless they were applied).
+    /// The exposure program and drive mode as the camera reports them (nil where it does not).
+    public var exposureProgram: String?
+    public var driveMode: String?
     public var applied: [AppliedSetting]
 }
 
@@ -50,6 +53,10 @@ public struct PreflightWarning: Sendable, Equatable, Codable, CustomStringConver
         case fewPairsFit
         case exposureDiffers
         case shutterDiffers
+        /// A wired release (external or trigger box) and a camera not in manual exposure: it meters each shot itself.
+        case exposureProgram
+        /// A wired release and a camera not in single-shot drive: a long release fires a burst.
+        case driveMode
     }
 
     public var kind: Kind
@@ -135,6 +142,11 @@ extension Rig {
                 warnings.append(.init(.focusMode, role: camera.role,
                                       "\(camera.label): the camera does not report its focus mode: make sure the lens is set to manual focus"))
             }
+            p.exposureProgram = status.exposureProgram
+            p.driveMode = status.driveMode
+            if file.trigger != .software {
+                warnings += Self.wiredReleaseRisks(camera: camera, status: status, trigger: file.trigger)
+            }
             if !apply {
                 warnings += Self.differences(camera: camera, status: status)
             }
@@ -185,6 +197,32 @@ extension Rig {
         return PreflightReport(cameras: cameras, pairsThatFit: pairs, pairsThatFitBasis: limiting?.fitBasis,
                                exposureDifferenceStops: difference, sameShutter: sameShutter,
                                sameISO: sameISO, warnings: warnings, errors: errors, triggerBox: boxState)
+    }
+
+    /// What a wired release needs that rigctl cannot set for it: the camera must not meter (manual exposure) and
+    /// must take one frame per release (single-shot drive). A setting the body does not report is a warning too.
+    static func wiredReleaseRisks(camera: RigCamera, status: CameraStatus, trigger: TriggerMode) -> [PreflightWarning] {
+        let how = trigger == .triggerBox ? "the trigger box fires" : "a wired release fires"
+        var out: [PreflightWarning] = []
+        switch status.exposureProgram {
+        case let program? where !SettingChoice.isManualExposure(program):
+            out.append(.init(.exposureProgram, role: camera.role,
+                             "\(camera.label): exposure program \"\(program)\" is not manual: \(how) it with the exposure it meters itself, not the rig file's; set M"))
+        case nil:
+            out.append(.init(.exposureProgram, role: camera.role,
+                             "\(camera.label): the camera does not report its exposure program: make sure the mode dial is on M"))
+        default: break
+        }
+        switch status.driveMode {
+        case let drive? where !SettingChoice.isSingleShot(drive):
+            out.append(.init(.driveMode, role: camera.role,
+                             "\(camera.label): drive mode \"\(drive)\" is not single shot: a release held as long as \(how) it can take several frames; set single shot"))
+        case nil:
+            out.append(.init(.driveMode, role: camera.role,
+                             "\(camera.label): the camera does not report its drive mode: make sure it is single shot"))
+        default: break
+        }
+        return out
     }
 
     /// "100%" -> 100, "Low" -> 10; nil for anything else.

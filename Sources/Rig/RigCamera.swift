@@ -20,6 +20,10 @@ public struct CameraStatus: Sendable, Equatable, Codable {
     public var captureTarget: String?
     public var imageFormat: String?
     public var focusMode: String?
+    /// The mode dial (`expprogram`; Canon EOS `autoexposuremode`) and drive mode (`capturemode`; Canon EOS
+    /// `drivemode`), which a wired release depends on and rigctl does not set.
+    public var exposureProgram: String? = nil
+    public var driveMode: String? = nil
 }
 
 /// One camera of a rig: its spec from the rig file and its libgphoto2 connection.
@@ -165,7 +169,9 @@ public final class RigCamera: Sendable {
                             serialNumber: value("serialnumber"), vendor: vendor, aperture: value(.aperture),
                             shutter: value(.shutter), iso: value(.iso), focusDistance: value(.focusDistance),
                             battery: value("batterylevel"), captureTarget: value(.captureTarget),
-                            imageFormat: value(.imageFormat), focusMode: value(.focusMode))
+                            imageFormat: value(.imageFormat), focusMode: value(.focusMode),
+                            exposureProgram: value(vendor == .canon ? "autoexposuremode" : "expprogram"),
+                            driveMode: value(vendor == .canon ? "drivemode" : "capturemode"))
     }
 
     /// The full image size the camera records, from its `imagesize` entry ("8256x5504": PTP ImageSize, offered by

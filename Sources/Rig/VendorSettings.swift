@@ -179,6 +179,20 @@ public enum SettingChoice {
         return v == "manual" || v == "mf" || v.hasPrefix("manual")
     }
 
+    /// Manual exposure as libgphoto2 names it: "M" (PTP ExposureProgramMode, Nikon, Sony) or "Manual" (Canon EOS
+    /// `autoexposuremode`); bulb is manual too.
+    public static func isManualExposure(_ value: String) -> Bool {
+        let v = value.trimmingCharacters(in: .whitespaces).lowercased()
+        return v == "m" || v == "manual" || v.hasPrefix("manual") || v == "bulb"
+    }
+
+    /// Single-shot drive as libgphoto2 names it: "Single Shot" (PTP StillCaptureMode, Nikon) or "Single" (Canon EOS
+    /// `drivemode`), and silent or quiet single-frame variants.
+    public static func isSingleShot(_ value: String) -> Bool {
+        let v = value.lowercased()
+        return v.hasPrefix("single") || v.contains("single frame") || v.contains("single-frame") || v == "quiet shutter"
+    }
+
     private static func nearest(_ choices: [String], to value: Double, parse: (String) -> Double?,
                                 tolerance: (Double) -> Double) -> String? {
         var best: (String, Double)?

@@ -46,6 +46,9 @@ public final class VirtualCamera: Sendable {
         var keepOldSettings = false
         /// The focus-mode switch: manual, or autofocus.
         var manualFocus: Bool
+        /// PTP ExposureProgramMode and StillCaptureMode as set now (see the configuration).
+        var exposureProgram: UInt16 = 1
+        var stillCaptureMode: UInt16 = 1
         /// The Canon EOS personality's session state (remote mode, queued GetEvent records, capture destination).
         var eos = EOSState()
         /// The Nikon personality's live view.
@@ -102,6 +105,8 @@ public final class VirtualCamera: Sendable {
         renderer = FrameRenderer(character: configuration.character, width: configuration.width, height: configuration.height)
         var initial = State(settings: configuration.settings, manualFocus: configuration.manualFocus)
         initial.eos.rawPlusJPEG = configuration.rawPlusJPEG
+        initial.exposureProgram = configuration.exposureProgram
+        initial.stillCaptureMode = configuration.stillCaptureMode
         let now = Date()
         initial.objects[Self.dcimHandle] = StoredObject(handle: Self.dcimHandle, parent: 0, format: PTPFormat.association,
                                                         name: "DCIM", data: [], captureDate: now, width: 0, height: 0)

@@ -13,9 +13,12 @@ extension VirtualCamera {
     static let focusDistance: UInt16 = 0x5009
     static let focusMode: UInt16 = 0x500A
     static let exposureTime: UInt16 = 0x500D
+    static let exposureProgram: UInt16 = 0x500E
     static let exposureIndex: UInt16 = 0x500F
     static let dateTime: UInt16 = 0x5011
-    static let propertyCodes: [UInt16] = [battery, imageSize, fNumber, focalLength, focusDistance, focusMode, exposureTime, exposureIndex, dateTime]
+    static let stillCaptureMode: UInt16 = 0x5013
+    static let propertyCodes: [UInt16] = [battery, imageSize, fNumber, focalLength, focusDistance, focusMode, exposureTime,
+                                          exposureProgram, exposureIndex, dateTime, stillCaptureMode]
 
     struct Property {
         enum Form { case none, range(UInt64, UInt64, UInt64), enumeration([UInt64]) }
@@ -44,6 +47,7 @@ extension VirtualCamera {
 
     func property(_ code: UInt16) -> Property? {
         let (s, shots, offset, manual) = state.withLock { st in (st.settings, st.log.count, st.dateOffset, st.manualFocus) }
+        let (program, drive) = state.withLock { st in (st.exposureProgram, st.stillCaptureMode) }
         let c = configuration
         switch code {
         case Self.battery:
@@ -72,6 +76,12 @@ extension VirtualCamera {
         case Self.exposureIndex:
             return Property(code: code, dataType: PTPDataType.uint16, settable: true, current: UInt64(s.iso),
                             form: .enumeration(c.isoValues.map { UInt64($0) }))
+        case Self.exposureProgram:
+            return Property(code: code, dataType: PTPDataType.uint16, settable: true, current: UInt64(program),
+                            form: .enumeration([1, 2, 3, 4]))
+        case Self.stillCaptureMode:
+            return Property(code: code, dataType: PTPDataType.uint16, settable: true, current: UInt64(drive),
+                            form: .enumeration([1, 2, 3]))
         case Self.dateTime:
             return Property(code: code, dataType: PTPDataType.string, settable: true, current: 0,
                             text: Self.ptpDate(Date().addingTimeInterval(offset)), form: .none)
@@ -135,6 +145,8 @@ extension VirtualCamera {
                     ?? Double(value) / 10000
             case Self.exposureIndex: s.settings.iso = Int(value)
             case Self.focusDistance: s.settings.focusDistance = value == 0xFFFF ? 1000 : Double(value) / 1000
+            case Self.exposureProgram: s.exposureProgram = UInt16(value)
+            case Self.stillCaptureMode: s.stillCaptureMode = UInt16(value)
             default: return PTPResponse.accessDenied
             }
             return PTPResponse.ok

@@ -111,6 +111,11 @@ public struct VirtualCameraConfiguration: Sendable {
     public var rawPlusJPEG: Bool
     /// Battery charge in percent at power-on; it drops by one every 20 shots.
     public var batteryPercent: Int
+    /// The mode dial at power-on, as PTP ExposureProgramMode (0x500E): 1 manual, 2 program, 3 aperture priority,
+    /// 4 shutter priority. A wired release fires with whatever the camera meters unless it is manual.
+    public var exposureProgram: UInt16
+    /// The drive mode at power-on, as PTP StillCaptureMode (0x5013): 1 single shot, 2 burst, 3 timelapse.
+    public var stillCaptureMode: UInt16
     /// Nikon: offer GetEvent (0x90C7), as Nikon DSLRs do: events wait in the camera until the host polls for
     /// them, and none are sent on the PTP/IP event channel. Off: events go on the event channel.
     public var nikonGetEvent: Bool
@@ -141,6 +146,8 @@ public struct VirtualCameraConfiguration: Sendable {
         self.manualFocus = true
         self.rawPlusJPEG = false
         self.batteryPercent = 100
+        self.exposureProgram = 1
+        self.stillCaptureMode = 1
         self.nikonGetEvent = true
     }
 

@@ -71,7 +71,8 @@ struct RigCheck: ParsableCommand {
                     print("")
                     print("\(camera.role) camera on \(camera.port)")
                     print("  \(c.manufacturer ?? "?") \(c.model ?? "?") (\(c.vendor) driver), serial \(c.serialNumber ?? "?"), battery \(c.battery ?? "?")")
-                    print("  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")  focus mode \(c.focusMode ?? "-")")
+                    print("  aperture \(c.aperture ?? "-")  shutter \(c.shutter ?? "-")  ISO \(c.iso ?? "-")  focus mode \(c.focusMode ?? "-")"
+                          + "  exposure program \(c.exposureProgram ?? "-")  drive \(c.driveMode ?? "-")")
                     let space = c.capturesToHost ? "files go to the host" : [c.freeImages.map { "\($0) images free" },
                         c.freeBytes.map { String(format: "%.1f GB free", Double($0) / 1e9) }].compactMap { $0 }.joined(separator: ", ")
                     let size = c.bytesPerShot.map { String(format: ", latest shot %.1f MB", Double($0) / 1e6) } ?? ""

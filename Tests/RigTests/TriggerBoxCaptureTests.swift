@@ -137,3 +137,40 @@ import VirtualCamera
         }
     }
 }
+
+/// What a wired release needs and rigctl cannot set: `rig check` reads each body's exposure program and drive mode
+/// (libgphoto2's `expprogram` and `capturemode` on the virtual generic body) and warns, by kind, when either would
+/// spoil a wired release. Under a software trigger they are reported but not judged.
+@Suite struct WiredReleasePreflightTests {
+    @Test func aMeteringOrBurstBodyIsAWarningForAWiredRelease() throws {
+        let fixture = try VirtualRigFixture(width: 320, height: 240, trigger: .external)
+        defer { fixture.tearDown() }
+        let library = try GPhotoLibrary()
+        do {
+            let rig = try Rig(file: fixture.file, library: library)
+            defer { rig.close() }
+            let ready = try rig.preflight(apply: false)
+            #expect(ready.cameras.allSatisfy { $0.exposureProgram == "M" && $0.driveMode == "Single Shot" }, "\(ready.cameras)")
+            #expect(!ready.warnings.contains { $0.kind == .exposureProgram || $0.kind == .driveMode }, "\(ready.warnings)")
+            // The deep body's dial turned to aperture priority and its drive to burst (set as a person would, here
+            // through libgphoto2).
+            try rig.deep.set("expprogram", to: "A")
+            try rig.deep.set("capturemode", to: "Burst")
+            let risky = try rig.preflight(apply: false)
+            let wired = risky.warnings.filter { $0.kind == .exposureProgram || $0.kind == .driveMode }
+            #expect(wired.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [.driveMode, .exposureProgram], "\(risky.warnings)")
+            #expect(wired.allSatisfy { $0.role == .deep && $0.message.contains("deep camera") })
+            #expect(wired.contains { $0.message.contains("exposure program \"A\" is not manual") })
+            #expect(wired.contains { $0.message.contains("drive mode \"Burst\" is not single shot") })
+            #expect(risky.ok, "warnings, not errors")
+        }
+        // The same bodies under a software trigger: reported, not judged.
+        var software = fixture.file
+        software.trigger = .software
+        let rig = try Rig(file: software, library: library)
+        defer { rig.close() }
+        let report = try rig.preflight(apply: false)
+        #expect(report.cameras.first { $0.role == .deep }?.exposureProgram == "A")
+        #expect(!report.warnings.contains { $0.kind == .exposureProgram || $0.kind == .driveMode }, "\(report.warnings)")
+    }
+}
