@@ -190,7 +190,8 @@ public enum SettingChoice {
     /// `drivemode`), and silent or quiet single-frame variants.
     public static func isSingleShot(_ value: String) -> Bool {
         let v = value.lowercased()
-        return v.hasPrefix("single") || v.contains("single frame") || v.contains("single-frame") || v == "quiet shutter"
+        return v.hasPrefix("single") || v.contains("single frame") || v.contains("single-frame")
+            || v.contains("single shooting") || v == "quiet shutter"
     }
 
     private static func nearest(_ choices: [String], to value: Double, parse: (String) -> Double?,

@@ -7,8 +7,10 @@ extension VirtualCamera {
     // MARK: - Connections
 
     /// Accepts hosts: the first gets a session on its own thread. A host arriving during a session waits up to a
-    /// second for it to end (a host that disconnects and reconnects at once races its own old session), then is
-    /// refused with Init Fail (libgphoto2 reports an error) instead of being left to time out.
+    /// second for it to end (a host that disconnects and reconnects at once races its own old session), or up to
+    /// ten while the old host has closed its session and only its connection remains (on a loaded machine its
+    /// thread may take longer than a second to see the close), then is refused with Init Fail (libgphoto2 reports
+    /// an error) instead of being left to time out.
     func serve() {
         while !isStopped {
             guard let connection = try? commandListener.accept(timeoutMs: 100) else { continue }
@@ -19,18 +21,19 @@ extension VirtualCamera {
             }
             if busy {
                 spawnWorker("waiting-host") { [self] in
-                    let deadline = Date().addingTimeInterval(1)
-                    while Date() < deadline && !isStopped {
-                        let free = state.withLock { s in
+                    let start = Date()
+                    while !isStopped {
+                        let (free, closing) = state.withLock { s in
                             let free = s.commandConnection == nil
                             if free { s.commandConnection = connection }
-                            return free
+                            return (free, !s.sessionOpen)
                         }
                         if free {
                             runSession(connection)
                             endSession()
                             return
                         }
+                        if Date().timeIntervalSince(start) > (closing ? 10 : 1) { break }
                         Thread.sleep(forTimeInterval: 0.01)
                     }
                     refuse(connection)
