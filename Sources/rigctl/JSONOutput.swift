@@ -201,7 +201,9 @@ struct FileCaptureJSON: Encodable {
         var shallow: String
         var deep: String
         var sidecar: String
-        /// Seconds between the two triggers; null for an external release.
+        /// How the pair was fired: software, external or trigger-box.
+        var trigger: TriggerMode
+        /// Seconds between the two triggers; null for an external release or a trigger box.
         var triggerSkew: Double?
         var arrivalSkew: Double
     }
@@ -217,6 +219,7 @@ extension FileCaptureJSON.Pair {
         shallow = p.url(.shallow).path
         deep = p.url(.deep).path
         sidecar = p.sidecarURL.path
+        trigger = p.trigger
         triggerSkew = p.triggerSkew
         arrivalSkew = p.arrivalSkew
     }

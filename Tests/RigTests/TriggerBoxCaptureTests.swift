@@ -40,9 +40,12 @@ import VirtualCamera
         #expect(text.output.contains("trigger box on \(box.device): \"rigctl virtual TriggerBox\""), "\(text.output)")
 
         let out = dir.appendingPathComponent("pairs")
-        let capture = try runTool(rigctl, ["capture", "--rig", rig.rigFile.path, "--out", out.path, "--count", "3"], home: rig.home)
+        let capture = try runTool(rigctl, ["capture", "--rig", rig.rigFile.path, "--out", out.path, "--count", "3", "--json"],
+                                  home: rig.home)
         #expect(capture.status == 0, "\(capture.output)\n\(rig.logText)")
         #expect(capture.output.contains("trigger box, arrival skew"), "\(capture.output)")
+        let reported = capture.output.split(separator: "\n").filter { $0.contains("\"trigger\"") }
+        #expect(reported.count == 3 && reported.allSatisfy { $0.contains("\"trigger-box\"") }, "\(capture.output)")
         for index in 1...3 {
             let pair = try CapturedPair.load(sidecar: out.appendingPathComponent(String(format: "%04d.json", index)))
             #expect(pair.trigger == .triggerBox && pair.triggerSkew == nil)
