@@ -45,7 +45,8 @@ final class PipelineFixture {
 
     /// `shallowVendor` impersonates a body (Canon EOS, Nikon) for the shallow camera; `shallowFormat` is its
     /// rig-file image format, applied when the test calls `rig.applySettings()`.
-    init(shallowVendor: VirtualVendor = .generic, shallowFormat: RigImageFormat? = nil, maxSkew: Double? = nil) throws {
+    init(shallowVendor: VirtualVendor = .generic, shallowFormat: RigImageFormat? = nil, maxSkew: Double? = nil,
+         trigger: TriggerMode = .software) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("rigctl-pipeline-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let (w, h) = (480, 320)
@@ -60,7 +61,7 @@ final class PipelineFixture {
                                                         focusDistance: vendor == .generic ? s.focusDistance : nil,
                                                         imageFormat: role == .shallow ? shallowFormat : nil))
         }
-        let file = RigFile(name: "test rig", trigger: .software,
+        let file = RigFile(name: "test rig", trigger: trigger,
                            cameras: [spec(virtualRig.shallow, .shallow), spec(virtualRig.deep, .deep)],
                            fileTimeout: TestTime.scaled(10), alignment: AlignmentCalibration(mirror: .horizontal),
                            maxSkew: maxSkew)
@@ -130,24 +131,35 @@ final class EventLog: Sendable {
 
     /// A RAW+JPEG shot's JPEG is catalogued with its shot, and nothing of the pair stays in incoming/.
     /// Each capture records how it was fired and its rig file's skew limit; a pair whose skew exceeds the limit
-    /// goes to review with the skew as a reason, and one within it keeps its verdict.
+    /// goes to review with the skew as a reason, and one within it keeps its verdict. The over-limit pairs are
+    /// released by wire with the deep camera 0.2 s late (a software trigger's skew can be below a microsecond).
     @Test func aSkewOverTheRigFilesLimitSendsThePairToReview() throws {
-        let strict = try PipelineFixture(maxSkew: 1e-6)
+        let strict = try PipelineFixture(maxSkew: 0.02, trigger: .external)
+        let virtual = strict.virtualRig
+        let releases = try JoinableThread(name: "releases") {
+            for _ in 0..<2 {
+                Thread.sleep(forTimeInterval: 0.5)
+                virtual.externalRelease(skew: 0.2)
+                Thread.sleep(forTimeInterval: 1.0)
+            }
+        }
+        defer { releases.join() }
         let outcomes = try strict.pipeline(withModel: false).run(rig: strict.rig, count: 2, stop: StopFlag()) { _ in }
         #expect(outcomes.count == 2)
         for o in outcomes {
             #expect(o.verdict == .review, "\(o.reasons)")
-            #expect(o.reasons.contains { $0.contains("exceeds the rig file's maxSkew of 0.001 ms") }, "\(o.reasons)")
+            #expect(o.reasons.contains { $0.contains("exceeds the rig file's maxSkew of 20.000 ms") }, "\(o.reasons)")
             let detail = try strict.dataset.pair(id: o.pairID)
             #expect(detail.verdict == .review && detail.reasons == o.reasons)
             let capture = try #require(detail.capture)
-            #expect(capture.trigger == .software && capture.maxSkew == 1e-6)
-            #expect(abs(capture.skew ?? 0) > 1e-6)
+            #expect(capture.trigger == .external && capture.maxSkew == 0.02)
+            #expect(abs(capture.skew ?? 0) > 0.02, "\(capture.skew ?? .nan)")
         }
         let relaxed = try PipelineFixture(maxSkew: 5)
         let kept = try relaxed.pipeline(withModel: false).run(rig: relaxed.rig, count: 1, stop: StopFlag()) { _ in }
         #expect(kept.first?.verdict == .accepted && kept.first?.reasons.contains { $0.contains("maxSkew") } == false,
                 "\(kept.first?.reasons ?? [])")
+        #expect(try relaxed.dataset.pair(id: kept[0].pairID).capture?.trigger == .software)
     }
 
     @Test func rawPlusJPEGCompanionsAreCataloguedWithTheirShot() throws {

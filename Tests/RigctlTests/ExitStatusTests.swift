@@ -95,8 +95,9 @@ import Testing
         let pairs = try #require(run["pairs"] as? [[String: Any]])
         #expect(pairs.count >= 1 && pairs.count < 50, "\(pairs.count) pairs")
         for pair in pairs {
-            JSONOutput.expectKeys(pair, required: ["index", "shallow", "deep", "sidecar", "arrivalSkew"],
+            JSONOutput.expectKeys(pair, required: ["index", "shallow", "deep", "sidecar", "trigger", "arrivalSkew"],
                                   optional: ["triggerSkew"], "capture --out --json pair")
+            #expect(pair["trigger"] as? String == "software")
             for key in ["shallow", "deep", "sidecar"] {
                 #expect(FileManager.default.fileExists(atPath: pair[key] as? String ?? ""), "\(key) of \(pair)")
             }
