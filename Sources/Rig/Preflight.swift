@@ -185,11 +185,11 @@ extension Rig {
                 warnings.append(.init(.shutterDiffers, "the roles use different shutter speeds (\(shallowText) and \(deepText)): motion blur differs between them"))
             }
         }
-        // The trigger box is set up from the rig file (its enable arrays and bulb time) and read back.
+        // The trigger box as it holds itself now (connecting the rig set it up from the rig file and checked that).
         var boxState: TriggerBoxState?
         if let box = triggerBox {
             do {
-                boxState = try box.configure()
+                boxState = try box.read()
             } catch {
                 errors.append("\(error)")
             }

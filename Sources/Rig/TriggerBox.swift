@@ -35,9 +35,6 @@ public struct TriggerBoxSettings: Sendable, Equatable, Codable {
     public var enabledOutputs: [Bool] {
         (0..<TriggerBoxCommand.outputs).map { $0 + 1 == shallowOutput || $0 + 1 == deepOutput }
     }
-
-    /// The output wired to `role`.
-    public func output(_ role: CameraRole) -> Int { role == .shallow ? shallowOutput : deepOutput }
 }
 
 /// What a trigger box holds, as read back from it.

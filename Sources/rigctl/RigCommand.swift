@@ -32,9 +32,9 @@ struct RigCheck: ParsableCommand {
         discussion: """
             Reports per camera the vendor code libgphoto2 drives it with, battery, capture target, free space, focus \
             mode and the exposure settings; for the rig, how many pairs still fit and how the two roles' exposures \
-            compare. With trigger "trigger-box" the box is set up (its shutter and focus outputs, bulb time) and \
-            read back: name, mode, outputs and bulb time are reported, and a box that does not answer or holds \
-            something else is an error. Autofocus, a low battery or unbalanced exposures are warnings; a full card, or with --apply a \
+            compare. With trigger "trigger-box" the box is set up when the rig connects (its shutter and focus \
+            outputs, bulb time) and read back: name, mode, outputs and bulb time are reported, and a box that does \
+            not answer or holds something else is an error. Autofocus, a low battery or unbalanced exposures are warnings; a full card, or with --apply a \
             setting the camera refuses or ignores, is an error (exit status 1). Nothing is changed on the cameras \
             unless --apply is given, which sets the rig file's settings and reads each back.
             """

@@ -14,20 +14,9 @@ import Glibc
     static let firmware = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("firmware")
 
-    /// Runs a tool to the end; its combined output.
-    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// `tool` found on PATH, run in `directory` to the end (TestSupport's `runTool`): its status and combined output.
+    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> ToolResult {
+        try runTool("/usr/bin/env", [tool] + arguments, home: directory, currentDirectory: directory)
     }
 
     @Test func theSketchBuildsForAnArduinoUno() throws {
