@@ -133,6 +133,23 @@ let package = Package(
             ]
         ),
 
+        // `capture --serve`: the capture's page (cameras, trigger, pairs as they land, warnings), served on loopback
+        // while the capture runs.
+        .target(
+            name: "CaptureDashboard",
+            dependencies: [
+                "PairVocabulary",
+                "Rig",
+                "Pipeline",
+                "Metrics",
+                "Imaging",
+                "ThreadSupport",
+                "WebServing",
+                .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // ---- The command line.
         .executableTarget(
             name: "rigctl",
@@ -150,6 +167,7 @@ let package = Package(
                 "Alignment",
                 "Pipeline",
                 "LiveViewing",
+                "CaptureDashboard",
                 "ThreadSupport",
                 "Review",
                 "WebServing",
@@ -160,7 +178,8 @@ let package = Package(
 
         // ---- Tests, mirroring the modules.
         // Helpers shared by the test targets (temporary folders, fixtures, seeded random numbers, running tools).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Also headless Chromium through its DevTools pipe, for the pages' browser tests.
+        .target(name: "TestSupport", dependencies: ["ThreadSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "ThreadSupportTests", dependencies: ["ThreadSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["TestSupport", "PairVocabulary", "AtomicFiles", "Imaging"]),
         .testTarget(name: "PairVocabularyTests", dependencies: ["PairVocabulary"]),
@@ -183,6 +202,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "LiveViewingTests", dependencies: ["TestSupport", "LiveViewing", "Alignment", "Imaging", "PairVocabulary"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
+        .testTarget(name: "CaptureDashboardTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "CaptureDashboard", "Rig", "Pipeline", "Metrics", "Imaging"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "WebServing", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),

@@ -10,7 +10,7 @@ import ThreadSupport
 /// What the pipeline reports as it goes, for a live display or a log.
 public enum PipelineEvent: Sendable {
     /// A pair was captured and catalogued; `waiting` captures are queued for processing.
-    case captured(index: Int, captureID: CaptureID, skew: Double?, waiting: Int)
+    case captured(index: Int, captureID: CaptureID, skew: Double?, waiting: Int, pair: CapturedPair)
     case stage(captureID: CaptureID, name: String)
     case processed(PairOutcome)
     /// A unit of work failed (nil: the list of work could not be read); the error names the capture or pair and
@@ -98,7 +98,7 @@ public final class CapturePipeline: Sendable {
                                        session: session)
                 let queued = queue.offer(id)
                 events(.captured(index: n + 1, captureID: id, skew: pair.triggerSkew ?? pair.arrivalSkew,
-                                 waiting: queue.count + (queued ? 0 : 1)))
+                                 waiting: queue.count + (queued ? 0 : 1), pair: pair))
             } catch RigError.pairAborted(_, let failures) {
                 // The rig numbers pairs by their files in incoming/, which is emptied after each one: name the pair
                 // as the user counts it in this session instead.

@@ -25,6 +25,8 @@ public struct PairOutcome: Sendable {
     public var captureID: CaptureID?
     public var pairID: PairID
     public var scene: String
+    /// The split the pair was filed under (nil where the outcome was not read back from the catalogue).
+    public var split: Split? = nil
     public var verdict: Verdict
     public var reasons: [String]
     /// The input's scores against the aligned target (nil for rejected pairs).
@@ -40,6 +42,21 @@ public struct PairOutcome: Sendable {
     public var scoreProtocol: ScoreProtocol?
     /// The scores under every protocol the dataset is scored in, the first being `input` and `deblurred`.
     public var byProtocol: [ProtocolScores] = []
+
+    public init(captureID: CaptureID?, pairID: PairID, scene: String, split: Split? = nil, verdict: Verdict,
+                reasons: [String], input: MetricReport? = nil, deblurred: MetricReport? = nil, modelName: String? = nil,
+                timings: [String: Double] = [:]) {
+        self.captureID = captureID
+        self.pairID = pairID
+        self.scene = scene
+        self.split = split
+        self.verdict = verdict
+        self.reasons = reasons
+        self.input = input
+        self.deblurred = deblurred
+        self.modelName = modelName
+        self.timings = timings
+    }
 
     /// Takes the input's and the model's scores under one protocol from a scoring run that took `totalSeconds`
     /// (deblurring included); the first protocol applied fills `input` and `deblurred`.

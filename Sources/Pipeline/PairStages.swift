@@ -316,7 +316,7 @@ extension PairProcessor {
         }
         item.scratch = nil
         let detail = try PairProcessingError.naming(work, "reading the stored pair") { try dataset.pair(id: pairID) }
-        var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: detail.scene, verdict: verdict,
+        var outcome = PairOutcome(captureID: captureID, pairID: pairID, scene: detail.scene, split: detail.split, verdict: verdict,
                                   reasons: reasons, input: nil, deblurred: nil, modelName: model?.name,
                                   timings: item.timings)
         guard verdict != .rejected else { return outcome }
@@ -344,7 +344,7 @@ extension PairProcessor {
 
     private func commitScores(_ item: PairInFlight, pairID: PairID) throws -> PairOutcome {
         guard let detail = item.pair, let images = item.stored else { throw DatasetError.notFound(what: "pair", id: "\(pairID)") }
-        var outcome = PairOutcome(captureID: detail.capture?.id, pairID: pairID, scene: detail.scene,
+        var outcome = PairOutcome(captureID: detail.capture?.id, pairID: pairID, scene: detail.scene, split: detail.split,
                                   verdict: detail.verdict, reasons: detail.reasons, input: nil, deblurred: nil,
                                   modelName: model?.name, timings: [:])
         try scoreUnderEveryProtocol(&outcome, work: item.work, pairID: pairID, images: images, pairName: detail.name,

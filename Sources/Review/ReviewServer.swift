@@ -25,19 +25,8 @@ public struct ReviewOptions: Sendable {
     }
 }
 
-/// Where a started server listens, and the address to open (with the token, when one is needed).
-public struct ReviewAddress: Sendable {
-    public let host: String
-    public let port: Int
-    public let token: String?
-
-    /// The address to open in a browser; for a wildcard bind, through this machine's name.
-    public var url: String {
-        let name = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName
-                 : host.contains(":") ? "[\(host)]" : host
-        return "http://\(name):\(port)/" + (token.map { "?token=\($0)" } ?? "")
-    }
-}
+/// The review server's address (see `ServerAddress`).
+public typealias ReviewAddress = ServerAddress
 
 /// The review web app: pages, JSON API and images of one dataset.
 public struct ReviewServer: Sendable {

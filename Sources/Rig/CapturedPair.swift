@@ -31,6 +31,24 @@ public struct CapturedFile: Sendable, Equatable, Codable {
     /// EOS (the full press comes after the half press and the focus wait). Absent means 0.5.
     public var fireFraction: Double?
 
+    public init(role: CameraRole, fileName: String, cameraPath: String, cameraPort: String, bytes: Int, triggerStart: Date?,
+                triggerEnd: Date?, arrival: Date, downloaded: Date, busyRetries: Int = 0,
+                metadata: CaptureMetadata = CaptureMetadata(), companions: [String]? = nil, fireFraction: Double? = nil) {
+        self.role = role
+        self.fileName = fileName
+        self.cameraPath = cameraPath
+        self.cameraPort = cameraPort
+        self.bytes = bytes
+        self.triggerStart = triggerStart
+        self.triggerEnd = triggerEnd
+        self.arrival = arrival
+        self.downloaded = downloaded
+        self.busyRetries = busyRetries
+        self.metadata = metadata
+        self.companions = companions
+        self.fireFraction = fireFraction
+    }
+
     /// The best host-side estimate of when the camera fired, from the trigger call and where in it the shutter
     /// fires for the camera's vendor.
     public var triggerTime: Date? {

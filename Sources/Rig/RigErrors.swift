@@ -46,6 +46,13 @@ public struct CameraFailure: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String { "\(camera) failed while \(stage): \(reason)" }
+
+    /// The camera's link failed (libgphoto2's I/O or timeout codes, as `GPhotoError.isConnectionLost`): it is gone
+    /// until reconnected, which a dashboard must say louder than a failed shot.
+    public var isConnectionLost: Bool {
+        guard let code else { return false }
+        return GPhotoError(code: code, operation: "").isConnectionLost
+    }
 }
 
 /// Why a rig could not be used or a pair not captured.

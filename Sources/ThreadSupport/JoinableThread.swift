@@ -115,3 +115,25 @@ private func setThreadName(_ name: String) {
 #else
 private func setThreadName(_ name: String) { _ = pthread_setname_np(name) }
 #endif
+
+extension JoinableThread {
+    /// Runs blocking `body` on a thread of its own and awaits its result without holding one of Swift's
+    /// cooperative threads (a server in the same process needs them); the thread is joined before this returns.
+    public static func awaiting<T: Sendable>(name: String, stackSize: Int = 8 << 20,
+                                             _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let thread = LockedValue<JoinableThread?>(nil)
+        let result: Result<T, Error> = await withCheckedContinuation { continuation in
+            do {
+                let started = try JoinableThread(name: name, stackSize: stackSize) {
+                    continuation.resume(returning: Result { try body() })
+                }
+                thread.withLock { $0 = started }
+            } catch {
+                continuation.resume(returning: .failure(error))
+            }
+        }
+        // Assigned before the await above could return; the body has finished, so the join is short.
+        thread.withLock { t -> JoinableThread? in defer { t = nil }; return t }?.join()
+        return try result.get()
+    }
+}

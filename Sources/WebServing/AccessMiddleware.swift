@@ -52,7 +52,7 @@ package struct AccessMiddleware: RouterMiddleware {
             if let auth = request.headers[.authorization], auth.hasPrefix("Bearer ") { bearer = String(auth.dropFirst(7)) }
             let presented = query["token"] ?? bearer ?? cookie
             guard let presented else {
-                throw HTTPFailure(status: .unauthorized, message: "open the address rigctl review printed, with its ?token=")
+                throw HTTPFailure(status: .unauthorized, message: "open the address rigctl printed when it started serving, with its ?token=")
             }
             guard policy.tokenMatches(presented) else {
                 throw HTTPFailure(status: .forbidden, message: "wrong token")

@@ -100,3 +100,24 @@ public struct AccessPolicy: Sendable, Equatable {
         return inet_pton(AF_INET, name, &v4) == 1 || inet_pton(AF_INET6, name, &v6) == 1
     }
 }
+
+/// Where a started server (review, capture dashboard) listens, and the address to open (with the token, when one
+/// is needed).
+public struct ServerAddress: Sendable {
+    public let host: String
+    public let port: Int
+    public let token: String?
+
+    public init(host: String, port: Int, token: String?) {
+        self.host = host
+        self.port = port
+        self.token = token
+    }
+
+    /// The address to open in a browser; for a wildcard bind, through this machine's name.
+    public var url: String {
+        let name = host == "0.0.0.0" || host == "::" ? ProcessInfo.processInfo.hostName
+                 : host.contains(":") ? "[\(host)]" : host
+        return "http://\(name):\(port)/" + (token.map { "?token=\($0)" } ?? "")
+    }
+}

@@ -1,5 +1,6 @@
 import Alignment
 import ArgumentParser
+import CaptureDashboard
 import DatasetBuilder
 import Foundation
 import Metrics
@@ -8,7 +9,7 @@ import Pipeline
 import Rig
 import ThreadSupport
 
-struct CaptureCommand: ParsableCommand {
+struct CaptureCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "capture",
         abstract: "Capture pairs with a two-camera rig.",
@@ -24,6 +25,12 @@ struct CaptureCommand: ParsableCommand {
             `rigctl process`, which aligns each capture with the rig file's calibration recorded with it and puts its \
             pair in the split the capture asked for. The dataset must exist (`rigctl dataset init DIR`) unless --init \
             is given.
+
+            With --serve, a page shows the capture as it runs: both cameras (battery, card, settings read back, \
+            connection), the trigger, every pair as it lands (thumbnails, skew, verdict, scores), counts per scene and \
+            split, and loud warnings (a missing frame, a camera gone, battery or card low, pairs rejected in a row, \
+            skew over the rig file's maxSkew). It is served on 127.0.0.1 unless --host says otherwise (then with a \
+            printed token) and stays up after the capture ends, until Ctrl-C.
             """
     )
 
@@ -61,6 +68,15 @@ struct CaptureCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON on standard output (docs/cli-json.md); the per-pair lines go to standard error.")
     var json = false
 
+    @Flag(help: "Serve a live page of the capture (see above); the address is printed first.")
+    var serve = false
+
+    @Option(help: "Port of the --serve page (0: any free port).")
+    var port: Int = 8419
+
+    @Option(help: "Address of the --serve page; other than loopback, every request must carry the printed token.")
+    var host: String = "127.0.0.1"
+
     func validate() throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         if out == nil && scene == nil { throw ValidationError("give --scene NAME to capture into a dataset (or --out DIR for files only)") }
@@ -71,56 +87,91 @@ struct CaptureCommand: ParsableCommand {
         }
         if let scene, scene.utf8.count > 200 { throw ValidationError("--scene is longer than 200 bytes") }
         if initDataset && out != nil { throw ValidationError("--init creates a dataset; it has no meaning with --out") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard !host.isEmpty else { throw ValidationError("--host must not be empty") }
     }
 
-    func run() throws {
+    func run() async throws {
+        let stopping = StopNotice()
+        let interrupt = InterruptHandler { stopping.say() }
+        if serve { return try await runServing(interrupt: interrupt, stopping: stopping) }
+        try capture(dashboard: nil, interrupt: interrupt.stop, stopping: stopping)
+    }
+
+    /// The capture itself, with or without a page: `dashboard` is told everything the page shows.
+    func capture(dashboard: DashboardFeed?, interrupt: StopFlag, stopping: StopNotice) throws {
         try reportingErrors {
-            let file = try RigFile.load(URL(fileURLWithPath: rig))
-            // Everything that can be wrong with the arguments is found before a camera is touched: the dataset, the
-            // model and the calibration are opened first, so a bad one never leaves a fired pair behind.
-            let prepared = out == nil ? try prepareDataset(file: file) : nil
-            let library = try GPhotoLibrary()
-            let connected = try Rig(file: file, library: library)
-            defer { connected.close() }
-            if !noSettings { try connected.applySettings() }
-            // The pre-flight before the first pair: what would stop the session or spoil its pairs.
-            let preflight = try connected.preflight(apply: false)
-            // The rig file's settings were just applied: a difference from them is not news (unless --no-settings).
-            for w in preflight.warnings where noSettings || w.kind != .settingDiffers {
-                FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
+            do {
+                try captureReporting(dashboard: dashboard, interrupt: interrupt, stopping: stopping)
+                dashboard?.apply(.ended(nil))
+            } catch {
+                // An exit status the capture chose (rejections, failed processing) is not a failure of the rig.
+                dashboard?.apply(.ended(error is ExitCode ? nil : CaptureFailure(error)))
+                throw error
             }
-            if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
-            let space = CardSpaceMonitor(rig: connected, preflight: preflight)
-            if let prepared { return try captureIntoDataset(rig: connected, file: file, prepared: prepared, space: space) }
-            guard let out else { return }
-            try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out), space: space)
         }
     }
 
+    private func captureReporting(dashboard: DashboardFeed?, interrupt: StopFlag, stopping: StopNotice) throws {
+        let file = try RigFile.load(URL(fileURLWithPath: rig))
+        // Everything that can be wrong with the arguments is found before a camera is touched: the dataset, the
+        // model and the calibration are opened first, so a bad one never leaves a fired pair behind.
+        let prepared = out == nil ? try prepareDataset(file: file) : nil
+        let library = try GPhotoLibrary()
+        let connected = try Rig(file: file, library: library)
+        defer { connected.close() }
+        if !noSettings { try connected.applySettings() }
+        // The pre-flight before the first pair: what would stop the session or spoil its pairs.
+        let preflight = try connected.preflight(apply: false)
+        // The rig file's settings were just applied: a difference from them is not news (unless --no-settings).
+        for w in preflight.warnings where noSettings || w.kind != .settingDiffers {
+            FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
+        }
+        dashboard?.apply(.preflight(preflight))
+        if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
+        let space = CardSpaceMonitor(rig: connected, preflight: preflight)
+        let reporter = dashboard.map { DashboardReporter(feed: $0, rig: connected) }
+        dashboard?.apply(.capturing)
+        if let prepared {
+            return try captureIntoDataset(rig: connected, file: file, prepared: prepared, space: space,
+                                          interrupt: interrupt, stopping: stopping, reporter: reporter)
+        }
+        guard let out else { return }
+        try captureFiles(rig: connected, file: file, into: URL(fileURLWithPath: out), space: space,
+                         interrupt: interrupt, stopping: stopping, reporter: reporter)
+    }
+
     /// Files only: each pair written into the folder; Ctrl-C stops after the pair in hand, with status 130.
-    func captureFiles(rig: Rig, file: RigFile, into directory: URL, space: CardSpaceMonitor) throws {
-        let interrupt = InterruptHandler { note("stopping after the pair in hand (Ctrl-C again to quit at once)") }
+    func captureFiles(rig: Rig, file: RigFile, into directory: URL, space: CardSpaceMonitor, interrupt: StopFlag,
+                      stopping: StopNotice, reporter: DashboardReporter?) throws {
+        stopping.add { note("stopping after the pair in hand (Ctrl-C again to quit at once)") }
         if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         var skews: [Double] = []
         var pairs: [CapturedPair] = []
         let start = Date()
         for n in 0..<count {
             if n > 0 && interval > 0 { Thread.sleep(forTimeInterval: interval) }
-            if interrupt.interrupted { break }
+            if interrupt.isRequested { break }
             let pair = try rig.capture(count: 1, into: directory)[0]
             pairs.append(pair)
+            reporter?.captured(number: n + 1, captureID: nil, pair: pair, scene: nil) { role in
+                let url = pair.url(role)
+                return (try Data(contentsOf: url), url.path)
+            }
             let skew = pair.triggerSkew.map { String(format: "trigger skew %.2f ms", $0 * 1000) }
                 ?? (pair.trigger == .triggerBox ? "trigger box" : "external release")
             var line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
                               pair.deep.fileName, skew, pair.arrivalSkew * 1000)
-            if let fit = Self.spaceAfterPair(space) { line += ", \(fit.pairs) more pair(s) fit" }
+            let fit = Self.spaceAfterPair(space)
+            reporter?.afterPair(fit: fit)
+            if let fit { line += ", \(fit.pairs) more pair(s) fit" }
             if json { note(line) } else { print(line) }
             if let s = pair.triggerSkew { skews.append(abs(s)) }
         }
         let elapsed = Date().timeIntervalSince(start)
         if json {
             try printJSON(FileCaptureJSON(folder: directory.path, pairs: pairs.map(FileCaptureJSON.Pair.init),
-                                          interrupted: interrupt.interrupted, seconds: elapsed))
+                                          interrupted: interrupt.isRequested, seconds: elapsed))
         } else {
             var summary = String(format: "%d pair(s) in %.1f s (%.1f pairs/min)", pairs.count, elapsed,
                                  Double(pairs.count) / max(elapsed, 1e-9) * 60)
@@ -129,7 +180,7 @@ struct CaptureCommand: ParsableCommand {
             }
             print(summary + " into \(directory.path)")
         }
-        if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
+        if interrupt.isRequested { throw ExitCode(ExitStatus.interrupted) }
     }
 
     /// The whole pipeline: every pair catalogued, aligned, deblurred and scored as it arrives.
@@ -144,27 +195,38 @@ struct CaptureCommand: ParsableCommand {
     }
 
     func captureIntoDataset(rig: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor),
-                            space: CardSpaceMonitor) throws {
+                            space: CardSpaceMonitor, interrupt: StopFlag, stopping: StopNotice,
+                            reporter: DashboardReporter?) throws {
         let root = location.url
         let dataset = prepared.dataset
         let pipeline = CapturePipeline(dataset: dataset, processor: prepared.processor,
                                        scene: SceneInput(name: scene ?? "unsorted"),
                                        session: ISO8601DateFormatter().string(from: Date()), split: split)
         let display = PipelineDisplay(total: count, standardError: json)
-        let interrupt = InterruptHandler { display.handle(.stopping) }
+        stopping.add { display.handle(.stopping) }
         if file.trigger == .external { note("waiting for an external release (\(count) pair(s))") }
         let start = Date()
         // The capture loop sends `.captured` between pairs, so the cards can be read then.
-        let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt.stop, events: { event in
+        let sceneName = pipeline.scene.name
+        let outcomes = try pipeline.run(rig: rig, count: count, interval: interval, stop: interrupt, events: { event in
             display.handle(event)
-            if case .captured = event { _ = Self.spaceAfterPair(space) }
+            reporter?.pipeline(event)
+            if case .captured(let index, let id, _, _, let pair) = event {
+                reporter?.captured(number: index, captureID: id, pair: pair, scene: sceneName) { role in
+                    guard let shot = try dataset.capture(id: id)?.shot(role.shot) else {
+                        throw DatasetError.notFound(what: "capture", id: "\(id)")
+                    }
+                    return (try dataset.readManagedFile(shot.file), shot.file.path)
+                }
+                reporter?.afterPair(fit: Self.spaceAfterPair(space))
+            }
         })
         display.finish()
         let elapsed = Date().timeIntervalSince(start)
         let left = try dataset.capturesWithoutPair().count
         if json {
             try printJSON(PipelineRunJSON(dataset: root, outcomes: outcomes, failures: display.failures, waiting: left,
-                                          interrupted: interrupt.interrupted, seconds: elapsed))
+                                          interrupted: interrupt.isRequested, seconds: elapsed))
         } else {
             print(Self.summary(outcomes, elapsed: elapsed, dataset: root.path))
         }
@@ -181,7 +243,7 @@ struct CaptureCommand: ParsableCommand {
             FileHandle.standardError.write(Data("rigctl: error: \(rejected)\n".utf8))
         }
         if display.failures > 0 { throw ExitCode(ExitStatus.failure) }
-        if interrupt.interrupted { throw ExitCode(ExitStatus.interrupted) }
+        if interrupt.isRequested { throw ExitCode(ExitStatus.interrupted) }
         if display.rejections.allRejected { throw ExitCode(ExitStatus.rejectedPair) }
     }
 

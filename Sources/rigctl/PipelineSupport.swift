@@ -111,7 +111,7 @@ private struct Screen {
     mutating func handle(_ event: PipelineEvent) {
         do {
             switch event {
-            case .captured(let index, let id, let skew, let waitingNow):
+            case .captured(let index, let id, let skew, let waitingNow, _):
                 captured = index
                 waiting = waitingNow
                 let skewText = skew.map { String(format: ", skew %.2f ms", $0 * 1000) } ?? ""

@@ -225,7 +225,7 @@ final class EventLog: Sendable {
         let stop = StopFlag()
         let rig = f.rig
         _ = try capture.run(rig: rig, count: 3, stop: stop) { event in
-            guard case .captured(let index, _, _, _) = event, index == 1 else { return }
+            guard case .captured(let index, _, _, _, _) = event, index == 1 else { return }
             // The next pair is downloaded whole, and the process dies before cataloguing it.
             _ = try? rig.capturePair(index: Rig.nextIndex(in: incoming), into: incoming)
             stop.request()
@@ -290,7 +290,7 @@ final class EventLog: Sendable {
         let deep = f.virtualRig.deep
         let error = try #require(throws: RigError.self) {
             _ = try f.pipeline(withModel: false).run(rig: f.rig, count: 4, stop: StopFlag()) { event in
-                if case .captured(let index, _, _, _) = event, index == 2 { deep.inject(.dropConnection) }
+                if case .captured(let index, _, _, _, _) = event, index == 2 { deep.inject(.dropConnection) }
             }
         }
         #expect(error.description.hasPrefix("pair 3 aborted"), "\(error)")
@@ -335,7 +335,7 @@ final class EventLog: Sendable {
         let pipeline = CapturePipeline(dataset: f.dataset, processor: f.processor(withModel: false),
                                        scene: SceneInput(name: "planes"), split: split, queueCapacity: 0)
         _ = try pipeline.run(rig: f.rig, count: count, stop: stop) { event in
-            if case .captured(let index, _, _, _) = event, index == count { stop.request() }
+            if case .captured(let index, _, _, _, _) = event, index == count { stop.request() }
         }
         #expect(try f.dataset.capturesWithoutPair().count == count)
     }

@@ -8,15 +8,15 @@ import Glibc
 /// NUL-terminated JSON commands on its descriptor 3 and writes replies and events on descriptor 4. No WebSocket,
 /// no port, no extra package. A reader thread hands each reply to the command waiting for it; every wait has a
 /// deadline, so a browser that hangs or dies fails the test instead of hanging the suite.
-final class DevTools: Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-        init(_ d: String) { description = d }
+public final class DevTools: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ d: String) { description = d }
     }
 
     /// How long one protocol command or one awaited page condition may take before the test fails. Generous: the
     /// machines that run the suite are shared and slow; this only bounds a hang, it measures nothing.
-    static let deadline: Duration = .seconds(90)
+    public static let deadline: Duration = .seconds(90)
 
     private let pid: pid_t
     private let toBrowser: Int32
@@ -30,7 +30,7 @@ final class DevTools: Sendable {
     }
 
     /// Starts `chromium` headless with a fresh profile under `profile` and the given window size.
-    init(executable: String, profile: URL, windowSize: (Int, Int) = (1280, 900)) throws {
+    public init(executable: String, profile: URL, windowSize: (Int, Int) = (1280, 900)) throws {
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
         guard pipe(&toChild) == 0, pipe(&fromChild) == 0 else { throw Failure("pipe: errno \(errno)") }
         // The child's ends go to 3 and 4 by dup2 from copies above 4, so that neither is already 3 or 4 (dup2 onto
@@ -107,7 +107,7 @@ final class DevTools: Sendable {
     /// Sends one command (to the browser, or to a page's session) and returns its `result`; a protocol error
     /// or the deadline throws.
     @discardableResult
-    func send(_ method: String, _ params: [String: Any] = [:], session: String? = nil) async throws -> [String: Any] {
+    public func send(_ method: String, _ params: [String: Any] = [:], session: String? = nil) async throws -> [String: Any] {
         var message: [String: Any] = ["method": method, "params": params]
         if let session { message["sessionId"] = session }
         let id = state.withLock { s -> Int in defer { s.nextID += 1 }; return s.nextID }
@@ -154,7 +154,7 @@ final class DevTools: Sendable {
     }
 
     /// Opens a new page (tab) and attaches to it.
-    func newPage(width: Int = 1280, height: Int = 900) async throws -> BrowserPage {
+    public func newPage(width: Int = 1280, height: Int = 900) async throws -> BrowserPage {
         let target = try await send("Target.createTarget", ["url": "about:blank"])
         guard let targetID = target["targetId"] as? String else { throw Failure("no target id") }
         let attached = try await send("Target.attachToTarget", ["targetId": targetID, "flatten": true])
@@ -170,7 +170,7 @@ final class DevTools: Sendable {
 
     /// Asks the browser to quit, closes the pipe and reaps the process; a browser that has not exited 30 s later
     /// is killed with its whole process group (renderers included).
-    func close() async {
+    public func close() async {
         _ = try? await send("Browser.close")
         Glibc.close(toBrowser)
         let pid = self.pid
@@ -194,7 +194,7 @@ final class DevTools: Sendable {
 
     /// Runs blocking work on its own thread, off Swift's cooperative pool (the in-process server needs that pool),
     /// and joins the thread once the work is done.
-    static func offThread(_ body: @escaping @Sendable () -> Void) async {
+    public static func offThread(_ body: @escaping @Sendable () -> Void) async {
         let thread = LockedValue<JoinableThread?>(nil)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             do {
@@ -211,28 +211,28 @@ final class DevTools: Sendable {
 }
 
 /// One page of the browser, addressed by its flattened session.
-struct BrowserPage: Sendable {
+public struct BrowserPage: Sendable {
     let browser: DevTools
     let session: String
 
     @discardableResult
-    func send(_ method: String, _ params: [String: Any] = [:]) async throws -> [String: Any] {
+    public func send(_ method: String, _ params: [String: Any] = [:]) async throws -> [String: Any] {
         try await browser.send(method, params, session: session)
     }
 
-    func resize(width: Int, height: Int) async throws {
+    public func resize(width: Int, height: Int) async throws {
         try await send("Emulation.setDeviceMetricsOverride",
                        ["width": width, "height": height, "deviceScaleFactor": 1, "mobile": false])
     }
 
     /// Navigates and waits until the new document has loaded (the old one is gone and `readyState` is complete).
-    func open(_ url: String) async throws {
+    public func open(_ url: String) async throws {
         try await send("Page.navigate", ["url": url])
         try await waitFor("location.href === \(Self.literal(url)) && document.readyState === 'complete'")
     }
 
     /// The value of a JavaScript expression (JSON-compatible values only).
-    func evaluate(_ expression: String) async throws -> Any? {
+    public func evaluate(_ expression: String) async throws -> Any? {
         let result = try await send("Runtime.evaluate", ["expression": expression, "returnByValue": true,
                                                          "awaitPromise": true])
         if let exception = result["exceptionDetails"] as? [String: Any] {
@@ -242,12 +242,12 @@ struct BrowserPage: Sendable {
         return (result["result"] as? [String: Any])?["value"]
     }
 
-    func string(_ expression: String) async throws -> String {
+    public func string(_ expression: String) async throws -> String {
         guard let s = try await evaluate(expression) as? String else { throw DevTools.Failure("\(expression) is not a string") }
         return s
     }
 
-    func number(_ expression: String) async throws -> Double {
+    public func number(_ expression: String) async throws -> Double {
         guard let n = try await evaluate(expression) as? NSNumber else { throw DevTools.Failure("\(expression) is not a number") }
         return n.doubleValue
     }
@@ -255,7 +255,7 @@ struct BrowserPage: Sendable {
     /// Waits until `condition` (a JavaScript expression) is true in the page, checking on every animation frame
     /// inside the page; a navigation that replaces the document mid-wait is retried on the new one. Fails with
     /// `condition` and the page's address after the deadline.
-    func waitFor(_ condition: String) async throws {
+    public func waitFor(_ condition: String) async throws {
         let start = ContinuousClock.now
         let probe = """
             new Promise(function (resolve) {
@@ -284,7 +284,7 @@ struct BrowserPage: Sendable {
     // MARK: - Input, as a person gives it (trusted events through the browser's input pipeline)
 
     /// Presses and releases one key. `key` is the DOM key ("a", " ", "Enter").
-    func press(_ key: String) async throws {
+    public func press(_ key: String) async throws {
         let (code, keyCode, text): (String, Int, String?) = {
             switch key {
             case " ": return ("Space", 32, " ")
@@ -308,16 +308,16 @@ struct BrowserPage: Sendable {
     }
 
     /// Types text into the focused element.
-    func type(_ text: String) async throws {
+    public func type(_ text: String) async throws {
         try await send("Input.insertText", ["text": text])
     }
 
-    func wheel(x: Double, y: Double, deltaY: Double) async throws {
+    public func wheel(x: Double, y: Double, deltaY: Double) async throws {
         try await send("Input.dispatchMouseEvent", ["type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": deltaY])
     }
 
     /// A left-button drag from one point to another in `steps` moves.
-    func drag(from: (Double, Double), to: (Double, Double), steps: Int = 4) async throws {
+    public func drag(from: (Double, Double), to: (Double, Double), steps: Int = 4) async throws {
         try await send("Input.dispatchMouseEvent", ["type": "mouseMoved", "x": from.0, "y": from.1])
         try await send("Input.dispatchMouseEvent", ["type": "mousePressed", "x": from.0, "y": from.1,
                                                     "button": "left", "buttons": 1, "clickCount": 1])
@@ -330,13 +330,13 @@ struct BrowserPage: Sendable {
                                                     "button": "left", "buttons": 0, "clickCount": 1])
     }
 
-    func click(x: Double, y: Double) async throws {
+    public func click(x: Double, y: Double) async throws {
         try await drag(from: (x, y), to: (x, y), steps: 1)
     }
 
     /// The centre of an element's box in CSS pixels of the viewport, the page scrolled first (the window only, never
     /// an inner scroller) when that centre is outside the viewport: input events land where the viewport shows.
-    func centre(of selector: String) async throws -> (Double, Double) {
+    public func centre(of selector: String) async throws -> (Double, Double) {
         var box = try await rect(of: selector)
         let viewport = try await evaluate("[window.innerWidth, window.innerHeight]") as? [NSNumber]
         guard let viewport, viewport.count == 2 else { throw DevTools.Failure("no viewport size") }
@@ -353,7 +353,7 @@ struct BrowserPage: Sendable {
         return centre
     }
 
-    func rect(of selector: String) async throws -> (x: Double, y: Double, width: Double, height: Double) {
+    public func rect(of selector: String) async throws -> (x: Double, y: Double, width: Double, height: Double) {
         guard let r = try await evaluate("""
             (function () { const r = document.querySelector(\(Self.literal(selector))).getBoundingClientRect();
                            return [r.left, r.top, r.width, r.height]; })()
@@ -361,7 +361,7 @@ struct BrowserPage: Sendable {
         return (r[0].doubleValue, r[1].doubleValue, r[2].doubleValue, r[3].doubleValue)
     }
 
-    func screenshot(to path: String) async throws {
+    public func screenshot(to path: String) async throws {
         let shot = try await send("Page.captureScreenshot", ["format": "png"])
         guard let text = shot["data"] as? String, let data = Data(base64Encoded: text) else {
             throw DevTools.Failure("no screenshot data")
@@ -370,7 +370,7 @@ struct BrowserPage: Sendable {
     }
 
     /// A JavaScript string literal.
-    static func literal(_ s: String) -> String {
+    public static func literal(_ s: String) -> String {
         let data = try! JSONSerialization.data(withJSONObject: [s])
         return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
