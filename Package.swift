@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         // Hummingbird's own NIO, named for the review server's connection handling (HTTP/1.0 close).
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        // Hummingbird's own service lifecycle, named for the dashboard's graceful stop when the capture says so.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // ---- C libraries and shims: one thin target each.
@@ -146,6 +148,7 @@ let package = Package(
                 "ThreadSupport",
                 "WebServing",
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -202,7 +205,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "LiveViewingTests", dependencies: ["TestSupport", "LiveViewing", "Alignment", "Imaging", "PairVocabulary"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Alignment", "Evaluation", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"]),
-        .testTarget(name: "CaptureDashboardTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "CaptureDashboard", "Rig", "Pipeline", "Metrics", "Imaging"]),
+        .testTarget(name: "CaptureDashboardTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "CaptureDashboard", "Rig", "Pipeline", "Metrics", "Imaging", "WebServing"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "WebServing", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),

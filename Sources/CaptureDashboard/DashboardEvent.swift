@@ -21,8 +21,12 @@ public enum DashboardEvent: Sendable {
     case processingFailed(String)
     /// Captures waiting for the pipeline's worker.
     case waiting(Int)
+    /// The worker took one of them.
+    case processingStarted
     /// Ctrl-C: the pair in hand is finished, then the capture stops.
     case stopping
+    /// Cameras that no longer answer, asked after a failure and before `ended` (so that it can say "gone").
+    case unreachable(Set<CameraRole>)
     /// The capture ended: nil when it ran to its count (or was stopped), else why it stopped.
     case ended(CaptureFailure?)
 }

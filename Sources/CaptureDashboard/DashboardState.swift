@@ -130,6 +130,8 @@ public struct DashboardState: Sendable {
     /// The rig's pairs that still fit, from the card that fills first.
     public var fit: PairsThatFit?
     public var processingWaiting = 0
+    /// Cameras found not answering after a failure.
+    public var unreachable: Set<CameraRole> = []
     /// Bumped by every change, so the page asks only for news.
     public private(set) var version = 0
     private var rejections = RejectionWatch()
@@ -207,6 +209,10 @@ public struct DashboardState: Sendable {
             raise(.processingFailed, role: nil, message, now, counting: true)
         case .waiting(let count):
             processingWaiting = count
+        case .processingStarted:
+            processingWaiting = max(0, processingWaiting - 1)
+        case .unreachable(let roles):
+            unreachable.formUnion(roles)
         case .stopping:
             if phase == .capturing || phase == .starting { phase = .stopping }
         case .ended(let failure):
@@ -241,9 +247,11 @@ public struct DashboardState: Sendable {
             return
         }
         for f in failure.cameras where !f.becauseTheOtherFailed {
-            if f.isConnectionLost {
+            if f.isConnectionLost || unreachable.contains(f.role) {
                 if let i = cameras.firstIndex(where: { $0.role == f.role }) { cameras[i].connected = false }
                 raise(.cameraGone, role: f.role, "\(f.role) camera gone: \(f.description)", now)
+            } else if f.isCardFull {
+                raise(.lowCard, role: f.role, "\(failure.pairLabel)the \(f.role) camera's card is full: \(f.description)", now)
             } else if f.stage == .waitingForFile {
                 raise(.missingFrame, role: f.role, "\(failure.pairLabel)the \(f.role) camera's frame never arrived: \(f.description)", now)
             } else {

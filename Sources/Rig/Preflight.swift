@@ -260,6 +260,11 @@ extension RigCamera {
         do { return try camera.capturePreview() } catch { throw RigError.camera(failure(.liveView, error)) }
     }
 
+    /// Whether the camera still answers (a cheap read of its storages). Over PTP/IP a dropped link surfaces as a
+    /// general error of whatever request was in flight, so a failure's code alone cannot tell a camera that is gone
+    /// from one that refused a shot; asking it again can.
+    public var answers: Bool { (try? camera.storageInfo()) != nil }
+
     /// Free space on the camera's storages.
     public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {
         do { return try camera.storageInfo() } catch { throw RigError.camera(failure(.reading, error)) }

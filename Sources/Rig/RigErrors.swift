@@ -53,6 +53,9 @@ public struct CameraFailure: Error, Sendable, Equatable, CustomStringConvertible
         guard let code else { return false }
         return GPhotoError(code: code, operation: "").isConnectionLost
     }
+
+    /// The camera refused the shot because its card is full.
+    public var isCardFull: Bool { code.map { GPhotoError(code: $0, operation: "").isCardFull } ?? false }
 }
 
 /// Why a rig could not be used or a pair not captured.

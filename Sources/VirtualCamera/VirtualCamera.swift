@@ -39,6 +39,8 @@ public final class VirtualCamera: Sendable {
         var capturing = false
         var busyReplies = 0
         var dropOnNextCapture = false
+        /// Shots still taken before the link drops (`dropConnectionAfter`).
+        var shotsBeforeDrop: Int?
         var bytesPerSecond: Int?
         var suppressObjectAdded = false
         var log: [VirtualCaptureRecord] = []
@@ -71,12 +73,14 @@ public final class VirtualCamera: Sendable {
                 busyReplies -= 1
                 return .code(PTPResponse.deviceBusy)
             }
-            if dropOnNextCapture {
+            if dropOnNextCapture || shotsBeforeDrop == 0 {
                 dropOnNextCapture = false
+                shotsBeforeDrop = nil
                 return .drop
             }
             if capturing { return .code(PTPResponse.deviceBusy) }
             if toCard, cardBytes + frameBytes > capacity { return .code(PTPResponse.storeFull) }
+            shotsBeforeDrop = shotsBeforeDrop.map { $0 - 1 }
             return nil
         }
     }
@@ -152,6 +156,7 @@ public final class VirtualCamera: Sendable {
             switch fault {
             case .busy(let count): s.busyReplies += max(0, count)
             case .dropConnection: s.dropOnNextCapture = true
+            case .dropConnectionAfter(let shots): s.shotsBeforeDrop = max(0, shots)
             case .slowDownload(let rate): s.bytesPerSecond = max(1, rate)
             case .noObjectAdded: s.suppressObjectAdded = true
             case .ignoreSettings: s.keepOldSettings = true
@@ -163,6 +168,7 @@ public final class VirtualCamera: Sendable {
         state.withLock { s in
             s.busyReplies = 0
             s.dropOnNextCapture = false
+            s.shotsBeforeDrop = nil
             s.bytesPerSecond = nil
             s.suppressObjectAdded = false
             s.keepOldSettings = false

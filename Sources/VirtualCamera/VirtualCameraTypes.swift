@@ -69,6 +69,8 @@ public enum VirtualCameraFault: Sendable, Equatable {
     case busy(count: Int)
     /// The next InitiateCapture request closes both channels without an answer, like a cable pulled.
     case dropConnection
+    /// As `dropConnection`, once `shots` more shots have been taken: a cable pulled in the middle of a session.
+    case dropConnectionAfter(shots: Int)
     /// Object data is sent at this rate until cleared, like a slow card or link.
     case slowDownload(bytesPerSecond: Int)
     /// Captures complete (CaptureComplete is sent) but ObjectAdded never comes, until cleared.

@@ -120,6 +120,22 @@ struct CaptureCommand: AsyncParsableCommand {
         let library = try GPhotoLibrary()
         let connected = try Rig(file: file, library: library)
         defer { connected.close() }
+        do {
+            try captureConnected(connected, file: file, prepared: prepared, dashboard: dashboard, interrupt: interrupt,
+                                 stopping: stopping)
+        } catch {
+            // The page says "gone" only of a camera that no longer answers: over PTP/IP a dropped link fails the
+            // request in flight with a general error, like a refused shot.
+            if let dashboard {
+                let failed = (error as? RigError)?.failures.filter { !$0.becauseTheOtherFailed }.map(\.role) ?? []
+                dashboard.apply(.unreachable(Set(failed.filter { !connected.camera($0).answers })))
+            }
+            throw error
+        }
+    }
+
+    private func captureConnected(_ connected: Rig, file: RigFile, prepared: (dataset: Dataset, processor: PairProcessor)?,
+                                  dashboard: DashboardFeed?, interrupt: StopFlag, stopping: StopNotice) throws {
         if !noSettings { try connected.applySettings() }
         // The pre-flight before the first pair: what would stop the session or spoil its pairs.
         let preflight = try connected.preflight(apply: false)

@@ -16,6 +16,9 @@ final class StopNotice: Sendable {
     func add(_ action: @escaping @Sendable () -> Void) { actions.withLock { $0.append(action) } }
 
     func say() { for action in actions.value { action() } }
+
+    /// Once what they stopped is over: Ctrl-C now only does `action`.
+    func replace(with action: @escaping @Sendable () -> Void) { actions.withLock { $0 = [action] } }
 }
 
 /// Tells the dashboard what the capture loop and the pipeline report, and reads the cameras again between pairs
@@ -58,7 +61,9 @@ final class DashboardReporter: Sendable {
         case .processed(let outcome): feed.apply(.processed(outcome))
         case .failed(_, let error): feed.apply(.processingFailed("\(error)"))
         case .captured(_, _, _, let waiting, _): feed.apply(.waiting(waiting))
-        case .stage, .stopping: break
+        // Sent once per capture, when the worker takes it (as the terminal display counts it).
+        case .stage: feed.apply(.processingStarted)
+        case .stopping: break
         }
     }
 }
@@ -76,9 +81,14 @@ extension CaptureCommand {
         stopping.add { feed.apply(.stopping) }
         let server = DashboardServer(feed: feed, host: host, port: port)
         let (addresses, started) = AsyncStream.makeStream(of: ServerAddress.self)
+        // The page stops once the capture has ended and Ctrl-C was pressed (during the capture or after it).
+        let captureEnded = LockedValue(false)
+        let stop = interrupt.stop
         let serving = Task {
             defer { started.finish() }
-            try await server.run { address in started.yield(address) }
+            try await server.run(until: {
+                while !(captureEnded.value && stop.isRequested) { try? await Task.sleep(for: .milliseconds(100)) }
+            }, onStart: { address in started.yield(address) })
         }
         var iterator = addresses.makeAsyncIterator()
         guard let address = await iterator.next() else {
@@ -99,7 +109,6 @@ extension CaptureCommand {
         say("rigctl capture: dashboard at \(address.url)")
         if address.token != nil { say("rigctl capture: the token in this address is required; share it only with the lab") }
         say("rigctl capture: Ctrl-C stops the capture after the pair in hand; the page stays up until Ctrl-C")
-        let stop = interrupt.stop
         var failure: (any Error)?
         do {
             try await JoinableThread.awaiting(name: "capture") {
@@ -108,11 +117,11 @@ extension CaptureCommand {
         } catch {
             failure = error
         }
-        if !interrupt.interrupted {
+        if !stop.isRequested {
+            stopping.replace(with: { note("stopping the page") })
             say("rigctl capture: the capture has ended; the page at \(address.url) stays up until Ctrl-C")
-            while !interrupt.interrupted { try? await Task.sleep(for: .milliseconds(100)) }
         }
-        serving.cancel()
+        captureEnded.withLock { $0 = true }
         _ = await serving.result
         if let failure { throw failure }
     }

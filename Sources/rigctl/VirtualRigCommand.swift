@@ -67,7 +67,7 @@ struct VirtualRigCommand: ParsableCommand {
     @Option(name: .customLong("card-mb"), help: "Size of each camera's card in megabytes (10^6 bytes; default 32 GiB).")
     var cardMB: Double?
 
-    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added, ROLE:ignore-settings.")
+    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:drop-after=SHOTS, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added, ROLE:ignore-settings.")
     var faults: [String] = []
 
     func validate() throws {
@@ -137,6 +137,11 @@ struct VirtualRigCommand: ParsableCommand {
             guard kind.count == 2, let n = Int(kind[1]), n > 0 else { throw ValidationError("--fault \(text): busy=N needs a count") }
             return (role, .busy(count: n))
         case "drop": return (role, .dropConnection)
+        case "drop-after":
+            guard kind.count == 2, let n = Int(kind[1]), n >= 0 else {
+                throw ValidationError("--fault \(text): drop-after=N needs a number of shots")
+            }
+            return (role, .dropConnectionAfter(shots: n))
         case "slow":
             guard kind.count == 2, let n = Int(kind[1]), n > 0 else {
                 throw ValidationError("--fault \(text): slow=N needs bytes per second")
