@@ -62,8 +62,11 @@ public final class VirtualCamera: Sendable {
         var nikonEvents: [(code: UInt16, param: UInt32)] = []
         var nikonEventPolls = 0
 
+        /// Bytes of files that are not this session's on the card (`fillCard`).
+        var foreignBytes: UInt64 = 0
+
         /// Bytes stored on the card.
-        var cardBytes: UInt64 { objects.values.reduce(0) { $0 + ($1.inRAM ? 0 : UInt64($1.data.count)) } }
+        var cardBytes: UInt64 { foreignBytes + objects.values.reduce(0) { $0 + ($1.inRAM ? 0 : UInt64($1.data.count)) } }
 
         /// Why a shot cannot start now (an injected busy reply or dropped link, a shot still being written, a full
         /// card when it goes to the card), consuming the one-shot faults; nil when it can. Shared by InitiateCapture
@@ -157,6 +160,10 @@ public final class VirtualCamera: Sendable {
             case .busy(let count): s.busyReplies += max(0, count)
             case .dropConnection: s.dropOnNextCapture = true
             case .dropConnectionAfter(let shots): s.shotsBeforeDrop = max(0, shots)
+            case .fillCard(let frames):
+                let frame = UInt64(configuration.width * configuration.height * 2 + 4096)
+                let own = s.cardBytes - s.foreignBytes, room = own + UInt64(max(0, frames)) * frame
+                s.foreignBytes = configuration.storageCapacity > room ? configuration.storageCapacity - room : 0
             case .slowDownload(let rate): s.bytesPerSecond = max(1, rate)
             case .noObjectAdded: s.suppressObjectAdded = true
             case .ignoreSettings: s.keepOldSettings = true
@@ -169,6 +176,7 @@ public final class VirtualCamera: Sendable {
             s.busyReplies = 0
             s.dropOnNextCapture = false
             s.shotsBeforeDrop = nil
+            s.foreignBytes = 0
             s.bytesPerSecond = nil
             s.suppressObjectAdded = false
             s.keepOldSettings = false

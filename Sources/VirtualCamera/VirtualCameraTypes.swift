@@ -71,6 +71,9 @@ public enum VirtualCameraFault: Sendable, Equatable {
     case dropConnection
     /// As `dropConnection`, once `shots` more shots have been taken: a cable pulled in the middle of a session.
     case dropConnectionAfter(shots: Int)
+    /// Other files take the card's space until only `frames` more frames fit (by the camera's own estimate of a
+    /// frame), until cleared: a card filling up, or one shared with another body.
+    case fillCard(leavingFrames: Int)
     /// Object data is sent at this rate until cleared, like a slow card or link.
     case slowDownload(bytesPerSecond: Int)
     /// Captures complete (CaptureComplete is sent) but ObjectAdded never comes, until cleared.

@@ -17,8 +17,10 @@ struct VirtualRigCommand: ParsableCommand {
             Bodies: --vendor generic|canon|nikon for both, or --vendor shallow=canon --vendor deep=nikon per role; \
             libgphoto2 then drives each through that vendor's code ("Canon EOS (WLAN)", "Nikon DSLR (WLAN)").
             Faults for tests: --fault ROLE:busy=N (next N captures answered DeviceBusy), ROLE:drop (next capture \
-            drops the connection), ROLE:slow=BYTES_PER_SECOND (slow downloads), ROLE:no-object-added (files never \
-            announced), ROLE:ignore-settings (settings answered OK but not kept).
+            drops the connection), ROLE:drop-after=N (the same after N more shots), ROLE:slow=BYTES_PER_SECOND (slow \
+            downloads), ROLE:no-object-added (files never announced), ROLE:ignore-settings (settings answered OK but \
+            not kept), ROLE:card-left=N (other files fill the card until N more frames fit). --armed-fault takes the \
+            same and injects it when SIGUSR2 arrives: a fault planted at a moment a test or a rehearsal chooses.
             --trigger trigger-box also opens a virtual trigger box on a pseudo-terminal (its device goes into the \
             rig file): it answers the ESPER TriggerBox instructions, and its outputs 1 and 2 release the shallow and \
             deep cameras, each --release-latency ROLE=SECONDS after the box fires.
@@ -67,8 +69,11 @@ struct VirtualRigCommand: ParsableCommand {
     @Option(name: .customLong("card-mb"), help: "Size of each camera's card in megabytes (10^6 bytes; default 32 GiB).")
     var cardMB: Double?
 
-    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:drop-after=SHOTS, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added, ROLE:ignore-settings.")
+    @Option(name: .customLong("fault"), help: "Inject a fault: ROLE:busy=N, ROLE:drop, ROLE:drop-after=SHOTS, ROLE:slow=BYTES_PER_SECOND, ROLE:no-object-added, ROLE:ignore-settings, ROLE:card-left=FRAMES.")
     var faults: [String] = []
+
+    @Option(name: .customLong("armed-fault"), help: "A fault (as --fault) injected when SIGUSR2 arrives; repeatable.")
+    var armedFaults: [String] = []
 
     func validate() throws {
         guard port > 0, port <= UInt16.max - 3 else { throw ValidationError("--port must be between 1 and \(UInt16.max - 3)") }
@@ -85,7 +90,7 @@ struct VirtualRigCommand: ParsableCommand {
         guard width >= 16, height >= 16, width % 2 == 0, height % 2 == 0 else {
             throw ValidationError("--width and --height must be even and at least 16")
         }
-        for f in faults { _ = try Self.parseFault(f) }
+        for f in faults + armedFaults { _ = try Self.parseFault(f) }
         _ = try Self.parseVendors(vendors)
         if let cardMB, !(cardMB > 0 && cardMB < 1e9) { throw ValidationError("--card-mb must be a positive number of megabytes") }
     }
@@ -147,6 +152,11 @@ struct VirtualRigCommand: ParsableCommand {
                 throw ValidationError("--fault \(text): slow=N needs bytes per second")
             }
             return (role, .slowDownload(bytesPerSecond: n))
+        case "card-left":
+            guard kind.count == 2, let n = Int(kind[1]), n >= 0 else {
+                throw ValidationError("--fault \(text): card-left=N needs a number of frames")
+            }
+            return (role, .fillCard(leavingFrames: n))
         case "no-object-added": return (role, .noObjectAdded)
         case "ignore-settings": return (role, .ignoreSettings)
         default: throw ValidationError("--fault \(text): unknown fault \"\(kind[0])\"")
@@ -189,18 +199,27 @@ struct VirtualRigCommand: ParsableCommand {
                 print("\(camera.configuration.name): \(camera.portPath)  \(camera.configuration.model)  f/\(String(format: "%g", s.fNumber)) "
                       + "\(RoleSettings.shutterText(s.exposureTime)) s ISO \(s.iso)  serial \(camera.configuration.serialNumber)")
             }
-            print("rig file: \(rigFile)  scene: \(theScene.name) \(width)x\(height)  (SIGUSR1 fires both; Ctrl-C stops)")
+            print("rig file: \(rigFile)  scene: \(theScene.name) \(width)x\(height)  (SIGUSR1 fires both"
+                  + (armedFaults.isEmpty ? "" : "; SIGUSR2 injects \(armedFaults.joined(separator: ", "))") + "; Ctrl-C stops)")
             fflush(nil)
             // Ignore the default actions and take the signals through dispatch sources: the command may run on any
             // thread, so a per-thread signal mask would not cover them all.
             let stop = DispatchSemaphore(value: 0)
             let queue = DispatchQueue(label: "virtual-rig-signals")
             var sources: [DispatchSourceSignal] = []
-            for number in [SIGINT, SIGTERM, SIGUSR1] {
+            let armed = try armedFaults.map(Self.parseFault)
+            for number in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
                 source.setEventHandler {
-                    if number == SIGUSR1 { rig.externalRelease() } else { stop.signal() }
+                    switch number {
+                    case SIGUSR1: rig.externalRelease()
+                    case SIGUSR2:
+                        for (role, fault) in armed { (role == .shallow ? rig.shallow : rig.deep).inject(fault) }
+                        print("armed fault(s) injected: \(armedFaults.joined(separator: ", "))")
+                        fflush(nil)
+                    default: stop.signal()
+                    }
                 }
                 source.resume()
                 sources.append(source)

@@ -14,7 +14,8 @@ import ThreadSupport
     final class ServingCapture: Sendable {
         let process: Process
         let base: String
-        private let lines: LockedValue<[(at: ContinuousClock.Instant, text: String)]>
+        /// Each line with when it arrived, seconds since 1970 (comparable with the page's clock).
+        private let lines: LockedValue<[(at: Double, text: String)]>
         private let readers: [JoinableThread]
 
         init(rigctl: String, arguments: [String], home: URL) throws {
@@ -29,7 +30,7 @@ import ThreadSupport
             process.standardError = err
             process.standardInput = FileHandle.nullDevice
             try process.run()
-            let lines = LockedValue<[(at: ContinuousClock.Instant, text: String)]>([])
+            let lines = LockedValue<[(at: Double, text: String)]>([])
             // Both streams are read to their end, so the capture never blocks on a full pipe.
             readers = try [out, err].enumerated().map { n, pipe in
                 try JoinableThread(name: "capture-output-\(n)") {
@@ -41,7 +42,7 @@ import ThreadSupport
                         while let newline = pending.firstIndex(of: "\n") {
                             let line = String(pending[..<newline])
                             pending.removeSubrange(...newline)
-                            lines.withLock { $0.append((ContinuousClock.now, line)) }
+                            lines.withLock { $0.append((Date().timeIntervalSince1970, line)) }
                         }
                     }
                 }
@@ -66,7 +67,7 @@ import ThreadSupport
         }
 
         /// The first line containing `text`, with when it came.
-        func line(containing text: String) -> (at: ContinuousClock.Instant, text: String)? {
+        func line(containing text: String) -> (at: Double, text: String)? {
             lines.withLock { $0.first { $0.text.contains(text) } }
         }
 
@@ -88,7 +89,7 @@ import ThreadSupport
     /// A virtual rig, `capture --serve` on it with `arguments`, and a browser page open on the dashboard.
     func withDashboard(rig rigArguments: [String], editRig: (inout RigFile) -> Void = { _ in },
                        capture arguments: (URL) -> [String], exitStatus: Int32,
-                       _ body: (ServingCapture, BrowserPage) async throws -> Void) async throws {
+                       _ body: (ServingCapture, BrowserPage, VirtualRigProcess) async throws -> Void) async throws {
         let browser = try #require(Self.chromium)
         let rigctl = try rigctl()
         let dir = try makeTemporaryDirectory()
@@ -106,7 +107,7 @@ import ThreadSupport
             do {
                 let page = try await devtools.newPage()
                 try await page.open(capture.base + "/")
-                try await body(capture, page)
+                try await body(capture, page, rig)
             } catch {
                 failure = error
             }
@@ -119,13 +120,36 @@ import ThreadSupport
         #expect(status == exitStatus, "\(capture.output)")
     }
 
-    /// How long after `line` the page showed what `condition` looks for; fails past `limit` seconds.
-    func shown(_ page: BrowserPage, _ condition: String, after line: String, in capture: ServingCapture) async throws -> Double {
-        try await page.waitFor(condition)
-        let seen = ContinuousClock.now
-        let at = try #require(capture.line(containing: line), "no line \"\(line)\": \(capture.output)").at
-        let seconds = Double((seen - at).components.attoseconds) / 1e18 + Double((seen - at).components.seconds)
-        return seconds
+    /// Records in the page when each warning first appears (the page's own clock, milliseconds since 1970), so
+    /// that how late the page showed it is measured there, not by when this test got round to looking.
+    func watchWarnings(_ page: BrowserPage) async throws {
+        _ = try await page.evaluate("""
+            (function () {
+              window.warningSeen = {};
+              const note = function () {
+                document.querySelectorAll('#warnings .alarm').forEach(function (a) {
+                  const key = a.dataset.kind + '/' + (a.dataset.role || '');
+                  if (!(key in window.warningSeen)) window.warningSeen[key] = Date.now();
+                });
+              };
+              note();
+              new MutationObserver(note).observe(document.getElementById('warnings'), { childList: true, subtree: true });
+              return true;
+            })()
+            """)
+    }
+
+    /// Waits for warning `key` (kind/role) and returns when the page first showed it, seconds since 1970.
+    func warningShown(_ page: BrowserPage, _ key: String) async throws -> Double {
+        try await page.waitFor("window.warningSeen && \(BrowserPage.literal(key)) in window.warningSeen")
+        return try await page.number("window.warningSeen[\(BrowserPage.literal(key))]") / 1000
+    }
+
+    /// Plants the virtual rig's armed faults now; returns when, seconds since 1970.
+    func plant(_ rig: VirtualRigProcess) -> Double {
+        let now = Date().timeIntervalSince1970
+        kill(rig.server.processIdentifier, SIGUSR2)
+        return now
     }
 
     /// The page polls twice a second; with a loaded machine's slack a fault must still show within a few seconds.
@@ -133,52 +157,57 @@ import ThreadSupport
 
     @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser test"))
     func aCameraThatDropsMidCaptureShowsAsGone() async throws {
-        try await withDashboard(rig: ["--width", "320", "--height", "240", "--fault", "deep:drop-after=2"], capture: { dir in
-            ["--dataset", dir.appendingPathComponent("set").path, "--init", "--scene", "desk", "--count", "6",
-             "--interval", "1", "--no-model"]
-        }, exitStatus: 1) { capture, page in
+        try await withDashboard(rig: ["--width", "320", "--height", "240", "--armed-fault", "deep:drop"], capture: { dir in
+            ["--dataset", dir.appendingPathComponent("set").path, "--init", "--scene", "desk", "--count", "200",
+             "--interval", "0.5", "--no-model"]
+        }, exitStatus: 1) { capture, page, rig in
             // The pairs before the fault land with their thumbnails, verdicts and counts.
             try await page.waitFor("""
                 document.querySelectorAll('#pairs tr[data-pair][data-verdict]').length >= 2 &&
                 [...document.querySelectorAll('#pairs tr[data-pair="1"] img')].filter(i => i.complete && i.naturalWidth > 0).length === 2 &&
                 document.querySelector('#counts [data-count="scene"] [data-key="desk"]') !== null
                 """)
-            let seconds = try await shown(page, "document.querySelector('#warnings .alarm[data-kind=\"cameraGone\"][data-role=\"deep\"]') !== null",
-                                          after: "rigctl: error:", in: capture)
-            #expect(seconds < Self.showWithin, "the page showed the dropped camera \(seconds) s after the capture stopped")
+            try await watchWarnings(page)
+            #expect(try await page.string("document.querySelector('#warnings').textContent") == "")
+            let planted = plant(rig)
+            let shown = try await warningShown(page, "cameraGone/deep")
+            let failed = try #require(capture.line(containing: "rigctl: error:"), "\(capture.output)")
+            #expect(failed.text.contains("deep camera"), "\(failed.text)")
+            #expect(shown - failed.at < Self.showWithin, "the page showed the dropped camera \(shown - failed.at) s after the capture stopped")
             #expect(try await page.string("document.querySelector('#warnings .alarm').textContent").contains("deep camera gone"))
             #expect(try await page.evaluate("document.body.classList.contains('alarmed')") as? Bool == true)
             #expect(try await page.string("document.title").hasPrefix("\u{26A0}"))
             #expect(try await page.evaluate("document.querySelector('#cameras .camera[data-role=\"deep\"]').classList.contains('gone')") as? Bool == true)
-            #expect(try await page.string("document.getElementById('phase').textContent") == "failed")
-            #expect(try await page.string("document.querySelector('#counts [data-count=\"scene\"] [data-key=\"desk\"]').textContent") == "2")
-            print("dashboard: the dropped deep camera showed \(String(format: "%.2f", seconds)) s after the capture stopped")
+            try await page.waitFor("document.getElementById('phase').textContent === 'failed'")
+            let landed = try await page.number("document.querySelectorAll('#pairs tr[data-pair]').length")
+            #expect(try await page.number("Number(document.querySelector('#counts [data-count=\"scene\"] [data-key=\"desk\"]').textContent)") == landed)
+            print(String(format: "dashboard: the dropped deep camera showed %.2f s after the capture stopped (%.2f s after the fault was planted)",
+                         shown - failed.at, shown - planted))
         }
     }
 
     @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser test"))
     func aCardFillingUpShowsAsSoonAsFewPairsFit() async throws {
-        // A card for 52 frames that keeps its files (the camera estimates a frame at width x height x 2 + 4096
-        // bytes): the pre-flight finds 52 pairs, so no warning yet; the figure drops below 50 a pair or two later.
-        let frame = 320 * 240 * 2 + 4096
-        try await withDashboard(rig: ["--width", "320", "--height", "240", "--card-mb", String(Double(52 * frame) / 1e6)],
-                                editRig: { $0.keepOnCamera = true }, capture: { dir in
-            ["--out", dir.appendingPathComponent("pairs").path, "--count", "5", "--interval", "1"]
-        }, exitStatus: 0) { capture, page in
-            try await page.waitFor("document.querySelectorAll('#pairs tr[data-pair]').length >= 1")
-            let seconds = try await shown(page, "document.querySelector('#warnings .alarm[data-kind=\"lowCard\"]') !== null",
-                                          after: "more pair(s) fit on the cards", in: capture)
-            #expect(seconds < Self.showWithin, "the page showed the filling card \(seconds) s after the capture warned")
-            let text = try await page.string("document.querySelector('#warnings .alarm[data-kind=\"lowCard\"]').textContent")
-            #expect(text.contains("more pair(s) fit on the cards"), "\(text)")
-            // Files only: no verdicts, but every pair with its thumbnails, and the warning stays when the capture ends.
-            try await page.waitFor("document.getElementById('phase').textContent === 'finished'")
+        // Files only. Other files fill the deep camera's card until 30 more frames fit: the next pair's reading of
+        // the cards finds fewer than 50 pairs.
+        try await withDashboard(rig: ["--width", "320", "--height", "240", "--armed-fault", "deep:card-left=30"], capture: { dir in
+            ["--out", dir.appendingPathComponent("pairs").path, "--count", "200", "--interval", "0.5"]
+        }, exitStatus: 130) { capture, page, rig in
             try await page.waitFor("""
-                document.querySelectorAll('#pairs tr[data-pair]').length === 5 &&
-                [...document.querySelectorAll('#pairs img')].filter(i => i.complete && i.naturalWidth > 0).length === 10
+                document.querySelectorAll('#pairs tr[data-pair]').length >= 2 &&
+                [...document.querySelectorAll('#pairs tr[data-pair="1"] img')].filter(i => i.complete && i.naturalWidth > 0).length === 2
                 """)
-            #expect(try await page.evaluate("document.querySelector('#warnings .alarm[data-kind=\"lowCard\"]') !== null") as? Bool == true)
-            print("dashboard: the filling card showed \(String(format: "%.2f", seconds)) s after the capture warned")
+            try await watchWarnings(page)
+            #expect(try await page.string("document.querySelector('#warnings').textContent") == "")
+            let planted = plant(rig)
+            let shown = try await warningShown(page, "lowCard/deep")
+            let warned = try #require(capture.line(containing: "more pair(s) fit on the cards"), "\(capture.output)")
+            #expect(shown - warned.at < Self.showWithin, "the page showed the filling card \(shown - warned.at) s after the capture warned")
+            let text = try await page.string("document.querySelector('#warnings .alarm[data-kind=\"lowCard\"]').textContent")
+            #expect(text.contains("more pair(s) fit on the cards (deep camera"), "\(text)")
+            #expect(try await page.string("document.getElementById('phase').textContent") == "capturing")
+            print(String(format: "dashboard: the filling card showed %.2f s after the capture warned (%.2f s after the fault was planted)",
+                         shown - warned.at, shown - planted))
         }
     }
 }
