@@ -71,9 +71,10 @@ public final class DashboardFeed: Sendable {
         thread?.join()
     }
 
-    /// A small JPEG of a camera file (RAW or not), for display.
+    /// A small JPEG of a camera file (RAW or not), for display: bilinear demosaicing is plenty at this size and
+    /// much cheaper than the AHD the pipeline uses.
     static func thumbnail(_ data: Data, path: String) throws -> Data {
-        var image = try ImageFile.decode(data, path: path)
+        var image = try ImageFile.decode(data, path: path, demosaic: .bilinear)
         if image.transfer != .display { image = image.displayEncoded() }
         return try JPEGFile.encode(image.downscaled(maxSide: thumbnailSide).raster8(), quality: 80)
     }

@@ -161,10 +161,12 @@ import ThreadSupport
             ["--dataset", dir.appendingPathComponent("set").path, "--init", "--scene", "desk", "--count", "200",
              "--interval", "0.5", "--no-model"]
         }, exitStatus: 1) { capture, page, rig in
-            // The pairs before the fault land with their thumbnails, verdicts and counts.
+            // The pairs before the fault land with their thumbnails, verdicts and counts (any pair's: on a slow
+            // machine the first may have left the page's newest 60 by now).
             try await page.waitFor("""
                 document.querySelectorAll('#pairs tr[data-pair][data-verdict]').length >= 2 &&
-                [...document.querySelectorAll('#pairs tr[data-pair="1"] img')].filter(i => i.complete && i.naturalWidth > 0).length === 2 &&
+                [...document.querySelectorAll('#pairs tr[data-pair]')].some(r =>
+                    [...r.querySelectorAll('img')].filter(i => i.complete && i.naturalWidth > 0).length === 2) &&
                 document.querySelector('#counts [data-count="scene"] [data-key="desk"]') !== null
                 """)
             try await watchWarnings(page)
@@ -195,7 +197,8 @@ import ThreadSupport
         }, exitStatus: 130) { capture, page, rig in
             try await page.waitFor("""
                 document.querySelectorAll('#pairs tr[data-pair]').length >= 2 &&
-                [...document.querySelectorAll('#pairs tr[data-pair="1"] img')].filter(i => i.complete && i.naturalWidth > 0).length === 2
+                [...document.querySelectorAll('#pairs tr[data-pair]')].some(r =>
+                    [...r.querySelectorAll('img')].filter(i => i.complete && i.naturalWidth > 0).length === 2)
                 """)
             try await watchWarnings(page)
             #expect(try await page.string("document.querySelector('#warnings').textContent") == "")
