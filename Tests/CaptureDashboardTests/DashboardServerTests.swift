@@ -4,6 +4,7 @@ import PairVocabulary
 import Rig
 import TestSupport
 import Testing
+import ThreadSupport
 import WebServing
 
 /// The dashboard's server in this process: its API, its thumbnails and the access checks it shares with review.
@@ -12,14 +13,16 @@ struct DashboardServerTests {
         let port: Int
         let task: Task<Void, Error>
         let feed: DashboardFeed
+        let done: LockedValue<Bool>
 
         func get(_ path: String, host: String? = nil, headers: [String: String] = [:]) async throws -> HTTPReply {
             try await HTTPClient.send(method: "GET", port: port, path: path, host: host ?? "127.0.0.1:\(port)",
                                       headers: headers, body: nil)
         }
 
+        /// A graceful stop, as `capture --serve` stops its page.
         func stop() async {
-            task.cancel()
+            done.withLock { $0 = true }
             _ = try? await task.value
             feed.close()
         }
@@ -30,16 +33,18 @@ struct DashboardServerTests {
                                                     trigger: .software, maxSkew: 0.001))
         let server = DashboardServer(feed: feed, host: "127.0.0.1", port: 0, token: token)
         let (stream, continuation) = AsyncStream.makeStream(of: ServerAddress.self)
+        let done = LockedValue(false)
         let task = Task {
             defer { continuation.finish() }
-            try await server.run { continuation.yield($0) }
+            try await server.run(until: { while !done.value { try? await Task.sleep(for: .milliseconds(20)) } },
+                                 onStart: { continuation.yield($0) })
         }
         var iterator = stream.makeAsyncIterator()
         guard let address = await iterator.next() else {
             _ = try await task.value
             throw HTTPTestError("the dashboard stopped before it listened")
         }
-        return Running(port: address.port, task: task, feed: feed)
+        return Running(port: address.port, task: task, feed: feed, done: done)
     }
 
     @Test func theAPIAnswersOnlyNewsAndEscapesWhatItShows() async throws {
