@@ -202,7 +202,8 @@ enum DashboardPage {
         body.alarmed .phase-failed { color: #fff; }
         .panels { display: flex; flex-wrap: wrap; gap: 1em; padding: 0 1em; }
         .panels section { flex: 1 1 18em; }
-        #cameras { display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
+        .panels #cameras { flex: 2 1 34em; display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }
+        .camera { flex: 1 1 15em; }
         #cameras h2 { flex-basis: 100%; }
         .camera.gone { outline: 3px solid #c62828; padding: .3em; }
         .camera h3, #counts h3 { margin: .3em 0; font-size: 1em; }

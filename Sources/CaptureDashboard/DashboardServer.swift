@@ -73,16 +73,7 @@ enum DashboardRoutes {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AccessMiddleware(bindHost: host, token: token, boundPort: boundPort))
         router.route("/", [.get]) { _, _ in Responses.html(DashboardPage.page(feed.snapshot)) }
-        router.route("/static/review.css", [.get]) { _, _ in
-            Responses.data(Data(Stylesheet.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        }
-        router.route("/static/dashboard.css", [.get]) { _, _ in
-            Responses.data(Data(DashboardPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        }
-        router.route("/static/dashboard.js", [.get]) { _, _ in
-            Responses.data(Data(DashboardPage.script.utf8), type: "text/javascript; charset=utf-8",
-                           headers: [.cacheControl: "no-cache"])
-        }
+        router.pageAssets("dashboard", css: DashboardPage.css, script: DashboardPage.script)
         // `?since=V`: 204 while nothing changed after version V, so a page polling twice a second costs nothing.
         router.route("/api/dashboard", [.get]) { request, _ in
             let state = feed.snapshot

@@ -249,7 +249,7 @@ public struct DashboardState: Sendable {
         for f in failure.cameras where !f.becauseTheOtherFailed {
             if f.isConnectionLost || unreachable.contains(f.role) {
                 if let i = cameras.firstIndex(where: { $0.role == f.role }) { cameras[i].connected = false }
-                raise(.cameraGone, role: f.role, "\(f.role) camera gone: \(f.description)", now)
+                raise(.cameraGone, role: f.role, "\(failure.pairLabel)\(f.description); it no longer answers", now)
             } else if f.isCardFull {
                 raise(.lowCard, role: f.role, "\(failure.pairLabel)the \(f.role) camera's card is full: \(f.description)", now)
             } else if f.stage == .waitingForFile {

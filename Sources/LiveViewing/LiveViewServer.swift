@@ -92,16 +92,7 @@ enum LiveViewRoutes {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: AccessMiddleware(bindHost: LiveViewServer.host, token: nil, boundPort: boundPort))
         router.route("/", [.get]) { _, _ in Responses.html(LiveViewPage.page(feed.snapshot)) }
-        router.route("/static/review.css", [.get]) { _, _ in
-            Responses.data(Data(Stylesheet.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        }
-        router.route("/static/liveview.css", [.get]) { _, _ in
-            Responses.data(Data(LiveViewPage.css.utf8), type: "text/css; charset=utf-8", headers: [.cacheControl: "no-cache"])
-        }
-        router.route("/static/liveview.js", [.get]) { _, _ in
-            Responses.data(Data(LiveViewPage.script.utf8), type: "text/javascript; charset=utf-8",
-                           headers: [.cacheControl: "no-cache"])
-        }
+        router.pageAssets("liveview", css: LiveViewPage.css, script: LiveViewPage.script)
         router.route("/api/liveview", [.get]) { _, _ in
             guard let s = feed.snapshot else { throw HTTPFailure(status: .serviceUnavailable, message: "no frame yet") }
             return Responses.data(LiveViewPage.json(s), type: "application/json; charset=utf-8",

@@ -107,6 +107,17 @@ package struct AccessMiddleware: RouterMiddleware {
 }
 
 extension Router<BasicRequestContext> {
+    /// A one-page server's static files: the shared stylesheet as /static/review.css, and the page's own
+    /// stylesheet and script as /static/NAME.css and /static/NAME.js.
+    package func pageAssets(_ name: String, css: String, script: String) {
+        for (path, text, type) in [("review.css", Stylesheet.css, "text/css"), ("\(name).css", css, "text/css"),
+                                   ("\(name).js", script, "text/javascript")] {
+            route("/static/\(path)", [.get]) { _, _ in
+                Responses.data(Data(text.utf8), type: type + "; charset=utf-8", headers: [.cacheControl: "no-cache"])
+            }
+        }
+    }
+
     /// Routes `path` for `methods`, and answers the other common methods there with 405 (a route that exists
     /// but does not take that method), not the 404 of a path that does not exist.
     package func route(_ path: String, _ methods: [HTTPRequest.Method],

@@ -176,7 +176,9 @@ import ThreadSupport
             let failed = try #require(capture.line(containing: "rigctl: error:"), "\(capture.output)")
             #expect(failed.text.contains("deep camera"), "\(failed.text)")
             #expect(shown - failed.at < Self.showWithin, "the page showed the dropped camera \(shown - failed.at) s after the capture stopped")
-            #expect(try await page.string("document.querySelector('#warnings .alarm').textContent").contains("deep camera gone"))
+            let alarm = try await page.string("document.querySelector('#warnings .alarm').textContent")
+            #expect(alarm.hasPrefix("Deep camera gone:") && alarm.contains("deep camera (ptpip:127.0.0.1:") && alarm.contains("no longer answers"),
+                    "\(alarm)")
             #expect(try await page.evaluate("document.body.classList.contains('alarmed')") as? Bool == true)
             #expect(try await page.string("document.title").hasPrefix("\u{26A0}"))
             #expect(try await page.evaluate("document.querySelector('#cameras .camera[data-role=\"deep\"]').classList.contains('gone')") as? Bool == true)
