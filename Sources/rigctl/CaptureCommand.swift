@@ -143,7 +143,9 @@ struct CaptureCommand: AsyncParsableCommand {
         for w in preflight.warnings where noSettings || w.kind != .settingDiffers {
             FileHandle.standardError.write(Data("rigctl: warning: \(w)\n".utf8))
         }
-        dashboard?.apply(.preflight(preflight))
+        var shown = preflight
+        shown.warnings = preflight.warnings.filter { noSettings || $0.kind != .settingDiffers }
+        dashboard?.apply(.preflight(shown))
         if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
         let space = CardSpaceMonitor(rig: connected, preflight: preflight)
         let reporter = dashboard.map { DashboardReporter(feed: $0, rig: connected) }
