@@ -211,7 +211,6 @@ def main():
     if not all(four):
         parser.error("--ifan, --dpdnet, --realblur and --basicsr are all needed (or --pyiqa alone)")
     import_scoring_tools()
-    pyiqa = load_pyiqa(args.pyiqa) if args.pyiqa else None
 
     sys.path.insert(0, args.ifan)
     ifan = load(os.path.join(args.ifan, "eval.py"), "ifan_eval",
@@ -234,6 +233,8 @@ def main():
     sys.argv = saved_argv
     realblur.structural_similarity = ssim_with_multichannel
     basicsr = load_basicsr(args.basicsr)
+    # Last: pyiqa imports the real torch, which the scripts above are given stand-ins for while they are imported.
+    pyiqa = load_pyiqa(args.pyiqa) if args.pyiqa else None
 
     # name, scene seed, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset. The seeds are
     # ones whose pairs ECC aligns the same from nearby starts (see the check below); many others do not.
