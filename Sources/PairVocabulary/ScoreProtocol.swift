@@ -33,6 +33,10 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         /// The luma of ITU-R BT.601 YCbCr (Y = 16 + 65.481 R + 128.553 G + 24.966 B, on the 0-255 scale), as
         /// super-resolution and restoration code (BasicSR, MATLAB's rgb2ycbcr) scores with `test_y_channel`.
         case lumaBT601 = "y-bt601"
+        /// The luma of YIQ (Y = 0.299 R + 0.587 G + 0.114 B, no offset), as IQA-PyTorch (pyiqa) scores with
+        /// `test_y_channel` in its default `color_space='yiq'`: PSNR on Y in [0, 1] unrounded, SSIM on Y * 255
+        /// rounded to integers (the `pyiqa-y` protocol says exactly how).
+        case lumaYIQ = "y-yiq"
     }
 
     /// How a method's output is held when it is compared.
@@ -90,11 +94,18 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         let frame = framing == .whole ? "whole image" : "cropped to multiples of 8"
         let depth = bitDepth > 0 ? "\(bitDepth)-bit" : "bit depth unknown"
         let held = outputs == .asProduced ? ", outputs as produced" : ""
-        let luma = channels == .lumaBT601 ? ", \(Self.lumaPhrase)" : ""
+        let luma = Self.phrase(channels).map { ", \($0)" } ?? ""
         return "\(frame), \(depth)\(held)\(luma), SSIM \(ssim.rawValue), LPIPS \(lpips ?? "none"), rigctl \(rigctlVersion)"
     }
 
-    static let lumaPhrase = "PSNR and SSIM on Y (BT.601)"
+    /// How `description` names channels other than R, G, B.
+    static func phrase(_ channels: Channels) -> String? {
+        switch channels {
+        case .rgb: nil
+        case .lumaBT601: "PSNR and SSIM on Y (BT.601)"
+        case .lumaYIQ: "PSNR and SSIM on Y (YIQ)"
+        }
+    }
 
     /// The protocol a `description` names (reports and score files carry the line); nil for any other text.
     public init?(described text: String) {
@@ -115,8 +126,8 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         }
         outputs = parts.first == "outputs as produced" ? .asProduced : .quantised
         if outputs == .asProduced { parts.removeFirst() }
-        channels = parts.first == Self.lumaPhrase ? .lumaBT601 : .rgb
-        if channels == .lumaBT601 { parts.removeFirst() }
+        channels = Channels.allCases.first { $0 != .rgb && parts.first == Self.phrase($0) } ?? .rgb
+        if channels != .rgb { parts.removeFirst() }
         guard parts.count >= 3, parts[0].hasPrefix("SSIM "),
               let ssim = SSIMConvention(rawValue: String(parts[0].dropFirst(5))),
               parts[1].hasPrefix("LPIPS "), parts[2].hasPrefix("rigctl ") else { return nil }
@@ -179,12 +190,20 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
     /// with the 11x11 Gaussian window (sigma 1.5, population covariance) over the positions where it fits. BasicSR
     /// computes neither MAE nor LPIPS: those columns are rigctl's, on R, G and B.
     case basicsrY = "basicsr-y"
+    /// IQA-PyTorch's (pyiqa's) `psnry` and `ssim` metrics as its default_model_configs.py defines them
+    /// (`test_y_channel=True`, `color_space='yiq'`, `downsample=False`, `crop_border=0`): images read / 255
+    /// (8-bit), the whole image, the output scored as produced. PSNR on the YIQ luma in [0, 1], computed in
+    /// float32 and not rounded, 10 log10(1 / (MSE + 1e-8)); SSIM on that luma * 255 rounded to integers, the 11x11
+    /// Gaussian window (sigma 1.5, population covariance, constants for a range of 255) over the positions where
+    /// it fits, its contrast-structure term clamped at 0 (pyiqa's ReLU), no MATLAB-style downsampling. pyiqa's
+    /// metrics have neither MAE nor LPIPS on this path: those columns are rigctl's, on R, G and B.
+    case pyiqaY = "pyiqa-y"
 
     /// Which pixels the protocol compares.
     public var framing: ScoreProtocol.Framing {
         switch self {
         case .ifan: .cropToMultipleOf8
-        case .dpdd, .realblur, .basicsrY: .whole
+        case .dpdd, .realblur, .basicsrY, .pyiqaY: .whole
         }
     }
 
@@ -192,12 +211,18 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
     public var ssim: ScoreProtocol.SSIMConvention {
         switch self {
         case .ifan, .dpdd: .skimageUniform7
-        case .realblur, .basicsrY: .gaussian11
+        case .realblur, .basicsrY, .pyiqaY: .gaussian11
         }
     }
 
     /// What its PSNR and SSIM compare.
-    public var channels: ScoreProtocol.Channels { self == .basicsrY ? .lumaBT601 : .rgb }
+    public var channels: ScoreProtocol.Channels {
+        switch self {
+        case .ifan, .dpdd, .realblur: .rgb
+        case .basicsrY: .lumaBT601
+        case .pyiqaY: .lumaYIQ
+        }
+    }
 
     /// Whether a method's output is aligned to the ground truth before it is scored.
     public var alignsOutputs: Bool { self == .realblur }
@@ -209,6 +234,7 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
         case .dpdd: "github.com/Abdullah-Abuolaim/defocus-deblurring-dual-pixel DPDNet/metrics.py"
         case .realblur: "github.com/rimchang/RealBlur evaluation_RealBlur_ecc.py"
         case .basicsrY: "github.com/XPixelGroup/BasicSR basicsr/metrics/psnr_ssim.py (test_y_channel=True, crop_border=0)"
+        case .pyiqaY: "github.com/chaofengc/IQA-PyTorch pyiqa/archs/psnr_arch.py and ssim_arch.py (metrics psnry and ssim: test_y_channel=True, color_space='yiq', downsample=False)"
         }
     }
 

@@ -22,7 +22,8 @@ struct MetricsCommand: ParsableCommand {
             first) or realblur (RealBlur's script: the output gain-matched and aligned to the target by an ECC \
             homography, then PSNR and Gaussian SSIM over the valid region) or basicsr-y (BasicSR's \
             test_y_channel: PSNR and Gaussian SSIM on the BT.601 luma, as MATLAB-style restoration tables \
-            print them; MAE and LPIPS stay on R, G, B). docs/metrics.md says how each \
+            print them; MAE and LPIPS stay on R, G, B) or pyiqa-y (IQA-PyTorch's psnry and ssim: PSNR on the \
+            YIQ luma, Gaussian SSIM on it rounded to 0-255). docs/metrics.md says how each \
             reproduces its official code.
             """
     )
@@ -36,7 +37,7 @@ struct MetricsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (keys protocol, psnr, ssim, ssim_gaussian, mae, lpips; lpips null without weights).")
     var json = false
 
-    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8), realblur (aligned first) or basicsr-y (PSNR and SSIM on the BT.601 luma).")
+    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8), realblur (aligned first), basicsr-y (PSNR and SSIM on the BT.601 luma, as BasicSR) or pyiqa-y (on the YIQ luma, as IQA-PyTorch).")
     var scoringProtocol: EvaluationProtocol = .dpdd
 
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")

@@ -47,8 +47,8 @@ import Testing
         #expect(try dataset.verify().isConsistent)
     }
 
-    /// RealBlur's and BasicSR's Y protocols share framing, bit depth and SSIM convention; the channels keep their rows
-    /// apart (v11), and each is found again by its own identity.
+    /// RealBlur's, BasicSR's Y and IQA-PyTorch's Y protocols share framing, bit depth and SSIM convention; the
+    /// channels keep their rows apart (v11; `y-yiq` needs no schema change), and each is found again by its own identity.
     @Test func lumaRowsSitBesideRGBRows() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -57,15 +57,23 @@ import Testing
         let rgb = ScoreProtocol(framing: .whole, bitDepth: 8, ssim: .gaussian11, lpips: nil)
         var luma = rgb
         luma.channels = .lumaBT601
-        #expect(rgb.named == .realblur && luma.named == .basicsrY)
+        var yiq = rgb
+        yiq.channels = .lumaYIQ
+        #expect(rgb.named == .realblur && luma.named == .basicsrY && yiq.named == .pyiqaY)
         #expect(try dataset.recordEvaluation(EvaluationInput(pairID: 1, modelID: input.id, psnr: 30, ssim: 0.8,
                                                              scoreProtocol: rgb)).created)
         #expect(try dataset.recordEvaluation(EvaluationInput(pairID: 1, modelID: input.id, psnr: 32, ssim: 0.9,
                                                              scoreProtocol: luma)).created)
         #expect(try dataset.score(pairID: 1, modelID: input.id, identity: rgb.identity)?.detail.psnr == 30)
         #expect(try dataset.score(pairID: 1, modelID: input.id, identity: luma.identity)?.detail.psnr == 32)
+        #expect(try dataset.pairsWithoutScores(model: "input", framing: .whole, ssim: .gaussian11, channels: .lumaYIQ,
+                                               requireLPIPS: false) == [1])
+        #expect(try dataset.recordEvaluation(EvaluationInput(pairID: 1, modelID: input.id, psnr: 31, ssim: 0.85,
+                                                             scoreProtocol: yiq)).created)
+        #expect(try dataset.score(pairID: 1, modelID: input.id, identity: yiq.identity)?.detail.psnr == 31)
+        #expect(try dataset.score(pairID: 1, modelID: input.id, identity: luma.identity)?.detail.psnr == 32)
         #expect(try dataset.pair("1").evaluations.compactMap(\.scoreProtocol?.channels).sorted { $0.rawValue < $1.rawValue }
-                == [.rgb, .lumaBT601])
+                == [.rgb, .lumaBT601, .lumaYIQ])
         #expect(try dataset.pairsWithoutScores(model: "input", framing: .whole, ssim: .gaussian11, channels: .lumaBT601,
                                                requireLPIPS: false).isEmpty)
     }

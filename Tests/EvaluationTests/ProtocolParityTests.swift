@@ -15,8 +15,10 @@ import Testing
         struct Luma: Decodable { var psnr: Double; var ssim: Double }
         struct Pair: Decodable {
             var name: String; var width: Int; var height: Int; var ifan: Scores; var dpdd: Scores; var realblur: RealBlur
-            var basicsrY: Luma
-            enum CodingKeys: String, CodingKey { case name, width, height, ifan, dpdd, realblur, basicsrY = "basicsr-y" }
+            var basicsrY: Luma; var pyiqaY: Luma
+            enum CodingKeys: String, CodingKey {
+                case name, width, height, ifan, dpdd, realblur, basicsrY = "basicsr-y", pyiqaY = "pyiqa-y"
+            }
         }
         var pairs: [Pair]
     }
@@ -129,6 +131,41 @@ import Testing
         #expect(described.named == .basicsrY && described.channels == .lumaBT601)
         #expect(ScoreProtocol(described: described.description) == described)
         #expect(PairScoring(.realblur, lpips: nil).scoreProtocol(bitDepth: 8).named == .realblur)
+    }
+
+    /// IQA-PyTorch's psnry and ssim metrics (its own functions on the 8-bit files as its imread2tensor reads them):
+    /// the luma in float32 as pyiqa holds it, so well inside the 0.01 dB and 2e-4 (measured: 3e-6 dB and
+    /// 2e-7). A disagreement fails; the fixture is in the repository, so a missing one fails too. MAE and LPIPS
+    /// are R, G, B.
+    @Test func pyiqaYReproducesIQAPyTorch() throws {
+        for pair in try Self.expected().pairs {
+            let ours = try Self.score(pair.name, bits: 8, .pyiqaY)
+            #expect(abs(ours.psnr - pair.pyiqaY.psnr) < 1e-4, "\(pair.name): \(ours.psnr) vs \(pair.pyiqaY.psnr)")
+            #expect(abs(ours.ssim - pair.pyiqaY.ssim) < 1e-5, "\(pair.name): \(ours.ssim) vs \(pair.pyiqaY.ssim)")
+            #expect(ours.ssimGaussian == ours.ssim)
+            let rgb = try Self.score(pair.name, bits: 8, .dpdd)
+            #expect(ours.mae == rgb.mae)
+            // YIQ's luma has no offset and spans [0, 1]: not BasicSR's numbers.
+            let basicsr = try Self.score(pair.name, bits: 8, .basicsrY)
+            #expect(abs(ours.psnr - basicsr.psnr) > 0.1, "\(pair.name)")
+        }
+        let described = PairScoring(.pyiqaY, lpips: nil).scoreProtocol(bitDepth: 8)
+        #expect(described.named == .pyiqaY && described.channels == .lumaYIQ)
+        #expect(ScoreProtocol(described: described.description) == described)
+        #expect(described.description.contains("PSNR and SSIM on Y (YIQ)"))
+    }
+
+    /// pyiqa's own conventions at their edges: identical images give 80 dB (its eps of 1e-8 in the MSE), not
+    /// infinity; the contrast-structure term is clamped at 0, so anti-correlated images give SSIM 0, not below.
+    @Test func pyiqaYEdges() throws {
+        let (w, h) = (16, 12)
+        let ramp = (0..<(3 * w * h)).map { Double(($0 * 37) % 256) / 255 }
+        let image = try MetricImage(width: w, height: h, pixels: ramp)
+        #expect(abs(try PixelMetrics.iqaPyTorchLuma(image, image).psnr - 80) < 1e-9)
+        let inverted = try MetricImage(width: w, height: h, pixels: ramp.map { 1 - $0 })
+        #expect(try PixelMetrics.iqaPyTorchLuma(image, inverted).ssim >= 0)
+        let tiny = try MetricImage(width: 10, height: 10, pixels: [Double](repeating: 0.5, count: 300))
+        #expect(throws: MetricsError.self) { try PixelMetrics.iqaPyTorchLuma(tiny, tiny) }
     }
 
     /// The protocols differ where they say they do: on the 123x77 pair the crop changes every score.

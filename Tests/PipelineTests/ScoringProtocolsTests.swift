@@ -17,12 +17,12 @@ import ThreadSupport
                              protocols: protocols)
     }
 
-    /// A capture into a dataset scored in IFAN's, RealBlur's and BasicSR's luma protocols records a row of each for
-    /// the input and the model (RealBlur's and BasicSR's differ only in their channels); the model runs once per
+    /// A capture into a dataset scored in IFAN's, RealBlur's, BasicSR's and IQA-PyTorch's luma protocols records a row
+    /// of each for the input and the model (RealBlur's and the two luma ones differ only in their channels); the model runs once per
     /// pair, and each row is the score a catalogue evaluation in that protocol computes from the stored images.
     @Test func everyPairIsScoredInEachConfiguredProtocolWithOneModelRun() throws {
         let f = try PipelineFixture()
-        try f.dataset.setScoringProtocols([.ifan, .realblur, .basicsrY])
+        try f.dataset.setScoringProtocols([.ifan, .realblur, .basicsrY, .pyiqaY])
         let counting = CountingDeblurrer()
         let pipeline = CapturePipeline(dataset: f.dataset,
                                        processor: processor(f, model: counting, protocols: try f.dataset.scoringProtocols()),
@@ -31,11 +31,11 @@ import ThreadSupport
         #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.verdict == .accepted })
         #expect(counting.runs.value == 2, "the model runs once per pair, not once per protocol")
         for o in outcomes {
-            #expect(o.byProtocol.map(\.named) == [.ifan, .realblur, .basicsrY])
+            #expect(o.byProtocol.map(\.named) == [.ifan, .realblur, .basicsrY, .pyiqaY])
             #expect(o.scoreProtocol?.named == .ifan && o.input == o.byProtocol[0].input)
             let rows = try f.dataset.pair(id: o.pairID).evaluations
-            #expect(rows.count == 6, "\(rows.map { ($0.model, $0.scoreProtocol?.description ?? "") })")
-            for named in [EvaluationProtocol.ifan, .realblur, .basicsrY] {
+            #expect(rows.count == 8, "\(rows.map { ($0.model, $0.scoreProtocol?.description ?? "") })")
+            for named in [EvaluationProtocol.ifan, .realblur, .basicsrY, .pyiqaY] {
                 let under = rows.filter { $0.scoreProtocol?.named == named }
                 #expect(Set(under.map(\.model)) == ["input", "unsharp"], "\(named)")
             }
@@ -43,10 +43,12 @@ import ThreadSupport
             #expect(Set(rows.filter { $0.model == "unsharp" }.compactMap(\.output?.path)).count == 1)
             let realblur = try #require(o.byProtocol[1].deblurred), luma = try #require(o.byProtocol[2].deblurred)
             #expect(realblur.psnr != o.deblurred?.psnr && luma.psnr != realblur.psnr, "the protocols compute different numbers")
+            let yiq = try #require(o.byProtocol[3].deblurred)
+            #expect(yiq.psnr != luma.psnr && yiq.psnr != realblur.psnr, "IQA-PyTorch's luma is not BasicSR's")
         }
         // The same rows as an evaluation of the catalogue in each protocol finds already recorded.
         let pairs = try outcomes.map { try f.dataset.pair(id: $0.pairID) }
-        for named in [EvaluationProtocol.ifan, .realblur, .basicsrY] {
+        for named in [EvaluationProtocol.ifan, .realblur, .basicsrY, .pyiqaY] {
             let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, protocol: named, lpips: nil),
                                                  methods: [InputMethod(), DeblurModel(name: "unsharp", deblurrer: counting,
                                                                                       weights: f.weights)])

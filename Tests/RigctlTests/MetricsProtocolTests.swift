@@ -40,6 +40,11 @@ import Testing
         #expect(abs((luma["psnr"] as? Double ?? 0) - official("basicsr-y", "psnr")) < 1e-6, "\(luma)")
         #expect(abs((luma["ssim"] as? Double ?? 0) - official("basicsr-y", "ssim")) < 1e-6, "\(luma)")
 
+        let iqa = try scores([out8, gt8, "--protocol", "pyiqa-y"])
+        #expect(iqa["protocol"] as? String == "pyiqa-y")
+        #expect(abs((iqa["psnr"] as? Double ?? 0) - official("pyiqa-y", "psnr")) < 0.01, "\(iqa)")
+        #expect(abs((iqa["ssim"] as? Double ?? 0) - official("pyiqa-y", "ssim")) < 2e-4, "\(iqa)")
+
         let refused = try CommandLine.run(["metrics", out8, gt8, "--protocol", "realdof"])
         #expect(refused.status == 64 && refused.stderr.contains("realdof"), "\(refused.stderr)")
     }

@@ -11,6 +11,15 @@ github.com/XPixelGroup/BasicSR. Needs numpy, opencv-python-headless, scikit-imag
 modules are imported with the heavy imports they do not use for scoring (torch, TensorFlow's config, BasicSR's
 package __init__ files, which import its training stack) stubbed, and scikit-image's removed `multichannel`
 argument mapped to `channel_axis`; their scoring functions run unchanged. Writes PNGs and expected.json.
+
+    python3 make_fixtures.py --pyiqa IQA-PyTorch [--pyiqa-revision SHA] --out .
+
+IQA-PyTorch is a checkout of github.com/chaofengc/IQA-PyTorch (package pyiqa). Alone (without the four above), this
+scores the PNGs already in --out with pyiqa's own metrics `psnry` and `ssim` as its default_model_configs.py
+defines them, read by pyiqa's own imread2tensor, and adds them to expected.json as "pyiqa-y" (the rest of the file
+is kept); given with the four, the full run scores them too. Needs torch, torchvision, scipy and Pillow. pyiqa's
+package __init__ files (which import every metric, its models and training stack) are replaced by empty packages;
+the modules the two metrics use run unchanged, with OpenCV stubbed in img_util (imread2tensor reads with Pillow).
 """
 import argparse
 import importlib.util
@@ -21,11 +30,19 @@ import sys
 import tempfile
 import types
 
-import cv2
 import numpy as np
-import skimage
-from skimage.metrics import structural_similarity as _ssim
-from sklearn.metrics import mean_absolute_error  # imported before any stand-in module exists
+
+cv2 = skimage = _ssim = mean_absolute_error = None
+
+
+def import_scoring_tools():
+    """OpenCV, scikit-image and scikit-learn, which the four scripts of the full run need (and the IQA-PyTorch run
+    alone does not: its Python may lack them). Imported before any stand-in module exists."""
+    global cv2, skimage, _ssim, mean_absolute_error
+    import cv2
+    import skimage
+    from skimage.metrics import structural_similarity as _ssim
+    from sklearn.metrics import mean_absolute_error
 
 
 def ssim_with_multichannel(*args, multichannel=None, **kwargs):
@@ -79,6 +96,69 @@ def load_basicsr(root):
     return sys.modules["basicsr.metrics.psnr_ssim"]
 
 
+def load_pyiqa(root):
+    """IQA-PyTorch's PSNR and SSIM as its default configs build them, and its image reader: pyiqa's package
+    __init__ files import every metric (and its models, downloads and training stack), so empty packages stand in
+    for pyiqa, pyiqa.utils and pyiqa.archs; pyiqa.matlab_utils, color_util, registry, img_util, func_util,
+    psnr_arch, ssim_arch and default_model_configs are imported from the checkout unchanged."""
+    import importlib
+    for name, folder in (("pyiqa", ""), ("pyiqa.utils", "utils"), ("pyiqa.archs", "archs")):
+        package = types.ModuleType(name)
+        package.__path__ = [os.path.join(root, "pyiqa", folder)]
+        sys.modules[name] = package
+    for name, path in (("pyiqa.utils.registry", "utils/registry.py"), ("pyiqa.utils.color_util", "utils/color_util.py")):
+        sys.modules[name] = load(os.path.join(root, "pyiqa", path), name)
+    importlib.import_module("pyiqa.matlab_utils")  # a real package: its __init__ imports only its own modules
+    sys.modules["pyiqa.utils.img_util"] = load(os.path.join(root, "pyiqa", "utils", "img_util.py"),
+                                               "pyiqa.utils.img_util", stubs=["cv2"])
+    for name, path in (("pyiqa.archs.func_util", "archs/func_util.py"), ("pyiqa.archs.psnr_arch", "archs/psnr_arch.py"),
+                       ("pyiqa.archs.ssim_arch", "archs/ssim_arch.py"),
+                       ("pyiqa.default_model_configs", "default_model_configs.py")):
+        sys.modules[name] = load(os.path.join(root, "pyiqa", path), name)
+    configs = sys.modules["pyiqa.default_model_configs"].DEFAULT_CONFIGS
+    classes = {"PSNR": sys.modules["pyiqa.archs.psnr_arch"].PSNR, "SSIM": sys.modules["pyiqa.archs.ssim_arch"].SSIM}
+
+    def build(metric):
+        """The network pyiqa.create_metric(metric) builds (InferenceModel: build_network(metric_opts)), in eval mode."""
+        options = dict(configs[metric]["metric_opts"])
+        return classes[options.pop("type")](**options).eval()
+
+    return build("psnry"), build("ssim"), sys.modules["pyiqa.utils.img_util"].imread2tensor
+
+
+def score_pyiqa(pyiqa, output_path, target_path):
+    """InferenceModel.forward's path for a full-reference metric: each file read by imread2tensor(path, rgb=True)
+    (float32 in [0, 1]) with a batch axis, then net(distorted, reference)."""
+    import torch
+    psnr_net, ssim_net, imread2tensor = pyiqa
+    o = imread2tensor(output_path, rgb=True).unsqueeze(0)
+    t = imread2tensor(target_path, rgb=True).unsqueeze(0)
+    with torch.no_grad():
+        return {"psnr": float(psnr_net(o, t).item()), "ssim": float(ssim_net(o, t).item())}
+
+
+def pyiqa_versions(args):
+    import torch
+    return {"torch": torch.__version__.split("+")[0], "iqa-pytorch": args.pyiqa_revision or "unknown",
+            "python (iqa-pytorch)": sys.version.split()[0]}
+
+
+def pyiqa_only(args):
+    """Adds "pyiqa-y" to every pair of an existing expected.json, scoring the 8-bit PNGs already written."""
+    pyiqa = load_pyiqa(args.pyiqa)
+    path = os.path.join(args.out, "expected.json")
+    with open(path) as f:
+        expected = json.load(f)
+    for entry in expected["pairs"]:
+        name = entry["name"]
+        entry["pyiqa-y"] = score_pyiqa(pyiqa, f"{args.out}/{name}_output8.png", f"{args.out}/{name}_target8.png")
+        print(name, json.dumps(entry["pyiqa-y"]))
+    expected["made_with"].update(pyiqa_versions(args))
+    with open(path, "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def scene(rng, width, height):
     """A textured RGB scene in [0.05, 0.95]: smooth blobs, gratings and hard edges."""
     y, x = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -117,12 +197,20 @@ def write(path, img, bits):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ifan", required=True)
-    parser.add_argument("--dpdnet", required=True)
-    parser.add_argument("--realblur", required=True)
-    parser.add_argument("--basicsr", required=True)
+    parser.add_argument("--ifan")
+    parser.add_argument("--dpdnet")
+    parser.add_argument("--realblur")
+    parser.add_argument("--basicsr")
+    parser.add_argument("--pyiqa", help="an IQA-PyTorch checkout; alone, scores the existing PNGs into expected.json")
+    parser.add_argument("--pyiqa-revision", help="the checkout's commit, recorded in expected.json")
     parser.add_argument("--out", default=".")
     args = parser.parse_args()
+    four = [args.ifan, args.dpdnet, args.realblur, args.basicsr]
+    if args.pyiqa and not any(four):
+        return pyiqa_only(args)
+    if not all(four):
+        parser.error("--ifan, --dpdnet, --realblur and --basicsr are all needed (or --pyiqa alone)")
+    import_scoring_tools()
 
     sys.path.insert(0, args.ifan)
     ifan = load(os.path.join(args.ifan, "eval.py"), "ifan_eval",
@@ -145,6 +233,8 @@ def main():
     sys.argv = saved_argv
     realblur.structural_similarity = ssim_with_multichannel
     basicsr = load_basicsr(args.basicsr)
+    # Last: pyiqa imports the real torch, which the scripts above are given stand-ins for while they are imported.
+    pyiqa = load_pyiqa(args.pyiqa) if args.pyiqa else None
 
     # name, scene seed, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset. The seeds are
     # ones whose pairs ECC aligns the same from nearby starts (see the check below); many others do not.
@@ -156,6 +246,8 @@ def main():
     expected = {"made_with": {"python": sys.version.split()[0], "numpy": np.__version__,
                               "opencv": cv2.__version__, "scikit-image": skimage.__version__},
                 "pairs": []}
+    if pyiqa:
+        expected["made_with"].update(pyiqa_versions(args))
     out = args.out
     for name, seed, w, h, shift, angle, scale, sigma, gain, offset in cases:
         gt = scene(np.random.default_rng(seed), w, h)
@@ -221,6 +313,9 @@ def main():
         entry["basicsr-y"] = {
             "psnr": float(basicsr.calculate_psnr(o, t, crop_border=0, test_y_channel=True)),
             "ssim": float(basicsr.calculate_ssim(o, t, crop_border=0, test_y_channel=True))}
+        # pyiqa-y: IQA-PyTorch's psnry and ssim metrics on the 8-bit files as its imread2tensor reads them.
+        if pyiqa:
+            entry["pyiqa-y"] = score_pyiqa(pyiqa, f"{out}/{name}_output8.png", f"{out}/{name}_target8.png")
 
         entry["realblur"] = {"psnr": float(psnr), "ssim": float(ssim), "input_psnr": float(result["blur_psnr"]),
                              "homography": np.asarray(shift_found, dtype=float).reshape(-1).tolist()}
