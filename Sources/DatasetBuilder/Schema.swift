@@ -382,6 +382,11 @@ enum Schema {
                 ALTER TABLE capture ADD COLUMN maxSkew DOUBLE;
                 """)
         }
+        migrator.registerMigration("v13-yiq-luma") { _ in
+            // No schema change: `evaluation.channels` may now hold `y-yiq` (the pyiqa-y protocol's luma scores). The
+            // marker makes a rigctl that does not know that value refuse the catalogue, as for any newer schema,
+            // instead of showing those rows' protocol as unknown.
+        }
         return migrator
     }
 }
