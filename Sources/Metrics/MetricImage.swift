@@ -21,15 +21,27 @@ public struct MetricImage: Sendable, Equatable {
     /// (|255 v - k| < 1e-4) is taken as k/255 in double, so 8-bit files score exactly as tools that divide by 255
     /// in double do; 16-bit levels other than multiples of 257 lie at least 1/257 of a level away, so they and all
     /// other values are widened unchanged.
+    ///
+    /// The level is rounded by adding and taking away 1.5 * 2^52 (exact below 2^51), since `rounded()` is a call to
+    /// libm on baseline x86-64; it rounds ties to even where `rounded()` rounds them away from zero, but a tie lies
+    /// 0.5 from both levels, so neither is taken. Beyond 2^16 the plain `rounded()` decides, as before.
     public init(width: Int, height: Int, planar: [Float]) throws {
         var out = [Double](repeating: 0, count: planar.count)
-        for i in planar.indices {
-            let scaled = Double(planar[i]) * 255
-            let level = scaled.rounded()
-            out[i] = abs(scaled - level) < 1e-4 ? level / 255 : Double(planar[i])
+        let magic = 6755399441055744.0
+        planar.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<src.count {
+                    let value = Double(src[i]), scaled = value * 255
+                    let level = abs(scaled) < 65536 ? (scaled + magic) - magic : Self.rounded(scaled)
+                    dst[i] = abs(scaled - level) < 1e-4 ? level / 255 : value
+                }
+            }
         }
         try self.init(width: width, height: height, pixels: out)
     }
+
+    /// `rounded()` out of line, so that the compiler does not call it for every value (it would, to spare a branch).
+    @inline(never) static func rounded(_ v: Double) -> Double { v.rounded() }
 
     /// From a (3, H, W) tensor.
     public init(_ tensor: Tensor) throws {
