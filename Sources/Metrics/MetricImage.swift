@@ -1,4 +1,6 @@
+import Foundation
 import NeuralCore
+import ThreadSupport
 
 /// An RGB image as the metrics read it: planar (R plane, G plane, B plane), values in [0, 1], in double precision,
 /// because PSNR, SSIM and MAE are compared with reference tools that compute in double.
@@ -25,16 +27,24 @@ public struct MetricImage: Sendable, Equatable {
     /// The level is rounded by adding and taking away 1.5 * 2^52 (exact below 2^51), since `rounded()` is a call to
     /// libm on baseline x86-64; it rounds ties to even where `rounded()` rounds them away from zero, but a tie lies
     /// 0.5 from both levels, so neither is taken. Beyond 2^16 the plain `rounded()` decides, as before.
+    /// Bands of values are converted in parallel, straight into uninitialised memory (its pages are first touched,
+    /// and zeroed by the system, by the threads that fill them).
     public init(width: Int, height: Int, planar: [Float]) throws {
-        var out = [Double](repeating: 0, count: planar.count)
+        guard !planar.isEmpty else { try self.init(width: width, height: height, pixels: []); return }
         let magic = 6755399441055744.0
-        planar.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<src.count {
-                    let value = Double(src[i]), scaled = value * 255
-                    let level = abs(scaled) < 65536 ? (scaled + magic) - magic : Self.rounded(scaled)
-                    dst[i] = abs(scaled - level) < 1e-4 ? level / 255 : value
+        let count = planar.count, band = 1 << 16
+        let out = planar.withUnsafeBufferPointer { source in
+            let src = SendablePointer(source.baseAddress!)
+            return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let dst = SendablePointer(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: (count + band - 1) / band) { task in
+                    for i in (task * band)..<min(count, (task + 1) * band) {
+                        let value = Double(src.pointer[i]), scaled = value * 255
+                        let level = abs(scaled) < 65536 ? (scaled + magic) - magic : Self.rounded(scaled)
+                        dst.pointer[i] = abs(scaled - level) < 1e-4 ? level / 255 : value
+                    }
                 }
+                initialized = count
             }
         }
         try self.init(width: width, height: height, pixels: out)
