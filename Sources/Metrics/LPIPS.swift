@@ -138,7 +138,8 @@ public struct LPIPS: Sendable {
     static func weightedDistance(_ a: Tensor, _ b: Tensor, weights: [Float]) -> Double {
         let (channels, positions) = (a.shape[0], a.shape[1] * a.shape[2])
         var perPosition = [Double](repeating: 0, count: positions)
-        let band = 4096
+        // Bands whose features (both images) fit in a core's L2 cache, so the second pass reads them from there.
+        let band = max(256, 65536 / max(1, channels))
         perPosition.withUnsafeMutableBufferPointer { out in
             let result = SendablePointer(out.baseAddress!)
             a.data.withUnsafeBufferPointer { pa in
@@ -146,7 +147,10 @@ public struct LPIPS: Sendable {
                     let (sa, sb) = (SendablePointer(pa.baseAddress!), SendablePointer(pb.baseAddress!))
                     DispatchQueue.concurrentPerform(iterations: (positions + band - 1) / band) { task in
                         let first = task * band, count = min(band, positions - first)
-                        var normA = [Double](repeating: 0, count: count), normB = normA
+                        let norms = UnsafeMutablePointer<Double>.allocate(capacity: 2 * count)
+                        defer { norms.deallocate() }
+                        norms.initialize(repeating: 0, count: 2 * count)
+                        let normA = norms, normB = norms + count
                         for c in 0..<channels {
                             let ra = sa.pointer + c * positions + first, rb = sb.pointer + c * positions + first
                             for p in 0..<count {
@@ -190,15 +194,14 @@ public func maxPool3x3Stride2(_ x: Tensor) throws -> Tensor {
             // Channels in parallel.
             DispatchQueue.concurrentPerform(iterations: c) { ch in
                 let s = from.pointer + ch * h * w, d = to.pointer + ch * oh * ow
+                // The three rows' maximum first (a vector loop), then the maximum of each three of its columns.
+                let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: w)
+                defer { rowMax.deallocate() }
                 for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        var m = -Float.infinity
-                        for ky in 0..<3 {
-                            let row = s + (2 * oy + ky) * w + 2 * ox
-                            m = max(m, row[0], row[1], row[2])
-                        }
-                        d[oy * ow + ox] = m
-                    }
+                    let r0 = s + 2 * oy * w, r1 = r0 + w, r2 = r1 + w
+                    for x in 0..<w { rowMax[x] = max(max(r0[x], r1[x]), r2[x]) }
+                    let line = d + oy * ow
+                    for ox in 0..<ow { line[ox] = max(max(rowMax[2 * ox], rowMax[2 * ox + 1]), rowMax[2 * ox + 2]) }
                 }
             }
         }
