@@ -17,18 +17,26 @@ void ck_wino_weights(const float *weight, int cout, int cin, float *u) {
         {0, 0, 1},
     };
     size_t plane = (size_t)cout * cin;
+    // Per output channel: G g of every input channel first, then each of the 36 products along the input channels,
+    // so that every store runs along one row of U (storing a pair's 36 values at once touches 36 rows of U).
+    double *gt = malloc(sizeof(double) * 18 * (size_t)cin);  // gt[(a * 3 + k) * cin + i] = (G g_i)[a][k]
     for (int o = 0; o < cout; o++) {
         for (int i = 0; i < cin; i++) {
             const float *g = weight + ((size_t)o * cin + i) * 9;
-            double gt[6][3];  // G g
             for (int a = 0; a < 6; a++)
-                for (int k = 0; k < 3; k++) gt[a][k] = G[a][0] * g[k] + G[a][1] * g[3 + k] + G[a][2] * g[6 + k];
-            for (int a = 0; a < 6; a++)
-                for (int b = 0; b < 6; b++)
-                    u[(size_t)(a * 6 + b) * plane + (size_t)o * cin + i] =
-                        (float)(gt[a][0] * G[b][0] + gt[a][1] * G[b][1] + gt[a][2] * G[b][2]);
+                for (int k = 0; k < 3; k++)
+                    gt[(size_t)(a * 3 + k) * cin + i] = G[a][0] * g[k] + G[a][1] * g[3 + k] + G[a][2] * g[6 + k];
+        }
+        for (int a = 0; a < 6; a++) {
+            const double *r0 = gt + (size_t)a * 3 * cin, *r1 = r0 + cin, *r2 = r1 + cin;
+            for (int b = 0; b < 6; b++) {
+                float *dst = u + (size_t)(a * 6 + b) * plane + (size_t)o * cin;
+                const double g0 = G[b][0], g1 = G[b][1], g2 = G[b][2];
+                for (int i = 0; i < cin; i++) dst[i] = (float)(r0[i] * g0 + r1[i] * g1 + r2[i] * g2);
+            }
         }
     }
+    free(gt);
 }
 
 

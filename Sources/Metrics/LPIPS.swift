@@ -1,5 +1,6 @@
 import Foundation
 import NeuralCore
+import ThreadSupport
 
 /// LPIPS v0.1 with the AlexNet backbone ("alex", "net-lin"), as the `lpips` package computes it: the images,
 /// mapped to [-1, 1] and normalised by LPIPS's scaling layer, go through AlexNet's five conv+ReLU stages; at each
@@ -75,15 +76,19 @@ public struct LPIPS: Sendable {
     /// The smallest side the five stages accept (two 3x3/2 poolings after an 11x11/4 convolution).
     public static let minimumSize = 31
 
-    /// The LPIPS distance between two images of equal size.
+    /// The LPIPS distance between two images of equal size. The two images go through the network stage by stage
+    /// side by side, each stage's distance added as soon as both have it, so only the current stage's features are
+    /// held (less memory to fault in than all five of both images).
     public func distance(_ output: MetricImage, _ target: MetricImage) throws -> Double {
         try PixelMetrics.checkSizes(output, target)
         guard output.width >= Self.minimumSize, output.height >= Self.minimumSize else {
             throw MetricsError.tooSmall(metric: "LPIPS", width: output.width, height: output.height, minimum: Self.minimumSize)
         }
-        let fa = try features(output), fb = try features(target)
+        var a = Self.scaled(output), b = Self.scaled(target)
         var total = 0.0
-        for (stage, (a, b)) in zip(fa, fb).enumerated() {
+        for stage in convolutions.indices {
+            a = try self.stage(stage, a)
+            b = try self.stage(stage, b)
             total += Self.weightedDistance(a, b, weights: linear[stage])
         }
         return total
@@ -91,43 +96,84 @@ public struct LPIPS: Sendable {
 
     /// The five ReLU feature maps of AlexNet for an image in [0, 1].
     public func features(_ image: MetricImage) throws -> [Tensor] {
-        var x = image.tensor
-        let plane = image.planeSize
-        for c in 0..<3 {
-            let (s, k) = (Self.shift[c], Self.scale[c])
-            for i in (c * plane)..<((c + 1) * plane) { x.data[i] = (x.data[i] * 2 - 1 - s) / k }
-        }
+        var x = Self.scaled(image)
         var out: [Tensor] = []
-        for (i, conv) in convolutions.enumerated() {
-            if i == 1 || i == 2 { x = try maxPool3x3Stride2(x) }
-            x = try rewrites[i].map { try $0(x) } ?? conv(x)
+        for i in convolutions.indices {
+            x = try stage(i, x)
             out.append(x)
         }
         return out
     }
 
-    /// Mean over positions of sum_c w_c (a_c/|a| - b_c/|b|)^2, |.| the channel-vector length (+1e-10, as lpips).
-    static func weightedDistance(_ a: Tensor, _ b: Tensor, weights: [Float]) -> Double {
-        let (channels, positions) = (a.shape[0], a.shape[1] * a.shape[2])
-        var normA = [Double](repeating: 0, count: positions), normB = normA
-        for c in 0..<channels {
-            let base = c * positions
-            for p in 0..<positions {
-                let va = Double(a.data[base + p]), vb = Double(b.data[base + p])
-                normA[p] += va * va
-                normB[p] += vb * vb
+    /// The network's input: the image mapped to [-1, 1] and through LPIPS's scaling layer, in float32.
+    /// Bands of values in parallel, straight into uninitialised memory.
+    static func scaled(_ image: MetricImage) -> Tensor {
+        let plane = image.planeSize, band = 1 << 16
+        let bands = (plane + band - 1) / band
+        let data = image.pixels.withUnsafeBufferPointer { source in
+            let src = SendablePointer(source.baseAddress!)
+            return [Float](unsafeUninitializedCapacity: 3 * plane) { buffer, initialized in
+                let dst = SendablePointer(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: 3 * bands) { task in
+                    let c = task / bands, first = c * plane + (task % bands) * band
+                    let (s, k) = (Self.shift[c], Self.scale[c])
+                    for i in first..<min((c + 1) * plane, first + band) { dst.pointer[i] = (Float(src.pointer[i]) * 2 - 1 - s) / k }
+                }
+                initialized = 3 * plane
             }
         }
-        for p in 0..<positions {
-            normA[p] = 1 / (normA[p].squareRoot() + 1e-10)
-            normB[p] = 1 / (normB[p].squareRoot() + 1e-10)
-        }
+        return Tensor(shape: [3, image.height, image.width], data: data)
+    }
+
+    /// Stage `i` (0-4) on the previous stage's features (or the scaled image): max pooling before stages 1 and 2,
+    /// then the convolution and its ReLU.
+    func stage(_ i: Int, _ input: Tensor) throws -> Tensor {
+        let x = i == 1 || i == 2 ? try maxPool3x3Stride2(input) : input
+        return try rewrites[i].map { try $0(x) } ?? convolutions[i](x)
+    }
+
+    /// Mean over positions of sum_c w_c (a_c/|a| - b_c/|b|)^2, |.| the channel-vector length (+1e-10, as lpips).
+    /// Bands of positions run in parallel (each position's sums in channel order, then all added in order, so the
+    /// result does not depend on the split).
+    static func weightedDistance(_ a: Tensor, _ b: Tensor, weights: [Float]) -> Double {
+        let (channels, positions) = (a.shape[0], a.shape[1] * a.shape[2])
         var perPosition = [Double](repeating: 0, count: positions)
-        for c in 0..<channels {
-            let base = c * positions, w = Double(weights[c])
-            for p in 0..<positions {
-                let d = Double(a.data[base + p]) * normA[p] - Double(b.data[base + p]) * normB[p]
-                perPosition[p] += w * d * d
+        // Bands whose features (both images) fit in a core's L2 cache, so the second pass reads them from there.
+        let band = max(256, 65536 / max(1, channels))
+        perPosition.withUnsafeMutableBufferPointer { out in
+            let result = SendablePointer(out.baseAddress!)
+            a.data.withUnsafeBufferPointer { pa in
+                b.data.withUnsafeBufferPointer { pb in
+                    let (sa, sb) = (SendablePointer(pa.baseAddress!), SendablePointer(pb.baseAddress!))
+                    DispatchQueue.concurrentPerform(iterations: (positions + band - 1) / band) { task in
+                        let first = task * band, count = min(band, positions - first)
+                        let norms = UnsafeMutablePointer<Double>.allocate(capacity: 2 * count)
+                        defer { norms.deallocate() }
+                        norms.initialize(repeating: 0, count: 2 * count)
+                        let normA = norms, normB = norms + count
+                        for c in 0..<channels {
+                            let ra = sa.pointer + c * positions + first, rb = sb.pointer + c * positions + first
+                            for p in 0..<count {
+                                let va = Double(ra[p]), vb = Double(rb[p])
+                                normA[p] += va * va
+                                normB[p] += vb * vb
+                            }
+                        }
+                        for p in 0..<count {
+                            normA[p] = 1 / (normA[p].squareRoot() + 1e-10)
+                            normB[p] = 1 / (normB[p].squareRoot() + 1e-10)
+                        }
+                        let sums = result.pointer + first
+                        for c in 0..<channels {
+                            let ra = sa.pointer + c * positions + first, rb = sb.pointer + c * positions + first
+                            let w = Double(weights[c])
+                            for p in 0..<count {
+                                let d = Double(ra[p]) * normA[p] - Double(rb[p]) * normB[p]
+                                sums[p] += w * d * d
+                            }
+                        }
+                    }
+                }
             }
         }
         return perPosition.reduce(0, +) / Double(positions)
@@ -144,17 +190,18 @@ public func maxPool3x3Stride2(_ x: Tensor) throws -> Tensor {
     var out = [Float](repeating: 0, count: c * oh * ow)
     x.data.withUnsafeBufferPointer { src in
         out.withUnsafeMutableBufferPointer { dst in
-            for ch in 0..<c {
-                let s = src.baseAddress! + ch * h * w, d = dst.baseAddress! + ch * oh * ow
+            let (from, to) = (SendablePointer(src.baseAddress!), SendablePointer(dst.baseAddress!))
+            // Channels in parallel.
+            DispatchQueue.concurrentPerform(iterations: c) { ch in
+                let s = from.pointer + ch * h * w, d = to.pointer + ch * oh * ow
+                // The three rows' maximum first (a vector loop), then the maximum of each three of its columns.
+                let rowMax = UnsafeMutablePointer<Float>.allocate(capacity: w)
+                defer { rowMax.deallocate() }
                 for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        var m = -Float.infinity
-                        for ky in 0..<3 {
-                            let row = s + (2 * oy + ky) * w + 2 * ox
-                            m = max(m, row[0], row[1], row[2])
-                        }
-                        d[oy * ow + ox] = m
-                    }
+                    let r0 = s + 2 * oy * w, r1 = r0 + w, r2 = r1 + w
+                    for x in 0..<w { rowMax[x] = max(max(r0[x], r1[x]), r2[x]) }
+                    let line = d + oy * ow
+                    for ox in 0..<ow { line[ox] = max(max(rowMax[2 * ox], rowMax[2 * ox + 1]), rowMax[2 * ox + 2]) }
                 }
             }
         }

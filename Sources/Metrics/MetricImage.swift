@@ -1,4 +1,6 @@
+import Foundation
 import NeuralCore
+import ThreadSupport
 
 /// An RGB image as the metrics read it: planar (R plane, G plane, B plane), values in [0, 1], in double precision,
 /// because PSNR, SSIM and MAE are compared with reference tools that compute in double.
@@ -21,15 +23,35 @@ public struct MetricImage: Sendable, Equatable {
     /// (|255 v - k| < 1e-4) is taken as k/255 in double, so 8-bit files score exactly as tools that divide by 255
     /// in double do; 16-bit levels other than multiples of 257 lie at least 1/257 of a level away, so they and all
     /// other values are widened unchanged.
+    ///
+    /// The level is rounded by adding and taking away 1.5 * 2^52 (exact below 2^51), since `rounded()` is a call to
+    /// libm on baseline x86-64; it rounds ties to even where `rounded()` rounds them away from zero, but a tie lies
+    /// 0.5 from both levels, so neither is taken. Beyond 2^16 the plain `rounded()` decides, as before.
+    /// Bands of values are converted in parallel, straight into uninitialised memory (its pages are first touched,
+    /// and zeroed by the system, by the threads that fill them).
     public init(width: Int, height: Int, planar: [Float]) throws {
-        var out = [Double](repeating: 0, count: planar.count)
-        for i in planar.indices {
-            let scaled = Double(planar[i]) * 255
-            let level = scaled.rounded()
-            out[i] = abs(scaled - level) < 1e-4 ? level / 255 : Double(planar[i])
+        guard !planar.isEmpty else { try self.init(width: width, height: height, pixels: []); return }
+        let magic = 6755399441055744.0
+        let count = planar.count, band = 1 << 16
+        let out = planar.withUnsafeBufferPointer { source in
+            let src = SendablePointer(source.baseAddress!)
+            return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let dst = SendablePointer(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: (count + band - 1) / band) { task in
+                    for i in (task * band)..<min(count, (task + 1) * band) {
+                        let value = Double(src.pointer[i]), scaled = value * 255
+                        let level = abs(scaled) < 65536 ? (scaled + magic) - magic : Self.rounded(scaled)
+                        dst.pointer[i] = abs(scaled - level) < 1e-4 ? level / 255 : value
+                    }
+                }
+                initialized = count
+            }
         }
         try self.init(width: width, height: height, pixels: out)
     }
+
+    /// `rounded()` out of line, so that the compiler does not call it for every value (it would, to spare a branch).
+    @inline(never) static func rounded(_ v: Double) -> Double { v.rounded() }
 
     /// From a (3, H, W) tensor.
     public init(_ tensor: Tensor) throws {

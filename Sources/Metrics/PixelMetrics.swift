@@ -1,4 +1,6 @@
+import CKernels
 import Foundation
+import NeuralCore
 import ThreadSupport
 
 /// PSNR, SSIM (both conventions) and MAE, computed in double over all pixels and channels.
@@ -58,7 +60,7 @@ public enum PixelMetrics {
 
     /// Wang et al.'s window, one axis: 11 taps of a Gaussian with sigma 1.5, summing to 1 (OpenCV's
     /// `getGaussianKernel(11, 1.5)`).
-    static let gaussianWindow: [Double] = {
+    public static let gaussianWindow: [Double] = {
         let taps = (-5...5).map { exp(-Double($0 * $0) / (2 * 1.5 * 1.5)) }
         let total = taps.reduce(0, +)
         return taps.map { $0 / total }
@@ -76,10 +78,69 @@ public enum PixelMetrics {
                                         sampleCovariance: sampleCovariance, name: name, mask: mask)
     }
 
-    /// The same over `channels` planes of `width` x `height` values in [0, `range`] (SSIM's constants scale with it).
-    static func structuralSimilarity(_ aPixels: [Double], _ bPixels: [Double], width w: Int, height h: Int,
-                                     channels: Int, window: [Double], sampleCovariance: Bool, name: String,
-                                     mask: [Double]? = nil, range: Double = 1) throws -> Double {
+    /// The same over `channels` planes of `width` x `height` values in [0, `range`] (SSIM's constants scale with it),
+    /// by the C kernel `ck_ssim_rows` compiled for `level`: one task per band of output rows and channel, each
+    /// returning its sum (and its mask weights), added in order.
+    public static func structuralSimilarity(_ aPixels: [Double], _ bPixels: [Double], width w: Int, height h: Int,
+                                            channels: Int, window: [Double], sampleCovariance: Bool, name: String,
+                                            mask: [Double]? = nil, range: Double = 1,
+                                            level: KernelLevel = Kernels.choice.level) throws -> Double {
+        let k = window.count
+        guard w >= k, h >= k else { throw MetricsError.tooSmall(metric: name, width: w, height: h, minimum: k) }
+        precondition(aPixels.count == channels * w * h && bPixels.count == aPixels.count
+                     && (mask?.count ?? w * h) == w * h, "SSIM: planes of the wrong size")
+        let (ow, oh) = (w - k + 1, h - k + 1)
+        let n = Double(k * k)
+        let covarianceNorm = sampleCovariance ? n / (n - 1) : 1
+        let c1 = (0.01 * range) * (0.01 * range), c2 = (0.03 * range) * (0.03 * range)
+        let plane = w * h
+        // Bands of 128 rows: each band re-reads k - 1 rows above its first, and 3 x 9 tasks still share two cores evenly.
+        let bandRows = 128
+        let bands = (oh + bandRows - 1) / bandRows
+        var sums = [Double](repeating: 0, count: 2 * channels * bands)
+        let scratchCount = ck_ssim_scratch(Int32(k))
+        sums.withUnsafeMutableBufferPointer { sumsOut in
+            let out = SendablePointer(sumsOut.baseAddress!)
+            aPixels.withUnsafeBufferPointer { pa in
+                bPixels.withUnsafeBufferPointer { pb in
+                    window.withUnsafeBufferPointer { pw in
+                        (mask ?? []).withUnsafeBufferPointer { pm in
+                            let x0 = SendablePointer(pa.baseAddress!), y0 = SendablePointer(pb.baseAddress!)
+                            let taps = SendablePointer(pw.baseAddress!)
+                            let weights = mask == nil ? nil : pm.baseAddress.map { SendablePointer($0) }
+                            DispatchQueue.concurrentPerform(iterations: channels * bands) { task in
+                                let c = task / bands, band = task % bands
+                                let first = band * bandRows, last = min(oh, first + bandRows)
+                                let scratch = UnsafeMutablePointer<Double>.allocate(capacity: scratchCount)
+                                defer { scratch.deallocate() }
+                                ck_ssim_rows(level.cValue, x0.pointer + c * plane, y0.pointer + c * plane, Int32(w),
+                                             taps.pointer, Int32(k), covarianceNorm, c1, c2, weights?.pointer,
+                                             Int32(first), Int32(last), scratch, out.pointer + 2 * task)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var mean = 0.0
+        for c in 0..<channels {
+            var total = 0.0, weight = 0.0
+            for band in 0..<bands {
+                total += sums[2 * (c * bands + band)]
+                weight += sums[2 * (c * bands + band) + 1]
+            }
+            mean += total / (mask == nil ? Double(ow * oh) : weight)
+        }
+        return mean / Double(channels)
+    }
+
+    /// The naive reference of `structuralSimilarity(_:_:width:height:...)` (the C kernel `ck_ssim_rows` is the fast
+    /// one; tests compare them): per band of rows, the horizontal pass of the five quantities into whole-band buffers,
+    /// then the vertical pass, in double, summed in order.
+    public static func referenceStructuralSimilarity(_ aPixels: [Double], _ bPixels: [Double], width w: Int,
+                                                     height h: Int, channels: Int, window: [Double],
+                                                     sampleCovariance: Bool, name: String, mask: [Double]? = nil,
+                                                     range: Double = 1) throws -> Double {
         let k = window.count
         guard w >= k, h >= k else { throw MetricsError.tooSmall(metric: name, width: w, height: h, minimum: k) }
         let (ow, oh) = (w - k + 1, h - k + 1)

@@ -1,4 +1,6 @@
+import Foundation
 import NeuralCore
+import ThreadSupport
 
 /// A convolution that is not 3x3 stride 1 (AlexNet's 11x11 stride 4 and 5x5 layers), computed exactly as a
 /// 3x3 stride-1 padding-1 convolution or a sum of them, so that the engine's Winograd F(4x4, 3x3) kernel runs it
@@ -125,14 +127,16 @@ public struct ThreeByThreeRewrite: Sendable {
             }
         }
         // The 3x3 layers' output at (Y, X) is the original layer's at (Y - 1, X - 1).
-        var out = [Float](repeating: 0, count: outChannels * oh * ow)
-        wide.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for c in 0..<outChannels {
+        let out = wide.withUnsafeBufferPointer { source in
+            let src = SendablePointer(source.baseAddress!)
+            return [Float](unsafeUninitializedCapacity: outChannels * oh * ow) { buffer, initialized in
+                let dst = SendablePointer(buffer.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: outChannels) { c in
                     for y in 0..<oh {
-                        (dst.baseAddress! + (c * oh + y) * ow).update(from: src.baseAddress! + (c * th + y + 1) * tw + 1, count: ow)
+                        (dst.pointer + (c * oh + y) * ow).initialize(from: src.pointer + (c * th + y + 1) * tw + 1, count: ow)
                     }
                 }
+                initialized = outChannels * oh * ow
             }
         }
         return Tensor(shape: [outChannels, oh, ow], data: out)
@@ -142,18 +146,20 @@ public struct ThreeByThreeRewrite: Sendable {
     static func spaceToDepth(_ x: Tensor, stride s: Int, padding p: Int, height th: Int, width tw: Int) -> [Float] {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         var out = [Float](repeating: 0, count: c * s * s * th * tw)
-        x.data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for ic in 0..<c {
+        x.data.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { destination in
+                let (src, dst) = (SendablePointer(source.baseAddress!), SendablePointer(destination.baseAddress!))
+                // Input channels in parallel.
+                DispatchQueue.concurrentPerform(iterations: c) { ic in
                     for b in 0..<s {
                         for d in 0..<s {
-                            let plane = dst.baseAddress! + ((ic * s + b) * s + d) * th * tw
+                            let plane = dst.pointer + ((ic * s + b) * s + d) * th * tw
                             // Columns X with 0 <= sX + d - p < w.
                             let x0 = max(0, (p - d + s - 1) / s), x1 = w - 1 + p - d < 0 ? 0 : min(tw, (w - 1 + p - d) / s + 1)
                             for y in 0..<th {
                                 let r = s * y + b - p
                                 guard r >= 0, r < h, x1 > x0 else { continue }
-                                let row = src.baseAddress! + (ic * h + r) * w
+                                let row = src.pointer + (ic * h + r) * w
                                 let line = plane + y * tw
                                 for X in x0..<x1 { line[X] = row[s * X + d - p] }
                             }
@@ -169,18 +175,20 @@ public struct ThreeByThreeRewrite: Sendable {
     static func shift(_ x: Tensor, by offset: (dy: Int, dx: Int), into t: inout [Float], height th: Int, width tw: Int) {
         let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
         let x0 = max(0, -offset.dx), x1 = min(tw, w - offset.dx)
-        x.data.withUnsafeBufferPointer { src in
-            t.withUnsafeMutableBufferPointer { dst in
-                for ic in 0..<c {
+        x.data.withUnsafeBufferPointer { source in
+            t.withUnsafeMutableBufferPointer { destination in
+                let (src, dst) = (SendablePointer(source.baseAddress!), SendablePointer(destination.baseAddress!))
+                // Input channels in parallel.
+                DispatchQueue.concurrentPerform(iterations: c) { ic in
                     for y in 0..<th {
-                        let line = dst.baseAddress! + (ic * th + y) * tw
+                        let line = dst.pointer + (ic * th + y) * tw
                         let r = y + offset.dy
                         guard r >= 0, r < h, x1 > x0 else {
                             line.update(repeating: 0, count: tw)
                             continue
                         }
                         if x0 > 0 { line.update(repeating: 0, count: x0) }
-                        (line + x0).update(from: src.baseAddress! + (ic * h + r) * w + x0 + offset.dx, count: x1 - x0)
+                        (line + x0).update(from: src.pointer + (ic * h + r) * w + x0 + offset.dx, count: x1 - x0)
                         if x1 < tw { (line + x1).update(repeating: 0, count: tw - x1) }
                     }
                 }

@@ -6,6 +6,7 @@ import Metrics
 import NeuralCore
 import PairVocabulary
 import Pipeline
+import ThreadSupport
 
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,12 +46,29 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let a = try PairScoring.read(URL(fileURLWithPath: output)).image
-            let b = try PairScoring.read(URL(fileURLWithPath: target)).image
+            // Decoding each image and preparing LPIPS's weights are each single-threaded: they run side by side, and
+            // their errors are reported in the order they were checked one after another (output, target, sizes,
+            // weights; the note on missing weights only once both images are read).
+            let (outputURL, targetURL, weightsPath) = (URL(fileURLWithPath: output), URL(fileURLWithPath: target), lpipsWeights)
+            let images = LockedValue<[Int: Result<RGBImage, Error>]>([:])
+            let weights = LockedValue<Result<(network: LPIPS?, note: String?), Error>?>(nil)
+            DispatchQueue.concurrentPerform(iterations: 3) { task in
+                switch task {
+                case 0:  // the longest first
+                    let loaded = Result { try LPIPSLoader.load(path: weightsPath) }.map { (network: $0.network, note: $0.note) }
+                    weights.withLock { $0 = loaded }
+                default:
+                    let read = Result { try PairScoring.read(task == 1 ? outputURL : targetURL).image }
+                    images.withLock { $0[task - 1] = read }
+                }
+            }
+            let a = try images.value[0]!.get(), b = try images.value[1]!.get()
             guard a.width == b.width, a.height == b.height else {
                 throw MetricsError.sizeMismatch(output: "\(a.width)x\(a.height)", target: "\(b.width)x\(b.height)")
             }
-            let network = try LPIPSLoader.loadTellingWhy(path: lpipsWeights).network
+            let loaded = try weights.value!.get()
+            if let note = loaded.note { FileHandle.standardError.write(Data("rigctl: note: \(note)\n".utf8)) }
+            let network = loaded.network
             let scoring = PairScoring(scoringProtocol, lpips: network)
             let report = try scoring.score(scoring.frame(a), against: scoring.frame(b), pair: output, method: "the output")
             if json {

@@ -71,6 +71,17 @@ void ck_ecc_warp_row(int level, int sw, int sh, const float *packed, const doubl
 void ck_ecc_row_moments(int level, int width, float y, const float *map, const float *warped, const float *tmpl,
                         const unsigned char *mask, float img_mean, float tmp_mean, float *scratch, double *out);
 
+/// The SSIM map of one plane pair (x, y: w columns, row-major, values in double) summed over the output rows
+/// [oy0, oy1) (output row r is the window at input rows r .. r + k - 1; all w - k + 1 output columns): the separable
+/// window (k taps, the same along both axes) gives the means, and the second moments times cov (n / (n - 1) for the
+/// sample covariance, else 1), then (2 ux uy + c1)(2 vxy + c2) / ((ux^2 + uy^2 + c1)(vx + vy + c2)). With mask
+/// (one plane of w columns), each position is weighted by the mask at the window's centre. out[0]: the (weighted)
+/// sum; out[1]: the sum of the weights (0 without mask). scratch: ck_ssim_scratch(k) doubles.
+void ck_ssim_rows(int level, const double *x, const double *y, int w, const double *window, int k, double cov,
+                  double c1, double c2, const double *mask, int oy0, int oy1, double *scratch, double *out);
+/// The doubles of scratch ck_ssim_rows needs for a window of k taps.
+size_t ck_ssim_scratch(int k);
+
 /// Makes the C allocator keep freed memory for reuse instead of returning each large block to the system: glibc
 /// maps every block over its mmap threshold (32 MB at most) afresh and unmaps it on free, so a network whose layers
 /// allocate and free hundreds of megabytes spends its system time zeroing new pages. Process-wide (a program's
