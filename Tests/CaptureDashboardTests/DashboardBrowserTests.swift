@@ -86,23 +86,27 @@ import ThreadSupport
         try #require(locateProduct("rigctl"), "build rigctl with `swift build --build-tests`").path
     }
 
-    /// A virtual rig, `capture --serve` on it with `arguments`, and a browser page open on the dashboard.
-    func withDashboard(rig rigArguments: [String], editRig: (inout RigFile) -> Void = { _ in },
-                       capture arguments: (URL) -> [String], exitStatus: Int32,
+    /// A virtual rig, `capture --serve` on it with `arguments`, and a browser page open on the dashboard. Starting
+    /// and stopping the processes blocks, so it runs on threads of its own: the suite's other servers need Swift's
+    /// cooperative threads (two on this machine), and a test that held one for seconds starved them (a review
+    /// server's idle timeout missed by 30 s under AddressSanitizer).
+    func withDashboard(rig rigArguments: [String], capture arguments: (URL) -> [String], exitStatus: Int32,
                        _ body: (ServingCapture, BrowserPage, VirtualRigProcess) async throws -> Void) async throws {
         let browser = try #require(Self.chromium)
         let rigctl = try rigctl()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: rigArguments)
-        defer { if rig.server.isRunning { rig.server.interrupt() }; rig.server.waitUntilExit() }
-        var file = try RigFile.load(rig.rigFile)
-        editRig(&file)
-        try file.encoded().write(to: rig.rigFile)
-        let capture = try ServingCapture(rigctl: rigctl, arguments: ["capture", "--rig", rig.rigFile.path, "--serve", "--port", "0"]
-                                         + arguments(dir), home: rig.home)
+        let captureArguments = arguments(dir)
+        let rig = try await JoinableThread.awaiting(name: "virtual-rig") { try startVirtualRig(rigctl, in: dir, arguments: rigArguments) }
         var failure: Error?
+        var status: Int32?
+        var captured: ServingCapture?
         do {
+            let capture = try await JoinableThread.awaiting(name: "capture-serve") {
+                try ServingCapture(rigctl: rigctl, arguments: ["capture", "--rig", rig.rigFile.path, "--serve", "--port", "0"]
+                                   + captureArguments, home: rig.home)
+            }
+            captured = capture
             let devtools = try DevTools(executable: browser, profile: dir.appendingPathComponent("profile"))
             do {
                 let page = try await devtools.newPage()
@@ -112,12 +116,18 @@ import ThreadSupport
                 failure = error
             }
             await devtools.close()
+            status = try await JoinableThread.awaiting(name: "capture-stop") { capture.stop() }
         } catch {
-            failure = error
+            failure = failure ?? error
         }
-        let status = capture.stop()
-        if let failure { throw HTTPTestError("\(failure)\ncapture output:\n\(capture.output)\nvirtual rig:\n\(rig.logText)") }
-        #expect(status == exitStatus, "\(capture.output)")
+        _ = try? await JoinableThread.awaiting(name: "virtual-rig-stop") {
+            if rig.server.isRunning { rig.server.interrupt() }
+            rig.server.waitUntilExit()
+        }
+        if let failure {
+            throw HTTPTestError("\(failure)\ncapture output:\n\(captured?.output ?? "")\nvirtual rig:\n\(rig.logText)")
+        }
+        #expect(status == exitStatus, "\(captured?.output ?? "")")
     }
 
     /// Records in the page when each warning first appears (the page's own clock, milliseconds since 1970), so

@@ -5,7 +5,7 @@ import Glibc
 
 /// A running `rigctl virtual-rig` on free ports, with its own HOME and rig file inside a test folder: the command-line
 /// tests of several targets drive `rigctl capture` against it.
-public struct VirtualRigProcess {
+public struct VirtualRigProcess: Sendable {
     public let server: Process
     public let port: UInt16
     public let home: URL
