@@ -25,8 +25,8 @@ public enum DashboardEvent: Sendable {
     case processingStarted
     /// Ctrl-C: the pair in hand is finished, then the capture stops.
     case stopping
-    /// Cameras that no longer answer, asked after a failure and before `ended` (so that it can say "gone").
-    case unreachable(Set<CameraRole>)
+    /// What the failed cameras said when asked again, before `ended` (so that it can say "gone" or "card full").
+    case askedAfterFailure([CameraRole: RigCamera.AfterFailure])
     /// The capture ended: nil when it ran to its count (or was stopped), else why it stopped.
     case ended(CaptureFailure?)
 }

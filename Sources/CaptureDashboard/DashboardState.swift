@@ -130,8 +130,8 @@ public struct DashboardState: Sendable {
     /// The rig's pairs that still fit, from the card that fills first.
     public var fit: PairsThatFit?
     public var processingWaiting = 0
-    /// Cameras found not answering after a failure.
-    public var unreachable: Set<CameraRole> = []
+    /// What the cameras said when asked again after a failure.
+    public var afterFailure: [CameraRole: RigCamera.AfterFailure] = [:]
     /// Bumped by every change, so the page asks only for news.
     public private(set) var version = 0
     private var rejections = RejectionWatch()
@@ -211,8 +211,8 @@ public struct DashboardState: Sendable {
             processingWaiting = count
         case .processingStarted:
             processingWaiting = max(0, processingWaiting - 1)
-        case .unreachable(let roles):
-            unreachable.formUnion(roles)
+        case .askedAfterFailure(let answers):
+            afterFailure.merge(answers) { _, new in new }
         case .stopping:
             if phase == .capturing || phase == .starting { phase = .stopping }
         case .ended(let failure):
@@ -247,10 +247,10 @@ public struct DashboardState: Sendable {
             return
         }
         for f in failure.cameras where !f.becauseTheOtherFailed {
-            if f.isConnectionLost || unreachable.contains(f.role) {
+            if f.isConnectionLost || afterFailure[f.role] == .gone {
                 if let i = cameras.firstIndex(where: { $0.role == f.role }) { cameras[i].connected = false }
                 raise(.cameraGone, role: f.role, "\(failure.pairLabel)\(f.description); it no longer answers", now)
-            } else if f.isCardFull {
+            } else if f.isCardFull || afterFailure[f.role] == .cardFull {
                 raise(.lowCard, role: f.role, "\(failure.pairLabel)the \(f.role) camera's card is full: \(f.description)", now)
             } else if f.stage == .waitingForFile {
                 raise(.missingFrame, role: f.role, "\(failure.pairLabel)the \(f.role) camera's frame never arrived: \(f.description)", now)

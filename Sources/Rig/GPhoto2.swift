@@ -24,7 +24,8 @@ public struct GPhotoError: Error, Equatable, CustomStringConvertible {
     public var isBusy: Bool { code == GP_ERROR_CAMERA_BUSY }
     /// The link failed (I/O error or timeout): the camera must be reconnected.
     public var isConnectionLost: Bool { code == GP_ERROR_IO || code == GP_ERROR_TIMEOUT || code == GP_ERROR_IO_READ || code == GP_ERROR_IO_WRITE }
-    /// The card (or the camera's store) has no room for the shot (PTP StoreFull).
+    /// The card has no room for the shot, where the driver says so: libgphoto2's PTP driver does not (it reports
+    /// StoreFull as a general error), so `RigCamera.askAfterFailure` asks the camera instead.
     public var isCardFull: Bool { code == GP_ERROR_NO_SPACE }
 
     public var message: String { String(cString: gp_result_as_string(code)) }

@@ -260,10 +260,24 @@ extension RigCamera {
         do { return try camera.capturePreview() } catch { throw RigError.camera(failure(.liveView, error)) }
     }
 
-    /// Whether the camera still answers (a cheap read of its storages). Over PTP/IP a dropped link surfaces as a
-    /// general error of whatever request was in flight, so a failure's code alone cannot tell a camera that is gone
-    /// from one that refused a shot; asking it again can.
-    public var answers: Bool { (try? camera.storageInfo()) != nil }
+    /// What a camera says when asked again after a failed shot (a cheap read of its storages). libgphoto2's PTP
+    /// driver reports both a dropped PTP/IP link and a full card (StoreFull) as a general error of the request in
+    /// flight, so a failure's code cannot tell them from a refused shot; asking the camera can.
+    public enum AfterFailure: Sendable, Equatable {
+        /// No answer: the link is gone.
+        case gone
+        /// It answers, and not one more shot fits on its card.
+        case cardFull
+        case answering
+    }
+
+    public func askAfterFailure() -> AfterFailure {
+        guard let storage = try? camera.storageInfo() else { return .gone }
+        let fit = CardSpace.shotsThatFit(freeBytes: storage.compactMap(\.freeBytes).max(),
+                                         freeImages: storage.compactMap(\.freeImages).max(),
+                                         filesPerShot: filesPerShot, bytesPerShot: lastShotBytes)
+        return fit?.shots == 0 ? .cardFull : .answering
+    }
 
     /// Free space on the camera's storages.
     public func storageInfo() throws -> [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)] {

@@ -124,11 +124,11 @@ struct CaptureCommand: AsyncParsableCommand {
             try captureConnected(connected, file: file, prepared: prepared, dashboard: dashboard, interrupt: interrupt,
                                  stopping: stopping)
         } catch {
-            // The page says "gone" only of a camera that no longer answers: over PTP/IP a dropped link fails the
-            // request in flight with a general error, like a refused shot.
+            // The page says "gone" or "card full" only of what the camera says when asked again: libgphoto2 reports
+            // a dropped PTP/IP link and a full card as the same general error as a refused shot.
             if let dashboard {
                 let failed = (error as? RigError)?.failures.filter { !$0.becauseTheOtherFailed }.map(\.role) ?? []
-                dashboard.apply(.unreachable(Set(failed.filter { !connected.camera($0).answers })))
+                dashboard.apply(.askedAfterFailure(Dictionary(uniqueKeysWithValues: failed.map { ($0, connected.camera($0).askAfterFailure()) })))
             }
             throw error
         }

@@ -227,4 +227,26 @@ import ThreadSupport
                          shown - warned.at, shown - planted))
         }
     }
+
+    @Test(.enabled(if: chromium != nil, "chromium is not installed; apt-get install chromium to run the browser test"))
+    func aFullCardStopsTheCaptureAndSaysSo() async throws {
+        // Other files fill the deep camera's card to the last byte: its next shot is refused (PTP StoreFull, which
+        // libgphoto2 reports as a general error), and the camera, asked again, has no room for a shot.
+        try await withDashboard(rig: ["--width", "320", "--height", "240", "--armed-fault", "deep:card-left=0"], capture: { dir in
+            ["--out", dir.appendingPathComponent("pairs").path, "--count", "200", "--interval", "0.5"]
+        }, exitStatus: 1) { capture, page, rig in
+            try await page.waitFor("document.querySelectorAll('#pairs tr[data-pair]').length >= 1")
+            try await watchWarnings(page)
+            let planted = plant(rig)
+            // The reading after the pair in hand may find the card full first; the next shot is then refused.
+            let shown = try await warningShown(page, "lowCard/deep")
+            #expect(shown - planted < Self.showWithin, "the page showed the full card \(shown - planted) s after it was filled")
+            try await page.waitFor("document.getElementById('phase').textContent === 'failed'")
+            let text = try await page.string("document.querySelector('#warnings .alarm[data-kind=\"lowCard\"]').textContent")
+            #expect(text.contains("the deep camera's card is full"), "\(text)")
+            #expect(try await page.evaluate("document.querySelector('#warnings .alarm[data-kind=\"captureFailed\"]') === null") as? Bool == true,
+                    "a full card is not a plain failure")
+            print(String(format: "dashboard: the full card showed %.2f s after the fault was planted", shown - planted))
+        }
+    }
 }

@@ -65,6 +65,28 @@ struct DashboardStateTests {
         #expect(s.cameras.first { $0.role == .deep }?.connected == false)
     }
 
+    /// Over PTP/IP a dropped link and a full card both fail with libgphoto2's general error: what the camera says
+    /// when asked again decides.
+    @Test func aGeneralErrorIsJudgedByWhatTheCameraSaysAfterwards() {
+        func failure(_ role: CameraRole) -> CaptureFailure {
+            CaptureFailure(RigError.pairAborted(index: 5, failures: [
+                CameraFailure(role: role, camera: "\(role) camera", stage: .triggering, reason: "PTP General Error", code: -1)]))
+        }
+        var gone = Self.state()
+        gone.apply(.askedAfterFailure([.shallow: .gone]))
+        gone.apply(.ended(failure(.shallow)))
+        #expect(Self.kinds(gone) == [.cameraGone] && gone.warnings[0].role == .shallow)
+        var full = Self.state()
+        full.apply(.askedAfterFailure([.deep: .cardFull]))
+        full.apply(.ended(failure(.deep)))
+        #expect(Self.kinds(full) == [.lowCard] && full.warnings[0].message.hasPrefix("pair 5: the deep camera's card is full"),
+                "\(full.warnings)")
+        var refused = Self.state()
+        refused.apply(.askedAfterFailure([.deep: .answering]))
+        refused.apply(.ended(failure(.deep)))
+        #expect(Self.kinds(refused) == [.captureFailed])
+    }
+
     @Test func aFrameThatNeverCameIsAMissingFrame() {
         var s = Self.state()
         let late = CameraFailure(role: .shallow, camera: "shallow camera", stage: .waitingForFile, reason: "no file in 10 s")
