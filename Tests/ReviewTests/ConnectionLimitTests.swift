@@ -96,7 +96,14 @@ final class RawConnection {
                 halfHeader.send("GET /api/pairs HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nX-Slow: ")
                 let halfBody = try RawConnection(port: port)
                 halfBody.send("POST /api/review HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
-                return [silent.receive(for: 30).closed, halfHeader.receive(for: 30).closed, halfBody.receive(for: 30).closed]
+                // Each returns as soon as the server closes it (about 1 s); the bound only keeps a server that never
+                // does from hanging the suite. 30 s was too short under AddressSanitizer with the whole suite running:
+                // this suite's three tests all ended together about 150 s in, their servers stalled until then (tests
+                // that block Swift's two cooperative threads while they wait for processes), so the silent
+                // connection's 30 s ran out inside the stall.
+                let bound = TestTime.scaled(300)
+                return [silent.receive(for: bound).closed, halfHeader.receive(for: bound).closed,
+                        halfBody.receive(for: bound).closed]
             }
             #expect(results == [true, true, true], "\(results)")
         }
