@@ -387,6 +387,10 @@ enum Schema {
             // marker makes a rigctl that does not know that value refuse the catalogue, as for any newer schema,
             // instead of showing those rows' protocol as unknown.
         }
+        migrator.registerMigration("v14-downsampled-ssim") { _ in
+            // No schema change: `evaluation.ssimConvention` may now hold `gaussian-11x11-downsampled` (the
+            // pyiqa-y-downsample protocol's SSIM), which an older rigctl must refuse rather than misread.
+        }
         return migrator
     }
 }

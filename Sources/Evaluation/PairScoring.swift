@@ -108,7 +108,8 @@ public struct PairScoring: Sendable {
         }
         return try PairFailure.naming(pair, .scoring(method: method)) {
             guard alignsOutputs else {
-                return (try MetricReport(output: output, target: target, channels: channels, lpips: lpips), output)
+                return (try MetricReport(output: output, target: target, channels: channels, ssim: ssim,
+                                                 lpips: lpips), output)
             }
             guard kind != .input else {
                 // The input as the script scores it: not aligned; its SSIM column is the Gaussian one.

@@ -17,12 +17,15 @@ extension MetricReport {
     }
 
     /// The same with PSNR and SSIM on `channels` (`.lumaBT601`: BasicSR's `test_y_channel`; `.lumaYIQ`:
-    /// IQA-PyTorch's).
-    public init(output: RGBImage, target: RGBImage, channels: ScoreProtocol.Channels, lpips: LPIPS?) throws {
+    /// IQA-PyTorch's, its SSIM downsampled first under `.gaussian11Downsampled`).
+    public init(output: RGBImage, target: RGBImage, channels: ScoreProtocol.Channels,
+                ssim: ScoreProtocol.SSIMConvention, lpips: LPIPS?) throws {
         switch channels {
         case .rgb: try self.init(output: output, target: target, lpips: lpips)
         case .lumaBT601: try self.init(lumaOf: MetricImage(output), target: MetricImage(target), lpips: lpips)
-        case .lumaYIQ: try self.init(iqaPyTorchLumaOf: MetricImage(output), target: MetricImage(target), lpips: lpips)
+        case .lumaYIQ:
+            try self.init(iqaPyTorchLumaOf: MetricImage(output), target: MetricImage(target),
+                          downsample: ssim == .gaussian11Downsampled, lpips: lpips)
         }
     }
 }

@@ -12,7 +12,7 @@ import Foundation
 ///   (`to_y_channel` and `preprocess_rgb` round when the range is 255), in double; the 11x11 Gaussian window
 ///   (sigma 1.5, MATLAB's `fspecial`), `valid` filtering, population covariance, C1 = (0.01 * 255)^2,
 ///   C2 = (0.03 * 255)^2, the contrast-structure term clamped at 0 (its ReLU), the map's mean. The MATLAB-style
-///   average-pooling `downsample` is off in the default config and is not applied.
+///   average-pooling `downsample` is off in the default config; the `pyiqa-y-downsample` protocol turns it on.
 ///
 /// These are rigctl's own implementation; the parity fixtures (Tests/EvaluationTests/Fixtures/protocols) hold
 /// what pyiqa's own functions computed on the same files.
@@ -31,8 +31,9 @@ extension PixelMetrics {
         }
     }
 
-    /// PSNR and SSIM on the YIQ luma as IQA-PyTorch's `psnry` and `ssim` metrics compute them (see above).
-    public static func iqaPyTorchLuma(_ output: MetricImage, _ target: MetricImage) throws
+    /// PSNR and SSIM on the YIQ luma as IQA-PyTorch's `psnry` and `ssim` metrics compute them (see above);
+    /// `downsample` is its `SSIM(downsample=True)` (`iqaPyTorchDownsampled`).
+    public static func iqaPyTorchLuma(_ output: MetricImage, _ target: MetricImage, downsample: Bool = false) throws
         -> (psnr: Double, ssim: Double) {
         try checkSizes(output, target)
         let y1 = lumaYIQ(output), y2 = lumaYIQ(target)
@@ -44,8 +45,45 @@ extension PixelMetrics {
         let mse = sum / Double(y1.count)
         let psnr = 10 * log10(1 / (mse + 1e-8))
         let scaled: ([Float]) -> [Double] = { $0.map { Double(($0 * 255).rounded(.toNearestOrEven)) } }
-        let ssim = try clampedGaussianSSIM(scaled(y1), scaled(y2), width: output.width, height: output.height)
-        return (psnr, ssim)
+        guard downsample else {
+            return (psnr, try clampedGaussianSSIM(scaled(y1), scaled(y2), width: output.width, height: output.height))
+        }
+        let (a, b) = (iqaPyTorchDownsampled(scaled(y1), width: output.width, height: output.height),
+                      iqaPyTorchDownsampled(scaled(y2), width: output.width, height: output.height))
+        return (psnr, try clampedGaussianSSIM(a.plane, b.plane, width: a.width, height: a.height))
+    }
+
+    /// The factor of IQA-PyTorch's MATLAB-style downsampling: round(min(height, width) / 256), at least 1. It is
+    /// Python's `round`, which takes halves to even (640 pixels: 2.5 -> 2), where MATLAB's `round` in Wang's
+    /// `ssim.m` takes them away from zero (3).
+    public static func iqaPyTorchDownsamplingFactor(width: Int, height: Int) -> Int {
+        max(1, Int((Double(min(width, height)) / 256).rounded(.toNearestOrEven)))
+    }
+
+    /// A plane as IQA-PyTorch's `ssim(downsample=True)` pools it: each f x f block's mean (`avg_pool2d` with
+    /// kernel and stride f, no padding), the last rows and columns that do not fill a block dropped; unchanged when
+    /// f is 1. The values are integers in [0, 255], so every block sum is exact and the mean is the one PyTorch
+    /// gets, in whatever order it adds.
+    static func iqaPyTorchDownsampled(_ plane: [Double], width w: Int, height h: Int)
+        -> (plane: [Double], width: Int, height: Int) {
+        let f = iqaPyTorchDownsamplingFactor(width: w, height: h)
+        guard f > 1 else { return (plane, w, h) }
+        let (ow, oh) = (w / f, h / f)
+        let count = Double(f * f)
+        var out = [Double](repeating: 0, count: ow * oh)
+        plane.withUnsafeBufferPointer { p in
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    var sum = 0.0
+                    for dy in 0..<f {
+                        let row = (y * f + dy) * w + x * f
+                        for dx in 0..<f { sum += p[row + dx] }
+                    }
+                    out[y * ow + x] = sum / count
+                }
+            }
+        }
+        return (out, ow, oh)
     }
 
     /// Gaussian SSIM of one plane of values in [0, 255] over the positions where the 11x11 window fits, with the
@@ -102,9 +140,11 @@ extension PixelMetrics {
 
 extension MetricReport {
     /// Every metric with PSNR and SSIM on the YIQ luma as IQA-PyTorch's `psnry` and `ssim` compute them (`ssim`
-    /// and `ssimGaussian` both hold that SSIM, the only one the protocol has); MAE and LPIPS compare R, G, B.
-    public init(iqaPyTorchLumaOf output: MetricImage, target: MetricImage, lpips network: LPIPS?) throws {
-        let luma = try PixelMetrics.iqaPyTorchLuma(output, target)
+    /// and `ssimGaussian` both hold that SSIM, the only one the protocol has; `downsample`: its MATLAB-style
+    /// pooling first); MAE and LPIPS compare R, G, B.
+    public init(iqaPyTorchLumaOf output: MetricImage, target: MetricImage, downsample: Bool = false,
+                lpips network: LPIPS?) throws {
+        let luma = try PixelMetrics.iqaPyTorchLuma(output, target, downsample: downsample)
         try self.init(psnr: luma.psnr, ssim: luma.ssim, ssimGaussian: luma.ssim, mae: PixelMetrics.mae(output, target),
                       lpips: network.map { try $0.distance(output, target) })
     }

@@ -24,6 +24,12 @@ public struct ScoreProtocol: Sendable, Codable, Hashable, CustomStringConvertibl
         case skimageUniform7 = "skimage-uniform-7x7"
         /// Wang et al. 2004 / RealBlur: 11x11 Gaussian window, sigma 1.5.
         case gaussian11 = "gaussian-11x11"
+        /// The same window after the automatic downsampling of Wang's MATLAB `ssim.m`, as IQA-PyTorch's
+        /// `downsample=True` does it: f = round(min(height, width) / 256), halves to even (Python's `round`);
+        /// when f > 1, each f x f block averaged, rows and columns that do not fill a block dropped
+        /// (`avg_pool2d(kernel_size=f)`). Wang's `ssim.m` itself filters with reflected borders and keeps a
+        /// partial last block, so the two differ slightly (docs/metrics.md).
+        case gaussian11Downsampled = "gaussian-11x11-downsampled"
     }
 
     /// Which channels PSNR and SSIM compare.
@@ -198,12 +204,17 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
     /// it fits, its contrast-structure term clamped at 0 (pyiqa's ReLU), no MATLAB-style downsampling. pyiqa's
     /// metrics have neither MAE nor LPIPS on this path: those columns are rigctl's, on R, G and B.
     case pyiqaY = "pyiqa-y"
+    /// The same as `pyiqa-y` with IQA-PyTorch's MATLAB-style downsampling on (`SSIM(test_y_channel=True,
+    /// downsample=True)`; IQA-PyTorch #257): before SSIM, both luma planes (* 255, rounded) are average-pooled by
+    /// f = round(min(H, W) / 256) (halves to even), the blocks that do not fit dropped. PSNR is `psnry`'s, which
+    /// does not downsample. Images whose shorter side is under 384 pixels score as under `pyiqa-y`.
+    case pyiqaYDownsample = "pyiqa-y-downsample"
 
     /// Which pixels the protocol compares.
     public var framing: ScoreProtocol.Framing {
         switch self {
         case .ifan: .cropToMultipleOf8
-        case .dpdd, .realblur, .basicsrY, .pyiqaY: .whole
+        case .dpdd, .realblur, .basicsrY, .pyiqaY, .pyiqaYDownsample: .whole
         }
     }
 
@@ -212,6 +223,7 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
         switch self {
         case .ifan, .dpdd: .skimageUniform7
         case .realblur, .basicsrY, .pyiqaY: .gaussian11
+        case .pyiqaYDownsample: .gaussian11Downsampled
         }
     }
 
@@ -220,7 +232,7 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
         switch self {
         case .ifan, .dpdd, .realblur: .rgb
         case .basicsrY: .lumaBT601
-        case .pyiqaY: .lumaYIQ
+        case .pyiqaY, .pyiqaYDownsample: .lumaYIQ
         }
     }
 
@@ -235,6 +247,7 @@ public enum EvaluationProtocol: String, Sendable, Codable, CaseIterable, CustomS
         case .realblur: "github.com/rimchang/RealBlur evaluation_RealBlur_ecc.py"
         case .basicsrY: "github.com/XPixelGroup/BasicSR basicsr/metrics/psnr_ssim.py (test_y_channel=True, crop_border=0)"
         case .pyiqaY: "github.com/chaofengc/IQA-PyTorch pyiqa/archs/psnr_arch.py and ssim_arch.py (metrics psnry and ssim: test_y_channel=True, color_space='yiq', downsample=False)"
+        case .pyiqaYDownsample: "github.com/chaofengc/IQA-PyTorch pyiqa/archs/psnr_arch.py and ssim_arch.py (metrics psnry and ssim with downsample=True: test_y_channel=True, color_space='yiq')"
         }
     }
 

@@ -242,13 +242,13 @@ struct DatasetCommand: ParsableCommand {
             abstract: "Show or set the evaluation protocols capture and `process` score every pair in.",
             discussion: """
                 With no names, prints the protocols (the default, when none is set, is dpdd: the whole image at \
-                the stored pairs' bit depth). Given names (ifan, dpdd, realblur, basicsr-y, pyiqa-y), each new pair gets a score row in \
+                the stored pairs' bit depth). Given names (ifan, dpdd, realblur, basicsr-y, pyiqa-y, pyiqa-y-downsample), each new pair gets a score row in \
                 each, the first being the one progress lines show; the model runs once per pair. Pairs scored \
                 before get the new protocols' rows from the next `rigctl process`. See docs/metrics.md.
                 """)
 
         @OptionGroup var location: DatasetLocation
-        @Argument(help: "Protocols, in order: names separated by commas or spaces (ifan, dpdd, realblur, basicsr-y, pyiqa-y).")
+        @Argument(help: "Protocols, in order: names separated by commas or spaces (ifan, dpdd, realblur, basicsr-y, pyiqa-y, pyiqa-y-downsample).")
         var names: [String] = []
 
         func run() throws {

@@ -28,7 +28,8 @@ struct EvaluateCommand: ParsableCommand {
             (each output gain-matched and aligned to the ground truth by an ECC homography before PSNR and \
             Gaussian SSIM over the valid region, as RealBlur's evaluation script) or basicsr-y (PSNR and \
             Gaussian SSIM on the BT.601 luma, as BasicSR's test_y_channel) or pyiqa-y (PSNR and Gaussian \
-            SSIM on the YIQ luma, as IQA-PyTorch's psnry and ssim); several, \
+            SSIM on the YIQ luma, as IQA-PyTorch's psnry and ssim) or pyiqa-y-downsample (the same, its SSIM \
+            after IQA-PyTorch's MATLAB-style downsampling); several, \
             comma-separated, give one table each. In a dataset every score row records its \
             protocol (framing, bit depth, SSIM, LPIPS, rigctl release) and date; another protocol adds rows \
             rather than replacing the capture pipeline's whole-image ones, and a model's output kept from an \
@@ -72,7 +73,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .customLong("compare"), help: "The row every other row is compared with (difference and its 95% interval, paired bootstrap over scenes); default: the input.")
     var reference: String?
 
-    @Option(name: .customLong("protocol"), help: "Evaluation protocol(s), separated by commas: ifan (the default; IFAN's eval.py, cropped to multiples of 8), dpdd (DPDNet's metrics.py, whole images) realblur (RealBlur's script: outputs gain-matched and aligned by ECC first) basicsr-y (BasicSR's test_y_channel: PSNR and SSIM on the BT.601 luma) or pyiqa-y (IQA-PyTorch's psnry and ssim: on the YIQ luma); several give one table each.")
+    @Option(name: .customLong("protocol"), help: "Evaluation protocol(s), separated by commas: ifan (the default; IFAN's eval.py, cropped to multiples of 8), dpdd (DPDNet's metrics.py, whole images) realblur (RealBlur's script: outputs gain-matched and aligned by ECC first) basicsr-y (BasicSR's test_y_channel: PSNR and SSIM on the BT.601 luma) pyiqa-y (IQA-PyTorch's psnry and ssim: on the YIQ luma) or pyiqa-y-downsample (the same, SSIM downsampled first); several give one table each.")
     var protocolList: String?
 
     /// The protocols asked for, in order.

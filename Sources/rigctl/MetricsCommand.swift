@@ -24,7 +24,8 @@ struct MetricsCommand: ParsableCommand {
             homography, then PSNR and Gaussian SSIM over the valid region) or basicsr-y (BasicSR's \
             test_y_channel: PSNR and Gaussian SSIM on the BT.601 luma, as MATLAB-style restoration tables \
             print them; MAE and LPIPS stay on R, G, B) or pyiqa-y (IQA-PyTorch's psnry and ssim: PSNR on the \
-            YIQ luma, Gaussian SSIM on it rounded to 0-255). docs/metrics.md says how each \
+            YIQ luma, Gaussian SSIM on it rounded to 0-255) or pyiqa-y-downsample (the same, with \
+            IQA-PyTorch's MATLAB-style downsampling before SSIM). docs/metrics.md says how each \
             reproduces its official code.
             """
     )
@@ -38,7 +39,7 @@ struct MetricsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (keys protocol, psnr, ssim, ssim_gaussian, mae, lpips; lpips null without weights).")
     var json = false
 
-    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8), realblur (aligned first), basicsr-y (PSNR and SSIM on the BT.601 luma, as BasicSR) or pyiqa-y (on the YIQ luma, as IQA-PyTorch).")
+    @Option(name: .customLong("protocol"), help: "The evaluation protocol: dpdd (whole image, the default), ifan (cropped to multiples of 8), realblur (aligned first), basicsr-y (PSNR and SSIM on the BT.601 luma, as BasicSR) pyiqa-y (on the YIQ luma, as IQA-PyTorch) or pyiqa-y-downsample (its SSIM downsampled as MATLAB's ssim.m).")
     var scoringProtocol: EvaluationProtocol = .dpdd
 
     @Option(help: "LPIPS weights (safetensors) instead of the installed lpips-alex model.")

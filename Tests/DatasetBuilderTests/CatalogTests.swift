@@ -240,7 +240,8 @@ import Testing
         }
         #expect(migrations == ["v1", "v2-status-index", "v3-image-info", "v4-score-protocol", "v5-capture-calibration",
                                "v6-vocabulary", "v7-views", "v8-shot-companions", "v9-pair-provenance", "v10-scoring-protocols",
-                               "v11-score-channels", "v12-capture-firing", "v13-yiq-luma"])
+                               "v11-score-channels", "v12-capture-firing", "v13-yiq-luma",
+                               "v14-downsampled-ssim"])
         #expect(roles == ["source", "target"])
         for folder in Dataset.Folder.all {
             #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(folder).path))

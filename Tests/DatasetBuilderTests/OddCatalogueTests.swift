@@ -62,7 +62,7 @@ import Testing
             _ = try Dataset.open(at: root)
         } throws: { error in
             guard case DatasetError.newerCatalogue(_, let detail) = error else { return false }
-            return detail.contains("v99-future") && detail.contains("v13-yiq-luma")
+            return detail.contains("v99-future") && detail.contains("v14-downsampled-ssim")
         }
         #expect(try bytes() == before, "the refused open changed the catalogue")
         let reader = try Dataset.open(at: root, readOnly: true)

@@ -20,6 +20,7 @@ import Testing
                 case name, width, height, ifan, dpdd, realblur, basicsrY = "basicsr-y", pyiqaY = "pyiqa-y"
             }
         }
+        // The "pooled" pairs (DownsampledSSIMParityTests) are not decoded here: only pyiqa's code scored them.
         var pairs: [Pair]
     }
 

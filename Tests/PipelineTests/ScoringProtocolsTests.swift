@@ -17,12 +17,13 @@ import ThreadSupport
                              protocols: protocols)
     }
 
-    /// A capture into a dataset scored in IFAN's, RealBlur's, BasicSR's and IQA-PyTorch's luma protocols records a row
-    /// of each for the input and the model (RealBlur's and the two luma ones differ only in their channels); the model runs once per
+    /// A capture into a dataset scored in IFAN's, RealBlur's, BasicSR's and IQA-PyTorch's two luma protocols records a
+    /// row of each for the input and the model (RealBlur's and the luma ones differ only in their channels, and
+    /// IQA-PyTorch's two in their SSIM's downsampling, a no-op at this size, yet a row of its own); the model runs once per
     /// pair, and each row is the score a catalogue evaluation in that protocol computes from the stored images.
     @Test func everyPairIsScoredInEachConfiguredProtocolWithOneModelRun() throws {
         let f = try PipelineFixture()
-        try f.dataset.setScoringProtocols([.ifan, .realblur, .basicsrY, .pyiqaY])
+        try f.dataset.setScoringProtocols([.ifan, .realblur, .basicsrY, .pyiqaY, .pyiqaYDownsample])
         let counting = CountingDeblurrer()
         let pipeline = CapturePipeline(dataset: f.dataset,
                                        processor: processor(f, model: counting, protocols: try f.dataset.scoringProtocols()),
@@ -31,11 +32,11 @@ import ThreadSupport
         #expect(outcomes.count == 2 && outcomes.allSatisfy { $0.verdict == .accepted })
         #expect(counting.runs.value == 2, "the model runs once per pair, not once per protocol")
         for o in outcomes {
-            #expect(o.byProtocol.map(\.named) == [.ifan, .realblur, .basicsrY, .pyiqaY])
+            #expect(o.byProtocol.map(\.named) == [.ifan, .realblur, .basicsrY, .pyiqaY, .pyiqaYDownsample])
             #expect(o.scoreProtocol?.named == .ifan && o.input == o.byProtocol[0].input)
             let rows = try f.dataset.pair(id: o.pairID).evaluations
-            #expect(rows.count == 8, "\(rows.map { ($0.model, $0.scoreProtocol?.description ?? "") })")
-            for named in [EvaluationProtocol.ifan, .realblur, .basicsrY, .pyiqaY] {
+            #expect(rows.count == 10, "\(rows.map { ($0.model, $0.scoreProtocol?.description ?? "") })")
+            for named in [EvaluationProtocol.ifan, .realblur, .basicsrY, .pyiqaY, .pyiqaYDownsample] {
                 let under = rows.filter { $0.scoreProtocol?.named == named }
                 #expect(Set(under.map(\.model)) == ["input", "unsharp"], "\(named)")
             }
@@ -48,7 +49,7 @@ import ThreadSupport
         }
         // The same rows as an evaluation of the catalogue in each protocol finds already recorded.
         let pairs = try outcomes.map { try f.dataset.pair(id: $0.pairID) }
-        for named in [EvaluationProtocol.ifan, .realblur, .basicsrY, .pyiqaY] {
+        for named in [EvaluationProtocol.ifan, .realblur, .basicsrY, .pyiqaY, .pyiqaYDownsample] {
             let evaluation = CatalogueEvaluation(scorer: PairScorer(dataset: f.dataset, protocol: named, lpips: nil),
                                                  methods: [InputMethod(), DeblurModel(name: "unsharp", deblurrer: counting,
                                                                                       weights: f.weights)])

@@ -155,7 +155,7 @@ import Glibc
         }
         let write = try CommandLine.run(["dataset", "review", "1", "--state", "approved", "--dataset", ds])
         #expect(write.status == 2, "\(write.stderr)")
-        #expect(write.stderr.contains("v99-future") && write.stderr.contains("v13-yiq-luma"), "\(write.stderr)")
+        #expect(write.stderr.contains("v99-future") && write.stderr.contains("v14-downsampled-ssim"), "\(write.stderr)")
     }
 
     /// Names with tabs and newlines are escaped in `dataset list` (one line per pair); a model name with a newline

@@ -45,6 +45,15 @@ import Testing
         #expect(abs((iqa["psnr"] as? Double ?? 0) - official("pyiqa-y", "psnr")) < 0.01, "\(iqa)")
         #expect(abs((iqa["ssim"] as? Double ?? 0) - official("pyiqa-y", "ssim")) < 2e-4, "\(iqa)")
 
+        // The MATLAB-style downsampling needs a pair of at least 384 pixels: the pooled fixture at 640.
+        let tie = try #require((expected["pooled"] as? [[String: Any]])?.first { $0["name"] as? String == "pooltie" })
+        let pooled = try scores([Self.fixtures.appendingPathComponent("pooltie_output8.png").path,
+                                 Self.fixtures.appendingPathComponent("pooltie_target8.png").path,
+                                 "--protocol", "pyiqa-y-downsample"])
+        let pyiqaPooled = try #require(tie["pyiqa-y-downsample"] as? [String: Any])
+        #expect(pooled["protocol"] as? String == "pyiqa-y-downsample")
+        #expect(abs((pooled["ssim"] as? Double ?? 0) - (pyiqaPooled["ssim"] as? Double ?? .nan)) < 2e-4, "\(pooled)")
+
         let refused = try CommandLine.run(["metrics", out8, gt8, "--protocol", "realdof"])
         #expect(refused.status == 64 && refused.stderr.contains("realdof"), "\(refused.stderr)")
     }

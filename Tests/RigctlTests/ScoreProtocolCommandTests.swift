@@ -81,7 +81,7 @@ struct ScoringFixture {
         #expect(markdown.stdout.components(separatedBy: "| Model |").count == 3, "one table per protocol: \(markdown.stdout)")
         #expect(markdown.stdout.contains("Protocol: dpdd (whole image, 8-bit") && markdown.stdout.contains("Protocol: ifan (cropped"))
         let refused = try f.run(["evaluate", "--dataset", f.dataset, "--protocol", "ifan,realdof"])
-        #expect(refused.status == 64 && refused.stderr.contains("no evaluation protocol 'realdof' (known: ifan, dpdd, realblur, basicsr-y, pyiqa-y)"), "\(refused.stderr)")
+        #expect(refused.status == 64 && refused.stderr.contains("no evaluation protocol 'realdof' (known: ifan, dpdd, realblur, basicsr-y, pyiqa-y, pyiqa-y-downsample)"), "\(refused.stderr)")
 
         let again = try f.run(["evaluate", "--dataset", f.dataset, "--model", "ifan-test", "--rerun", "--format", "csv"])
         #expect(again.status == 0, "\(again.stderr)")

@@ -20,6 +20,15 @@ defines them, read by pyiqa's own imread2tensor, and adds them to expected.json 
 is kept); given with the four, the full run scores them too. Needs torch, torchvision, scipy and Pillow. pyiqa's
 package __init__ files (which import every metric, its models and training stack) are replaced by empty packages;
 the modules the two metrics use run unchanged, with OpenCV stubbed in img_util (imread2tensor reads with Pillow).
+It also scores every pair as "pyiqa-y-downsample": `psnry`, and the `ssim` config with `downsample=True`.
+
+    python3 make_fixtures.py --pooled --out .
+
+Writes the "pooled" pairs (8-bit only; then run --pyiqa alone to score them): large enough that IQA-PyTorch's
+MATLAB-style downsampling pools them (its factor round(min(H, W) / 256) is 2 from 384 pixels, 3 above 640), at
+sizes that leave rows and columns outside the last block, one at 640 where Python's round takes 2.5 to 2. Their
+scenes are posterized and the outputs rounded to 1/32 so that the PNGs stay small. Needs numpy and
+opencv-python-headless.
 """
 import argparse
 import importlib.util
@@ -96,7 +105,7 @@ def load_basicsr(root):
     return sys.modules["basicsr.metrics.psnr_ssim"]
 
 
-def load_pyiqa(root):
+def load_pyiqa(root, downsample=False):
     """IQA-PyTorch's PSNR and SSIM as its default configs build them, and its image reader: pyiqa's package
     __init__ files import every metric (and its models, downloads and training stack), so empty packages stand in
     for pyiqa, pyiqa.utils and pyiqa.archs; pyiqa.matlab_utils, color_util, registry, img_util, func_util,
@@ -118,12 +127,14 @@ def load_pyiqa(root):
     configs = sys.modules["pyiqa.default_model_configs"].DEFAULT_CONFIGS
     classes = {"PSNR": sys.modules["pyiqa.archs.psnr_arch"].PSNR, "SSIM": sys.modules["pyiqa.archs.ssim_arch"].SSIM}
 
-    def build(metric):
-        """The network pyiqa.create_metric(metric) builds (InferenceModel: build_network(metric_opts)), in eval mode."""
-        options = dict(configs[metric]["metric_opts"])
+    def build(metric, **changed):
+        """The network pyiqa.create_metric(metric, **changed) builds (InferenceModel: build_network(metric_opts)
+        with the keyword arguments over the config's), in eval mode."""
+        options = dict(configs[metric]["metric_opts"], **changed)
         return classes[options.pop("type")](**options).eval()
 
-    return build("psnry"), build("ssim"), sys.modules["pyiqa.utils.img_util"].imread2tensor
+    ssim = build("ssim", downsample=True) if downsample else build("ssim")
+    return build("psnry"), ssim, sys.modules["pyiqa.utils.img_util"].imread2tensor
 
 
 def score_pyiqa(pyiqa, output_path, target_path):
@@ -144,15 +155,19 @@ def pyiqa_versions(args):
 
 
 def pyiqa_only(args):
-    """Adds "pyiqa-y" to every pair of an existing expected.json, scoring the 8-bit PNGs already written."""
+    """Adds "pyiqa-y" and "pyiqa-y-downsample" to every pair of an existing expected.json (the "pooled" pairs
+    too), scoring the 8-bit PNGs already written."""
     pyiqa = load_pyiqa(args.pyiqa)
+    pooled = load_pyiqa(args.pyiqa, downsample=True)
     path = os.path.join(args.out, "expected.json")
     with open(path) as f:
         expected = json.load(f)
-    for entry in expected["pairs"]:
+    for entry in expected["pairs"] + expected.get("pooled", []):
         name = entry["name"]
-        entry["pyiqa-y"] = score_pyiqa(pyiqa, f"{args.out}/{name}_output8.png", f"{args.out}/{name}_target8.png")
-        print(name, json.dumps(entry["pyiqa-y"]))
+        files = (f"{args.out}/{name}_output8.png", f"{args.out}/{name}_target8.png")
+        entry["pyiqa-y"] = score_pyiqa(pyiqa, *files)
+        entry["pyiqa-y-downsample"] = score_pyiqa(pooled, *files)
+        print(name, json.dumps(entry["pyiqa-y"]), json.dumps(entry["pyiqa-y-downsample"]))
     expected["made_with"].update(pyiqa_versions(args))
     with open(path, "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
@@ -195,6 +210,30 @@ def write(path, img, bits):
     cv2.imwrite(path, data[..., ::-1])
 
 
+def pooled_pairs(args):
+    """Writes the "pooled" pairs and lists them in expected.json (the rest of the file is kept)."""
+    import_scoring_tools()
+    path = os.path.join(args.out, "expected.json")
+    with open(path) as f:
+        expected = json.load(f)
+    # name, scene seed, width, height, shift, rotation (degrees), scale, blur sigma, gain, offset
+    cases = [
+        ("pool2", 5, 403, 385, (0.6, -0.4), 0.15, 1.0, 1.2, 0.97, 0.01),
+        ("pooltie", 6, 700, 640, (-0.8, 0.5), -0.2, 1.002, 1.6, 1.04, -0.015),
+        ("pool3", 7, 643, 641, (1.0, 0.3), 0.1, 1.0, 0.9, 0.95, 0.02),
+    ]
+    expected["pooled"] = []
+    for name, seed, w, h, shift, angle, scale, sigma, gain, offset in cases:
+        gt = np.round(scene(np.random.default_rng(seed), w, h) * 16) / 16
+        restored = np.round(distort(gt, shift, angle, scale, sigma, gain, offset) * 32) / 32
+        write(f"{args.out}/{name}_output8.png", restored, 8)
+        write(f"{args.out}/{name}_target8.png", gt, 8)
+        expected["pooled"].append({"name": name, "width": w, "height": h})
+    with open(path, "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ifan")
@@ -203,8 +242,11 @@ def main():
     parser.add_argument("--basicsr")
     parser.add_argument("--pyiqa", help="an IQA-PyTorch checkout; alone, scores the existing PNGs into expected.json")
     parser.add_argument("--pyiqa-revision", help="the checkout's commit, recorded in expected.json")
+    parser.add_argument("--pooled", action="store_true", help="write the pooled pairs (then run --pyiqa alone)")
     parser.add_argument("--out", default=".")
     args = parser.parse_args()
+    if args.pooled:
+        return pooled_pairs(args)
     four = [args.ifan, args.dpdnet, args.realblur, args.basicsr]
     if args.pyiqa and not any(four):
         return pyiqa_only(args)
