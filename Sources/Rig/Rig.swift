@@ -158,11 +158,19 @@ public final class Rig: Sendable {
         var discarded: [String] = []
         while abs(d.arrival.timeIntervalSince(s.arrival)) > file.pairingWindow {
             // The earlier file has no partner: drop it and wait for that camera's next one.
-            let lateIsShallow = s.arrival < d.arrival
-            discarded.append(lateIsShallow ? "shallow: \(s.path)" : "deep: \(d.path)")
+            let earlyIsShallow = s.arrival < d.arrival
+            let gap = abs(d.arrival.timeIntervalSince(s.arrival))
+            let dropped = earlyIsShallow ? s.path : d.path
+            discarded.append(earlyIsShallow ? "shallow: \(s.path)" : "deep: \(d.path)")
             do {
-                if lateIsShallow { s = try next(shallow) } else { d = try next(deep) }
-            } catch let f as CameraFailure {
+                if earlyIsShallow { s = try next(shallow) } else { d = try next(deep) }
+            } catch var f as CameraFailure {
+                // Said with the discard that led here: a body whose release lags the other's by more than the
+                // window otherwise reads as a camera that never delivered.
+                f.reason += String(format: ", after its file %@ was discarded: the %@ camera's came %.2f s later, "
+                                   + "beyond the rig file's pairingWindow of %.2f s (widen it if the bodies' release "
+                                   + "lag is that long)", "\(dropped)", earlyIsShallow ? "deep" : "shallow", gap,
+                                   file.pairingWindow)
                 throw RigError.pairAborted(index: index, failures: [f])
             }
         }
