@@ -211,15 +211,17 @@ let package = Package(
         .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
 
         // ---- Benchmarks (swift run -c release NAME).
-        .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
-        .executableTarget(name: "MetricsBenchmark", dependencies: ["Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
+        // The machine line every benchmark prints beside its figures (CPU model, load average).
+        .target(name: "BenchmarkSupport", path: "Benchmarks/BenchmarkSupport"),
+        .executableTarget(name: "IFANBenchmark", dependencies: ["BenchmarkSupport", "IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
+        .executableTarget(name: "MetricsBenchmark", dependencies: ["BenchmarkSupport", "Metrics", "NeuralCore", "Imaging"], path: "Benchmarks/MetricsBenchmark"),
         // `rigctl evaluate`'s pairs per minute at the RealDOF size, overlapped and one by one in the same run.
-        .executableTarget(name: "EvaluationBenchmark", dependencies: ["Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging", "PairVocabulary"],
+        .executableTarget(name: "EvaluationBenchmark", dependencies: ["BenchmarkSupport", "Evaluation", "IFANEngine", "Metrics", "NeuralCore", "Imaging", "PairVocabulary"],
                           path: "Benchmarks/EvaluationBenchmark"),
         .executableTarget(name: "AlignBenchmark", dependencies: ["Alignment", "AtomicFiles", "Imaging", "PairVocabulary"], path: "Benchmarks/AlignBenchmark"),
         .executableTarget(name: "RigBenchmark", dependencies: ["PairVocabulary", "Rig", "VirtualCamera", "Imaging"], path: "Benchmarks/RigBenchmark"),
         // Frames per second of `rig liveview`'s loop on the virtual rig, and the coarse registration's accuracy by size.
-        .executableTarget(name: "LiveViewBenchmark", dependencies: ["Rig", "VirtualCamera", "Alignment", "Imaging", "PairVocabulary"], path: "Benchmarks/LiveViewBenchmark"),
+        .executableTarget(name: "LiveViewBenchmark", dependencies: ["BenchmarkSupport", "Rig", "VirtualCamera", "Alignment", "Imaging", "PairVocabulary"], path: "Benchmarks/LiveViewBenchmark"),
         .executableTarget(
             name: "DatasetBenchmark",
             dependencies: ["DatasetBuilder", .product(name: "GRDB", package: "GRDB.swift")],
@@ -227,7 +229,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "PipelineBenchmark",
-            dependencies: ["PairVocabulary", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
+            dependencies: ["BenchmarkSupport", "PairVocabulary", "Pipeline", "Rig", "VirtualCamera", "DatasetBuilder", "IFANEngine", "Metrics", "NeuralCore", "Imaging"],
             path: "Benchmarks/PipelineBenchmark"
         ),
         // The browser review's queue and pages over HTTP on a catalogue of 10,000 pairs, served by the built

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 // Pairs per minute of `rigctl evaluate` at the RealDOF image size (about 2320x1536): synthetic 8-bit PNG pairs on
 // disk, the input and a random-weights IFAN (the released network's exact shapes, so the same compute) scored
 // with every metric (PSNR, both SSIMs, MAE, LPIPS-alex), through `Evaluator` overlapped (decode, network and
@@ -26,9 +27,6 @@ func option(_ name: String) -> String? {
     return args[i + 1]
 }
 
-func loadAverage() -> String {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
-}
 
 /// User + system CPU seconds of this process so far.
 func cpuSeconds() -> Double {
@@ -116,7 +114,7 @@ func main() throws {
     let (lpips, lpipsSource) = try lpipsNetwork()
     let evaluator = Evaluator(methods: [InputMethod(), DeblurModel(name: "IFAN", deblurrer: ifan, weights: nil)], lpips: lpips)
     print(Kernels.summary)
-    print("CPU: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS core \(BLAS.coreName), \(BLASThreads.workers) threads")
+    print("CPU: \(Machine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; OpenBLAS core \(BLAS.coreName), \(BLASThreads.workers) threads")
     print("evaluation benchmark: \(count) pairs of \(width)x\(height) 8-bit PNG, Input + IFAN (random weights), "
           + "PSNR, SSIM (uniform, Gaussian), MAE, LPIPS-alex (\(lpipsSource)); \(rounds) round(s)")
 
@@ -124,7 +122,7 @@ func main() throws {
         var walls: [[Double]] = [[], []]
         for round in 0..<rounds {
             for k in round % 2 == 0 ? [0, 1] : [1, 0] {
-                let load = loadAverage()
+                let load = Machine.loadAverage()
                 let (t0, c0) = (now(), cpuSeconds())
                 let run = Evaluator(methods: evaluator.methods, protocol: named[k], lpips: lpips)
                 let report = try run.run(pairs: pairs)
@@ -132,7 +130,7 @@ func main() throws {
                 walls[k].append(wall)
                 print(String(format: "round %d, %@: %.1f s wall, %.1f s CPU (load average %@ -> %@); IFAN PSNR %.3f",
                              round + 1, named[k].rawValue as NSString, wall, cpu, load as NSString,
-                             loadAverage() as NSString, report.methods[1].psnr))
+                             Machine.loadAverage() as NSString, report.methods[1].psnr))
             }
         }
         print(String(format: "%@ / %@ wall time at %dx%d (median of %d): %.3f", named[1].rawValue as NSString,
@@ -144,7 +142,7 @@ func main() throws {
     var reference: EvaluationReport?
     for round in 0..<rounds {
         for overlapped in round % 2 == 0 ? [true, false] : [false, true] {
-            let load = loadAverage()
+            let load = Machine.loadAverage()
             let (t0, c0) = (now(), cpuSeconds())
             var report = try evaluator.run(pairs: pairs, overlapped: overlapped)
             let (wall, cpu) = (now() - t0, cpuSeconds() - c0)
@@ -152,7 +150,7 @@ func main() throws {
             perMinute[overlapped]!.append(rate)
             print(String(format: "round %d, %@: %.1f s wall, %.1f s CPU, %.2f pairs/min (load average %@ -> %@)",
                          round + 1, (overlapped ? "overlapped" : "one by one") as NSString, wall, cpu, rate,
-                         load as NSString, loadAverage() as NSString))
+                         load as NSString, Machine.loadAverage() as NSString))
             // Both modes must give the same scores (timings aside).
             for i in report.results.indices { report.results[i].seconds = 0 }
             for i in report.methods.indices { report.methods[i].secondsPerImage = 0 }
@@ -165,11 +163,6 @@ func main() throws {
                  width, height, rounds, over, single, over / single))
 }
 
-func cpuModel() -> String {
-    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    return info.split(separator: "\n").first { $0.hasPrefix("model name") }
-        .map { String($0.split(separator: ":", maxSplits: 1).last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-}
 
 do {
     try main()

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Foundation
 import IFANEngine
 import NeuralCore
@@ -88,9 +89,6 @@ func cpuSeconds() -> Double {
 }
 
 /// The 1-minute load average, to judge how busy the machine was.
-func loadAverage() -> String {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
-}
 
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
@@ -192,7 +190,7 @@ func main() throws {
     say(Kernels.summary)
     let peak = sgemmPeak()
     say(String(format: "OpenBLAS sgemm 1024^3 (%d threads, core %@): %.1f GFLOP/s, %.1f GFLOP/s per core by CPU time; load average %@",
-               BLASThreads.workers, BLAS.coreName as NSString, peak.wall, peak.perCore, loadAverage() as NSString))
+               BLASThreads.workers, BLAS.coreName as NSString, peak.wall, peak.perCore, Machine.loadAverage() as NSString))
     if let parity = options.parity { try parityReport(URL(fileURLWithPath: parity)) }
 
     let (w, h) = (options.width, options.height)
@@ -218,7 +216,7 @@ func main() throws {
     let perCore = 2 * Double(macs) / bestCPU / 1e9
     say(String(format: "%.1f GMAC (convolutions + IAC, counted as direct convolution): %.1f GFLOP/s = %.0f%% of the sgemm peak by wall time; "
                + "%.1f GFLOP/s per core by CPU time = %.0f%% of sgemm's per core", Double(macs) / 1e9, gflops,
-               100 * gflops / peak.wall, perCore, 100 * perCore / peak.perCore) + "; load average " + loadAverage())
+               100 * gflops / peak.wall, perCore, 100 * perCore / peak.perCore) + "; load average " + Machine.loadAverage())
     // The direct-convolution bound: the time the direct-convolution FLOPs take at the sgemm peak. Under 1 means fewer
     // operations than a direct convolution (Winograd) more than made up for running below the peak.
     let bound = 2 * Double(macs) / (peak.wall * 1e9)
@@ -245,7 +243,7 @@ func main() throws {
     _ = try TiledInference(tileSize: options.tile, overlap: options.overlap).run(big) { try network.forward($0) }
     say(String(format: "6000x4000 tiled (tile %d, overlap %d): %.1f s wall, %.1f s CPU, peak RSS %.0f MB (input + output tensors %.0f MB)",
                options.tile, options.overlap, now() - t0, cpuSeconds() - c0, Double(peakRSS()) / 1e6, 2 * 3 * 6000 * 4000 * 4 / 1e6)
-        + "; load average " + loadAverage())
+        + "; load average " + Machine.loadAverage())
 }
 
 do {

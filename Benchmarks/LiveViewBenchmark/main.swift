@@ -1,4 +1,5 @@
 import Alignment
+import BenchmarkSupport
 import Foundation
 import Imaging
 import PairVocabulary
@@ -27,15 +28,7 @@ func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     return (value, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }
 
-func loadAverage() -> String {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-}
 
-func cpuModel() -> String {
-    let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    return text.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
-        .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-}
 
 func view(_ camera: RigCamera) throws -> RGBImage {
     RGBImage(raster: try JPEGFile.decode(try camera.capturePreview(), path: "\(camera.label) live view"))
@@ -56,7 +49,7 @@ do {
     let liveView = virtual.shallow.liveViewSize
     let toSensor = Double(width) / Double(liveView.width)
     print("LiveViewBenchmark: \(frameCount) frames, \(width)x\(height) virtual Canon EOS + Nikon, live view \(liveView.width)x\(liveView.height), libgphoto2 \(GPhotoLibrary.version)")
-    print("  CPU \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, load before \(loadAverage())")
+    print("  CPU \(Machine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, load before \(Machine.loadAverage(fields: 3))")
 
     // The loop of `rig liveview`: both views, mirror undone, coarse registration, sharpness.
     var fetch: [Double] = [], register: [Double] = [], rest: [Double] = [], whole: [Double] = []
@@ -117,7 +110,7 @@ do {
         let (m, t) = try measured(LiveViewRegistration(maxSide: side))
         row("\(side) px", m, t)
     }
-    print("  load after \(loadAverage())")
+    print("  load after \(Machine.loadAverage(fields: 3))")
 } catch {
     FileHandle.standardError.write(Data("LiveViewBenchmark failed: \(error)\n".utf8))
     exit(1)

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 // Times every metric on a 1680x1120 pair (DPDD's test size). LPIPS runs with weights of the right shapes (values
 // do not change its cost): the installed lpips-alex model if there is one, else seeded random ones. Prints the
 // kernels that ran, LPIPS's GFLOP/s against OpenBLAS's sgemm peak measured in the same run, and its time against
@@ -67,7 +68,7 @@ if let (width, height) = realblurSize {
     let plain = try median { _ = try MetricReport(output: a, target: b, lpips: nil) }
     let align = try median { aligned = try RealBlurAlignment(output: a, target: b) }
     let scores = try median { _ = (aligned!.psnr, try aligned!.ssim, aligned!.mae) }
-    print(Kernels.summary + "; load average " + ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"))
+    print(Kernels.summary + "; load average " + Machine.loadAverage(fields: 3))
     print(String(format: "realblur %dx%d: plain metrics %.2f s; alignment %.2f s + masked scores %.2f s (median of %d)",
                  width, height, plain, align, scores, runs))
     print("homography: \(aligned!.homography.map { String(format: "%.5f", $0) }.joined(separator: " "))")
@@ -142,9 +143,6 @@ func lpipsMACs(width: Int, height: Int) -> Double {
     return total
 }
 
-func loadAverage() -> String {
-    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
-}
 
 @discardableResult
 func time(_ name: String, _ body: () throws -> Double) rethrows -> Double {
@@ -165,7 +163,7 @@ func time(_ name: String, _ body: () throws -> Double) rethrows -> Double {
 print(Kernels.summary)
 let peak = SgemmPeak.measure()
 print(String(format: "OpenBLAS sgemm 1024^3 (%d threads, core %@): %.1f GFLOP/s, %.1f per core by CPU time; load average %@",
-             BLASThreads.workers, BLAS.coreName as NSString, peak.wall, peak.perCore, loadAverage() as NSString))
+             BLASThreads.workers, BLAS.coreName as NSString, peak.wall, peak.perCore, Machine.loadAverage() as NSString))
 print("metrics on a \(width)x\(height) pair, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 try time("PSNR") { try PixelMetrics.psnr(output, target) }
 try time("MAE") { try PixelMetrics.mae(output, target) }
@@ -180,7 +178,7 @@ print(String(format: "LPIPS: %.1f GMAC per pair (direct convolution), %.1f GFLOP
              100 * flops / lpipsTime / 1e9 / peak.wall, lpipsCPU, flops / lpipsCPU / 1e9, 100 * flops / lpipsCPU / 1e9 / peak.perCore))
 let bound = flops / (peak.wall * 1e9)
 print(String(format: "direct-convolution bound at this sgemm peak: %.3f s; LPIPS time / bound = %.2f; load average %@", bound,
-             lpipsTime / bound, loadAverage() as NSString))
+             lpipsTime / bound, Machine.loadAverage() as NSString))
 try time("LPIPS features") { Double(try network.features(output).count) }
 try time("all (report)") {
     let r = try MetricReport(output: output, target: target, lpips: network)

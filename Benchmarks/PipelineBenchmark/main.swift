@@ -1,3 +1,4 @@
+import BenchmarkSupport
 // Pairs per minute through the whole pipeline on the virtual rig, and the time of each stage:
 // capture (two virtual cameras through libgphoto2) -> catalogue -> decode -> align -> store -> deblur -> score.
 //
@@ -124,11 +125,11 @@ func backlog(rig: Rig, pairs: Int, root: URL, model: DeblurModel?, lpips: LPIPS?
         }
         let processor = PairProcessor(dataset: dataset, options: options, model: model, lpips: lpips)
         let pipeline = CapturePipeline(dataset: dataset, processor: processor, scene: SceneInput(name: "planes"))
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        let load = Machine.loadAverage()
         let start = Date()
         let outcomes = try pipeline.processBacklog(stop: StopFlag(), overlapped: overlapped) { _ in }
         let wall = Date().timeIntervalSince(start)
-        let after = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first ?? "?"
+        let after = Machine.loadAverage()
         let rate = Double(outcomes.count) / wall * 60
         rates[overlapped] = rate
         print(String(format: "%@: %d pairs in %.1f s, %.2f pairs/min (load average %@ -> %@)",
