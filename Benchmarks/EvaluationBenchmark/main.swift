@@ -1,4 +1,3 @@
-import BenchmarkSupport
 // Pairs per minute of `rigctl evaluate` at the RealDOF image size (about 2320x1536): synthetic 8-bit PNG pairs on
 // disk, the input and a random-weights IFAN (the released network's exact shapes, so the same compute) scored
 // with every metric (PSNR, both SSIMs, MAE, LPIPS-alex), through `Evaluator` overlapped (decode, network and
@@ -13,6 +12,7 @@ import BenchmarkSupport
 // wall-time ratio B / A: what aligning each output (realblur) costs over IFAN's protocol.
 //
 // LPIPS uses the installed lpips-alex weights when there are any, else random ones of the same shapes.
+import BenchmarkSupport
 import Evaluation
 import Foundation
 import IFANEngine

@@ -1,10 +1,10 @@
-import BenchmarkSupport
 // Times every metric on a 1680x1120 pair (DPDD's test size). LPIPS runs with weights of the right shapes (values
 // do not change its cost): the installed lpips-alex model if there is one, else seeded random ones. Prints the
 // kernels that ran, LPIPS's GFLOP/s against OpenBLAS's sgemm peak measured in the same run, and its time against
 // the direct-convolution bound (its convolutions' FLOPs at that peak).
 //
 //   swift run -c release MetricsBenchmark        (RIGCTL_WINOGRAD=0 / RIGCTL_MAX_ISA=avx2: the slower paths)
+import BenchmarkSupport
 import Foundation
 import Imaging
 import Metrics

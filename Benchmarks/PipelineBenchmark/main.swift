@@ -1,4 +1,3 @@
-import BenchmarkSupport
 // Pairs per minute through the whole pipeline on the virtual rig, and the time of each stage:
 // capture (two virtual cameras through libgphoto2) -> catalogue -> decode -> align -> store -> deblur -> score.
 //
@@ -7,6 +6,7 @@ import BenchmarkSupport
 //
 // Without --weights the IFAN checkpoint of the reference fixtures (random weights, the released network's exact
 // shapes, so the same compute) is imported when ../shared/fixtures is present; otherwise deblurring is left out.
+import BenchmarkSupport
 import DatasetBuilder
 import Evaluation
 import Foundation
