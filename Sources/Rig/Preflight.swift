@@ -36,6 +36,10 @@ public struct CameraPreflight: Sendable, Equatable, Codable {
     public var exposureProgram: String?
     public var driveMode: String?
     public var applied: [AppliedSetting]
+
+    /// Charge below which a battery is a warning: one figure for the pre-flight and the capture dashboard, so the
+    /// two never disagree about the same camera.
+    public static let lowBatteryPercent = 25
 }
 
 /// One risk the pre-flight found: what kind (so that a caller picks warnings by kind, never by their words), the
@@ -131,7 +135,7 @@ extension Rig {
             if p.freeBytes == nil && p.freeImages == nil && !toHost {
                 warnings.append(.init(.noFreeSpaceFigure, role: camera.role, "\(camera.label): no free-space figure from the card"))
             }
-            if let percent = p.batteryPercent, percent < 25 {
+            if let percent = p.batteryPercent, percent < CameraPreflight.lowBatteryPercent {
                 warnings.append(.init(.lowBattery, role: camera.role,
                                       "\(camera.label): battery at \(status.battery ?? "?"): charge it before a long session"))
             }
