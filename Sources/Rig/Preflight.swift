@@ -103,6 +103,11 @@ extension Rig {
     /// first (a refused or ignored setting is an error of the report); without, differences from the rig file are
     /// warnings.
     public func preflight(apply: Bool) throws -> PreflightReport {
+        try preflight(apply: apply, storages: [:])
+    }
+
+    /// `storages`: cameras' storages just read (`CardSpaceMonitor`), used instead of reading them again.
+    func preflight(apply: Bool, storages: [CameraRole: StorageReading]) throws -> PreflightReport {
         var cameras: [CameraPreflight] = []
         var warnings: [PreflightWarning] = []
         var errors: [String] = []
@@ -116,7 +121,7 @@ extension Rig {
                 }
             }
             let status = try camera.status()
-            let storage = (try? camera.storageInfo()) ?? []
+            let storage = storages[camera.role] ?? (try? camera.storageInfo()) ?? []
             let target = status.captureTarget
             let toHost = target.map { SettingChoice.captureTarget(.ram, in: [$0]) != nil } ?? false
             var p = CameraPreflight(role: camera.role, port: camera.port, vendor: camera.vendor, manufacturer: status.manufacturer,
