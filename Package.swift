@@ -208,7 +208,7 @@ let package = Package(
         .testTarget(name: "CaptureDashboardTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "CaptureDashboard", "Rig", "Pipeline", "Metrics", "Imaging", "WebServing"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "WebServing", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
-        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
+        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Imaging"]),
 
         // ---- Benchmarks (swift run -c release NAME).
         .executableTarget(name: "IFANBenchmark", dependencies: ["IFANEngine", "NeuralCore"], path: "Benchmarks/IFANBenchmark"),
