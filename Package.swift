@@ -103,6 +103,8 @@ let package = Package(
                 .product(name: "HummingbirdCore", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The browser review of a dataset's pairs: JSON API, pages and images by id, served on loopback.
@@ -148,7 +150,6 @@ let package = Package(
                 "ThreadSupport",
                 "WebServing",
                 .product(name: "Hummingbird", package: "hummingbird", moduleAliases: ["Metrics": "SwiftMetrics"]),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -208,7 +209,7 @@ let package = Package(
         .testTarget(name: "CaptureDashboardTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "CaptureDashboard", "Rig", "Pipeline", "Metrics", "Imaging", "WebServing"]),
         .testTarget(name: "ReviewTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Review", "WebServing", "DatasetBuilder", "Alignment", "Evaluation", "Imaging"]),
         // Drives the built rigctl binary end to end.
-        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "PairVocabulary", "Imaging"]),
+        .testTarget(name: "RigctlTests", dependencies: ["TestSupport", "ThreadSupport", "PairVocabulary", "Imaging"]),
 
         // ---- Benchmarks (swift run -c release NAME).
         // The machine line every benchmark prints beside its figures (CPU model, load average).

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import Logging
 import PairVocabulary
-import ServiceLifecycle
 import WebServing
 
 /// `capture --serve`: the capture's page, served while the capture runs. On loopback by default; on another
@@ -25,7 +24,7 @@ public struct DashboardServer: Sendable {
 
     /// Serves until `until` returns (then it finishes the requests in flight and stops) or the task is cancelled.
     /// `onStart` gets the bound address (the real port when `port` is 0).
-    public func run(logger: Logger? = nil, until stop: @escaping @Sendable () async -> Void = { await Self.never() },
+    public func run(logger: Logger? = nil, until stop: @escaping @Sendable () async -> Void = { await GracefulRun.never() },
                     onStart: @escaping @Sendable (ServerAddress) async -> Void) async throws {
         var log = logger ?? Logger(label: "rigctl.dashboard")
         if logger == nil { log.logLevel = .warning }
@@ -42,28 +41,7 @@ public struct DashboardServer: Sendable {
                 await onStart(ServerAddress(host: host, port: bound, token: token))
             },
             logger: log)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: log))
-        try await withThrowingTaskGroup(of: Bool.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return true
-            }
-            tasks.addTask {
-                await stop()
-                await group.triggerGracefulShutdown()
-                return false
-            }
-            // Until the server has ended (stopped, or failed to listen, which throws): then the waiting side goes.
-            while let serverEnded = try await tasks.next() {
-                if serverEnded { break }
-            }
-            tasks.cancelAll()
-        }
-    }
-
-    /// Waits until cancelled.
-    public static func never() async {
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        try await GracefulRun.run(app, stopOnSignals: false, logger: log, until: stop)
     }
 }
 

@@ -136,9 +136,6 @@ public struct DashboardState: Sendable {
     public private(set) var version = 0
     private var rejections = RejectionWatch()
 
-    /// Battery charge below which a camera is a warning.
-    public static let lowBatteryPercent = 25
-
     public init(destination: String, scene: String?, planned: Int, trigger: TriggerMode, maxSkew: Double?) {
         self.destination = destination
         self.scene = scene
@@ -228,7 +225,7 @@ public struct DashboardState: Sendable {
     /// Battery and card warnings from the cameras as last read.
     private mutating func judgeCameras(_ now: Date) {
         for c in cameras {
-            if let percent = c.batteryPercent, percent < Self.lowBatteryPercent {
+            if let percent = c.batteryPercent, percent < CameraPreflight.lowBatteryPercent {
                 raise(.lowBattery, role: c.role, "\(c.role) camera: battery at \(c.battery ?? "\(percent)%"): change it "
                       + "before it dies mid-pair", now)
             }

@@ -138,15 +138,17 @@ public struct Exporter: Sendable {
             exportedHashes[name] = SHA256Hex.of(data)
         }
         // The marker that lets a later export replace this folder: it names the dataset and lists every file the
-        // export wrote, and nothing else is ever removed.
+        // export wrote, and nothing else is ever removed. It is rigctl's, not the data's, so SHA256SUMS leaves it
+        // out: the sums stay the same for the same data whichever dataset path made it (export -> import ->
+        // export), and a copy that drops the hidden file still passes `sha256sum -c`.
         let marker = ExportMarker(dataset: dataset.root.path, options: options,
                                   files: (exportedHashes.keys + ["SHA256SUMS"]).sorted())
         try Durable.writePlain(Data(marker.text.utf8), to: staging.appendingPathComponent(ExportMarker.name).path)
-        exportedHashes[ExportMarker.name] = SHA256Hex.of(Data(marker.text.utf8))
         let sums = exportedHashes.keys.sorted().map { "\(exportedHashes[$0] ?? "")  \($0)\n" }.joined()
         try Durable.writePlain(Data(sums.utf8), to: staging.appendingPathComponent("SHA256SUMS").path)
+        let written = (exportedHashes.keys + ["SHA256SUMS", ExportMarker.name]).sorted()
         // Everything is flushed before the folder is renamed into place: files, then their folders.
-        try Durable.fsyncAll((exportedHashes.keys.sorted() + ["SHA256SUMS"]).map { staging.appendingPathComponent($0).path })
+        try Durable.fsyncAll(written.map { staging.appendingPathComponent($0).path })
         try Durable.fsyncAll(Set(layout.folders.flatMap { [$0, ($0 as NSString).deletingLastPathComponent] })
             .filter { !$0.isEmpty }.sorted().map { staging.appendingPathComponent($0).path } + [staging.path])
 
@@ -165,7 +167,7 @@ public struct Exporter: Sendable {
         finished = true
         AtomicFile.syncDirectory(parent.path)
         if let retired { Self.removeExport(retired, listed: previous ?? []) }
-        return ExportReport(folder: out, pairs: entries.count, files: (exportedHashes.keys + ["SHA256SUMS"]).sorted())
+        return ExportReport(folder: out, pairs: entries.count, files: written)
     }
 
     /// The pairs of the split, in export order. An export that would hold no pair is an error that says why.

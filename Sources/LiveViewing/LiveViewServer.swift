@@ -58,9 +58,11 @@ public struct LiveViewServer: Sendable {
         self.port = port
     }
 
-    /// Serves until the task is cancelled or, with `stopOnSignals`, SIGINT or SIGTERM arrives. `onStart` gets the
-    /// page's address (with the real port when `port` is 0).
+    /// Serves until `until` returns or, with `stopOnSignals`, SIGINT or SIGTERM arrives (then it finishes the
+    /// requests in flight and stops), or the task is cancelled. `onStart` gets the page's address (with the real
+    /// port when `port` is 0).
     public func run(stopOnSignals: Bool = false, logger: Logger? = nil,
+                    until stop: @escaping @Sendable () async -> Void = { await GracefulRun.never() },
                     onStart: @escaping @Sendable (String) async -> Void) async throws {
         var log = logger ?? Logger(label: "rigctl.liveview")
         if logger == nil { log.logLevel = .warning }
@@ -77,11 +79,7 @@ public struct LiveViewServer: Sendable {
                 await onStart("http://\(Self.host):\(bound)/")
             },
             logger: log)
-        if stopOnSignals {
-            try await app.runService()
-        } else {
-            try await app.runService(gracefulShutdownSignals: [])
-        }
+        try await GracefulRun.run(app, stopOnSignals: stopOnSignals, logger: log, until: stop)
     }
 }
 

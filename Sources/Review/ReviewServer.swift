@@ -38,9 +38,11 @@ public struct ReviewServer: Sendable {
         self.options = options
     }
 
-    /// Serves until the task is cancelled or, with `stopOnSignals`, SIGINT or SIGTERM arrives (then it finishes
-    /// the requests in flight). `onStart` gets the bound address (the real port when `options.port` is 0).
+    /// Serves until `until` returns or, with `stopOnSignals`, SIGINT or SIGTERM arrives (then it finishes the
+    /// requests in flight and stops), or the task is cancelled. `onStart` gets the bound address (the real port
+    /// when `options.port` is 0).
     public func run(stopOnSignals: Bool = false, logger: Logger? = nil,
+                    until stop: @escaping @Sendable () async -> Void = { await GracefulRun.never() },
                     onStart: @escaping @Sendable (ReviewAddress) async -> Void) async throws {
         let images = ImageService(dataset: dataset, cacheBytes: options.imageCacheBytes, budget: options.imageBudget)
         let options = self.options
@@ -59,10 +61,6 @@ public struct ReviewServer: Sendable {
                 await onStart(ReviewAddress(host: options.host, port: port, token: options.token))
             },
             logger: log)
-        if stopOnSignals {
-            try await app.runService()
-        } else {
-            try await app.runService(gracefulShutdownSignals: [])
-        }
+        try await GracefulRun.run(app, stopOnSignals: stopOnSignals, logger: log, until: stop)
     }
 }

@@ -61,14 +61,28 @@ public struct LowSpaceWatch: Sendable {
     }
 }
 
+/// One camera's storages as read: free bytes, the camera's estimate of free images, capacity (nil where it gives none).
+typealias StorageReading = [(freeBytes: UInt64?, freeImages: UInt64?, capacityBytes: UInt64?)]
+
 extension Rig {
     /// Pairs that still fit, read afresh from the cards of the cameras that do not capture to the host (`toHost`,
     /// as the pre-flight found them): for the figure after each pair without reading every setting again.
     public func pairsThatFit(toHost: Set<CameraRole>) throws -> PairsThatFit? {
+        pairsThatFit(storages: try readStorages(toHost: toHost))
+    }
+
+    /// The storages of the cameras that do not capture to the host, each read once.
+    func readStorages(toHost: Set<CameraRole>) throws -> [CameraRole: StorageReading] {
+        var out: [CameraRole: StorageReading] = [:]
+        for camera in cameras where !toHost.contains(camera.role) { out[camera.role] = try camera.storageInfo() }
+        return out
+    }
+
+    func pairsThatFit(storages: [CameraRole: StorageReading]) -> PairsThatFit? {
         var best: PairsThatFit?
-        for camera in cameras where !toHost.contains(camera.role) {
-            let storage = try camera.storageInfo()
-            guard let fit = CardSpace.shotsThatFit(freeBytes: storage.compactMap(\.freeBytes).max(),
+        for camera in cameras {
+            guard let storage = storages[camera.role],
+                  let fit = CardSpace.shotsThatFit(freeBytes: storage.compactMap(\.freeBytes).max(),
                                                    freeImages: storage.compactMap(\.freeImages).max(),
                                                    filesPerShot: camera.filesPerShot, bytesPerShot: camera.lastShotBytes)
             else { continue }
@@ -104,10 +118,15 @@ public final class CardSpaceMonitor: Sendable {
         watch = LockedValue(LowSpaceWatch(warned: (preflight.pairsThatFit ?? .max) < CardSpace.fewPairs))
     }
 
-    /// The figure now (nil when no card limits the rig or a card cannot be read: the next pair will tell), and the
-    /// warning to give, the first time it is low.
-    public func afterPair() -> (fit: PairsThatFit?, warning: String?) {
-        guard let fit = try? rig.pairsThatFit(toHost: toHost) else { return (nil, nil) }
-        return (fit, watch.withLock { $0.check(fit) })
+    /// The figure now (nil when no card limits the rig or a card cannot be read: the next pair will tell), the
+    /// warning to give, the first time it is low, and with `readingCameras` a full reading of the cameras (nil when
+    /// one cannot be read). The full reading takes the free space from the cards just read rather than asking the
+    /// cameras again, so each camera's storages are read once per pair.
+    public func afterPair(readingCameras: Bool = false) -> (fit: PairsThatFit?, warning: String?, cameras: [CameraPreflight]?) {
+        let storages = try? rig.readStorages(toHost: toHost)
+        let fit = storages.flatMap(rig.pairsThatFit(storages:))
+        let warning = watch.withLock { $0.check(fit) }
+        let cameras = readingCameras ? (try? rig.preflight(apply: false, storages: storages ?? [:]))?.cameras : nil
+        return (fit, warning, cameras)
     }
 }

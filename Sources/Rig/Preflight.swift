@@ -36,6 +36,10 @@ public struct CameraPreflight: Sendable, Equatable, Codable {
     public var exposureProgram: String?
     public var driveMode: String?
     public var applied: [AppliedSetting]
+
+    /// Charge below which a battery is a warning: one figure for the pre-flight and the capture dashboard, so the
+    /// two never disagree about the same camera.
+    public static let lowBatteryPercent = 25
 }
 
 /// One risk the pre-flight found: what kind (so that a caller picks warnings by kind, never by their words), the
@@ -99,6 +103,11 @@ extension Rig {
     /// first (a refused or ignored setting is an error of the report); without, differences from the rig file are
     /// warnings.
     public func preflight(apply: Bool) throws -> PreflightReport {
+        try preflight(apply: apply, storages: [:])
+    }
+
+    /// `storages`: cameras' storages just read (`CardSpaceMonitor`), used instead of reading them again.
+    func preflight(apply: Bool, storages: [CameraRole: StorageReading]) throws -> PreflightReport {
         var cameras: [CameraPreflight] = []
         var warnings: [PreflightWarning] = []
         var errors: [String] = []
@@ -112,7 +121,7 @@ extension Rig {
                 }
             }
             let status = try camera.status()
-            let storage = (try? camera.storageInfo()) ?? []
+            let storage = storages[camera.role] ?? (try? camera.storageInfo()) ?? []
             let target = status.captureTarget
             let toHost = target.map { SettingChoice.captureTarget(.ram, in: [$0]) != nil } ?? false
             var p = CameraPreflight(role: camera.role, port: camera.port, vendor: camera.vendor, manufacturer: status.manufacturer,
@@ -131,7 +140,7 @@ extension Rig {
             if p.freeBytes == nil && p.freeImages == nil && !toHost {
                 warnings.append(.init(.noFreeSpaceFigure, role: camera.role, "\(camera.label): no free-space figure from the card"))
             }
-            if let percent = p.batteryPercent, percent < 25 {
+            if let percent = p.batteryPercent, percent < CameraPreflight.lowBatteryPercent {
                 warnings.append(.init(.lowBattery, role: camera.role,
                                       "\(camera.label): battery at \(status.battery ?? "?"): charge it before a long session"))
             }

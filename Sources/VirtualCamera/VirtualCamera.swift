@@ -61,6 +61,8 @@ public final class VirtualCamera: Sendable {
         /// Nikon GetEvent (0x90C7): events waiting for the host's next poll, and how many polls handed one out.
         var nikonEvents: [(code: UInt16, param: UInt32)] = []
         var nikonEventPolls = 0
+        /// GetStorageInfo requests answered (generic and Canon EOS alike).
+        var storageInfoReads = 0
 
         /// Bytes of files that are not this session's on the card (`fillCard`).
         var foreignBytes: UInt64 = 0
@@ -207,6 +209,11 @@ public final class VirtualCamera: Sendable {
     /// Nikon GetEvent (0x90C7) requests that returned at least one event: libgphoto2 took the Nikon event path.
     public var nikonEventPollsWithEvents: Int {
         state.withLock { s in s.nikonEventPolls }
+    }
+
+    /// How many times a host read the card's free space (GetStorageInfo), so a test can tell a reading repeated.
+    public var storageInfoReads: Int {
+        state.withLock { s in s.storageInfoReads }
     }
 
     /// Number of host sessions accepted so far (a reconnect starts a new one).

@@ -18,7 +18,10 @@ extension VirtualCamera {
     }
 
     func storageInfo() -> [UInt8] {
-        let used = state.withLock { s in s.cardBytes }
+        let used = state.withLock { s in
+            s.storageInfoReads += 1
+            return s.cardBytes
+        }
         let free = configuration.storageCapacity > used ? configuration.storageCapacity - used : 0
         let frameBytes = UInt64(configuration.width * configuration.height * 2 + 4096)
         var w = PTPWriter()

@@ -13,10 +13,11 @@ public final class VirtualRig: Sendable {
     /// Starts nothing yet. With `basePort` the shallow camera listens on P (commands) and P+1 (events) and the
     /// deep one on P+2 and P+3; without it every channel gets a free port.
     /// `shallowVendor` and `deepVendor` choose the bodies impersonated (generic PTP, Canon EOS, Nikon);
-    /// `storageCapacity` sets both cards' size in bytes (default: the configuration's 32 GiB).
+    /// `storageCapacity` sets both cards' size in bytes (default: the configuration's 32 GiB). `configure` changes
+    /// each camera's configuration last (a test's battery charge, say), told apart by `name`.
     public init(basePort: UInt16? = nil, scene: Scene, width: Int = 1200, height: Int = 800, format: CaptureFormat = .dng,
                 shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic,
-                storageCapacity: UInt64? = nil) throws {
+                storageCapacity: UInt64? = nil, configure: (inout VirtualCameraConfiguration) -> Void = { _ in }) throws {
         if let p = basePort, p > UInt16.max - 3 {
             throw VirtualCameraError.badConfiguration("base port \(p) leaves no room for four ports")
         }
@@ -28,6 +29,8 @@ public final class VirtualRig: Sendable {
             configurations[0].storageCapacity = storageCapacity
             configurations[1].storageCapacity = storageCapacity
         }
+        configure(&configurations[0])
+        configure(&configurations[1])
         shallow = try VirtualCamera(configuration: configurations[0], scene: scene)
         do {
             deep = try VirtualCamera(configuration: configurations[1], scene: scene)

@@ -148,7 +148,7 @@ struct CaptureCommand: AsyncParsableCommand {
         dashboard?.apply(.preflight(shown))
         if let e = preflight.errors.first { throw RigError.camera(CameraFailure(role: .shallow, camera: "rig", stage: .checking, reason: e)) }
         let space = CardSpaceMonitor(rig: connected, preflight: preflight)
-        let reporter = dashboard.map { DashboardReporter(feed: $0, rig: connected) }
+        let reporter = dashboard.map { DashboardReporter(feed: $0) }
         dashboard?.apply(.capturing)
         if let prepared {
             return try captureIntoDataset(rig: connected, file: file, prepared: prepared, space: space,
@@ -180,8 +180,8 @@ struct CaptureCommand: AsyncParsableCommand {
                 ?? (pair.trigger == .triggerBox ? "trigger box" : "external release")
             var line = String(format: "pair %d: %@ + %@  %@, arrival skew %.1f ms", pair.index, pair.shallow.fileName,
                               pair.deep.fileName, skew, pair.arrivalSkew * 1000)
-            let fit = Self.spaceAfterPair(space)
-            reporter?.afterPair(fit: fit)
+            let (fit, cameras) = Self.spaceAfterPair(space, reporter: reporter)
+            reporter?.afterPair(fit: fit, cameras: cameras)
             if let fit { line += ", \(fit.pairs) more pair(s) fit" }
             if json { note(line) } else { print(line) }
             if let s = pair.triggerSkew { skews.append(abs(s)) }
@@ -236,7 +236,8 @@ struct CaptureCommand: AsyncParsableCommand {
                     }
                     return (try dataset.readManagedFile(shot.file), shot.file.path)
                 }
-                reporter?.afterPair(fit: Self.spaceAfterPair(space))
+                let (fit, cameras) = Self.spaceAfterPair(space, reporter: reporter)
+                reporter?.afterPair(fit: fit, cameras: cameras)
             }
         })
         display.finish()
@@ -285,10 +286,11 @@ struct CaptureCommand: AsyncParsableCommand {
 }
 
 extension CaptureCommand {
-    /// The cards' figure after a pair; the session's one low-space warning goes to standard error.
-    static func spaceAfterPair(_ space: CardSpaceMonitor) -> PairsThatFit? {
-        let (fit, warning) = space.afterPair()
+    /// The cards' figure after a pair, and the dashboard's full reading of the cameras when it is due (made from
+    /// the same read of the cards); the session's one low-space warning goes to standard error.
+    static func spaceAfterPair(_ space: CardSpaceMonitor, reporter: DashboardReporter?) -> (PairsThatFit?, [CameraPreflight]?) {
+        let (fit, warning, cameras) = space.afterPair(readingCameras: reporter?.readingDue() ?? false)
         if let warning { FileHandle.standardError.write(Data("rigctl: warning: \(warning)\n".utf8)) }
-        return fit
+        return (fit, cameras)
     }
 }

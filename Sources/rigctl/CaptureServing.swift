@@ -25,15 +25,13 @@ final class StopNotice: Sendable {
 /// (on the capture thread, the only one that talks to them).
 final class DashboardReporter: Sendable {
     let feed: DashboardFeed
-    let rig: Rig
     private let lastReading = LockedValue(Date())
 
     /// Seconds between full readings of the cameras (battery, settings); the card's figure is read after every pair.
     static let readingInterval: TimeInterval = 10
 
-    init(feed: DashboardFeed, rig: Rig) {
+    init(feed: DashboardFeed) {
         self.feed = feed
-        self.rig = rig
     }
 
     /// A pair landed: on the page at once, its thumbnails made from `load` on the dashboard's own thread.
@@ -43,16 +41,21 @@ final class DashboardReporter: Sendable {
         feed.makeThumbnails(pair: number, load: load)
     }
 
-    /// After a pair: the cards' figure, and the cameras read again when the last reading is old.
-    func afterPair(fit: PairsThatFit?) {
-        feed.apply(.fit(fit))
-        let due = lastReading.withLock { last -> Bool in
+    /// Whether the cameras are to be read in full after this pair (the last reading is old); true starts the next
+    /// interval.
+    func readingDue() -> Bool {
+        lastReading.withLock { last -> Bool in
             guard Date().timeIntervalSince(last) >= Self.readingInterval else { return false }
             last = Date()
             return true
         }
-        // A camera that cannot be read now fails the next pair, which says why; the page keeps the last reading.
-        if due, let report = try? rig.preflight(apply: false) { feed.apply(.cameras(report.cameras)) }
+    }
+
+    /// After a pair: the cards' figure, and the cameras as read in full when that was due (`readingDue`). A camera
+    /// that could not be read fails the next pair, which says why; the page keeps the last reading.
+    func afterPair(fit: PairsThatFit?, cameras: [CameraPreflight]?) {
+        feed.apply(.fit(fit))
+        if let cameras { feed.apply(.cameras(cameras)) }
     }
 
     /// The pipeline's own events (the capture loop's `.captured` goes through `captured`).

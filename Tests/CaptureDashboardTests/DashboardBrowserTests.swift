@@ -97,7 +97,7 @@ import ThreadSupport
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let captureArguments = arguments(dir)
-        let rig = try await JoinableThread.awaiting(name: "virtual-rig") { try startVirtualRig(rigctl, in: dir, arguments: rigArguments) }
+        let rig = try await startVirtualRig(rigctl, in: dir, arguments: rigArguments)
         var failure: Error?
         var status: Int32?
         var captured: ServingCapture?
@@ -120,10 +120,7 @@ import ThreadSupport
         } catch {
             failure = failure ?? error
         }
-        _ = try? await JoinableThread.awaiting(name: "virtual-rig-stop") {
-            if rig.server.isRunning { rig.server.interrupt() }
-            rig.server.waitUntilExit()
-        }
+        await rig.stop()
         if let failure {
             throw HTTPTestError("\(failure)\ncapture output:\n\(captured?.output ?? "")\nvirtual rig:\n\(rig.logText)")
         }

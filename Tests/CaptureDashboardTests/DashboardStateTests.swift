@@ -130,6 +130,15 @@ struct DashboardStateTests {
         #expect(s.warnings.filter { $0.kind == .lowBattery }.compactMap(\.role).sorted { $0.rawValue < $1.rawValue } == [.deep, .shallow])
     }
 
+    /// The dashboard warns at the pre-flight's threshold (`CameraPreflight.lowBatteryPercent`), not a figure of its own.
+    @Test func theBatteryWarningStartsUnderThePreflightsThreshold() throws {
+        var s = Self.state()
+        s.apply(.preflight(try Self.preflight(battery: CameraPreflight.lowBatteryPercent, freeImages: 400)))
+        #expect(s.warnings.isEmpty, "\(s.warnings)")
+        s.apply(.cameras(try Self.preflight(battery: CameraPreflight.lowBatteryPercent - 1, freeImages: 400).cameras))
+        #expect(Self.kinds(s) == [.lowBattery, .lowBattery], "\(s.warnings)")
+    }
+
     @Test func rejectionsInARowWarnUntilAPairIsAccepted() {
         var s = Self.state()
         for n in 1...3 {

@@ -79,7 +79,11 @@ import Glibc
                     listed.insert(path)
                     #expect(files[path].map(SHA256Hex.of) == hash, "round \(round): \(path) is incomplete")
                 }
-                #expect(listed.union(["SHA256SUMS"]) == Set(files.keys), "round \(round): stray or missing files")
+                #expect(listed.union(["SHA256SUMS", ".rigctl-export"]) == Set(files.keys), "round \(round): stray or missing files")
+                // The marker (not in SHA256SUMS: it is rigctl's) is whole too: it lists every other file.
+                let marker = String(decoding: try #require(files[".rigctl-export"], "round \(round): no marker"), as: UTF8.self)
+                let markerFiles = marker.components(separatedBy: "files:\n").last?.split(separator: "\n").map(String.init) ?? []
+                #expect(Set(markerFiles) == listed.union(["SHA256SUMS"]), "round \(round): the marker is incomplete")
             }
             #expect(try Dataset.open(at: root).verify().isConsistent)
         }

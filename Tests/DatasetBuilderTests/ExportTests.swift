@@ -28,10 +28,11 @@ import Testing
         #expect(try contents(of: a.folder) == filesA)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("rigctl-tmp") }.isEmpty)
 
-        // SHA256SUMS covers every other file, with the right hashes.
+        // SHA256SUMS covers every other file but rigctl's own marker, with the right hashes.
         let sums = String(decoding: try #require(filesA["SHA256SUMS"]), as: UTF8.self)
         let lines = sums.split(separator: "\n")
-        #expect(lines.count == filesA.count - 1)
+        #expect(lines.count == filesA.count - 2)
+        #expect(!lines.contains { $0.hasSuffix(" .rigctl-export") }, "\(sums)")
         for line in lines {
             let hash = String(line.prefix(64)), path = String(line.dropFirst(66))
             #expect(SHA256Hex.of(try #require(filesA[path])) == hash, "\(path)")

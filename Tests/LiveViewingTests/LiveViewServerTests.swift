@@ -7,19 +7,27 @@ import Testing
 /// The live-view page's server, now in this module: what it serves before and after the first frame, and the
 /// shared access checks in front of it (Host, methods, security headers).
 @Suite struct LiveViewServerTests {
-    /// A server on a free loopback port; its port, and the task to cancel.
-    static func start(_ feed: LiveViewFeed) async throws -> (port: Int, task: Task<Void, Error>) {
+    /// A server on a free loopback port: its port, and how to stop it gracefully, as Ctrl-C does (cancelling its
+    /// task instead makes Hummingbird log two errors).
+    static func start(_ feed: LiveViewFeed) async throws -> (port: Int, stop: @Sendable () async -> Void) {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        let (stopSignal, stopping) = AsyncStream.makeStream(of: Void.self)
         let task = Task {
             defer { continuation.finish() }
-            try await LiveViewServer(feed: feed, port: 0).run { url in continuation.yield(url) }
+            try await LiveViewServer(feed: feed, port: 0).run(until: { for await _ in stopSignal {} }) { url in
+                continuation.yield(url)
+            }
+        }
+        let stop: @Sendable () async -> Void = {
+            stopping.finish()
+            _ = try? await task.value
         }
         var iterator = stream.makeAsyncIterator()
         guard let url = await iterator.next(), let port = URL(string: url)?.port else {
-            _ = try await task.value
+            await stop()
             throw HTTPTestError("the live-view server stopped before it listened")
         }
-        return (port, task)
+        return (port, stop)
     }
 
     static func get(_ path: String, port: Int, host: String? = nil, method: String = "GET") async throws -> HTTPReply {
@@ -29,8 +37,18 @@ import Testing
 
     @Test func servesTheNewestFrameBehindTheSharedAccessChecks() async throws {
         let feed = LiveViewFeed()
-        let (port, task) = try await Self.start(feed)
-        defer { task.cancel() }
+        let (port, stop) = try await Self.start(feed)
+        do {
+            try await check(feed, port: port)
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+    }
+
+    /// The test itself, against the server `servesTheNewestFrameBehindTheSharedAccessChecks` started.
+    func check(_ feed: LiveViewFeed, port: Int) async throws {
 
         // Before the first frame: the page renders, the API and images say there is nothing yet.
         let empty = try await Self.get("/api/liveview", port: port)
@@ -62,7 +80,5 @@ import Testing
 
         feed.fail("camera busy")
         #expect(try await Self.get("/api/liveview", port: port).object()["error"] as? String == "camera busy")
-        task.cancel()
-        _ = try? await task.value
     }
 }

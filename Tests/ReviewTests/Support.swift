@@ -33,27 +33,32 @@ func makeReviewDataset(in dir: URL, count: Int = 10) throws -> (Dataset, [PairID
 struct RunningServer {
     let port: Int
     let task: Task<Void, Error>
+    /// Finished by `stop()`, which ends the server's `until`.
+    let stopping: AsyncStream<Void>.Continuation
 
     static func start(_ dataset: Dataset, token: String? = nil,
                       configure: (inout ReviewOptions) -> Void = { _ in }) async throws -> RunningServer {
         let (stream, continuation) = AsyncStream.makeStream(of: ReviewAddress.self)
+        let (stopSignal, stopping) = AsyncStream.makeStream(of: Void.self)
         var options = ReviewOptions(host: "127.0.0.1", port: 0, token: token)
         configure(&options)
         let server = ReviewServer(dataset: dataset, options: options)
         let task = Task {
             defer { continuation.finish() }
-            try await server.run { address in continuation.yield(address) }
+            try await server.run(until: { for await _ in stopSignal {} }) { address in continuation.yield(address) }
         }
         var iterator = stream.makeAsyncIterator()
         guard let address = await iterator.next() else {
+            stopping.finish()
             _ = try await task.value
             throw HTTPTestError("the server stopped before it listened")
         }
-        return RunningServer(port: address.port, task: task)
+        return RunningServer(port: address.port, task: task, stopping: stopping)
     }
 
+    /// A graceful stop, as Ctrl-C stops `rigctl review`: cancelling the task instead makes Hummingbird log two errors.
     func stop() async {
-        task.cancel()
+        stopping.finish()
         _ = try? await task.value
     }
 

@@ -13,12 +13,13 @@ final class VirtualRigFixture {
     let root: URL
 
     init(width: Int = 480, height: Int = 320, format: CaptureFormat = .dng, trigger: TriggerMode = .software, fileTimeout: Double = 10,
-         busyRetries: Int = 6, shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic) throws {
+         busyRetries: Int = 6, shallowVendor: VirtualVendor = .generic, deepVendor: VirtualVendor = .generic,
+         configure: (inout VirtualCameraConfiguration) -> Void = { _ in }) throws {
         root = try makeTemporaryDirectory()
         output = root.appendingPathComponent("pairs")
         let scene = Scene.builtIn(.planes, width: width, height: height)
         rig = try VirtualRig(scene: scene, width: width, height: height, format: format,
-                             shallowVendor: shallowVendor, deepVendor: deepVendor)
+                             shallowVendor: shallowVendor, deepVendor: deepVendor, configure: configure)
         rig.start()
         func spec(_ camera: VirtualCamera, _ role: CameraRole) -> RigCameraSpec {
             let s = camera.configuration.settings

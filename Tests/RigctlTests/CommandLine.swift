@@ -1,9 +1,10 @@
 import Foundation
 import TestSupport
+import ThreadSupport
 
 /// Runs the built `rigctl` binary, which sits beside the test bundle in the build products folder.
 struct CommandLine {
-    struct Result {
+    struct Result: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
@@ -40,6 +41,12 @@ struct CommandLine {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// `run` from async tests: the wait on a thread of its own, off Swift's cooperative threads, which the servers of
+    /// the tests beside it need (see `ReviewServerProcess.start`). In an async context this is the overload chosen.
+    static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Result {
+        try await JoinableThread.awaiting(name: "rigctl-run") { try run(arguments, environment: environment, in: directory) }
     }
 
     /// Runs `rigctl` and sends it SIGINT (Ctrl-C) once `marker` has appeared on its standard error: no clock, however

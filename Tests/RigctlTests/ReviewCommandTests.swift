@@ -11,21 +11,18 @@ import Testing
 
 /// `rigctl review` as a person starts it: read-only unless `--decisions`.
 @Suite struct ReviewCommandTests {
-    /// A running `rigctl review`, its printed first line and address; `stop()` interrupts it and waits.
+    /// A running `rigctl review`, its printed first line and address; `stop()` interrupts it and waits (both off
+    /// Swift's cooperative threads).
     struct Server {
-        let process: Process
-        let banner: String
-        let base: URL
+        let server: ReviewServerProcess
+        var banner: String { server.banner }
+        var base: URL { server.base }
 
-        static func start(_ arguments: [String], environment: [String: String]) throws -> Server {
-            let server = try ReviewServerProcess.start(rigctl: CommandLine.executable, arguments, environment: environment)
-            return Server(process: server.process, banner: server.banner, base: server.base)
+        static func start(_ arguments: [String], environment: [String: String]) async throws -> Server {
+            Server(server: try await ReviewServerProcess.start(rigctl: CommandLine.executable, arguments, environment: environment))
         }
 
-        func stop() {
-            if process.isRunning { process.interrupt() }
-            process.waitUntilExit()
-        }
+        func stop() async { await server.stop() }
 
         func send(_ method: String, _ path: String, json: String? = nil) async throws -> (status: Int, body: String) {
             var request = URLRequest(url: URL(string: path, relativeTo: base)!)
@@ -48,14 +45,14 @@ import Testing
         try FileManager.default.createDirectory(at: set, withIntermediateDirectories: true)
         try PNGFile.write(texturedImage(seed: 1, width: 48, height: 32), to: set.appendingPathComponent("source.png"))
         try PNGFile.write(texturedImage(seed: 2, width: 48, height: 32), to: set.appendingPathComponent("target.png"))
-        let imported = try CommandLine.run(["import", dir.appendingPathComponent("set").path, "--layout", "pairs",
-                                            "--dataset", ds, "--init"], environment: env)
+        let imported = try await CommandLine.run(["import", dir.appendingPathComponent("set").path, "--layout", "pairs",
+                                                  "--dataset", ds, "--init"], environment: env)
         try #require(imported.status == 0, "\(imported.stderr)")
         let decision = #"{"state": "rejected", "note": "ghosting"}"#
 
         // The default: read-only. Listing works, a decision is a 403 that names the flag, the page has no
         // decision controls, and the writer's lock is free (`dataset review` runs beside it).
-        let viewer = try Server.start(["--dataset", ds], environment: env)
+        let viewer = try await Server.start(["--dataset", ds], environment: env)
         do {
             #expect(viewer.banner.contains("read-only"), "\(viewer.banner)")
             let list = try await viewer.send("GET", "/api/pairs")
@@ -70,18 +67,18 @@ import Testing
             #expect(queue.status == 200 && !queue.body.contains("id=\"batch\""), "the read-only queue offers batch decisions")
             let pairPage = try await viewer.send("GET", "/pairs/1")
             #expect(!pairPage.body.contains("data-state=") && pairPage.body.contains("--decisions"))
-            let beside = try CommandLine.run(["dataset", "review", "1", "--state", "flagged", "--dataset", ds], environment: env)
+            let beside = try await CommandLine.run(["dataset", "review", "1", "--state", "flagged", "--dataset", ds], environment: env)
             #expect(beside.status == 0, "dataset review beside a read-only server: \(beside.stderr)")
         } catch {
-            viewer.stop()
+            await viewer.stop()
             throw error
         }
-        viewer.stop()
-        let shown = try CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
+        await viewer.stop()
+        let shown = try await CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
         #expect(shown.stdout.contains("review: flagged"), "\(shown.stdout)")
 
         // --decisions: the same POST is written and seen by `dataset show`.
-        let decider = try Server.start(["--dataset", ds, "--decisions"], environment: env)
+        let decider = try await Server.start(["--dataset", ds, "--decisions"], environment: env)
         do {
             #expect(!decider.banner.contains("read-only"), "\(decider.banner)")
             let accepted = try await decider.send("POST", "/api/pairs/1/review", json: decision)
@@ -89,11 +86,11 @@ import Testing
             let queue = try await decider.send("GET", "/")
             #expect(queue.body.contains("id=\"batch\""))
         } catch {
-            decider.stop()
+            await decider.stop()
             throw error
         }
-        decider.stop()
-        let after = try CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
+        await decider.stop()
+        let after = try await CommandLine.run(["dataset", "show", "1", "--dataset", ds], environment: env)
         #expect(after.stdout.contains("review: rejected - ghosting"), "\(after.stdout)")
     }
 

@@ -1,9 +1,10 @@
 import Foundation
+import ThreadSupport
 
 /// A running `rigctl review` (or any rigctl server that prints "... at http://ADDRESS" then "Ctrl-C stops"): the
 /// process, the first line it printed and its address. The tests and the review benchmarks start the server the
 /// same way, so they share this.
-public struct ReviewServerProcess {
+public struct ReviewServerProcess: Sendable {
     public let process: Process
     public let banner: String
     public let base: URL
@@ -51,5 +52,25 @@ public struct ReviewServerProcess {
     public func stop() {
         if process.isRunning { process.interrupt() }
         process.waitUntilExit()
+    }
+}
+
+/// The same from async tests, the blocking part on a thread of its own: an async test runs on Swift's cooperative
+/// threads (as many as cores, two on CI), and one that held them while it waited for a process starved the
+/// in-process servers of the tests beside it (review-server tests stalled about 150 s under AddressSanitizer).
+/// In an async context these overloads are the ones chosen, so a call cannot block by accident.
+extension ReviewServerProcess {
+    public static func start(rigctl: URL, _ arguments: [String], environment: [String: String] = [:],
+                             watchdog: Double = 120) async throws -> ReviewServerProcess {
+        try await JoinableThread.awaiting(name: "review-server-start") {
+            try Self.start(rigctl: rigctl, arguments, environment: environment, watchdog: watchdog)
+        }
+    }
+
+    /// Interrupts the server and waits for it to end (should no thread start for the wait, it is interrupted all
+    /// the same).
+    public func stop() async {
+        if process.isRunning { process.interrupt() }
+        _ = try? await JoinableThread.awaiting(name: "review-server-stop") { [process] in process.waitUntilExit() }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 
 // Helpers shared by every test target: temporary folders, reproducible random numbers, the reference fixtures,
 // and running built products or installed tools.
@@ -43,7 +44,7 @@ public func locateProduct(_ name: String) -> URL? {
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }
 
-public struct ToolResult {
+public struct ToolResult: Sendable {
     public var status: Int32
     public var output: String
 }
@@ -76,6 +77,13 @@ public func runTool(_ executable: String, _ arguments: [String], home: URL, curr
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return ToolResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+}
+
+/// `runTool` from async tests: it waits for the tool, on a thread of its own (see `ReviewServerProcess.start`).
+public func runTool(_ executable: String, _ arguments: [String], home: URL, currentDirectory: URL? = nil) async throws -> ToolResult {
+    try await JoinableThread.awaiting(name: "run-tool") {
+        try runTool(executable, arguments, home: home, currentDirectory: currentDirectory)
+    }
 }
 
 /// A safetensors file of one float with `metadata` in its header: enough for code that reads only the header

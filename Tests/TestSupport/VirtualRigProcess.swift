@@ -1,4 +1,5 @@
 import Foundation
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,13 @@ public struct VirtualRigProcess: Sendable {
 
     /// What the virtual rig wrote so far (for failure messages).
     public var logText: String { String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self) }
+
+    /// Interrupts the virtual rig (as Ctrl-C does) and waits for it to end, the wait on a thread of its own (see
+    /// `ReviewServerProcess.start`); should none start, it is interrupted all the same.
+    public func stop() async {
+        if server.isRunning { server.interrupt() }
+        _ = try? await JoinableThread.awaiting(name: "virtual-rig-stop") { [server] in server.waitUntilExit() }
+    }
 }
 
 public struct VirtualRigError: Error, CustomStringConvertible {
@@ -68,4 +76,12 @@ public func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String], 
         Thread.sleep(forTimeInterval: 0.05)
     }
     return VirtualRigProcess(server: server, port: port, home: home, rigFile: rigFile, log: log)
+}
+
+/// `startVirtualRig` from async tests: it waits for the rig file, on a thread of its own (see
+/// `ReviewServerProcess.start`).
+public func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String], port given: UInt16? = nil) async throws -> VirtualRigProcess {
+    try await JoinableThread.awaiting(name: "virtual-rig-start") {
+        try startVirtualRig(rigctl, in: dir, arguments: arguments, port: given)
+    }
 }
