@@ -19,10 +19,15 @@ extension MetricReport {
     /// The same with PSNR and SSIM on `channels` (`.lumaBT601`: BasicSR's `test_y_channel`; `.lumaYIQ`:
     /// IQA-PyTorch's).
     public init(output: RGBImage, target: RGBImage, channels: ScoreProtocol.Channels, lpips: LPIPS?) throws {
+        try self.init(output: MetricImage(output), target: MetricImage(target), channels: channels, lpips: lpips)
+    }
+
+    /// The same on images already converted.
+    public init(output: MetricImage, target: MetricImage, channels: ScoreProtocol.Channels, lpips: LPIPS?) throws {
         switch channels {
         case .rgb: try self.init(output: output, target: target, lpips: lpips)
-        case .lumaBT601: try self.init(lumaOf: MetricImage(output), target: MetricImage(target), lpips: lpips)
-        case .lumaYIQ: try self.init(iqaPyTorchLumaOf: MetricImage(output), target: MetricImage(target), lpips: lpips)
+        case .lumaBT601: try self.init(lumaOf: output, target: target, lpips: lpips)
+        case .lumaYIQ: try self.init(iqaPyTorchLumaOf: output, target: target, lpips: lpips)
         }
     }
 }

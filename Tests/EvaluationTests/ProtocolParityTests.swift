@@ -173,4 +173,18 @@ import Testing
         let ifan = try Self.score("odd", bits: 8, .ifan), dpdd = try Self.score("odd", bits: 8, .dpdd)
         #expect(abs(ifan.psnr - dpdd.psnr) > 0.005)
     }
+
+    /// Images framed and converted up front (as `rigctl metrics` does as soon as each is decoded) score exactly as
+    /// the RGB images do, under every protocol that does not align.
+    @Test(arguments: [EvaluationProtocol.dpdd, .ifan, .basicsrY, .pyiqaY])
+    func convertedImagesScoreTheSame(_ named: EvaluationProtocol) throws {
+        let scoring = PairScoring(named, lpips: nil)
+        let images = try scoring.read(source: Self.folder.appendingPathComponent("odd_output8.png"),
+                                      target: Self.folder.appendingPathComponent("odd_target8.png"), pair: "odd")
+        let (output, target) = (scoring.frame(images.source), scoring.frame(images.target))
+        let fromRGB = try scoring.score(output, against: target, pair: "odd", method: "fixture")
+        let converted = try scoring.score(converted: MetricImage(output), against: MetricImage(target), pair: "odd",
+                                          method: "fixture")
+        #expect(converted == fromRGB)
+    }
 }
