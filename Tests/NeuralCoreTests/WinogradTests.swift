@@ -21,7 +21,8 @@ func relativeError(_ fast: Tensor, _ reference: Tensor) -> Float {
 }
 
 /// Winograd F(4x4, 3x3) against the double-precision definition: sizes that are not multiples of 4 (clipped last
-/// tiles), a 1x1 image (every tap but the centre in the padding), runs of tiles split into several units, output
+/// tiles), rows narrower than a tile and units that start or end inside the row (the input transform reads the row's
+/// inner tiles straight and its edge tiles sample by sample), a 1x1 image (every tap but the centre in the padding), runs of tiles split into several units, output
 /// channels in uneven blocks, each activation, no bias, and every instruction-set copy the CPU runs.
 @Test(arguments: [
     WinogradCase(cin: 8, cout: 5, h: 7, w: 11),
@@ -33,6 +34,10 @@ func relativeError(_ fast: Tensor, _ reference: Tensor) -> Float {
     WinogradCase(cin: 32, cout: 32, h: 23, w: 70),
     WinogradCase(cin: 12, cout: 10, h: 13, w: 17, unitTiles: 2, channelBlock: 3),
     WinogradCase(cin: 20, cout: 70, h: 9, w: 13),
+    WinogradCase(cin: 5, cout: 4, h: 6, w: 3, unitTiles: 1),
+    WinogradCase(cin: 5, cout: 4, h: 5, w: 6, unitTiles: 1),
+    WinogradCase(cin: 3, cout: 2, h: 9, w: 2),
+    WinogradCase(cin: 6, cout: 5, h: 7, w: 26, unitTiles: 2),
 ])
 func winogradMatchesDefinition(_ t: WinogradCase) throws {
     let x = randomTensor([t.cin, t.h, t.w], seed: 21)
