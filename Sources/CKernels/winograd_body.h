@@ -17,15 +17,20 @@
 #endif
 
 CK_TARGET static void CK_NAME(input)(const float *x, int cin, int h, int w, int ty, int tx0, int count, float *v, int ldv) {
-    // Per row of the tile row: the padded row (input columns 4 tx0 - 1 ...), split into its four phases so that tap
-    // k of tile t is q[k % 4][t + k / 4]; then the row transform into r[row][j][t]; then the column transform.
+    // Per row of the tile row: the row (input columns 4 tx0 - 1 ..., zero outside the image) split into its four
+    // phases so that tap k of tile t is q[k % 4][t + k / 4]; then the row transform into r[row][j][t]; then the
+    // column transform.
     int span = 4 * (count + 1);
-    float *scratch = malloc(sizeof(float) * ((size_t)span + 4 * (size_t)(count + 1) + 36 * (size_t)count));
-    float *padded = scratch, *q = padded + span, *r = q + 4 * (count + 1);
+    float *scratch = malloc(sizeof(float) * (4 * (size_t)(count + 1) + 36 * (size_t)count));
+    float *q = scratch, *r = q + 4 * (count + 1);
     size_t plane = (size_t)h * w, vplane = (size_t)cin * ldv;
     int x0 = 4 * tx0 - 1;
-    // Input columns [lo, hi) of the span that lie inside the image.
+    // Input columns [lo, hi) of the span that lie inside the image; tiles [tin0, tin1) have all four of their phase
+    // samples inside, read straight from the row (no padded copy of it), the others sample by sample.
     int lo = x0 < 0 ? -x0 : 0, hi = w - x0 < span ? w - x0 : span;
+    int tin0 = (lo + 3) / 4, tin1 = hi >= 4 ? (hi - 4) / 4 + 1 : 0;
+    if (tin1 > count + 1) tin1 = count + 1;
+    if (tin1 < tin0) tin1 = tin0;
     for (int c = 0; c < cin; c++) {
         for (int row = 0; row < 6; row++) {
             int y = 4 * ty - 1 + row;
@@ -34,16 +39,29 @@ CK_TARGET static void CK_NAME(input)(const float *x, int cin, int h, int w, int 
                 memset(rr, 0, sizeof(float) * 6 * count);
                 continue;
             }
-            const float *line = x + c * plane + (size_t)y * w + x0;
-            if (lo > 0) memset(padded, 0, sizeof(float) * lo);
-            if (hi > lo) memcpy(padded + lo, line + lo, sizeof(float) * (hi - lo));
-            if (hi < span) memset(padded + (hi > 0 ? hi : 0), 0, sizeof(float) * (span - (hi > 0 ? hi : 0)));
+            // Row y from column x0 on (x0 may be -1: only offsets in [lo, hi) are read).
+            const float *row = x + c * plane + (size_t)y * w;
             float *q0 = q, *q1 = q + (count + 1), *q2 = q + 2 * (count + 1), *q3 = q + 3 * (count + 1);
-            for (int t = 0; t <= count; t++) {
-                q0[t] = padded[4 * t];
-                q1[t] = padded[4 * t + 1];
-                q2[t] = padded[4 * t + 2];
-                q3[t] = padded[4 * t + 3];
+            for (int t = 0; t < tin0 && t <= count; t++) {
+                float *qq[4] = {q0, q1, q2, q3};
+                for (int k = 0; k < 4; k++) {
+                    int i = 4 * t + k;
+                    qq[k][t] = i >= lo && i < hi ? row[x0 + i] : 0;
+                }
+            }
+            const float *inner = row + x0 + 4 * tin0;
+            for (int t = tin0; t < tin1; t++, inner += 4) {
+                q0[t] = inner[0];
+                q1[t] = inner[1];
+                q2[t] = inner[2];
+                q3[t] = inner[3];
+            }
+            for (int t = tin1 > tin0 ? tin1 : tin0; t <= count; t++) {
+                float *qq[4] = {q0, q1, q2, q3};
+                for (int k = 0; k < 4; k++) {
+                    int i = 4 * t + k;
+                    qq[k][t] = i >= lo && i < hi ? row[x0 + i] : 0;
+                }
             }
             BT_TRANSFORM(q0, q1, q2, q3, q0 + 1, q1 + 1, rr, rr + count, rr + 2 * count, rr + 3 * count, rr + 4 * count,
                          rr + 5 * count, count)

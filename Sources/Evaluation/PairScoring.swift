@@ -97,6 +97,21 @@ public struct PairScoring: Sendable {
         try scoreShowing(output, against: target, pair: pair, method: method, kind: kind).scores
     }
 
+    /// `score` on images already framed and converted (`MetricImage(frame(image))`), under a protocol that does not
+    /// align outputs: a caller that converts each image as soon as it is decoded holds it once (in double), not also
+    /// in float for the whole scoring.
+    public func score(converted output: MetricImage, against target: MetricImage, pair: String, method: String) throws
+        -> MetricReport {
+        precondition(!alignsOutputs, "an aligning protocol scores RGB images (score(_:against:...))")
+        guard output.width == target.width, output.height == target.height else {
+            throw EvaluationError.sizeMismatch(pair: pair, method: method, output: "\(output.width)x\(output.height)",
+                                               target: "\(target.width)x\(target.height)")
+        }
+        return try PairFailure.naming(pair, .scoring(method: method)) {
+            try MetricReport(output: output, target: target, channels: channels, ssim: ssim, lpips: lpips)
+        }
+    }
+
     /// The same, with the image that was compared: under an aligning protocol the output as aligned onto the
     /// target, with the target's own pixels where the warp left the image (so a difference picture shows what was
     /// scored and nothing at the border); otherwise `output` itself.

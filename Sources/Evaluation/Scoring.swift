@@ -20,12 +20,19 @@ extension MetricReport {
     /// IQA-PyTorch's, its SSIM downsampled first under `.gaussian11Downsampled`).
     public init(output: RGBImage, target: RGBImage, channels: ScoreProtocol.Channels,
                 ssim: ScoreProtocol.SSIMConvention, lpips: LPIPS?) throws {
+        try self.init(output: MetricImage(output), target: MetricImage(target), channels: channels, ssim: ssim,
+                      lpips: lpips)
+    }
+
+    /// The same on images already converted.
+    public init(output: MetricImage, target: MetricImage, channels: ScoreProtocol.Channels,
+                ssim: ScoreProtocol.SSIMConvention, lpips: LPIPS?) throws {
         switch channels {
         case .rgb: try self.init(output: output, target: target, lpips: lpips)
-        case .lumaBT601: try self.init(lumaOf: MetricImage(output), target: MetricImage(target), lpips: lpips)
+        case .lumaBT601: try self.init(lumaOf: output, target: target, lpips: lpips)
         case .lumaYIQ:
-            try self.init(iqaPyTorchLumaOf: MetricImage(output), target: MetricImage(target),
-                          downsample: ssim == .gaussian11Downsampled, lpips: lpips)
+            try self.init(iqaPyTorchLumaOf: output, target: target, downsample: ssim == .gaussian11Downsampled,
+                          lpips: lpips)
         }
     }
 }

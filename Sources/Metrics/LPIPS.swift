@@ -84,9 +84,9 @@ public struct LPIPS: Sendable {
         guard output.width >= Self.minimumSize, output.height >= Self.minimumSize else {
             throw MetricsError.tooSmall(metric: "LPIPS", width: output.width, height: output.height, minimum: Self.minimumSize)
         }
-        var a = Self.scaled(output), b = Self.scaled(target)
-        var total = 0.0
-        for stage in convolutions.indices {
+        var a = try firstStage(output), b = try firstStage(target)
+        var total = Self.weightedDistance(a, b, weights: linear[0])
+        for stage in convolutions.indices.dropFirst() {
             a = try self.stage(stage, a)
             b = try self.stage(stage, b)
             total += Self.weightedDistance(a, b, weights: linear[stage])
@@ -94,11 +94,28 @@ public struct LPIPS: Sendable {
         return total
     }
 
+    /// Stage 0 on the image: where the first layer runs as a 3x3 rewrite, the scaling layer is computed row by row
+    /// as the rewrite reads its input (the same expression as `scaled`), so the scaled image (22 MB at 1680x1120,
+    /// each page faulted in fresh) is never held whole.
+    func firstStage(_ image: MetricImage) throws -> Tensor {
+        guard let rewrite = rewrites[0] else { return try stage(0, Self.scaled(image)) }
+        let (h, w, plane) = (image.height, image.width, image.planeSize)
+        return try image.pixels.withUnsafeBufferPointer { buffer in
+            let src = SendablePointer(buffer.baseAddress!)
+            return try rewrite.run(height: h, width: w) { c, r, scratch in
+                let (s, k) = (Self.shift[c], Self.scale[c])
+                let line = src.pointer + c * plane + r * w
+                for x in 0..<w { scratch[x] = (Float(line[x]) * 2 - 1 - s) / k }
+                return UnsafePointer(scratch)
+            }
+        }
+    }
+
     /// The five ReLU feature maps of AlexNet for an image in [0, 1].
     public func features(_ image: MetricImage) throws -> [Tensor] {
-        var x = Self.scaled(image)
-        var out: [Tensor] = []
-        for i in convolutions.indices {
+        var x = try firstStage(image)
+        var out: [Tensor] = [x]
+        for i in convolutions.indices.dropFirst() {
             x = try stage(i, x)
             out.append(x)
         }

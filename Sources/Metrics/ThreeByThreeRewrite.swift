@@ -97,73 +97,86 @@ public struct ThreeByThreeRewrite: Sendable {
             throw ShapeError("convolution expects (\(inChannels), H, W) input, got \(x.shape)")
         }
         let (h, w) = (x.shape[1], x.shape[2])
+        return try x.data.withUnsafeBufferPointer { buffer in
+            let source = SendablePointer(buffer.baseAddress!)
+            return try run(height: h, width: w) { c, r, _ in UnsafePointer(source.pointer + (c * h + r) * w) }
+        }
+    }
+
+    /// The layer on an input given row by row: `row(c, r, scratch)` returns input row r of channel c (w values), either
+    /// a pointer into memory of its own or `scratch` (w floats) filled. A strided layer reads each row once, so a
+    /// caller can compute its input on the fly (LPIPS's scaling layer) instead of holding it as one more tensor.
+    /// Called from several threads at once (channels in parallel).
+    public func run(height h: Int, width w: Int,
+                    row: @Sendable (_ channel: Int, _ row: Int, _ scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float>)
+        throws -> Tensor {
         let (oh, ow) = outputSize(height: h, width: w)
         guard oh > 0, ow > 0 else { throw ShapeError("input \(w)x\(h) is smaller than the kernel") }
         let (th, tw) = (oh + 2, ow + 2)
-        var wide = [Float](repeating: 0, count: outChannels * th * tw)
-        switch form {
-        case .strided(let s):
-            let t = Self.spaceToDepth(x, stride: s, padding: padding, height: th, width: tw)
-            t.withUnsafeBufferPointer { src in
-                wide.withUnsafeMutableBufferPointer { layers[0].run(src.baseAddress!, height: th, width: tw, into: $0.baseAddress!) }
-            }
-        case .split(let n):
-            var shifted = [Float](repeating: 0, count: inChannels * th * tw)
-            for i in 0..<n {
-                for j in 0..<n {
-                    Self.shift(x, by: (3 * i - padding, 3 * j - padding), into: &shifted, height: th, width: tw)
-                    let layer = layers[i * n + j]
-                    shifted.withUnsafeBufferPointer { src in
-                        wide.withUnsafeMutableBufferPointer { out in
-                            if i == 0 && j == 0 {
-                                layer.run(src.baseAddress!, height: th, width: tw, into: out.baseAddress!)
-                            } else {
-                                layer.runAccumulating(src.baseAddress!, height: th, width: tw, into: out.baseAddress!,
-                                                      activation: layer.activation)
-                            }
+        // Every value of `wide` is written by the first (non-accumulating) 3x3 layer, so it is not zeroed first. The
+        // output is cropped out of it in place (rows move to lower addresses only), the array keeping the larger
+        // capacity: no second buffer of tens of megabytes whose pages would be faulted in fresh.
+        let out = [Float](unsafeUninitializedCapacity: outChannels * th * tw) { buffer, initialized in
+            let wide = buffer.baseAddress!
+            switch form {
+            case .strided(let s):
+                let t = Self.spaceToDepth(channels: inChannels, height: h, width: w, stride: s, padding: padding,
+                                          outHeight: th, outWidth: tw, row: row)
+                defer { t.deallocate() }
+                layers[0].run(t, height: th, width: tw, into: wide)
+            case .split(let n):
+                let shifted = UnsafeMutablePointer<Float>.allocate(capacity: inChannels * th * tw)
+                defer { shifted.deallocate() }
+                for i in 0..<n {
+                    for j in 0..<n {
+                        Self.shift(channels: inChannels, height: h, width: w, by: (3 * i - padding, 3 * j - padding),
+                                   into: shifted, height: th, width: tw, row: row)
+                        let layer = layers[i * n + j]
+                        if i == 0 && j == 0 {
+                            layer.run(shifted, height: th, width: tw, into: wide)
+                        } else {
+                            layer.runAccumulating(shifted, height: th, width: tw, into: wide, activation: layer.activation)
                         }
                     }
                 }
             }
-        }
-        // The 3x3 layers' output at (Y, X) is the original layer's at (Y - 1, X - 1).
-        let out = wide.withUnsafeBufferPointer { source in
-            let src = SendablePointer(source.baseAddress!)
-            return [Float](unsafeUninitializedCapacity: outChannels * oh * ow) { buffer, initialized in
-                let dst = SendablePointer(buffer.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: outChannels) { c in
-                    for y in 0..<oh {
-                        (dst.pointer + (c * oh + y) * ow).initialize(from: src.pointer + (c * th + y + 1) * tw + 1, count: ow)
-                    }
+            // The 3x3 layers' output at (Y, X) is the original layer's at (Y - 1, X - 1).
+            for c in 0..<outChannels {
+                for y in 0..<oh {
+                    (wide + (c * oh + y) * ow).update(from: wide + (c * th + y + 1) * tw + 1, count: ow)
                 }
-                initialized = outChannels * oh * ow
             }
+            initialized = outChannels * oh * ow
         }
         return Tensor(shape: [outChannels, oh, ow], data: out)
     }
 
-    /// `S[(c, b, d), Y, X] = x[c, sY + b - p, sX + d - p]`, zero outside the image.
-    static func spaceToDepth(_ x: Tensor, stride s: Int, padding p: Int, height th: Int, width tw: Int) -> [Float] {
-        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
-        var out = [Float](repeating: 0, count: c * s * s * th * tw)
-        x.data.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { destination in
-                let (src, dst) = (SendablePointer(source.baseAddress!), SendablePointer(destination.baseAddress!))
-                // Input channels in parallel.
-                DispatchQueue.concurrentPerform(iterations: c) { ic in
-                    for b in 0..<s {
-                        for d in 0..<s {
-                            let plane = dst.pointer + ((ic * s + b) * s + d) * th * tw
-                            // Columns X with 0 <= sX + d - p < w.
-                            let x0 = max(0, (p - d + s - 1) / s), x1 = w - 1 + p - d < 0 ? 0 : min(tw, (w - 1 + p - d) / s + 1)
-                            for y in 0..<th {
-                                let r = s * y + b - p
-                                guard r >= 0, r < h, x1 > x0 else { continue }
-                                let row = src.pointer + (ic * h + r) * w
-                                let line = plane + y * tw
-                                for X in x0..<x1 { line[X] = row[s * X + d - p] }
-                            }
-                        }
+    /// `S[(c, b, d), Y, X] = x[c, sY + b - p, sX + d - p]`, zero outside the image. Every value is written (zeros
+    /// included), so the buffer comes uninitialised; the caller deallocates it.
+    static func spaceToDepth(channels c: Int, height h: Int, width w: Int, stride s: Int, padding p: Int,
+                             outHeight th: Int, outWidth tw: Int,
+                             row: @Sendable (Int, Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>)
+        -> UnsafeMutablePointer<Float> {
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: c * s * s * th * tw)
+        let dst = SendablePointer(out)
+        // Input channels in parallel.
+        DispatchQueue.concurrentPerform(iterations: c) { ic in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, w))
+            defer { scratch.deallocate() }
+            for b in 0..<s {
+                for y in 0..<th {
+                    // Input row r feeds phase row (b, y) only, so each row is asked for once.
+                    let r = s * y + b - p
+                    let line: UnsafePointer<Float>? = r >= 0 && r < h ? row(ic, r, scratch) : nil
+                    for d in 0..<s {
+                        let target = dst.pointer + ((ic * s + b) * s + d) * th * tw + y * tw
+                        guard let line else { target.update(repeating: 0, count: tw); continue }
+                        // Columns X with 0 <= sX + d - p < w.
+                        let x0 = min(tw, max(0, (p - d + s - 1) / s))
+                        let x1 = w - 1 + p - d < 0 ? x0 : max(x0, min(tw, (w - 1 + p - d) / s + 1))
+                        if x0 > 0 { target.update(repeating: 0, count: x0) }
+                        for X in x0..<x1 { target[X] = line[s * X + d - p] }
+                        if x1 < tw { (target + x1).update(repeating: 0, count: tw - x1) }
                     }
                 }
             }
@@ -171,27 +184,26 @@ public struct ThreeByThreeRewrite: Sendable {
         return out
     }
 
-    /// `T[c, Y, X] = x[c, Y + dy, X + dx]`, zero outside the image.
-    static func shift(_ x: Tensor, by offset: (dy: Int, dx: Int), into t: inout [Float], height th: Int, width tw: Int) {
-        let (c, h, w) = (x.shape[0], x.shape[1], x.shape[2])
-        let x0 = max(0, -offset.dx), x1 = min(tw, w - offset.dx)
-        x.data.withUnsafeBufferPointer { source in
-            t.withUnsafeMutableBufferPointer { destination in
-                let (src, dst) = (SendablePointer(source.baseAddress!), SendablePointer(destination.baseAddress!))
-                // Input channels in parallel.
-                DispatchQueue.concurrentPerform(iterations: c) { ic in
-                    for y in 0..<th {
-                        let line = dst.pointer + (ic * th + y) * tw
-                        let r = y + offset.dy
-                        guard r >= 0, r < h, x1 > x0 else {
-                            line.update(repeating: 0, count: tw)
-                            continue
-                        }
-                        if x0 > 0 { line.update(repeating: 0, count: x0) }
-                        (line + x0).update(from: src.pointer + (ic * h + r) * w + x0 + offset.dx, count: x1 - x0)
-                        if x1 < tw { (line + x1).update(repeating: 0, count: tw - x1) }
-                    }
+    /// `T[c, Y, X] = x[c, Y + dy, X + dx]`, zero outside the image (every value written).
+    static func shift(channels c: Int, height h: Int, width w: Int, by offset: (dy: Int, dx: Int),
+                      into t: UnsafeMutablePointer<Float>, height th: Int, width tw: Int,
+                      row: @Sendable (Int, Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>) {
+        let x0 = min(tw, max(0, -offset.dx)), x1 = max(x0, min(tw, w - offset.dx))
+        let dst = SendablePointer(t)
+        // Input channels in parallel.
+        DispatchQueue.concurrentPerform(iterations: c) { ic in
+            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, w))
+            defer { scratch.deallocate() }
+            for y in 0..<th {
+                let line = dst.pointer + (ic * th + y) * tw
+                let r = y + offset.dy
+                guard r >= 0, r < h, x1 > x0 else {
+                    line.update(repeating: 0, count: tw)
+                    continue
                 }
+                if x0 > 0 { line.update(repeating: 0, count: x0) }
+                (line + x0).update(from: row(ic, r, scratch) + x0 + offset.dx, count: x1 - x0)
+                if x1 < tw { (line + x1).update(repeating: 0, count: tw - x1) }
             }
         }
     }

@@ -53,6 +53,9 @@ public struct Conv2D: Sendable {
     public var maxBandBytes = 2 << 20
     /// Tiles per unit of Winograd work; nil sizes units by the cache budget (tests set it small to get many units).
     public var winogradUnitTiles: Int?
+    /// Output channels of a unit whose products are formed and transformed back together; nil: 32 (tests set it
+    /// small to get uneven blocks).
+    public var winogradChannelBlock: Int?
     /// What computes this layer: chosen at initialisation from the shape and `Kernels.choice`.
     public let algorithm: ConvolutionAlgorithm
     /// The weights transformed for Winograd ((36, out, in)), when that is the algorithm.

@@ -174,4 +174,19 @@ import Testing
         let ifan = try Self.score("odd", bits: 8, .ifan), dpdd = try Self.score("odd", bits: 8, .dpdd)
         #expect(abs(ifan.psnr - dpdd.psnr) > 0.005)
     }
+
+    /// Images framed and converted up front (as `rigctl metrics` does as soon as each is decoded) score exactly as
+    /// the RGB images do, under every protocol that does not align (the downsampling one on a pair it pools).
+    @Test(arguments: [EvaluationProtocol.dpdd, .ifan, .basicsrY, .pyiqaY, .pyiqaYDownsample])
+    func convertedImagesScoreTheSame(_ named: EvaluationProtocol) throws {
+        let scoring = PairScoring(named, lpips: nil)
+        let pair = named == .pyiqaYDownsample ? "pool2" : "odd"
+        let images = try scoring.read(source: Self.folder.appendingPathComponent("\(pair)_output8.png"),
+                                      target: Self.folder.appendingPathComponent("\(pair)_target8.png"), pair: pair)
+        let (output, target) = (scoring.frame(images.source), scoring.frame(images.target))
+        let fromRGB = try scoring.score(output, against: target, pair: pair, method: "fixture")
+        let converted = try scoring.score(converted: MetricImage(output), against: MetricImage(target), pair: pair,
+                                          method: "fixture")
+        #expect(converted == fromRGB)
+    }
 }

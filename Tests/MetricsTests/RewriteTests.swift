@@ -65,3 +65,25 @@ func threeByThreeRewriteMatchesDefinition(_ t: RewriteCase) throws {
         #expect(abs(d1 - d0) <= 1e-5 * d0, "\(pair): \(d1) vs \(d0)")
     }
 }
+
+/// The rewrite on an input handed over row by row (filled into the scratch row, as LPIPS computes its scaling layer
+/// there) gives the same values, to the bit, as on the whole tensor: both forms, odd sizes.
+@Test(arguments: [
+    RewriteCase(inChannels: 3, outChannels: 16, kernel: 11, stride: 4, padding: 2, height: 37, width: 45),
+    RewriteCase(inChannels: 12, outChannels: 20, kernel: 5, stride: 1, padding: 2, height: 13, width: 22),
+    RewriteCase(inChannels: 4, outChannels: 9, kernel: 7, stride: 3, padding: 1, height: 20, width: 16),
+])
+func rewriteOnRowsMatchesTensorInput(_ t: RewriteCase) throws {
+    let x = seededTensor([t.inChannels, t.height, t.width], seed: 17)
+    let w = seededTensor([t.outChannels, t.inChannels, t.kernel, t.kernel], seed: 19, scale: 0.2)
+    let rewrite = try #require(try ThreeByThreeRewrite(weight: w, bias: seededTensor([t.outChannels], seed: 23), stride: t.stride,
+                                                        padding: t.padding, activation: .relu))
+    let values = x.data
+    let rows = try rewrite.run(height: t.height, width: t.width) { c, r, scratch in
+        for i in 0..<t.width { scratch[i] = values[(c * t.height + r) * t.width + i] }
+        return UnsafePointer(scratch)
+    }
+    let whole = try rewrite(x)
+    #expect(rows.shape == whole.shape)
+    #expect(rows.data.map(\.bitPattern) == whole.data.map(\.bitPattern), "\(t)")
+}

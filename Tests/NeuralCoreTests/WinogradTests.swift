@@ -8,7 +8,10 @@ let runnableLevels = KernelLevel.allCases.filter { $0 <= Kernels.choice.level }
 struct WinogradCase: Sendable, CustomStringConvertible {
     let cin, cout, h, w: Int
     var unitTiles: Int? = nil
-    var description: String { "\(cin)->\(cout) \(h)x\(w) unit \(unitTiles.map(String.init) ?? "auto")" }
+    var channelBlock: Int? = nil
+    var description: String {
+        "\(cin)->\(cout) \(h)x\(w) unit \(unitTiles.map(String.init) ?? "auto") block \(channelBlock.map(String.init) ?? "auto")"
+    }
 }
 
 /// Largest |fast - reference| relative to the reference's largest magnitude (at least 1).
@@ -18,8 +21,9 @@ func relativeError(_ fast: Tensor, _ reference: Tensor) -> Float {
 }
 
 /// Winograd F(4x4, 3x3) against the double-precision definition: sizes that are not multiples of 4 (clipped last
-/// tiles), a 1x1 image (every tap but the centre in the padding), runs of tiles split into several units, each
-/// activation, no bias, and every instruction-set copy the CPU runs.
+/// tiles), rows narrower than a tile and units that start or end inside the row (the input transform reads the row's
+/// inner tiles straight and its edge tiles sample by sample), a 1x1 image (every tap but the centre in the padding), runs of tiles split into several units, output
+/// channels in uneven blocks, each activation, no bias, and every instruction-set copy the CPU runs.
 @Test(arguments: [
     WinogradCase(cin: 8, cout: 5, h: 7, w: 11),
     WinogradCase(cin: 9, cout: 3, h: 1, w: 1),
@@ -28,6 +32,12 @@ func relativeError(_ fast: Tensor, _ reference: Tensor) -> Float {
     WinogradCase(cin: 8, cout: 8, h: 2, w: 9, unitTiles: 1),
     WinogradCase(cin: 20, cout: 6, h: 30, w: 41, unitTiles: 3),
     WinogradCase(cin: 32, cout: 32, h: 23, w: 70),
+    WinogradCase(cin: 12, cout: 10, h: 13, w: 17, unitTiles: 2, channelBlock: 3),
+    WinogradCase(cin: 20, cout: 70, h: 9, w: 13),
+    WinogradCase(cin: 5, cout: 4, h: 6, w: 3, unitTiles: 1),
+    WinogradCase(cin: 5, cout: 4, h: 5, w: 6, unitTiles: 1),
+    WinogradCase(cin: 3, cout: 2, h: 9, w: 2),
+    WinogradCase(cin: 6, cout: 5, h: 7, w: 26, unitTiles: 2),
 ])
 func winogradMatchesDefinition(_ t: WinogradCase) throws {
     let x = randomTensor([t.cin, t.h, t.w], seed: 21)
@@ -38,6 +48,7 @@ func winogradMatchesDefinition(_ t: WinogradCase) throws {
             for b in [bias, nil] {
                 var conv = try Conv2D(weight: weight, bias: b, activation: activation, algorithm: .winograd(level))
                 conv.winogradUnitTiles = t.unitTiles
+                conv.winogradChannelBlock = t.channelBlock
                 let fast = try conv(x)
                 let slow = ReferenceLayers.conv2d(x, weight: weight, bias: b, stride: 1, padding: 1, activation: activation)
                 #expect(fast.shape == slow.shape)
@@ -59,6 +70,7 @@ func winogradMatchesDefinition(_ t: WinogradCase) throws {
     for level in runnableLevels {
         var conv = try Conv2D(weight: weight, bias: bias, algorithm: .winograd(level))
         conv.winogradUnitTiles = 2
+        conv.winogradChannelBlock = 4
         var out = prior
         x.data.withUnsafeBufferPointer { src in
             out.data.withUnsafeMutableBufferPointer { dst in
