@@ -70,5 +70,10 @@ struct CommandLine {
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
     }
+    /// `interrupted` from async tests: the wait for the marker and for the command's end on a thread of its own (see
+    /// `run`). In an async context this is the overload chosen.
+    static func interrupted(_ arguments: [String], environment: [String: String] = [:], once marker: String) async throws -> Result {
+        try await JoinableThread.awaiting(name: "rigctl-interrupted") { try interrupted(arguments, environment: environment, once: marker) }
+    }
 }
 

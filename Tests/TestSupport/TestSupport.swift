@@ -86,6 +86,18 @@ public func runTool(_ executable: String, _ arguments: [String], home: URL, curr
     }
 }
 
+/// Waits for a started `process` to end, reading `pipe` (when given) to its end first so that a chatty process cannot
+/// fill it and block; returns what was read. The wait is on a thread of its own, off Swift's cooperative threads
+/// (see `ReviewServerProcess.start`): for async tests that start a `Process` themselves.
+@discardableResult
+public func awaitExit(of process: Process, reading pipe: Pipe? = nil) async throws -> Data {
+    try await JoinableThread.awaiting(name: "process-exit") {
+        let data = pipe?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+        process.waitUntilExit()
+        return data
+    }
+}
+
 /// A safetensors file of one float with `metadata` in its header: enough for code that reads only the header
 /// (what a model file is for), without weights.
 public func writeHeaderOnlySafetensors(_ url: URL, metadata: [String: String]) throws {
