@@ -23,8 +23,7 @@ import Testing
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
-        let data = try await awaitExit(of: process, reading: pipe)
+        let data = try await runToEnd(process, reading: pipe)
         return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 

@@ -22,10 +22,12 @@ import Glibc
         process.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         process.standardError = errors
-        try process.run()
-        try await Task.sleep(for: .microseconds(UInt32(TestTime.scaled(Double(milliseconds))) * 1000))
-        kill(process.processIdentifier, SIGKILL)
-        try await awaitExit(of: process)
+        try await ProcessSlots.shared.withSlot {
+            try process.run()
+            try await Task.sleep(for: .microseconds(UInt32(TestTime.scaled(Double(milliseconds))) * 1000))
+            kill(process.processIdentifier, SIGKILL)
+            try await awaitExit(of: process)
+        }
         if process.terminationReason != .uncaughtSignal {
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             Issue.record("the helper exited with status \(process.terminationStatus) before it was killed: \(message)")

@@ -22,8 +22,7 @@ import Glibc
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
-        let data = try await awaitExit(of: process, reading: pipe)
+        let data = try await runToEnd(process, reading: pipe)
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 

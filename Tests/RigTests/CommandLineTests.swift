@@ -192,14 +192,16 @@ import Glibc
         let pipe = Pipe()
         capture.standardOutput = pipe
         capture.standardError = pipe
-        try capture.run()
-        // Interrupt once the catalogue exists and a pair has been taken.
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && capture.isRunning
-            && !FileManager.default.fileExists(atPath: dataset + "/originals") { try await Task.sleep(for: .milliseconds(50)) }
-        try await Task.sleep(for: .seconds(1))
-        capture.interrupt()
-        let output = String(decoding: try await awaitExit(of: capture, reading: pipe), as: UTF8.self)
+        let output = try await ProcessSlots.shared.withSlot {
+            try capture.run()
+            // Interrupt once the catalogue exists and a pair has been taken.
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline && capture.isRunning
+                && !FileManager.default.fileExists(atPath: dataset + "/originals") { try await Task.sleep(for: .milliseconds(50)) }
+            try await Task.sleep(for: .seconds(1))
+            capture.interrupt()
+            return String(decoding: try await awaitExit(of: capture, reading: pipe), as: UTF8.self)
+        }
         // Stopped, not finished: exit status 130 (after the clean stop, not a death by the signal).
         #expect(capture.terminationReason == .exit && capture.terminationStatus == 130, "\(output)")
         #expect(output.contains("stopping after the pair in hand"), "\(output)")

@@ -47,8 +47,7 @@ import Testing
             process.standardOutput = pipe
             process.standardError = pipe
             process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let output = String(decoding: try await awaitExit(of: process, reading: pipe), as: UTF8.self)
+            let output = String(decoding: try await runToEnd(process, reading: pipe), as: UTF8.self)
             if process.terminationReason == .uncaughtSignal || process.terminationStatus != 0 {
                 let how = process.terminationReason == .uncaughtSignal ? "signal" : "exit"
                 failures.append("run \(run): \(how) \(process.terminationStatus)\n\(output.suffix(800))")

@@ -75,19 +75,21 @@ import ThreadSupport
         let stdout = Pipe(), stderr = Pipe()
         capture.standardOutput = stdout
         capture.standardError = stderr
-        try capture.run()
-        // Interrupt once the first pair is whole (its sidecar is written last).
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && capture.isRunning
-            && !FileManager.default.fileExists(atPath: out.appendingPathComponent("0001.json").path) {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        capture.interrupt()
-        let (printed, loggedData) = try await JoinableThread.awaiting(name: "capture-exit") {
-            let printed = stdout.fileHandleForReading.readDataToEndOfFile()
-            let logged = stderr.fileHandleForReading.readDataToEndOfFile()
-            capture.waitUntilExit()
-            return (printed, logged)
+        let (printed, loggedData) = try await ProcessSlots.shared.withSlot {
+            try capture.run()
+            // Interrupt once the first pair is whole (its sidecar is written last).
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && capture.isRunning
+                && !FileManager.default.fileExists(atPath: out.appendingPathComponent("0001.json").path) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            capture.interrupt()
+            return try await JoinableThread.awaiting(name: "capture-exit") {
+                let printed = stdout.fileHandleForReading.readDataToEndOfFile()
+                let logged = stderr.fileHandleForReading.readDataToEndOfFile()
+                capture.waitUntilExit()
+                return (printed, logged)
+            }
         }
         let logged = String(decoding: loggedData, as: UTF8.self)
         #expect(capture.terminationReason == .exit && capture.terminationStatus == 130, "\(logged)")

@@ -51,8 +51,7 @@ import Glibc
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle(fileDescriptor: fds[1], closeOnDealloc: true)
         process.standardError = FileHandle.nullDevice
-        try process.run()
-        try await awaitExit(of: process)
+        try await runToEnd(process)
         #expect(process.terminationReason == .exit, "rigctl was killed by signal \(process.terminationStatus)")
     }
 
@@ -66,8 +65,7 @@ import Glibc
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
-        try process.run()
-        let message = String(decoding: try await awaitExit(of: process, reading: err), as: UTF8.self)
+        let message = String(decoding: try await runToEnd(process, reading: err), as: UTF8.self)
         #expect(process.terminationStatus == 2)
         #expect(message.contains("not valid UTF-8") && message.contains("caf\\xE9.png"), "\(message)")
     }

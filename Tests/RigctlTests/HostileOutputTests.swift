@@ -57,8 +57,7 @@ import Glibc
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
-        try process.run()
-        let message = String(decoding: try await awaitExit(of: process, reading: err), as: UTF8.self)
+        let message = String(decoding: try await runToEnd(process, reading: err), as: UTF8.self)
         #expect(process.terminationReason == .exit, "rigctl was killed by signal \(process.terminationStatus)")
         #expect(process.terminationStatus == 1, "\(message)")
         #expect(message.contains("ulimit -f") && message.contains(out), "\(message)")
@@ -78,13 +77,15 @@ import Glibc
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = err
-        try process.run()
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        let ended = !process.isRunning
-        if !ended { kill(process.processIdentifier, SIGKILL) }
-        let message = String(decoding: try await awaitExit(of: process, reading: err), as: UTF8.self)
-        return (process.terminationStatus, process.terminationReason == .exit, message, ended)
+        return try await ProcessSlots.shared.withSlot {
+            try process.run()
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            let ended = !process.isRunning
+            if !ended { kill(process.processIdentifier, SIGKILL) }
+            let message = String(decoding: try await awaitExit(of: process, reading: err), as: UTF8.self)
+            return (process.terminationStatus, process.terminationReason == .exit, message, ended)
+        }
     }
 
     /// Too few descriptors (`ulimit -n 9` to 11 crashed export with SIGILL inside libdispatch) is refused up front
@@ -141,8 +142,7 @@ import Glibc
         let sqlite = Process()
         sqlite.executableURL = URL(fileURLWithPath: try #require(findExecutable("sqlite3")))
         sqlite.arguments = [ds + "/catalog.sqlite", "INSERT INTO grdb_migrations (identifier) VALUES ('v99-future')"]
-        try sqlite.run()
-        try await awaitExit(of: sqlite)
+        try await runToEnd(sqlite)
         try #require(sqlite.terminationStatus == 0)
 
         for arguments in [["dataset", "status"], ["dataset", "verify"], ["dataset", "list"],

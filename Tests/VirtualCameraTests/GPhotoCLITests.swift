@@ -67,7 +67,11 @@ import VirtualCamera
             Thread.sleep(forTimeInterval: 1.0)
             camera.externalRelease()
         }
-        let wait = try await gp("--wait-event-and-download=4s", "--filename", "released.dng")
+        // gphoto2 starts at once, not when one of the ProcessSlots is free: the release, a second after its thread
+        // started, must find gphoto2 waiting.
+        let wait = try await JoinableThread.awaiting(name: "gphoto2-wait-event") {
+            try runTool(gphoto2, base + ["--wait-event-and-download=4s", "--filename", "released.dng"], home: home, currentDirectory: dir)
+        }
         release.join()
         #expect(wait.status == 0, "\(wait.output)")
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("released.dng").path), "\(wait.output)")
