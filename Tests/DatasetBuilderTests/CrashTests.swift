@@ -15,17 +15,19 @@ import Glibc
 
     /// Starts the helper, lets it run for `milliseconds`, kills it, and says whether it was still running (a helper
     /// that stopped on its own hit an error, which is a failure).
-    static func runAndKill(_ helper: URL, _ arguments: [String], after milliseconds: UInt32) throws -> Bool {
+    static func runAndKill(_ helper: URL, _ arguments: [String], after milliseconds: UInt32) async throws -> Bool {
         let process = Process()
         process.executableURL = helper
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         process.standardError = errors
-        try process.run()
-        usleep(UInt32(TestTime.scaled(Double(milliseconds))) * 1000)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        try await ProcessSlots.shared.withSlot {
+            try process.run()
+            try await Task.sleep(for: .microseconds(UInt32(TestTime.scaled(Double(milliseconds))) * 1000))
+            kill(process.processIdentifier, SIGKILL)
+            try await awaitExit(of: process)
+        }
         if process.terminationReason != .uncaughtSignal {
             let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             Issue.record("the helper exited with status \(process.terminationStatus) before it was killed: \(message)")
@@ -34,7 +36,7 @@ import Glibc
         return true
     }
 
-    @Test func killedIngestAndExportLeaveAConsistentDataset() throws {
+    @Test func killedIngestAndExportLeaveAConsistentDataset() async throws {
         let helper = try #require(Self.locateHelper(), "DatasetCrashHelper is not built next to the tests")
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -45,8 +47,8 @@ import Glibc
 
         for round in 0..<12 {
             let delay = UInt32(60 + rng.next() % 400)
-            #expect(try Self.runAndKill(helper, ["ingest", root.path, dir.appendingPathComponent("scratch").path,
-                                                 "\(round + 1)"], after: delay))
+            #expect(try await Self.runAndKill(helper, ["ingest", root.path, dir.appendingPathComponent("scratch").path,
+                                                       "\(round + 1)"], after: delay))
             let dataset = try Dataset.open(at: root)
             recovered += dataset.recoveredFiles.count
             let report = try dataset.verify()
@@ -67,7 +69,7 @@ import Glibc
         var completeSeen = 0
         for round in 0..<8 {
             let delay = UInt32(30 + rng.next() % 300)
-            #expect(try Self.runAndKill(helper, ["export", root.path, out.path], after: delay))
+            #expect(try await Self.runAndKill(helper, ["export", root.path, out.path], after: delay))
             if FileManager.default.fileExists(atPath: out.path) {
                 completeSeen += 1
                 let files = try contents(of: out)

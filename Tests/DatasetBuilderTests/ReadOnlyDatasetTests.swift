@@ -10,7 +10,7 @@ import Glibc
 /// catalogue file that is not a catalogue.
 @Suite(.serialized) struct ReadOnlyDatasetTests {
     /// Runs rigctl, optionally under another command (`setpriv` to drop root), with output collected.
-    static func run(_ prefix: [String], _ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func run(_ prefix: [String], _ arguments: [String]) async throws -> (status: Int32, output: String) {
         let binary = try #require(locateProduct("rigctl"), "rigctl is not built next to the tests")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: prefix.first ?? binary.path)
@@ -22,9 +22,7 @@ import Glibc
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = try await runToEnd(process, reading: pipe)
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
@@ -59,7 +57,7 @@ import Glibc
         return (folder, ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"], {})
     }
 
-    @Test func readingCommandsWorkOnADatasetThatCannotBeWritten() throws {
+    @Test func readingCommandsWorkOnADatasetThatCannotBeWritten() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         chmod(dir.path, 0o755)
@@ -81,17 +79,17 @@ import Glibc
         let root = view.root.path
         for arguments in [["dataset", "status", "--json"], ["dataset", "list"], ["dataset", "show", "1"], ["dataset", "verify"],
                           ["export", "--out", outputs.appendingPathComponent("set").path]] {
-            let result = try Self.run(view.prefix, arguments + ["--dataset", root])
+            let result = try await Self.run(view.prefix, arguments + ["--dataset", root])
             #expect(result.status == 0, "\(arguments.joined(separator: " ")): \(result.output)")
         }
-        #expect(try Self.run(view.prefix, ["dataset", "verify", "--dataset", root]).output.contains("consistent"))
+        #expect(try await Self.run(view.prefix, ["dataset", "verify", "--dataset", root]).output.contains("consistent"))
         #expect(FileManager.default.fileExists(atPath: outputs.appendingPathComponent("set/source/0001_a.png").path))
         // A writing command says it cannot write, rather than failing somewhere inside SQLite.
-        let review = try Self.run(view.prefix, ["dataset", "review", "1", "--state", "approved", "--dataset", root])
+        let review = try await Self.run(view.prefix, ["dataset", "review", "1", "--state", "approved", "--dataset", root])
         #expect(review.status != 0)
     }
 
-    @Test func anEmptyCatalogueIsAnErrorForEveryCommand() throws {
+    @Test func anEmptyCatalogueIsAnErrorForEveryCommand() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let set = dir.appendingPathComponent("RealDOF")
@@ -107,7 +105,7 @@ import Glibc
         for arguments in [["import", set.path, "--layout", "realdof"], ["dataset", "split"], ["dataset", "verify"],
                           ["dataset", "status"], ["dataset", "list"], ["dataset", "review", "1", "--state", "approved"],
                           ["export", "--out", dir.appendingPathComponent("out").path]] {
-            let result = try Self.run([], arguments + ["--dataset", ds.path])
+            let result = try await Self.run([], arguments + ["--dataset", ds.path])
             #expect(result.status == 2, "\(arguments.joined(separator: " ")): \(result.output)")
             #expect(result.output.contains("not a valid catalogue"), "\(arguments[0]): \(result.output)")
         }

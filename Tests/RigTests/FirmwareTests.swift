@@ -2,6 +2,7 @@ import Foundation
 import Rig
 import Testing
 import TestSupport
+import ThreadSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,11 +16,11 @@ import Glibc
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("firmware")
 
     /// `tool` found on PATH, run in `directory` to the end (TestSupport's `runTool`): its status and combined output.
-    static func run(_ tool: String, _ arguments: [String], in directory: URL) throws -> ToolResult {
-        try runTool("/usr/bin/env", [tool] + arguments, home: directory, currentDirectory: directory)
+    static func run(_ tool: String, _ arguments: [String], in directory: URL) async throws -> ToolResult {
+        try await runTool("/usr/bin/env", [tool] + arguments, home: directory, currentDirectory: directory)
     }
 
-    @Test func theSketchBuildsForAnArduinoUno() throws {
+    @Test func theSketchBuildsForAnArduinoUno() async throws {
         for needed in ["/usr/share/arduino/Arduino.mk", "/usr/share/arduino/hardware/arduino/avr/cores/arduino/main.cpp",
                        "/usr/bin/avr-g++"] {
             try #require(FileManager.default.fileExists(atPath: needed),
@@ -31,7 +32,7 @@ import Glibc
         let sketch = dir.appendingPathComponent("triggerbox")
         try FileManager.default.copyItem(at: Self.firmware.appendingPathComponent("triggerbox"), to: sketch)
         try? FileManager.default.removeItem(at: sketch.appendingPathComponent("build-uno"))
-        let build = try Self.run("make", [], in: sketch)
+        let build = try await Self.run("make", [], in: sketch)
         #expect(build.status == 0, "\(build.output)")
         let hex = try FileManager.default.contentsOfDirectory(atPath: sketch.appendingPathComponent("build-uno").path)
             .filter { $0.hasSuffix(".hex") && !$0.hasSuffix(".eep") }
@@ -42,14 +43,14 @@ import Glibc
         #expect(bytes.map { $0 > 1000 && $0 < 32_256 } == true, "\(build.output)")
     }
 
-    @Test func rigctlDrivesTheFirmwaresInstructionHandling() throws {
+    @Test func rigctlDrivesTheFirmwaresInstructionHandling() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let harness = dir.appendingPathComponent("host_box")
-        let compile = try Self.run("c++", ["-std=c++11", "-Wall", "-Wextra", "-Werror",
-                                           "-I", Self.firmware.appendingPathComponent("triggerbox").path,
-                                           Self.firmware.appendingPathComponent("host/host_box.cpp").path,
-                                           "-o", harness.path], in: dir)
+        let compile = try await Self.run("c++", ["-std=c++11", "-Wall", "-Wextra", "-Werror",
+                                                 "-I", Self.firmware.appendingPathComponent("triggerbox").path,
+                                                 Self.firmware.appendingPathComponent("host/host_box.cpp").path,
+                                                 "-o", harness.path], in: dir)
         try #require(compile.status == 0, "the firmware core does not build for the host: \(compile.output)")
 
         let process = Process()
@@ -59,26 +60,29 @@ import Glibc
         process.standardOutput = output
         try process.run()
         defer { if process.isRunning { process.terminate() } }
-        // The first line is the terminal's path.
-        var first = Data()
-        while !first.contains(UInt8(ascii: "\n")) {
-            let byte = output.fileHandleForReading.readData(ofLength: 1)
-            guard !byte.isEmpty else { break }
-            first += byte
+        // The first line is the terminal's path (read, like every wait on the harness below, on a thread of its own,
+        // off Swift's cooperative threads).
+        let first = try await JoinableThread.awaiting(name: "host-box-path") {
+            var first = Data()
+            while !first.contains(UInt8(ascii: "\n")) {
+                let byte = output.fileHandleForReading.readData(ofLength: 1)
+                guard !byte.isEmpty else { break }
+                first += byte
+            }
+            return first
         }
         let device = String(decoding: first, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         try #require(device.hasPrefix("/dev/pts/"), "\(device)")
 
         let box = try TriggerBox(settings: TriggerBoxSettings(device: device, shallowOutput: 1, deepOutput: 2,
                                                               focusLead: 0.05, bulbMilliseconds: 200))
-        let state = try box.configure()
+        let state = try await JoinableThread.awaiting(name: "host-box-configure") { try box.configure() }
         #expect(state.device == device && state.name == "rigctl Arduino TriggerBox" && state.mode == 0)
         #expect(state.focusOutputs == [1, 2] && state.shutterOutputs == [1, 2] && state.bulbMilliseconds == 200)
-        try box.fire()
+        _ = try await JoinableThread.awaiting(name: "host-box-fire") { try box.fire() }
         // Ending its standard input ends the harness; its log of the outputs is then complete.
         try input.fileHandleForWriting.close()
-        let log = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let log = String(decoding: try await awaitExit(of: process, reading: output), as: UTF8.self)
         var events: [(String, Double)] = []
         for line in log.split(separator: "\n") {
             let words = line.split(separator: " ")

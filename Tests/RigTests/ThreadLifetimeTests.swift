@@ -7,13 +7,13 @@ import Testing
 @Suite struct ThreadLifetimeTests {
     /// Builds the LD_PRELOAD shim that makes every thread sleep 10 ms between its start routine's return and its
     /// exit teardown.
-    func buildDelayShim(in dir: URL) throws -> URL {
+    func buildDelayShim(in dir: URL) async throws -> URL {
         let source = packageRoot().appendingPathComponent("Tests/RigTests/Resources/delay_thread_exit.c")
         let library = dir.appendingPathComponent("delay_thread_exit.so")
         guard let cc = findExecutable("cc") ?? findExecutable("gcc") ?? findExecutable("clang") else {
             throw CommandLineTests.CLITestError("no C compiler (cc, gcc or clang) to build the thread-exit shim")
         }
-        let build = try runTool(cc, ["-shared", "-fPIC", "-O2", source.path, "-o", library.path, "-ldl"], home: dir)
+        let build = try await runTool(cc, ["-shared", "-fPIC", "-O2", source.path, "-o", library.path, "-ldl"], home: dir)
         guard build.status == 0 else { throw CommandLineTests.CLITestError("building the shim failed: \(build.output)") }
         return library
     }
@@ -21,13 +21,13 @@ import Testing
     /// `rigctl capture --dataset` run again and again with every thread exit delayed and freed memory scribbled
     /// over (MALLOC_PERTURB_): no run may fail. Measured on the code this replaced: 3 of 20 runs crashed, so 30 runs
     /// pass by chance with a probability under 1%.
-    @Test func captureIntoADatasetSurvivesSlowThreadExits() throws {
+    @Test func captureIntoADatasetSurvivesSlowThreadExits() async throws {
         let cli = CommandLineTests()
         let rigctl = try cli.rigctlExecutable()
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let shim = try buildDelayShim(in: dir)
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
+        let shim = try await buildDelayShim(in: dir)
+        let rig = try await startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
         defer { if rig.server.isRunning { rig.server.terminate() } }
 
         let runs = 30
@@ -47,9 +47,7 @@ import Testing
             process.standardOutput = pipe
             process.standardError = pipe
             process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let output = String(decoding: try await runToEnd(process, reading: pipe), as: UTF8.self)
             if process.terminationReason == .uncaughtSignal || process.terminationStatus != 0 {
                 let how = process.terminationReason == .uncaughtSignal ? "signal" : "exit"
                 failures.append("run \(run): \(how) \(process.terminationStatus)\n\(output.suffix(800))")

@@ -12,7 +12,7 @@ import VirtualCamera
     /// As a lab runs it: `virtual-rig --trigger trigger-box` in one process, `rig check` and `capture` in others.
     /// The check sets the box up and reads it back; every pair is fired by the box, recorded as such, with the
     /// arrival skew the release latencies make.
-    @Test func captureThroughTheBoxRecordsItAndTheSkewTheLatenciesMake() throws {
+    @Test func captureThroughTheBoxRecordsItAndTheSkewTheLatenciesMake() async throws {
         guard let rigctl = locateProduct("rigctl")?.path else {
             Issue.record("the rigctl executable was not found: build it with `swift build --build-tests`")
             return
@@ -23,15 +23,15 @@ import VirtualCamera
         // times, which shortens the skew: the shallow camera's wide blur renders longest, on a loaded machine
         // (AddressSanitizer in CI) by a tenth of a second or more.
         let latency = 0.35
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240", "--trigger", "trigger-box",
-                                                                   "--release-latency", "deep=\(latency)"])
+        let rig = try await startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240", "--trigger", "trigger-box",
+                                                                         "--release-latency", "deep=\(latency)"])
         defer { if rig.server.isRunning { rig.server.terminate() } }
         let file = try RigFile.load(rig.rigFile)
         let box = try #require(file.triggerBox, "no triggerBox in the rig file: \(rig.logText)")
         #expect(file.trigger == .triggerBox && box.device.hasPrefix("/dev/pts/"))
         #expect(box.shallowOutput == 1 && box.deepOutput == 2)
 
-        let check = try runTool(rigctl, ["rig", "check", "--rig", rig.rigFile.path, "--json"], home: rig.home)
+        let check = try await runTool(rigctl, ["rig", "check", "--rig", rig.rigFile.path, "--json"], home: rig.home)
         #expect(check.status == 0, "\(check.output)")
         let json = try #require(check.output.firstIndex(of: "{").flatMap { start in
             check.output.lastIndex(of: "}").map { String(check.output[start...$0]) } }, "\(check.output)")
@@ -39,12 +39,12 @@ import VirtualCamera
         let state = try #require(report.triggerBox)
         #expect(state.device == box.device && state.name == "rigctl virtual TriggerBox")
         #expect(state.shutterOutputs == [1, 2] && state.focusOutputs == [1, 2] && state.bulbMilliseconds == 0)
-        let text = try runTool(rigctl, ["rig", "check", "--rig", rig.rigFile.path, "--brief"], home: rig.home)
+        let text = try await runTool(rigctl, ["rig", "check", "--rig", rig.rigFile.path, "--brief"], home: rig.home)
         #expect(text.output.contains("trigger box on \(box.device): \"rigctl virtual TriggerBox\""), "\(text.output)")
 
         let out = dir.appendingPathComponent("pairs")
-        let capture = try runTool(rigctl, ["capture", "--rig", rig.rigFile.path, "--out", out.path, "--count", "3", "--json"],
-                                  home: rig.home)
+        let capture = try await runTool(rigctl, ["capture", "--rig", rig.rigFile.path, "--out", out.path, "--count", "3", "--json"],
+                                        home: rig.home)
         #expect(capture.status == 0, "\(capture.output)\n\(rig.logText)")
         #expect(capture.output.contains("trigger box, arrival skew"), "\(capture.output)")
         let reported = capture.output.split(separator: "\n").filter { $0.contains("\"trigger\"") }

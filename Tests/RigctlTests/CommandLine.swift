@@ -44,9 +44,12 @@ struct CommandLine {
     }
 
     /// `run` from async tests: the wait on a thread of its own, off Swift's cooperative threads, which the servers of
-    /// the tests beside it need (see `ReviewServerProcess.start`). In an async context this is the overload chosen.
+    /// the tests beside it need (see `ReviewServerProcess.start`), in one of the `ProcessSlots`. In an async context
+    /// this is the overload chosen.
     static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil) async throws -> Result {
-        try await JoinableThread.awaiting(name: "rigctl-run") { try run(arguments, environment: environment, in: directory) }
+        try await ProcessSlots.shared.withSlot {
+            try await JoinableThread.awaiting(name: "rigctl-run") { try run(arguments, environment: environment, in: directory) }
+        }
     }
 
     /// Runs `rigctl` and sends it SIGINT (Ctrl-C) once `marker` has appeared on its standard error: no clock, however
@@ -69,6 +72,14 @@ struct CommandLine {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// `interrupted` from async tests: the wait for the marker and for the command's end on a thread of its own, in
+    /// one of the `ProcessSlots` (see `run`). In an async context this is the overload chosen.
+    static func interrupted(_ arguments: [String], environment: [String: String] = [:], once marker: String) async throws -> Result {
+        try await ProcessSlots.shared.withSlot {
+            try await JoinableThread.awaiting(name: "rigctl-interrupted") { try interrupted(arguments, environment: environment, once: marker) }
+        }
     }
 }
 

@@ -4,25 +4,25 @@ import Imaging
 import Testing
 
 @Suite struct ConvertCommandTests {
-    @Test func versionAndHelp() throws {
-        let version = try CommandLine.run(["--version"])
+    @Test func versionAndHelp() async throws {
+        let version = try await CommandLine.run(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout.contains("0."))
-        let help = try CommandLine.run(["--help"])
+        let help = try await CommandLine.run(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("convert"))
         #expect(help.stdout.contains("test-chart"))
     }
 
-    @Test func chartToPNGAtBothDepths() throws {
+    @Test func chartToPNGAtBothDepths() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let dng = dir.appendingPathComponent("chart.dng").path
-        let made = try CommandLine.run(["test-chart", dng, "--size", "240x160"])
+        let made = try await CommandLine.run(["test-chart", dng, "--size", "240x160"])
         #expect(made.status == 0, "\(made.stderr)")
         for depth in ["8", "16"] {
             let png = dir.appendingPathComponent("chart\(depth).png").path
-            let result = try CommandLine.run(["convert", dng, png, "--depth", depth])
+            let result = try await CommandLine.run(["convert", dng, png, "--depth", depth])
             #expect(result.status == 0, "\(result.stderr)")
             let raster = try PNGFile.read(URL(fileURLWithPath: png))
             #expect(raster.bitDepth == Int(depth)!)
@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    @Test func convertsPNGAndJPEG() throws {
+    @Test func convertsPNGAndJPEG() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let raster = Raster8(width: 32, height: 24, channels: 3, samples: (0..<2304).map { UInt8($0 % 251) })
@@ -45,14 +45,14 @@ import Testing
         try JPEGFile.encode(raster).write(to: jpg)
         for input in [png, jpg] {
             let out = dir.appendingPathComponent(input.lastPathComponent + ".out.png").path
-            let result = try CommandLine.run(["convert", input.path, out, "--depth", "8"])
+            let result = try await CommandLine.run(["convert", input.path, out, "--depth", "8"])
             #expect(result.status == 0, "\(result.stderr)")
         }
         let copy = try PNGFile.read(URL(fileURLWithPath: dir.appendingPathComponent("in.png.out.png").path))
         #expect(copy == .eight(raster))
     }
 
-    @Test func badInputIsAClearErrorWithExitCodeTwo() throws {
+    @Test func badInputIsAClearErrorWithExitCodeTwo() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("broken.png")
@@ -60,27 +60,27 @@ import Testing
         data = data.prefix(data.count / 2)
         try data.write(to: bad)
         let out = dir.appendingPathComponent("out.png").path
-        let result = try CommandLine.run(["convert", bad.path, out])
+        let result = try await CommandLine.run(["convert", bad.path, out])
         #expect(result.status == 2)
         #expect(result.stderr.contains("broken.png"))
         #expect(!result.stderr.contains("Fatal error"))
         #expect(!FileManager.default.fileExists(atPath: out))
 
-        let missing = try CommandLine.run(["convert", dir.appendingPathComponent("nope.dng").path, out])
+        let missing = try await CommandLine.run(["convert", dir.appendingPathComponent("nope.dng").path, out])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("nope.dng"))
 
-        let depth = try CommandLine.run(["convert", bad.path, out, "--depth", "12"])
+        let depth = try await CommandLine.run(["convert", bad.path, out, "--depth", "12"])
         #expect(depth.status != 0 && depth.stderr.contains("--depth"))
     }
 
-    @Test func unwritableOutputIsAFailureNamingIt() throws {
+    @Test func unwritableOutputIsAFailureNamingIt() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let dng = dir.appendingPathComponent("c.dng").path
-        _ = try CommandLine.run(["test-chart", dng, "--size", "64x64"])
+        _ = try await CommandLine.run(["test-chart", dng, "--size", "64x64"])
         let target = dir.appendingPathComponent("missing-folder/out.png").path
-        let result = try CommandLine.run(["convert", dng, target])
+        let result = try await CommandLine.run(["convert", dng, target])
         #expect(result.status == 1)
         #expect(result.stderr.contains("missing-folder/out.png"))
     }
@@ -88,13 +88,13 @@ import Testing
 
 extension ConvertCommandTests {
     /// The fuzzer's libraw crash through the command line: a message naming the file and exit 2, not SIGABRT.
-    @Test func aRAWFileThatCrashesLibrawIsABadInput() throws {
+    @Test func aRAWFileThatCrashesLibrawIsABadInput() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let input = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/dng/regression-libraw-hasselblad-strcat")
         let out = dir.appendingPathComponent("out.png")
-        let result = try CommandLine.run(["convert", input.path, out.path])
+        let result = try await CommandLine.run(["convert", input.path, out.path])
         #expect(result.status == 2, "status \(result.status): \(result.stderr)")
         #expect(result.stderr.contains("regression-libraw-hasselblad-strcat") && (result.stderr.contains("crashed on it") || result.stderr.contains("failed on it")),
                 "\(result.stderr)")

@@ -12,7 +12,7 @@ import Testing
         return image
     }
 
-    @Test func tableReportAndMismatch() throws {
+    @Test func tableReportAndMismatch() async throws {
         let root = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         for name in ["a", "b"] {
@@ -25,8 +25,8 @@ import Testing
         let set = root.appendingPathComponent("set").path
         // HOME too: LPIPS weights installed for the user would otherwise be found beside RIGCTL_HOME.
         let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
-        let result = try CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine", "--format", "csv",
-                                          "--report", root.appendingPathComponent("report").path], environment: home)
+        let result = try await CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine", "--format", "csv",
+                                                "--report", root.appendingPathComponent("report").path], environment: home)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
@@ -36,18 +36,18 @@ import Testing
 
         // A method's error names the pair and the stage, and keeps its exit status (bad input: 2).
         try FileManager.default.removeItem(at: root.appendingPathComponent("set/mine/b.png"))
-        let missing = try CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine"], environment: home)
+        let missing = try await CommandLine.run(["evaluate", set, "--results", set + "/mine", "--name", "Mine"], environment: home)
         #expect(missing.status == 2, "\(missing.stderr)")
         #expect(missing.stderr.contains("rigctl: error: pair b, running Mine: "), "\(missing.stderr)")
         // An unreadable target: the pair and the reading stage are named; not bad input of the command's own kind
         // unless the decoder says so, so only the words are checked.
         try Data("not a PNG".utf8).write(to: root.appendingPathComponent("set/target/a.png"))
-        let unreadable = try CommandLine.run(["evaluate", set], environment: home)
+        let unreadable = try await CommandLine.run(["evaluate", set], environment: home)
         #expect(unreadable.status != 0)
         #expect(unreadable.stderr.contains("rigctl: error: pair a, reading the images: "), "\(unreadable.stderr)")
 
         try FileManager.default.removeItem(at: root.appendingPathComponent("set/target/b.png"))
-        let mismatch = try CommandLine.run(["evaluate", set], environment: home)
+        let mismatch = try await CommandLine.run(["evaluate", set], environment: home)
         #expect(mismatch.status == 2)
         #expect(mismatch.stderr.contains("only in source: b"))
     }
@@ -55,27 +55,27 @@ import Testing
 
 @Suite struct EvaluateModelTests {
     /// An imported IFAN checkpoint is evaluated as a method, with the paper's parameter and MAC counts.
-    @Test func importedModelIsARowOfTheTable() throws {
+    @Test func importedModelIsARowOfTheTable() async throws {
         let root = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path]
-        let imported = try CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path,
-                                            "--name", "ifan-test"], environment: home)
+        let imported = try await CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path,
+                                                  "--name", "ifan-test"], environment: home)
         #expect(imported.status == 0, "\(imported.stderr)")
         for folder in ["source", "target"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
             try PNGFile.write(try ImageFile.read(fixture("ifan-random/input.png")),
                               to: root.appendingPathComponent("set/\(folder)/a.png"))
         }
-        let result = try CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
-                                          "--format", "markdown"], environment: home)
+        let result = try await CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
+                                                "--format", "markdown"], environment: home)
         #expect(result.status == 0, "\(result.stderr)")
         let row = try #require(result.stdout.split(separator: "\n").first { $0.hasPrefix("| ifan-test |") })
         #expect(row.contains("| 10.48 | 362.9 |"), "\(row)")
         // Standard error is a pipe: without --progress no stage of the model is shown, with it every one is.
         #expect(!result.stderr.contains("filter encoder"), "\(result.stderr)")
-        let shown = try CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
-                                         "--progress"], environment: home)
+        let shown = try await CommandLine.run(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test",
+                                               "--progress"], environment: home)
         #expect(shown.status == 0, "\(shown.stderr)")
         let lines = shown.stderr.split(separator: "\n").filter { $0.hasPrefix("evaluating [1/1] a ifan-test: ") }
         #expect(lines.first == "evaluating [1/1] a ifan-test: filter encoder, 0%", "\(shown.stderr)")
@@ -88,19 +88,19 @@ import Testing
     /// Ctrl-C during `evaluate SET`: the pairs in flight finish, no table is printed, the message says how far it
     /// got and the exit status is 130. The signal is sent once the first pair is being scored, with 40 pairs of
     /// IFAN work still to come, so it always arrives while work remains.
-    @Test func interruptStopsAfterThePairsInFlight() throws {
+    @Test func interruptStopsAfterThePairsInFlight() async throws {
         let root = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
-        #expect(try CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"],
-                                    environment: home).status == 0)
+        #expect(try await CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"],
+                                          environment: home).status == 0)
         let input = try ImageFile.read(fixture("ifan-random/input.png"))
         for folder in ["source", "target"] {
             try FileManager.default.createDirectory(at: root.appendingPathComponent("set/\(folder)"), withIntermediateDirectories: true)
             for i in 0..<40 { try PNGFile.write(input, to: root.appendingPathComponent("set/\(folder)/p\(i).png")) }
         }
-        let result = try CommandLine.interrupted(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test"],
-                                                 environment: home, once: "evaluating [0/40]")
+        let result = try await CommandLine.interrupted(["evaluate", root.appendingPathComponent("set").path, "--model", "ifan-test"],
+                                                       environment: home, once: "evaluating [0/40]")
         let text = result.stderr
         #expect(result.status == 130, "\(text)")
         #expect(text.contains("stopping after the pairs in hand"), "\(text)")
@@ -114,7 +114,7 @@ import Testing
     /// one's rows are in the catalogue), with 38 more pairs of IFAN work to come. The run stops after the pair in
     /// hand with status 130 and says how many pairs it scored; exactly those pairs have their two rows (the input's
     /// and the model's), nothing of the others is written, and the catalogue verifies.
-    @Test func interruptKeepsThePairsScoredAndNothingHalfWritten() throws {
+    @Test func interruptKeepsThePairsScoredAndNothingHalfWritten() async throws {
         let root = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let env = ["RIGCTL_HOME": root.appendingPathComponent("home").path, "HOME": root.appendingPathComponent("user").path]
@@ -131,14 +131,14 @@ import Testing
         for command in [["dataset", "init", dataset],
                         ["import", root.appendingPathComponent("set").path, "--layout", "realdof", "--dataset", dataset],
                         ["model", "import", fixture("ifan-random/IFAN_random.pytorch").path, "--name", "ifan-test"]] {
-            let r = try CommandLine.run(command, environment: env)
+            let r = try await CommandLine.run(command, environment: env)
             #expect(r.status == 0, "\(command): \(r.stderr)")
         }
-        let before = try CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
+        let before = try await CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
         #expect(before.stdout.contains("pairs 40,") && before.stdout.contains("evaluations 0"), "\(before.stdout)")
 
-        let result = try CommandLine.interrupted(["evaluate", "--dataset", dataset, "--model", "ifan-test"], environment: env,
-                                                 once: "evaluating [1/40]")
+        let result = try await CommandLine.interrupted(["evaluate", "--dataset", dataset, "--model", "ifan-test"], environment: env,
+                                                       once: "evaluating [1/40]")
         let text = result.stderr
         #expect(result.status == 130, "\(text)")
         #expect(text.contains("stopping after the pair in hand"), "\(text)")
@@ -149,12 +149,12 @@ import Testing
         let n = try #require(scored, "\(text)")
         #expect(text.contains("stopped after \(n) of 40 pairs"), "\(text)")
         #expect(n >= 1 && n < 40)
-        let after = try CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
+        let after = try await CommandLine.run(["dataset", "status", "--dataset", dataset], environment: env)
         #expect(after.stdout.contains("evaluations \(2 * n)\n") || after.stdout.contains("evaluations \(2 * n),")
                 || after.stdout.hasSuffix("evaluations \(2 * n)"), "\(n) pairs: \(after.stdout)")
-        #expect(try CommandLine.run(["dataset", "verify", "--dataset", dataset], environment: env).status == 0)
+        #expect(try await CommandLine.run(["dataset", "verify", "--dataset", dataset], environment: env).status == 0)
         // The next run scores only the rest.
-        let resumed = try CommandLine.run(["evaluate", "--dataset", dataset, "--model", "ifan-test"], environment: env)
+        let resumed = try await CommandLine.run(["evaluate", "--dataset", dataset, "--model", "ifan-test"], environment: env)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("ifan-test: \(n) already scored, \(40 - n) scored anew"), "\(resumed.stderr)")
     }

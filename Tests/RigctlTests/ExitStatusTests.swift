@@ -2,19 +2,20 @@ import Foundation
 import Imaging
 import TestSupport
 import Testing
+import ThreadSupport
 
 /// The exit status table of README.md, one code at a time: 0 ok, 1 failure, 2 bad input, 3 rejected pair,
 /// 64 usage, 130 interrupted.
 @Suite struct ExitStatusTests {
-    @Test func okFailureBadInputRejectedAndUsage() throws {
+    @Test func okFailureBadInputRejectedAndUsage() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let env = ["RIGCTL_HOME": dir.appendingPathComponent("home").path]
         let ds = dir.appendingPathComponent("ds").path
 
         // 0: success.
-        #expect(try CommandLine.run(["dataset", "init", ds], environment: env).status == 0)
-        #expect(try CommandLine.run(["dataset", "status", "--dataset", ds], environment: env).status == 0)
+        #expect(try await CommandLine.run(["dataset", "init", ds], environment: env).status == 0)
+        #expect(try await CommandLine.run(["dataset", "status", "--dataset", ds], environment: env).status == 0)
 
         // 1: a failure - a dataset whose catalogued file has gone does not verify.
         let set = dir.appendingPathComponent("set")
@@ -23,45 +24,45 @@ import Testing
             try PNGFile.write(texturedImage(seed: side == "source" ? 1 : 2, width: 48, height: 32),
                               to: set.appendingPathComponent("\(side)/a.png"))
         }
-        #expect(try CommandLine.run(["import", set.path, "--layout", "realdof", "--dataset", ds], environment: env).status == 0)
-        let pair = try JSONOutput.object(try CommandLine.run(["dataset", "show", "1", "--dataset", ds, "--json"], environment: env))
+        #expect(try await CommandLine.run(["import", set.path, "--layout", "realdof", "--dataset", ds], environment: env).status == 0)
+        let pair = try JSONOutput.object(try await CommandLine.run(["dataset", "show", "1", "--dataset", ds, "--json"], environment: env))
         try FileManager.default.removeItem(atPath: ds + "/" + (try #require((pair["target"] as? [String: Any])?["path"] as? String)))
-        let verify = try CommandLine.run(["dataset", "verify", "--dataset", ds], environment: env)
+        let verify = try await CommandLine.run(["dataset", "verify", "--dataset", ds], environment: env)
         #expect(verify.status == 1, "\(verify.stdout)\(verify.stderr)")
 
         // 2: bad input - no dataset there, an image that is not one.
-        let missing = try CommandLine.run(["dataset", "status", "--dataset", dir.appendingPathComponent("nope").path], environment: env)
+        let missing = try await CommandLine.run(["dataset", "status", "--dataset", dir.appendingPathComponent("nope").path], environment: env)
         #expect(missing.status == 2, "\(missing.stderr)")
         let notImage = dir.appendingPathComponent("not.png")
         try Data("not an image".utf8).write(to: notImage)
-        let bad = try CommandLine.run(["align", notImage.path, notImage.path, "--out", dir.appendingPathComponent("x").path],
-                                      environment: env)
+        let bad = try await CommandLine.run(["align", notImage.path, notImage.path, "--out", dir.appendingPathComponent("x").path],
+                                            environment: env)
         #expect(bad.status == 2, "\(bad.stderr)")
 
         // 3: `align` rejects two unrelated images, and says so in the catalogue's word.
         let a = dir.appendingPathComponent("a.png"), b = dir.appendingPathComponent("b.png")
         try PNGFile.write(texturedImage(seed: 11), to: a)
         try PNGFile.write(texturedImage(seed: 12), to: b)
-        let rejected = try CommandLine.run(["align", a.path, b.path, "--out", dir.appendingPathComponent("ab").path], environment: env)
+        let rejected = try await CommandLine.run(["align", a.path, b.path, "--out", dir.appendingPathComponent("ab").path], environment: env)
         #expect(rejected.status == 3, "\(rejected.stdout)\(rejected.stderr)")
         #expect(rejected.stdout.hasPrefix("rejected:"), "\(rejected.stdout)")
-        #expect(try CommandLine.run(["dataset", "list", "--dataset", ds, "--verdict", "rejected"], environment: env).status == 0)
+        #expect(try await CommandLine.run(["dataset", "list", "--dataset", ds, "--verdict", "rejected"], environment: env).status == 0)
 
         // 64: usage errors, ArgumentParser's EX_USAGE - an unknown option, a bad value, a failed validation.
         for arguments in [["dataset", "status", "--no-such-option"], ["dataset", "list", "--dataset", ds, "--verdict", "accept"],
                           ["capture", "--rig", "r.json", "--out", dir.path, "--count", "0"], ["evaluate", "--no-input"]] {
-            let usage = try CommandLine.run(arguments, environment: env)
+            let usage = try await CommandLine.run(arguments, environment: env)
             #expect(usage.status == 64, "\(arguments): \(usage.status) \(usage.stderr)")
             #expect(usage.stdout.isEmpty, "\(arguments): \(usage.stdout)")
         }
     }
 
     /// 130: Ctrl-C stops `capture` after the pair in hand; the pairs written are whole and listed in the JSON.
-    @Test func interruptedCaptureExits130() throws {
+    @Test func interruptedCaptureExits130() async throws {
         let rigctl = CommandLine.executable.path
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
+        let rig = try await startVirtualRig(rigctl, in: dir, arguments: ["--width", "160", "--height", "120"])
         defer { if rig.server.isRunning { rig.server.terminate() } }
         try #require(FileManager.default.fileExists(atPath: rig.rigFile.path), "virtual-rig wrote no rig file: \(rig.logText)")
         let out = dir.appendingPathComponent("pairs")
@@ -74,17 +75,23 @@ import Testing
         let stdout = Pipe(), stderr = Pipe()
         capture.standardOutput = stdout
         capture.standardError = stderr
-        try capture.run()
-        // Interrupt once the first pair is whole (its sidecar is written last).
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && capture.isRunning
-            && !FileManager.default.fileExists(atPath: out.appendingPathComponent("0001.json").path) {
-            Thread.sleep(forTimeInterval: 0.05)
+        let (printed, loggedData) = try await ProcessSlots.shared.withSlot {
+            try capture.run()
+            // Interrupt once the first pair is whole (its sidecar is written last).
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline && capture.isRunning
+                && !FileManager.default.fileExists(atPath: out.appendingPathComponent("0001.json").path) {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            capture.interrupt()
+            return try await JoinableThread.awaiting(name: "capture-exit") {
+                let printed = stdout.fileHandleForReading.readDataToEndOfFile()
+                let logged = stderr.fileHandleForReading.readDataToEndOfFile()
+                capture.waitUntilExit()
+                return (printed, logged)
+            }
         }
-        capture.interrupt()
-        let printed = stdout.fileHandleForReading.readDataToEndOfFile()
-        let logged = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        capture.waitUntilExit()
+        let logged = String(decoding: loggedData, as: UTF8.self)
         #expect(capture.terminationReason == .exit && capture.terminationStatus == 130, "\(logged)")
         #expect(logged.contains("stopping after the pair in hand"), "\(logged)")
         let result = CommandLine.Result(status: capture.terminationStatus, stdout: String(decoding: printed, as: UTF8.self),

@@ -18,19 +18,19 @@ import Testing
         try data.write(to: url)
     }
 
-    @Test func nanWeightsAreRefusedAtLoadWithTheTensorNamed() throws {
+    @Test func nanWeightsAreRefusedAtLoadWithTheTensorNamed() async throws {
         let root = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: root) }
         let home = ["RIGCTL_HOME": root.appendingPathComponent("home").path]
-        let imported = try CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path,
-                                            "--name", "poisoned"], environment: home)
+        let imported = try await CommandLine.run(["model", "import", fixture("ifan-random/IFAN_random.pytorch").path,
+                                                  "--name", "poisoned"], environment: home)
         try #require(imported.status == 0, "\(imported.stderr)")
         let weights = root.appendingPathComponent("home/models/poisoned.safetensors")
         let tensor = "F.3.weight"
         try Self.poison(weights, tensor: tensor, with: .nan)
         let output = root.appendingPathComponent("out.png")
-        let result = try CommandLine.run(["deblur", fixture("ifan-random/input.png").path, "-o", output.path,
-                                          "--model", weights.path], environment: home)
+        let result = try await CommandLine.run(["deblur", fixture("ifan-random/input.png").path, "-o", output.path,
+                                                "--model", weights.path], environment: home)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("'\(tensor)'") && result.stderr.contains("not finite"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: output.path))

@@ -6,11 +6,11 @@ import Testing
 /// and capture says so loudly while it runs and at the end, with the mirror first among the likely causes, and
 /// exits 3 instead of 0.
 @Suite struct RejectedCaptureTests {
-    @Test func aCaptureWhoseEveryPairIsRejectedSaysWhyAndFails() throws {
+    @Test func aCaptureWhoseEveryPairIsRejectedSaysWhyAndFails() async throws {
         let rigctl = CommandLine.executable.path
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let rig = try startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240"])
+        let rig = try await startVirtualRig(rigctl, in: dir, arguments: ["--width", "320", "--height", "240"])
         defer { if rig.server.isRunning { rig.server.terminate() } }
         try #require(FileManager.default.fileExists(atPath: rig.rigFile.path), "virtual-rig wrote no rig file: \(rig.logText)")
         var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: rig.rigFile)) as? [String: Any])
@@ -19,8 +19,8 @@ import Testing
         try JSONSerialization.data(withJSONObject: object).write(to: unmirrored)
         let env = ["HOME": rig.home.path]
         let ds = dir.appendingPathComponent("ds").path
-        let capture = try CommandLine.run(["capture", "--rig", unmirrored.path, "--dataset", ds, "--init", "--scene", "desk",
-                                           "--count", "3"], environment: env)
+        let capture = try await CommandLine.run(["capture", "--rig", unmirrored.path, "--dataset", ds, "--init", "--scene", "desk",
+                                                 "--count", "3"], environment: env)
         #expect(capture.status == 3, "\(capture.stdout) \(capture.stderr)")
         #expect(capture.stderr.contains("WARNING: the last 3 pairs were all rejected for the same reason"), "\(capture.stderr)")
         #expect(capture.stderr.contains("every pair of this run (3) was rejected") && capture.stderr.contains("alignment.mirror"),

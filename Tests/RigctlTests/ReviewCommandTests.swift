@@ -95,11 +95,11 @@ import Testing
     }
 
     /// A port another program holds: one sentence naming the port and the option, not SwiftNIO's bind() text.
-    @Test func aBusyPortIsNamedWithTheOptionThatChangesIt() throws {
+    @Test func aBusyPortIsNamedWithTheOptionThatChangesIt() async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ds = dir.appendingPathComponent("ds").path
-        #expect(try CommandLine.run(["dataset", "init", ds]).status == 0)
+        #expect(try await CommandLine.run(["dataset", "init", ds]).status == 0)
         let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(holder) }
         var address = sockaddr_in()
@@ -113,7 +113,7 @@ import Testing
         }
         try #require(bound)
         let port = Int(UInt16(bigEndian: address.sin_port))
-        let run = try CommandLine.run(["review", "--dataset", ds, "--port", "\(port)"])
+        let run = try await CommandLine.run(["review", "--dataset", ds, "--port", "\(port)"])
         #expect(run.status == 1)
         #expect(run.stderr.contains("port \(port) on 127.0.0.1 is already in use") && run.stderr.contains("--port 0"), "\(run.stderr)")
         #expect(!run.stderr.contains("errno") && !run.stderr.contains("bind("), "\(run.stderr)")

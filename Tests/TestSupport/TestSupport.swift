@@ -79,10 +79,35 @@ public func runTool(_ executable: String, _ arguments: [String], home: URL, curr
     return ToolResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
 }
 
-/// `runTool` from async tests: it waits for the tool, on a thread of its own (see `ReviewServerProcess.start`).
+/// `runTool` from async tests: it waits for the tool, on a thread of its own (see `ReviewServerProcess.start`), and
+/// runs it in one of the `ProcessSlots`.
 public func runTool(_ executable: String, _ arguments: [String], home: URL, currentDirectory: URL? = nil) async throws -> ToolResult {
-    try await JoinableThread.awaiting(name: "run-tool") {
-        try runTool(executable, arguments, home: home, currentDirectory: currentDirectory)
+    try await ProcessSlots.shared.withSlot {
+        try await JoinableThread.awaiting(name: "run-tool") {
+            try runTool(executable, arguments, home: home, currentDirectory: currentDirectory)
+        }
+    }
+}
+
+/// Waits for a started `process` to end, reading `pipe` (when given) to its end first so that a chatty process cannot
+/// fill it and block; returns what was read. The wait is on a thread of its own, off Swift's cooperative threads
+/// (see `ReviewServerProcess.start`): for async tests that start a `Process` themselves.
+@discardableResult
+public func awaitExit(of process: Process, reading pipe: Pipe? = nil) async throws -> Data {
+    try await JoinableThread.awaiting(name: "process-exit") {
+        let data = pipe?.fileHandleForReading.readDataToEndOfFile() ?? Data()
+        process.waitUntilExit()
+        return data
+    }
+}
+
+/// Starts `process` in one of the `ProcessSlots` and waits for it to end (see `awaitExit`), reading `pipe` when given;
+/// returns what was read.
+@discardableResult
+public func runToEnd(_ process: Process, reading pipe: Pipe? = nil) async throws -> Data {
+    try await ProcessSlots.shared.withSlot {
+        try process.run()
+        return try await awaitExit(of: process, reading: pipe)
     }
 }
 

@@ -79,9 +79,12 @@ public func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String], 
 }
 
 /// `startVirtualRig` from async tests: it waits for the rig file, on a thread of its own (see
-/// `ReviewServerProcess.start`).
+/// `ReviewServerProcess.start`), starting the rig in one of the `ProcessSlots` (held until the rig file is there,
+/// not for the rig's life).
 public func startVirtualRig(_ rigctl: String, in dir: URL, arguments: [String], port given: UInt16? = nil) async throws -> VirtualRigProcess {
-    try await JoinableThread.awaiting(name: "virtual-rig-start") {
-        try startVirtualRig(rigctl, in: dir, arguments: arguments, port: given)
+    try await ProcessSlots.shared.withSlot {
+        try await JoinableThread.awaiting(name: "virtual-rig-start") {
+            try startVirtualRig(rigctl, in: dir, arguments: arguments, port: given)
+        }
     }
 }
