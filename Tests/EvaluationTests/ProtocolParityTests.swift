@@ -39,6 +39,17 @@ import Testing
         return try scoring.score(scoring.frame(images.source), against: scoring.frame(images.target), pair: pair, method: "fixture")
     }
 
+    /// `pair` scored under a luma protocol, its PSNR and SSIM checked against the official code's within the
+    /// tolerances and its one SSIM in both SSIM columns; the scores are returned for the caller's own checks.
+    static func expectLuma(_ pair: String, _ named: EvaluationProtocol, official: Expected.Luma, psnrWithin: Double,
+                           ssimWithin: Double) throws -> MetricReport {
+        let ours = try score(pair, bits: 8, named)
+        #expect(abs(ours.psnr - official.psnr) < psnrWithin, "\(named) \(pair): \(ours.psnr) vs \(official.psnr)")
+        #expect(abs(ours.ssim - official.ssim) < ssimWithin, "\(named) \(pair): \(ours.ssim) vs \(official.ssim)")
+        #expect(ours.ssimGaussian == ours.ssim)
+        return ours
+    }
+
     @Test func theFixturesAreThere() throws {
         let pairs = try Self.expected().pairs
         #expect(pairs.map(\.name) == ["small", "odd", "wide"])
@@ -118,10 +129,7 @@ import Testing
     /// luma held in float32 as BasicSR holds it, so far tighter than 0.01 dB and 2e-4. MAE and LPIPS are R, G, B.
     @Test func basicsrYReproducesBasicSR() throws {
         for pair in try Self.expected().pairs {
-            let ours = try Self.score(pair.name, bits: 8, .basicsrY)
-            #expect(abs(ours.psnr - pair.basicsrY.psnr) < 1e-6, "\(pair.name): \(ours.psnr) vs \(pair.basicsrY.psnr)")
-            #expect(abs(ours.ssim - pair.basicsrY.ssim) < 1e-6, "\(pair.name): \(ours.ssim) vs \(pair.basicsrY.ssim)")
-            #expect(ours.ssimGaussian == ours.ssim)
+            let ours = try Self.expectLuma(pair.name, .basicsrY, official: pair.basicsrY, psnrWithin: 1e-6, ssimWithin: 1e-6)
             let rgb = try Self.score(pair.name, bits: 8, .dpdd)
             #expect(ours.mae == rgb.mae)
             // The luma is not any one channel, nor R, G and B pooled: the numbers move.
@@ -140,10 +148,7 @@ import Testing
     /// are R, G, B.
     @Test func pyiqaYReproducesIQAPyTorch() throws {
         for pair in try Self.expected().pairs {
-            let ours = try Self.score(pair.name, bits: 8, .pyiqaY)
-            #expect(abs(ours.psnr - pair.pyiqaY.psnr) < 1e-4, "\(pair.name): \(ours.psnr) vs \(pair.pyiqaY.psnr)")
-            #expect(abs(ours.ssim - pair.pyiqaY.ssim) < 1e-5, "\(pair.name): \(ours.ssim) vs \(pair.pyiqaY.ssim)")
-            #expect(ours.ssimGaussian == ours.ssim)
+            let ours = try Self.expectLuma(pair.name, .pyiqaY, official: pair.pyiqaY, psnrWithin: 1e-4, ssimWithin: 1e-5)
             let rgb = try Self.score(pair.name, bits: 8, .dpdd)
             #expect(ours.mae == rgb.mae)
             // YIQ's luma has no offset and spans [0, 1]: not BasicSR's numbers.
